@@ -1,0 +1,11 @@
+//! The host harness: a simulated LMS that loads the Slack connector component in a wasmtime sandbox, and a
+//! simulated Slack workspace to run it against.
+
+pub mod db;
+pub mod demo;
+pub mod harness;
+pub mod http_client;
+pub mod lms;
+pub mod outbox;
+pub mod sandbox;
+pub mod secrets;

@@ -1,0 +1,285 @@
+//! Requests from "Slack" to the app: signed Events API callbacks and interactivity payloads, sent with a
+//! small bounded HTTP/1 client (hyper over a tokio TCP stream; `http://` URLs only).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use hmac::{Hmac, Mac};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+use sha2::Sha256;
+
+use super::Shared;
+use super::api::Effect;
+use super::model::{Delivery, Installation, Interaction};
+
+/// `v0=hex(HMAC-SHA256(signing_secret, "v0:{ts}:{body}"))`, Slack's request signature.
+pub fn sign(secret: &str, ts: i64, body: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+    mac.update(format!("v0:{ts}:{body}").as_bytes());
+    let bytes = mac.finalize().into_bytes();
+    let mut hex = String::with_capacity(64);
+    for b in bytes {
+        hex.push_str(&format!("{b:02x}"));
+    }
+    format!("v0={hex}")
+}
+
+/// The verification token put in payloads (deprecated by Slack in favour of signatures, still sent).
+pub fn verification_token(app_id: &str) -> String {
+    format!("simverif{}", app_id.to_ascii_lowercase())
+}
+
+/// POSTs `body` to `url` with the headers; returns the status, or an error text. Bounded by `timeout`
+/// (connect, send and reading at most 64 KiB of the answer).
+pub async fn post(
+    url: &str,
+    content_type: &str,
+    body: String,
+    headers: &[(&str, String)],
+    timeout: Duration,
+) -> Result<u16, String> {
+    let uri: http::Uri = url.parse().map_err(|e| format!("bad url: {e}"))?;
+    if uri.scheme_str() != Some("http") {
+        return Err("only http:// URLs are supported by the simulation".into());
+    }
+    let host = uri.host().ok_or("url without host")?.to_string();
+    let port = uri.port_u16().unwrap_or(80);
+    let path = uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into());
+    let fut = async move {
+        let host_for_connect = host.trim_start_matches('[').trim_end_matches(']').to_string();
+        let stream = tokio::net::TcpStream::connect((host_for_connect.as_str(), port))
+            .await
+            .map_err(|e| format!("connect: {e}"))?;
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| format!("handshake: {e}"))?;
+        let conn_task = tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        let mut req = http::Request::post(path)
+            .header(http::header::HOST, if port == 80 { host.clone() } else { format!("{host}:{port}") })
+            .header(http::header::CONTENT_TYPE, content_type)
+            .header(http::header::USER_AGENT, "Slackbot 1.0 (+https://api.slack.com/robots)");
+        for (k, v) in headers {
+            req = req.header(*k, v);
+        }
+        let req = req.body(Full::new(Bytes::from(body))).map_err(|e| format!("request: {e}"))?;
+        let resp = sender.send_request(req).await.map_err(|e| format!("send: {e}"))?;
+        let status = resp.status().as_u16();
+        let _ = Limited::new(resp.into_body(), 64 * 1024).collect().await;
+        conn_task.abort();
+        Ok::<u16, String>(status)
+    };
+    match tokio::time::timeout(timeout, fut).await {
+        Ok(r) => r,
+        Err(_) => Err(format!("no answer within {} ms", timeout.as_millis())),
+    }
+}
+
+/// Sends a signed request and records the delivery.
+async fn deliver(sh: &Arc<Shared>, kind: &str, url: &str, content_type: &str, body: String, deadline: Duration) -> Delivery {
+    let (secret, ts) = {
+        let st = sh.st();
+        (st.config.app.signing_secret.clone(), st.now_secs())
+    };
+    let signature = sign(&secret, ts, &body);
+    let headers = [("X-Slack-Request-Timestamp", ts.to_string()), ("X-Slack-Signature", signature.clone())];
+    let started = Instant::now();
+    let result = post(url, content_type, body.clone(), &headers, deadline).await;
+    let elapsed = started.elapsed();
+    let (status, error) = match result {
+        Ok(s) => (Some(s), None),
+        Err(e) => (None, Some(e)),
+    };
+    let d = Delivery {
+        seq: 0,
+        kind: kind.to_string(),
+        url: url.to_string(),
+        body,
+        timestamp: ts,
+        signature,
+        status,
+        error,
+        elapsed_ms: elapsed.as_millis() as u64,
+        acknowledged: status == Some(200) && elapsed <= deadline,
+    };
+    let d = sh.st().record_delivery(d);
+    sh.changed.notify_waiters();
+    d
+}
+
+fn event_envelope(sh: &Shared, inst: &Installation, event: Value) -> String {
+    let mut st = sh.st();
+    let event_id = st.new_id("Ev");
+    let ts = st.new_ts();
+    let now = st.now_secs();
+    let mut event = event;
+    event["event_ts"] = json!(ts);
+    json!({
+        "token": verification_token(&inst.app_id),
+        "team_id": inst.team_id,
+        "api_app_id": inst.app_id,
+        "event": event,
+        "type": "event_callback",
+        "event_id": event_id,
+        "event_time": now,
+        "authorizations": [{
+            "enterprise_id": null,
+            "team_id": inst.team_id,
+            "user_id": inst.bot_user_id,
+            "is_bot": true,
+            "is_enterprise_install": false,
+        }],
+        "is_ext_shared_channel": false,
+    })
+    .to_string()
+}
+
+/// Carries out an effect of an API call or a simulation action (events to the app's events URL).
+pub async fn run_effect(sh: Arc<Shared>, effect: Effect) {
+    let (url, timeout) = {
+        let st = sh.st();
+        (st.config.app.events_url.clone(), st.config.event_timeout)
+    };
+    let Some(url) = url else {
+        return;
+    };
+    let (inst, uninstalled) = match effect {
+        Effect::Uninstalled(i) => (i, true),
+        Effect::TokenRevoked(i) => (i, false),
+    };
+    let revoked =
+        event_envelope(&sh, &inst, json!({"type": "tokens_revoked", "tokens": {"oauth": [], "bot": [inst.bot_user_id]}}));
+    deliver(&sh, "event_callback:tokens_revoked", &url, "application/json", revoked, timeout).await;
+    if uninstalled {
+        let body = event_envelope(&sh, &inst, json!({"type": "app_uninstalled"}));
+        deliver(&sh, "event_callback:app_uninstalled", &url, "application/json", body, timeout).await;
+    }
+}
+
+/// Finds a button by action_id in a message's blocks: (block_id, button JSON). Buttons without an
+/// action_id are addressed as `auto_{block}_{element}`.
+pub fn find_button(blocks: &Value, action_id: &str) -> Option<(String, Value)> {
+    let arr = blocks.as_array()?;
+    for (bi, b) in arr.iter().enumerate() {
+        let block_id = b.get("block_id").and_then(Value::as_str).map(str::to_string).unwrap_or_else(|| format!("b{bi}"));
+        let mut candidates: Vec<(usize, &Value)> = Vec::new();
+        if let Some(els) = b.get("elements").and_then(Value::as_array) {
+            candidates.extend(els.iter().enumerate());
+        }
+        if let Some(acc) = b.get("accessory") {
+            candidates.push((usize::MAX, acc));
+        }
+        for (ei, e) in candidates {
+            if e.get("type").and_then(Value::as_str) != Some("button") {
+                continue;
+            }
+            let id = button_action_id(e, bi, ei);
+            if id == action_id {
+                let mut e = e.clone();
+                e["action_id"] = json!(id);
+                return Some((block_id, e));
+            }
+        }
+    }
+    None
+}
+
+/// The action_id of a button, or the one the simulation gives it.
+pub fn button_action_id(e: &Value, bi: usize, ei: usize) -> String {
+    e.get("action_id").and_then(Value::as_str).map(str::to_string).unwrap_or_else(|| {
+        if ei == usize::MAX { format!("auto_{bi}_accessory") } else { format!("auto_{bi}_{ei}") }
+    })
+}
+
+/// A member clicks a button: sends the signed `block_actions` payload to the interactivity URL and records
+/// whether it was acknowledged (HTTP 200 within the ack deadline).
+pub async fn click(
+    sh: &Arc<Shared>,
+    member_id: &str,
+    channel: &str,
+    ts: &str,
+    action_id: &str,
+) -> anyhow::Result<Interaction> {
+    let (payload, url, deadline, button_url) = {
+        let mut st = sh.st();
+        let member = st.member(member_id).cloned().ok_or_else(|| anyhow::anyhow!("no member {member_id}"))?;
+        let conv = st
+            .conversation(channel)
+            .filter(|c| c.member_id == member_id && !c.hidden)
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("member {member_id} has no visible conversation {channel}"))?;
+        let msg = conv
+            .messages
+            .iter()
+            .find(|m| m.ts == ts)
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("no message {ts} in {channel}"))?;
+        let (block_id, button) = msg
+            .blocks
+            .as_ref()
+            .and_then(|b| find_button(b, action_id))
+            .ok_or_else(|| anyhow::anyhow!("no button {action_id} in message {ts}"))?;
+        let action_ts = st.new_ts();
+        let trigger = format!("{}.{}.{}", st.now_secs(), st.id_seq, action_ts.replace('.', ""));
+        let mut action = json!({
+            "action_id": button["action_id"],
+            "block_id": block_id,
+            "text": button.get("text").cloned().unwrap_or(Value::Null),
+            "type": "button",
+            "action_ts": action_ts,
+        });
+        for k in ["value", "url", "style"] {
+            if let Some(v) = button.get(k) {
+                action[k] = v.clone();
+            }
+        }
+        let ws = st.config.workspace.clone();
+        let app = st.config.app.clone();
+        let message = super::api::message_json(&st, &msg, false);
+        let response_id = st.new_id("R");
+        let payload = json!({
+            "type": "block_actions",
+            "user": {"id": member.id, "username": member.name, "name": member.name, "team_id": ws.team_id},
+            "api_app_id": app.app_id,
+            "token": verification_token(&app.app_id),
+            "container": {"type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": false},
+            "trigger_id": trigger,
+            "team": {"id": ws.team_id, "domain": ws.domain},
+            "enterprise": null,
+            "is_enterprise_install": false,
+            "channel": {"id": channel, "name": "directmessage"},
+            "message": message,
+            "state": {"values": {}},
+            "response_url": format!("{}/_sim/response_url/{response_id}", st.base_url),
+            "actions": [action],
+        });
+        let button_url = button.get("url").and_then(Value::as_str).map(str::to_string);
+        (payload, app.interactivity_url.clone(), st.config.ack_deadline, button_url)
+    };
+    let delivery = match &url {
+        Some(url) => {
+            let body: String = form_urlencoded::Serializer::new(String::new())
+                .append_pair("payload", &payload.to_string())
+                .finish();
+            Some(deliver(sh, "block_actions", url, "application/x-www-form-urlencoded", body, deadline).await)
+        }
+        None => None,
+    };
+    let acknowledged = delivery.as_ref().is_some_and(|d| d.acknowledged);
+    let interaction = Interaction {
+        member_id: member_id.to_string(),
+        channel: channel.to_string(),
+        message_ts: ts.to_string(),
+        action_id: action_id.to_string(),
+        url: button_url,
+        delivery,
+        acknowledged,
+    };
+    sh.st().interactions.push(interaction.clone());
+    sh.changed.notify_waiters();
+    Ok(interaction)
+}

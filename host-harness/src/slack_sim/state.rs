@@ -1,0 +1,488 @@
+//! The simulation's in-memory state and the operations on it that do not depend on HTTP.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use rand::Rng;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::model::*;
+
+/// Slackbot's user ID (as in Slack).
+pub const SLACKBOT_ID: &str = "USLACKBOT";
+
+/// Lifetime of an OAuth code (Slack: 10 minutes).
+pub const CODE_TTL_SECS: f64 = 600.0;
+
+/// An OAuth code waiting to be exchanged.
+#[derive(Clone, Debug, Serialize)]
+pub struct OAuthCode {
+    pub code: String,
+    pub client_id: String,
+    pub redirect_uri: Option<String>,
+    pub installation_id: String,
+    pub member_id: String,
+    pub created: f64,
+    pub used: bool,
+}
+
+/// Token bucket for rate limits (time in "Slack seconds").
+#[derive(Clone, Debug)]
+pub struct Bucket {
+    pub tokens: f64,
+    pub last: f64,
+}
+
+impl Bucket {
+    /// Takes one token; `Err(wait_slack_secs)` when none is left.
+    pub fn take(&mut self, now: f64, capacity: f64, per_sec: f64) -> Result<(), f64> {
+        if now > self.last {
+            self.tokens = (self.tokens + (now - self.last) * per_sec).min(capacity);
+            self.last = now;
+        }
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err((1.0 - self.tokens) / per_sec)
+        }
+    }
+}
+
+/// All mutable state.
+pub struct State {
+    pub config: SimConfig,
+    /// `http://127.0.0.1:PORT`, once bound.
+    pub base_url: String,
+    /// Clock offset added to real time (milliseconds).
+    pub offset_ms: i64,
+    pub started: Instant,
+    pub installations: Vec<Installation>,
+    pub tokens: HashMap<String, TokenRecord>,
+    pub codes: HashMap<String, OAuthCode>,
+    pub conversations: Vec<Conversation>,
+    pub requests: Vec<InstallRequest>,
+    /// App IDs approved by an app manager, with the approved scopes.
+    pub approved: HashMap<String, Vec<String>>,
+    pub calls: VecDeque<ApiCall>,
+    pub call_seq: u64,
+    pub faults: BTreeMap<String, Fault>,
+    pub buckets: HashMap<String, Bucket>,
+    pub deliveries: Vec<Delivery>,
+    pub delivery_seq: u64,
+    pub interactions: Vec<Interaction>,
+    /// Last ts issued, in microseconds.
+    pub last_ts_micros: i64,
+    pub id_seq: u64,
+}
+
+/// A JSON snapshot of the whole state, served by `/_sim/state`.
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
+pub struct StateSnapshot {
+    /// Simulation clock now (Unix seconds).
+    pub now: f64,
+    /// Clock offset in seconds.
+    pub clock_offset_secs: f64,
+    /// The workspace.
+    pub workspace: Workspace,
+    /// The app (secrets included: this is a local simulation).
+    pub app: App,
+    /// Rate limits.
+    pub rate_limits: RateLimits,
+    /// Installations.
+    pub installations: Vec<Installation>,
+    /// Conversations with their messages.
+    pub conversations: Vec<Conversation>,
+    /// Install requests.
+    pub requests: Vec<InstallRequest>,
+    /// Faults in force.
+    pub faults: BTreeMap<String, Fault>,
+    /// API calls.
+    pub calls: Vec<ApiCall>,
+    /// Outbound deliveries (events, interactions).
+    pub deliveries: Vec<Delivery>,
+    /// Button clicks.
+    pub interactions: Vec<Interaction>,
+}
+
+const ID_ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+
+impl State {
+    pub fn new(config: SimConfig) -> Self {
+        State {
+            config,
+            base_url: String::new(),
+            offset_ms: 0,
+            started: Instant::now(),
+            installations: Vec::new(),
+            tokens: HashMap::new(),
+            codes: HashMap::new(),
+            conversations: Vec::new(),
+            requests: Vec::new(),
+            approved: HashMap::new(),
+            calls: VecDeque::new(),
+            call_seq: 0,
+            faults: BTreeMap::new(),
+            buckets: HashMap::new(),
+            deliveries: Vec::new(),
+            delivery_seq: 0,
+            interactions: Vec::new(),
+            last_ts_micros: 0,
+            id_seq: 0,
+        }
+    }
+
+    /// Simulation clock: real time plus the offset, Unix seconds.
+    pub fn now(&self) -> f64 {
+        let real = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
+        real + self.offset_ms as f64 / 1000.0
+    }
+
+    /// Whole seconds of the simulation clock.
+    pub fn now_secs(&self) -> i64 {
+        self.now().floor() as i64
+    }
+
+    /// Time for rate limits, in "Slack seconds": real elapsed time × scale, plus the clock offset.
+    pub fn rl_now(&self) -> f64 {
+        self.started.elapsed().as_secs_f64() * self.config.rate_limits.time_scale + self.offset_ms as f64 / 1000.0
+    }
+
+    pub fn advance(&mut self, d: Duration) {
+        self.offset_ms = self.offset_ms.saturating_add(d.as_millis() as i64);
+    }
+
+    /// A fresh ID: `prefix` + 10 characters of A-Z0-9, unique in this simulation.
+    pub fn new_id(&mut self, prefix: &str) -> String {
+        self.id_seq += 1;
+        let mut n = self.id_seq;
+        let mut s = Vec::new();
+        for _ in 0..6 {
+            s.push(ID_ALPHABET[(n % 36) as usize]);
+            n /= 36;
+        }
+        s.reverse();
+        let mut rng = rand::rng();
+        let tail: String = (0..4).map(|_| ID_ALPHABET[rng.random_range(0..36)] as char).collect();
+        format!("{prefix}{}{tail}", String::from_utf8_lossy(&s))
+    }
+
+    /// A new Slack ts, strictly greater than every ts issued before.
+    pub fn new_ts(&mut self) -> String {
+        let now_us = (self.now() * 1_000_000.0) as i64;
+        let us = now_us.max(self.last_ts_micros + 1);
+        self.last_ts_micros = us;
+        format!("{}.{:06}", us / 1_000_000, us % 1_000_000)
+    }
+
+    pub fn member(&self, id: &str) -> Option<&Member> {
+        self.config.workspace.members.iter().find(|m| m.id == id)
+    }
+
+    pub fn active_installation(&self) -> Option<&Installation> {
+        self.installations.iter().find(|i| i.active && i.app_id == self.config.app.app_id)
+    }
+
+    pub fn installation_by_id(&self, id: &str) -> Option<&Installation> {
+        self.installations.iter().find(|i| i.id == id)
+    }
+
+    /// Installs (or re-installs) the app for `member_id` with `scopes`; returns the installation ID.
+    /// A re-install while installed keeps the bot token and adds the scopes; after an uninstall, a new token
+    /// is issued and the app's conversations are shown again.
+    pub fn install(&mut self, member_id: &str, scopes: &[String]) -> String {
+        let now = self.now_secs();
+        let app_id = self.config.app.app_id.clone();
+        let team_id = self.config.workspace.team_id.clone();
+        let idx = self.installations.iter().position(|i| i.app_id == app_id);
+        let idx = match idx {
+            Some(i) => i,
+            None => {
+                let id = self.new_id("I");
+                let bot_user_id = self.new_id("U");
+                let bot_id = self.new_id("B");
+                self.installations.push(Installation {
+                    id,
+                    app_id: app_id.clone(),
+                    team_id,
+                    installed_by: member_id.to_string(),
+                    scopes: Vec::new(),
+                    bot_user_id,
+                    bot_id,
+                    bot_token: None,
+                    active: false,
+                    installed_at: now,
+                    uninstalled_at: None,
+                });
+                self.installations.len() - 1
+            }
+        };
+        let need_token = {
+            let inst = &self.installations[idx];
+            !inst.active
+                || inst
+                    .bot_token
+                    .as_ref()
+                    .and_then(|t| self.tokens.get(t))
+                    .map(|t| t.revoked.is_some())
+                    .unwrap_or(true)
+        };
+        let token = if need_token { Some(self.new_token()) } else { None };
+        let inst = &mut self.installations[idx];
+        if !inst.active {
+            inst.scopes.clear();
+            inst.installed_at = now;
+        }
+        inst.active = true;
+        inst.uninstalled_at = None;
+        inst.installed_by = member_id.to_string();
+        for s in scopes {
+            if !inst.scopes.contains(s) {
+                inst.scopes.push(s.clone());
+            }
+        }
+        inst.scopes.sort();
+        let inst_id = inst.id.clone();
+        if let Some(t) = token {
+            inst.bot_token = Some(t.clone());
+            self.tokens.insert(t.clone(), TokenRecord { token: t, installation_id: inst_id.clone(), revoked: None });
+        }
+        for c in &mut self.conversations {
+            if c.app_id.as_deref() == Some(app_id.as_str()) {
+                c.hidden = false;
+            }
+        }
+        inst_id
+    }
+
+    fn new_token(&mut self) -> String {
+        let mut rng = rand::rng();
+        let a: u64 = rng.random_range(1_000_000_000..9_999_999_999);
+        let b: u64 = rng.random_range(1_000_000_000..9_999_999_999);
+        const ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+        let c: String = (0..24).map(|_| ALNUM[rng.random_range(0..ALNUM.len())] as char).collect();
+        format!("xoxb-{a}-{b}-{c}")
+    }
+
+    /// Uninstalls the app: revokes its tokens, hides its conversations, deactivates its bot user.
+    /// Returns the installation as it was (for the events), or `None` if not installed.
+    pub fn uninstall(&mut self) -> Option<Installation> {
+        let app_id = self.config.app.app_id.clone();
+        let now = self.now_secs();
+        let inst = self.installations.iter_mut().find(|i| i.app_id == app_id && i.active)?;
+        inst.active = false;
+        inst.uninstalled_at = Some(now);
+        let before = inst.clone();
+        let inst_id = inst.id.clone();
+        for t in self.tokens.values_mut() {
+            if t.installation_id == inst_id && t.revoked.is_none() {
+                t.revoked = Some(TokenRevocation::Uninstalled);
+            }
+        }
+        for c in &mut self.conversations {
+            if c.app_id.as_deref() == Some(app_id.as_str()) {
+                c.hidden = true;
+            }
+        }
+        // Pending codes of this installation die with it.
+        self.codes.retain(|_, c| c.installation_id != inst_id);
+        Some(before)
+    }
+
+    /// The app's DM with a member, created if needed; returns (id, already_existed).
+    pub fn app_dm(&mut self, member_id: &str) -> (String, bool) {
+        let app_id = self.config.app.app_id.clone();
+        if let Some(c) = self
+            .conversations
+            .iter()
+            .find(|c| c.kind == ConversationKind::AppDm && c.member_id == member_id && c.app_id.as_deref() == Some(&app_id))
+        {
+            return (c.id.clone(), true);
+        }
+        let id = self.new_id("D");
+        let created = self.now_secs();
+        self.conversations.push(Conversation {
+            id: id.clone(),
+            kind: ConversationKind::AppDm,
+            member_id: member_id.to_string(),
+            app_id: Some(app_id),
+            hidden: false,
+            created,
+            messages: Vec::new(),
+        });
+        (id, false)
+    }
+
+    /// The member's Slackbot conversation, created if needed.
+    pub fn slackbot_dm(&mut self, member_id: &str) -> String {
+        if let Some(c) =
+            self.conversations.iter().find(|c| c.kind == ConversationKind::Slackbot && c.member_id == member_id)
+        {
+            return c.id.clone();
+        }
+        let id = self.new_id("D");
+        let created = self.now_secs();
+        self.conversations.push(Conversation {
+            id: id.clone(),
+            kind: ConversationKind::Slackbot,
+            member_id: member_id.to_string(),
+            app_id: None,
+            hidden: false,
+            created,
+            messages: Vec::new(),
+        });
+        id
+    }
+
+    pub fn conversation_mut(&mut self, id: &str) -> Option<&mut Conversation> {
+        self.conversations.iter_mut().find(|c| c.id == id)
+    }
+
+    pub fn conversation(&self, id: &str) -> Option<&Conversation> {
+        self.conversations.iter().find(|c| c.id == id)
+    }
+
+    /// Slackbot writes to a member.
+    pub fn slackbot_says(&mut self, member_id: &str, text: &str) {
+        let conv = self.slackbot_dm(member_id);
+        let ts = self.new_ts();
+        if let Some(c) = self.conversation_mut(&conv) {
+            c.messages.push(Message {
+                ts,
+                channel: conv,
+                sender: Sender::Slackbot,
+                text: text.to_string(),
+                blocks: None,
+                attachments: None,
+                username: None,
+                icon_url: None,
+                icon_emoji: None,
+                metadata: None,
+                thread_ts: None,
+            });
+        }
+    }
+
+    /// Approves a pending install request; Slackbot tells the member.
+    pub fn approve_request(&mut self, id: &str, by: Option<&str>) -> anyhow::Result<InstallRequest> {
+        let app_name = self.config.app.name.clone();
+        let Some(req) = self.requests.iter_mut().find(|r| r.id == id) else {
+            anyhow::bail!("no install request {id}");
+        };
+        if req.status != RequestStatus::Pending {
+            anyhow::bail!("install request {id} is not pending");
+        }
+        req.status = RequestStatus::Approved;
+        req.decided_by = by.map(Into::into);
+        let req = req.clone();
+        let entry = self.approved.entry(req.app_id.clone()).or_default();
+        for s in &req.scopes {
+            if !entry.contains(s) {
+                entry.push(s.clone());
+            }
+        }
+        self.slackbot_says(
+            &req.member_id,
+            &format!(
+                "Good news! Your request to install *{}* was approved. You can now go back to the app and finish installing it.",
+                super::web::escape_mrkdwn(&app_name)
+            ),
+        );
+        Ok(req)
+    }
+
+    /// Denies a pending install request; Slackbot tells the member.
+    pub fn deny_request(&mut self, id: &str, by: Option<&str>) -> anyhow::Result<InstallRequest> {
+        let app_name = self.config.app.name.clone();
+        let Some(req) = self.requests.iter_mut().find(|r| r.id == id) else {
+            anyhow::bail!("no install request {id}");
+        };
+        if req.status != RequestStatus::Pending {
+            anyhow::bail!("install request {id} is not pending");
+        }
+        req.status = RequestStatus::Denied;
+        req.decided_by = by.map(Into::into);
+        let req = req.clone();
+        self.slackbot_says(
+            &req.member_id,
+            &format!("Your request to install *{}* was not approved.", super::web::escape_mrkdwn(&app_name)),
+        );
+        Ok(req)
+    }
+
+    pub fn record_call(&mut self, mut call: ApiCall) {
+        self.call_seq += 1;
+        call.seq = self.call_seq;
+        self.calls.push_back(call);
+        while self.calls.len() > self.config.calls_kept.max(1) {
+            self.calls.pop_front();
+        }
+    }
+
+    pub fn record_delivery(&mut self, mut d: Delivery) -> Delivery {
+        self.delivery_seq += 1;
+        d.seq = self.delivery_seq;
+        self.deliveries.push(d.clone());
+        d
+    }
+
+    /// Takes the fault in force for `method` (or `*`), counting it down.
+    pub fn take_fault(&mut self, method: &str) -> Option<Fault> {
+        for key in [method, "*"] {
+            if let Some(f) = self.faults.get_mut(key) {
+                if f.remaining() == Some(0) {
+                    self.faults.remove(key);
+                    continue;
+                }
+                let out = f.clone();
+                f.decrement();
+                if f.remaining() == Some(0) {
+                    self.faults.remove(key);
+                }
+                return Some(out);
+            }
+        }
+        None
+    }
+
+    pub fn snapshot(&self) -> StateSnapshot {
+        StateSnapshot {
+            now: self.now(),
+            clock_offset_secs: self.offset_ms as f64 / 1000.0,
+            workspace: self.config.workspace.clone(),
+            app: self.config.app.clone(),
+            rate_limits: self.config.rate_limits.clone(),
+            installations: self.installations.clone(),
+            conversations: self.conversations.clone(),
+            requests: self.requests.clone(),
+            faults: self.faults.clone(),
+            calls: self.calls.iter().cloned().collect(),
+            deliveries: self.deliveries.clone(),
+            interactions: self.interactions.clone(),
+        }
+    }
+
+    /// Bot user display name: the app name, lowercased, spaces as dashes (as Slack derives it).
+    pub fn bot_name(&self) -> String {
+        slug(&self.config.app.name)
+    }
+}
+
+/// Lowercase, spaces and other punctuation as `-`.
+pub fn slug(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if c.is_alphanumeric() {
+            out.extend(c.to_lowercase());
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    out.trim_end_matches('-').to_string()
+}
+
+/// Short JSON helper.
+pub fn jstr(v: &Value, k: &str) -> Option<String> {
+    v.get(k).and_then(|x| x.as_str()).map(|s| s.to_string())
+}

@@ -1,0 +1,244 @@
+//! Block Kit building blocks, each within Slack's limits whatever its input.
+
+use serde_json::{Value, json};
+
+use super::text::{char_len, single_line, truncate_graphemes};
+
+/// At most this many blocks in a message.
+pub const MAX_BLOCKS: usize = 50;
+/// A header's plain text.
+pub const HEADER_MAX: usize = 150;
+/// A section's text.
+pub const SECTION_MAX: usize = 3000;
+/// Each of a section's fields.
+pub const FIELD_MAX: usize = 2000;
+/// A button's text.
+pub const BUTTON_TEXT_MAX: usize = 75;
+/// A button's or an image's URL.
+pub const URL_MAX: usize = 3000;
+/// An image's alt text.
+pub const ALT_TEXT_MAX: usize = 2000;
+/// The message's plain `text` fallback (kept well under Slack's own limit, as a notification preview).
+pub const TEXT_MAX: usize = 3000;
+/// A session's description is cut beyond this many characters (M9).
+pub const DESCRIPTION_MAX: usize = 200;
+
+/// A `plain_text` object, emoji shortcodes rendered. Not escaped: plain text is shown as written.
+pub fn plain_text(text: &str) -> Value {
+    json!({ "type": "plain_text", "text": text, "emoji": true })
+}
+
+/// A `mrkdwn` object. `text` must already be escaped. `verbatim` stops Slack from turning bare words into links or
+/// mentions; the connector's own `<!date…>` tokens are still read.
+pub fn mrkdwn(text: &str) -> Value {
+    json!({ "type": "mrkdwn", "text": text, "verbatim": true })
+}
+
+/// A `header` block for `title`, on one line and cut to 150 characters; `None` when the title is blank (Slack
+/// rejects an empty text).
+pub fn header(title: &str) -> Option<Value> {
+    let title = single_line(title);
+    if title.is_empty() {
+        return None;
+    }
+    Some(json!({ "type": "header", "text": plain_text(&truncate_graphemes(&title, HEADER_MAX)) }))
+}
+
+/// A `section` block of escaped mrkdwn text (the caller keeps it within [`SECTION_MAX`]); `None` when empty.
+pub fn section(escaped: String) -> Option<Value> {
+    debug_assert!(char_len(&escaped) <= SECTION_MAX);
+    (!escaped.is_empty()).then(|| json!({ "type": "section", "text": mrkdwn(&escaped) }))
+}
+
+/// A `section` block of fields (escaped mrkdwn, each within [`FIELD_MAX`]); `None` when there is none.
+pub fn section_fields(fields: &[String]) -> Option<Value> {
+    debug_assert!(fields.len() <= 10 && fields.iter().all(|f| char_len(f) <= FIELD_MAX));
+    let fields: Vec<Value> = fields
+        .iter()
+        .filter(|f| !f.is_empty())
+        .map(|f| mrkdwn(f))
+        .collect();
+    (!fields.is_empty()).then(|| json!({ "type": "section", "fields": fields }))
+}
+
+/// An `image` block, when `url` is an image Slack can show (see [`is_supported_image_url`]). `alt` is cut to
+/// 2,000 characters; `alt_fallback` is used when `alt` is blank.
+pub fn image(url: &str, alt: &str, alt_fallback: &str) -> Option<Value> {
+    if !is_supported_image_url(url) {
+        return None;
+    }
+    let alt = Some(single_line(alt))
+        .filter(|a| !a.is_empty())
+        .unwrap_or_else(|| single_line(alt_fallback));
+    let alt = if alt.is_empty() {
+        "image".to_string()
+    } else {
+        alt
+    };
+    Some(json!({
+        "type": "image",
+        "image_url": url,
+        "alt_text": truncate_graphemes(&alt, ALT_TEXT_MAX),
+    }))
+}
+
+/// An `actions` block with one primary button that opens `url`; `None` when the URL is not one Slack accepts
+/// (see [`is_usable_url`]) or the label is blank.
+pub fn link_button(action_id: &str, label: &str, url: &str) -> Option<Value> {
+    let label = single_line(label);
+    if label.is_empty() || !is_usable_url(url) {
+        return None;
+    }
+    Some(json!({
+        "type": "actions",
+        "elements": [{
+            "type": "button",
+            "action_id": action_id,
+            "text": plain_text(&truncate_graphemes(&label, BUTTON_TEXT_MAX)),
+            "url": url,
+            "style": "primary",
+        }],
+    }))
+}
+
+/// Whether `url` can go in a button or an image: `http://` or `https://` (any case) with a host, at most 3,000
+/// characters, and no spaces or control characters (which Slack would reject). Longer or odd URLs are left out
+/// rather than cut, since a cut URL points elsewhere.
+pub fn is_usable_url(url: &str) -> bool {
+    let has_prefix = |prefix: &str| {
+        url.as_bytes()
+            .get(..prefix.len())
+            .is_some_and(|b| b.eq_ignore_ascii_case(prefix.as_bytes()))
+    };
+    let rest = if has_prefix("https://") {
+        &url[8..]
+    } else if has_prefix("http://") {
+        &url[7..]
+    } else {
+        return false;
+    };
+    let host_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    host_end > 0
+        && char_len(url) <= URL_MAX
+        && !url.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+/// Whether `url` is a usable URL (see [`is_usable_url`]) whose path — ignoring the query string and the fragment,
+/// in any case — ends in `.png`, `.jpg`, `.jpeg` or `.gif`, the formats Slack shows. Never `.svg`.
+pub fn is_supported_image_url(url: &str) -> bool {
+    if !is_usable_url(url) {
+        return false;
+    }
+    let without_fragment = url.split('#').next().unwrap_or_default();
+    let without_query = without_fragment.split('?').next().unwrap_or_default();
+    let after_scheme = &without_query[without_query.find("://").map_or(0, |i| i + 3)..];
+    let Some(path_start) = after_scheme.find('/') else {
+        return false;
+    };
+    let path = after_scheme[path_start..].to_ascii_lowercase();
+    [".png", ".jpg", ".jpeg", ".gif"]
+        .iter()
+        .any(|ext| path.ends_with(ext))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_formats() {
+        for ok in [
+            "https://cdn.example.com/covers/a.png",
+            "https://cdn.example.com/a.PNG?x=1",
+            "https://cdn.example.com/a.jpg",
+            "https://cdn.example.com/a.jpeg#frag",
+            "https://cdn.example.com/a.JpEg?w=200&h=100#top",
+            "http://cdn.example.com/anim.gif",
+            "HTTPS://cdn.example.com/a.png",
+        ] {
+            assert!(is_supported_image_url(ok), "{ok}");
+        }
+        for bad in [
+            "https://cdn.example.com/a.svg",
+            "https://cdn.example.com/a.SVG?x=1",
+            "https://cdn.example.com/a.svg#x.png",
+            "https://cdn.example.com/a.svg?format=.png",
+            "https://cdn.example.com/a.webp",
+            "https://cdn.example.com/png",
+            "https://example.png",
+            "https://example.png?x=.png",
+            "ftp://cdn.example.com/a.png",
+            "javascript:alert(1)//a.png",
+            "data:image/png;base64,AAAA.png",
+            "/relative/a.png",
+            "https:///a.png",
+            "https://cdn.example.com/a b.png",
+            "",
+        ] {
+            assert!(!is_supported_image_url(bad), "{bad}");
+        }
+        let long = format!("https://cdn.example.com/{}.png", "a".repeat(3000));
+        assert!(!is_supported_image_url(&long));
+        let at_limit = format!("https://c.io/{}.png", "a".repeat(3000 - 17));
+        assert_eq!(at_limit.len(), 3000);
+        assert!(is_supported_image_url(&at_limit));
+    }
+
+    #[test]
+    fn usable_urls() {
+        assert!(is_usable_url("https://lms.example.com/sessions/42"));
+        assert!(is_usable_url("http://lms.example.com"));
+        assert!(!is_usable_url("https://"));
+        assert!(!is_usable_url("lms.example.com/sessions/42"));
+        assert!(!is_usable_url("javascript:alert(1)"));
+        assert!(!is_usable_url("https://lms.example.com/\n"));
+        assert!(!is_usable_url(&format!(
+            "https://lms.example.com/{}",
+            "x".repeat(3000)
+        )));
+        assert!(!is_usable_url("é"));
+        assert!(is_usable_url("http://é.example/x"));
+    }
+
+    #[test]
+    fn header_is_one_line_and_cut() {
+        assert_eq!(header(" \n ").as_ref(), None);
+        assert_eq!(header("A\nB").unwrap()["text"]["text"], "A B");
+        let h = header(&"t".repeat(10_000)).unwrap();
+        let text = h["text"]["text"].as_str().unwrap();
+        assert_eq!(char_len(text), 150);
+        assert!(text.ends_with('…'));
+        // Not escaped: plain text shows as written.
+        assert_eq!(
+            header("<!channel> & co").unwrap()["text"]["text"],
+            "<!channel> & co"
+        );
+        assert_eq!(header("x").unwrap()["text"]["emoji"], true);
+    }
+
+    #[test]
+    fn button_label_is_cut_and_bad_urls_give_no_button() {
+        let b = link_button("open_session", &"B".repeat(100), "https://x.io/s").unwrap();
+        assert_eq!(
+            char_len(b["elements"][0]["text"]["text"].as_str().unwrap()),
+            75
+        );
+        assert!(link_button("open_session", "Open", "").is_none());
+        assert!(link_button("open_session", "Open", "javascript:alert(1)").is_none());
+        assert!(link_button("open_session", " ", "https://x.io/s").is_none());
+    }
+
+    #[test]
+    fn alt_text_is_cut_and_never_empty() {
+        let i = image("https://x.io/a.png", &"a".repeat(5000), "cover").unwrap();
+        assert_eq!(char_len(i["alt_text"].as_str().unwrap()), 2000);
+        assert_eq!(
+            image("https://x.io/a.png", " ", "cover").unwrap()["alt_text"],
+            "cover"
+        );
+        assert_eq!(
+            image("https://x.io/a.png", "", "").unwrap()["alt_text"],
+            "image"
+        );
+    }
+}
