@@ -2,6 +2,7 @@
 //! and log and any [`Transport`]. This is what the WIT `connector` export does, minus the type conversions.
 
 use crate::api::{ClientCredentials, Member, PostMessage, SLACK_API, SLACK_AUTHORIZE, Slack, SlackError, Transport};
+use crate::directory::{Directory, Entry, LIST_THRESHOLD};
 use crate::model::{Notification, User};
 use crate::render;
 use serde_json::{Value, json};
@@ -25,8 +26,12 @@ pub mod keys {
     pub const TEAM_NAME: &str = "team.name";
     /// Why the integration was disconnected, when it was.
     pub const DISCONNECTED: &str = "disconnected_reason";
-    /// Prefix of the cached member id per workspace and normalised e-mail (`member:T…:a@b.c`).
+    /// Prefix of the mapped member per workspace and normalised e-mail (`member:T…:a@b.c`), see [`crate::directory`].
     pub const MEMBER_PREFIX: &str = "member:";
+    /// Prefix of the time the workspace's directory was last listed (`directory_synced:T…`).
+    pub const DIRECTORY_SYNCED_PREFIX: &str = "directory_synced:";
+    /// How long, in seconds, the e-mail map is trusted (operator setting; one day by default).
+    pub const DIRECTORY_MAX_AGE: &str = "directory_max_age_secs";
     /// Prefix of the cached app DM per workspace and member id (`dm:T…:U…`).
     pub const DM_PREFIX: &str = "dm:";
 }
@@ -260,12 +265,13 @@ pub struct Connector<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?
     settings: &'a mut S,
     log: &'a mut L,
     transport: &'a mut T,
+    now: i64,
 }
 
 impl<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized> Connector<'a, S, L, T> {
-    /// A connector over these host services.
-    pub fn new(settings: &'a mut S, log: &'a mut L, transport: &'a mut T) -> Self {
-        Connector { settings, log, transport }
+    /// A connector over these host services, at `now` (Unix seconds).
+    pub fn new(settings: &'a mut S, log: &'a mut L, transport: &'a mut T, now: i64) -> Self {
+        Connector { settings, log, transport, now }
     }
 
     fn credentials(&self) -> Result<ClientCredentials, ConnectorError> {
@@ -396,6 +402,9 @@ impl<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized> Connector
             IntegrationState::Active(_) => self.settings.get_secret(secrets::BOT_TOKEN),
             _ => None,
         };
+        if let Some(token) = &token {
+            self.refresh_directory_if_worth_it(token, recipients);
+        }
         let mut outcomes = Vec::with_capacity(recipients.len());
         let mut broken: Option<Failure> = None;
         for recipient in recipients {
@@ -452,24 +461,30 @@ impl<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized> Connector
         }
     }
 
-    /// The reachable member with this e-mail address: from the cache, else `users.lookupByEmail`.
+    /// The reachable member with this e-mail address, from the directory map or a lookup.
     fn member_for(&mut self, token: &str, email: &str) -> Result<Option<Member>, SlackError> {
-        let email = normalise_email(email);
-        if email.is_empty() {
-            return Ok(None);
+        let team = self.settings.get(keys::TEAM_ID).unwrap_or_default();
+        Directory::new(self.settings, &team, self.now).resolve(&mut Slack::new(self.transport), token, email)
+    }
+
+    /// Lists the directory when many recipients are not mapped and the map is stale; a failure only means lookups.
+    fn refresh_directory_if_worth_it(&mut self, token: &str, recipients: &[Recipient]) {
+        let team = self.settings.get(keys::TEAM_ID).unwrap_or_default();
+        let mut directory = Directory::new(self.settings, &team, self.now);
+        if directory.is_fresh() {
+            return;
         }
-        let key = self.cache_key(keys::MEMBER_PREFIX, &email);
-        if let Some(id) = self.settings.get(&key) {
-            return Ok(Some(Member { id, email: Some(email), deleted: false, is_bot: false }));
+        let unknown = recipients
+            .iter()
+            .filter(|r| directory.entry(&normalise_email(&r.user.email)) == Entry::Unknown)
+            .count();
+        if unknown < LIST_THRESHOLD {
+            return;
         }
-        let found = Slack::new(self.transport)
-            .lookup_by_email(token, &email)?
-            .filter(|m| m.is_reachable())
-            .filter(|m| m.email.as_deref().map(normalise_email).is_none_or(|e| e == email));
-        if let Some(member) = &found {
-            let _ = self.settings.set(&key, &member.id);
+        match directory.refresh(&mut Slack::new(self.transport), token) {
+            Ok(n) => self.log.write(Level::Info, &format!("listed the Slack directory: {n} members mapped by e-mail")),
+            Err(e) => self.log.write(Level::Warn, &format!("listing the Slack directory failed, looking up instead: {e}")),
         }
-        Ok(found)
     }
 
     /// The app's DM with a member: from the cache, else `conversations.open`.
@@ -567,4 +582,328 @@ pub fn normalise_email(email: &str) -> String {
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{HttpRequest, HttpResponse, TransportError};
+    use crate::model::{NotificationKind, PlatformGroup, Session};
+    use std::collections::{BTreeMap, VecDeque};
+
+    /// Settings in memory.
+    #[derive(Default)]
+    struct Memory {
+        plain: BTreeMap<String, String>,
+        secret: BTreeMap<String, String>,
+    }
+
+    impl Settings for Memory {
+        fn get(&self, key: &str) -> Option<String> {
+            self.plain.get(key).cloned()
+        }
+        fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
+            self.plain.insert(key.into(), value.into());
+            Ok(())
+        }
+        fn remove(&mut self, key: &str) {
+            self.plain.remove(key);
+        }
+        fn get_secret(&self, key: &str) -> Option<String> {
+            self.secret.get(key).cloned()
+        }
+        fn set_secret(&mut self, key: &str, value: &str) -> Result<(), String> {
+            self.secret.insert(key.into(), value.into());
+            Ok(())
+        }
+        fn remove_secret(&mut self, key: &str) {
+            self.secret.remove(key);
+        }
+    }
+
+    #[derive(Default)]
+    struct Lines(Vec<String>);
+
+    impl Log for Lines {
+        fn write(&mut self, _: Level, message: &str) {
+            self.0.push(message.to_string());
+        }
+    }
+
+    /// Answers each request with the next scripted answer, and records the requests.
+    #[derive(Default)]
+    struct Script {
+        answers: VecDeque<(u16, String)>,
+        requests: Vec<HttpRequest>,
+    }
+
+    impl Script {
+        fn answer(mut self, status: u16, body: serde_json::Value) -> Self {
+            self.answers.push_back((status, body.to_string()));
+            self
+        }
+        fn methods(&self) -> Vec<&str> {
+            self.requests.iter().map(|r| r.url.trim_start_matches(SLACK_API)).collect()
+        }
+        fn form(&self, i: usize) -> BTreeMap<String, String> {
+            form_urlencoded::parse(&self.requests[i].body).into_owned().collect()
+        }
+    }
+
+    impl Transport for Script {
+        fn send(&mut self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+            self.requests.push(request);
+            let (status, body) =
+                self.answers.pop_front().ok_or_else(|| TransportError::Connection("no scripted answer".into()))?;
+            Ok(HttpResponse { status, headers: vec![("retry-after".into(), "3".into())], body: body.into_bytes() })
+        }
+    }
+
+    fn configured() -> Memory {
+        let mut m = Memory::default();
+        m.set(keys::CLIENT_ID, "123.456").unwrap();
+        m.set_secret(secrets::CLIENT_SECRET, "shh").unwrap();
+        m
+    }
+
+    fn active() -> Memory {
+        let mut m = configured();
+        m.set_secret(secrets::BOT_TOKEN, "xoxb-1").unwrap();
+        m.set(keys::TEAM_ID, "T1").unwrap();
+        m.set(keys::TEAM_NAME, "Acme").unwrap();
+        m
+    }
+
+    const STATE: &str = "0123456789abcdef0123";
+    const NOW: i64 = 1_800_000_000;
+
+    fn query(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn activation_exchanges_the_code_checks_the_token_and_only_then_stores_it() {
+        let (mut s, mut l) = (configured(), Lines::default());
+        let mut t = Script::default()
+            .answer(200, json!({"ok": true, "access_token": "xoxb-new", "scope": "chat:write", "bot_user_id": "B1",
+                "app_id": "A1", "team": {"id": "T1", "name": "Acme"}}))
+            .answer(200, json!({"ok": true, "team": "Acme", "team_id": "T1", "user_id": "B1"}));
+        let mut c = Connector::new(&mut s, &mut l, &mut t, NOW);
+        let url = c.start_activation("https://lms/cb", STATE).unwrap();
+        assert!(url.starts_with("https://slack.com/oauth/v2/authorize?client_id=123.456&scope=chat%3Awrite%2C"));
+        assert!(url.contains("&state=0123456789abcdef0123"));
+        let r = c.complete_activation(&query(&[("code", "c1"), ("state", STATE)])).unwrap();
+        assert_eq!(r, ActivationResult::Active(Workspace { id: "T1".into(), name: "Acme".into() }));
+        assert_eq!(c.status(), IntegrationState::Active(Workspace { id: "T1".into(), name: "Acme".into() }));
+        assert_eq!(t.methods(), ["oauth.v2.access", "auth.test"]);
+        let auth = t.requests[0].headers.iter().find(|(n, _)| n == "authorization").unwrap();
+        assert_eq!(auth.1, format!("Basic {}", base64_of("123.456:shh")));
+        assert_eq!(t.form(0)["redirect_uri"], "https://lms/cb");
+        assert_eq!(s.get_secret(secrets::BOT_TOKEN).as_deref(), Some("xoxb-new"));
+    }
+
+    fn base64_of(s: &str) -> String {
+        // Known answer for the credentials above.
+        assert_eq!(s, "123.456:shh");
+        "MTIzLjQ1NjpzaGg=".into()
+    }
+
+    #[test]
+    fn a_wrong_reused_or_cancelled_callback_stores_nothing() {
+        let (mut s, mut l, mut t) = (configured(), Lines::default(), Script::default());
+        let mut c = Connector::new(&mut s, &mut l, &mut t, NOW);
+        c.start_activation("https://lms/cb", STATE).unwrap();
+        let e = c.complete_activation(&query(&[("code", "c1"), ("state", "forged-state-000000")])).unwrap_err();
+        assert_eq!(e.code, "state_mismatch");
+        // The state was single-use: even the right one no longer works.
+        let e = c.complete_activation(&query(&[("code", "c1"), ("state", STATE)])).unwrap_err();
+        assert_eq!(e.code, "state_unknown");
+        c.start_activation("https://lms/cb", STATE).unwrap();
+        let e = c.complete_activation(&query(&[("error", "access_denied"), ("state", STATE)])).unwrap_err();
+        assert_eq!(e.code, "access_denied");
+        assert!(t.requests.is_empty(), "no call to Slack for a refused callback");
+        assert_eq!(s.get_secret(secrets::BOT_TOKEN), None);
+        assert!(c_status_is_inactive(&mut s));
+    }
+
+    fn c_status_is_inactive(s: &mut Memory) -> bool {
+        let (mut l, mut t) = (Lines::default(), Script::default());
+        Connector::new(s, &mut l, &mut t, NOW).status() == IntegrationState::Inactive
+    }
+
+    #[test]
+    fn an_expired_code_leaves_the_integration_inactive() {
+        let (mut s, mut l) = (configured(), Lines::default());
+        let mut t = Script::default().answer(200, json!({"ok": false, "error": "invalid_code"}));
+        let mut c = Connector::new(&mut s, &mut l, &mut t, NOW);
+        c.start_activation("https://lms/cb", STATE).unwrap();
+        let e = c.complete_activation(&query(&[("code", "old"), ("state", STATE)])).unwrap_err();
+        assert_eq!(e.code, "invalid_code");
+        assert!(e.message.contains("expired"), "{}", e.message);
+        assert_eq!(c.status(), IntegrationState::Inactive);
+    }
+
+    fn notification() -> Notification {
+        Notification {
+            id: "n1".into(),
+            kind: NotificationKind::SessionAssignment,
+            title: "You are invited".into(),
+            session: Some(Session {
+                id: "s1".into(),
+                title: "Safety".into(),
+                description: "Learn.".into(),
+                cover_image_url: None,
+                cover_is_default: true,
+                starts_at: 1_796_112_000,
+                ends_at: 1_796_115_600,
+                url: "https://lms/s1".into(),
+            }),
+            body: None,
+            group: PlatformGroup { name: "Acme Learning".into(), logo_url: Some("https://lms/logo.png".into()) },
+        }
+    }
+
+    fn recipient(id: &str, email: &str) -> Recipient {
+        Recipient {
+            user: User { id: id.into(), email: email.into(), locale: "en".into(), time_zone: "UTC".into(), ..User::default() },
+            delivery_id: format!("d-{id}"),
+        }
+    }
+
+    #[test]
+    fn delivery_matches_by_email_opens_the_dm_and_posts_as_the_group() {
+        let (mut s, mut l) = (active(), Lines::default());
+        let mut t = Script::default()
+            .answer(200, json!({"ok": true, "user": {"id": "U1", "deleted": false, "is_bot": false, "profile": {"email": "ann@x.io"}}}))
+            .answer(200, json!({"ok": true, "channel": {"id": "D1"}}))
+            .answer(200, json!({"ok": true, "channel": "D1", "ts": "1.000100"}))
+            .answer(200, json!({"ok": false, "error": "users_not_found"}))
+            .answer(200, json!({"ok": true, "user": {"id": "U3", "deleted": true, "profile": {"email": "gone@x.io"}}}));
+        let mut c = Connector::new(&mut s, &mut l, &mut t, NOW);
+        let outcomes = c.deliver(
+            &notification(),
+            &[recipient("a", "  Ann@X.io "), recipient("b", "bob@x.io"), recipient("c", "gone@x.io")],
+        );
+        assert_eq!(
+            outcomes,
+            vec![
+                ("d-a".into(), Outcome::Sent { conversation: "D1".into(), message_id: "1.000100".into(), already_sent: false }),
+                ("d-b".into(), Outcome::Skipped(SkipReason::NoAccount)),
+                ("d-c".into(), Outcome::Skipped(SkipReason::NoAccount)),
+            ]
+        );
+        assert_eq!(t.form(0)["email"], "ann@x.io", "trimmed and lower-cased");
+        assert_eq!(t.form(1)["users"], "U1");
+        let post = t.form(2);
+        assert_eq!(post["channel"], "D1", "posted to the app's DM, never to the U id");
+        assert_eq!(post["username"], "Acme Learning");
+        assert_eq!(post["icon_url"], "https://lms/logo.png");
+        assert!(post["blocks"].starts_with('['));
+        assert!(post["metadata"].contains("d-a"));
+        // The member and the DM are cached per workspace: a second delivery posts straight away.
+        let mut t2 = Script::default().answer(200, json!({"ok": true, "channel": "D1", "ts": "2.000100"}));
+        let mut c = Connector::new(&mut s, &mut l, &mut t2, NOW);
+        let again = c.deliver(&notification(), &[recipient("a", "ann@x.io")]);
+        assert!(matches!(&again[0].1, Outcome::Sent { message_id, .. } if message_id == "2.000100"));
+        assert_eq!(t2.methods(), ["chat.postMessage"]);
+    }
+
+    #[test]
+    fn a_revoked_token_disconnects_and_stops_the_batch() {
+        let (mut s, mut l) = (active(), Lines::default());
+        let mut t = Script::default().answer(200, json!({"ok": false, "error": "token_revoked"}));
+        let mut c = Connector::new(&mut s, &mut l, &mut t, NOW);
+        let outcomes = c.deliver(&notification(), &[recipient("a", "a@x.io"), recipient("b", "b@x.io")]);
+        for (_, o) in &outcomes {
+            assert!(matches!(o, Outcome::Failed(f) if f.kind == FailureKind::Disconnected && f.code == "token_revoked"));
+        }
+        assert!(matches!(c.status(), IntegrationState::Disconnected(_)));
+        let later = c.deliver(&notification(), &[recipient("a", "a@x.io")]);
+        assert!(matches!(&later[0].1, Outcome::Skipped(SkipReason::Inactive(why)) if why.contains("disconnected")));
+        assert_eq!(t.requests.len(), 1, "no further call once the token is known revoked");
+    }
+
+    #[test]
+    fn rate_limits_and_server_errors_are_retryable_with_their_delay() {
+        let (mut s, mut l) = (active(), Lines::default());
+        let mut t = Script::default()
+            .answer(429, json!({"ok": false, "error": "ratelimited"}))
+            .answer(503, json!({}));
+        let mut c = Connector::new(&mut s, &mut l, &mut t, NOW);
+        let o = c.deliver(&notification(), &[recipient("a", "a@x.io"), recipient("b", "b@x.io")]);
+        assert!(matches!(&o[0].1, Outcome::Failed(f) if f.kind == FailureKind::RateLimited && f.retry_after_ms == Some(3000)));
+        assert!(matches!(&o[1].1, Outcome::Failed(f) if f.kind == FailureKind::Transient));
+    }
+
+    #[test]
+    fn events_answer_url_verification_and_disconnect_on_uninstall() {
+        let (mut s, mut l, mut t) = (active(), Lines::default(), Script::default());
+        let mut c = Connector::new(&mut s, &mut l, &mut t, NOW);
+        let r = c.handle_inbound(&InboundRequest {
+            route: "events".into(),
+            body: br#"{"type":"url_verification","challenge":"abc"}"#.to_vec(),
+        });
+        assert_eq!((r.status, r.body.as_slice()), (200, b"abc".as_slice()));
+        let other_team = br#"{"type":"event_callback","team_id":"T9","event":{"type":"app_uninstalled"}}"#;
+        let r = c.handle_inbound(&InboundRequest { route: "events".into(), body: other_team.to_vec() });
+        assert_eq!(r.new_state, None, "another workspace's event changes nothing");
+        let ours = br#"{"type":"event_callback","team_id":"T1","event":{"type":"app_uninstalled"}}"#;
+        let r = c.handle_inbound(&InboundRequest { route: "events".into(), body: ours.to_vec() });
+        assert!(matches!(r.new_state, Some(IntegrationState::Disconnected(_))));
+        assert_eq!(s.get_secret(secrets::BOT_TOKEN), None);
+    }
+
+    #[test]
+    fn large_deliveries_list_the_directory_instead_of_looking_up_each_learner() {
+        let (mut s, mut l) = (active(), Lines::default());
+        let member = |i: usize| json!({"id": format!("U{i}"), "profile": {"email": format!("L{i}@X.io")}});
+        let page1: Vec<_> = (0..6).map(member).collect();
+        let mut page2: Vec<_> = (6..11).map(member).collect();
+        page2.push(json!({"id": "U11", "deleted": true, "profile": {"email": "l11@x.io"}}));
+        page2.push(json!({"id": "B1", "is_bot": true, "profile": {"email": "l12@x.io"}}));
+        let mut t = Script::default()
+            .answer(200, json!({"ok": true, "members": page1, "response_metadata": {"next_cursor": "c2"}}))
+            .answer(200, json!({"ok": true, "members": page2, "response_metadata": {"next_cursor": ""}}));
+        for i in 0..11 {
+            t = t
+                .answer(200, json!({"ok": true, "channel": {"id": format!("D{i}")}}))
+                .answer(200, json!({"ok": true, "channel": format!("D{i}"), "ts": format!("{i}.0001")}));
+        }
+        // The deactivated member and the bot are not in the map: each gets one lookup, which finds no one reachable.
+        t = t
+            .answer(200, json!({"ok": true, "user": {"id": "U11", "deleted": true, "profile": {"email": "l11@x.io"}}}))
+            .answer(200, json!({"ok": false, "error": "users_not_found"}));
+        let recipients: Vec<_> = (0..13).map(|i| recipient(&format!("r{i}"), &format!("l{i}@x.io"))).collect();
+        let mut c = Connector::new(&mut s, &mut l, &mut t, NOW);
+        let outcomes = c.deliver(&notification(), &recipients);
+        let sent = outcomes.iter().filter(|(_, o)| matches!(o, Outcome::Sent { .. })).count();
+        assert_eq!(sent, 11);
+        assert_eq!(outcomes[11].1, Outcome::Skipped(SkipReason::NoAccount));
+        assert_eq!(outcomes[12].1, Outcome::Skipped(SkipReason::NoAccount));
+        let methods = t.methods();
+        assert_eq!(methods.iter().filter(|m| **m == "users.list").count(), 2);
+        assert_eq!(methods.iter().filter(|m| **m == "users.lookupByEmail").count(), 2);
+        assert_eq!(t.form(1)["cursor"], "c2");
+        // Within the max age, the map (including the two known misses) is reused without any call.
+        let mut t2 = Script::default();
+        let again = Connector::new(&mut s, &mut l, &mut t2, NOW + 60).deliver(&notification(), &recipients[11..]);
+        assert!(again.iter().all(|(_, o)| *o == Outcome::Skipped(SkipReason::NoAccount)));
+        assert!(t2.requests.is_empty());
+        // Past the max age, a miss is looked up again.
+        s.set(keys::DIRECTORY_MAX_AGE, "3600").unwrap();
+        let mut t3 = Script::default().answer(200, json!({"ok": false, "error": "users_not_found"}));
+        Connector::new(&mut s, &mut l, &mut t3, NOW + 7200).deliver(&notification(), &recipients[12..]);
+        assert_eq!(t3.methods(), ["users.lookupByEmail"]);
+    }
+
+    #[test]
+    fn deactivation_uninstalls_and_forgets_the_token() {
+        let (mut s, mut l) = (active(), Lines::default());
+        let mut t = Script::default().answer(200, json!({"ok": true}));
+        let mut c = Connector::new(&mut s, &mut l, &mut t, NOW);
+        c.deactivate().unwrap();
+        assert_eq!(c.status(), IntegrationState::Inactive);
+        assert_eq!(t.methods(), ["apps.uninstall"]);
+        assert_eq!(t.form(0)["client_id"], "123.456");
+    }
 }

@@ -141,7 +141,11 @@ fn error_code(e: ErrorCode) -> TransportError {
 }
 
 fn with_connector<R>(f: impl FnOnce(&mut Connector<'_, HostSettings, HostLog, WasiHttp>) -> R) -> R {
-    f(&mut Connector::new(&mut HostSettings, &mut HostLog, &mut WasiHttp))
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    f(&mut Connector::new(&mut HostSettings, &mut HostLog, &mut WasiHttp, now))
 }
 
 fn error(e: connector::ConnectorError) -> wit::ConnectorError {

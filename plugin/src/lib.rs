@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod connector;
+pub mod directory;
 pub mod model;
 pub mod render;
 
