@@ -7,7 +7,14 @@ use std::process::Command;
 fn main() {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
     let root = manifest_dir.parent().unwrap().to_path_buf();
-    for path in ["plugin/src", "plugin/locales", "plugin/Cargo.toml", "plugin/build.rs", "wit", "Cargo.lock"] {
+    for path in [
+        "plugin/src",
+        "plugin/locales",
+        "plugin/Cargo.toml",
+        "plugin/build.rs",
+        "wit",
+        "Cargo.lock",
+    ] {
         println!("cargo:rerun-if-changed={}", root.join(path).display());
     }
     println!("cargo:rerun-if-env-changed=LMS_CONNECTOR_WASM");
@@ -19,7 +26,16 @@ fn main() {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
         .current_dir(&root)
-        .args(["build", "-p", "slack-connector", "--target", "wasm32-wasip2", "--profile", "component", "--target-dir"])
+        .args([
+            "build",
+            "-p",
+            "slack-connector",
+            "--target",
+            "wasm32-wasip2",
+            "--profile",
+            "component",
+            "--target-dir",
+        ])
         .arg(&target_dir)
         // The outer build's wrappers and flags are for the host, not for the wasm target.
         .env_remove("RUSTC_WORKSPACE_WRAPPER")
@@ -30,6 +46,9 @@ fn main() {
         .status()
         .expect("running cargo to build the connector component");
     assert!(status.success(), "building the connector component failed");
-    let wasm = target_dir.join("wasm32-wasip2").join("component").join("slack_connector.wasm");
+    let wasm = target_dir
+        .join("wasm32-wasip2")
+        .join("component")
+        .join("slack_connector.wasm");
     println!("cargo:rustc-env=CONNECTOR_WASM={}", wasm.display());
 }

@@ -6,14 +6,26 @@ use std::process::Command;
 const COMPONENTS: &[(&str, &str)] = &[("probe-connector", "probe_connector")];
 
 fn main() {
-    let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap()).parent().unwrap().to_path_buf();
+    let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap())
+        .parent()
+        .unwrap()
+        .to_path_buf();
     for path in ["tests/components", "wit", "Cargo.lock"] {
         println!("cargo:rerun-if-changed={}", root.join(path).display());
     }
     let target_dir = root.join("target").join("test-components");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut command = Command::new(cargo);
-    command.current_dir(&root).args(["build", "--target", "wasm32-wasip2", "--release", "--target-dir"]).arg(&target_dir);
+    command
+        .current_dir(&root)
+        .args([
+            "build",
+            "--target",
+            "wasm32-wasip2",
+            "--release",
+            "--target-dir",
+        ])
+        .arg(&target_dir);
     for (package, _) in COMPONENTS {
         command.args(["-p", package]);
     }
@@ -26,7 +38,10 @@ fn main() {
         .expect("running cargo to build the test components");
     assert!(status.success(), "building the test components failed");
     for (package, file) in COMPONENTS {
-        let wasm = target_dir.join("wasm32-wasip2").join("release").join(format!("{file}.wasm"));
+        let wasm = target_dir
+            .join("wasm32-wasip2")
+            .join("release")
+            .join(format!("{file}.wasm"));
         let var = package.to_uppercase().replace('-', "_");
         println!("cargo:rustc-env={var}_WASM={}", wasm.display());
     }

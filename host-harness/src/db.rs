@@ -208,22 +208,29 @@ pub struct Delivery {
 impl Db {
     /// Opens (creating if needed) the database at `path`, sealing secrets with `secrets`.
     pub fn open(path: &Path, secrets: SecretBox) -> Result<Db> {
-        let conn = Connection::open(path).with_context(|| format!("opening the database {}", path.display()))?;
+        let conn = Connection::open(path)
+            .with_context(|| format!("opening the database {}", path.display()))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         let version: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         for (i, migration) in MIGRATIONS.iter().enumerate().skip(version) {
-            conn.execute_batch(migration).with_context(|| format!("migration {}", i + 1))?;
+            conn.execute_batch(migration)
+                .with_context(|| format!("migration {}", i + 1))?;
             conn.pragma_update(None, "user_version", i + 1)?;
         }
-        Ok(Db { conn: Arc::new(Mutex::new(conn)), secrets })
+        Ok(Db {
+            conn: Arc::new(Mutex::new(conn)),
+            secrets,
+        })
     }
 
     /// The connection, for one unit of work.
     pub fn conn(&self) -> MutexGuard<'_, Connection> {
-        self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Creates or updates a platform.
@@ -266,7 +273,15 @@ impl Db {
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
              ON CONFLICT (platform_id, id) DO UPDATE SET email = ?3, display_name = ?4, locale = ?5,
                  time_zone = ?6, role = ?7",
-            params![platform_id, u.id, u.email, u.display_name, u.locale, u.time_zone, u.role],
+            params![
+                platform_id,
+                u.id,
+                u.email,
+                u.display_name,
+                u.locale,
+                u.time_zone,
+                u.role
+            ],
         )?;
         Ok(())
     }
@@ -285,7 +300,12 @@ impl Db {
     }
 
     /// A page of a platform's users, ordered by id, after `after` (exclusive).
-    pub fn users_page(&self, platform_id: &str, after: Option<&str>, limit: u32) -> Result<Vec<User>> {
+    pub fn users_page(
+        &self,
+        platform_id: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<User>> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
             "SELECT id, email, display_name, locale, time_zone, role FROM users
@@ -330,7 +350,12 @@ impl Db {
     }
 
     /// A plain setting of a connector on a platform.
-    pub fn setting(&self, platform_id: &str, connector_id: &str, key: &str) -> Result<Option<String>> {
+    pub fn setting(
+        &self,
+        platform_id: &str,
+        connector_id: &str,
+        key: &str,
+    ) -> Result<Option<String>> {
         Ok(self
             .conn()
             .query_row(
@@ -342,7 +367,13 @@ impl Db {
     }
 
     /// Writes a plain setting.
-    pub fn set_setting(&self, platform_id: &str, connector_id: &str, key: &str, value: &str) -> Result<()> {
+    pub fn set_setting(
+        &self,
+        platform_id: &str,
+        connector_id: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<()> {
         self.conn().execute(
             "INSERT INTO connector_settings (platform_id, connector_id, key, value) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (platform_id, connector_id, key) DO UPDATE SET value = ?4",
@@ -361,7 +392,12 @@ impl Db {
     }
 
     /// A secret of a connector on a platform, unsealed.
-    pub fn secret(&self, platform_id: &str, connector_id: &str, key: &str) -> Result<Option<String>> {
+    pub fn secret(
+        &self,
+        platform_id: &str,
+        connector_id: &str,
+        key: &str,
+    ) -> Result<Option<String>> {
         let sealed: Option<Vec<u8>> = self
             .conn()
             .query_row(
@@ -371,13 +407,24 @@ impl Db {
             )
             .optional()?;
         sealed
-            .map(|s| self.secrets.open(&secret_context(platform_id, connector_id, key), &s))
+            .map(|s| {
+                self.secrets
+                    .open(&secret_context(platform_id, connector_id, key), &s)
+            })
             .transpose()
     }
 
     /// Writes a secret, sealed.
-    pub fn set_secret(&self, platform_id: &str, connector_id: &str, key: &str, value: &str) -> Result<()> {
-        let sealed = self.secrets.seal(&secret_context(platform_id, connector_id, key), value)?;
+    pub fn set_secret(
+        &self,
+        platform_id: &str,
+        connector_id: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<()> {
+        let sealed = self
+            .secrets
+            .seal(&secret_context(platform_id, connector_id, key), value)?;
         self.conn().execute(
             "INSERT INTO connector_secrets (platform_id, connector_id, key, sealed) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (platform_id, connector_id, key) DO UPDATE SET sealed = ?4",
@@ -405,7 +452,13 @@ impl Db {
     }
 
     /// Appends a connector's log line.
-    pub fn connector_log(&self, platform_id: &str, connector_id: &str, level: &str, message: &str) -> Result<()> {
+    pub fn connector_log(
+        &self,
+        platform_id: &str,
+        connector_id: &str,
+        level: &str,
+        message: &str,
+    ) -> Result<()> {
         self.conn().execute(
             "INSERT INTO connector_log (platform_id, connector_id, at, level, message) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![platform_id, connector_id, now(), level, message],

@@ -12,7 +12,7 @@ use serde_json::Value;
 /// The platform the demo creates.
 pub const DEMO_PLATFORM: &str = "acme";
 /// Where the LMS's activation callback would be served (the demo reads the redirect itself).
-pub const DEMO_REDIRECT_URI: &str = "http://127.0.0.1:8080/settings/connectors/slack/callback";
+pub const DEMO_REDIRECT_URI: &str = "http://127.0.0.1:8080/slack/oauth/callback";
 
 /// What the demo found for one learner.
 #[derive(Debug, Serialize)]
@@ -55,26 +55,46 @@ pub struct DemoReport {
 
 /// Clicks Allow (or Cancel) on the simulated consent page at `authorize_url` as `member_id`, and returns the query
 /// of the redirect back to the LMS.
-pub async fn consent(authorize_url: &str, member_id: &str, allow: bool) -> Result<Vec<(String, String)>> {
+pub async fn consent(
+    authorize_url: &str,
+    member_id: &str,
+    allow: bool,
+) -> Result<Vec<(String, String)>> {
     let page = http_client::get(authorize_url).await?;
     if page.status != 200 {
         bail!("the consent page answered {}: {}", page.status, page.text());
     }
-    let (base, _) = authorize_url.split_once('?').context("the authorize URL has no query")?;
+    let (base, _) = authorize_url
+        .split_once('?')
+        .context("the authorize URL has no query")?;
     let mut fields: Vec<(String, String)> = http_client::query_pairs(authorize_url);
     fields.push(("member".into(), member_id.into()));
-    fields.push(("action".into(), if allow { "allow" } else { "cancel" }.into()));
-    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    fields.push((
+        "action".into(),
+        if allow { "allow" } else { "cancel" }.into(),
+    ));
+    let fields: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     let answer = http_client::post_form(base, &fields).await?;
-    let location = answer
-        .header("location")
-        .with_context(|| format!("the consent page did not redirect ({}): {}", answer.status, answer.text()))?;
+    let location = answer.header("location").with_context(|| {
+        format!(
+            "the consent page did not redirect ({}): {}",
+            answer.status,
+            answer.text()
+        )
+    })?;
     Ok(http_client::query_pairs(location))
 }
 
 /// Runs the demo in a fresh temporary folder.
 pub async fn run() -> Result<DemoReport> {
-    let dir = std::env::temp_dir().join(format!("lms-harness-demo-{}-{}", std::process::id(), crate::db::now()));
+    let dir = std::env::temp_dir().join(format!(
+        "lms-harness-demo-{}-{}",
+        std::process::id(),
+        crate::db::now()
+    ));
     std::fs::create_dir_all(&dir)?;
     let result = run_in(&dir).await;
     let _ = std::fs::remove_dir_all(&dir);
@@ -88,7 +108,9 @@ async fn run_in(dir: &std::path::Path) -> Result<DemoReport> {
     let data = harness.seed_demo(DEMO_PLATFORM, &sim_config)?;
     let lms = &harness.lms;
 
-    let url = lms.start_activation(DEMO_PLATFORM, &data.admin, DEMO_REDIRECT_URI).await?;
+    let url = lms
+        .start_activation(DEMO_PLATFORM, &data.admin, DEMO_REDIRECT_URI)
+        .await?;
     let installer = sim_config
         .workspace
         .members
@@ -122,7 +144,10 @@ async fn run_in(dir: &std::path::Path) -> Result<DemoReport> {
     let deliveries = lms.deliveries(DEMO_PLATFORM, &notification_id)?;
     let mut report = Vec::new();
     for user in &data.learners {
-        let d = deliveries.iter().find(|d| d.user_id == user.id).context("a learner has no delivery")?;
+        let d = deliveries
+            .iter()
+            .find(|d| d.user_id == user.id)
+            .context("a learner has no delivery")?;
         let messages = match &d.conversation {
             Some(channel) => conversations
                 .iter()
@@ -131,8 +156,15 @@ async fn run_in(dir: &std::path::Path) -> Result<DemoReport> {
                 .map(|m| {
                     let m = serde_json::to_value(m).unwrap_or(Value::Null);
                     MessageView {
-                        sender: m.get("username").and_then(Value::as_str).unwrap_or_default().to_string(),
-                        icon_url: m.get("icon_url").and_then(Value::as_str).map(str::to_string),
+                        sender: m
+                            .get("username")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_string(),
+                        icon_url: m
+                            .get("icon_url")
+                            .and_then(Value::as_str)
+                            .map(str::to_string),
                         lines: block_lines(m.get("blocks").unwrap_or(&Value::Null)),
                     }
                 })
@@ -149,12 +181,21 @@ async fn run_in(dir: &std::path::Path) -> Result<DemoReport> {
         });
     }
     harness.sim.shutdown().await;
-    Ok(DemoReport { workspace, notification_id, learners: report })
+    Ok(DemoReport {
+        workspace,
+        notification_id,
+        learners: report,
+    })
 }
 
 /// Block Kit blocks as the text lines a reader sees (without Slack's own formatting).
 pub fn block_lines(blocks: &Value) -> Vec<String> {
-    let text = |v: &Value| v.get("text").and_then(Value::as_str).unwrap_or_default().to_string();
+    let text = |v: &Value| {
+        v.get("text")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
     let mut lines = Vec::new();
     for block in blocks.as_array().into_iter().flatten() {
         match block.get("type").and_then(Value::as_str) {
@@ -163,17 +204,35 @@ pub fn block_lines(blocks: &Value) -> Vec<String> {
                 if let Some(t) = block.get("text") {
                     lines.push(text(t));
                 }
-                for f in block.get("fields").and_then(Value::as_array).into_iter().flatten() {
+                for f in block
+                    .get("fields")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
                     lines.push(text(f));
                 }
             }
-            Some("image") => lines.push(format!("[image {}]", block["image_url"].as_str().unwrap_or_default())),
+            Some("image") => lines.push(format!(
+                "[image {}]",
+                block["image_url"].as_str().unwrap_or_default()
+            )),
             Some("context") => lines.push(
-                block["elements"].as_array().into_iter().flatten().map(text).collect::<Vec<_>>().join("  "),
+                block["elements"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(text)
+                    .collect::<Vec<_>>()
+                    .join("  "),
             ),
             Some("actions") => {
                 for e in block["elements"].as_array().into_iter().flatten() {
-                    lines.push(format!("[{}]({})", text(&e["text"]), e["url"].as_str().unwrap_or_default()));
+                    lines.push(format!(
+                        "[{}]({})",
+                        text(&e["text"]),
+                        e["url"].as_str().unwrap_or_default()
+                    ));
                 }
             }
             _ => {}
@@ -184,7 +243,10 @@ pub fn block_lines(blocks: &Value) -> Vec<String> {
 
 /// Prints the report as text.
 pub fn print(report: &DemoReport) {
-    println!("Slack integration active with workspace \"{}\"", report.workspace);
+    println!(
+        "Slack integration active with workspace \"{}\"",
+        report.workspace
+    );
     println!("Notification {} delivered:\n", report.notification_id);
     for l in &report.learners {
         println!("{} <{}>: {}", l.user_id, l.email, l.status);
@@ -195,8 +257,12 @@ pub fn print(report: &DemoReport) {
             println!("    conversation {c}:");
         }
         for m in &l.messages {
-            println!("    from {} (icon {})", m.sender, m.icon_url.as_deref().unwrap_or("none"));
-            for line in &m.lines {
+            println!(
+                "    from {} (icon {})",
+                m.sender,
+                m.icon_url.as_deref().unwrap_or("none")
+            );
+            for line in m.lines.iter().flat_map(|l| l.lines()) {
                 println!("      {line}");
             }
         }

@@ -62,13 +62,31 @@ impl Harness {
     /// Starts the simulation, opens the database and loads the connector.
     pub async fn start(options: HarnessOptions) -> Result<Harness> {
         let sim = slack_sim::start(options.sim_listen, options.sim.clone()).await?;
-        let db = Db::open(&options.db_path, SecretBox::from_key_file(&options.key_file)?)?;
+        let db = Db::open(
+            &options.db_path,
+            SecretBox::from_key_file(&options.key_file)?,
+        )?;
         let mut outbound = OutboundConfig::new(vec![Grant::parse(SLACK_GRANT)?]);
-        outbound.routes.push(Route::new(SLACK_ORIGIN, &sim.base_url())?);
-        tracing::info!("local mode: {SLACK_ORIGIN} is routed to the simulated Slack at {}", sim.base_url());
+        outbound
+            .routes
+            .push(Route::new(SLACK_ORIGIN, &sim.base_url())?);
+        tracing::info!(
+            "local mode: {SLACK_ORIGIN} is routed to the simulated Slack at {}",
+            sim.base_url()
+        );
         let engine = Sandbox::engine()?;
-        let sandbox = Sandbox::new(&engine, &options.component, "slack", db.clone(), outbound, options.limits)?;
-        Ok(Harness { lms: Lms::new(db, Arc::new(sandbox)), sim })
+        let sandbox = Sandbox::new(
+            &engine,
+            &options.component,
+            "slack",
+            db.clone(),
+            outbound,
+            options.limits,
+        )?;
+        Ok(Harness {
+            lms: Lms::new(db, Arc::new(sandbox)),
+            sim,
+        })
     }
 
     /// Creates a platform whose connector is available and configured with the simulated app's credentials.
@@ -76,9 +94,16 @@ impl Harness {
         let db = self.lms.db();
         db.upsert_platform(platform)?;
         self.lms.set_available(&platform.id, true, "vendor")?;
-        self.lms.configure(&platform.id, "client_id", &sim.app.client_id, false)?;
-        self.lms.configure(&platform.id, "client_secret", &sim.app.client_secret, true)?;
-        self.lms.configure(&platform.id, "signing_secret", &sim.app.signing_secret, true)?;
+        self.lms
+            .configure(&platform.id, "client_id", &sim.app.client_id, false)?;
+        self.lms
+            .configure(&platform.id, "client_secret", &sim.app.client_secret, true)?;
+        self.lms.configure(
+            &platform.id,
+            "signing_secret",
+            &sim.app.signing_secret,
+            true,
+        )?;
         Ok(())
     }
 
@@ -93,7 +118,17 @@ impl Harness {
             base_url: "https://lms.example/acme".into(),
         };
         self.add_platform(&platform, sim)?;
-        let members: Vec<_> = sim.workspace.members.iter().filter(|m| !m.deleted && !m.is_bot).collect();
+        let members: Vec<_> = sim
+            .workspace
+            .members
+            .iter()
+            .filter(|m| {
+                !m.deleted
+                    && !m.is_bot
+                    && !m.is_admin
+                    && !sim.workspace.app_managers.contains(&m.id)
+            })
+            .collect();
         let mut users = vec![User {
             id: "admin".into(),
             email: "admin@acme.example".into(),
@@ -105,12 +140,20 @@ impl Harness {
         for (i, m) in members.iter().enumerate().take(3) {
             let Some(email) = &m.email else { continue };
             // The second learner's address differs in letter case from Slack's: matching must not care.
-            let email = if i == 1 { email.to_uppercase() } else { email.clone() };
+            let email = if i == 1 {
+                email.to_uppercase()
+            } else {
+                email.clone()
+            };
             users.push(User {
                 id: format!("learner-{}", i + 1),
                 email,
                 display_name: m.real_name.clone(),
-                locale: if i == 0 { "fr-FR".into() } else { "en-US".into() },
+                locale: if i == 0 {
+                    "fr-FR".into()
+                } else {
+                    "en-US".into()
+                },
                 time_zone: m.tz.clone(),
                 role: "learner".into(),
             });
@@ -138,7 +181,11 @@ impl Harness {
             ends_at: 1_796_122_800,   // 2026-12-01T11:00:00Z
         };
         self.lms.db().upsert_session(platform_id, &session)?;
-        Ok(DemoData { admin: "admin".into(), learners: users.into_iter().filter(|u| u.role == "learner").collect(), session })
+        Ok(DemoData {
+            admin: "admin".into(),
+            learners: users.into_iter().filter(|u| u.role == "learner").collect(),
+            session,
+        })
     }
 }
 

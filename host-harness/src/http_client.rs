@@ -48,15 +48,23 @@ pub async fn send(
         .with_context(|| format!("{method} {url}: no answer within {timeout:?}"))?
 }
 
-async fn send_inner(method: &str, url: &str, headers: &[(&str, &str)], body: Vec<u8>) -> Result<Response> {
+async fn send_inner(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> Result<Response> {
     let uri: http::Uri = url.parse().with_context(|| format!("bad URL {url}"))?;
     if uri.scheme_str() != Some("http") {
         bail!("only http:// URLs on this machine: {url}");
     }
     let host = uri.host().context("URL without host")?.to_string();
     let port = uri.port_u16().unwrap_or(80);
-    let stream = tokio::net::TcpStream::connect((host.as_str(), port)).await.with_context(|| format!("connecting to {host}:{port}"))?;
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    let stream = tokio::net::TcpStream::connect((host.as_str(), port))
+        .await
+        .with_context(|| format!("connecting to {host}:{port}"))?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
     tokio::spawn(connection);
     let mut request = http::Request::builder()
         .method(method)
@@ -65,11 +73,17 @@ async fn send_inner(method: &str, url: &str, headers: &[(&str, &str)], body: Vec
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
-    let response = sender.send_request(request.body(Full::new(Bytes::from(body)))?).await?;
+    let response = sender
+        .send_request(request.body(Full::new(Bytes::from(body)))?)
+        .await?;
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let body = response.into_body().collect().await?.to_bytes().to_vec();
-    Ok(Response { status, headers, body })
+    Ok(Response {
+        status,
+        headers,
+        body,
+    })
 }
 
 /// GET.
@@ -79,14 +93,24 @@ pub async fn get(url: &str) -> Result<Response> {
 
 /// POST a form.
 pub async fn post_form(url: &str, fields: &[(&str, &str)]) -> Result<Response> {
-    let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
-    send("POST", url, &[("content-type", "application/x-www-form-urlencoded")], body.into_bytes(), Duration::from_secs(30))
-        .await
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish();
+    send(
+        "POST",
+        url,
+        &[("content-type", "application/x-www-form-urlencoded")],
+        body.into_bytes(),
+        Duration::from_secs(30),
+    )
+    .await
 }
 
 /// The decoded query of a URL.
 pub fn query_pairs(url: &str) -> Vec<(String, String)> {
     let query = url.split_once('?').map(|(_, q)| q).unwrap_or("");
     let query = query.split('#').next().unwrap_or("");
-    form_urlencoded::parse(query.as_bytes()).into_owned().collect()
+    form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect()
 }

@@ -9,3 +9,4 @@ pub mod lms;
 pub mod outbox;
 pub mod sandbox;
 pub mod secrets;
+pub mod slack_sim;

@@ -62,15 +62,26 @@ impl Lms {
              ON CONFLICT (platform_id, connector_id) DO UPDATE SET available = ?3, updated_at = ?4",
             params![platform_id, self.connector_id(), available, now()],
         )?;
-        self.db.audit(platform_id, actor, if available { "connector.available" } else { "connector.unavailable" }, self.connector_id())
+        self.db.audit(
+            platform_id,
+            actor,
+            if available {
+                "connector.available"
+            } else {
+                "connector.unavailable"
+            },
+            self.connector_id(),
+        )
     }
 
     /// Stores an operator-provided setting or secret of the connector (client id, client secret, signing secret).
     pub fn configure(&self, platform_id: &str, key: &str, value: &str, secret: bool) -> Result<()> {
         if secret {
-            self.db.set_secret(platform_id, self.connector_id(), key, value)
+            self.db
+                .set_secret(platform_id, self.connector_id(), key, value)
         } else {
-            self.db.set_setting(platform_id, self.connector_id(), key, value)
+            self.db
+                .set_setting(platform_id, self.connector_id(), key, value)
         }
     }
 
@@ -96,30 +107,56 @@ impl Lms {
         })
     }
 
-    pub(crate) fn set_tile(&self, platform_id: &str, state: &str, detail: Option<&str>, actor: &str, why: &str) -> Result<()> {
+    pub(crate) fn set_tile(
+        &self,
+        platform_id: &str,
+        state: &str,
+        detail: Option<&str>,
+        actor: &str,
+        why: &str,
+    ) -> Result<()> {
         self.db.conn().execute(
             "UPDATE connectors SET state = ?3, detail = ?4, updated_at = ?5 WHERE platform_id = ?1 AND connector_id = ?2",
             params![platform_id, self.connector_id(), state, detail, now()],
         )?;
-        self.db.audit(platform_id, actor, &format!("connector.{state}"), why)
+        self.db
+            .audit(platform_id, actor, &format!("connector.{state}"), why)
     }
 
     /// Refuses unless the connector is available and `user_id` is a platform admin; refusals are audited.
     fn require_admin(&self, platform_id: &str, user_id: &str, action: &str) -> Result<()> {
         if self.tile(platform_id)? == Tile::Unavailable {
-            self.db.audit(platform_id, user_id, &format!("{action}.refused"), "connector not available")?;
-            bail!("The {} connector is not available on this platform; ask your vendor to make it available.", self.connector_id());
+            self.db.audit(
+                platform_id,
+                user_id,
+                &format!("{action}.refused"),
+                "connector not available",
+            )?;
+            bail!(
+                "The {} connector is not available on this platform; ask your vendor to make it available.",
+                self.connector_id()
+            );
         }
         let role = self.db.user(platform_id, user_id)?.map(|u| u.role);
         if role.as_deref() != Some("admin") {
-            self.db.audit(platform_id, user_id, &format!("{action}.refused"), "not a platform admin")?;
+            self.db.audit(
+                platform_id,
+                user_id,
+                &format!("{action}.refused"),
+                "not a platform admin",
+            )?;
             bail!("Only platform admins may {action} a connector.");
         }
         Ok(())
     }
 
     /// ACTIVATE: returns the URL of the service's consent page for the admin's browser.
-    pub async fn start_activation(&self, platform_id: &str, user_id: &str, redirect_uri: &str) -> Result<String> {
+    pub async fn start_activation(
+        &self,
+        platform_id: &str,
+        user_id: &str,
+        redirect_uri: &str,
+    ) -> Result<String> {
         self.require_admin(platform_id, user_id, "activate")?;
         let mut bytes = [0u8; 24];
         rand::rng().fill_bytes(&mut bytes);
@@ -133,14 +170,27 @@ impl Lms {
             .start_activation(platform_id, redirect_uri, &state)
             .await?
             .map_err(|e| anyhow::anyhow!("{}", e.message))?;
-        self.db.audit(platform_id, user_id, "activate.start", "sent to the consent page")?;
+        self.db.audit(
+            platform_id,
+            user_id,
+            "activate.start",
+            "sent to the consent page",
+        )?;
         Ok(self.sandbox.outbound().public_url(&url))
     }
 
     /// The activation callback: checks the state (once, unexpired, for this platform) and hands the query to the
     /// connector. Returns the new tile.
-    pub async fn complete_activation(&self, platform_id: &str, query: &[(String, String)]) -> Result<Tile> {
-        let state = query.iter().find(|(k, _)| k == "state").map(|(_, v)| v.clone()).unwrap_or_default();
+    pub async fn complete_activation(
+        &self,
+        platform_id: &str,
+        query: &[(String, String)],
+    ) -> Result<Tile> {
+        let state = query
+            .iter()
+            .find(|(k, _)| k == "state")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
         let row: Option<(String, String, i64)> = {
             let conn = self.db.conn();
             let row = conn
@@ -150,20 +200,51 @@ impl Lms {
                     |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
                 )
                 .optional()?;
-            conn.execute("DELETE FROM activation_states WHERE state = ?1 OR expires_at < ?2", params![state, now()])?;
+            conn.execute(
+                "DELETE FROM activation_states WHERE state = ?1 OR expires_at < ?2",
+                params![state, now()],
+            )?;
             row
         };
-        let actor = match row {
-            Some((p, user, expires)) if p == platform_id && expires >= now() => user,
-            Some((p, _, _)) if p == platform_id => return self.activation_failed(platform_id, "-", "This activation link expired. Click ACTIVATE again."),
-            _ => return self.activation_failed(platform_id, "-", "This activation link is not valid or was already used. Click ACTIVATE again."),
-        };
-        match self.sandbox.complete_activation(platform_id, query).await.context("activation")? {
+        let actor =
+            match row {
+                Some((p, user, expires)) if p == platform_id && expires >= now() => user,
+                Some((p, _, _)) if p == platform_id => {
+                    return self.activation_failed(
+                        platform_id,
+                        "-",
+                        "This activation link expired. Click ACTIVATE again.",
+                    );
+                }
+                _ => return self.activation_failed(
+                    platform_id,
+                    "-",
+                    "This activation link is not valid or was already used. Click ACTIVATE again.",
+                ),
+            };
+        match self
+            .sandbox
+            .complete_activation(platform_id, query)
+            .await
+            .context("activation")?
+        {
             Ok(wit::ActivationResult::Active(workspace)) => {
-                self.set_tile(platform_id, "active", Some(&workspace.name), &actor, &format!("connected to {} ({})", workspace.name, workspace.id))?;
+                self.set_tile(
+                    platform_id,
+                    "active",
+                    Some(&workspace.name),
+                    &actor,
+                    &format!("connected to {} ({})", workspace.name, workspace.id),
+                )?;
             }
             Ok(wit::ActivationResult::ApprovalRequested(next)) => {
-                self.set_tile(platform_id, "approval_requested", Some(&next), &actor, "app install requested")?;
+                self.set_tile(
+                    platform_id,
+                    "approval_requested",
+                    Some(&next),
+                    &actor,
+                    "app install requested",
+                )?;
             }
             Err(e) => return self.activation_failed(platform_id, &actor, &e.message),
         }
@@ -176,7 +257,8 @@ impl Lms {
         if !matches!(current, Tile::Active(_)) {
             self.set_tile(platform_id, "inactive", Some(message), actor, message)?;
         } else {
-            self.db.audit(platform_id, actor, "activate.failed", message)?;
+            self.db
+                .audit(platform_id, actor, "activate.failed", message)?;
         }
         self.tile(platform_id)
     }
@@ -184,8 +266,17 @@ impl Lms {
     /// DEACTIVATE.
     pub async fn deactivate(&self, platform_id: &str, user_id: &str) -> Result<Tile> {
         self.require_admin(platform_id, user_id, "deactivate")?;
-        self.sandbox.deactivate(platform_id).await?.map_err(|e| anyhow::anyhow!("{}", e.message))?;
-        self.set_tile(platform_id, "inactive", None, user_id, "deactivated by an admin")?;
+        self.sandbox
+            .deactivate(platform_id)
+            .await?
+            .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+        self.set_tile(
+            platform_id,
+            "inactive",
+            None,
+            user_id,
+            "deactivated by an admin",
+        )?;
         self.tile(platform_id)
     }
 }

@@ -6,7 +6,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "lms-harness", version, about = "A simulated LMS hosting the Slack connector component, and a simulated Slack workspace")]
+#[command(
+    name = "lms-harness",
+    version,
+    about = "A simulated LMS hosting the Slack connector component, and a simulated Slack workspace"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -35,7 +39,8 @@ enum Command {
 async fn main() -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn,host_harness=info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "warn,host_harness=info".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -48,7 +53,9 @@ async fn main() -> Result<()> {
                 host_harness::demo::print(&report);
             }
         }
-        Command::SlackSim { listen, workspace } => host_harness::slack_sim::run_standalone(listen, workspace).await?,
+        Command::SlackSim { listen, workspace } => {
+            host_harness::slack_sim::run_standalone(listen, workspace).await?
+        }
     }
     Ok(())
 }

@@ -79,6 +79,15 @@ pub struct NewNotification<'a> {
     pub not_before: i64,
 }
 
+/// A delivery claimed for sending.
+struct Claimed {
+    delivery_id: String,
+    user_id: String,
+    mandatory: bool,
+    /// This attempt's number, from 1.
+    attempt: u32,
+}
+
 /// Counts of one run of the outbox.
 #[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct RunReport {
@@ -95,12 +104,21 @@ pub struct RunReport {
 impl Lms {
     /// Writes a notification and one queued delivery per recipient, in one transaction. Returns how many deliveries
     /// were new (recipients already queued for this notification are left as they are).
-    pub fn enqueue(&self, platform_id: &str, n: &NewNotification<'_>, user_ids: &[String]) -> Result<usize> {
+    pub fn enqueue(
+        &self,
+        platform_id: &str,
+        n: &NewNotification<'_>,
+        user_ids: &[String],
+    ) -> Result<usize> {
         let mut conn = self.db().conn();
         let tx = conn.transaction()?;
         if let Some(session_id) = n.session_id {
             let exists: Option<i64> = tx
-                .query_row("SELECT 1 FROM sessions WHERE platform_id = ?1 AND id = ?2", [platform_id, session_id], |r| r.get(0))
+                .query_row(
+                    "SELECT 1 FROM sessions WHERE platform_id = ?1 AND id = ?2",
+                    [platform_id, session_id],
+                    |r| r.get(0),
+                )
                 .optional()?;
             if exists.is_none() {
                 bail!("no session {session_id} on platform {platform_id}");
@@ -109,12 +127,24 @@ impl Lms {
         tx.execute(
             "INSERT INTO notifications (platform_id, id, kind, title, session_id, body, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (platform_id, id) DO NOTHING",
-            params![platform_id, n.id, n.kind.as_str(), n.title, n.session_id, n.body, now()],
+            params![
+                platform_id,
+                n.id,
+                n.kind.as_str(),
+                n.title,
+                n.session_id,
+                n.body,
+                now()
+            ],
         )?;
         let mut added = 0;
         for user_id in user_ids {
             let known: Option<i64> = tx
-                .query_row("SELECT 1 FROM users WHERE platform_id = ?1 AND id = ?2", [platform_id, user_id], |r| r.get(0))
+                .query_row(
+                    "SELECT 1 FROM users WHERE platform_id = ?1 AND id = ?2",
+                    [platform_id, user_id],
+                    |r| r.get(0),
+                )
                 .optional()?;
             if known.is_none() {
                 bail!("no user {user_id} on platform {platform_id}");
@@ -168,26 +198,38 @@ impl Lms {
     }
 
     /// Sets a learner's notification preference.
-    pub fn set_preference(&self, platform_id: &str, user_id: &str, preference: &str, enabled: bool) -> Result<()> {
+    pub fn set_preference(
+        &self,
+        platform_id: &str,
+        user_id: &str,
+        preference: &str,
+        enabled: bool,
+    ) -> Result<()> {
         self.db().conn().execute(
             "INSERT INTO preferences (platform_id, user_id, kind, enabled) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (platform_id, user_id, kind) DO UPDATE SET enabled = ?4",
             params![platform_id, user_id, preference, enabled],
         )?;
-        self.db().audit(platform_id, user_id, "preference", &format!("{preference} = {enabled}"))
+        self.db().audit(
+            platform_id,
+            user_id,
+            "preference",
+            &format!("{preference} = {enabled}"),
+        )
     }
 
     /// Sends every delivery of `platform_id` that is due at `at`, in batches, until none is left.
     pub async fn run_outbox(&self, platform_id: &str, at: i64) -> Result<RunReport> {
         let mut report = RunReport::default();
         while let Some((notification_id, claimed)) = self.claim(platform_id, at)? {
-            self.send_batch(platform_id, &notification_id, claimed, at, &mut report).await?;
+            self.send_batch(platform_id, &notification_id, claimed, at, &mut report)
+                .await?;
         }
         Ok(report)
     }
 
     /// Claims up to [`BATCH`] due deliveries of one notification: marks them in flight and counts the attempt.
-    fn claim(&self, platform_id: &str, at: i64) -> Result<Option<(String, Vec<(String, String, bool)>)>> {
+    fn claim(&self, platform_id: &str, at: i64) -> Result<Option<(String, Vec<Claimed>)>> {
         let mut conn = self.db().conn();
         let tx = conn.transaction()?;
         let notification: Option<String> = tx
@@ -198,16 +240,29 @@ impl Lms {
                 |r| r.get(0),
             )
             .optional()?;
-        let Some(notification) = notification else { return Ok(None) };
-        let claimed: Vec<(String, String, bool)> = {
+        let Some(notification) = notification else {
+            return Ok(None);
+        };
+        let claimed: Vec<Claimed> = {
             let mut stmt = tx.prepare(
-                "SELECT id, user_id, mandatory FROM deliveries WHERE platform_id = ?1 AND notification_id = ?2
+                "SELECT id, user_id, mandatory, attempts + 1 FROM deliveries WHERE platform_id = ?1 AND notification_id = ?2
                  AND status = 'queued' AND next_attempt_at <= ?3 ORDER BY user_id LIMIT ?4",
             )?;
-            let rows = stmt.query_map(params![platform_id, notification, at, BATCH as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            let rows =
+                stmt.query_map(params![platform_id, notification, at, BATCH as i64], |r| {
+                    Ok(Claimed {
+                        delivery_id: r.get(0)?,
+                        user_id: r.get(1)?,
+                        mandatory: r.get(2)?,
+                        attempt: r.get(3)?,
+                    })
+                })?;
             rows.collect::<rusqlite::Result<_>>()?
         };
-        for (id, _, _) in &claimed {
+        for Claimed {
+            delivery_id: id, ..
+        } in &claimed
+        {
             tx.execute(
                 "UPDATE deliveries SET status = 'in_flight', attempts = attempts + 1, updated_at = ?2 WHERE id = ?1",
                 params![id, now()],
@@ -221,20 +276,39 @@ impl Lms {
         &self,
         platform_id: &str,
         notification_id: &str,
-        claimed: Vec<(String, String, bool)>,
+        claimed: Vec<Claimed>,
         at: i64,
         report: &mut RunReport,
     ) -> Result<()> {
         let (kind, notification) = self.wit_notification(platform_id, notification_id)?;
         let mut recipients = Vec::with_capacity(claimed.len());
-        for (delivery_id, user_id, mandatory) in claimed {
+        for Claimed {
+            delivery_id,
+            user_id,
+            mandatory,
+            attempt,
+        } in claimed
+        {
             if !mandatory && !self.preference(platform_id, &user_id, kind.preference())? {
-                let why = format!("The learner turned off Slack notifications of this kind ({}).", kind.preference());
-                self.finish(&delivery_id, "skipped", None, None, Some("opted_out"), Some(&why))?;
+                let why = format!(
+                    "The learner turned off Slack notifications of this kind ({}).",
+                    kind.preference()
+                );
+                self.finish(
+                    &delivery_id,
+                    "skipped",
+                    None,
+                    None,
+                    Some("opted_out"),
+                    Some(&why),
+                )?;
                 report.skipped += 1;
                 continue;
             }
-            let user = self.db().user(platform_id, &user_id)?.context("a queued recipient is no longer a user")?;
+            let user = self
+                .db()
+                .user(platform_id, &user_id)?
+                .context("a queued recipient is no longer a user")?;
             recipients.push(wit::Recipient {
                 user: wit::User {
                     id: user.id,
@@ -244,52 +318,107 @@ impl Lms {
                     time_zone: user.time_zone,
                 },
                 delivery_id,
+                attempt,
             });
         }
         if recipients.is_empty() {
             return Ok(());
         }
-        let outcomes = match self.sandbox().deliver(platform_id, &notification, &recipients).await {
+        let outcomes = match self
+            .sandbox()
+            .deliver(platform_id, &notification, &recipients)
+            .await
+        {
             Ok(outcomes) => outcomes,
             Err(e) => {
                 // The component failed as a whole: every recipient of the batch is retried later.
                 let message = format!("{e:#}");
                 for r in &recipients {
-                    self.retry_or_fail(&r.delivery_id, "connector_failed", &message, None, at, report)?;
+                    self.retry_or_fail(
+                        &r.delivery_id,
+                        "connector_failed",
+                        &message,
+                        None,
+                        at,
+                        report,
+                    )?;
                 }
                 return Ok(());
             }
         };
         for r in &recipients {
             let Some(o) = outcomes.iter().find(|o| o.delivery_id == r.delivery_id) else {
-                self.retry_or_fail(&r.delivery_id, "no_outcome", "The connector returned no outcome for this recipient.", None, at, report)?;
+                self.retry_or_fail(
+                    &r.delivery_id,
+                    "no_outcome",
+                    "The connector returned no outcome for this recipient.",
+                    None,
+                    at,
+                    report,
+                )?;
                 continue;
             };
             match &o.outcome {
                 wit::Outcome::Sent(sent) => {
-                    self.finish(&o.delivery_id, "sent", Some(&sent.conversation), Some(&sent.message_id), None, None)?;
+                    self.finish(
+                        &o.delivery_id,
+                        "sent",
+                        Some(&sent.conversation),
+                        Some(&sent.message_id),
+                        None,
+                        None,
+                    )?;
                     report.sent += 1;
                 }
                 wit::Outcome::Skipped(reason) => {
                     let (code, why) = match reason {
-                        wit::SkipReason::NoAccount => {
-                            ("no_account", "No active Slack member has this learner's e-mail address.".to_string())
-                        }
+                        wit::SkipReason::NoAccount => (
+                            "no_account",
+                            "No active Slack member has this learner's e-mail address.".to_string(),
+                        ),
                         wit::SkipReason::Inactive(why) => ("inactive", why.clone()),
                     };
-                    self.finish(&o.delivery_id, "skipped", None, None, Some(code), Some(&why))?;
+                    self.finish(
+                        &o.delivery_id,
+                        "skipped",
+                        None,
+                        None,
+                        Some(code),
+                        Some(&why),
+                    )?;
                     report.skipped += 1;
                 }
                 wit::Outcome::Failed(f) => match f.kind {
                     wit::FailureKind::Transient | wit::FailureKind::RateLimited => {
-                        self.retry_or_fail(&o.delivery_id, &f.code, &f.message, f.retry_after_ms, at, report)?;
+                        self.retry_or_fail(
+                            &o.delivery_id,
+                            &f.code,
+                            &f.message,
+                            f.retry_after_ms,
+                            at,
+                            report,
+                        )?;
                     }
                     wit::FailureKind::Permanent => {
-                        self.finish(&o.delivery_id, "failed", None, None, Some(&f.code), Some(&f.message))?;
+                        self.finish(
+                            &o.delivery_id,
+                            "failed",
+                            None,
+                            None,
+                            Some(&f.code),
+                            Some(&f.message),
+                        )?;
                         report.failed += 1;
                     }
                     wit::FailureKind::Disconnected => {
-                        self.finish(&o.delivery_id, "failed", None, None, Some(&f.code), Some(&f.message))?;
+                        self.finish(
+                            &o.delivery_id,
+                            "failed",
+                            None,
+                            None,
+                            Some(&f.code),
+                            Some(&f.message),
+                        )?;
                         report.failed += 1;
                         self.disconnected(platform_id, &f.message)?;
                     }
@@ -304,10 +433,20 @@ impl Lms {
         if matches!(self.tile(platform_id)?, crate::lms::Tile::Disconnected(_)) {
             return Ok(());
         }
-        self.set_tile(platform_id, "disconnected", Some(reason), "connector", reason)?;
+        self.set_tile(
+            platform_id,
+            "disconnected",
+            Some(reason),
+            "connector",
+            reason,
+        )?;
         self.db().conn().execute(
             "INSERT INTO alerts (platform_id, at, message) VALUES (?1, ?2, ?3)",
-            params![platform_id, now(), format!("The Slack integration was disconnected: {reason}")],
+            params![
+                platform_id,
+                now(),
+                format!("The Slack integration was disconnected: {reason}")
+            ],
         )?;
         Ok(())
     }
@@ -338,14 +477,26 @@ impl Lms {
         at: i64,
         report: &mut RunReport,
     ) -> Result<()> {
-        let attempts: i64 =
-            self.db().conn().query_row("SELECT attempts FROM deliveries WHERE id = ?1", [delivery_id], |r| r.get(0))?;
+        let attempts: i64 = self.db().conn().query_row(
+            "SELECT attempts FROM deliveries WHERE id = ?1",
+            [delivery_id],
+            |r| r.get(0),
+        )?;
         if attempts >= MAX_ATTEMPTS {
-            self.finish(delivery_id, "failed", None, None, Some(code), Some(&format!("{message} (after {attempts} attempts)")))?;
+            self.finish(
+                delivery_id,
+                "failed",
+                None,
+                None,
+                Some(code),
+                Some(&format!("{message} (after {attempts} attempts)")),
+            )?;
             report.failed += 1;
             return Ok(());
         }
-        let wait = retry_after_ms.map(|ms| ms.div_ceil(1000) as i64).unwrap_or(1 << attempts.min(10));
+        let wait = retry_after_ms
+            .map(|ms| ms.div_ceil(1000) as i64)
+            .unwrap_or(1 << attempts.min(10));
         self.db().conn().execute(
             "UPDATE deliveries SET status = 'queued', next_attempt_at = ?2, reason_code = ?3, reason = ?4, updated_at = ?5
              WHERE id = ?1",
@@ -355,20 +506,35 @@ impl Lms {
         Ok(())
     }
 
-    fn wit_notification(&self, platform_id: &str, notification_id: &str) -> Result<(Kind, wit::Notification)> {
+    fn wit_notification(
+        &self,
+        platform_id: &str,
+        notification_id: &str,
+    ) -> Result<(Kind, wit::Notification)> {
         let (kind, title, session_id, body): (String, String, Option<String>, Option<String>) = self.db().conn().query_row(
             "SELECT kind, title, session_id, body FROM notifications WHERE platform_id = ?1 AND id = ?2",
             [platform_id, notification_id],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )?;
         let kind = Kind::parse(&kind)?;
-        let platform = self.db().platform(platform_id)?.context("no such platform")?;
+        let platform = self
+            .db()
+            .platform(platform_id)?
+            .context("no such platform")?;
         let session = match session_id {
             Some(id) => {
-                let s = self.db().session(platform_id, &id)?.context("the notification's session is gone")?;
+                let s = self
+                    .db()
+                    .session(platform_id, &id)?
+                    .context("the notification's session is gone")?;
                 Some(wit::Session {
-                    url: format!("{}/sessions/{}", platform.base_url.trim_end_matches('/'), s.id),
-                    cover_is_default: s.cover_url.is_none() || s.cover_url == platform.default_cover_url,
+                    url: format!(
+                        "{}/sessions/{}",
+                        platform.base_url.trim_end_matches('/'),
+                        s.id
+                    ),
+                    cover_is_default: s.cover_url.is_none()
+                        || s.cover_url == platform.default_cover_url,
                     cover_image_url: s.cover_url.or(platform.default_cover_url.clone()),
                     id: s.id,
                     title: s.title,
@@ -387,7 +553,10 @@ impl Lms {
                 title,
                 session,
                 body,
-                group: wit::PlatformGroup { name: platform.group_name, logo_url: platform.group_logo_url },
+                group: wit::PlatformGroup {
+                    name: platform.group_name,
+                    logo_url: platform.group_logo_url,
+                },
             },
         ))
     }

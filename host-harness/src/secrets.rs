@@ -25,7 +25,9 @@ impl std::fmt::Debug for SecretBox {
 impl SecretBox {
     /// A box over a 32-byte key.
     pub fn new(key: [u8; 32]) -> Self {
-        SecretBox { cipher: Arc::new(XChaCha20Poly1305::new(&key.into())) }
+        SecretBox {
+            cipher: Arc::new(XChaCha20Poly1305::new(&key.into())),
+        }
     }
 
     /// Reads the key file (64 hex digits), creating it with a random key (mode 0600) when it does not exist.
@@ -35,8 +37,11 @@ impl SecretBox {
             rand::rng().fill_bytes(&mut key);
             write_private(path, &hex(&key))?;
         }
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading the key file {}", path.display()))?;
-        Ok(Self::new(parse_key(text.trim()).with_context(|| format!("the key file {}", path.display()))?))
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the key file {}", path.display()))?;
+        Ok(Self::new(parse_key(text.trim()).with_context(|| {
+            format!("the key file {}", path.display())
+        })?))
     }
 
     /// Seals `value` for `owner`.
@@ -45,7 +50,13 @@ impl SecretBox {
         rand::rng().fill_bytes(&mut nonce);
         let sealed = self
             .cipher
-            .encrypt(XNonce::from_slice(&nonce), Payload { msg: value.as_bytes(), aad: owner.as_bytes() })
+            .encrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: value.as_bytes(),
+                    aad: owner.as_bytes(),
+                },
+            )
             .map_err(|_| anyhow::anyhow!("sealing a secret failed"))?;
         Ok([nonce.as_slice(), &sealed].concat())
     }
@@ -58,8 +69,16 @@ impl SecretBox {
         let (nonce, body) = sealed.split_at(NONCE_LEN);
         let plain = self
             .cipher
-            .decrypt(XNonce::from_slice(nonce), Payload { msg: body, aad: owner.as_bytes() })
-            .map_err(|_| anyhow::anyhow!("a stored secret does not open with this key (wrong key file?)"))?;
+            .decrypt(
+                XNonce::from_slice(nonce),
+                Payload {
+                    msg: body,
+                    aad: owner.as_bytes(),
+                },
+            )
+            .map_err(|_| {
+                anyhow::anyhow!("a stored secret does not open with this key (wrong key file?)")
+            })?;
         String::from_utf8(plain).context("a stored secret is not UTF-8")
     }
 }
@@ -87,7 +106,9 @@ fn write_private(path: &Path, text: &str) -> Result<()> {
     options.write(true).create_new(true);
     #[cfg(unix)]
     options.mode(0o600);
-    let mut file = options.open(path).with_context(|| format!("creating the key file {}", path.display()))?;
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("creating the key file {}", path.display()))?;
     file.write_all(text.as_bytes())?;
     Ok(())
 }
@@ -101,9 +122,16 @@ mod tests {
         let a = SecretBox::new([7; 32]);
         let sealed = a.seal("p1/slack/bot_token", "xoxb-secret").unwrap();
         assert!(!sealed.windows(11).any(|w| w == b"xoxb-secret"));
-        assert_eq!(a.open("p1/slack/bot_token", &sealed).unwrap(), "xoxb-secret");
+        assert_eq!(
+            a.open("p1/slack/bot_token", &sealed).unwrap(),
+            "xoxb-secret"
+        );
         assert!(a.open("p2/slack/bot_token", &sealed).is_err());
-        assert!(SecretBox::new([8; 32]).open("p1/slack/bot_token", &sealed).is_err());
+        assert!(
+            SecretBox::new([8; 32])
+                .open("p1/slack/bot_token", &sealed)
+                .is_err()
+        );
         assert!(a.open("p1/slack/bot_token", &sealed[..10]).is_err());
     }
 

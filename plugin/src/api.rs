@@ -120,9 +120,14 @@ impl SlackError {
     pub fn is_transient(&self) -> bool {
         match self {
             SlackError::Http(status) => *status >= 500,
-            SlackError::Transport(TransportError::Timeout(_) | TransportError::Connection(_)) => true,
+            SlackError::Transport(TransportError::Timeout(_) | TransportError::Connection(_)) => {
+                true
+            }
             SlackError::Api { code, .. } => {
-                matches!(code.as_str(), "internal_error" | "fatal_error" | "service_unavailable" | "request_timeout")
+                matches!(
+                    code.as_str(),
+                    "internal_error" | "fatal_error" | "service_unavailable" | "request_timeout"
+                )
             }
             _ => false,
         }
@@ -132,8 +137,14 @@ impl SlackError {
 impl fmt::Display for SlackError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SlackError::Api { code, needed: Some(needed) } => {
-                write!(f, "Slack answered {code} (the app needs the {needed} scope)")
+            SlackError::Api {
+                code,
+                needed: Some(needed),
+            } => {
+                write!(
+                    f,
+                    "Slack answered {code} (the app needs the {needed} scope)"
+                )
             }
             SlackError::Api { code, .. } => write!(f, "Slack answered {code}"),
             SlackError::RateLimited { retry_after_secs } => {
@@ -181,7 +192,10 @@ impl Member {
                 .pointer("/profile/email")
                 .and_then(Value::as_str)
                 .map(str::to_string),
-            deleted: user.get("deleted").and_then(Value::as_bool).unwrap_or(false),
+            deleted: user
+                .get("deleted")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
             is_bot: user.get("is_bot").and_then(Value::as_bool).unwrap_or(false),
         })
     }
@@ -251,7 +265,10 @@ impl<'t, T: Transport + ?Sized> Slack<'t, T> {
         }
         if let Some(creds) = basic {
             let raw = format!("{}:{}", creds.client_id, creds.client_secret);
-            headers.push(("authorization".into(), format!("Basic {}", base64(raw.as_bytes()))));
+            headers.push((
+                "authorization".into(),
+                format!("Basic {}", base64(raw.as_bytes())),
+            ));
         }
         let response = self
             .transport
@@ -275,7 +292,11 @@ impl<'t, T: Transport + ?Sized> Slack<'t, T> {
         let v = self.call(
             "oauth.v2.access",
             None,
-            &[("code", code), ("redirect_uri", redirect_uri), ("grant_type", "authorization_code")],
+            &[
+                ("code", code),
+                ("redirect_uri", redirect_uri),
+                ("grant_type", "authorization_code"),
+            ],
             Some(creds),
         )?;
         let s = |p: &str| v.pointer(p).and_then(Value::as_str).map(str::to_string);
@@ -291,25 +312,44 @@ impl<'t, T: Transport + ?Sized> Slack<'t, T> {
     /// `auth.test`: checks a token; returns the workspace's id and name.
     pub fn auth_test(&mut self, token: &str) -> Result<(String, String), SlackError> {
         let v = self.call("auth.test", Some(token), &[], None)?;
-        let team_id = v.get("team_id").and_then(Value::as_str).ok_or_else(|| missing("team_id"))?;
+        let team_id = v
+            .get("team_id")
+            .and_then(Value::as_str)
+            .ok_or_else(|| missing("team_id"))?;
         let team = v.get("team").and_then(Value::as_str).unwrap_or_default();
         Ok((team_id.to_string(), team.to_string()))
     }
 
     /// `apps.uninstall`: removes the app from the workspace.
-    pub fn apps_uninstall(&mut self, token: &str, creds: &ClientCredentials) -> Result<(), SlackError> {
+    pub fn apps_uninstall(
+        &mut self,
+        token: &str,
+        creds: &ClientCredentials,
+    ) -> Result<(), SlackError> {
         self.call(
             "apps.uninstall",
             Some(token),
-            &[("client_id", &creds.client_id), ("client_secret", &creds.client_secret)],
+            &[
+                ("client_id", &creds.client_id),
+                ("client_secret", &creds.client_secret),
+            ],
             None,
         )
         .map(drop)
     }
 
     /// `users.lookupByEmail`: the member with this e-mail address, or `None` when Slack has none.
-    pub fn lookup_by_email(&mut self, token: &str, email: &str) -> Result<Option<Member>, SlackError> {
-        match self.call("users.lookupByEmail", Some(token), &[("email", email)], None) {
+    pub fn lookup_by_email(
+        &mut self,
+        token: &str,
+        email: &str,
+    ) -> Result<Option<Member>, SlackError> {
+        match self.call(
+            "users.lookupByEmail",
+            Some(token),
+            &[("email", email)],
+            None,
+        ) {
             Ok(v) => Ok(v.get("user").and_then(Member::from_json)),
             Err(SlackError::Api { code, .. }) if code == "users_not_found" => Ok(None),
             Err(e) => Err(e),
@@ -344,7 +384,12 @@ impl<'t, T: Transport + ?Sized> Slack<'t, T> {
 
     /// `conversations.open`: the app's direct-message conversation with a member (`D…`).
     pub fn open_dm(&mut self, token: &str, user_id: &str) -> Result<String, SlackError> {
-        let v = self.call("conversations.open", Some(token), &[("users", user_id)], None)?;
+        let v = self.call(
+            "conversations.open",
+            Some(token),
+            &[("users", user_id)],
+            None,
+        )?;
         v.pointer("/channel/id")
             .and_then(Value::as_str)
             .map(str::to_string)
@@ -352,7 +397,11 @@ impl<'t, T: Transport + ?Sized> Slack<'t, T> {
     }
 
     /// `chat.postMessage`: posts a message and returns its `ts`.
-    pub fn post_message(&mut self, token: &str, message: &PostMessage<'_>) -> Result<String, SlackError> {
+    pub fn post_message(
+        &mut self,
+        token: &str,
+        message: &PostMessage<'_>,
+    ) -> Result<String, SlackError> {
         let blocks = message.blocks.to_string();
         let metadata = message.metadata.map(Value::to_string);
         let mut params = vec![
@@ -377,6 +426,58 @@ impl<'t, T: Transport + ?Sized> Slack<'t, T> {
     }
 }
 
+impl<'t, T: Transport + ?Sized> Slack<'t, T> {
+    /// `conversations.history` with metadata: the `ts` of a recent message whose metadata is `event_type` with
+    /// `event_payload.delivery_id == delivery_id`, if any. Reads the most recent pages only (a retry follows its
+    /// first attempt closely).
+    pub fn find_by_metadata(
+        &mut self,
+        token: &str,
+        channel: &str,
+        event_type: &str,
+        delivery_id: &str,
+    ) -> Result<Option<String>, SlackError> {
+        let mut cursor: Option<String> = None;
+        for _ in 0..HISTORY_PAGES {
+            let mut params = vec![
+                ("channel", channel),
+                ("limit", "200"),
+                ("include_all_metadata", "true"),
+            ];
+            if let Some(c) = &cursor {
+                params.push(("cursor", c));
+            }
+            let v = self.call("conversations.history", Some(token), &params, None)?;
+            let found = v
+                .get("messages")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .find(|m| {
+                    m.pointer("/metadata/event_type").and_then(Value::as_str) == Some(event_type)
+                        && m.pointer("/metadata/event_payload/delivery_id")
+                            .and_then(Value::as_str)
+                            == Some(delivery_id)
+                });
+            if let Some(m) = found {
+                return Ok(m.get("ts").and_then(Value::as_str).map(str::to_string));
+            }
+            match v
+                .pointer("/response_metadata/next_cursor")
+                .and_then(Value::as_str)
+                .filter(|c| !c.is_empty())
+            {
+                Some(next) => cursor = Some(next.to_string()),
+                None => break,
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// Pages of history read when looking for an earlier attempt's message.
+const HISTORY_PAGES: usize = 3;
+
 fn missing(field: &str) -> SlackError {
     SlackError::BadResponse(format!("the answer has no {field}"))
 }
@@ -398,7 +499,11 @@ pub fn parse_envelope(response: &HttpResponse) -> Result<Value, SlackError> {
     match v.get("ok").and_then(Value::as_bool) {
         Some(true) => Ok(v),
         Some(false) => Err(SlackError::Api {
-            code: v.get("error").and_then(Value::as_str).unwrap_or("unknown_error").to_string(),
+            code: v
+                .get("error")
+                .and_then(Value::as_str)
+                .unwrap_or("unknown_error")
+                .to_string(),
             needed: v.get("needed").and_then(Value::as_str).map(str::to_string),
         }),
         None => Err(SlackError::BadResponse("no `ok` field".into())),
@@ -410,7 +515,11 @@ fn base64(input: &[u8]) -> String {
     const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
     for chunk in input.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -430,24 +539,47 @@ mod tests {
     fn response(status: u16, headers: &[(&str, &str)], body: &str) -> HttpResponse {
         HttpResponse {
             status,
-            headers: headers.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
+            headers: headers
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect(),
             body: body.as_bytes().to_vec(),
         }
     }
 
     #[test]
     fn base64_matches_rfc4648_vectors() {
-        for (input, want) in [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foobar", "Zm9vYmFy")] {
+        for (input, want) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foobar", "Zm9vYmFy"),
+        ] {
             assert_eq!(base64(input.as_bytes()), want);
         }
     }
 
     #[test]
     fn envelope_errors_are_classified() {
-        let e = parse_envelope(&response(429, &[("Retry-After", "7")], "{\"ok\":false,\"error\":\"ratelimited\"}"))
-            .unwrap_err();
-        assert_eq!(e, SlackError::RateLimited { retry_after_secs: 7 });
-        let e = parse_envelope(&response(200, &[], "{\"ok\":false,\"error\":\"token_revoked\"}")).unwrap_err();
+        let e = parse_envelope(&response(
+            429,
+            &[("Retry-After", "7")],
+            "{\"ok\":false,\"error\":\"ratelimited\"}",
+        ))
+        .unwrap_err();
+        assert_eq!(
+            e,
+            SlackError::RateLimited {
+                retry_after_secs: 7
+            }
+        );
+        let e = parse_envelope(&response(
+            200,
+            &[],
+            "{\"ok\":false,\"error\":\"token_revoked\"}",
+        ))
+        .unwrap_err();
         assert!(e.is_disconnection());
         assert!(!e.is_transient());
         let e = parse_envelope(&response(503, &[], "")).unwrap_err();
@@ -461,12 +593,20 @@ mod tests {
             "{\"ok\":false,\"error\":\"missing_scope\",\"needed\":\"im:write\",\"provided\":\"chat:write\"}",
         ))
         .unwrap_err();
-        assert_eq!(e.to_string(), "Slack answered missing_scope (the app needs the im:write scope)");
+        assert_eq!(
+            e.to_string(),
+            "Slack answered missing_scope (the app needs the im:write scope)"
+        );
     }
 
     #[test]
     fn deleted_members_and_bots_are_not_reachable() {
-        let m = |deleted, is_bot| Member { id: "U1".into(), email: None, deleted, is_bot };
+        let m = |deleted, is_bot| Member {
+            id: "U1".into(),
+            email: None,
+            deleted,
+            is_bot,
+        };
         assert!(m(false, false).is_reachable());
         assert!(!m(true, false).is_reachable());
         assert!(!m(false, true).is_reachable());

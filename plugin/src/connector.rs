@@ -1,7 +1,10 @@
 //! The integration's life: activation, delivery, deactivation, status and inbound requests, over the host's settings
 //! and log and any [`Transport`]. This is what the WIT `connector` export does, minus the type conversions.
 
-use crate::api::{ClientCredentials, Member, PostMessage, SLACK_API, SLACK_AUTHORIZE, Slack, SlackError, Transport};
+use crate::api::{
+    ClientCredentials, Member, PostMessage, SLACK_API, SLACK_AUTHORIZE, Slack, SlackError,
+    Transport,
+};
 use crate::directory::{Directory, Entry, LIST_THRESHOLD};
 use crate::model::{Notification, User};
 use crate::render;
@@ -10,7 +13,18 @@ use serde_json::{Value, json};
 /// The scopes the connector asks for, and why:
 /// `chat:write` to post, `chat:write.customize` to post as the platform group, `im:write` to open the app's DM,
 /// `users:read` and `users:read.email` to match learners by e-mail.
-pub const SCOPES: &[&str] = &["chat:write", "chat:write.customize", "im:write", "users:read", "users:read.email"];
+/// `im:history` to find, after a lost answer, whether a message already went out (Slack has no idempotency key).
+pub const SCOPES: &[&str] = &[
+    "chat:write",
+    "chat:write.customize",
+    "im:write",
+    "im:history",
+    "users:read",
+    "users:read.email",
+];
+
+/// The metadata event type that marks every message with its delivery id.
+pub const DELIVERY_EVENT: &str = "lms_delivery";
 
 /// The connector's settings keys (plain values).
 pub mod keys {
@@ -92,7 +106,10 @@ pub struct ConnectorError {
 
 impl ConnectorError {
     fn new(code: &str, message: impl Into<String>) -> Self {
-        ConnectorError { code: code.to_string(), message: message.into() }
+        ConnectorError {
+            code: code.to_string(),
+            message: message.into(),
+        }
     }
 
     fn slack(context: &str, e: &SlackError) -> Self {
@@ -176,10 +193,17 @@ impl Failure {
             FailureKind::Permanent
         };
         let retry_after_ms = match e {
-            SlackError::RateLimited { retry_after_secs } => Some(retry_after_secs.saturating_mul(1000)),
+            SlackError::RateLimited { retry_after_secs } => {
+                Some(retry_after_secs.saturating_mul(1000))
+            }
             _ => None,
         };
-        Failure { kind, code: e.code(), message: format!("{context}: {e}"), retry_after_ms }
+        Failure {
+            kind,
+            code: e.code(),
+            message: format!("{context}: {e}"),
+            retry_after_ms,
+        }
     }
 }
 
@@ -208,6 +232,8 @@ pub struct Recipient {
     pub user: User,
     /// The host's id of this delivery.
     pub delivery_id: String,
+    /// Which attempt this is, from 1; later attempts check for an earlier post first.
+    pub attempt: u32,
 }
 
 /// An inbound HTTP request from Slack, already checked by the host.
@@ -254,9 +280,21 @@ pub const DESCRIPTION: Description = Description {
     outbound_origins: &[SLACK_API],
     settings: &[
         (keys::CLIENT_ID, false, "The Slack app's client id."),
-        (secrets::CLIENT_SECRET, true, "The Slack app's client secret, for the OAuth code exchange and uninstall."),
-        (secrets::SIGNING_SECRET, true, "The Slack app's signing secret, to verify requests from Slack."),
-        (secrets::BOT_TOKEN, true, "The bot token of the installation (written by the connector)."),
+        (
+            secrets::CLIENT_SECRET,
+            true,
+            "The Slack app's client secret, for the OAuth code exchange and uninstall.",
+        ),
+        (
+            secrets::SIGNING_SECRET,
+            true,
+            "The Slack app's signing secret, to verify requests from Slack.",
+        ),
+        (
+            secrets::BOT_TOKEN,
+            true,
+            "The bot token of the installation (written by the connector).",
+        ),
     ],
 };
 
@@ -271,14 +309,25 @@ pub struct Connector<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?
 impl<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized> Connector<'a, S, L, T> {
     /// A connector over these host services, at `now` (Unix seconds).
     pub fn new(settings: &'a mut S, log: &'a mut L, transport: &'a mut T, now: i64) -> Self {
-        Connector { settings, log, transport, now }
+        Connector {
+            settings,
+            log,
+            transport,
+            now,
+        }
     }
 
     fn credentials(&self) -> Result<ClientCredentials, ConnectorError> {
         let client_id = self.settings.get(keys::CLIENT_ID).filter(|v| !v.is_empty());
-        let client_secret = self.settings.get_secret(secrets::CLIENT_SECRET).filter(|v| !v.is_empty());
+        let client_secret = self
+            .settings
+            .get_secret(secrets::CLIENT_SECRET)
+            .filter(|v| !v.is_empty());
         match (client_id, client_secret) {
-            (Some(client_id), Some(client_secret)) => Ok(ClientCredentials { client_id, client_secret }),
+            (Some(client_id), Some(client_secret)) => Ok(ClientCredentials {
+                client_id,
+                client_secret,
+            }),
             _ => Err(ConnectorError::new(
                 "not_configured",
                 "The Slack app's client id and client secret are not configured for this platform.",
@@ -287,9 +336,16 @@ impl<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized> Connector
     }
 
     /// The URL of Slack's consent page for this activation; remembers `state` and `redirect_uri` for the callback.
-    pub fn start_activation(&mut self, redirect_uri: &str, state: &str) -> Result<String, ConnectorError> {
+    pub fn start_activation(
+        &mut self,
+        redirect_uri: &str,
+        state: &str,
+    ) -> Result<String, ConnectorError> {
         if state.len() < 16 {
-            return Err(ConnectorError::new("bad_state", "The activation state is too short to be unguessable."));
+            return Err(ConnectorError::new(
+                "bad_state",
+                "The activation state is too short to be unguessable.",
+            ));
         }
         let creds = self.credentials()?;
         self.save(keys::PENDING_STATE, state)?;
@@ -305,15 +361,27 @@ impl<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized> Connector
 
     /// Completes activation with the callback's query: checks `state` (once), exchanges the code, verifies the token,
     /// and only then stores it. On any failure nothing of the new installation is kept.
-    pub fn complete_activation(&mut self, query: &[(String, String)]) -> Result<ActivationResult, ConnectorError> {
-        let param = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    pub fn complete_activation(
+        &mut self,
+        query: &[(String, String)],
+    ) -> Result<ActivationResult, ConnectorError> {
+        let param = |name: &str| {
+            query
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        };
         let expected_state = self.settings.get(keys::PENDING_STATE);
-        let redirect_uri = self.settings.get(keys::PENDING_REDIRECT).unwrap_or_default();
+        let redirect_uri = self
+            .settings
+            .get(keys::PENDING_REDIRECT)
+            .unwrap_or_default();
         // The state is single-use: forget it whatever happens next.
         self.settings.remove(keys::PENDING_STATE);
         self.settings.remove(keys::PENDING_REDIRECT);
         match (expected_state.as_deref(), param("state")) {
-            (Some(expected), Some(got)) if constant_time_eq(expected.as_bytes(), got.as_bytes()) => {}
+            (Some(expected), Some(got))
+                if constant_time_eq(expected.as_bytes(), got.as_bytes()) => {}
             (None, _) => {
                 return Err(ConnectorError::new(
                     "state_unknown",
@@ -333,12 +401,14 @@ impl<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized> Connector
                     "access_denied",
                     "Slack access was not allowed (Cancel was clicked on Slack's page). The integration stays inactive.",
                 ),
-                other => ConnectorError::new(other, format!("Slack refused the installation: {other}.")),
+                other => {
+                    ConnectorError::new(other, format!("Slack refused the installation: {other}."))
+                }
             });
         }
-        let code = param("code")
-            .filter(|c| !c.is_empty())
-            .ok_or_else(|| ConnectorError::new("no_code", "Slack's answer carries no authorization code."))?;
+        let code = param("code").filter(|c| !c.is_empty()).ok_or_else(|| {
+            ConnectorError::new("no_code", "Slack's answer carries no authorization code.")
+        })?;
         let creds = self.credentials()?;
         let mut slack = Slack::new(self.transport);
         let installation = slack.oauth_v2_access(&creds, code, &redirect_uri).map_err(|e| match &e {
@@ -351,16 +421,26 @@ impl<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized> Connector
             .auth_test(&installation.access_token)
             .map_err(|e| ConnectorError::slack("Slack did not accept the new token", &e))?;
         if team_id != installation.team_id {
-            return Err(ConnectorError::new("team_mismatch", "Slack's token belongs to another workspace."));
+            return Err(ConnectorError::new(
+                "team_mismatch",
+                "Slack's token belongs to another workspace.",
+            ));
         }
-        let name = if team_name.is_empty() { installation.team_name.clone() } else { team_name };
+        let name = if team_name.is_empty() {
+            installation.team_name.clone()
+        } else {
+            team_name
+        };
         self.settings
             .set_secret(secrets::BOT_TOKEN, &installation.access_token)
             .map_err(|e| ConnectorError::new("storage", e))?;
         self.save(keys::TEAM_ID, &team_id)?;
         self.save(keys::TEAM_NAME, &name)?;
         self.settings.remove(keys::DISCONNECTED);
-        self.log.write(Level::Info, &format!("activated with workspace {name} ({team_id})"));
+        self.log.write(
+            Level::Info,
+            &format!("activated with workspace {name} ({team_id})"),
+        );
         Ok(ActivationResult::Active(Workspace { id: team_id, name }))
     }
 
@@ -387,7 +467,10 @@ impl<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized> Connector
         if let Some(reason) = self.settings.get(keys::DISCONNECTED) {
             return IntegrationState::Disconnected(reason);
         }
-        match (self.settings.get_secret(secrets::BOT_TOKEN), self.settings.get(keys::TEAM_ID)) {
+        match (
+            self.settings.get_secret(secrets::BOT_TOKEN),
+            self.settings.get(keys::TEAM_ID),
+        ) {
             (Some(_), Some(id)) => IntegrationState::Active(Workspace {
                 id,
                 name: self.settings.get(keys::TEAM_NAME).unwrap_or_default(),
@@ -397,7 +480,11 @@ impl<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized> Connector
     }
 
     /// Delivers a notification: one outcome per recipient, in order.
-    pub fn deliver(&mut self, notification: &Notification, recipients: &[Recipient]) -> Vec<(String, Outcome)> {
+    pub fn deliver(
+        &mut self,
+        notification: &Notification,
+        recipients: &[Recipient],
+    ) -> Vec<(String, Outcome)> {
         let token = match self.status() {
             IntegrationState::Active(_) => self.settings.get_secret(secrets::BOT_TOKEN),
             _ => None,
@@ -409,7 +496,9 @@ impl<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized> Connector
         let mut broken: Option<Failure> = None;
         for recipient in recipients {
             let outcome = match (&token, &broken) {
-                (None, _) => Outcome::Skipped(SkipReason::Inactive(inactive_reason(&self.status()))),
+                (None, _) => {
+                    Outcome::Skipped(SkipReason::Inactive(inactive_reason(&self.status())))
+                }
                 (_, Some(failure)) => Outcome::Failed(failure.clone()),
                 (Some(token), None) => self.deliver_one(token, notification, recipient),
             };
@@ -425,19 +514,57 @@ impl<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized> Connector
         outcomes
     }
 
-    fn deliver_one(&mut self, token: &str, notification: &Notification, recipient: &Recipient) -> Outcome {
+    fn deliver_one(
+        &mut self,
+        token: &str,
+        notification: &Notification,
+        recipient: &Recipient,
+    ) -> Outcome {
         let member = match self.member_for(token, &recipient.user.email) {
             Ok(Some(member)) => member,
             Ok(None) => return Outcome::Skipped(SkipReason::NoAccount),
-            Err(e) => return Outcome::Failed(Failure::from_slack("Looking up the learner in Slack failed", &e)),
+            Err(e) => {
+                return Outcome::Failed(Failure::from_slack(
+                    "Looking up the learner in Slack failed",
+                    &e,
+                ));
+            }
         };
         let channel = match self.dm_for(token, &member) {
             Ok(channel) => channel,
-            Err(e) => return Outcome::Failed(Failure::from_slack("Opening the app's conversation failed", &e)),
+            Err(e) => {
+                return Outcome::Failed(Failure::from_slack(
+                    "Opening the app's conversation failed",
+                    &e,
+                ));
+            }
         };
+        if recipient.attempt > 1 {
+            match Slack::new(self.transport).find_by_metadata(
+                token,
+                &channel,
+                DELIVERY_EVENT,
+                &recipient.delivery_id,
+            ) {
+                Ok(Some(ts)) => {
+                    return Outcome::Sent {
+                        conversation: channel,
+                        message_id: ts,
+                        already_sent: true,
+                    };
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    return Outcome::Failed(Failure::from_slack(
+                        "Checking for an earlier attempt's message failed",
+                        &e,
+                    ));
+                }
+            }
+        }
         let rendered = render::render(notification, &recipient.user);
         let metadata = json!({
-            "event_type": "lms_notification",
+            "event_type": DELIVERY_EVENT,
             "event_payload": { "delivery_id": recipient.delivery_id, "notification_id": notification.id },
         });
         let message = PostMessage {
@@ -449,7 +576,11 @@ impl<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized> Connector
             metadata: Some(&metadata),
         };
         match Slack::new(self.transport).post_message(token, &message) {
-            Ok(ts) => Outcome::Sent { conversation: channel, message_id: ts, already_sent: false },
+            Ok(ts) => Outcome::Sent {
+                conversation: channel,
+                message_id: ts,
+                already_sent: false,
+            },
             Err(e) => {
                 if matches!(&e, SlackError::Api { code, .. } if code == "channel_not_found") {
                     // A cached DM that no longer exists: open it again on the next attempt.
@@ -464,7 +595,11 @@ impl<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized> Connector
     /// The reachable member with this e-mail address, from the directory map or a lookup.
     fn member_for(&mut self, token: &str, email: &str) -> Result<Option<Member>, SlackError> {
         let team = self.settings.get(keys::TEAM_ID).unwrap_or_default();
-        Directory::new(self.settings, &team, self.now).resolve(&mut Slack::new(self.transport), token, email)
+        Directory::new(self.settings, &team, self.now).resolve(
+            &mut Slack::new(self.transport),
+            token,
+            email,
+        )
     }
 
     /// Lists the directory when many recipients are not mapped and the map is stale; a failure only means lookups.
@@ -482,8 +617,14 @@ impl<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized> Connector
             return;
         }
         match directory.refresh(&mut Slack::new(self.transport), token) {
-            Ok(n) => self.log.write(Level::Info, &format!("listed the Slack directory: {n} members mapped by e-mail")),
-            Err(e) => self.log.write(Level::Warn, &format!("listing the Slack directory failed, looking up instead: {e}")),
+            Ok(n) => self.log.write(
+                Level::Info,
+                &format!("listed the Slack directory: {n} members mapped by e-mail"),
+            ),
+            Err(e) => self.log.write(
+                Level::Warn,
+                &format!("listing the Slack directory failed, looking up instead: {e}"),
+            ),
         }
     }
 
@@ -518,19 +659,31 @@ impl<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized> Connector
                 };
                 match event.get("type").and_then(Value::as_str) {
                     Some("url_verification") => {
-                        let challenge = event.get("challenge").and_then(Value::as_str).unwrap_or_default();
+                        let challenge = event
+                            .get("challenge")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default();
                         ok(challenge.as_bytes().to_vec(), "text/plain", None)
                     }
                     Some("event_callback") => {
-                        let kind = event.pointer("/event/type").and_then(Value::as_str).unwrap_or_default();
-                        let ours = event.get("team_id").and_then(Value::as_str) == self.settings.get(keys::TEAM_ID).as_deref();
+                        let kind = event
+                            .pointer("/event/type")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default();
+                        let ours = event.get("team_id").and_then(Value::as_str)
+                            == self.settings.get(keys::TEAM_ID).as_deref();
                         let reason = match kind {
-                            "app_uninstalled" => Some("The app was removed from the Slack workspace."),
+                            "app_uninstalled" => {
+                                Some("The app was removed from the Slack workspace.")
+                            }
                             "tokens_revoked" => Some("Slack revoked the app's token."),
                             _ => None,
                         };
                         match reason {
-                            Some(reason) if ours && self.settings.get_secret(secrets::BOT_TOKEN).is_some() => {
+                            Some(reason)
+                                if ours
+                                    && self.settings.get_secret(secrets::BOT_TOKEN).is_some() =>
+                            {
                                 self.disconnect(reason);
                                 ok(Vec::new(), "text/plain", Some(self.status()))
                             }
@@ -554,7 +707,8 @@ impl<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized> Connector
     fn disconnect(&mut self, reason: &str) {
         self.settings.remove_secret(secrets::BOT_TOKEN);
         let _ = self.settings.set(keys::DISCONNECTED, reason);
-        self.log.write(Level::Warn, &format!("disconnected: {reason}"));
+        self.log
+            .write(Level::Warn, &format!("disconnected: {reason}"));
     }
 
     /// Cache keys are per workspace, so that connecting another workspace never reuses the old one's ids.
@@ -564,13 +718,17 @@ impl<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized> Connector
     }
 
     fn save(&mut self, key: &str, value: &str) -> Result<(), ConnectorError> {
-        self.settings.set(key, value).map_err(|e| ConnectorError::new("storage", e))
+        self.settings
+            .set(key, value)
+            .map_err(|e| ConnectorError::new("storage", e))
     }
 }
 
 fn inactive_reason(state: &IntegrationState) -> String {
     match state {
-        IntegrationState::Disconnected(reason) => format!("The Slack integration is disconnected: {reason}"),
+        IntegrationState::Disconnected(reason) => {
+            format!("The Slack integration is disconnected: {reason}")
+        }
         _ => "The Slack integration is not active on this platform.".into(),
     }
 }
@@ -643,19 +801,30 @@ mod tests {
             self
         }
         fn methods(&self) -> Vec<&str> {
-            self.requests.iter().map(|r| r.url.trim_start_matches(SLACK_API)).collect()
+            self.requests
+                .iter()
+                .map(|r| r.url.trim_start_matches(SLACK_API))
+                .collect()
         }
         fn form(&self, i: usize) -> BTreeMap<String, String> {
-            form_urlencoded::parse(&self.requests[i].body).into_owned().collect()
+            form_urlencoded::parse(&self.requests[i].body)
+                .into_owned()
+                .collect()
         }
     }
 
     impl Transport for Script {
         fn send(&mut self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
             self.requests.push(request);
-            let (status, body) =
-                self.answers.pop_front().ok_or_else(|| TransportError::Connection("no scripted answer".into()))?;
-            Ok(HttpResponse { status, headers: vec![("retry-after".into(), "3".into())], body: body.into_bytes() })
+            let (status, body) = self
+                .answers
+                .pop_front()
+                .ok_or_else(|| TransportError::Connection("no scripted answer".into()))?;
+            Ok(HttpResponse {
+                status,
+                headers: vec![("retry-after".into(), "3".into())],
+                body: body.into_bytes(),
+            })
         }
     }
 
@@ -678,7 +847,10 @@ mod tests {
     const NOW: i64 = 1_800_000_000;
 
     fn query(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -690,16 +862,39 @@ mod tests {
             .answer(200, json!({"ok": true, "team": "Acme", "team_id": "T1", "user_id": "B1"}));
         let mut c = Connector::new(&mut s, &mut l, &mut t, NOW);
         let url = c.start_activation("https://lms/cb", STATE).unwrap();
-        assert!(url.starts_with("https://slack.com/oauth/v2/authorize?client_id=123.456&scope=chat%3Awrite%2C"));
+        assert!(url.starts_with(
+            "https://slack.com/oauth/v2/authorize?client_id=123.456&scope=chat%3Awrite%2C"
+        ));
         assert!(url.contains("&state=0123456789abcdef0123"));
-        let r = c.complete_activation(&query(&[("code", "c1"), ("state", STATE)])).unwrap();
-        assert_eq!(r, ActivationResult::Active(Workspace { id: "T1".into(), name: "Acme".into() }));
-        assert_eq!(c.status(), IntegrationState::Active(Workspace { id: "T1".into(), name: "Acme".into() }));
+        let r = c
+            .complete_activation(&query(&[("code", "c1"), ("state", STATE)]))
+            .unwrap();
+        assert_eq!(
+            r,
+            ActivationResult::Active(Workspace {
+                id: "T1".into(),
+                name: "Acme".into()
+            })
+        );
+        assert_eq!(
+            c.status(),
+            IntegrationState::Active(Workspace {
+                id: "T1".into(),
+                name: "Acme".into()
+            })
+        );
         assert_eq!(t.methods(), ["oauth.v2.access", "auth.test"]);
-        let auth = t.requests[0].headers.iter().find(|(n, _)| n == "authorization").unwrap();
+        let auth = t.requests[0]
+            .headers
+            .iter()
+            .find(|(n, _)| n == "authorization")
+            .unwrap();
         assert_eq!(auth.1, format!("Basic {}", base64_of("123.456:shh")));
         assert_eq!(t.form(0)["redirect_uri"], "https://lms/cb");
-        assert_eq!(s.get_secret(secrets::BOT_TOKEN).as_deref(), Some("xoxb-new"));
+        assert_eq!(
+            s.get_secret(secrets::BOT_TOKEN).as_deref(),
+            Some("xoxb-new")
+        );
     }
 
     fn base64_of(s: &str) -> String {
@@ -713,15 +908,24 @@ mod tests {
         let (mut s, mut l, mut t) = (configured(), Lines::default(), Script::default());
         let mut c = Connector::new(&mut s, &mut l, &mut t, NOW);
         c.start_activation("https://lms/cb", STATE).unwrap();
-        let e = c.complete_activation(&query(&[("code", "c1"), ("state", "forged-state-000000")])).unwrap_err();
+        let e = c
+            .complete_activation(&query(&[("code", "c1"), ("state", "forged-state-000000")]))
+            .unwrap_err();
         assert_eq!(e.code, "state_mismatch");
         // The state was single-use: even the right one no longer works.
-        let e = c.complete_activation(&query(&[("code", "c1"), ("state", STATE)])).unwrap_err();
+        let e = c
+            .complete_activation(&query(&[("code", "c1"), ("state", STATE)]))
+            .unwrap_err();
         assert_eq!(e.code, "state_unknown");
         c.start_activation("https://lms/cb", STATE).unwrap();
-        let e = c.complete_activation(&query(&[("error", "access_denied"), ("state", STATE)])).unwrap_err();
+        let e = c
+            .complete_activation(&query(&[("error", "access_denied"), ("state", STATE)]))
+            .unwrap_err();
         assert_eq!(e.code, "access_denied");
-        assert!(t.requests.is_empty(), "no call to Slack for a refused callback");
+        assert!(
+            t.requests.is_empty(),
+            "no call to Slack for a refused callback"
+        );
         assert_eq!(s.get_secret(secrets::BOT_TOKEN), None);
         assert!(c_status_is_inactive(&mut s));
     }
@@ -737,7 +941,9 @@ mod tests {
         let mut t = Script::default().answer(200, json!({"ok": false, "error": "invalid_code"}));
         let mut c = Connector::new(&mut s, &mut l, &mut t, NOW);
         c.start_activation("https://lms/cb", STATE).unwrap();
-        let e = c.complete_activation(&query(&[("code", "old"), ("state", STATE)])).unwrap_err();
+        let e = c
+            .complete_activation(&query(&[("code", "old"), ("state", STATE)]))
+            .unwrap_err();
         assert_eq!(e.code, "invalid_code");
         assert!(e.message.contains("expired"), "{}", e.message);
         assert_eq!(c.status(), IntegrationState::Inactive);
@@ -759,14 +965,24 @@ mod tests {
                 url: "https://lms/s1".into(),
             }),
             body: None,
-            group: PlatformGroup { name: "Acme Learning".into(), logo_url: Some("https://lms/logo.png".into()) },
+            group: PlatformGroup {
+                name: "Acme Learning".into(),
+                logo_url: Some("https://lms/logo.png".into()),
+            },
         }
     }
 
     fn recipient(id: &str, email: &str) -> Recipient {
         Recipient {
-            user: User { id: id.into(), email: email.into(), locale: "en".into(), time_zone: "UTC".into(), ..User::default() },
+            user: User {
+                id: id.into(),
+                email: email.into(),
+                locale: "en".into(),
+                time_zone: "UTC".into(),
+                ..User::default()
+            },
             delivery_id: format!("d-{id}"),
+            attempt: 1,
         }
     }
 
@@ -782,12 +998,23 @@ mod tests {
         let mut c = Connector::new(&mut s, &mut l, &mut t, NOW);
         let outcomes = c.deliver(
             &notification(),
-            &[recipient("a", "  Ann@X.io "), recipient("b", "bob@x.io"), recipient("c", "gone@x.io")],
+            &[
+                recipient("a", "  Ann@X.io "),
+                recipient("b", "bob@x.io"),
+                recipient("c", "gone@x.io"),
+            ],
         );
         assert_eq!(
             outcomes,
             vec![
-                ("d-a".into(), Outcome::Sent { conversation: "D1".into(), message_id: "1.000100".into(), already_sent: false }),
+                (
+                    "d-a".into(),
+                    Outcome::Sent {
+                        conversation: "D1".into(),
+                        message_id: "1.000100".into(),
+                        already_sent: false
+                    }
+                ),
                 ("d-b".into(), Outcome::Skipped(SkipReason::NoAccount)),
                 ("d-c".into(), Outcome::Skipped(SkipReason::NoAccount)),
             ]
@@ -795,16 +1022,22 @@ mod tests {
         assert_eq!(t.form(0)["email"], "ann@x.io", "trimmed and lower-cased");
         assert_eq!(t.form(1)["users"], "U1");
         let post = t.form(2);
-        assert_eq!(post["channel"], "D1", "posted to the app's DM, never to the U id");
+        assert_eq!(
+            post["channel"], "D1",
+            "posted to the app's DM, never to the U id"
+        );
         assert_eq!(post["username"], "Acme Learning");
         assert_eq!(post["icon_url"], "https://lms/logo.png");
         assert!(post["blocks"].starts_with('['));
         assert!(post["metadata"].contains("d-a"));
         // The member and the DM are cached per workspace: a second delivery posts straight away.
-        let mut t2 = Script::default().answer(200, json!({"ok": true, "channel": "D1", "ts": "2.000100"}));
+        let mut t2 =
+            Script::default().answer(200, json!({"ok": true, "channel": "D1", "ts": "2.000100"}));
         let mut c = Connector::new(&mut s, &mut l, &mut t2, NOW);
         let again = c.deliver(&notification(), &[recipient("a", "ann@x.io")]);
-        assert!(matches!(&again[0].1, Outcome::Sent { message_id, .. } if message_id == "2.000100"));
+        assert!(
+            matches!(&again[0].1, Outcome::Sent { message_id, .. } if message_id == "2.000100")
+        );
         assert_eq!(t2.methods(), ["chat.postMessage"]);
     }
 
@@ -813,14 +1046,25 @@ mod tests {
         let (mut s, mut l) = (active(), Lines::default());
         let mut t = Script::default().answer(200, json!({"ok": false, "error": "token_revoked"}));
         let mut c = Connector::new(&mut s, &mut l, &mut t, NOW);
-        let outcomes = c.deliver(&notification(), &[recipient("a", "a@x.io"), recipient("b", "b@x.io")]);
+        let outcomes = c.deliver(
+            &notification(),
+            &[recipient("a", "a@x.io"), recipient("b", "b@x.io")],
+        );
         for (_, o) in &outcomes {
-            assert!(matches!(o, Outcome::Failed(f) if f.kind == FailureKind::Disconnected && f.code == "token_revoked"));
+            assert!(
+                matches!(o, Outcome::Failed(f) if f.kind == FailureKind::Disconnected && f.code == "token_revoked")
+            );
         }
         assert!(matches!(c.status(), IntegrationState::Disconnected(_)));
         let later = c.deliver(&notification(), &[recipient("a", "a@x.io")]);
-        assert!(matches!(&later[0].1, Outcome::Skipped(SkipReason::Inactive(why)) if why.contains("disconnected")));
-        assert_eq!(t.requests.len(), 1, "no further call once the token is known revoked");
+        assert!(
+            matches!(&later[0].1, Outcome::Skipped(SkipReason::Inactive(why)) if why.contains("disconnected"))
+        );
+        assert_eq!(
+            t.requests.len(),
+            1,
+            "no further call once the token is known revoked"
+        );
     }
 
     #[test]
@@ -830,8 +1074,13 @@ mod tests {
             .answer(429, json!({"ok": false, "error": "ratelimited"}))
             .answer(503, json!({}));
         let mut c = Connector::new(&mut s, &mut l, &mut t, NOW);
-        let o = c.deliver(&notification(), &[recipient("a", "a@x.io"), recipient("b", "b@x.io")]);
-        assert!(matches!(&o[0].1, Outcome::Failed(f) if f.kind == FailureKind::RateLimited && f.retry_after_ms == Some(3000)));
+        let o = c.deliver(
+            &notification(),
+            &[recipient("a", "a@x.io"), recipient("b", "b@x.io")],
+        );
+        assert!(
+            matches!(&o[0].1, Outcome::Failed(f) if f.kind == FailureKind::RateLimited && f.retry_after_ms == Some(3000))
+        );
         assert!(matches!(&o[1].1, Outcome::Failed(f) if f.kind == FailureKind::Transient));
     }
 
@@ -844,56 +1093,142 @@ mod tests {
             body: br#"{"type":"url_verification","challenge":"abc"}"#.to_vec(),
         });
         assert_eq!((r.status, r.body.as_slice()), (200, b"abc".as_slice()));
-        let other_team = br#"{"type":"event_callback","team_id":"T9","event":{"type":"app_uninstalled"}}"#;
-        let r = c.handle_inbound(&InboundRequest { route: "events".into(), body: other_team.to_vec() });
-        assert_eq!(r.new_state, None, "another workspace's event changes nothing");
-        let ours = br#"{"type":"event_callback","team_id":"T1","event":{"type":"app_uninstalled"}}"#;
-        let r = c.handle_inbound(&InboundRequest { route: "events".into(), body: ours.to_vec() });
-        assert!(matches!(r.new_state, Some(IntegrationState::Disconnected(_))));
+        let other_team =
+            br#"{"type":"event_callback","team_id":"T9","event":{"type":"app_uninstalled"}}"#;
+        let r = c.handle_inbound(&InboundRequest {
+            route: "events".into(),
+            body: other_team.to_vec(),
+        });
+        assert_eq!(
+            r.new_state, None,
+            "another workspace's event changes nothing"
+        );
+        let ours =
+            br#"{"type":"event_callback","team_id":"T1","event":{"type":"app_uninstalled"}}"#;
+        let r = c.handle_inbound(&InboundRequest {
+            route: "events".into(),
+            body: ours.to_vec(),
+        });
+        assert!(matches!(
+            r.new_state,
+            Some(IntegrationState::Disconnected(_))
+        ));
         assert_eq!(s.get_secret(secrets::BOT_TOKEN), None);
     }
 
     #[test]
     fn large_deliveries_list_the_directory_instead_of_looking_up_each_learner() {
         let (mut s, mut l) = (active(), Lines::default());
-        let member = |i: usize| json!({"id": format!("U{i}"), "profile": {"email": format!("L{i}@X.io")}});
+        let member =
+            |i: usize| json!({"id": format!("U{i}"), "profile": {"email": format!("L{i}@X.io")}});
         let page1: Vec<_> = (0..6).map(member).collect();
         let mut page2: Vec<_> = (6..11).map(member).collect();
         page2.push(json!({"id": "U11", "deleted": true, "profile": {"email": "l11@x.io"}}));
         page2.push(json!({"id": "B1", "is_bot": true, "profile": {"email": "l12@x.io"}}));
         let mut t = Script::default()
-            .answer(200, json!({"ok": true, "members": page1, "response_metadata": {"next_cursor": "c2"}}))
-            .answer(200, json!({"ok": true, "members": page2, "response_metadata": {"next_cursor": ""}}));
+            .answer(
+                200,
+                json!({"ok": true, "members": page1, "response_metadata": {"next_cursor": "c2"}}),
+            )
+            .answer(
+                200,
+                json!({"ok": true, "members": page2, "response_metadata": {"next_cursor": ""}}),
+            );
         for i in 0..11 {
             t = t
                 .answer(200, json!({"ok": true, "channel": {"id": format!("D{i}")}}))
-                .answer(200, json!({"ok": true, "channel": format!("D{i}"), "ts": format!("{i}.0001")}));
+                .answer(
+                    200,
+                    json!({"ok": true, "channel": format!("D{i}"), "ts": format!("{i}.0001")}),
+                );
         }
         // The deactivated member and the bot are not in the map: each gets one lookup, which finds no one reachable.
         t = t
             .answer(200, json!({"ok": true, "user": {"id": "U11", "deleted": true, "profile": {"email": "l11@x.io"}}}))
             .answer(200, json!({"ok": false, "error": "users_not_found"}));
-        let recipients: Vec<_> = (0..13).map(|i| recipient(&format!("r{i}"), &format!("l{i}@x.io"))).collect();
+        let recipients: Vec<_> = (0..13)
+            .map(|i| recipient(&format!("r{i}"), &format!("l{i}@x.io")))
+            .collect();
         let mut c = Connector::new(&mut s, &mut l, &mut t, NOW);
         let outcomes = c.deliver(&notification(), &recipients);
-        let sent = outcomes.iter().filter(|(_, o)| matches!(o, Outcome::Sent { .. })).count();
+        let sent = outcomes
+            .iter()
+            .filter(|(_, o)| matches!(o, Outcome::Sent { .. }))
+            .count();
         assert_eq!(sent, 11);
         assert_eq!(outcomes[11].1, Outcome::Skipped(SkipReason::NoAccount));
         assert_eq!(outcomes[12].1, Outcome::Skipped(SkipReason::NoAccount));
         let methods = t.methods();
         assert_eq!(methods.iter().filter(|m| **m == "users.list").count(), 2);
-        assert_eq!(methods.iter().filter(|m| **m == "users.lookupByEmail").count(), 2);
+        assert_eq!(
+            methods
+                .iter()
+                .filter(|m| **m == "users.lookupByEmail")
+                .count(),
+            2
+        );
         assert_eq!(t.form(1)["cursor"], "c2");
         // Within the max age, the map (including the two known misses) is reused without any call.
         let mut t2 = Script::default();
-        let again = Connector::new(&mut s, &mut l, &mut t2, NOW + 60).deliver(&notification(), &recipients[11..]);
-        assert!(again.iter().all(|(_, o)| *o == Outcome::Skipped(SkipReason::NoAccount)));
+        let again = Connector::new(&mut s, &mut l, &mut t2, NOW + 60)
+            .deliver(&notification(), &recipients[11..]);
+        assert!(
+            again
+                .iter()
+                .all(|(_, o)| *o == Outcome::Skipped(SkipReason::NoAccount))
+        );
         assert!(t2.requests.is_empty());
         // Past the max age, a miss is looked up again.
         s.set(keys::DIRECTORY_MAX_AGE, "3600").unwrap();
-        let mut t3 = Script::default().answer(200, json!({"ok": false, "error": "users_not_found"}));
-        Connector::new(&mut s, &mut l, &mut t3, NOW + 7200).deliver(&notification(), &recipients[12..]);
+        let mut t3 =
+            Script::default().answer(200, json!({"ok": false, "error": "users_not_found"}));
+        Connector::new(&mut s, &mut l, &mut t3, NOW + 7200)
+            .deliver(&notification(), &recipients[12..]);
         assert_eq!(t3.methods(), ["users.lookupByEmail"]);
+    }
+
+    #[test]
+    fn a_retry_after_a_lost_answer_finds_the_earlier_message_instead_of_posting_twice() {
+        let (mut s, mut l) = (active(), Lines::default());
+        s.set("member:T1:a@x.io", &format!("U1 {NOW}")).unwrap();
+        s.set("dm:T1:U1", "D1").unwrap();
+        let earlier = json!({"ts": "5.0001", "metadata": {"event_type": DELIVERY_EVENT, "event_payload": {"delivery_id": "d-a"}}});
+        let other = json!({"ts": "4.0001", "metadata": {"event_type": DELIVERY_EVENT, "event_payload": {"delivery_id": "d-z"}}});
+        let mut t = Script::default()
+            .answer(200, json!({"ok": true, "messages": [earlier, other], "response_metadata": {"next_cursor": ""}}))
+            .answer(200, json!({"ok": true, "messages": [other], "response_metadata": {"next_cursor": ""}}))
+            .answer(200, json!({"ok": true, "channel": "D1", "ts": "6.0001"}));
+        let mut retry = recipient("a", "a@x.io");
+        retry.attempt = 2;
+        let mut c = Connector::new(&mut s, &mut l, &mut t, NOW);
+        let found = c.deliver(&notification(), std::slice::from_ref(&retry));
+        assert_eq!(
+            found[0].1,
+            Outcome::Sent {
+                conversation: "D1".into(),
+                message_id: "5.0001".into(),
+                already_sent: true
+            }
+        );
+        // When the earlier attempt did not post, the retry posts.
+        let posted = c.deliver(&notification(), &[retry]);
+        assert_eq!(
+            posted[0].1,
+            Outcome::Sent {
+                conversation: "D1".into(),
+                message_id: "6.0001".into(),
+                already_sent: false
+            }
+        );
+        assert_eq!(
+            t.methods(),
+            [
+                "conversations.history",
+                "conversations.history",
+                "chat.postMessage"
+            ]
+        );
+        assert_eq!(t.form(0)["include_all_metadata"], "true");
     }
 
     #[test]

@@ -43,7 +43,12 @@ impl<'s, S: Settings + ?Sized> Directory<'s, S> {
             .and_then(|v| v.parse().ok())
             .filter(|v: &i64| *v >= 0)
             .unwrap_or(DEFAULT_MAX_AGE_SECS);
-        Directory { settings, team: team.to_string(), now, max_age }
+        Directory {
+            settings,
+            team: team.to_string(),
+            now,
+            max_age,
+        }
     }
 
     fn key(&self, email: &str) -> String {
@@ -52,11 +57,19 @@ impl<'s, S: Settings + ?Sized> Directory<'s, S> {
 
     /// The entry for a (normalised) address.
     pub fn entry(&self, email: &str) -> Entry {
-        let Some(value) = self.settings.get(&self.key(email)) else { return Entry::Unknown };
-        let Some((id, stamp)) = value.split_once(' ') else { return Entry::Unknown };
+        let Some(value) = self.settings.get(&self.key(email)) else {
+            return Entry::Unknown;
+        };
+        let Some((id, stamp)) = value.split_once(' ') else {
+            return Entry::Unknown;
+        };
         match stamp.parse::<i64>() {
             Ok(stamp) if self.now.saturating_sub(stamp) <= self.max_age => {
-                if id == "-" { Entry::Absent } else { Entry::Member(id.to_string()) }
+                if id == "-" {
+                    Entry::Absent
+                } else {
+                    Entry::Member(id.to_string())
+                }
             }
             _ => Entry::Unknown,
         }
@@ -78,13 +91,22 @@ impl<'s, S: Settings + ?Sized> Directory<'s, S> {
     }
 
     /// Lists the whole directory with `users.list` and records every reachable member with an address.
-    pub fn refresh<T: Transport + ?Sized>(&mut self, slack: &mut Slack<'_, T>, token: &str) -> Result<usize, SlackError> {
+    pub fn refresh<T: Transport + ?Sized>(
+        &mut self,
+        slack: &mut Slack<'_, T>,
+        token: &str,
+    ) -> Result<usize, SlackError> {
         let mut cursor: Option<String> = None;
         let mut mapped = 0;
         for _ in 0..MAX_PAGES {
             let (members, next) = slack.users_list(token, cursor.as_deref(), PAGE_SIZE)?;
             for member in members.iter().filter(|m| m.is_reachable()) {
-                if let Some(email) = member.email.as_deref().map(normalise_email).filter(|e| !e.is_empty()) {
+                if let Some(email) = member
+                    .email
+                    .as_deref()
+                    .map(normalise_email)
+                    .filter(|e| !e.is_empty())
+                {
                     self.record(&email, Some(&member.id));
                     mapped += 1;
                 }
@@ -111,14 +133,26 @@ impl<'s, S: Settings + ?Sized> Directory<'s, S> {
             return Ok(None);
         }
         match self.entry(&email) {
-            Entry::Member(id) => return Ok(Some(Member { id, email: Some(email), deleted: false, is_bot: false })),
+            Entry::Member(id) => {
+                return Ok(Some(Member {
+                    id,
+                    email: Some(email),
+                    deleted: false,
+                    is_bot: false,
+                }));
+            }
             Entry::Absent => return Ok(None),
             Entry::Unknown => {}
         }
         let found = slack
             .lookup_by_email(token, &email)?
             .filter(Member::is_reachable)
-            .filter(|m| m.email.as_deref().map(normalise_email).is_none_or(|e| e == email));
+            .filter(|m| {
+                m.email
+                    .as_deref()
+                    .map(normalise_email)
+                    .is_none_or(|e| e == email)
+            });
         self.record(&email, found.as_ref().map(|m| m.id.as_str()));
         Ok(found)
     }

@@ -84,12 +84,28 @@ impl Transport for WasiHttp {
                 .map_err(|e| other(format!("header {name}: {e:?}")))?;
         }
         let outgoing = OutgoingRequest::new(headers);
-        let method = if request.method == "GET" { Method::Get } else { Method::Post };
-        let scheme = if scheme == "http" { Scheme::Http } else { Scheme::Https };
-        outgoing.set_method(&method).map_err(|()| other("method".into()))?;
-        outgoing.set_scheme(Some(&scheme)).map_err(|()| other("scheme".into()))?;
-        outgoing.set_authority(Some(authority)).map_err(|()| other("authority".into()))?;
-        outgoing.set_path_with_query(Some(path)).map_err(|()| other("path".into()))?;
+        let method = if request.method == "GET" {
+            Method::Get
+        } else {
+            Method::Post
+        };
+        let scheme = if scheme == "http" {
+            Scheme::Http
+        } else {
+            Scheme::Https
+        };
+        outgoing
+            .set_method(&method)
+            .map_err(|()| other("method".into()))?;
+        outgoing
+            .set_scheme(Some(&scheme))
+            .map_err(|()| other("scheme".into()))?;
+        outgoing
+            .set_authority(Some(authority))
+            .map_err(|()| other("authority".into()))?;
+        outgoing
+            .set_path_with_query(Some(path))
+            .map_err(|()| other("path".into()))?;
         let body = outgoing.body().map_err(|()| other("body".into()))?;
         let future = outgoing_handler::handle(outgoing, None).map_err(error_code)?;
         {
@@ -112,12 +128,21 @@ impl Transport for WasiHttp {
             .headers()
             .entries()
             .into_iter()
-            .map(|(n, v)| (n.to_ascii_lowercase(), String::from_utf8_lossy(&v).into_owned()))
+            .map(|(n, v)| {
+                (
+                    n.to_ascii_lowercase(),
+                    String::from_utf8_lossy(&v).into_owned(),
+                )
+            })
             .collect();
-        let incoming = response.consume().map_err(|()| other("response body".into()))?;
+        let incoming = response
+            .consume()
+            .map_err(|()| other("response body".into()))?;
         let mut body = Vec::new();
         {
-            let stream = incoming.stream().map_err(|()| other("response stream".into()))?;
+            let stream = incoming
+                .stream()
+                .map_err(|()| other("response stream".into()))?;
             loop {
                 match stream.blocking_read(64 * 1024) {
                     Ok(chunk) => body.extend_from_slice(&chunk),
@@ -126,34 +151,53 @@ impl Transport for WasiHttp {
                 }
             }
         }
-        Ok(HttpResponse { status, headers, body })
+        Ok(HttpResponse {
+            status,
+            headers,
+            body,
+        })
     }
 }
 
 fn error_code(e: ErrorCode) -> TransportError {
     match e {
-        ErrorCode::HttpRequestDenied => TransportError::Denied("the destination is not granted".into()),
-        ErrorCode::ConnectionTimeout | ErrorCode::ConnectionReadTimeout | ErrorCode::ConnectionWriteTimeout => {
-            TransportError::Timeout(format!("{e:?}"))
+        ErrorCode::HttpRequestDenied => {
+            TransportError::Denied("the destination is not granted".into())
         }
+        ErrorCode::ConnectionTimeout
+        | ErrorCode::ConnectionReadTimeout
+        | ErrorCode::ConnectionWriteTimeout => TransportError::Timeout(format!("{e:?}")),
         other => TransportError::Connection(format!("{other:?}")),
     }
 }
 
-fn with_connector<R>(f: impl FnOnce(&mut Connector<'_, HostSettings, HostLog, WasiHttp>) -> R) -> R {
+fn with_connector<R>(
+    f: impl FnOnce(&mut Connector<'_, HostSettings, HostLog, WasiHttp>) -> R,
+) -> R {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
-    f(&mut Connector::new(&mut HostSettings, &mut HostLog, &mut WasiHttp, now))
+    f(&mut Connector::new(
+        &mut HostSettings,
+        &mut HostLog,
+        &mut WasiHttp,
+        now,
+    ))
 }
 
 fn error(e: connector::ConnectorError) -> wit::ConnectorError {
-    wit::ConnectorError { code: e.code, message: e.message }
+    wit::ConnectorError {
+        code: e.code,
+        message: e.message,
+    }
 }
 
 fn workspace(w: connector::Workspace) -> wit::Workspace {
-    wit::Workspace { id: w.id, name: w.name }
+    wit::Workspace {
+        id: w.id,
+        name: w.name,
+    }
 }
 
 fn state(s: connector::IntegrationState) -> wit::IntegrationState {
@@ -165,7 +209,13 @@ fn state(s: connector::IntegrationState) -> wit::IntegrationState {
 }
 
 fn user(u: wit::User) -> model::User {
-    model::User { id: u.id, email: u.email, display_name: u.display_name, locale: u.locale, time_zone: u.time_zone }
+    model::User {
+        id: u.id,
+        email: u.email,
+        display_name: u.display_name,
+        locale: u.locale,
+        time_zone: u.time_zone,
+    }
 }
 
 fn notification(n: wit::Notification) -> model::Notification {
@@ -173,7 +223,9 @@ fn notification(n: wit::Notification) -> model::Notification {
         id: n.id,
         kind: match n.kind {
             wit::NotificationKind::SessionAssignment => model::NotificationKind::SessionAssignment,
-            wit::NotificationKind::SessionInformation => model::NotificationKind::SessionInformation,
+            wit::NotificationKind::SessionInformation => {
+                model::NotificationKind::SessionInformation
+            }
             wit::NotificationKind::PathStep => model::NotificationKind::PathStep,
         },
         title: n.title,
@@ -188,16 +240,27 @@ fn notification(n: wit::Notification) -> model::Notification {
             url: s.url,
         }),
         body: n.body,
-        group: model::PlatformGroup { name: n.group.name, logo_url: n.group.logo_url },
+        group: model::PlatformGroup {
+            name: n.group.name,
+            logo_url: n.group.logo_url,
+        },
     }
 }
 
 fn outcome(o: connector::Outcome) -> wit::Outcome {
     match o {
-        connector::Outcome::Sent { conversation, message_id, already_sent } => {
-            wit::Outcome::Sent(wit::Sent { conversation, message_id, already_sent })
+        connector::Outcome::Sent {
+            conversation,
+            message_id,
+            already_sent,
+        } => wit::Outcome::Sent(wit::Sent {
+            conversation,
+            message_id,
+            already_sent,
+        }),
+        connector::Outcome::Skipped(connector::SkipReason::NoAccount) => {
+            wit::Outcome::Skipped(wit::SkipReason::NoAccount)
         }
-        connector::Outcome::Skipped(connector::SkipReason::NoAccount) => wit::Outcome::Skipped(wit::SkipReason::NoAccount),
         connector::Outcome::Skipped(connector::SkipReason::Inactive(r)) => {
             wit::Outcome::Skipped(wit::SkipReason::Inactive(r))
         }
@@ -241,11 +304,17 @@ impl Guest for Component {
         with_connector(|c| c.start_activation(&request.redirect_uri, &request.state)).map_err(error)
     }
 
-    fn complete_activation(query: Vec<(String, String)>) -> Result<wit::ActivationResult, wit::ConnectorError> {
+    fn complete_activation(
+        query: Vec<(String, String)>,
+    ) -> Result<wit::ActivationResult, wit::ConnectorError> {
         with_connector(|c| c.complete_activation(&query))
             .map(|r| match r {
-                connector::ActivationResult::Active(w) => wit::ActivationResult::Active(workspace(w)),
-                connector::ActivationResult::ApprovalRequested(m) => wit::ActivationResult::ApprovalRequested(m),
+                connector::ActivationResult::Active(w) => {
+                    wit::ActivationResult::Active(workspace(w))
+                }
+                connector::ActivationResult::ApprovalRequested(m) => {
+                    wit::ActivationResult::ApprovalRequested(m)
+                }
             })
             .map_err(error)
     }
@@ -258,11 +327,18 @@ impl Guest for Component {
         let n = notification(n);
         let recipients: Vec<connector::Recipient> = recipients
             .into_iter()
-            .map(|r| connector::Recipient { user: user(r.user), delivery_id: r.delivery_id })
+            .map(|r| connector::Recipient {
+                user: user(r.user),
+                delivery_id: r.delivery_id,
+                attempt: r.attempt,
+            })
             .collect();
         with_connector(|c| c.deliver(&n, &recipients))
             .into_iter()
-            .map(|(delivery_id, o)| wit::DeliveryOutcome { delivery_id, outcome: outcome(o) })
+            .map(|(delivery_id, o)| wit::DeliveryOutcome {
+                delivery_id,
+                outcome: outcome(o),
+            })
             .collect()
     }
 
@@ -272,7 +348,10 @@ impl Guest for Component {
 
     fn handle_inbound(request: wit::InboundRequest) -> wit::InboundResponse {
         let response = with_connector(|c| {
-            c.handle_inbound(&connector::InboundRequest { route: request.route, body: request.body })
+            c.handle_inbound(&connector::InboundRequest {
+                route: request.route,
+                body: request.body,
+            })
         });
         wit::InboundResponse {
             status: response.status,

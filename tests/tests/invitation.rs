@@ -18,13 +18,27 @@ async fn an_invitation_reaches_each_matched_learner_once_in_the_apps_dm() {
     let lms = &harness.lms;
 
     // Activation: the consent URL points at the simulation (local mode), Allow redirects back with a code.
-    let url = lms.start_activation(DEMO_PLATFORM, &data.admin, DEMO_REDIRECT_URI).await.unwrap();
+    let url = lms
+        .start_activation(DEMO_PLATFORM, &data.admin, DEMO_REDIRECT_URI)
+        .await
+        .unwrap();
     assert!(url.starts_with(&harness.sim.base_url()), "{url}");
-    assert!(url.contains("scope=chat%3Awrite%2Cchat%3Awrite.customize%2Cim%3Awrite"), "{url}");
-    let admin_member = sim_config.workspace.members.iter().find(|m| m.is_admin).unwrap();
+    assert!(
+        url.contains("scope=chat%3Awrite%2Cchat%3Awrite.customize%2Cim%3Awrite"),
+        "{url}"
+    );
+    let admin_member = sim_config
+        .workspace
+        .members
+        .iter()
+        .find(|m| m.is_admin)
+        .unwrap();
     let query = consent(&url, &admin_member.id, true).await.unwrap();
     assert!(query.iter().any(|(k, _)| k == "code"), "{query:?}");
-    let tile = lms.complete_activation(DEMO_PLATFORM, &query).await.unwrap();
+    let tile = lms
+        .complete_activation(DEMO_PLATFORM, &query)
+        .await
+        .unwrap();
     assert_eq!(tile, Tile::Active(sim_config.workspace.team_name.clone()));
 
     // One invitation to every learner.
@@ -39,12 +53,29 @@ async fn an_invitation_reaches_each_matched_learner_once_in_the_apps_dm() {
         mandatory: false,
         not_before: 0,
     };
-    assert_eq!(lms.enqueue(DEMO_PLATFORM, &n, &learners).unwrap(), learners.len());
-    assert_eq!(lms.enqueue(DEMO_PLATFORM, &n, &learners).unwrap(), 0, "the same invitation twice is a no-op");
-    let report = lms.run_outbox(DEMO_PLATFORM, host_harness::db::now()).await.unwrap();
-    assert_eq!((report.sent, report.skipped, report.failed), (learners.len() - 1, 1, 0), "{report:?}");
+    assert_eq!(
+        lms.enqueue(DEMO_PLATFORM, &n, &learners).unwrap(),
+        learners.len()
+    );
+    assert_eq!(
+        lms.enqueue(DEMO_PLATFORM, &n, &learners).unwrap(),
+        0,
+        "the same invitation twice is a no-op"
+    );
+    let report = lms
+        .run_outbox(DEMO_PLATFORM, host_harness::db::now())
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.sent, report.skipped, report.failed),
+        (learners.len() - 1, 1, 0),
+        "{report:?}"
+    );
     // Nothing is left to send: running again sends nothing more.
-    let again = lms.run_outbox(DEMO_PLATFORM, host_harness::db::now()).await.unwrap();
+    let again = lms
+        .run_outbox(DEMO_PLATFORM, host_harness::db::now())
+        .await
+        .unwrap();
     assert_eq!(again.sent + again.skipped + again.failed, 0);
 
     let deliveries = lms.deliveries(DEMO_PLATFORM, "invite-1").unwrap();
@@ -62,7 +93,10 @@ async fn an_invitation_reaches_each_matched_learner_once_in_the_apps_dm() {
         }
         assert_eq!(d.status, "sent", "{d:?}");
         let channel = d.conversation.as_deref().unwrap();
-        assert!(channel.starts_with('D'), "posted to the app's DM, not {channel}");
+        assert!(
+            channel.starts_with('D'),
+            "posted to the app's DM, not {channel}"
+        );
         let conversation = conversations.iter().find(|c| c["id"] == channel).unwrap();
         let messages = conversation["messages"].as_array().unwrap();
         assert_eq!(messages.len(), 1, "exactly one message for {}", learner.id);
@@ -74,26 +108,72 @@ async fn an_invitation_reaches_each_matched_learner_once_in_the_apps_dm() {
         let all = serde_json::to_string(blocks).unwrap();
         let header = blocks.iter().find(|b| b["type"] == "header").unwrap();
         assert_eq!(header["text"]["text"], title.as_str());
-        assert!(all.contains("Onboarding path — December cohort"), "session title");
-        let section = blocks.iter().find(|b| b["type"] == "section" && b["text"].is_object()).unwrap();
-        let description = section["text"]["text"].as_str().unwrap().split_once('\n').unwrap().1;
-        assert!(description.ends_with('…') && description.chars().count() <= 200, "{description}");
+        assert!(
+            all.contains("Onboarding path — December cohort"),
+            "session title"
+        );
+        let section = blocks
+            .iter()
+            .find(|b| b["type"] == "section" && b["text"].is_object())
+            .unwrap();
+        let description = section["text"]["text"]
+            .as_str()
+            .unwrap()
+            .split_once('\n')
+            .unwrap()
+            .1;
+        assert!(
+            description.ends_with('…') && description.chars().count() <= 200,
+            "{description}"
+        );
         assert!(description.starts_with("Welcome to Acme!"));
         let image = blocks.iter().find(|b| b["type"] == "image").unwrap();
-        assert_eq!(image["image_url"], "https://lms.example/static/covers/onboarding.png");
-        assert!(all.contains("<!date^1796112000^{date_short_pretty} {time}|"), "start date token");
-        assert!(all.contains("<!date^1796122800^{date_short_pretty} {time}|"), "end date token");
+        assert_eq!(
+            image["image_url"],
+            "https://lms.example/static/covers/onboarding.png"
+        );
+        assert!(
+            all.contains("<!date^1796112000^{date_short_pretty} {time}|"),
+            "start date token"
+        );
+        assert!(
+            all.contains("<!date^1796122800^{date_short_pretty} {time}|"),
+            "end date token"
+        );
         let button = blocks.iter().find(|b| b["type"] == "actions").unwrap()["elements"][0].clone();
         assert_eq!(button["url"], session_url.as_str());
-        assert!(m["text"].as_str().is_some_and(|t| !t.is_empty()), "a plain text fallback");
+        assert!(
+            m["text"].as_str().is_some_and(|t| !t.is_empty()),
+            "a plain text fallback"
+        );
     }
     // The learner whose LMS address differs in letter case from Slack's was matched.
-    let upper = data.learners.iter().find(|u| u.email.chars().any(|c| c.is_ascii_uppercase())).unwrap();
-    assert_eq!(deliveries.iter().find(|d| d.user_id == upper.id).unwrap().status, "sent");
+    let upper = data
+        .learners
+        .iter()
+        .find(|u| u.email.chars().any(|c| c.is_ascii_uppercase()))
+        .unwrap();
+    assert_eq!(
+        deliveries
+            .iter()
+            .find(|d| d.user_id == upper.id)
+            .unwrap()
+            .status,
+        "sent"
+    );
     // The French learner got French words.
-    let fr = deliveries.iter().find(|d| d.user_id == "learner-1").unwrap();
-    let fr_conv = conversations.iter().find(|c| c["id"] == fr.conversation.as_deref().unwrap()).unwrap();
+    let fr = deliveries
+        .iter()
+        .find(|d| d.user_id == "learner-1")
+        .unwrap();
+    let fr_conv = conversations
+        .iter()
+        .find(|c| c["id"] == fr.conversation.as_deref().unwrap())
+        .unwrap();
     let fr_blocks: Value = fr_conv["messages"][0]["blocks"].clone();
-    assert!(fr_blocks.to_string().contains("Ouvrir la session"), "{fr_blocks}");
+    assert!(
+        fr_blocks.to_string().contains("Ouvrir la session"),
+        "{fr_blocks}"
+    );
     harness.sim.shutdown().await;
 }

@@ -16,7 +16,10 @@ async fn fetch(sandbox: &Sandbox, url: &str) -> String {
         title: "t".into(),
         session: None,
         body: Some(format!("fetch {url}")),
-        group: wit::PlatformGroup { name: "g".into(), logo_url: None },
+        group: wit::PlatformGroup {
+            name: "g".into(),
+            logo_url: None,
+        },
     };
     let recipient = wit::Recipient {
         user: wit::User {
@@ -27,8 +30,12 @@ async fn fetch(sandbox: &Sandbox, url: &str) -> String {
             time_zone: "UTC".into(),
         },
         delivery_id: "d".into(),
+        attempt: 1,
     };
-    let outcomes = sandbox.deliver("p1", &notification, &[recipient]).await.unwrap();
+    let outcomes = sandbox
+        .deliver("p1", &notification, &[recipient])
+        .await
+        .unwrap();
     match &outcomes[0].outcome {
         wit::Outcome::Failed(f) => f.code.clone(),
         other => panic!("unexpected outcome {other:?}"),
@@ -50,11 +57,14 @@ async fn only_the_granted_origin_is_reachable() {
             let mut stream = stream.unwrap();
             let mut buf = [0u8; 4096];
             let _ = stream.read(&mut buf);
-            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
         }
     });
     let mut outbound = OutboundConfig::new(vec![Grant::parse("https://slack.com/api/").unwrap()]);
-    outbound.routes.push(Route::new("https://slack.com", &format!("http://{granted_addr}")).unwrap());
+    outbound
+        .routes
+        .push(Route::new("https://slack.com", &format!("http://{granted_addr}")).unwrap());
     let engine = Sandbox::engine().unwrap();
     let sandbox = Sandbox::new(&engine, PROBE, "probe", db, outbound, Limits::default()).unwrap();
 
@@ -67,10 +77,20 @@ async fn only_the_granted_origin_is_reachable() {
         "http://slack.com/api/auth.test",
         "https://slack.com.evil.example/api/auth.test",
     ] {
-        assert_eq!(fetch(&sandbox, url).await, "error:HttpRequestDenied", "{url}");
+        assert_eq!(
+            fetch(&sandbox, url).await,
+            "error:ErrorCode::HttpRequestDenied",
+            "{url}"
+        );
     }
     // Denied before any connection: the forbidden listener has nobody waiting.
-    assert_eq!(forbidden.accept().unwrap_err().kind(), std::io::ErrorKind::WouldBlock);
+    assert_eq!(
+        forbidden.accept().unwrap_err().kind(),
+        std::io::ErrorKind::WouldBlock
+    );
     // The granted origin does get through (routed to the local stand-in).
-    assert_eq!(fetch(&sandbox, "https://slack.com/api/auth.test").await, "status:200");
+    assert_eq!(
+        fetch(&sandbox, "https://slack.com/api/auth.test").await,
+        "status:200"
+    );
 }

@@ -56,7 +56,8 @@ impl types::Host for StoreState {}
 impl settings::Host for StoreState {
     fn get(&mut self, key: String) -> wasmtime::Result<Option<String>> {
         let s = &self.scope;
-        s.db.setting(&s.platform_id, &s.connector_id, &key).map_err(trap)
+        s.db.setting(&s.platform_id, &s.connector_id, &key)
+            .map_err(trap)
     }
 
     fn set(&mut self, key: String, value: String) -> wasmtime::Result<Result<(), String>> {
@@ -64,18 +65,21 @@ impl settings::Host for StoreState {
             return Ok(Err(e));
         }
         let s = &self.scope;
-        s.db.set_setting(&s.platform_id, &s.connector_id, &key, &value).map_err(trap)?;
+        s.db.set_setting(&s.platform_id, &s.connector_id, &key, &value)
+            .map_err(trap)?;
         Ok(Ok(()))
     }
 
     fn remove(&mut self, key: String) -> wasmtime::Result<()> {
         let s = &self.scope;
-        s.db.remove_setting(&s.platform_id, &s.connector_id, &key).map_err(trap)
+        s.db.remove_setting(&s.platform_id, &s.connector_id, &key)
+            .map_err(trap)
     }
 
     fn get_secret(&mut self, key: String) -> wasmtime::Result<Option<String>> {
         let s = &self.scope;
-        s.db.secret(&s.platform_id, &s.connector_id, &key).map_err(trap)
+        s.db.secret(&s.platform_id, &s.connector_id, &key)
+            .map_err(trap)
     }
 
     fn set_secret(&mut self, key: String, value: String) -> wasmtime::Result<Result<(), String>> {
@@ -83,18 +87,26 @@ impl settings::Host for StoreState {
             return Ok(Err(e));
         }
         let s = &self.scope;
-        s.db.set_secret(&s.platform_id, &s.connector_id, &key, &value).map_err(trap)?;
+        s.db.set_secret(&s.platform_id, &s.connector_id, &key, &value)
+            .map_err(trap)?;
         Ok(Ok(()))
     }
 
     fn remove_secret(&mut self, key: String) -> wasmtime::Result<()> {
         let s = &self.scope;
-        s.db.remove_secret(&s.platform_id, &s.connector_id, &key).map_err(trap)
+        s.db.remove_secret(&s.platform_id, &s.connector_id, &key)
+            .map_err(trap)
     }
 }
 
 fn wit_user(u: crate::db::User) -> types::User {
-    types::User { id: u.id, email: u.email, display_name: u.display_name, locale: u.locale, time_zone: u.time_zone }
+    types::User {
+        id: u.id,
+        email: u.email,
+        display_name: u.display_name,
+        locale: u.locale,
+        time_zone: u.time_zone,
+    }
 }
 
 impl users::Host for StoreState {
@@ -106,9 +118,16 @@ impl users::Host for StoreState {
     fn page(&mut self, cursor: Option<String>, limit: u32) -> wasmtime::Result<types::UserPage> {
         let s = &self.scope;
         let limit = limit.clamp(1, 1_000);
-        let users = s.db.users_page(&s.platform_id, cursor.as_deref(), limit).map_err(trap)?;
-        let next_cursor = (users.len() == limit as usize).then(|| users.last().map(|u| u.id.clone())).flatten();
-        Ok(types::UserPage { users: users.into_iter().map(wit_user).collect(), next_cursor })
+        let users =
+            s.db.users_page(&s.platform_id, cursor.as_deref(), limit)
+                .map_err(trap)?;
+        let next_cursor = (users.len() == limit as usize)
+            .then(|| users.last().map(|u| u.id.clone()))
+            .flatten();
+        Ok(types::UserPage {
+            users: users.into_iter().map(wit_user).collect(),
+            next_cursor,
+        })
     }
 }
 
@@ -136,6 +155,7 @@ impl log::Host for StoreState {
             message.push('…');
         }
         tracing::info!(target: "connector", platform = %s.platform_id, connector = %s.connector_id, level, "{message}");
-        s.db.connector_log(&s.platform_id, &s.connector_id, level, &message).map_err(trap)
+        s.db.connector_log(&s.platform_id, &s.connector_id, level, &message)
+            .map_err(trap)
     }
 }

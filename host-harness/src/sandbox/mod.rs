@@ -77,13 +77,20 @@ pub struct StoreState {
 
 impl WasiView for StoreState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
 impl WasiHttpView for StoreState {
     fn http(&mut self) -> WasiHttpCtxView<'_> {
-        WasiHttpCtxView { hooks: &mut self.hooks, table: &mut self.table, ctx: &mut self.http }
+        WasiHttpCtxView {
+            hooks: &mut self.hooks,
+            table: &mut self.table,
+            ctx: &mut self.http,
+        }
     }
 }
 
@@ -105,13 +112,15 @@ impl Sandbox {
         config.wasm_component_model(true);
         let engine = Engine::new(&config).map_err(anyhow::Error::from)?;
         let weak = engine.weak();
-        std::thread::Builder::new().name("epoch-ticker".into()).spawn(move || {
-            while let Some(engine) = weak.upgrade() {
-                engine.increment_epoch();
-                drop(engine);
-                std::thread::sleep(EPOCH_TICK);
-            }
-        })?;
+        std::thread::Builder::new()
+            .name("epoch-ticker".into())
+            .spawn(move || {
+                while let Some(engine) = weak.upgrade() {
+                    engine.increment_epoch();
+                    drop(engine);
+                    std::thread::sleep(EPOCH_TICK);
+                }
+            })?;
         Ok(engine)
     }
 
@@ -124,15 +133,25 @@ impl Sandbox {
         outbound: OutboundConfig,
         limits: Limits,
     ) -> Result<Sandbox> {
-        let component = Component::new(engine, component).map_err(anyhow::Error::from).context("compiling the component")?;
+        let component = Component::new(engine, component)
+            .map_err(anyhow::Error::from)
+            .context("compiling the component")?;
         let mut linker: Linker<StoreState> = Linker::new(engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
-        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
-        lms::connector::types::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s).map_err(anyhow::Error::from)?;
-        lms::connector::settings::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s).map_err(anyhow::Error::from)?;
-        lms::connector::users::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s).map_err(anyhow::Error::from)?;
-        lms::connector::log::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s).map_err(anyhow::Error::from)?;
-        let pre = linker.instantiate_pre(&component).map_err(anyhow::Error::from).context("linking the component")?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
+            .map_err(anyhow::Error::from)?;
+        lms::connector::types::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
+            .map_err(anyhow::Error::from)?;
+        lms::connector::settings::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
+            .map_err(anyhow::Error::from)?;
+        lms::connector::users::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
+            .map_err(anyhow::Error::from)?;
+        lms::connector::log::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
+            .map_err(anyhow::Error::from)?;
+        let pre = linker
+            .instantiate_pre(&component)
+            .map_err(anyhow::Error::from)
+            .context("linking the component")?;
         let pre = LmsConnectorPre::new(pre).map_err(anyhow::Error::from)?;
         Ok(Sandbox {
             engine: engine.clone(),
@@ -168,13 +187,22 @@ impl Sandbox {
                 .instances(self.limits.instances)
                 .trap_on_grow_failure(true)
                 .build(),
-            scope: host_api::Scope::new(self.db.clone(), platform_id, &self.connector_id, self.limits.log_lines),
+            scope: host_api::Scope::new(
+                self.db.clone(),
+                platform_id,
+                &self.connector_id,
+                self.limits.log_lines,
+            ),
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
         store.set_epoch_deadline(self.limits.cpu_ticks);
         store.epoch_deadline_trap();
-        let instance = self.pre.instantiate_async(&mut store).await.map_err(anyhow::Error::from)?;
+        let instance = self
+            .pre
+            .instantiate_async(&mut store)
+            .await
+            .map_err(anyhow::Error::from)?;
         Ok((store, instance))
     }
 
@@ -187,17 +215,25 @@ impl Sandbox {
     ) -> Result<R> {
         let work = async {
             let (mut store, instance) = self.instantiate(platform_id).await?;
-            call(&mut store, &instance).await.map_err(anyhow::Error::from)
+            call(&mut store, &instance)
+                .await
+                .map_err(anyhow::Error::from)
         };
         match tokio::time::timeout(self.limits.call_timeout, work).await {
             Ok(result) => result.map_err(|e| anyhow!("the connector failed during {what}: {e:#}")),
-            Err(_) => Err(anyhow!("the connector did not finish {what} within {:?}", self.limits.call_timeout)),
+            Err(_) => Err(anyhow!(
+                "the connector did not finish {what} within {:?}",
+                self.limits.call_timeout
+            )),
         }
     }
 
     /// `describe`.
     pub async fn describe(&self) -> Result<wit::ConnectorInfo> {
-        self.run("-", "describe", async |s, i| i.lms_connector_connector().call_describe(s).await).await
+        self.run("-", "describe", async |s, i| {
+            i.lms_connector_connector().call_describe(s).await
+        })
+        .await
     }
 
     /// `start-activation`.
@@ -207,9 +243,14 @@ impl Sandbox {
         redirect_uri: &str,
         state: &str,
     ) -> Result<Result<String, wit::ConnectorError>> {
-        let request = wit::ActivationRequest { redirect_uri: redirect_uri.into(), state: state.into() };
+        let request = wit::ActivationRequest {
+            redirect_uri: redirect_uri.into(),
+            state: state.into(),
+        };
         self.run(platform_id, "start-activation", async |s, i| {
-            i.lms_connector_connector().call_start_activation(s, &request).await
+            i.lms_connector_connector()
+                .call_start_activation(s, &request)
+                .await
         })
         .await
     }
@@ -221,15 +262,19 @@ impl Sandbox {
         query: &[(String, String)],
     ) -> Result<Result<wit::ActivationResult, wit::ConnectorError>> {
         self.run(platform_id, "complete-activation", async |s, i| {
-            i.lms_connector_connector().call_complete_activation(s, query).await
+            i.lms_connector_connector()
+                .call_complete_activation(s, query)
+                .await
         })
         .await
     }
 
     /// `deactivate`.
     pub async fn deactivate(&self, platform_id: &str) -> Result<Result<(), wit::ConnectorError>> {
-        self.run(platform_id, "deactivate", async |s, i| i.lms_connector_connector().call_deactivate(s).await)
-            .await
+        self.run(platform_id, "deactivate", async |s, i| {
+            i.lms_connector_connector().call_deactivate(s).await
+        })
+        .await
     }
 
     /// `deliver`.
@@ -240,14 +285,19 @@ impl Sandbox {
         recipients: &[wit::Recipient],
     ) -> Result<Vec<wit::DeliveryOutcome>> {
         self.run(platform_id, "deliver", async |s, i| {
-            i.lms_connector_connector().call_deliver(s, notification, recipients).await
+            i.lms_connector_connector()
+                .call_deliver(s, notification, recipients)
+                .await
         })
         .await
     }
 
     /// `status`.
     pub async fn status(&self, platform_id: &str) -> Result<wit::IntegrationState> {
-        self.run(platform_id, "status", async |s, i| i.lms_connector_connector().call_status(s).await).await
+        self.run(platform_id, "status", async |s, i| {
+            i.lms_connector_connector().call_status(s).await
+        })
+        .await
     }
 
     /// `handle-inbound`.
@@ -257,7 +307,9 @@ impl Sandbox {
         request: &wit::InboundRequest,
     ) -> Result<wit::InboundResponse> {
         self.run(platform_id, "handle-inbound", async |s, i| {
-            i.lms_connector_connector().call_handle_inbound(s, request).await
+            i.lms_connector_connector()
+                .call_handle_inbound(s, request)
+                .await
         })
         .await
     }

@@ -9,7 +9,7 @@
 use http::Uri;
 use std::sync::Arc;
 use std::time::Duration;
-use wasmtime_wasi_http::{RequestOptions, WasiHttpHooks, WasiBody};
+use wasmtime_wasi_http::{RequestOptions, WasiBody, WasiHttpHooks};
 
 /// An origin and path prefix a connector may call, such as `https://slack.com/api/`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,9 +27,17 @@ pub struct Grant {
 impl Grant {
     /// Parses `scheme://host[:port]/prefix`.
     pub fn parse(text: &str) -> anyhow::Result<Grant> {
-        let uri: Uri = text.parse().map_err(|e| anyhow::anyhow!("`{text}` is not a URL: {e}"))?;
-        let (scheme, host, port) = origin_of(&uri).ok_or_else(|| anyhow::anyhow!("`{text}` has no scheme or host"))?;
-        Ok(Grant { scheme, host, port, path_prefix: uri.path().to_string() })
+        let uri: Uri = text
+            .parse()
+            .map_err(|e| anyhow::anyhow!("`{text}` is not a URL: {e}"))?;
+        let (scheme, host, port) =
+            origin_of(&uri).ok_or_else(|| anyhow::anyhow!("`{text}` has no scheme or host"))?;
+        Ok(Grant {
+            scheme,
+            host,
+            port,
+            path_prefix: uri.path().to_string(),
+        })
     }
 
     /// Whether a request URL falls within this grant.
@@ -43,7 +51,11 @@ impl Grant {
 
 impl std::fmt::Display for Grant {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}://{}:{}{}", self.scheme, self.host, self.port, self.path_prefix)
+        write!(
+            f,
+            "{}://{}:{}{}",
+            self.scheme, self.host, self.port, self.path_prefix
+        )
     }
 }
 
@@ -63,8 +75,14 @@ impl Route {
         let to_uri: Uri = to.parse()?;
         let from = origin_of(&from_uri).ok_or_else(|| anyhow::anyhow!("`{from}` has no origin"))?;
         let to = (
-            to_uri.scheme_str().ok_or_else(|| anyhow::anyhow!("`{to}` has no scheme"))?.to_string(),
-            to_uri.authority().ok_or_else(|| anyhow::anyhow!("`{to}` has no host"))?.to_string(),
+            to_uri
+                .scheme_str()
+                .ok_or_else(|| anyhow::anyhow!("`{to}` has no scheme"))?
+                .to_string(),
+            to_uri
+                .authority()
+                .ok_or_else(|| anyhow::anyhow!("`{to}` has no host"))?
+                .to_string(),
         );
         Ok(Route { from, to })
     }
@@ -173,7 +191,10 @@ fn origin_of(uri: &Uri) -> Option<(String, String, u16)> {
 type ResponseFuture = Box<
     dyn Future<
             Output = Result<
-                (http::Response<WasiBody>, Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>),
+                (
+                    http::Response<WasiBody>,
+                    Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
+                ),
                 wasmtime_wasi_http::Error,
             >,
         > + Send,
@@ -202,8 +223,12 @@ impl WasiHttpHooks for OutboundPolicy {
         };
         Box::new(async move {
             use http_body_util::BodyExt;
-            let (response, io) = wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
-            Ok((response.map(BodyExt::boxed_unsync), Box::new(io) as Box<dyn Future<Output = _> + Send>))
+            let (response, io) =
+                wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
+            Ok((
+                response.map(BodyExt::boxed_unsync),
+                Box::new(io) as Box<dyn Future<Output = _> + Send>,
+            ))
         })
     }
 }
@@ -230,7 +255,9 @@ mod tests {
         assert!(!ok("https://slack.com/api/../admin"), "dot segments");
         assert!(!ok("https://slack.com.evil.example/api/x"), "suffix host");
         assert!(!ok("https://169.254.169.254/latest/meta-data/"));
-        let why = p.decide(&"https://example.com/x".parse().unwrap()).unwrap_err();
+        let why = p
+            .decide(&"https://example.com/x".parse().unwrap())
+            .unwrap_err();
         assert!(why.contains("https://example.com:443/"), "{why}");
     }
 
@@ -238,8 +265,13 @@ mod tests {
     fn local_routes_rewrite_the_granted_origin() {
         let route = Route::new("https://slack.com", "http://127.0.0.1:4000").unwrap();
         let p = policy(vec![route.clone()]);
-        let to = p.decide(&"https://Slack.com:443/api/auth.test?x=1".parse().unwrap()).unwrap();
+        let to = p
+            .decide(&"https://Slack.com:443/api/auth.test?x=1".parse().unwrap())
+            .unwrap();
         assert_eq!(to.to_string(), "http://127.0.0.1:4000/api/auth.test?x=1");
-        assert_eq!(route.rewrite(&"https://slack.company.example/x".parse().unwrap()), None);
+        assert_eq!(
+            route.rewrite(&"https://slack.company.example/x".parse().unwrap()),
+            None
+        );
     }
 }

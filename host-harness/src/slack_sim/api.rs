@@ -111,13 +111,23 @@ pub fn decode(
             p.map.insert(k.into_owned(), Value::String(v.into_owned()));
         }
     }
-    if let Some(auth) = headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+    if let Some(auth) = headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
         let auth = auth.trim();
-        if let Some(t) = auth.strip_prefix("Bearer ").or_else(|| auth.strip_prefix("bearer ")) {
+        if let Some(t) = auth
+            .strip_prefix("Bearer ")
+            .or_else(|| auth.strip_prefix("bearer "))
+        {
             p.token = Some(t.trim().to_string());
             p.auth_src = Some("header");
-        } else if let Some(b) = auth.strip_prefix("Basic ").or_else(|| auth.strip_prefix("basic ")) {
-            if let Some(dec) = super::b64::decode(b.trim()).and_then(|d| String::from_utf8(d).ok()) {
+        } else if let Some(b) = auth
+            .strip_prefix("Basic ")
+            .or_else(|| auth.strip_prefix("basic "))
+        {
+            if let Some(dec) = super::b64::decode(b.trim()).and_then(|d| String::from_utf8(d).ok())
+            {
                 if let Some((id, secret)) = dec.split_once(':') {
                     p.basic = Some((id.to_string(), secret.to_string()));
                 }
@@ -126,13 +136,18 @@ pub fn decode(
     }
     let mut json_body = false;
     if *http_method == http::Method::POST && !body.is_empty() {
-        let ct = headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(|s| s.to_ascii_lowercase());
+        let ct = headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.to_ascii_lowercase());
         let Some(ct) = ct else {
             return Err((p, "missing_post_type"));
         };
         let mut parts = ct.split(';').map(str::trim);
         let mime = parts.next().unwrap_or("");
-        let charset = parts.find_map(|x| x.strip_prefix("charset=")).map(|c| c.trim_matches('"').to_string());
+        let charset = parts
+            .find_map(|x| x.strip_prefix("charset="))
+            .map(|c| c.trim_matches('"').to_string());
         if let Some(cs) = &charset {
             if cs != "utf-8" && cs != "utf8" {
                 return Err((p, "invalid_charset"));
@@ -174,7 +189,10 @@ pub fn decode(
         let from_field = if json_body {
             None
         } else {
-            p.map.get("token").and_then(Value::as_str).map(str::to_string)
+            p.map
+                .get("token")
+                .and_then(Value::as_str)
+                .map(str::to_string)
         };
         if let Some(t) = from_field.filter(|t| !t.is_empty()) {
             p.token = Some(t);
@@ -213,12 +231,22 @@ impl Reply {
         if let (Value::Object(b), Value::Object(f)) = (&mut body, fields) {
             b.extend(f);
         }
-        Reply { status: 200, body, retry_after: None, effects: Vec::new() }
+        Reply {
+            status: 200,
+            body,
+            retry_after: None,
+            effects: Vec::new(),
+        }
     }
 
     /// `{"ok":false,"error":code}`.
     pub fn err(code: &str) -> Reply {
-        Reply { status: 200, body: json!({"ok": false, "error": code}), retry_after: None, effects: Vec::new() }
+        Reply {
+            status: 200,
+            body: json!({"ok": false, "error": code}),
+            retry_after: None,
+            effects: Vec::new(),
+        }
     }
 
     /// An error with `response_metadata.messages`.
@@ -244,7 +272,12 @@ impl Reply {
             return;
         }
         self.body["warning"] = Value::String(warnings.join(","));
-        let rm = self.body.as_object_mut().unwrap().entry("response_metadata").or_insert_with(|| json!({}));
+        let rm = self
+            .body
+            .as_object_mut()
+            .unwrap()
+            .entry("response_metadata")
+            .or_insert_with(|| json!({}));
         if let Value::Object(rm) = rm {
             rm.insert("warnings".into(), json!(warnings));
         }
@@ -279,7 +312,11 @@ fn authed(st: &State, p: &Params) -> R<Installation> {
 
 /// Checks scopes: `missing_scope` with `needed` and `provided` as Slack answers.
 fn need(inst: &Installation, scopes: &[&str]) -> R<()> {
-    let missing: Vec<&str> = scopes.iter().copied().filter(|s| !inst.scopes.iter().any(|g| g == s)).collect();
+    let missing: Vec<&str> = scopes
+        .iter()
+        .copied()
+        .filter(|s| !inst.scopes.iter().any(|g| g == s))
+        .collect();
     if missing.is_empty() {
         return Ok(());
     }
@@ -350,7 +387,11 @@ fn oauth_v2_access(st: &mut State, p: &Params) -> R<Reply> {
             return Err(Reply::err("bad_redirect_uri"));
         }
     }
-    let OAuthCode { installation_id, member_id, .. } = c;
+    let OAuthCode {
+        installation_id,
+        member_id,
+        ..
+    } = c;
     if let Some(c) = st.codes.get_mut(&code) {
         c.used = true;
     }
@@ -441,7 +482,11 @@ pub fn user_json(st: &State, m: &Member, with_email: bool) -> Value {
     let now = st.now_secs();
     let (tz_label, tz_offset) = super::tz::label_and_offset(&m.tz, now);
     let image = |size: u32| format!("{}/_sim/static/avatar/{}_{size}.png", st.base_url, m.id);
-    let display = if m.is_bot { m.real_name.clone() } else { m.name.clone() };
+    let display = if m.is_bot {
+        m.real_name.clone()
+    } else {
+        m.name.clone()
+    };
     let mut profile = json!({
         "title": "",
         "phone": "",
@@ -536,7 +581,10 @@ fn fnv(s: &str) -> u64 {
 
 /// All users in `users.list` order: Slackbot, the members, the app's bot users.
 fn all_users(st: &State, with_email: bool) -> Vec<(String, Value)> {
-    let mut out = vec![(SLACKBOT_ID.to_string(), user_json(st, &slackbot_member(), false))];
+    let mut out = vec![(
+        SLACKBOT_ID.to_string(),
+        user_json(st, &slackbot_member(), false),
+    )];
     for m in &st.config.workspace.members {
         out.push((m.id.clone(), user_json(st, m, with_email)));
     }
@@ -550,7 +598,10 @@ fn users_lookup_by_email(st: &mut State, p: &Params) -> R<Reply> {
     let inst = authed(st, p)?;
     need(&inst, &["users:read.email"])?;
     let Some(email) = p.ne("email") else {
-        return Err(Reply::err_msgs("invalid_arguments", vec!["[ERROR] missing required field: email".into()]));
+        return Err(Reply::err_msgs(
+            "invalid_arguments",
+            vec!["[ERROR] missing required field: email".into()],
+        ));
     };
     // Slack matches e-mail addresses case-insensitively. Deleted members are found too (deleted: true).
     let m = st
@@ -558,7 +609,11 @@ fn users_lookup_by_email(st: &mut State, p: &Params) -> R<Reply> {
         .workspace
         .members
         .iter()
-        .find(|m| m.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(&email)))
+        .find(|m| {
+            m.email
+                .as_deref()
+                .is_some_and(|e| e.eq_ignore_ascii_case(&email))
+        })
         .cloned();
     match m {
         Some(m) => Ok(Reply::ok(json!({"user": user_json(st, &m, true)}))),
@@ -573,7 +628,10 @@ fn users_info(st: &mut State, p: &Params) -> R<Reply> {
     let Some(user) = p.ne("user") else {
         return Err(Reply::err("user_not_found"));
     };
-    match all_users(st, with_email).into_iter().find(|(id, _)| *id == user) {
+    match all_users(st, with_email)
+        .into_iter()
+        .find(|(id, _)| *id == user)
+    {
         Some((_, u)) => Ok(Reply::ok(json!({"user": u}))),
         None => Err(Reply::err("user_not_found")),
     }
@@ -583,17 +641,23 @@ fn users_info(st: &mut State, p: &Params) -> R<Reply> {
 fn int_param(p: &Params, k: &str) -> R<Option<u64>> {
     match p.map.get(k) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => n
-            .as_u64()
-            .map(Some)
-            .ok_or_else(|| Reply::err_msgs("invalid_arguments", vec![format!("[ERROR] invalid value for {k}")])),
+        Some(Value::Number(n)) => n.as_u64().map(Some).ok_or_else(|| {
+            Reply::err_msgs(
+                "invalid_arguments",
+                vec![format!("[ERROR] invalid value for {k}")],
+            )
+        }),
         Some(Value::String(s)) if s.is_empty() => Ok(None),
-        Some(Value::String(s)) => s
-            .trim()
-            .parse::<u64>()
-            .map(Some)
-            .map_err(|_| Reply::err_msgs("invalid_arguments", vec![format!("[ERROR] invalid value for {k}")])),
-        Some(_) => Err(Reply::err_msgs("invalid_arguments", vec![format!("[ERROR] invalid value for {k}")])),
+        Some(Value::String(s)) => s.trim().parse::<u64>().map(Some).map_err(|_| {
+            Reply::err_msgs(
+                "invalid_arguments",
+                vec![format!("[ERROR] invalid value for {k}")],
+            )
+        }),
+        Some(_) => Err(Reply::err_msgs(
+            "invalid_arguments",
+            vec![format!("[ERROR] invalid value for {k}")],
+        )),
     }
 }
 
@@ -619,7 +683,11 @@ fn users_list(st: &mut State, p: &Params) -> R<Reply> {
         }
     };
     let end = (start + page).min(users.len());
-    let next = if end < users.len() { super::b64::encode(format!("user:{}", users[end].0).as_bytes()) } else { String::new() };
+    let next = if end < users.len() {
+        super::b64::encode(format!("user:{}", users[end].0).as_bytes())
+    } else {
+        String::new()
+    };
     let members: Vec<Value> = users[start..end].iter().map(|(_, u)| u.clone()).collect();
     Ok(Reply::ok(json!({
         "members": members,
@@ -655,7 +723,11 @@ fn conversations_open(st: &mut State, p: &Params) -> R<Reply> {
     need(&inst, &["im:write"])?;
     let return_im = p.flag("return_im");
     let conv_id = if let Some(users) = p.ne("users") {
-        let ids: Vec<&str> = users.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+        let ids: Vec<&str> = users
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect();
         if ids.is_empty() {
             return Err(Reply::err("users_list_not_supplied"));
         }
@@ -681,9 +753,9 @@ fn conversations_open(st: &mut State, p: &Params) -> R<Reply> {
         }
         st.app_dm(uid)
     } else if let Some(ch) = p.ne("channel") {
-        let ok = st
-            .conversation(&ch)
-            .is_some_and(|c| c.kind == ConversationKind::AppDm && c.app_id.as_deref() == Some(inst.app_id.as_str()));
+        let ok = st.conversation(&ch).is_some_and(|c| {
+            c.kind == ConversationKind::AppDm && c.app_id.as_deref() == Some(inst.app_id.as_str())
+        });
         if !ok {
             return Err(Reply::err("channel_not_found"));
         }
@@ -692,7 +764,11 @@ fn conversations_open(st: &mut State, p: &Params) -> R<Reply> {
         return Err(Reply::err("users_list_not_supplied"));
     };
     let (id, existed) = conv_id;
-    let channel = if return_im { im_json(st, &id) } else { json!({"id": id}) };
+    let channel = if return_im {
+        im_json(st, &id)
+    } else {
+        json!({"id": id})
+    };
     let mut out = json!({"channel": channel});
     if existed {
         out["no_op"] = Value::Bool(true);
@@ -703,7 +779,11 @@ fn conversations_open(st: &mut State, p: &Params) -> R<Reply> {
 
 fn parse_ts(s: &str) -> Option<i64> {
     let (a, b) = s.split_once('.').unwrap_or((s, "0"));
-    if a.is_empty() || !a.bytes().all(|c| c.is_ascii_digit()) || !b.bytes().all(|c| c.is_ascii_digit()) || a.len() > 12 {
+    if a.is_empty()
+        || !a.bytes().all(|c| c.is_ascii_digit())
+        || !b.bytes().all(|c| c.is_ascii_digit())
+        || a.len() > 12
+    {
         return None;
     }
     let mut frac = b.to_string();
@@ -718,7 +798,11 @@ fn parse_ts(s: &str) -> Option<i64> {
 pub fn message_json(st: &State, m: &Message, with_metadata: bool) -> Value {
     let mut v = json!({"type": "message", "text": m.text, "ts": m.ts});
     match &m.sender {
-        Sender::App { app_id, bot_id, bot_user_id } => {
+        Sender::App {
+            app_id,
+            bot_id,
+            bot_user_id,
+        } => {
             v["user"] = json!(bot_user_id);
             v["bot_id"] = json!(bot_id);
             v["app_id"] = json!(app_id);
@@ -770,7 +854,9 @@ fn conversations_history(st: &mut State, p: &Params) -> R<Reply> {
     };
     let Some(conv) = st
         .conversation(&ch)
-        .filter(|c| c.kind == ConversationKind::AppDm && c.app_id.as_deref() == Some(inst.app_id.as_str()))
+        .filter(|c| {
+            c.kind == ConversationKind::AppDm && c.app_id.as_deref() == Some(inst.app_id.as_str())
+        })
         .cloned()
     else {
         return Err(Reply::err("channel_not_found"));
@@ -810,8 +896,18 @@ fn conversations_history(st: &mut State, p: &Params) -> R<Reply> {
         .collect();
     msgs.sort_by_key(|m| std::cmp::Reverse(parse_ts(&m.ts).unwrap_or(0)));
     let has_more = msgs.len() > limit;
-    let next = if has_more { Some(super::b64::encode(format!("next_ts:{}", msgs[limit].ts).as_bytes())) } else { None };
-    let page: Vec<Value> = msgs.iter().take(limit).map(|m| message_json(st, m, with_md)).collect();
+    let next = if has_more {
+        Some(super::b64::encode(
+            format!("next_ts:{}", msgs[limit].ts).as_bytes(),
+        ))
+    } else {
+        None
+    };
+    let page: Vec<Value> = msgs
+        .iter()
+        .take(limit)
+        .map(|m| message_json(st, m, with_md))
+        .collect();
     let mut out = json!({
         "messages": page,
         "has_more": has_more,
@@ -894,13 +990,16 @@ fn chat_post_message(st: &mut State, p: &Params) -> R<Reply> {
     let metadata = match p.map.get("metadata") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if s.trim().is_empty() => None,
-        Some(Value::String(s)) => {
-            Some(serde_json::from_str::<Value>(s).map_err(|_| Reply::err("invalid_metadata_format"))?)
-        }
+        Some(Value::String(s)) => Some(
+            serde_json::from_str::<Value>(s).map_err(|_| Reply::err("invalid_metadata_format"))?,
+        ),
         Some(v) => Some(v.clone()),
     };
     if let Some(md) = &metadata {
-        let ok = md.get("event_type").and_then(Value::as_str).is_some_and(|s| !s.is_empty())
+        let ok = md
+            .get("event_type")
+            .and_then(Value::as_str)
+            .is_some_and(|s| !s.is_empty())
             && md.get("event_payload").is_some_and(Value::is_object);
         if !ok {
             return Err(Reply::err("invalid_metadata_format"));
@@ -924,19 +1023,27 @@ fn chat_post_message(st: &mut State, p: &Params) -> R<Reply> {
         username,
         icon_url,
         icon_emoji,
-        metadata: metadata.map(|m| json!({"event_type": m["event_type"], "event_payload": m["event_payload"]})),
+        metadata: metadata
+            .map(|m| json!({"event_type": m["event_type"], "event_payload": m["event_payload"]})),
         thread_ts: p.ne("thread_ts"),
     };
     let mjson = message_json(st, &msg, false);
     if let Some(c) = st.conversation_mut(&conv_id) {
         c.messages.push(msg);
     }
-    Ok(Reply::ok(json!({"channel": conv_id, "ts": ts, "message": mjson})))
+    Ok(Reply::ok(
+        json!({"channel": conv_id, "ts": ts, "message": mjson}),
+    ))
 }
 
 /// Where a post to `channel` lands. A user ID with a custom name or icon lands in the user's Slackbot
 /// conversation (Slack's behaviour); without, in the app's DM.
-fn resolve_post_target(st: &mut State, inst: &Installation, channel: &str, customised: bool) -> R<Target> {
+fn resolve_post_target(
+    st: &mut State,
+    inst: &Installation,
+    channel: &str,
+    customised: bool,
+) -> R<Target> {
     if channel.starts_with('U') || channel.starts_with('W') {
         let Some(m) = st.member(channel).cloned() else {
             return Err(Reply::err("channel_not_found"));
@@ -950,7 +1057,10 @@ fn resolve_post_target(st: &mut State, inst: &Installation, channel: &str, custo
         return Ok(Target::AppDm(st.app_dm(channel).0));
     }
     match st.conversation(channel) {
-        Some(c) if c.kind == ConversationKind::AppDm && c.app_id.as_deref() == Some(inst.app_id.as_str()) => {
+        Some(c)
+            if c.kind == ConversationKind::AppDm
+                && c.app_id.as_deref() == Some(inst.app_id.as_str()) =>
+        {
             Ok(Target::AppDm(c.id.clone()))
         }
         _ => Err(Reply::err("channel_not_found")),
@@ -961,7 +1071,9 @@ fn resolve_post_target(st: &mut State, inst: &Installation, channel: &str, custo
 pub fn post_rate_key(st: &State, p: &Params) -> String {
     let ch = p.s("channel").unwrap_or_default();
     if ch.starts_with('U') || ch.starts_with('W') {
-        let custom = p.ne("username").is_some() || p.ne("icon_url").is_some() || p.ne("icon_emoji").is_some();
+        let custom = p.ne("username").is_some()
+            || p.ne("icon_url").is_some()
+            || p.ne("icon_emoji").is_some();
         let app_id = &st.config.app.app_id;
         if let Some(c) = st.conversations.iter().find(|c| {
             c.member_id == ch
@@ -1018,8 +1130,12 @@ pub const KNOWN_SCOPES: &[&str] = &[
 
 /// Splits a scope list (Slack uses commas; spaces are tolerated).
 pub fn split_scopes(s: &str) -> Vec<String> {
-    let mut v: Vec<String> =
-        s.split([',', ' ']).map(str::trim).filter(|x| !x.is_empty()).map(str::to_string).collect();
+    let mut v: Vec<String> = s
+        .split([',', ' '])
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(str::to_string)
+        .collect();
     v.sort();
     v.dedup();
     v

@@ -31,7 +31,8 @@ fn chars(s: &str) -> usize {
 impl Validator {
     fn err(&mut self, msg: impl AsRef<str>, ptr: &str) {
         if self.errors.len() < 50 {
-            self.errors.push(format!("[ERROR] {} [json-pointer:{ptr}]", msg.as_ref()));
+            self.errors
+                .push(format!("[ERROR] {} [json-pointer:{ptr}]", msg.as_ref()));
         }
     }
 
@@ -48,8 +49,12 @@ impl Validator {
             let p = format!("{ptr}/{i}");
             if let Some(id) = b.get("block_id") {
                 match id.as_str() {
-                    Some(s) if chars(s) > 255 => self.err("must be less than 256 characters", &format!("{p}/block_id")),
-                    Some(s) if s.is_empty() => self.err("must be more than 0 characters", &format!("{p}/block_id")),
+                    Some(s) if chars(s) > 255 => {
+                        self.err("must be less than 256 characters", &format!("{p}/block_id"))
+                    }
+                    Some(s) if s.is_empty() => {
+                        self.err("must be more than 0 characters", &format!("{p}/block_id"))
+                    }
                     Some(s) => {
                         if ids.contains(&s) {
                             self.err(format!("duplicate block_id: {s}"), &format!("{p}/block_id"));
@@ -81,10 +86,20 @@ impl Validator {
     }
 
     /// A text object; `plain_only` for plain_text-only places; `max` characters.
-    fn text_obj(&mut self, t: Option<&Value>, p: &str, plain_only: bool, max: usize, required: bool) {
+    fn text_obj(
+        &mut self,
+        t: Option<&Value>,
+        p: &str,
+        plain_only: bool,
+        max: usize,
+        required: bool,
+    ) {
         let Some(t) = t else {
             if required {
-                self.err("missing required field: text", p.rsplit_once('/').map(|x| x.0).unwrap_or(p));
+                self.err(
+                    "missing required field: text",
+                    p.rsplit_once('/').map(|x| x.0).unwrap_or(p),
+                );
             }
             return;
         };
@@ -154,7 +169,10 @@ impl Validator {
         match b.get("image_url") {
             Some(Value::String(u)) => {
                 if chars(u) > 3000 {
-                    self.err("must be less than 3001 characters", &format!("{p}/image_url"));
+                    self.err(
+                        "must be less than 3001 characters",
+                        &format!("{p}/image_url"),
+                    );
                 } else if !(u.starts_with("http://") || u.starts_with("https://")) {
                     self.err("must be a valid URL", &format!("{p}/image_url"));
                 } else if !image_extension_ok(u) {
@@ -168,7 +186,10 @@ impl Validator {
         match b.get("alt_text") {
             Some(Value::String(s)) => {
                 if chars(s) > 2000 {
-                    self.err("must be less than 2001 characters", &format!("{p}/alt_text"));
+                    self.err(
+                        "must be less than 2001 characters",
+                        &format!("{p}/alt_text"),
+                    );
                 } else if s.is_empty() {
                     self.err("must be more than 0 characters", &format!("{p}/alt_text"));
                 }
@@ -196,7 +217,9 @@ impl Validator {
             let ep = format!("{p}/elements/{i}");
             match e.get("type").and_then(Value::as_str) {
                 Some("image") => self.image(e, &ep, false),
-                Some("plain_text") | Some("mrkdwn") => self.text_obj(Some(e), &ep, false, 3000, true),
+                Some("plain_text") | Some("mrkdwn") => {
+                    self.text_obj(Some(e), &ep, false, 3000, true)
+                }
                 Some(t) => self.err(format!("unsupported type: {t}"), &format!("{ep}/type")),
                 None => self.err("missing required field: type", &ep),
             }
@@ -222,7 +245,10 @@ impl Validator {
                     self.button(e, &ep);
                     if let Some(id) = e.get("action_id").and_then(Value::as_str) {
                         if ids.contains(&id) {
-                            self.err(format!("duplicate action_id: {id}"), &format!("{ep}/action_id"));
+                            self.err(
+                                format!("duplicate action_id: {id}"),
+                                &format!("{ep}/action_id"),
+                            );
                         }
                         ids.push(id);
                     }
@@ -235,12 +261,20 @@ impl Validator {
 
     fn button(&mut self, e: &Value, p: &str) {
         self.text_obj(e.get("text"), &format!("{p}/text"), true, 75, true);
-        for (field, max) in [("action_id", 255usize), ("url", 3000), ("value", 2000), ("accessibility_label", 75)] {
+        for (field, max) in [
+            ("action_id", 255usize),
+            ("url", 3000),
+            ("value", 2000),
+            ("accessibility_label", 75),
+        ] {
             match e.get(field) {
                 None => {}
                 Some(Value::String(s)) => {
                     if chars(s) > max {
-                        self.err(format!("must be less than {} characters", max + 1), &format!("{p}/{field}"));
+                        self.err(
+                            format!("must be less than {} characters", max + 1),
+                            &format!("{p}/{field}"),
+                        );
                     } else if s.is_empty() {
                         self.err("must be more than 0 characters", &format!("{p}/{field}"));
                     }
@@ -266,7 +300,9 @@ pub fn image_extension_ok(url: &str) -> bool {
         return false;
     };
     let last = path.rsplit('/').next().unwrap_or("").to_ascii_lowercase();
-    [".png", ".jpg", ".jpeg", ".gif"].iter().any(|e| last.ends_with(e))
+    [".png", ".jpg", ".jpeg", ".gif"]
+        .iter()
+        .any(|e| last.ends_with(e))
 }
 
 #[cfg(test)]
@@ -286,7 +322,10 @@ mod tests {
     #[test]
     fn header_too_long() {
         let b = json!([{"type":"header","text":{"type":"plain_text","text":"x".repeat(151)}}]);
-        assert_eq!(validate(&b), vec!["[ERROR] must be less than 151 characters [json-pointer:/blocks/0/text]"]);
+        assert_eq!(
+            validate(&b),
+            vec!["[ERROR] must be less than 151 characters [json-pointer:/blocks/0/text]"]
+        );
         let ok = json!([{"type":"header","text":{"type":"plain_text","text":"x".repeat(150)}}]);
         assert!(validate(&ok).is_empty());
     }

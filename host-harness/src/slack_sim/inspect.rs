@@ -17,7 +17,9 @@ use super::model::{Conversation, Fault};
 use super::outbound;
 
 fn wants_html(h: &HeaderMap) -> bool {
-    h.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"))
+    h.get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"))
 }
 
 fn is_form(h: &HeaderMap) -> bool {
@@ -29,7 +31,9 @@ fn is_form(h: &HeaderMap) -> bool {
 /// A JSON object or form body as a map (anything else: empty).
 fn fields(h: &HeaderMap, body: &[u8]) -> Map<String, Value> {
     if is_form(h) {
-        return form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), Value::String(v.into_owned()))).collect();
+        return form_urlencoded::parse(body)
+            .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
+            .collect();
     }
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(m)) => m,
@@ -38,11 +42,17 @@ fn fields(h: &HeaderMap, body: &[u8]) -> Map<String, Value> {
 }
 
 fn bad(msg: impl std::fmt::Display) -> Response {
-    (StatusCode::BAD_REQUEST, Json(json!({"ok": false, "error": msg.to_string()}))).into_response()
+    (
+        StatusCode::BAD_REQUEST,
+        Json(json!({"ok": false, "error": msg.to_string()})),
+    )
+        .into_response()
 }
 
 fn query_pairs(q: Option<String>) -> Vec<(String, String)> {
-    form_urlencoded::parse(q.unwrap_or_default().as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+    form_urlencoded::parse(q.unwrap_or_default().as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
 }
 
 /// `GET /_sim/state`.
@@ -52,10 +62,17 @@ pub async fn state(State(sh): State<Arc<Shared>>) -> Response {
 
 /// `GET /_sim/conversations[?member=U…]`.
 pub async fn conversations(State(sh): State<Arc<Shared>>, RawQuery(q): RawQuery) -> Response {
-    let member = query_pairs(q).into_iter().find(|(k, _)| k == "member").map(|(_, v)| v);
+    let member = query_pairs(q)
+        .into_iter()
+        .find(|(k, _)| k == "member")
+        .map(|(_, v)| v);
     let st = sh.st();
-    let list: Vec<Conversation> =
-        st.conversations.iter().filter(|c| member.as_ref().is_none_or(|m| &c.member_id == m)).cloned().collect();
+    let list: Vec<Conversation> = st
+        .conversations
+        .iter()
+        .filter(|c| member.as_ref().is_none_or(|m| &c.member_id == m))
+        .cloned()
+        .collect();
     Json(list).into_response()
 }
 
@@ -89,12 +106,22 @@ pub async fn requests(State(sh): State<Arc<Shared>>, headers: HeaderMap) -> Resp
     Json(st.requests.clone()).into_response()
 }
 
-async fn decide(sh: Arc<Shared>, id: String, headers: HeaderMap, body: Bytes, approve: bool) -> Response {
+async fn decide(
+    sh: Arc<Shared>,
+    id: String,
+    headers: HeaderMap,
+    body: Bytes,
+    approve: bool,
+) -> Response {
     let f = fields(&headers, &body);
     let by = f.get("by").and_then(Value::as_str).map(str::to_string);
     let r = {
         let mut st = sh.st();
-        if approve { st.approve_request(&id, by.as_deref()) } else { st.deny_request(&id, by.as_deref()) }
+        if approve {
+            st.approve_request(&id, by.as_deref())
+        } else {
+            st.deny_request(&id, by.as_deref())
+        }
     };
     match r {
         Ok(req) if is_form(&headers) || wants_html(&headers) => {
@@ -107,12 +134,22 @@ async fn decide(sh: Arc<Shared>, id: String, headers: HeaderMap, body: Bytes, ap
 }
 
 /// `POST /_sim/requests/{id}/approve`.
-pub async fn approve(State(sh): State<Arc<Shared>>, Path(id): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn approve(
+    State(sh): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     decide(sh, id, headers, body, true).await
 }
 
 /// `POST /_sim/requests/{id}/deny`.
-pub async fn deny(State(sh): State<Arc<Shared>>, Path(id): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn deny(
+    State(sh): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     decide(sh, id, headers, body, false).await
 }
 
@@ -127,7 +164,11 @@ pub async fn faults_post(State(sh): State<Arc<Shared>>, body: Bytes) -> Response
         Ok(v) => v,
         Err(e) => return bad(format!("invalid JSON: {e}")),
     };
-    let Some(method) = v.get("method").and_then(Value::as_str).filter(|s| !s.is_empty()) else {
+    let Some(method) = v
+        .get("method")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+    else {
         return bad("missing method");
     };
     match v.get("fault") {
@@ -151,7 +192,11 @@ pub async fn clock_get(State(sh): State<Arc<Shared>>) -> Response {
 }
 
 /// `POST /_sim/clock` `{"advance_secs": n}` or `{"offset_secs": n}`.
-pub async fn clock_post(State(sh): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn clock_post(
+    State(sh): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let f = fields(&headers, &body);
     let num = |k: &str| -> Option<f64> {
         match f.get(k)? {
@@ -168,18 +213,30 @@ pub async fn clock_post(State(sh): State<Arc<Shared>>, headers: HeaderMap, body:
     } else {
         return bad("give advance_secs (>= 0) or offset_secs");
     }
-    Json(json!({"ok": true, "now": st.now(), "offset_secs": st.offset_ms as f64 / 1000.0})).into_response()
+    Json(json!({"ok": true, "now": st.now(), "offset_secs": st.offset_ms as f64 / 1000.0}))
+        .into_response()
 }
 
 /// `POST /_sim/signin` (form `member`, `return_to`): sets the `sim_member` cookie.
 pub async fn signin(State(sh): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
     let f = fields(&headers, &body);
-    let member = f.get("member").and_then(Value::as_str).unwrap_or("").to_string();
+    let member = f
+        .get("member")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
     if sh.st().member(&member).is_none() {
         return bad(format!("no member {member:?}"));
     }
-    let ret = f.get("return_to").and_then(Value::as_str).unwrap_or("/_sim/");
-    let ret = if ret.starts_with('/') && !ret.starts_with("//") && !ret.contains('\\') { ret } else { "/_sim/" };
+    let ret = f
+        .get("return_to")
+        .and_then(Value::as_str)
+        .unwrap_or("/_sim/");
+    let ret = if ret.starts_with('/') && !ret.starts_with("//") && !ret.contains('\\') {
+        ret
+    } else {
+        "/_sim/"
+    };
     let mut resp = Redirect::to(ret).into_response();
     if let Ok(v) = format!("sim_member={member}; Path=/; SameSite=Lax; HttpOnly").parse() {
         resp.headers_mut().append(header::SET_COOKIE, v);

@@ -40,9 +40,9 @@ use tokio::sync::{Notify, watch};
 pub use api::{METHODS, Tier};
 pub use blocks::{MAX_BLOCKS, image_extension_ok, validate as validate_blocks};
 pub use model::{
-    ApiCall, App, Conversation, ConversationKind, Delivery, Fault, InstallRequest, Installation, Interaction,
-    Member, MemberMessage, Message, RateLimits, RequestStatus, Sender, SimConfig, TokenRecord, TokenRevocation,
-    Workspace,
+    ApiCall, App, Conversation, ConversationKind, Delivery, Fault, InstallRequest, Installation,
+    Interaction, Member, MemberMessage, Message, RateLimits, RequestStatus, Sender, SimConfig,
+    TokenRecord, TokenRevocation, Workspace,
 };
 pub use outbound::sign as sign_request;
 pub use state::{CODE_TTL_SECS, SLACKBOT_ID, StateSnapshot};
@@ -88,11 +88,19 @@ pub async fn start(listen: SocketAddr, config: SimConfig) -> anyhow::Result<SimH
     let addr = listener.local_addr()?;
     let mut st = state::State::new(config);
     st.base_url = format!("http://{addr}");
-    let shared = Arc::new(Shared { state: Mutex::new(st), changed: Notify::new() });
+    let shared = Arc::new(Shared {
+        state: Mutex::new(st),
+        changed: Notify::new(),
+    });
     let (stop, rx) = watch::channel(false);
     let app = server::router(shared.clone());
     let task = tokio::spawn(server::serve(listener, app, rx));
-    Ok(SimHandle { addr, shared, stop, task })
+    Ok(SimHandle {
+        addr,
+        shared,
+        stop,
+        task,
+    })
 }
 
 impl SimHandle {
@@ -234,7 +242,10 @@ impl SimHandle {
         let before = self.shared.st().uninstall();
         match before {
             Some(inst) => {
-                tokio::spawn(outbound::run_effect(self.shared.clone(), api::Effect::Uninstalled(inst)));
+                tokio::spawn(outbound::run_effect(
+                    self.shared.clone(),
+                    api::Effect::Uninstalled(inst),
+                ));
                 true
             }
             None => false,
@@ -253,7 +264,13 @@ impl SimHandle {
 
     /// A member clicks a button of a message: the signed `block_actions` payload goes to the interactivity
     /// URL; the result says whether the app acknowledged it in time.
-    pub async fn click(&self, member_id: &str, channel: &str, ts: &str, action_id: &str) -> anyhow::Result<Interaction> {
+    pub async fn click(
+        &self,
+        member_id: &str,
+        channel: &str,
+        ts: &str,
+        action_id: &str,
+    ) -> anyhow::Result<Interaction> {
         outbound::click(&self.shared, member_id, channel, ts, action_id).await
     }
 
@@ -286,7 +303,10 @@ impl SimHandle {
 
 /// Runs the simulation until Ctrl-C, with the workspace (and optionally the app) of a seed file, or the demo
 /// workspace. Prints the address and the demo links at start.
-pub async fn run_standalone(listen: SocketAddr, workspace_file: Option<PathBuf>) -> anyhow::Result<()> {
+pub async fn run_standalone(
+    listen: SocketAddr,
+    workspace_file: Option<PathBuf>,
+) -> anyhow::Result<()> {
     let config = match workspace_file {
         Some(p) => SimConfig::from_file(&p)?,
         None => SimConfig::demo(),
@@ -295,7 +315,11 @@ pub async fn run_standalone(listen: SocketAddr, workspace_file: Option<PathBuf>)
     let handle = start(listen, config).await?;
     println!("Simulated Slack listening on {}", handle.base_url());
     println!("  Web API:     {}", handle.api_url());
-    println!("  Authorize:   {}?client_id={}&scope=chat:write,im:write", handle.authorize_url(), app.client_id);
+    println!(
+        "  Authorize:   {}?client_id={}&scope=chat:write,im:write",
+        handle.authorize_url(),
+        app.client_id
+    );
     println!("  Web view:    {}/_sim/", handle.base_url());
     println!("  State JSON:  {}/_sim/state", handle.base_url());
     tokio::signal::ctrl_c().await?;

@@ -191,16 +191,20 @@ impl SimConfig {
     /// (a missing app is [`App::demo`]).
     pub fn from_file(path: impl AsRef<Path>) -> anyhow::Result<Self> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        let v: Value = serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let v: Value =
+            serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
         let cfg = if v.get("workspace").is_some() {
             let mut v = v;
             if v.get("app").is_none() {
                 v["app"] = serde_json::to_value(App::demo())?;
             }
-            serde_json::from_value::<SimConfig>(v).with_context(|| format!("reading {}", path.display()))?
+            serde_json::from_value::<SimConfig>(v)
+                .with_context(|| format!("reading {}", path.display()))?
         } else {
-            let ws: Workspace = serde_json::from_value(v).with_context(|| format!("reading {}", path.display()))?;
+            let ws: Workspace =
+                serde_json::from_value(v).with_context(|| format!("reading {}", path.display()))?;
             SimConfig::new(ws, App::demo())
         };
         cfg.validate()?;
@@ -211,7 +215,11 @@ impl SimConfig {
     pub fn validate(&self) -> anyhow::Result<()> {
         self.workspace.validate()?;
         let a = &self.app;
-        if !a.app_id.starts_with('A') || !a.app_id[1..].chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()) {
+        if !a.app_id.starts_with('A')
+            || !a.app_id[1..]
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        {
             bail!("app_id {:?} must look like A0123ABCD", a.app_id);
         }
         if a.client_id.is_empty() || a.client_secret.is_empty() || a.signing_secret.is_empty() {
@@ -227,7 +235,9 @@ impl SimConfig {
 fn valid_id(id: &str, first: char, min_rest: usize) -> bool {
     id.starts_with(first)
         && id.len() > min_rest
-        && id[1..].chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        && id[1..]
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
 }
 
 impl Workspace {
@@ -249,13 +259,49 @@ impl Workspace {
             is_bot: false,
             is_admin: false,
         };
-        let mut admin = m("U0ADMIN001", "ada", "Ada Admin", Some("ada@example.com"), "Europe/Paris");
+        let mut admin = m(
+            "U0ADMIN001",
+            "ada",
+            "Ada Admin",
+            Some("ada@example.com"),
+            "Europe/Paris",
+        );
         admin.is_admin = true;
-        let manager = m("U0MANAGER1", "max", "Max Manager", Some("max@example.com"), "Europe/London");
-        let alice = m("U0ALICE001", "alice", "Alice Martin", Some("alice@example.com"), "Europe/Paris");
-        let bob = m("U0BOB00001", "bob", "Bob Smith", Some("Bob.Smith@Example.com"), "America/New_York");
-        let chen = m("U0CHEN0001", "chen", "Chen Wei", Some("chen@example.com"), "Asia/Tokyo");
-        let mut gone = m("U0GONE0001", "gone", "Gone Person", Some("gone@example.com"), "UTC");
+        let manager = m(
+            "U0MANAGER1",
+            "max",
+            "Max Manager",
+            Some("max@example.com"),
+            "Europe/London",
+        );
+        let alice = m(
+            "U0ALICE001",
+            "alice",
+            "Alice Martin",
+            Some("alice@example.com"),
+            "Europe/Paris",
+        );
+        let bob = m(
+            "U0BOB00001",
+            "bob",
+            "Bob Smith",
+            Some("Bob.Smith@Example.com"),
+            "America/New_York",
+        );
+        let chen = m(
+            "U0CHEN0001",
+            "chen",
+            "Chen Wei",
+            Some("chen@example.com"),
+            "Asia/Tokyo",
+        );
+        let mut gone = m(
+            "U0GONE0001",
+            "gone",
+            "Gone Person",
+            Some("gone@example.com"),
+            "UTC",
+        );
         gone.deleted = true;
         let mut bot = m("U0OTHERBOT", "otherbot", "Other Bot", None, "UTC");
         bot.is_bot = true;
@@ -272,12 +318,18 @@ impl Workspace {
     /// Checks IDs, uniqueness and time zones.
     pub fn validate(&self) -> anyhow::Result<()> {
         if !valid_id(&self.team_id, 'T', 8) {
-            bail!("team_id {:?} must look like T0123ABCD (T and at least 8 of A-Z0-9)", self.team_id);
+            bail!(
+                "team_id {:?} must look like T0123ABCD (T and at least 8 of A-Z0-9)",
+                self.team_id
+            );
         }
         let mut seen = std::collections::HashSet::new();
         for m in &self.members {
             if !(valid_id(&m.id, 'U', 8) || valid_id(&m.id, 'W', 8)) {
-                bail!("member id {:?} must look like U0123ABCD (U and at least 8 of A-Z0-9)", m.id);
+                bail!(
+                    "member id {:?} must look like U0123ABCD (U and at least 8 of A-Z0-9)",
+                    m.id
+                );
             }
             if m.id == super::state::SLACKBOT_ID {
                 bail!("member id {} is reserved for Slackbot", m.id);

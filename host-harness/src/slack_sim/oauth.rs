@@ -41,7 +41,10 @@ impl AuthReq {
     fn hidden_fields(&self) -> String {
         let mut s = String::new();
         let mut f = |k: &str, v: &str| {
-            s.push_str(&format!(r#"<input type="hidden" name="{k}" value="{}">"#, esc(v)));
+            s.push_str(&format!(
+                r#"<input type="hidden" name="{k}" value="{}">"#,
+                esc(v)
+            ));
         };
         f("client_id", &self.client_id);
         f("scope", &self.scope);
@@ -77,7 +80,10 @@ fn error_page(title: &str, detail: &str) -> Response {
 fn check(st: &SimState, r: &AuthReq) -> Result<Checked, Response> {
     let app = &st.config.app;
     if r.client_id != app.client_id {
-        return Err(error_page("Invalid client_id parameter", "The client_id does not belong to any app."));
+        return Err(error_page(
+            "Invalid client_id parameter",
+            "The client_id does not belong to any app.",
+        ));
     }
     let redirect = match &r.redirect_uri {
         Some(u) if app.redirect_urls.contains(u) => u.clone(),
@@ -89,16 +95,31 @@ fn check(st: &SimState, r: &AuthReq) -> Result<Checked, Response> {
         }
         None => match app.redirect_urls.first() {
             Some(u) => u.clone(),
-            None => return Err(error_page("No redirect_uri", "The app has no Redirect URL configured.")),
+            None => {
+                return Err(error_page(
+                    "No redirect_uri",
+                    "The app has no Redirect URL configured.",
+                ));
+            }
         },
     };
     let scopes = split_scopes(&r.scope);
     let user_scopes = split_scopes(&r.user_scope);
     if scopes.is_empty() && user_scopes.is_empty() {
-        return Err(error_page("Invalid permissions requested", "No scopes were requested (invalid_scope)."));
+        return Err(error_page(
+            "Invalid permissions requested",
+            "No scopes were requested (invalid_scope).",
+        ));
     }
-    if let Some(bad) = scopes.iter().chain(user_scopes.iter()).find(|s| !KNOWN_SCOPES.contains(&s.as_str())) {
-        return Err(error_page("Invalid permissions requested", &format!("Invalid scope: {bad} (invalid_scope)")));
+    if let Some(bad) = scopes
+        .iter()
+        .chain(user_scopes.iter())
+        .find(|s| !KNOWN_SCOPES.contains(&s.as_str()))
+    {
+        return Err(error_page(
+            "Invalid permissions requested",
+            &format!("Invalid scope: {bad} (invalid_scope)"),
+        ));
     }
     Ok(Checked { redirect, scopes })
 }
@@ -127,21 +148,39 @@ fn may_install(st: &SimState, m: &Member, scopes: &[String]) -> bool {
 fn scope_text(s: &str, app: &str) -> String {
     match s {
         "chat:write" => format!("Send messages as @{app}"),
-        "chat:write.customize" => format!("Send messages as @{app} with a customized username and avatar"),
+        "chat:write.customize" => {
+            format!("Send messages as @{app} with a customized username and avatar")
+        }
         "im:write" => "Start direct messages with people".into(),
-        "im:history" => format!("View messages and other content in direct messages that {app} has been added to"),
-        "im:read" => format!("View basic information about direct messages that {app} has been added to"),
+        "im:history" => format!(
+            "View messages and other content in direct messages that {app} has been added to"
+        ),
+        "im:read" => {
+            format!("View basic information about direct messages that {app} has been added to")
+        }
         "users:read" => "View people in a workspace".into(),
         "users:read.email" => "View email addresses of people in a workspace".into(),
-        "team:read" => "View the name, email domain, and icon for workspaces your app is connected to".into(),
+        "team:read" => {
+            "View the name, email domain, and icon for workspaces your app is connected to".into()
+        }
         other => other.to_string(),
     }
 }
 
 fn member_select(st: &SimState, selected: Option<&str>) -> String {
     let mut opts = String::from(r#"<option value="">Choose a member…</option>"#);
-    for m in st.config.workspace.members.iter().filter(|m| !m.deleted && !m.is_bot) {
-        let sel = if Some(m.id.as_str()) == selected { " selected" } else { "" };
+    for m in st
+        .config
+        .workspace
+        .members
+        .iter()
+        .filter(|m| !m.deleted && !m.is_bot)
+    {
+        let sel = if Some(m.id.as_str()) == selected {
+            " selected"
+        } else {
+            ""
+        };
         let role = if m.is_admin {
             " (admin)"
         } else if st.config.workspace.app_managers.contains(&m.id) {
@@ -161,14 +200,26 @@ fn member_select(st: &SimState, selected: Option<&str>) -> String {
     )
 }
 
-fn consent_page(st: &SimState, r: &AuthReq, c: &Checked, member: Option<&str>, notice: Option<&str>) -> Response {
+fn consent_page(
+    st: &SimState,
+    r: &AuthReq,
+    c: &Checked,
+    member: Option<&str>,
+    notice: Option<&str>,
+) -> Response {
     let app = &st.config.app;
     let ws = &st.config.workspace;
     let mut items = String::new();
     for s in &c.scopes {
-        items.push_str(&format!("<li><strong>{}</strong> <code>{}</code></li>", esc(&scope_text(s, &app.name)), esc(s)));
+        items.push_str(&format!(
+            "<li><strong>{}</strong> <code>{}</code></li>",
+            esc(&scope_text(s, &app.name)),
+            esc(s)
+        ));
     }
-    let notice = notice.map(|n| format!(r#"<p class="notice" role="alert">{}</p>"#, esc(n))).unwrap_or_default();
+    let notice = notice
+        .map(|n| format!(r#"<p class="notice" role="alert">{}</p>"#, esc(n)))
+        .unwrap_or_default();
     let body = format!(
         r#"<main class="card">
 <h1>{app} is requesting permission to access the {team} Slack workspace</h1>
@@ -191,16 +242,19 @@ fn consent_page(st: &SimState, r: &AuthReq, c: &Checked, member: Option<&str>, n
         hidden = r.hidden_fields(),
         select = member_select(st, member),
     );
-    (StatusCode::OK, page(&format!("{} – Slack", app.name), &body)).into_response()
+    (
+        StatusCode::OK,
+        page(&format!("{} – Slack", app.name), &body),
+    )
+        .into_response()
 }
 
 fn request_page(st: &SimState, r: &AuthReq, member: &Member) -> Response {
     let app = &st.config.app;
     let ws = &st.config.workspace;
-    let pending = st
-        .requests
-        .iter()
-        .any(|q| q.member_id == member.id && q.app_id == app.app_id && q.status == RequestStatus::Pending);
+    let pending = st.requests.iter().any(|q| {
+        q.member_id == member.id && q.app_id == app.app_id && q.status == RequestStatus::Pending
+    });
     let inner = if pending {
         format!(
             r#"<p role="status">Your request to install {} is waiting for an App Manager's approval. Slackbot will tell you when it is approved.</p>
@@ -233,7 +287,11 @@ fn request_page(st: &SimState, r: &AuthReq, member: &Member) -> Response {
         esc(&app.name),
         esc(&ws.team_name)
     );
-    (StatusCode::OK, page(&format!("Request {} – Slack", app.name), &body)).into_response()
+    (
+        StatusCode::OK,
+        page(&format!("Request {} – Slack", app.name), &body),
+    )
+        .into_response()
 }
 
 fn redirect_with(base: &str, pairs: &[(&str, &str)]) -> Response {
@@ -248,11 +306,17 @@ fn redirect_with(base: &str, pairs: &[(&str, &str)]) -> Response {
 }
 
 fn parse_pairs(s: &[u8]) -> HashMap<String, String> {
-    form_urlencoded::parse(s).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+    form_urlencoded::parse(s)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
 }
 
 /// `GET /oauth/v2/authorize`.
-pub async fn authorize_get(State(sh): State<Arc<Shared>>, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+pub async fn authorize_get(
+    State(sh): State<Arc<Shared>>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
     let map = parse_pairs(q.unwrap_or_default().as_bytes());
     let r = AuthReq::from(&map);
     let st = sh.st();
@@ -260,7 +324,10 @@ pub async fn authorize_get(State(sh): State<Arc<Shared>>, headers: HeaderMap, Ra
         Ok(c) => c,
         Err(resp) => return resp,
     };
-    let member = map.get("member").cloned().or_else(|| cookie_member(&headers));
+    let member = map
+        .get("member")
+        .cloned()
+        .or_else(|| cookie_member(&headers));
     let member = member.and_then(|id| st.member(&id).filter(|m| !m.deleted && !m.is_bot).cloned());
     if let Some(m) = &member {
         if !may_install(&st, m, &c.scopes) {
@@ -272,7 +339,11 @@ pub async fn authorize_get(State(sh): State<Arc<Shared>>, headers: HeaderMap, Ra
 
 /// `POST /oauth/v2/authorize` (form: the request's fields, `member`, `action` = allow | cancel | request,
 /// `message`).
-pub async fn authorize_post(State(sh): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn authorize_post(
+    State(sh): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let map = parse_pairs(&body);
     let r = AuthReq::from(&map);
     let mut st = sh.st();
@@ -281,14 +352,23 @@ pub async fn authorize_post(State(sh): State<Arc<Shared>>, headers: HeaderMap, b
         Err(resp) => return resp,
     };
     let action = map.get("action").map(String::as_str).unwrap_or("");
-    let state_pair: Vec<(&str, &str)> = r.state.as_deref().map(|s| vec![("state", s)]).unwrap_or_default();
+    let state_pair: Vec<(&str, &str)> = r
+        .state
+        .as_deref()
+        .map(|s| vec![("state", s)])
+        .unwrap_or_default();
     if action == "cancel" {
         let mut pairs = vec![("error", "access_denied")];
         pairs.extend(state_pair);
         return redirect_with(&c.redirect, &pairs);
     }
-    let member_id = map.get("member").cloned().filter(|s| !s.is_empty()).or_else(|| cookie_member(&headers));
-    let member = member_id.and_then(|id| st.member(&id).filter(|m| !m.deleted && !m.is_bot).cloned());
+    let member_id = map
+        .get("member")
+        .cloned()
+        .filter(|s| !s.is_empty())
+        .or_else(|| cookie_member(&headers));
+    let member =
+        member_id.and_then(|id| st.member(&id).filter(|m| !m.deleted && !m.is_bot).cloned());
     let Some(member) = member else {
         let mut resp = consent_page(&st, &r, &c, None, Some("Choose who is signed in."));
         *resp.status_mut() = StatusCode::BAD_REQUEST;
@@ -323,7 +403,9 @@ pub async fn authorize_post(State(sh): State<Arc<Shared>>, headers: HeaderMap, b
         "request" if !may_install(&st, &member, &c.scopes) => {
             let message = map.get("message").cloned().unwrap_or_default();
             let pending = st.requests.iter().any(|q| {
-                q.member_id == member.id && q.app_id == st.config.app.app_id && q.status == RequestStatus::Pending
+                q.member_id == member.id
+                    && q.app_id == st.config.app.app_id
+                    && q.status == RequestStatus::Pending
             });
             if !pending {
                 let id = st.new_id("R");
@@ -375,6 +457,8 @@ fn new_code() -> String {
     let mut rng = rand::rng();
     let a: u64 = rng.random_range(1_000_000_000..9_999_999_999);
     let b: u64 = rng.random_range(1_000_000_000_000..9_999_999_999_999);
-    let hex: String = (0..64).map(|_| format!("{:x}", rng.random_range(0..16u8))).collect();
+    let hex: String = (0..64)
+        .map(|_| format!("{:x}", rng.random_range(0..16u8)))
+        .collect();
     format!("{a}.{b}.{hex}")
 }

@@ -17,7 +17,8 @@ use super::model::{Delivery, Installation, Interaction};
 
 /// `v0=hex(HMAC-SHA256(signing_secret, "v0:{ts}:{body}"))`, Slack's request signature.
 pub fn sign(secret: &str, ts: i64, body: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
     mac.update(format!("v0:{ts}:{body}").as_bytes());
     let bytes = mac.finalize().into_bytes();
     let mut hex = String::with_capacity(64);
@@ -47,9 +48,15 @@ pub async fn post(
     }
     let host = uri.host().ok_or("url without host")?.to_string();
     let port = uri.port_u16().unwrap_or(80);
-    let path = uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into());
+    let path = uri
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "/".into());
     let fut = async move {
-        let host_for_connect = host.trim_start_matches('[').trim_end_matches(']').to_string();
+        let host_for_connect = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
         let stream = tokio::net::TcpStream::connect((host_for_connect.as_str(), port))
             .await
             .map_err(|e| format!("connect: {e}"))?;
@@ -60,14 +67,29 @@ pub async fn post(
             let _ = conn.await;
         });
         let mut req = http::Request::post(path)
-            .header(http::header::HOST, if port == 80 { host.clone() } else { format!("{host}:{port}") })
+            .header(
+                http::header::HOST,
+                if port == 80 {
+                    host.clone()
+                } else {
+                    format!("{host}:{port}")
+                },
+            )
             .header(http::header::CONTENT_TYPE, content_type)
-            .header(http::header::USER_AGENT, "Slackbot 1.0 (+https://api.slack.com/robots)");
+            .header(
+                http::header::USER_AGENT,
+                "Slackbot 1.0 (+https://api.slack.com/robots)",
+            );
         for (k, v) in headers {
             req = req.header(*k, v);
         }
-        let req = req.body(Full::new(Bytes::from(body))).map_err(|e| format!("request: {e}"))?;
-        let resp = sender.send_request(req).await.map_err(|e| format!("send: {e}"))?;
+        let req = req
+            .body(Full::new(Bytes::from(body)))
+            .map_err(|e| format!("request: {e}"))?;
+        let resp = sender
+            .send_request(req)
+            .await
+            .map_err(|e| format!("send: {e}"))?;
         let status = resp.status().as_u16();
         let _ = Limited::new(resp.into_body(), 64 * 1024).collect().await;
         conn_task.abort();
@@ -80,13 +102,23 @@ pub async fn post(
 }
 
 /// Sends a signed request and records the delivery.
-async fn deliver(sh: &Arc<Shared>, kind: &str, url: &str, content_type: &str, body: String, deadline: Duration) -> Delivery {
+async fn deliver(
+    sh: &Arc<Shared>,
+    kind: &str,
+    url: &str,
+    content_type: &str,
+    body: String,
+    deadline: Duration,
+) -> Delivery {
     let (secret, ts) = {
         let st = sh.st();
         (st.config.app.signing_secret.clone(), st.now_secs())
     };
     let signature = sign(&secret, ts, &body);
-    let headers = [("X-Slack-Request-Timestamp", ts.to_string()), ("X-Slack-Signature", signature.clone())];
+    let headers = [
+        ("X-Slack-Request-Timestamp", ts.to_string()),
+        ("X-Slack-Signature", signature.clone()),
+    ];
     let started = Instant::now();
     let result = post(url, content_type, body.clone(), &headers, deadline).await;
     let elapsed = started.elapsed();
@@ -151,12 +183,31 @@ pub async fn run_effect(sh: Arc<Shared>, effect: Effect) {
         Effect::Uninstalled(i) => (i, true),
         Effect::TokenRevoked(i) => (i, false),
     };
-    let revoked =
-        event_envelope(&sh, &inst, json!({"type": "tokens_revoked", "tokens": {"oauth": [], "bot": [inst.bot_user_id]}}));
-    deliver(&sh, "event_callback:tokens_revoked", &url, "application/json", revoked, timeout).await;
+    let revoked = event_envelope(
+        &sh,
+        &inst,
+        json!({"type": "tokens_revoked", "tokens": {"oauth": [], "bot": [inst.bot_user_id]}}),
+    );
+    deliver(
+        &sh,
+        "event_callback:tokens_revoked",
+        &url,
+        "application/json",
+        revoked,
+        timeout,
+    )
+    .await;
     if uninstalled {
         let body = event_envelope(&sh, &inst, json!({"type": "app_uninstalled"}));
-        deliver(&sh, "event_callback:app_uninstalled", &url, "application/json", body, timeout).await;
+        deliver(
+            &sh,
+            "event_callback:app_uninstalled",
+            &url,
+            "application/json",
+            body,
+            timeout,
+        )
+        .await;
     }
 }
 
@@ -165,7 +216,11 @@ pub async fn run_effect(sh: Arc<Shared>, effect: Effect) {
 pub fn find_button(blocks: &Value, action_id: &str) -> Option<(String, Value)> {
     let arr = blocks.as_array()?;
     for (bi, b) in arr.iter().enumerate() {
-        let block_id = b.get("block_id").and_then(Value::as_str).map(str::to_string).unwrap_or_else(|| format!("b{bi}"));
+        let block_id = b
+            .get("block_id")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("b{bi}"));
         let mut candidates: Vec<(usize, &Value)> = Vec::new();
         if let Some(els) = b.get("elements").and_then(Value::as_array) {
             candidates.extend(els.iter().enumerate());
@@ -190,9 +245,16 @@ pub fn find_button(blocks: &Value, action_id: &str) -> Option<(String, Value)> {
 
 /// The action_id of a button, or the one the simulation gives it.
 pub fn button_action_id(e: &Value, bi: usize, ei: usize) -> String {
-    e.get("action_id").and_then(Value::as_str).map(str::to_string).unwrap_or_else(|| {
-        if ei == usize::MAX { format!("auto_{bi}_accessory") } else { format!("auto_{bi}_{ei}") }
-    })
+    e.get("action_id")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .unwrap_or_else(|| {
+            if ei == usize::MAX {
+                format!("auto_{bi}_accessory")
+            } else {
+                format!("auto_{bi}_{ei}")
+            }
+        })
 }
 
 /// A member clicks a button: sends the signed `block_actions` payload to the interactivity URL and records
@@ -206,12 +268,17 @@ pub async fn click(
 ) -> anyhow::Result<Interaction> {
     let (payload, url, deadline, button_url) = {
         let mut st = sh.st();
-        let member = st.member(member_id).cloned().ok_or_else(|| anyhow::anyhow!("no member {member_id}"))?;
+        let member = st
+            .member(member_id)
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("no member {member_id}"))?;
         let conv = st
             .conversation(channel)
             .filter(|c| c.member_id == member_id && !c.hidden)
             .cloned()
-            .ok_or_else(|| anyhow::anyhow!("member {member_id} has no visible conversation {channel}"))?;
+            .ok_or_else(|| {
+                anyhow::anyhow!("member {member_id} has no visible conversation {channel}")
+            })?;
         let msg = conv
             .messages
             .iter()
@@ -224,7 +291,12 @@ pub async fn click(
             .and_then(|b| find_button(b, action_id))
             .ok_or_else(|| anyhow::anyhow!("no button {action_id} in message {ts}"))?;
         let action_ts = st.new_ts();
-        let trigger = format!("{}.{}.{}", st.now_secs(), st.id_seq, action_ts.replace('.', ""));
+        let trigger = format!(
+            "{}.{}.{}",
+            st.now_secs(),
+            st.id_seq,
+            action_ts.replace('.', "")
+        );
         let mut action = json!({
             "action_id": button["action_id"],
             "block_id": block_id,
@@ -257,15 +329,33 @@ pub async fn click(
             "response_url": format!("{}/_sim/response_url/{response_id}", st.base_url),
             "actions": [action],
         });
-        let button_url = button.get("url").and_then(Value::as_str).map(str::to_string);
-        (payload, app.interactivity_url.clone(), st.config.ack_deadline, button_url)
+        let button_url = button
+            .get("url")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        (
+            payload,
+            app.interactivity_url.clone(),
+            st.config.ack_deadline,
+            button_url,
+        )
     };
     let delivery = match &url {
         Some(url) => {
             let body: String = form_urlencoded::Serializer::new(String::new())
                 .append_pair("payload", &payload.to_string())
                 .finish();
-            Some(deliver(sh, "block_actions", url, "application/x-www-form-urlencoded", body, deadline).await)
+            Some(
+                deliver(
+                    sh,
+                    "block_actions",
+                    url,
+                    "application/x-www-form-urlencoded",
+                    body,
+                    deadline,
+                )
+                .await,
+            )
         }
         None => None,
     };

@@ -41,6 +41,9 @@ pub fn check(st: &mut State, method: &str, p: &Params) -> Option<u64> {
 }
 
 fn take(st: &mut State, key: &str, now: f64, capacity: f64, per_sec: f64) -> Result<(), f64> {
-    let b = st.buckets.entry(key.to_string()).or_insert(Bucket { tokens: capacity, last: now });
+    let b = st.buckets.entry(key.to_string()).or_insert(Bucket {
+        tokens: capacity,
+        last: now,
+    });
     b.take(now, capacity, per_sec)
 }

@@ -40,8 +40,14 @@ impl ConnKill {
 pub fn router(sh: Arc<Shared>) -> Router {
     Router::new()
         .route("/api/{method}", get(api_route).post(api_route))
-        .route("/oauth/v2/authorize", get(oauth::authorize_get).post(oauth::authorize_post))
-        .route("/_sim", get(|| async { axum::response::Redirect::to("/_sim/") }))
+        .route(
+            "/oauth/v2/authorize",
+            get(oauth::authorize_get).post(oauth::authorize_post),
+        )
+        .route(
+            "/_sim",
+            get(|| async { axum::response::Redirect::to("/_sim/") }),
+        )
         .route("/_sim/", get(web::index))
         .route("/_sim/state", get(inspect::state))
         .route("/_sim/conversations", get(inspect::conversations))
@@ -52,8 +58,14 @@ pub fn router(sh: Arc<Shared>) -> Router {
         .route("/_sim/requests", get(inspect::requests))
         .route("/_sim/requests/{id}/approve", post(inspect::approve))
         .route("/_sim/requests/{id}/deny", post(inspect::deny))
-        .route("/_sim/faults", get(inspect::faults_get).post(inspect::faults_post))
-        .route("/_sim/clock", get(inspect::clock_get).post(inspect::clock_post))
+        .route(
+            "/_sim/faults",
+            get(inspect::faults_get).post(inspect::faults_post),
+        )
+        .route(
+            "/_sim/clock",
+            get(inspect::clock_get).post(inspect::clock_post),
+        )
         .route("/_sim/signin", post(inspect::signin))
         .route("/_sim/apps/uninstall", post(inspect::uninstall))
         .route("/_sim/click", post(inspect::click))
@@ -105,7 +117,8 @@ pub fn json_response(status: u16, body: &Value, retry_after: Option<u64>) -> Res
     )
         .into_response();
     if let Some(s) = retry_after {
-        r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(s));
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(s));
     }
     r
 }
@@ -120,17 +133,24 @@ fn redacted(params: &Map<String, Value>) -> Map<String, Value> {
     out
 }
 
-async fn api_route(State(sh): State<Arc<Shared>>, Path(method): Path<String>, req: Request) -> Response {
+async fn api_route(
+    State(sh): State<Arc<Shared>>,
+    Path(method): Path<String>,
+    req: Request,
+) -> Response {
     let kill = req.extensions().get::<ConnKill>().cloned();
     let (parts, body) = req.into_parts();
     let bytes = match axum::body::to_bytes(body, 4 << 20).await {
         Ok(b) => b,
-        Err(_) => return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n").into_response(),
+        Err(_) => {
+            return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n").into_response();
+        }
     };
-    let (params, early) = match api::decode(&parts.method, &parts.headers, parts.uri.query(), &bytes) {
-        Ok(p) => (p, None),
-        Err((p, code)) => (p, Some(code)),
-    };
+    let (params, early) =
+        match api::decode(&parts.method, &parts.headers, parts.uri.query(), &bytes) {
+            Ok(p) => (p, None),
+            Err((p, code)) => (p, Some(code)),
+        };
     let known = api::tier(&method).is_some();
     let mut call = ApiCall {
         seq: 0,
@@ -147,7 +167,11 @@ async fn api_route(State(sh): State<Arc<Shared>>, Path(method): Path<String>, re
         response: None,
         fault: None,
     };
-    let fault = if known { sh.st().take_fault(&method) } else { None };
+    let fault = if known {
+        sh.st().take_fault(&method)
+    } else {
+        None
+    };
     let mut lost_after = false;
     if let Some(f) = &fault {
         call.fault = Some(f.label());
@@ -162,8 +186,13 @@ async fn api_route(State(sh): State<Arc<Shared>>, Path(method): Path<String>, re
             Fault::HttpStatus { status, .. } => {
                 call.status = *status;
                 sh.st().record_call(call);
-                let code = StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                return (code, [(header::CONTENT_TYPE, "text/html")], format!("<html><body>{code}</body></html>"))
+                let code =
+                    StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                return (
+                    code,
+                    [(header::CONTENT_TYPE, "text/html")],
+                    format!("<html><body>{code}</body></html>"),
+                )
                     .into_response();
             }
             Fault::Ratelimited { retry_after, .. } => {
@@ -196,7 +225,7 @@ async fn api_route(State(sh): State<Arc<Shared>>, Path(method): Path<String>, re
         tokio::spawn(outbound::run_effect(sh.clone(), e));
     }
     if lost_after {
-        call.response = Some(reply.body.clone());
+        call.response = Some(logged(&reply.body));
         sh.st().record_call(call);
         return match kill {
             Some(k) => k.kill().await,
@@ -206,9 +235,18 @@ async fn api_route(State(sh): State<Arc<Shared>>, Path(method): Path<String>, re
     finish(&sh, call, reply)
 }
 
+/// The answer as the call log keeps it: issued tokens reduced to their prefix.
+fn logged(body: &Value) -> Value {
+    let mut b = body.clone();
+    if let Some(Value::String(t)) = b.get("access_token") {
+        b["access_token"] = Value::String(api::redact(t));
+    }
+    b
+}
+
 fn finish(sh: &Shared, mut call: ApiCall, r: Reply) -> Response {
     call.status = r.status;
-    call.response = Some(r.body.clone());
+    call.response = Some(logged(&r.body));
     sh.st().record_call(call);
     json_response(r.status, &r.body, r.retry_after)
 }

@@ -5,7 +5,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rand::Rng;
 use serde::Serialize;
-use serde_json::Value;
 
 use super::model::*;
 
@@ -135,7 +134,10 @@ impl State {
 
     /// Simulation clock: real time plus the offset, Unix seconds.
     pub fn now(&self) -> f64 {
-        let real = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
+        let real = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0);
         real + self.offset_ms as f64 / 1000.0
     }
 
@@ -146,7 +148,8 @@ impl State {
 
     /// Time for rate limits, in "Slack seconds": real elapsed time × scale, plus the clock offset.
     pub fn rl_now(&self) -> f64 {
-        self.started.elapsed().as_secs_f64() * self.config.rate_limits.time_scale + self.offset_ms as f64 / 1000.0
+        self.started.elapsed().as_secs_f64() * self.config.rate_limits.time_scale
+            + self.offset_ms as f64 / 1000.0
     }
 
     pub fn advance(&mut self, d: Duration) {
@@ -164,7 +167,9 @@ impl State {
         }
         s.reverse();
         let mut rng = rand::rng();
-        let tail: String = (0..4).map(|_| ID_ALPHABET[rng.random_range(0..36)] as char).collect();
+        let tail: String = (0..4)
+            .map(|_| ID_ALPHABET[rng.random_range(0..36)] as char)
+            .collect();
         format!("{prefix}{}{tail}", String::from_utf8_lossy(&s))
     }
 
@@ -181,7 +186,9 @@ impl State {
     }
 
     pub fn active_installation(&self) -> Option<&Installation> {
-        self.installations.iter().find(|i| i.active && i.app_id == self.config.app.app_id)
+        self.installations
+            .iter()
+            .find(|i| i.active && i.app_id == self.config.app.app_id)
     }
 
     pub fn installation_by_id(&self, id: &str) -> Option<&Installation> {
@@ -228,7 +235,11 @@ impl State {
                     .map(|t| t.revoked.is_some())
                     .unwrap_or(true)
         };
-        let token = if need_token { Some(self.new_token()) } else { None };
+        let token = if need_token {
+            Some(self.new_token())
+        } else {
+            None
+        };
         let inst = &mut self.installations[idx];
         if !inst.active {
             inst.scopes.clear();
@@ -246,7 +257,14 @@ impl State {
         let inst_id = inst.id.clone();
         if let Some(t) = token {
             inst.bot_token = Some(t.clone());
-            self.tokens.insert(t.clone(), TokenRecord { token: t, installation_id: inst_id.clone(), revoked: None });
+            self.tokens.insert(
+                t.clone(),
+                TokenRecord {
+                    token: t,
+                    installation_id: inst_id.clone(),
+                    revoked: None,
+                },
+            );
         }
         for c in &mut self.conversations {
             if c.app_id.as_deref() == Some(app_id.as_str()) {
@@ -261,7 +279,9 @@ impl State {
         let a: u64 = rng.random_range(1_000_000_000..9_999_999_999);
         let b: u64 = rng.random_range(1_000_000_000..9_999_999_999);
         const ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-        let c: String = (0..24).map(|_| ALNUM[rng.random_range(0..ALNUM.len())] as char).collect();
+        let c: String = (0..24)
+            .map(|_| ALNUM[rng.random_range(0..ALNUM.len())] as char)
+            .collect();
         format!("xoxb-{a}-{b}-{c}")
     }
 
@@ -270,7 +290,10 @@ impl State {
     pub fn uninstall(&mut self) -> Option<Installation> {
         let app_id = self.config.app.app_id.clone();
         let now = self.now_secs();
-        let inst = self.installations.iter_mut().find(|i| i.app_id == app_id && i.active)?;
+        let inst = self
+            .installations
+            .iter_mut()
+            .find(|i| i.app_id == app_id && i.active)?;
         inst.active = false;
         inst.uninstalled_at = Some(now);
         let before = inst.clone();
@@ -293,11 +316,11 @@ impl State {
     /// The app's DM with a member, created if needed; returns (id, already_existed).
     pub fn app_dm(&mut self, member_id: &str) -> (String, bool) {
         let app_id = self.config.app.app_id.clone();
-        if let Some(c) = self
-            .conversations
-            .iter()
-            .find(|c| c.kind == ConversationKind::AppDm && c.member_id == member_id && c.app_id.as_deref() == Some(&app_id))
-        {
+        if let Some(c) = self.conversations.iter().find(|c| {
+            c.kind == ConversationKind::AppDm
+                && c.member_id == member_id
+                && c.app_id.as_deref() == Some(&app_id)
+        }) {
             return (c.id.clone(), true);
         }
         let id = self.new_id("D");
@@ -316,8 +339,10 @@ impl State {
 
     /// The member's Slackbot conversation, created if needed.
     pub fn slackbot_dm(&mut self, member_id: &str) -> String {
-        if let Some(c) =
-            self.conversations.iter().find(|c| c.kind == ConversationKind::Slackbot && c.member_id == member_id)
+        if let Some(c) = self
+            .conversations
+            .iter()
+            .find(|c| c.kind == ConversationKind::Slackbot && c.member_id == member_id)
         {
             return c.id.clone();
         }
@@ -365,7 +390,11 @@ impl State {
     }
 
     /// Approves a pending install request; Slackbot tells the member.
-    pub fn approve_request(&mut self, id: &str, by: Option<&str>) -> anyhow::Result<InstallRequest> {
+    pub fn approve_request(
+        &mut self,
+        id: &str,
+        by: Option<&str>,
+    ) -> anyhow::Result<InstallRequest> {
         let app_name = self.config.app.name.clone();
         let Some(req) = self.requests.iter_mut().find(|r| r.id == id) else {
             anyhow::bail!("no install request {id}");
@@ -406,7 +435,10 @@ impl State {
         let req = req.clone();
         self.slackbot_says(
             &req.member_id,
-            &format!("Your request to install *{}* was not approved.", super::web::escape_mrkdwn(&app_name)),
+            &format!(
+                "Your request to install *{}* was not approved.",
+                super::web::escape_mrkdwn(&app_name)
+            ),
         );
         Ok(req)
     }
@@ -480,9 +512,4 @@ pub fn slug(s: &str) -> String {
         }
     }
     out.trim_end_matches('-').to_string()
-}
-
-/// Short JSON helper.
-pub fn jstr(v: &Value, k: &str) -> Option<String> {
-    v.get(k).and_then(|x| x.as_str()).map(|s| s.to_string())
 }

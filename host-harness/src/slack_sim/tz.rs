@@ -83,7 +83,12 @@ pub fn render_date(unix: i64, format: &str, tz: &str, now: i64) -> Option<String
     let hour12 = |h: i8| if h % 12 == 0 { 12 } else { h % 12 };
     let ampm = if z.hour() < 12 { "AM" } else { "PM" };
     let time = format!("{}:{:02} {ampm}", hour12(z.hour()), z.minute());
-    let time_secs = format!("{}:{:02}:{:02} {ampm}", hour12(z.hour()), z.minute(), z.second());
+    let time_secs = format!(
+        "{}:{:02}:{:02} {ampm}",
+        hour12(z.hour()),
+        z.minute(),
+        z.second()
+    );
     let mut out = String::new();
     let mut rest = format;
     while let Some(i) = rest.find('{') {
@@ -110,11 +115,6 @@ pub fn render_date(unix: i64, format: &str, tz: &str, now: i64) -> Option<String
     Some(out)
 }
 
-/// The time of a message for the web view (`3:04 PM`), in zone `tz`.
-pub fn clock_time(unix: i64, tz: &str) -> String {
-    render_date(unix, "{date_short_pretty} {time}", tz, unix).unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,11 +123,26 @@ mod tests {
     fn dates_in_zones() {
         // 2023-11-14T22:13:20Z
         let t = 1_700_000_000;
-        assert_eq!(render_date(t, "{date_num} {time}", "UTC", t).unwrap(), "2023-11-14 10:13 PM");
-        assert_eq!(render_date(t, "{date_num} {time}", "Europe/Paris", t).unwrap(), "2023-11-14 11:13 PM");
-        assert_eq!(render_date(t, "{date_short_pretty} {time}", "Asia/Tokyo", t).unwrap(), "Today 7:13 AM");
-        assert_eq!(render_date(t, "{date_short_pretty}", "Asia/Tokyo", t + 86_400).unwrap(), "Yesterday");
-        assert_eq!(render_date(t, "{date_long}", "America/New_York", 0).unwrap(), "Tuesday, November 14th, 2023");
+        assert_eq!(
+            render_date(t, "{date_num} {time}", "UTC", t).unwrap(),
+            "2023-11-14 10:13 PM"
+        );
+        assert_eq!(
+            render_date(t, "{date_num} {time}", "Europe/Paris", t).unwrap(),
+            "2023-11-14 11:13 PM"
+        );
+        assert_eq!(
+            render_date(t, "{date_short_pretty} {time}", "Asia/Tokyo", t).unwrap(),
+            "Today 7:13 AM"
+        );
+        assert_eq!(
+            render_date(t, "{date_short_pretty}", "Asia/Tokyo", t + 86_400).unwrap(),
+            "Yesterday"
+        );
+        assert_eq!(
+            render_date(t, "{date_long}", "America/New_York", 0).unwrap(),
+            "Tuesday, November 14th, 2023"
+        );
         assert!(render_date(t, "{nope}", "UTC", t).is_none());
         let (label, off) = label_and_offset("Europe/Paris", t);
         assert_eq!((label.as_str(), off), ("Central European Time", 3600));

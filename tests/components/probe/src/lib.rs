@@ -24,10 +24,19 @@ use wasip2::http::outgoing_handler;
 use wasip2::http::types::{Fields, OutgoingRequest, Scheme};
 
 fn fetch(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return "bad-url".into() };
-    let (authority, path) = rest.find('/').map(|i| (&rest[..i], &rest[i..])).unwrap_or((rest, "/"));
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "bad-url".into();
+    };
+    let (authority, path) = rest
+        .find('/')
+        .map(|i| (&rest[..i], &rest[i..]))
+        .unwrap_or((rest, "/"));
     let request = OutgoingRequest::new(Fields::new());
-    let _ = request.set_scheme(Some(&if scheme == "http" { Scheme::Http } else { Scheme::Https }));
+    let _ = request.set_scheme(Some(&if scheme == "http" {
+        Scheme::Http
+    } else {
+        Scheme::Https
+    }));
     let _ = request.set_authority(Some(authority));
     let _ = request.set_path_with_query(Some(path));
     match outgoing_handler::handle(request, None) {
@@ -56,10 +65,16 @@ impl Guest for Probe {
         }
     }
     fn start_activation(_: ActivationRequest) -> Result<String, ConnectorError> {
-        Err(ConnectorError { code: "unsupported".into(), message: "probe".into() })
+        Err(ConnectorError {
+            code: "unsupported".into(),
+            message: "probe".into(),
+        })
     }
     fn complete_activation(_: Vec<(String, String)>) -> Result<ActivationResult, ConnectorError> {
-        Err(ConnectorError { code: "unsupported".into(), message: "probe".into() })
+        Err(ConnectorError {
+            code: "unsupported".into(),
+            message: "probe".into(),
+        })
     }
     fn deactivate() -> Result<(), ConnectorError> {
         Ok(())
@@ -87,7 +102,12 @@ impl Guest for Probe {
         IntegrationState::Inactive
     }
     fn handle_inbound(_: InboundRequest) -> InboundResponse {
-        InboundResponse { status: 404, content_type: "text/plain".into(), body: vec![], new_state: None }
+        InboundResponse {
+            status: 404,
+            content_type: "text/plain".into(),
+            body: vec![],
+            new_state: None,
+        }
     }
 }
 
