@@ -8,7 +8,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// The schema; `user_version` records which migrations ran.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE platforms (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -122,7 +123,37 @@ CREATE TABLE connector_log (
     level TEXT NOT NULL,
     message TEXT NOT NULL
 );
-"#];
+"#,
+    r#"
+CREATE TABLE paths (
+    platform_id TEXT NOT NULL REFERENCES platforms(id),
+    id TEXT NOT NULL,
+    title TEXT NOT NULL,
+    session_id TEXT,
+    PRIMARY KEY (platform_id, id)
+);
+CREATE TABLE enrolments (
+    platform_id TEXT NOT NULL,
+    path_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    enrolled_at INTEGER NOT NULL,
+    PRIMARY KEY (platform_id, path_id, user_id)
+);
+CREATE TABLE path_steps (
+    platform_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    path_id TEXT NOT NULL,
+    title TEXT NOT NULL,
+    text TEXT NOT NULL,
+    send_at INTEGER,
+    offset_secs INTEGER,
+    created_by TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (platform_id, id),
+    CHECK ((send_at IS NULL) <> (offset_secs IS NULL))
+);
+"#,
+];
 
 /// A handle on the LMS database; cheap to clone.
 #[derive(Clone)]

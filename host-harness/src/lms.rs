@@ -12,6 +12,10 @@ use std::sync::Arc;
 /// How long an activation's CSRF state is valid.
 pub const STATE_TTL_SECS: i64 = 15 * 60;
 
+/// What the tile says while an app install request waits in Slack.
+pub const APPROVAL_NEXT_STEP: &str = "Your request to install the app was sent to your Slack workspace's App Managers. \
+    When Slackbot tells you it was approved, click ACTIVATE again and then Allow.";
+
 /// What a platform admin sees on a connector's tile.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "state", content = "detail", rename_all = "snake_case")]
@@ -260,6 +264,23 @@ impl Lms {
             self.db
                 .audit(platform_id, actor, "activate.failed", message)?;
         }
+        self.tile(platform_id)
+    }
+
+    /// The admin reports that Slack only let them request the app (a workspace that restricts app installs): the
+    /// tile says what happens next. A later ACTIVATE → Allow completes as usual.
+    pub fn approval_requested(&self, platform_id: &str, user_id: &str) -> Result<Tile> {
+        self.require_admin(platform_id, user_id, "activate")?;
+        if matches!(self.tile(platform_id)?, Tile::Active(_)) {
+            bail!("The integration is already active.");
+        }
+        self.set_tile(
+            platform_id,
+            "approval_requested",
+            Some(APPROVAL_NEXT_STEP),
+            user_id,
+            "app install requested in Slack",
+        )?;
         self.tile(platform_id)
     }
 

@@ -28,3 +28,115 @@ impl Drop for TestDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+use host_harness::demo::{DEMO_PLATFORM, DEMO_REDIRECT_URI, consent};
+use host_harness::harness::{DemoData, Harness, HarnessOptions};
+use host_harness::lms::Tile;
+use host_harness::outbox::{Kind, NewNotification};
+use host_harness::slack_sim::SimConfig;
+
+/// A started harness with the demo platform seeded, and what it was started with.
+pub struct World {
+    /// The harness.
+    pub harness: Harness,
+    /// The simulation's configuration.
+    pub sim: SimConfig,
+    /// The seeded demo data.
+    pub data: DemoData,
+    /// The data folder (removed at the end).
+    pub dir: TestDir,
+}
+
+impl World {
+    /// Starts a harness on the demo workspace, changed by `configure`.
+    pub async fn start(name: &str, configure: impl FnOnce(&mut SimConfig)) -> World {
+        let dir = TestDir::new(name);
+        let mut options = HarnessOptions::in_dir(dir.path());
+        configure(&mut options.sim);
+        let sim = options.sim.clone();
+        let harness = Harness::start(options).await.expect("starting the harness");
+        let data = harness
+            .seed_demo(DEMO_PLATFORM, &sim)
+            .expect("seeding the demo platform");
+        World {
+            harness,
+            sim,
+            data,
+            dir,
+        }
+    }
+
+    /// The Slack member who installs the app (the workspace's admin).
+    pub fn installer(&self) -> String {
+        self.sim
+            .workspace
+            .members
+            .iter()
+            .find(|m| m.is_admin)
+            .expect("an admin member")
+            .id
+            .clone()
+    }
+
+    /// ACTIVATE as the platform admin, then Allow (or Cancel) as `member` on the consent page.
+    pub async fn activate_as(&self, member: &str, allow: bool) -> anyhow::Result<Tile> {
+        let lms = &self.harness.lms;
+        let url = lms
+            .start_activation(DEMO_PLATFORM, &self.data.admin, DEMO_REDIRECT_URI)
+            .await?;
+        let query = consent(&url, member, allow).await?;
+        lms.complete_activation(DEMO_PLATFORM, &query).await
+    }
+
+    /// Invites every learner to the demo session under notification `id` and runs the outbox.
+    pub async fn invite(&self, id: &str) -> anyhow::Result<host_harness::outbox::RunReport> {
+        let lms = &self.harness.lms;
+        let learners: Vec<String> = self.data.learners.iter().map(|u| u.id.clone()).collect();
+        let title = format!("You are invited to {}", self.data.session.title);
+        lms.enqueue(
+            DEMO_PLATFORM,
+            &NewNotification {
+                id,
+                kind: Kind::SessionAssignment,
+                title: &title,
+                session_id: Some(&self.data.session.id),
+                body: None,
+                mandatory: false,
+                not_before: 0,
+            },
+            &learners,
+        )?;
+        lms.run_outbox(DEMO_PLATFORM, host_harness::db::now()).await
+    }
+
+    /// Rows of the audit log as `actor action detail`.
+    pub fn audit(&self) -> Vec<String> {
+        let conn = self.harness.lms.db().conn();
+        let mut stmt = conn
+            .prepare("SELECT actor, action, detail FROM audit_log ORDER BY seq")
+            .unwrap();
+        stmt.query_map([], |r| {
+            Ok(format!(
+                "{} {} {}",
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?
+            ))
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+    }
+
+    /// The platform's admin alerts.
+    pub fn alerts(&self) -> Vec<String> {
+        let conn = self.harness.lms.db().conn();
+        let mut stmt = conn
+            .prepare("SELECT message FROM alerts WHERE platform_id = ?1 ORDER BY seq")
+            .unwrap();
+        stmt.query_map([DEMO_PLATFORM], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+}
