@@ -104,7 +104,7 @@ pub fn decode(
     headers: &http::HeaderMap,
     query: Option<&str>,
     body: &[u8],
-) -> Result<Params, (Params, &'static str)> {
+) -> Result<Params, Box<(Params, &'static str)>> {
     let mut p = Params::default();
     if let Some(q) = query {
         for (k, v) in form_urlencoded::parse(q.as_bytes()) {
@@ -125,13 +125,10 @@ pub fn decode(
         } else if let Some(b) = auth
             .strip_prefix("Basic ")
             .or_else(|| auth.strip_prefix("basic "))
+            && let Some(dec) = super::b64::decode(b.trim()).and_then(|d| String::from_utf8(d).ok())
+            && let Some((id, secret)) = dec.split_once(':')
         {
-            if let Some(dec) = super::b64::decode(b.trim()).and_then(|d| String::from_utf8(d).ok())
-            {
-                if let Some((id, secret)) = dec.split_once(':') {
-                    p.basic = Some((id.to_string(), secret.to_string()));
-                }
-            }
+            p.basic = Some((id.to_string(), secret.to_string()));
         }
     }
     let mut json_body = false;
@@ -141,17 +138,18 @@ pub fn decode(
             .and_then(|v| v.to_str().ok())
             .map(|s| s.to_ascii_lowercase());
         let Some(ct) = ct else {
-            return Err((p, "missing_post_type"));
+            return Err(Box::new((p, "missing_post_type")));
         };
         let mut parts = ct.split(';').map(str::trim);
         let mime = parts.next().unwrap_or("");
         let charset = parts
             .find_map(|x| x.strip_prefix("charset="))
             .map(|c| c.trim_matches('"').to_string());
-        if let Some(cs) = &charset {
-            if cs != "utf-8" && cs != "utf8" {
-                return Err((p, "invalid_charset"));
-            }
+        if let Some(cs) = &charset
+            && cs != "utf-8"
+            && cs != "utf8"
+        {
+            return Err(Box::new((p, "invalid_charset")));
         }
         match mime {
             "application/json" => {
@@ -162,10 +160,10 @@ pub fn decode(
                 }
                 let v: Value = match serde_json::from_slice(body) {
                     Ok(v) => v,
-                    Err(_) => return Err((p, "invalid_json")),
+                    Err(_) => return Err(Box::new((p, "invalid_json"))),
                 };
                 let Value::Object(obj) = v else {
-                    return Err((p, "json_not_object"));
+                    return Err(Box::new((p, "json_not_object")));
                 };
                 for (k, v) in obj {
                     p.map.insert(k, v);
@@ -173,15 +171,15 @@ pub fn decode(
             }
             "application/x-www-form-urlencoded" => {
                 if std::str::from_utf8(body).is_err() {
-                    return Err((p, "invalid_form_data"));
+                    return Err(Box::new((p, "invalid_form_data")));
                 }
                 for (k, v) in form_urlencoded::parse(body) {
                     p.map.insert(k.into_owned(), Value::String(v.into_owned()));
                 }
             }
             // multipart/form-data is accepted by Slack but not simulated.
-            "multipart/form-data" => return Err((p, "invalid_form_data")),
-            _ => return Err((p, "invalid_post_type")),
+            "multipart/form-data" => return Err(Box::new((p, "invalid_form_data"))),
+            _ => return Err(Box::new((p, "invalid_post_type"))),
         }
     }
     if p.token.is_none() {
@@ -363,10 +361,10 @@ fn oauth_v2_access(st: &mut State, p: &Params) -> R<Reply> {
     if secret.as_deref() != Some(app.client_secret.as_str()) {
         return Err(Reply::err("bad_client_secret"));
     }
-    if let Some(g) = p.ne("grant_type") {
-        if g != "authorization_code" {
-            return Err(Reply::err("invalid_grant_type"));
-        }
+    if let Some(g) = p.ne("grant_type")
+        && g != "authorization_code"
+    {
+        return Err(Reply::err("invalid_grant_type"));
     }
     let Some(code) = p.ne("code") else {
         return Err(Reply::err("invalid_code"));
@@ -440,10 +438,10 @@ fn auth_revoke(st: &mut State, p: &Params) -> R<Reply> {
     if let Some(t) = st.tokens.get_mut(&tok) {
         t.revoked = Some(TokenRevocation::AuthRevoke);
     }
-    if let Some(i) = st.installations.iter_mut().find(|i| i.id == inst.id) {
-        if i.bot_token.as_deref() == Some(tok.as_str()) {
-            i.bot_token = None;
-        }
+    if let Some(i) = st.installations.iter_mut().find(|i| i.id == inst.id)
+        && i.bot_token.as_deref() == Some(tok.as_str())
+    {
+        i.bot_token = None;
     }
     let mut r = Reply::ok(json!({"revoked": true}));
     r.effects.push(Effect::TokenRevoked(inst));
@@ -508,10 +506,8 @@ pub fn user_json(st: &State, m: &Member, with_email: bool) -> Value {
         "image_512": image(512),
         "team": st.config.workspace.team_id,
     });
-    if with_email {
-        if let Some(e) = &m.email {
-            profile["email"] = Value::String(e.clone());
-        }
+    if with_email && let Some(e) = &m.email {
+        profile["email"] = Value::String(e.clone());
     }
     json!({
         "id": m.id,
@@ -839,10 +835,8 @@ pub fn message_json(st: &State, m: &Message, with_metadata: bool) -> Value {
     if let Some(t) = &m.thread_ts {
         v["thread_ts"] = json!(t);
     }
-    if with_metadata {
-        if let Some(md) = &m.metadata {
-            v["metadata"] = md.clone();
-        }
+    if with_metadata && let Some(md) = &m.metadata {
+        v["metadata"] = md.clone();
     }
     v
 }
@@ -944,10 +938,10 @@ fn chat_post_message(st: &mut State, p: &Params) -> R<Reply> {
         return Err(Reply::err("channel_not_found"));
     };
     let target = resolve_post_target(st, &inst, &channel, customised)?;
-    if let Target::AppDm(_) = target {
-        if !st.config.app.messages_tab_enabled {
-            return Err(Reply::err("messages_tab_disabled"));
-        }
+    if let Target::AppDm(_) = target
+        && !st.config.app.messages_tab_enabled
+    {
+        return Err(Reply::err("messages_tab_disabled"));
     }
     // Content.
     let text = p.s("text").unwrap_or_default();
@@ -1067,26 +1061,26 @@ fn resolve_post_target(
     }
 }
 
-/// The conversation a `chat.postMessage` would be rate-limited on (a D id, or the channel as given).
+/// The conversation a `chat.postMessage` is rate-limited on, whether it is named by its D id or by the
+/// member's U id (the same key before and after the DM exists): `app:{member}`, `slackbot:{member}`, or the
+/// channel as given.
 pub fn post_rate_key(st: &State, p: &Params) -> String {
     let ch = p.s("channel").unwrap_or_default();
     if ch.starts_with('U') || ch.starts_with('W') {
         let custom = p.ne("username").is_some()
             || p.ne("icon_url").is_some()
             || p.ne("icon_emoji").is_some();
-        let app_id = &st.config.app.app_id;
-        if let Some(c) = st.conversations.iter().find(|c| {
-            c.member_id == ch
-                && if custom {
-                    c.kind == ConversationKind::Slackbot
-                } else {
-                    c.kind == ConversationKind::AppDm && c.app_id.as_ref() == Some(app_id)
-                }
-        }) {
-            return c.id.clone();
-        }
+        return if custom {
+            format!("slackbot:{ch}")
+        } else {
+            format!("app:{ch}")
+        };
     }
-    ch
+    match st.conversation(&ch) {
+        Some(c) if c.kind == ConversationKind::AppDm => format!("app:{}", c.member_id),
+        Some(c) => format!("slackbot:{}", c.member_id),
+        None => ch,
+    }
 }
 
 /// Known Slack scopes accepted on the authorize page (bot scopes).

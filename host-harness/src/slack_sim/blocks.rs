@@ -52,7 +52,7 @@ impl Validator {
                     Some(s) if chars(s) > 255 => {
                         self.err("must be less than 256 characters", &format!("{p}/block_id"))
                     }
-                    Some(s) if s.is_empty() => {
+                    Some("") => {
                         self.err("must be more than 0 characters", &format!("{p}/block_id"))
                     }
                     Some(s) => {
@@ -282,10 +282,10 @@ impl Validator {
                 Some(_) => self.err("must be a string", &format!("{p}/{field}")),
             }
         }
-        if let Some(s) = e.get("style") {
-            if !matches!(s.as_str(), Some("primary") | Some("danger")) {
-                self.err("must be a valid enum value", &format!("{p}/style"));
-            }
+        if let Some(s) = e.get("style")
+            && !matches!(s.as_str(), Some("primary") | Some("danger"))
+        {
+            self.err("must be a valid enum value", &format!("{p}/style"));
         }
     }
 }

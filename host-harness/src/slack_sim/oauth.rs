@@ -76,11 +76,15 @@ fn error_page(title: &str, detail: &str) -> Response {
     (StatusCode::BAD_REQUEST, page(title, &body)).into_response()
 }
 
+fn error_box(title: &str, detail: &str) -> Box<Response> {
+    Box::new(error_page(title, detail))
+}
+
 /// Validates the client, the redirect URI and the scopes as Slack does (errors are pages, not redirects).
-fn check(st: &SimState, r: &AuthReq) -> Result<Checked, Response> {
+fn check(st: &SimState, r: &AuthReq) -> Result<Checked, Box<Response>> {
     let app = &st.config.app;
     if r.client_id != app.client_id {
-        return Err(error_page(
+        return Err(error_box(
             "Invalid client_id parameter",
             "The client_id does not belong to any app.",
         ));
@@ -88,7 +92,7 @@ fn check(st: &SimState, r: &AuthReq) -> Result<Checked, Response> {
     let redirect = match &r.redirect_uri {
         Some(u) if app.redirect_urls.contains(u) => u.clone(),
         Some(u) => {
-            return Err(error_page(
+            return Err(error_box(
                 "redirect_uri did not match any configured URIs",
                 &format!("Passed URI: {u}"),
             ));
@@ -96,7 +100,7 @@ fn check(st: &SimState, r: &AuthReq) -> Result<Checked, Response> {
         None => match app.redirect_urls.first() {
             Some(u) => u.clone(),
             None => {
-                return Err(error_page(
+                return Err(error_box(
                     "No redirect_uri",
                     "The app has no Redirect URL configured.",
                 ));
@@ -106,7 +110,7 @@ fn check(st: &SimState, r: &AuthReq) -> Result<Checked, Response> {
     let scopes = split_scopes(&r.scope);
     let user_scopes = split_scopes(&r.user_scope);
     if scopes.is_empty() && user_scopes.is_empty() {
-        return Err(error_page(
+        return Err(error_box(
             "Invalid permissions requested",
             "No scopes were requested (invalid_scope).",
         ));
@@ -116,7 +120,7 @@ fn check(st: &SimState, r: &AuthReq) -> Result<Checked, Response> {
         .chain(user_scopes.iter())
         .find(|s| !KNOWN_SCOPES.contains(&s.as_str()))
     {
-        return Err(error_page(
+        return Err(error_box(
             "Invalid permissions requested",
             &format!("Invalid scope: {bad} (invalid_scope)"),
         ));
@@ -322,17 +326,17 @@ pub async fn authorize_get(
     let st = sh.st();
     let c = match check(&st, &r) {
         Ok(c) => c,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let member = map
         .get("member")
         .cloned()
         .or_else(|| cookie_member(&headers));
     let member = member.and_then(|id| st.member(&id).filter(|m| !m.deleted && !m.is_bot).cloned());
-    if let Some(m) = &member {
-        if !may_install(&st, m, &c.scopes) {
-            return request_page(&st, &r, m);
-        }
+    if let Some(m) = &member
+        && !may_install(&st, m, &c.scopes)
+    {
+        return request_page(&st, &r, m);
     }
     consent_page(&st, &r, &c, member.as_ref().map(|m| m.id.as_str()), None)
 }
@@ -349,7 +353,7 @@ pub async fn authorize_post(
     let mut st = sh.st();
     let c = match check(&st, &r) {
         Ok(c) => c,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let action = map.get("action").map(String::as_str).unwrap_or("");
     let state_pair: Vec<(&str, &str)> = r

@@ -149,7 +149,10 @@ async fn api_route(
     let (params, early) =
         match api::decode(&parts.method, &parts.headers, parts.uri.query(), &bytes) {
             Ok(p) => (p, None),
-            Err((p, code)) => (p, Some(code)),
+            Err(e) => {
+                let (p, code) = *e;
+                (p, Some(code))
+            }
         };
     let known = api::tier(&method).is_some();
     let mut call = ApiCall {
