@@ -3,7 +3,12 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-const COMPONENTS: &[(&str, &str)] = &[("probe-connector", "probe_connector")];
+const COMPONENTS: &[(&str, &str)] = &[
+    ("probe-connector", "probe_connector"),
+    ("hostile-connector", "hostile_connector"),
+    ("hostile-fs-connector", "hostile_fs_connector"),
+    ("hostile-sockets-connector", "hostile_sockets_connector"),
+];
 
 fn main() {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap())

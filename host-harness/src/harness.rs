@@ -3,8 +3,10 @@
 
 use crate::db::{Db, Platform, Session, User};
 use crate::lms::Lms;
-use crate::sandbox::outbound::{Grant, OutboundConfig, Route};
-use crate::sandbox::{Limits, Sandbox};
+use crate::sandbox::grants::Grants;
+use crate::sandbox::manifest::Manifest;
+use crate::sandbox::outbound::Route;
+use crate::sandbox::{Policy, Sandbox};
 use crate::secrets::SecretBox;
 use crate::slack_sim::{self, SimConfig, SimHandle};
 use anyhow::Result;
@@ -14,6 +16,16 @@ use std::sync::Arc;
 
 /// The connector component built from `plugin/`, embedded as the harness's default connector.
 pub const EMBEDDED_CONNECTOR: &[u8] = include_bytes!(env!("CONNECTOR_WASM"));
+/// The path of the connector component the harness embeds (as built by `build.rs`).
+pub const CONNECTOR_WASM_PATH: &str = env!("CONNECTOR_WASM");
+/// The embedded connector's manifest, `plugin/connector.toml`.
+pub const EMBEDDED_MANIFEST: &str = include_str!("../../plugin/connector.toml");
+
+/// The embedded connector's manifest, parsed.
+pub fn embedded_manifest() -> Manifest {
+    Manifest::parse(EMBEDDED_MANIFEST, "plugin/connector.toml (embedded)")
+        .expect("the embedded manifest parses")
+}
 
 /// The origin the connector is granted: Slack's Web API, and nothing else.
 pub const SLACK_GRANT: &str = "https://slack.com/api/";
@@ -24,16 +36,20 @@ pub const SLACK_ORIGIN: &str = "https://slack.com";
 pub struct HarnessOptions {
     /// The SQLite database file.
     pub db_path: PathBuf,
-    /// The secrets key file (created with a random key when missing).
+    /// The secrets key file, 64 hex digits: the operator's, or one created with a random key when missing.
     pub key_file: PathBuf,
     /// The connector component's bytes.
     pub component: Vec<u8>,
+    /// The connector's manifest (`None`: it ships none; imports and secrets are then checked against the grants
+    /// only).
+    pub manifest: Option<Manifest>,
+    /// The operator's grants (imports, outbound origins, time-outs, size caps and limits); the embedded default
+    /// grants the Slack connector what it needs.
+    pub grants: Grants,
     /// The simulated workspace.
     pub sim: SimConfig,
     /// Where the simulation listens.
     pub sim_listen: SocketAddr,
-    /// Limits for every connector call.
-    pub limits: Limits,
 }
 
 impl HarnessOptions {
@@ -43,9 +59,10 @@ impl HarnessOptions {
             db_path: data_dir.join("lms.sqlite3"),
             key_file: data_dir.join("secrets.key"),
             component: EMBEDDED_CONNECTOR.to_vec(),
+            manifest: Some(embedded_manifest()),
+            grants: Grants::embedded(),
             sim: SimConfig::demo(),
             sim_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            limits: Limits::default(),
         }
     }
 }
@@ -66,8 +83,11 @@ impl Harness {
             &options.db_path,
             SecretBox::from_key_file(&options.key_file)?,
         )?;
-        let mut outbound = OutboundConfig::new(vec![Grant::parse(SLACK_GRANT)?]);
-        outbound
+        let connector_id = options.grants.connector.clone();
+        let mut policy = Policy::new(&connector_id, options.grants, options.manifest)?;
+        // The route names the simulation's own 127.0.0.1 address: the only loopback address the connector reaches.
+        policy
+            .outbound
             .routes
             .push(Route::new(SLACK_ORIGIN, &sim.base_url())?);
         tracing::info!(
@@ -75,14 +95,7 @@ impl Harness {
             sim.base_url()
         );
         let engine = Sandbox::engine()?;
-        let sandbox = Sandbox::new(
-            &engine,
-            &options.component,
-            "slack",
-            db.clone(),
-            outbound,
-            options.limits,
-        )?;
+        let sandbox = Sandbox::with_policy(&engine, &options.component, db.clone(), policy)?;
         Ok(Harness {
             lms: Lms::new(db, Arc::new(sandbox)),
             sim,

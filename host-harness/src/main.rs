@@ -24,6 +24,16 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Measures the component against the same library compiled natively (compile vs cached load, one delivery
+    /// each way) and writes the results into BENCHMARKS.md.
+    BenchComponent {
+        /// Deliveries measured each way.
+        #[arg(long, default_value_t = 200)]
+        iterations: usize,
+        /// Where to write the results.
+        #[arg(long, default_value = "BENCHMARKS.md")]
+        out: PathBuf,
+    },
     /// Serves the simulated Slack workspace alone.
     SlackSim {
         /// Address to listen on.
@@ -33,6 +43,48 @@ enum Command {
         #[arg(long)]
         workspace: Option<PathBuf>,
     },
+    /// Serves the LMS pages (Settings → Connectors, notifications, paths and sessions, delivery logs) with the
+    /// simulated Slack in the same process; demo data is seeded on first start.
+    Serve {
+        /// The data folder: the SQLite database and the secrets key.
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+        /// Where the LMS pages listen.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Where the simulated Slack listens.
+        #[arg(long, default_value = "127.0.0.1:8025")]
+        slack_listen: SocketAddr,
+        /// A simulated workspace seed file (JSON); the demo workspace when absent.
+        #[arg(long)]
+        workspace: Option<PathBuf>,
+        /// The simulated workspace restricts app installs: members who are neither admins nor app managers must
+        /// request the app, and an app manager approves it at /_sim/requests.
+        #[arg(long)]
+        restricted: bool,
+    },
+    /// The delivery log per notification and learner (queued, sent with channel and ts, skipped or failed and why,
+    /// attempts); with --run, runs the outbox of the data folder first (progress on stderr).
+    Deliveries(host_harness::workers::DeliveriesArgs),
+    /// Audits a connector component: its SHA-256, manifest, the grants, its real imports and exports, the limits in
+    /// force and every difference between declared, granted and imported; exits 1 when it needs more than is
+    /// granted.
+    Audit {
+        /// The component (`.wasm`).
+        component: PathBuf,
+        /// The operator's grant file (TOML); the embedded default when absent.
+        #[arg(long)]
+        grants: Option<PathBuf>,
+        /// The connector's manifest; `connector.toml` next to the component (or the embedded one for the
+        /// embedded connector) when absent.
+        #[arg(long)]
+        manifest: Option<PathBuf>,
+        /// Prints the audit as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Benchmarks a large invitation against the simulated Slack with its rate limits off.
+    Bench(host_harness::workers::bench::BenchArgs),
 }
 
 #[tokio::main]
@@ -53,9 +105,48 @@ async fn main() -> Result<()> {
                 host_harness::demo::print(&report);
             }
         }
+        Command::BenchComponent { iterations, out } => {
+            println!("reproduce with: {}", host_harness::bench::COMMAND);
+            let report = host_harness::bench::run(iterations).await?;
+            let section = host_harness::bench::markdown(&report);
+            print!("{section}");
+            host_harness::bench::write_section(&out, &section)?;
+        }
         Command::SlackSim { listen, workspace } => {
             host_harness::slack_sim::run_standalone(listen, workspace).await?
         }
+        Command::Serve {
+            data,
+            listen,
+            slack_listen,
+            workspace,
+            restricted,
+        } => {
+            host_harness::web::run(host_harness::web::ServeOptions {
+                data_dir: data,
+                listen,
+                slack_listen,
+                workspace,
+                restricted,
+            })
+            .await?
+        }
+        Command::Deliveries(args) => host_harness::workers::deliveries_command(args).await?,
+        Command::Audit {
+            component,
+            grants,
+            manifest,
+            json,
+        } => {
+            let code = host_harness::audit::command(
+                &component,
+                grants.as_deref(),
+                manifest.as_deref(),
+                json,
+            )?;
+            std::process::exit(code);
+        }
+        Command::Bench(args) => host_harness::workers::bench::bench_command(args).await?,
     }
     Ok(())
 }

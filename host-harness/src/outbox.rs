@@ -6,9 +6,12 @@ use crate::db::{Delivery, now};
 use crate::lms::Lms;
 use crate::sandbox::wit;
 use anyhow::{Context, Result, bail};
+
+/// The failure code of a recipient the connector held back without calling Slack (see the connector's pacing).
+pub const PACED: &str = "paced";
 use rusqlite::{OptionalExtension, params};
 
-/// Recipients handed to the connector in one call.
+/// Recipients handed to the connector in one call (the default of [`crate::workers::OutboxConfig`]).
 pub const BATCH: usize = 50;
 /// Attempts before a retryable failure becomes final.
 pub const MAX_ATTEMPTS: i64 = 5;
@@ -80,12 +83,77 @@ pub struct NewNotification<'a> {
 }
 
 /// A delivery claimed for sending.
-struct Claimed {
-    delivery_id: String,
+pub(crate) struct Claimed {
+    pub(crate) delivery_id: String,
     user_id: String,
     mandatory: bool,
     /// This attempt's number, from 1.
     attempt: u32,
+}
+
+/// What became of one delivery of a batch, before it is recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Record {
+    /// Posted, or found posted by an earlier attempt.
+    Sent {
+        conversation: String,
+        message_id: String,
+        already_sent: bool,
+    },
+    /// Deliberately not sent: code and why.
+    Skipped(String, String),
+    /// Failed for good: code and why.
+    Failed(String, String),
+    /// Failed for good because the integration's credentials no longer work.
+    Disconnected(String, String),
+    /// Retryable: code, why, and the wait Slack asked for.
+    Retry(String, String, Option<u64>),
+    /// Held back by the connector's pacing, without any call: wait this many ms; not an attempt.
+    Paced(u64),
+}
+
+/// When a retryable failure is tried again, and when it becomes final.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    /// Attempts before a retryable failure becomes final.
+    pub max_attempts: i64,
+    /// The first back-off, in seconds; it doubles with each attempt.
+    pub backoff_base_secs: i64,
+    /// The longest back-off.
+    pub backoff_cap_secs: i64,
+    /// A connector's request to hold recipients back for at most this long (ms) keeps them due, and the worker waits
+    /// before its next batch; a longer wait puts them back in the queue until then.
+    pub max_inline_pace_ms: u64,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: MAX_ATTEMPTS,
+            backoff_base_secs: 2,
+            backoff_cap_secs: 600,
+            max_inline_pace_ms: 5_000,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Seconds to wait after the `attempts`-th attempt failed: Slack's `Retry-After` when it gave one, else an
+    /// exponential back-off with jitter (between half and all of `base × 2^(attempts-1)`, capped).
+    pub fn wait_secs(&self, attempts: i64, retry_after_ms: Option<u64>) -> i64 {
+        if let Some(ms) = retry_after_ms {
+            return (ms.div_ceil(1000) as i64).max(1);
+        }
+        let exp = attempts.clamp(1, 30) - 1;
+        let full = self
+            .backoff_base_secs
+            .max(1)
+            .saturating_mul(1i64 << exp)
+            .min(self.backoff_cap_secs.max(1));
+        let half = (full / 2).max(1);
+        use rand::Rng;
+        rand::rng().random_range(half..=full.max(half))
+    }
 }
 
 /// Counts of one run of the outbox.
@@ -99,6 +167,22 @@ pub struct RunReport {
     pub failed: usize,
     /// Put back for a later attempt.
     pub retrying: usize,
+    /// Of `sent`: found already posted by an earlier attempt (after a lost answer or a crash).
+    pub already_sent: usize,
+    /// Held back by the connector's pacing and handed over again (counted each time).
+    pub paced: usize,
+}
+
+impl RunReport {
+    /// Adds another report's counts.
+    pub fn add(&mut self, other: &RunReport) {
+        self.sent += other.sent;
+        self.skipped += other.skipped;
+        self.failed += other.failed;
+        self.retrying += other.retrying;
+        self.already_sent += other.already_sent;
+        self.paced += other.paced;
+    }
 }
 
 impl Lms {
@@ -218,18 +302,32 @@ impl Lms {
         )
     }
 
-    /// Sends every delivery of `platform_id` that is due at `at`, in batches, until none is left.
+    /// Sends every delivery of `platform_id` that is due at `at`, in batches, until none is left, with the default
+    /// [`crate::workers::OutboxConfig`]. Deliveries put back for later (back-off, `Retry-After`) are left for a later
+    /// run; recipients the connector held back to keep within Slack's limits are sent in this run.
     pub async fn run_outbox(&self, platform_id: &str, at: i64) -> Result<RunReport> {
-        let mut report = RunReport::default();
-        while let Some((notification_id, claimed)) = self.claim(platform_id, at)? {
-            self.send_batch(platform_id, &notification_id, claimed, at, &mut report)
-                .await?;
-        }
-        Ok(report)
+        crate::workers::Workers::new(self.clone(), crate::workers::OutboxConfig::default())
+            .run_platform(platform_id, at)
+            .await
     }
 
-    /// Claims up to [`BATCH`] due deliveries of one notification: marks them in flight and counts the attempt.
-    fn claim(&self, platform_id: &str, at: i64) -> Result<Option<(String, Vec<Claimed>)>> {
+    /// After a crash: deliveries left in flight go back to the queue. Their attempt was counted, so the next one
+    /// makes the connector look for an earlier post before posting again. Call it once when a worker process starts,
+    /// before any batch of this database is in flight.
+    pub fn recover_in_flight(&self) -> Result<usize> {
+        Ok(self.db().conn().execute(
+            "UPDATE deliveries SET status = 'queued', updated_at = ?1 WHERE status = 'in_flight'",
+            [now()],
+        )?)
+    }
+
+    /// Claims up to `batch` due deliveries of one notification: marks them in flight and counts the attempt.
+    pub(crate) fn claim(
+        &self,
+        platform_id: &str,
+        at: i64,
+        batch: usize,
+    ) -> Result<Option<(String, Vec<Claimed>)>> {
         let mut conn = self.db().conn();
         let tx = conn.transaction()?;
         let notification: Option<String> = tx
@@ -246,10 +344,10 @@ impl Lms {
         let claimed: Vec<Claimed> = {
             let mut stmt = tx.prepare(
                 "SELECT id, user_id, mandatory, attempts + 1 FROM deliveries WHERE platform_id = ?1 AND notification_id = ?2
-                 AND status = 'queued' AND next_attempt_at <= ?3 ORDER BY user_id LIMIT ?4",
+                 AND status = 'queued' AND next_attempt_at <= ?3 ORDER BY next_attempt_at, user_id LIMIT ?4",
             )?;
             let rows =
-                stmt.query_map(params![platform_id, notification, at, BATCH as i64], |r| {
+                stmt.query_map(params![platform_id, notification, at, batch as i64], |r| {
                     Ok(Claimed {
                         delivery_id: r.get(0)?,
                         user_id: r.get(1)?,
@@ -259,28 +357,28 @@ impl Lms {
                 })?;
             rows.collect::<rusqlite::Result<_>>()?
         };
-        for Claimed {
-            delivery_id: id, ..
-        } in &claimed
         {
-            tx.execute(
+            let mut update = tx.prepare(
                 "UPDATE deliveries SET status = 'in_flight', attempts = attempts + 1, updated_at = ?2 WHERE id = ?1",
-                params![id, now()],
             )?;
+            let t = now();
+            for c in &claimed {
+                update.execute(params![c.delivery_id, t])?;
+            }
         }
         tx.commit()?;
         Ok(Some((notification, claimed)))
     }
 
-    async fn send_batch(
+    /// Hands a claimed batch to the connector and says what became of each delivery (nothing is recorded here).
+    pub(crate) async fn send_batch(
         &self,
         platform_id: &str,
         notification_id: &str,
         claimed: Vec<Claimed>,
-        at: i64,
-        report: &mut RunReport,
-    ) -> Result<()> {
+    ) -> Result<Vec<(String, Record)>> {
         let (kind, notification) = self.wit_notification(platform_id, notification_id)?;
+        let mut records = Vec::with_capacity(claimed.len());
         let mut recipients = Vec::with_capacity(claimed.len());
         for Claimed {
             delivery_id,
@@ -294,21 +392,19 @@ impl Lms {
                     "The learner turned off Slack notifications of this kind ({}).",
                     kind.preference()
                 );
-                self.finish(
-                    &delivery_id,
-                    "skipped",
-                    None,
-                    None,
-                    Some("opted_out"),
-                    Some(&why),
-                )?;
-                report.skipped += 1;
+                records.push((delivery_id, Record::Skipped("opted_out".into(), why)));
                 continue;
             }
-            let user = self
-                .db()
-                .user(platform_id, &user_id)?
-                .context("a queued recipient is no longer a user")?;
+            let Some(user) = self.db().user(platform_id, &user_id)? else {
+                records.push((
+                    delivery_id,
+                    Record::Failed(
+                        "no_user".into(),
+                        "The recipient is no longer a user of the platform.".into(),
+                    ),
+                ));
+                continue;
+            };
             recipients.push(wit::Recipient {
                 user: wit::User {
                     id: user.id,
@@ -322,7 +418,7 @@ impl Lms {
             });
         }
         if recipients.is_empty() {
-            return Ok(());
+            return Ok(records);
         }
         let outcomes = match self
             .sandbox()
@@ -331,101 +427,161 @@ impl Lms {
         {
             Ok(outcomes) => outcomes,
             Err(e) => {
-                // The component failed as a whole: every recipient of the batch is retried later.
+                // The component failed as a whole (trap, time limit): the recipients' attempts were counted, so
+                // the next attempt checks Slack's history before posting again.
                 let message = format!("{e:#}");
-                for r in &recipients {
-                    self.retry_or_fail(
-                        &r.delivery_id,
-                        "connector_failed",
-                        &message,
-                        None,
-                        at,
-                        report,
-                    )?;
+                for r in recipients {
+                    records.push((
+                        r.delivery_id,
+                        Record::Retry("connector_failed".into(), message.clone(), None),
+                    ));
                 }
-                return Ok(());
+                return Ok(records);
             }
         };
-        for r in &recipients {
+        for r in recipients {
             let Some(o) = outcomes.iter().find(|o| o.delivery_id == r.delivery_id) else {
-                self.retry_or_fail(
-                    &r.delivery_id,
-                    "no_outcome",
-                    "The connector returned no outcome for this recipient.",
-                    None,
-                    at,
-                    report,
-                )?;
+                records.push((
+                    r.delivery_id,
+                    Record::Retry(
+                        "no_outcome".into(),
+                        "The connector returned no outcome for this recipient.".into(),
+                        None,
+                    ),
+                ));
                 continue;
             };
-            match &o.outcome {
-                wit::Outcome::Sent(sent) => {
-                    self.finish(
-                        &o.delivery_id,
-                        "sent",
-                        Some(&sent.conversation),
-                        Some(&sent.message_id),
-                        None,
-                        None,
-                    )?;
-                    report.sent += 1;
-                }
-                wit::Outcome::Skipped(reason) => {
-                    let (code, why) = match reason {
-                        wit::SkipReason::NoAccount => (
-                            "no_account",
-                            "No active Slack member has this learner's e-mail address.".to_string(),
-                        ),
-                        wit::SkipReason::Inactive(why) => ("inactive", why.clone()),
-                    };
-                    self.finish(
-                        &o.delivery_id,
-                        "skipped",
-                        None,
-                        None,
-                        Some(code),
-                        Some(&why),
-                    )?;
-                    report.skipped += 1;
+            let record = match &o.outcome {
+                wit::Outcome::Sent(sent) => Record::Sent {
+                    conversation: sent.conversation.clone(),
+                    message_id: sent.message_id.clone(),
+                    already_sent: sent.already_sent,
+                },
+                wit::Outcome::Skipped(wit::SkipReason::NoAccount) => Record::Skipped(
+                    "no_account".into(),
+                    "No active Slack member has this learner's e-mail address.".into(),
+                ),
+                wit::Outcome::Skipped(wit::SkipReason::Inactive(why)) => {
+                    Record::Skipped("inactive".into(), why.clone())
                 }
                 wit::Outcome::Failed(f) => match f.kind {
+                    wit::FailureKind::RateLimited if f.code == PACED => {
+                        Record::Paced(f.retry_after_ms.unwrap_or(1))
+                    }
                     wit::FailureKind::Transient | wit::FailureKind::RateLimited => {
-                        self.retry_or_fail(
-                            &o.delivery_id,
-                            &f.code,
-                            &f.message,
-                            f.retry_after_ms,
-                            at,
-                            report,
-                        )?;
+                        Record::Retry(f.code.clone(), f.message.clone(), f.retry_after_ms)
                     }
                     wit::FailureKind::Permanent => {
-                        self.finish(
-                            &o.delivery_id,
-                            "failed",
-                            None,
-                            None,
-                            Some(&f.code),
-                            Some(&f.message),
-                        )?;
-                        report.failed += 1;
+                        Record::Failed(f.code.clone(), f.message.clone())
                     }
                     wit::FailureKind::Disconnected => {
-                        self.finish(
-                            &o.delivery_id,
-                            "failed",
-                            None,
-                            None,
-                            Some(&f.code),
-                            Some(&f.message),
-                        )?;
-                        report.failed += 1;
-                        self.disconnected(platform_id, &f.message)?;
+                        Record::Disconnected(f.code.clone(), f.message.clone())
                     }
                 },
-            }
+            };
+            records.push((r.delivery_id, record));
         }
-        Ok(())
+        Ok(records)
+    }
+
+    /// Records a batch's outcomes in one transaction, and counts them into `report`. Returns the longest wait the
+    /// connector asked for recipients it held back, if any.
+    pub(crate) fn record(
+        &self,
+        platform_id: &str,
+        records: &[(String, Record)],
+        at: i64,
+        policy: &RetryPolicy,
+        report: &mut RunReport,
+    ) -> Result<Option<u64>> {
+        let mut paced: Option<u64> = None;
+        let mut disconnected: Option<String> = None;
+        {
+            let mut conn = self.db().conn();
+            let tx = conn.transaction()?;
+            let t = now();
+            for (id, record) in records {
+                let finish = |status: &str,
+                              conversation: Option<&str>,
+                              message_id: Option<&str>,
+                              code: Option<&str>,
+                              reason: Option<&str>|
+                 -> rusqlite::Result<usize> {
+                    tx.execute(
+                        "UPDATE deliveries SET status = ?2, conversation = ?3, message_id = ?4, reason_code = ?5,
+                         reason = ?6, updated_at = ?7 WHERE id = ?1",
+                        params![id, status, conversation, message_id, code, reason, t],
+                    )
+                };
+                match record {
+                    Record::Sent {
+                        conversation,
+                        message_id,
+                        already_sent,
+                    } => {
+                        finish("sent", Some(conversation), Some(message_id), None, None)?;
+                        report.sent += 1;
+                        if *already_sent {
+                            report.already_sent += 1;
+                        }
+                    }
+                    Record::Skipped(code, why) => {
+                        finish("skipped", None, None, Some(code), Some(why))?;
+                        report.skipped += 1;
+                    }
+                    Record::Failed(code, why) => {
+                        finish("failed", None, None, Some(code), Some(why))?;
+                        report.failed += 1;
+                    }
+                    Record::Disconnected(code, why) => {
+                        finish("failed", None, None, Some(code), Some(why))?;
+                        report.failed += 1;
+                        disconnected.get_or_insert_with(|| why.clone());
+                    }
+                    Record::Paced(ms) => {
+                        // Nothing was sent: not an attempt. A short wait keeps it due (the worker waits before its
+                        // next batch); a long one puts it back in the queue until then.
+                        let due = if *ms <= policy.max_inline_pace_ms {
+                            paced = Some(paced.map_or(*ms, |p| p.max(*ms)));
+                            at
+                        } else {
+                            at + ms.div_ceil(1000) as i64
+                        };
+                        tx.execute(
+                            "UPDATE deliveries SET status = 'queued', attempts = MAX(attempts - 1, 0),
+                             next_attempt_at = MAX(next_attempt_at, ?3), updated_at = ?2 WHERE id = ?1",
+                            params![id, t, due],
+                        )?;
+                        report.paced += 1;
+                    }
+                    Record::Retry(code, why, retry_after_ms) => {
+                        let attempts: i64 = tx.query_row(
+                            "SELECT attempts FROM deliveries WHERE id = ?1",
+                            [id],
+                            |r| r.get(0),
+                        )?;
+                        if attempts >= policy.max_attempts {
+                            let why = format!("{why} (after {attempts} attempts)");
+                            finish("failed", None, None, Some(code), Some(&why))?;
+                            report.failed += 1;
+                        } else {
+                            let wait = policy.wait_secs(attempts, *retry_after_ms);
+                            tx.execute(
+                                "UPDATE deliveries SET status = 'queued', next_attempt_at = ?2, reason_code = ?3,
+                                 reason = ?4, updated_at = ?5 WHERE id = ?1",
+                                params![id, at + wait, code, why, t],
+                            )?;
+                            report.retrying += 1;
+                        }
+                    }
+                }
+            }
+            tx.commit()?;
+        }
+        if let Some(why) = disconnected {
+            self.disconnected(platform_id, &why)?;
+        }
+        Ok(paced)
     }
 
     /// Marks the integration disconnected and alerts the platform's admins (once per disconnection).
@@ -448,61 +604,6 @@ impl Lms {
                 format!("The Slack integration was disconnected: {reason}")
             ],
         )?;
-        Ok(())
-    }
-
-    fn finish(
-        &self,
-        delivery_id: &str,
-        status: &str,
-        conversation: Option<&str>,
-        message_id: Option<&str>,
-        reason_code: Option<&str>,
-        reason: Option<&str>,
-    ) -> Result<()> {
-        self.db().conn().execute(
-            "UPDATE deliveries SET status = ?2, conversation = ?3, message_id = ?4, reason_code = ?5, reason = ?6,
-             updated_at = ?7 WHERE id = ?1",
-            params![delivery_id, status, conversation, message_id, reason_code, reason, now()],
-        )?;
-        Ok(())
-    }
-
-    fn retry_or_fail(
-        &self,
-        delivery_id: &str,
-        code: &str,
-        message: &str,
-        retry_after_ms: Option<u64>,
-        at: i64,
-        report: &mut RunReport,
-    ) -> Result<()> {
-        let attempts: i64 = self.db().conn().query_row(
-            "SELECT attempts FROM deliveries WHERE id = ?1",
-            [delivery_id],
-            |r| r.get(0),
-        )?;
-        if attempts >= MAX_ATTEMPTS {
-            self.finish(
-                delivery_id,
-                "failed",
-                None,
-                None,
-                Some(code),
-                Some(&format!("{message} (after {attempts} attempts)")),
-            )?;
-            report.failed += 1;
-            return Ok(());
-        }
-        let wait = retry_after_ms
-            .map(|ms| ms.div_ceil(1000) as i64)
-            .unwrap_or(1 << attempts.min(10));
-        self.db().conn().execute(
-            "UPDATE deliveries SET status = 'queued', next_attempt_at = ?2, reason_code = ?3, reason = ?4, updated_at = ?5
-             WHERE id = ?1",
-            params![delivery_id, at + wait, code, message, now()],
-        )?;
-        report.retrying += 1;
         Ok(())
     }
 
@@ -567,4 +668,106 @@ pub fn delivery_id(platform_id: &str, notification_id: &str, user_id: &str) -> S
     use sha2::{Digest, Sha256};
     let digest = Sha256::digest(format!("{platform_id}\u{0}{notification_id}\u{0}{user_id}"));
     digest[..12].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Which deliveries a log shows.
+#[derive(Debug, Clone, Default)]
+pub struct LogFilter {
+    /// One platform.
+    pub platform: Option<String>,
+    /// One notification.
+    pub notification: Option<String>,
+    /// One learner.
+    pub learner: Option<String>,
+}
+
+/// One line of the delivery log: what happened to one (notification, learner) and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LogEntry {
+    /// The platform.
+    pub platform_id: String,
+    /// The notification.
+    pub notification_id: String,
+    /// The learner.
+    pub user_id: String,
+    /// The learner's e-mail address in the LMS.
+    pub email: Option<String>,
+    /// `queued`, `in_flight`, `sent`, `skipped` or `failed`.
+    pub status: String,
+    /// Attempts made.
+    pub attempts: i64,
+    /// Where it was posted (`D…`).
+    pub channel: Option<String>,
+    /// The message's `ts` there.
+    pub ts: Option<String>,
+    /// Why it was skipped or failed (or why the last attempt failed, while queued): a code.
+    pub reason_code: Option<String>,
+    /// Why, in words.
+    pub reason: Option<String>,
+    /// When a queued delivery is due, Unix seconds.
+    pub next_attempt_at: i64,
+    /// Last change, Unix seconds.
+    pub updated_at: i64,
+}
+
+/// The delivery log, per notification and learner.
+pub fn delivery_log(db: &crate::db::Db, filter: &LogFilter) -> Result<Vec<LogEntry>> {
+    let conn = db.conn();
+    let mut stmt = conn.prepare(
+        "SELECT d.platform_id, d.notification_id, d.user_id, u.email, d.status, d.attempts, d.conversation,
+                d.message_id, d.reason_code, d.reason, d.next_attempt_at, d.updated_at
+         FROM deliveries d LEFT JOIN users u ON u.platform_id = d.platform_id AND u.id = d.user_id
+         WHERE (?1 IS NULL OR d.platform_id = ?1) AND (?2 IS NULL OR d.notification_id = ?2)
+           AND (?3 IS NULL OR d.user_id = ?3)
+         ORDER BY d.platform_id, d.notification_id, d.user_id",
+    )?;
+    let rows = stmt.query_map(
+        params![filter.platform, filter.notification, filter.learner],
+        |r| {
+            Ok(LogEntry {
+                platform_id: r.get(0)?,
+                notification_id: r.get(1)?,
+                user_id: r.get(2)?,
+                email: r.get(3)?,
+                status: r.get(4)?,
+                attempts: r.get(5)?,
+                channel: r.get(6)?,
+                ts: r.get(7)?,
+                reason_code: r.get(8)?,
+                reason: r.get(9)?,
+                next_attempt_at: r.get(10)?,
+                updated_at: r.get(11)?,
+            })
+        },
+    )?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Deliveries not yet done (queued or in flight) of one platform or all.
+pub fn pending(db: &crate::db::Db, platform: Option<&str>) -> Result<usize> {
+    Ok(db.conn().query_row(
+        "SELECT COUNT(*) FROM deliveries WHERE status IN ('queued', 'in_flight') AND (?1 IS NULL OR platform_id = ?1)",
+        params![platform],
+        |r| r.get::<_, i64>(0),
+    )? as usize)
+}
+
+/// When the next queued delivery of one platform (or any) is due.
+pub fn next_due(db: &crate::db::Db, platform: Option<&str>) -> Result<Option<i64>> {
+    Ok(db.conn().query_row(
+        "SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'queued' AND (?1 IS NULL OR platform_id = ?1)",
+        params![platform],
+        |r| r.get(0),
+    )?)
+}
+
+/// Platforms with deliveries due at `at`.
+pub fn due_platforms(db: &crate::db::Db, at: i64) -> Result<Vec<String>> {
+    let conn = db.conn();
+    let mut stmt = conn.prepare(
+        "SELECT DISTINCT platform_id FROM deliveries WHERE status = 'queued' AND next_attempt_at <= ?1
+         ORDER BY platform_id",
+    )?;
+    let rows = stmt.query_map([at], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }

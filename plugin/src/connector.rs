@@ -7,6 +7,7 @@ use crate::api::{
 };
 use crate::directory::{Directory, Entry, LIST_THRESHOLD};
 use crate::model::{Notification, User};
+use crate::pacing::{self, Clock, Paced, Pacer, SystemClock};
 use crate::render;
 use serde_json::{Value, json};
 
@@ -479,39 +480,25 @@ impl<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized> Connector
         }
     }
 
-    /// Delivers a notification: one outcome per recipient, in order.
+    /// Delivers a notification: one outcome per recipient, in order. Every call to Slack is paced by the persisted
+    /// buckets of [`crate::pacing`]; recipients that do not fit in the batch's time budget come back as
+    /// [`pacing::PACED`] failures (rate-limited, no call made) for the host to hand over again after the wait.
     pub fn deliver(
         &mut self,
         notification: &Notification,
         recipients: &[Recipient],
     ) -> Vec<(String, Outcome)> {
-        let token = match self.status() {
-            IntegrationState::Active(_) => self.settings.get_secret(secrets::BOT_TOKEN),
-            _ => None,
+        let mut clock = SystemClock;
+        let started = clock.now_ms();
+        let pacer = Pacer::load(&*self.settings, started);
+        let mut paced = Paced::new(&mut *self.transport, pacer, clock);
+        let mut inner = Connector {
+            settings: &mut *self.settings,
+            log: &mut *self.log,
+            transport: &mut paced,
+            now: self.now,
         };
-        if let Some(token) = &token {
-            self.refresh_directory_if_worth_it(token, recipients);
-        }
-        let mut outcomes = Vec::with_capacity(recipients.len());
-        let mut broken: Option<Failure> = None;
-        for recipient in recipients {
-            let outcome = match (&token, &broken) {
-                (None, _) => {
-                    Outcome::Skipped(SkipReason::Inactive(inactive_reason(&self.status())))
-                }
-                (_, Some(failure)) => Outcome::Failed(failure.clone()),
-                (Some(token), None) => self.deliver_one(token, notification, recipient),
-            };
-            if let Outcome::Failed(f) = &outcome
-                && f.kind == FailureKind::Disconnected
-                && broken.is_none()
-            {
-                self.disconnect(&f.message);
-                broken = Some(f.clone());
-            }
-            outcomes.push((recipient.delivery_id.clone(), outcome));
-        }
-        outcomes
+        inner.deliver_paced(notification, recipients)
     }
 
     fn deliver_one(
@@ -530,7 +517,7 @@ impl<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized> Connector
                 ));
             }
         };
-        let channel = match self.dm_for(token, &member) {
+        let mut channel = match self.dm_for(token, &member) {
             Ok(channel) => channel,
             Err(e) => {
                 return Outcome::Failed(Failure::from_slack(
@@ -540,6 +527,8 @@ impl<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized> Connector
             }
         };
         if recipient.attempt > 1 {
+            // An earlier attempt may have posted and lost the answer (a crash, a time-out, a dropped connection):
+            // Slack has no idempotency key, so look for the message's metadata before posting again.
             match Slack::new(self.transport).find_by_metadata(
                 token,
                 &channel,
@@ -567,27 +556,46 @@ impl<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized> Connector
             "event_type": DELIVERY_EVENT,
             "event_payload": { "delivery_id": recipient.delivery_id, "notification_id": notification.id },
         });
-        let message = PostMessage {
-            channel: &channel,
-            text: &rendered.text,
-            blocks: &rendered.blocks,
-            username: &notification.group.name,
-            icon_url: notification.group.logo_url.as_deref(),
-            metadata: Some(&metadata),
-        };
-        match Slack::new(self.transport).post_message(token, &message) {
-            Ok(ts) => Outcome::Sent {
-                conversation: channel,
-                message_id: ts,
-                already_sent: false,
-            },
-            Err(e) => {
-                if matches!(&e, SlackError::Api { code, .. } if code == "channel_not_found") {
-                    // A cached DM that no longer exists: open it again on the next attempt.
+        let mut reopened = false;
+        loop {
+            let message = PostMessage {
+                channel: &channel,
+                text: &rendered.text,
+                blocks: &rendered.blocks,
+                username: &notification.group.name,
+                icon_url: notification.group.logo_url.as_deref(),
+                metadata: Some(&metadata),
+            };
+            match Slack::new(self.transport).post_message(token, &message) {
+                Ok(ts) => {
+                    return Outcome::Sent {
+                        conversation: channel,
+                        message_id: ts,
+                        already_sent: false,
+                    };
+                }
+                Err(SlackError::Api { code, .. }) if code == "channel_not_found" && !reopened => {
+                    // A cached DM that no longer exists (nothing was posted): open it again, once.
                     let key = self.cache_key(keys::DM_PREFIX, &member.id);
                     self.settings.remove(&key);
+                    reopened = true;
+                    channel = match self.dm_for(token, &member) {
+                        Ok(channel) => channel,
+                        Err(e) => {
+                            return Outcome::Failed(Failure::from_slack(
+                                "Opening the app's conversation failed",
+                                &e,
+                            ));
+                        }
+                    };
                 }
-                Outcome::Failed(Failure::from_slack("Posting the message failed", &e))
+                Err(e) => {
+                    if matches!(&e, SlackError::Api { code, .. } if code == "channel_not_found") {
+                        let key = self.cache_key(keys::DM_PREFIX, &member.id);
+                        self.settings.remove(&key);
+                    }
+                    return Outcome::Failed(Failure::from_slack("Posting the message failed", &e));
+                }
             }
         }
     }
@@ -722,6 +730,85 @@ impl<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized> Connector
             .set(key, value)
             .map_err(|e| ConnectorError::new("storage", e))
     }
+}
+
+impl<S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized, C: Clock>
+    Connector<'_, S, L, Paced<'_, T, C>>
+{
+    /// The delivery loop over a paced transport: stops calling Slack once a call was held back or the batch's budget
+    /// is spent, and saves the buckets after every recipient.
+    fn deliver_paced(
+        &mut self,
+        notification: &Notification,
+        recipients: &[Recipient],
+    ) -> Vec<(String, Outcome)> {
+        let token = match self.status() {
+            IntegrationState::Active(_) => self.settings.get_secret(secrets::BOT_TOKEN),
+            _ => None,
+        };
+        if let Some(token) = &token {
+            self.refresh_directory_if_worth_it(token, recipients);
+            // A listing held back only means lookups; they are paced on their own.
+            self.transport.deferred = None;
+        }
+        let mut outcomes = Vec::with_capacity(recipients.len());
+        let mut broken: Option<Failure> = None;
+        let mut deferred: Option<u64> = None;
+        for (i, recipient) in recipients.iter().enumerate() {
+            if deferred.is_none() && token.is_some() && broken.is_none() && i > 0 {
+                let now = self.transport.clock.now_ms();
+                if self.transport.pacer.budget_left(now) <= 0.0 {
+                    // Slow answers used the batch's time: hand the rest back to be sent at once by the next call.
+                    deferred = Some(1);
+                }
+            }
+            let outcome = match (&token, &broken, deferred) {
+                (None, _, _) => {
+                    Outcome::Skipped(SkipReason::Inactive(inactive_reason(&self.status())))
+                }
+                (_, Some(failure), _) => Outcome::Failed(failure.clone()),
+                (_, _, Some(ms)) => paced(ms),
+                (Some(token), None, None) => {
+                    let outcome = self.deliver_one(token, notification, recipient);
+                    match self.transport.deferred {
+                        Some(ms) => {
+                            deferred = Some(ms);
+                            paced(ms)
+                        }
+                        None => outcome,
+                    }
+                }
+            };
+            if let Outcome::Failed(f) = &outcome
+                && f.kind == FailureKind::Disconnected
+                && broken.is_none()
+            {
+                self.disconnect(&f.message);
+                broken = Some(f.clone());
+            }
+            outcomes.push((recipient.delivery_id.clone(), outcome));
+            let now = self.transport.clock.now_ms();
+            self.transport.pacer.save(&mut *self.settings, now);
+        }
+        if self.transport.refusals > 0 {
+            let refusals = self.transport.refusals;
+            self.log.write(
+                Level::Warn,
+                &format!("Slack answered 429 (rate limited) {refusals} times in this batch"),
+            );
+        }
+        outcomes
+    }
+}
+
+/// A recipient handed back without any call: rate-limited, to be tried again after `ms`; not an attempt.
+fn paced(ms: u64) -> Outcome {
+    Outcome::Failed(Failure {
+        kind: FailureKind::RateLimited,
+        code: pacing::PACED.into(),
+        message: "Held back to keep within Slack's rate limits; it is sent later.".into(),
+        retry_after_ms: Some(ms),
+    })
 }
 
 fn inactive_reason(state: &IntegrationState) -> String {
@@ -1081,7 +1168,17 @@ mod tests {
         assert!(
             matches!(&o[0].1, Outcome::Failed(f) if f.kind == FailureKind::RateLimited && f.retry_after_ms == Some(3000))
         );
-        assert!(matches!(&o[1].1, Outcome::Failed(f) if f.kind == FailureKind::Transient));
+        // Retry-After (3 s) is past the batch's budget: the next lookup is not even sent, the learner is handed back.
+        assert!(
+            matches!(&o[1].1, Outcome::Failed(f) if f.kind == FailureKind::RateLimited && f.code == pacing::PACED
+                && f.retry_after_ms.is_some_and(|ms| ms > 2_000))
+        );
+        assert_eq!(t.requests.len(), 1);
+        // A 5xx answer is transient.
+        s.remove(pacing::STATE_KEY);
+        let mut c = Connector::new(&mut s, &mut l, &mut t, NOW);
+        let o = c.deliver(&notification(), &[recipient("b", "b@x.io")]);
+        assert!(matches!(&o[0].1, Outcome::Failed(f) if f.kind == FailureKind::Transient));
     }
 
     #[test]

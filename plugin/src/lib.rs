@@ -9,6 +9,7 @@ pub mod api;
 pub mod connector;
 pub mod directory;
 pub mod model;
+pub mod pacing;
 pub mod render;
 
 #[cfg(target_arch = "wasm32")]

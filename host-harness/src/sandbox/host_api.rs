@@ -4,11 +4,34 @@
 use super::StoreState;
 use super::lms::connector::{log, settings, types, users};
 use crate::db::Db;
+use std::sync::Arc;
 
 /// Longest log line kept; longer lines are cut.
 const MAX_LOG_LINE: usize = 2_000;
 /// Longest key or value a connector may store.
 const MAX_VALUE: usize = 64 * 1024;
+
+/// Secret keys looked for when a connector has no manifest saying which it uses.
+pub const USUAL_SECRETS: &[&str] = &["client_secret", "signing_secret", "bot_token"];
+
+/// Replaces every occurrence of a known secret value, and anything shaped like a Slack token (`xoxb-…`, `xoxp-…`,
+/// …), with `[redacted]`.
+pub fn redact(text: &str, secrets: &[String]) -> String {
+    let mut out = text.to_string();
+    for secret in secrets.iter().filter(|s| s.len() >= 4) {
+        out = out.replace(secret.as_str(), "[redacted]");
+    }
+    for prefix in ["xoxb-", "xoxp-", "xoxa-", "xoxr-", "xoxe-", "xapp-"] {
+        while let Some(start) = out.find(prefix) {
+            let end = out[start..]
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+                .map(|n| start + n)
+                .unwrap_or(out.len());
+            out.replace_range(start..end, "[redacted]");
+        }
+    }
+    out
+}
 
 /// The platform and connector a store serves.
 pub struct Scope {
@@ -17,6 +40,10 @@ pub struct Scope {
     connector_id: String,
     log_budget: usize,
     dropped_log_lines: usize,
+    /// The secret keys the connector's manifest declares; `None` when it has no manifest.
+    secrets: Option<Arc<Vec<String>>>,
+    /// The secret values, read when the first log line is written, forgotten when a secret changes.
+    known: Option<Vec<String>>,
 }
 
 impl Scope {
@@ -28,7 +55,43 @@ impl Scope {
             connector_id: connector_id.to_string(),
             log_budget: log_lines,
             dropped_log_lines: 0,
+            secrets: None,
+            known: None,
         }
+    }
+
+    /// Restricts the secrets the connector may read and write to `declared` (its manifest's), when given.
+    pub fn with_secrets(mut self, declared: Option<Arc<Vec<String>>>) -> Self {
+        self.secrets = declared;
+        self
+    }
+
+    fn secret_declared(&self, key: &str) -> bool {
+        self.secrets
+            .as_ref()
+            .is_none_or(|keys| keys.iter().any(|k| k == key))
+    }
+
+    fn known_secrets(&mut self) -> &[String] {
+        if self.known.is_none() {
+            self.known = Some(self.read_secrets());
+        }
+        self.known.as_deref().unwrap_or_default()
+    }
+
+    fn read_secrets(&self) -> Vec<String> {
+        let keys: Vec<String> = match &self.secrets {
+            Some(keys) => keys.to_vec(),
+            None => USUAL_SECRETS.iter().map(|k| k.to_string()).collect(),
+        };
+        keys.iter()
+            .filter_map(|k| {
+                self.db
+                    .secret(&self.platform_id, &self.connector_id, k)
+                    .ok()
+                    .flatten()
+            })
+            .collect()
     }
 
     /// Log lines dropped because the call exceeded its quota.
@@ -78,6 +141,10 @@ impl settings::Host for StoreState {
 
     fn get_secret(&mut self, key: String) -> wasmtime::Result<Option<String>> {
         let s = &self.scope;
+        if !s.secret_declared(&key) {
+            tracing::warn!(target: "sandbox", platform = %s.platform_id, connector = %s.connector_id, key, "refused to read an undeclared secret");
+            return Ok(None);
+        }
         s.db.secret(&s.platform_id, &s.connector_id, &key)
             .map_err(trap)
     }
@@ -86,14 +153,21 @@ impl settings::Host for StoreState {
         if let Err(e) = check_size(&key, &value) {
             return Ok(Err(e));
         }
-        let s = &self.scope;
+        let s = &mut self.scope;
+        if !s.secret_declared(&key) {
+            return Ok(Err(format!(
+                "the secret `{key}` is not declared in the manifest"
+            )));
+        }
+        s.known = None;
         s.db.set_secret(&s.platform_id, &s.connector_id, &key, &value)
             .map_err(trap)?;
         Ok(Ok(()))
     }
 
     fn remove_secret(&mut self, key: String) -> wasmtime::Result<()> {
-        let s = &self.scope;
+        let s = &mut self.scope;
+        s.known = None;
         s.db.remove_secret(&s.platform_id, &s.connector_id, &key)
             .map_err(trap)
     }
@@ -145,7 +219,7 @@ impl log::Host for StoreState {
             log::Level::Warn => "warn",
             log::Level::Error => "error",
         };
-        let mut message = message;
+        let mut message = redact(&message, s.known_secrets());
         if message.len() > MAX_LOG_LINE {
             let mut cut = MAX_LOG_LINE;
             while !message.is_char_boundary(cut) {

@@ -1,15 +1,22 @@
-//! Outbound HTTP policy: the one place that decides where a connector's requests may go.
+//! Outbound HTTP policy: the one place that decides where a connector's requests may go, and how.
 //!
 //! Every request of a component goes through [`OutboundPolicy::send_request`] (wasmtime-wasi-http's
 //! `WasiHttpHooks`): the URL must match a granted origin exactly (scheme, host, port) and start with its path
 //! prefix; anything else is answered `HttpRequestDenied` without a connection, and the denial is logged with the
 //! grant line that would allow it. In local mode a route maps a granted origin to the simulated service on
 //! 127.0.0.1, and says so in the log.
+//!
+//! The host then sends the request itself ([`send`]): it resolves the name, refuses loopback, private, link-local
+//! and metadata addresses unless the grants name them (`DestinationIpProhibited`), connects to the very address it
+//! checked (so DNS cannot change between check and connect), caps request and response bodies, applies the
+//! operator's connect, first-byte, between-bytes and total time-outs, and never follows a redirect.
 
 use http::Uri;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
-use wasmtime_wasi_http::{RequestOptions, WasiBody, WasiHttpHooks};
+use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
 
 /// An origin and path prefix a connector may call, such as `https://slack.com/api/`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,6 +104,23 @@ impl Route {
     }
 }
 
+impl Grant {
+    /// The part of this grant that `other` also allows: same origin, the longer of the two path prefixes when one
+    /// starts with the other.
+    pub fn intersect(&self, other: &Grant) -> Option<Grant> {
+        if (&self.scheme, &self.host, self.port) != (&other.scheme, &other.host, other.port) {
+            return None;
+        }
+        if self.path_prefix.starts_with(&other.path_prefix) {
+            Some(self.clone())
+        } else if other.path_prefix.starts_with(&self.path_prefix) {
+            Some(other.clone())
+        } else {
+            None
+        }
+    }
+}
+
 /// The policy's configuration, shared by every store of a connector.
 #[derive(Debug, Clone)]
 pub struct OutboundConfig {
@@ -104,23 +128,36 @@ pub struct OutboundConfig {
     pub grants: Vec<Grant>,
     /// Local-mode routes.
     pub routes: Vec<Route>,
-    /// Time-outs for every request.
+    /// Addresses outside the public internet that a granted *name* may resolve to (loopback, private, link-local,
+    /// metadata). An IP literal named by a grant or a route is allowed as such.
+    pub addresses: Vec<IpAddr>,
+    /// Time to resolve the name and connect (TCP and TLS).
     pub connect_timeout: Duration,
     /// Time to the first byte of the answer.
     pub first_byte_timeout: Duration,
     /// Time between bytes of the answer.
     pub between_bytes_timeout: Duration,
+    /// Time for the whole exchange: connection, request, answer and its body.
+    pub total_timeout: Duration,
+    /// Largest request body sent.
+    pub max_request_bytes: u64,
+    /// Largest response body received.
+    pub max_response_bytes: u64,
 }
 
 impl OutboundConfig {
-    /// A configuration granting `grants`, with time-outs far below wasmtime's 600 s defaults.
+    /// A configuration granting `grants`, with time-outs far below wasmtime's 600 s defaults and body caps.
     pub fn new(grants: Vec<Grant>) -> Self {
         OutboundConfig {
             grants,
             routes: Vec::new(),
+            addresses: Vec::new(),
             connect_timeout: Duration::from_secs(5),
             first_byte_timeout: Duration::from_secs(20),
             between_bytes_timeout: Duration::from_secs(10),
+            total_timeout: Duration::from_secs(30),
+            max_request_bytes: 1 << 20,
+            max_response_bytes: 8 << 20,
         }
     }
 
@@ -131,6 +168,48 @@ impl OutboundConfig {
             .and_then(|uri| self.routes.iter().find_map(|r| r.rewrite(&uri)))
             .map(|uri| uri.to_string())
             .unwrap_or_else(|| url.to_string())
+    }
+
+    /// Whether a connection to `ip` is allowed for a host *name* (IP literals named by the operator are allowed
+    /// before this is asked): public addresses, and the non-public ones the grants name.
+    pub fn address_allowed(&self, ip: IpAddr) -> bool {
+        is_public(ip) || self.addresses.contains(&ip)
+    }
+}
+
+/// Whether an address is on the public internet: not loopback, private, link-local (cloud metadata services such
+/// as 169.254.169.254 included), shared, unspecified, multicast, documentation or reserved.
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || v4.is_multicast()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b))
+                || (a == 192 && b == 0 && c == 0)
+                || (a == 198 && (18..20).contains(&b))
+                || a >= 240)
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public(IpAddr::V4(v4));
+            }
+            let s = v6.segments();
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (s[0] & 0xfe00) == 0xfc00
+                || (s[0] & 0xffc0) == 0xfe80
+                || (s[0] == 0x2001 && s[1] == 0x0db8)
+                || (s[0] == 0x0064 && s[1] == 0xff9b)
+                || s[..6] == [0, 0, 0, 0, 0, 0])
+        }
     }
 }
 
@@ -154,7 +233,8 @@ impl OutboundPolicy {
                 .map(|(s, h, p)| format!("{s}://{h}:{p}{}", uri.path()))
                 .unwrap_or_else(|| uri.to_string());
             return Err(format!(
-                "{} may not call {wanted}: no grant allows it (a grant line `outbound = [\"{}\"]` would)",
+                "{} may not call {wanted}: no grant allows it (a grant line `allow = [\"{}\"]` under [outbound] \
+                 would)",
                 self.caller,
                 suggested_grant(uri)
             ));
@@ -188,48 +268,309 @@ fn origin_of(uri: &Uri) -> Option<(String, String, u16)> {
     Some((scheme, host, port))
 }
 
-type ResponseFuture = Box<
-    dyn Future<
-            Output = Result<
-                (
-                    http::Response<WasiBody>,
-                    Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
-                ),
-                wasmtime_wasi_http::Error,
-            >,
-        > + Send,
->;
+/// An IP literal host (`127.0.0.1`, `[::1]`), if the host is one.
+fn ip_literal(host: &str) -> Option<IpAddr> {
+    host.trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .ok()
+}
+
+type IoFuture = Box<dyn Future<Output = Result<(), HttpError>> + Send>;
+type ResponseFuture =
+    Box<dyn Future<Output = Result<(http::Response<WasiBody>, IoFuture), HttpError>> + Send>;
 
 impl WasiHttpHooks for OutboundPolicy {
     fn send_request(
         &mut self,
         mut request: http::Request<WasiBody>,
         _options: Option<RequestOptions>,
-        _fut: Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
+        _fut: IoFuture,
     ) -> ResponseFuture {
         let target = match self.decide(request.uri()) {
             Ok(target) => target,
             Err(why) => {
                 tracing::warn!(target: "outbound", "denied: {why}");
-                return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
+                return Box::new(async { Err(HttpError::HttpRequestDenied) });
             }
         };
         *request.uri_mut() = target;
         // The component's own time-out wishes are ignored: the operator's apply.
-        let options = RequestOptions {
-            connect_timeout: Some(self.config.connect_timeout),
-            first_byte_timeout: Some(self.config.first_byte_timeout),
-            between_bytes_timeout: Some(self.config.between_bytes_timeout),
-        };
+        let config = self.config.clone();
+        let caller = self.caller.clone();
         Box::new(async move {
-            use http_body_util::BodyExt;
-            let (response, io) =
-                wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
-            Ok((
-                response.map(BodyExt::boxed_unsync),
-                Box::new(io) as Box<dyn Future<Output = _> + Send>,
-            ))
+            let deadline = tokio::time::Instant::now() + config.total_timeout;
+            match tokio::time::timeout_at(deadline, send(request, &config, &caller, deadline)).await
+            {
+                Ok(result) => result,
+                Err(_) => Err(HttpError::HttpResponseTimeout),
+            }
         })
+    }
+}
+
+/// Resolves the target's host, keeps only the addresses the policy allows, and returns the first; logs and refuses
+/// when none is left.
+async fn checked_address(
+    config: &OutboundConfig,
+    caller: &str,
+    host: &str,
+    port: u16,
+) -> Result<SocketAddr, HttpError> {
+    // An IP literal got here through a grant or a route that names it: the operator chose it.
+    if let Some(ip) = ip_literal(host) {
+        return Ok(SocketAddr::new(ip, port));
+    }
+    let resolved: Vec<SocketAddr> = match tokio::time::timeout(
+        config.connect_timeout,
+        tokio::net::lookup_host((host, port)),
+    )
+    .await
+    {
+        Err(_) => return Err(HttpError::DnsTimeout),
+        Ok(Err(e)) => {
+            tracing::debug!(target: "outbound", caller, host, "name resolution failed: {e}");
+            return Err(HttpError::DestinationNotFound);
+        }
+        Ok(Ok(addresses)) => addresses.collect(),
+    };
+    if let Some(address) = resolved.iter().find(|a| config.address_allowed(a.ip())) {
+        return Ok(*address);
+    }
+    let Some(first) = resolved.first() else {
+        return Err(HttpError::DestinationNotFound);
+    };
+    tracing::warn!(
+        target: "outbound",
+        "denied: {caller} may not connect to {host}:{port}: it resolves to {}, which is not a public address (a \
+         grant line `addresses = [\"{}\"]` under [outbound] would allow it)",
+        resolved.iter().map(|a| a.ip().to_string()).collect::<Vec<_>>().join(", "),
+        first.ip()
+    );
+    Err(HttpError::DestinationIpProhibited)
+}
+
+/// Sends one request to the checked address: no redirects followed, body sizes capped, every time-out applied.
+async fn send(
+    mut request: http::Request<WasiBody>,
+    config: &OutboundConfig,
+    caller: &str,
+    deadline: tokio::time::Instant,
+) -> Result<(http::Response<WasiBody>, IoFuture), HttpError> {
+    use http_body_util::BodyExt;
+    use tokio::io::{AsyncRead, AsyncWrite};
+
+    let (scheme, host, port) = origin_of(request.uri()).ok_or(HttpError::HttpRequestUriInvalid)?;
+    if let Some(length) = content_length(request.headers())
+        && length > config.max_request_bytes
+    {
+        return Err(HttpError::HttpRequestBodySize(Some(length)));
+    }
+    let address = checked_address(config, caller, &host, port).await?;
+    let tcp = match tokio::time::timeout(
+        config.connect_timeout,
+        tokio::net::TcpStream::connect(address),
+    )
+    .await
+    {
+        Ok(Ok(tcp)) => tcp,
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            return Err(HttpError::ConnectionRefused);
+        }
+        Ok(Err(e)) => return Err(HttpError::Connect(e)),
+        Err(_) => return Err(HttpError::ConnectionTimeout),
+    };
+    trait Stream: AsyncRead + AsyncWrite + Send + Sync + Unpin + 'static {}
+    impl<T: AsyncRead + AsyncWrite + Send + Sync + Unpin + 'static> Stream for T {}
+    let stream: Box<dyn Stream> = if scheme == "https" {
+        let roots = rustls::RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.into(),
+        };
+        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| HttpError::InternalError(Some(e.to_string())))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        let name = match ip_literal(&host) {
+            Some(ip) => rustls::pki_types::ServerName::from(ip),
+            None => rustls::pki_types::ServerName::try_from(host.clone())
+                .map_err(|_| HttpError::HttpRequestUriInvalid)?,
+        };
+        let connector = tokio_rustls::TlsConnector::from(Arc::new(tls));
+        match tokio::time::timeout(config.connect_timeout, connector.connect(name, tcp)).await {
+            Ok(Ok(stream)) => Box::new(stream),
+            Ok(Err(e)) => return Err(HttpError::Tls(e)),
+            Err(_) => return Err(HttpError::ConnectionTimeout),
+        }
+    } else {
+        Box::new(tcp)
+    };
+    let (mut sender, conn) = tokio::time::timeout(
+        config.connect_timeout,
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)),
+    )
+    .await
+    .map_err(|_| HttpError::ConnectionTimeout)??;
+    // The request line carries the path only (the origin went into the connection and the Host header).
+    let path = request
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/")
+        .to_string();
+    *request.uri_mut() = path.parse().map_err(|_| HttpError::HttpRequestUriInvalid)?;
+    let request = request.map(|body| {
+        Capped::new(
+            body,
+            config.max_request_bytes,
+            HttpError::HttpRequestBodySize,
+            None,
+            deadline,
+        )
+    });
+    let first_byte_timeout = config.first_byte_timeout;
+    let send = async move {
+        tokio::time::timeout(first_byte_timeout, sender.send_request(request))
+            .await
+            .map_err(|_| HttpError::ConnectionReadTimeout)?
+            .map_err(HttpError::from)
+    };
+    // Wait for the answer while driving the connection, as wasmtime-wasi-http's default sender does.
+    let mut send = std::pin::pin!(send);
+    let mut conn = Some(conn);
+    let response = std::future::poll_fn(|cx| {
+        use std::task::Poll;
+        if let Poll::Ready(result) = send.as_mut().poll(cx) {
+            return Poll::Ready(result);
+        }
+        let Some(c) = conn.as_mut() else {
+            return Poll::Pending;
+        };
+        let done = std::task::ready!(std::pin::Pin::new(c).poll(cx));
+        conn = None;
+        match done {
+            Ok(()) => send.as_mut().poll(cx),
+            Err(e) => Poll::Ready(Err(HttpError::from(e))),
+        }
+    })
+    .await?;
+    // Redirects are answers like any other: the component sees the 3xx, the host never follows it.
+    if let Some(length) = content_length(response.headers())
+        && length > config.max_response_bytes
+    {
+        tracing::warn!(target: "outbound", caller, "refused an answer of {length} bytes (cap {})", config.max_response_bytes);
+        return Err(HttpError::HttpResponseBodySize(Some(length)));
+    }
+    let max = config.max_response_bytes;
+    let idle = config.between_bytes_timeout;
+    let response = response.map(|body| {
+        Capped::new(
+            body,
+            max,
+            HttpError::HttpResponseBodySize,
+            Some(idle),
+            deadline,
+        )
+        .boxed_unsync()
+    });
+    let io = async move {
+        match conn {
+            Some(conn) => conn.await.map_err(HttpError::from),
+            None => Ok(()),
+        }
+    };
+    Ok((response, Box::new(io) as IoFuture))
+}
+
+fn content_length(headers: &http::HeaderMap) -> Option<u64> {
+    headers
+        .get(http::header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
+}
+
+/// A body with a size cap, an optional time-out between frames and a deadline for the whole exchange.
+struct Capped<B> {
+    inner: B,
+    seen: u64,
+    max: u64,
+    too_big: fn(Option<u64>) -> HttpError,
+    idle: Option<(Duration, Pin<Box<tokio::time::Sleep>>)>,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl<B> Capped<B> {
+    fn new(
+        inner: B,
+        max: u64,
+        too_big: fn(Option<u64>) -> HttpError,
+        idle: Option<Duration>,
+        deadline: tokio::time::Instant,
+    ) -> Self {
+        Capped {
+            inner,
+            seen: 0,
+            max,
+            too_big,
+            idle: idle.map(|d| (d, Box::pin(tokio::time::sleep(d)))),
+            deadline: Box::pin(tokio::time::sleep_until(deadline)),
+        }
+    }
+}
+
+impl<B> http_body::Body for Capped<B>
+where
+    B: http_body::Body<Data = bytes::Bytes> + Unpin,
+    B::Error: Into<HttpError>,
+{
+    type Data = bytes::Bytes;
+    type Error = HttpError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, HttpError>>> {
+        use std::task::Poll;
+        let this = &mut *self;
+        if this.deadline.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(Some(Err(HttpError::HttpResponseTimeout)));
+        }
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    this.seen += data.len() as u64;
+                    if this.seen > this.max {
+                        return Poll::Ready(Some(Err((this.too_big)(Some(this.seen)))));
+                    }
+                }
+                if let Some((every, sleep)) = this.idle.as_mut() {
+                    sleep.as_mut().reset(tokio::time::Instant::now() + *every);
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e.into()))),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => {
+                if let Some((_, sleep)) = this.idle.as_mut()
+                    && sleep.as_mut().poll(cx).is_ready()
+                {
+                    return Poll::Ready(Some(Err(HttpError::ConnectionReadTimeout)));
+                }
+                Poll::Pending
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
     }
 }
 
@@ -259,6 +600,54 @@ mod tests {
             .decide(&"https://example.com/x".parse().unwrap())
             .unwrap_err();
         assert!(why.contains("https://example.com:443/"), "{why}");
+    }
+
+    #[test]
+    fn only_public_addresses_pass_unless_named() {
+        for private in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "::1",
+            "fd00:ec2::254",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "::",
+        ] {
+            assert!(!is_public(private.parse().unwrap()), "{private}");
+        }
+        for public in ["1.1.1.1", "54.192.0.1", "2606:4700::1111"] {
+            assert!(is_public(public.parse().unwrap()), "{public}");
+        }
+        let mut config = OutboundConfig::new(vec![]);
+        assert!(!config.address_allowed("127.0.0.1".parse().unwrap()));
+        config.addresses.push("127.0.0.1".parse().unwrap());
+        assert!(config.address_allowed("127.0.0.1".parse().unwrap()));
+    }
+
+    #[test]
+    fn grants_intersect_on_origin_and_prefix() {
+        let g = |s: &str| Grant::parse(s).unwrap();
+        assert_eq!(
+            g("https://slack.com/").intersect(&g("https://slack.com/api/")),
+            Some(g("https://slack.com/api/"))
+        );
+        assert_eq!(
+            g("https://slack.com/api/").intersect(&g("https://slack.com/api/")),
+            Some(g("https://slack.com/api/"))
+        );
+        assert_eq!(
+            g("https://slack.com/a/").intersect(&g("https://slack.com/b/")),
+            None
+        );
+        assert_eq!(
+            g("https://slack.com/").intersect(&g("http://slack.com/")),
+            None
+        );
     }
 
     #[test]

@@ -28,7 +28,10 @@ impl Resp {
         String::from_utf8_lossy(&self.body).into_owned()
     }
     pub fn header(&self, k: &str) -> Option<String> {
-        self.headers.get(k).and_then(|v| v.to_str().ok()).map(str::to_string)
+        self.headers
+            .get(k)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
     }
 }
 
@@ -42,14 +45,24 @@ pub async fn request(
     let uri: http::Uri = url.parse().map_err(|e| format!("{e}"))?;
     let host = uri.host().unwrap().to_string();
     let port = uri.port_u16().unwrap_or(80);
-    let stream = tokio::net::TcpStream::connect((host.as_str(), port)).await.map_err(|e| e.to_string())?;
-    let (mut sender, conn) =
-        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
+    let stream = tokio::net::TcpStream::connect((host.as_str(), port))
+        .await
+        .map_err(|e| e.to_string())?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| e.to_string())?;
     tokio::spawn(async move {
         let _ = conn.await;
     });
-    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/").to_string();
-    let mut req = http::Request::builder().method(method).uri(path).header("host", format!("{host}:{port}"));
+    let path = uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/")
+        .to_string();
+    let mut req = http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", format!("{host}:{port}"));
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
@@ -60,15 +73,27 @@ pub async fn request(
         }
         None => Vec::new(),
     };
-    let req = req.body(Full::new(Bytes::from(body_bytes))).map_err(|e| e.to_string())?;
+    let req = req
+        .body(Full::new(Bytes::from(body_bytes)))
+        .map_err(|e| e.to_string())?;
     let resp = tokio::time::timeout(Duration::from_secs(20), sender.send_request(req))
         .await
         .map_err(|_| "timeout".to_string())?
         .map_err(|e| e.to_string())?;
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();
-    let body = resp.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes().to_vec();
-    Ok(Resp { status, headers, body })
+    let body = resp
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?
+        .to_bytes()
+        .to_vec();
+    Ok(Resp {
+        status,
+        headers,
+        body,
+    })
 }
 
 pub async fn get(url: &str) -> Resp {
@@ -89,20 +114,41 @@ pub fn encode(fields: &[(&str, &str)]) -> String {
 
 /// POST a form.
 pub async fn post_form(url: &str, headers: &[(&str, &str)], fields: &[(&str, &str)]) -> Resp {
-    request("POST", url, headers, Some(("application/x-www-form-urlencoded", encode(fields).into_bytes())))
-        .await
-        .unwrap()
+    request(
+        "POST",
+        url,
+        headers,
+        Some((
+            "application/x-www-form-urlencoded",
+            encode(fields).into_bytes(),
+        )),
+    )
+    .await
+    .unwrap()
 }
 
 /// POST JSON.
 pub async fn post_json(url: &str, headers: &[(&str, &str)], body: &Value) -> Resp {
-    request("POST", url, headers, Some(("application/json; charset=utf-8", body.to_string().into_bytes())))
-        .await
-        .unwrap()
+    request(
+        "POST",
+        url,
+        headers,
+        Some((
+            "application/json; charset=utf-8",
+            body.to_string().into_bytes(),
+        )),
+    )
+    .await
+    .unwrap()
 }
 
 /// A Web API call with a form body and the token in a `token` field (if any).
-pub async fn api_form(sim: &SimHandle, method: &str, token: Option<&str>, fields: &[(&str, &str)]) -> Resp {
+pub async fn api_form(
+    sim: &SimHandle,
+    method: &str,
+    token: Option<&str>,
+    fields: &[(&str, &str)],
+) -> Resp {
     let mut f: Vec<(&str, &str)> = fields.to_vec();
     if let Some(t) = token {
         f.push(("token", t));
@@ -113,23 +159,35 @@ pub async fn api_form(sim: &SimHandle, method: &str, token: Option<&str>, fields
 /// A Web API call with a JSON body and a Bearer token.
 pub async fn api_json(sim: &SimHandle, method: &str, token: &str, body: &Value) -> Resp {
     let auth = format!("Bearer {token}");
-    post_json(&format!("{}{method}", sim.api_url()), &[("authorization", &auth)], body).await
+    post_json(
+        &format!("{}{method}", sim.api_url()),
+        &[("authorization", &auth)],
+        body,
+    )
+    .await
 }
 
 /// A Web API GET with query parameters and a Bearer token.
 pub async fn api_get(sim: &SimHandle, method: &str, token: &str, query: &[(&str, &str)]) -> Resp {
     let auth = format!("Bearer {token}");
-    get_with(&format!("{}{method}?{}", sim.api_url(), encode(query)), &[("authorization", &auth)]).await
+    get_with(
+        &format!("{}{method}?{}", sim.api_url(), encode(query)),
+        &[("authorization", &auth)],
+    )
+    .await
 }
 
-pub const ALL_SCOPES: &str = "chat:write,chat:write.customize,im:write,im:history,users:read,users:read.email";
+pub const ALL_SCOPES: &str =
+    "chat:write,chat:write.customize,im:write,im:history,users:read,users:read.email";
 
 pub fn loopback() -> SocketAddr {
     "127.0.0.1:0".parse().unwrap()
 }
 
 pub async fn start_demo() -> SimHandle {
-    slack_sim::start(loopback(), SimConfig::demo()).await.unwrap()
+    slack_sim::start(loopback(), SimConfig::demo())
+        .await
+        .unwrap()
 }
 
 pub async fn start_with(cfg: SimConfig) -> SimHandle {
@@ -138,11 +196,18 @@ pub async fn start_with(cfg: SimConfig) -> SimHandle {
 
 pub fn query_of(location: &str) -> HashMap<String, String> {
     let q = location.split_once('?').map(|x| x.1).unwrap_or("");
-    form_urlencoded::parse(q.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+    form_urlencoded::parse(q.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
 }
 
 /// Clicks Allow as `member` on the consent page; returns the redirect's query (code, state or error).
-pub async fn allow(sim: &SimHandle, member: &str, scopes: &str, state: &str) -> HashMap<String, String> {
+pub async fn allow(
+    sim: &SimHandle,
+    member: &str,
+    scopes: &str,
+    state: &str,
+) -> HashMap<String, String> {
     let cfg = sim.state();
     let r = post_form(
         &sim.authorize_url(),
@@ -195,8 +260,16 @@ pub fn host_harness_b64(s: &str) -> String {
         let n = ((b[0] as u32) << 16) | ((b[1] as u32) << 8) | b[2] as u32;
         out.push(A[(n >> 18) as usize & 63] as char);
         out.push(A[(n >> 12) as usize & 63] as char);
-        out.push(if c.len() > 1 { A[(n >> 6) as usize & 63] as char } else { '=' });
-        out.push(if c.len() > 2 { A[n as usize & 63] as char } else { '=' });
+        out.push(if c.len() > 1 {
+            A[(n >> 6) as usize & 63] as char
+        } else {
+            '='
+        });
+        out.push(if c.len() > 2 {
+            A[n as usize & 63] as char
+        } else {
+            '='
+        });
     }
     out
 }
@@ -234,16 +307,32 @@ pub async fn receiver(status: u16, delay: Duration) -> Receiver {
     let task = tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
-    Receiver { url: format!("http://{addr}/slack"), rx, task }
+    Receiver {
+        url: format!("http://{addr}/slack"),
+        rx,
+        task,
+    }
 }
 
 /// Checks a Slack request signature as an app would.
 pub fn verify_signature(secret: &str, headers: &http::HeaderMap, body: &str) -> bool {
-    let ts: i64 = headers.get("x-slack-request-timestamp").and_then(|v| v.to_str().ok()).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let sig = headers.get("x-slack-signature").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let ts: i64 = headers
+        .get("x-slack-request-timestamp")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let sig = headers
+        .get("x-slack-signature")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     use hmac::{Hmac, Mac};
     let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(format!("v0:{ts}:{body}").as_bytes());
-    let expected: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    let expected: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     sig == format!("v0={expected}")
 }

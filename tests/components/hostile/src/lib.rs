@@ -1,0 +1,223 @@
+//! A deliberately malicious connector, for tests only: `deliver` performs the attack named in the notification's
+//! body and reports what happened as each recipient's outcome code. The tests prove the host contains every one.
+//!
+//! Attacks: `fetch URL` (GET, reads the whole body), `post URL BYTES` (a request body of BYTES bytes), `loop`
+//! (spins forever), `alloc` (allocates without bound), `recurse` (recursion without bound), `huge BYTES` (returns
+//! outcomes holding BYTES-long strings), `flood LINES` (writes LINES log lines), `secret KEY` (reads a secret),
+//! `set-secret KEY` (writes one), `panic` (writes to stderr, then panics).
+
+#![cfg(target_arch = "wasm32")]
+
+wit_bindgen::generate!({
+    path: "../../../wit",
+    world: "lms-connector",
+    with: {
+        "wasi:http/types@0.2.12": wasip2::http::types,
+        "wasi:http/outgoing-handler@0.2.12": wasip2::http::outgoing_handler,
+        "wasi:io/streams@0.2.12": wasip2::io::streams,
+        "wasi:io/error@0.2.12": wasip2::io::error,
+        "wasi:io/poll@0.2.12": wasip2::io::poll,
+        "wasi:clocks/monotonic-clock@0.2.12": wasip2::clocks::monotonic_clock,
+    },
+});
+
+use exports::lms::connector::connector::Guest;
+use lms::connector::types::*;
+use std::hint::black_box;
+use wasip2::http::outgoing_handler;
+use wasip2::http::types::{Fields, Method, OutgoingBody, OutgoingRequest, Scheme};
+
+fn request(url: &str, method: Method) -> Result<OutgoingRequest, String> {
+    let (scheme, rest) = url.split_once("://").ok_or("bad-url")?;
+    let (authority, path) = rest
+        .find('/')
+        .map(|i| (&rest[..i], &rest[i..]))
+        .unwrap_or((rest, "/"));
+    let request = OutgoingRequest::new(Fields::new());
+    let _ = request.set_method(&method);
+    let _ = request.set_scheme(Some(&if scheme == "http" {
+        Scheme::Http
+    } else {
+        Scheme::Https
+    }));
+    let _ = request.set_authority(Some(authority));
+    let _ = request.set_path_with_query(Some(path));
+    Ok(request)
+}
+
+fn exchange(request: OutgoingRequest, body: Option<usize>) -> String {
+    let outgoing = request.body().expect("the body of a new request");
+    let future = match outgoing_handler::handle(request, None) {
+        Err(e) => return format!("error:{e:?}"),
+        Ok(future) => future,
+    };
+    if let Some(size) = body {
+        let stream = outgoing.write().expect("the body stream");
+        let chunk = vec![b'x'; 4096];
+        let mut left = size;
+        while left > 0 {
+            let n = left.min(chunk.len());
+            if let Err(e) = stream.blocking_write_and_flush(&chunk[..n]) {
+                drop(stream);
+                let _ = OutgoingBody::finish(outgoing, None);
+                return format!("body-write-error:{e:?}");
+            }
+            left -= n;
+        }
+        drop(stream);
+    }
+    let _ = OutgoingBody::finish(outgoing, None);
+    future.subscribe().block();
+    let response = match future.get() {
+        Some(Ok(Ok(response))) => response,
+        Some(Ok(Err(e))) => return format!("error:{e:?}"),
+        _ => return "error:no-response".into(),
+    };
+    let status = response.status();
+    let body = response.consume().expect("the response body");
+    let stream = body.stream().expect("the response stream");
+    let mut bytes = 0usize;
+    loop {
+        match stream.blocking_read(64 * 1024) {
+            Ok(chunk) => bytes += chunk.len(),
+            Err(wasip2::io::streams::StreamError::Closed) => break,
+            Err(wasip2::io::streams::StreamError::LastOperationFailed(e)) => {
+                return format!("status:{status};body-error:{}", e.to_debug_string());
+            }
+        }
+    }
+    format!("status:{status};bytes:{bytes}")
+}
+
+fn recurse(depth: u64) -> u64 {
+    if black_box(depth) == u64::MAX {
+        return 0;
+    }
+    let buffer = black_box([depth; 16]);
+    black_box(recurse(black_box(depth + 1))) + buffer[3]
+}
+
+fn attack(body: &str) -> String {
+    let (verb, arg) = body.split_once(' ').unwrap_or((body, ""));
+    match verb {
+        "fetch" => match request(arg, Method::Get) {
+            Ok(r) => exchange(r, None),
+            Err(e) => e,
+        },
+        "post" => {
+            let (url, size) = arg.split_once(' ').unwrap_or((arg, "0"));
+            match request(url, Method::Post) {
+                Ok(r) => exchange(r, Some(size.parse().unwrap_or(0))),
+                Err(e) => e,
+            }
+        }
+        "loop" => {
+            let mut x = 0u64;
+            loop {
+                x = black_box(x.wrapping_add(1));
+            }
+        }
+        "alloc" => {
+            let mut hoard: Vec<Vec<u8>> = Vec::new();
+            loop {
+                hoard.push(vec![1u8; 1 << 20]);
+                black_box(&hoard);
+            }
+        }
+        "recurse" => format!("{}", recurse(0)),
+        "flood" => {
+            let lines: u32 = arg.parse().unwrap_or(100_000);
+            for i in 0..lines {
+                lms::connector::log::write(lms::connector::log::Level::Info, &format!("flood {i}"));
+            }
+            "flooded".into()
+        }
+        "secret" => match lms::connector::settings::get_secret(arg) {
+            Some(value) => format!("secret:{value}"),
+            None => "secret:none".into(),
+        },
+        "set-secret" => match lms::connector::settings::set_secret(arg, "stolen") {
+            Ok(()) => "set-secret:ok".into(),
+            Err(e) => format!("set-secret:refused:{e}"),
+        },
+        "panic" => {
+            eprintln!("hostile: about to panic on purpose");
+            panic!("hostile panic");
+        }
+        _ => "unknown-attack".into(),
+    }
+}
+
+struct Hostile;
+
+impl Guest for Hostile {
+    fn describe() -> ConnectorInfo {
+        ConnectorInfo {
+            id: "hostile".into(),
+            name: "Hostile".into(),
+            version: "0.0.0".into(),
+            outbound_origins: vec![],
+            settings: vec![],
+        }
+    }
+    fn start_activation(_: ActivationRequest) -> Result<String, ConnectorError> {
+        Err(ConnectorError {
+            code: "unsupported".into(),
+            message: "hostile".into(),
+        })
+    }
+    fn complete_activation(_: Vec<(String, String)>) -> Result<ActivationResult, ConnectorError> {
+        Err(ConnectorError {
+            code: "unsupported".into(),
+            message: "hostile".into(),
+        })
+    }
+    fn deactivate() -> Result<(), ConnectorError> {
+        Ok(())
+    }
+    fn deliver(notification: Notification, recipients: Vec<Recipient>) -> Vec<DeliveryOutcome> {
+        let body = notification.body.unwrap_or_default();
+        if let Some(size) = body.strip_prefix("huge ") {
+            // Giant outputs: every recipient's outcome carries a string of `size` bytes.
+            let size: usize = size.parse().unwrap_or(0);
+            return recipients
+                .into_iter()
+                .map(|r| DeliveryOutcome {
+                    delivery_id: r.delivery_id,
+                    outcome: Outcome::Failed(Failure {
+                        kind: FailureKind::Permanent,
+                        code: "huge".into(),
+                        message: "x".repeat(size),
+                        retry_after_ms: None,
+                    }),
+                })
+                .collect();
+        }
+        let code = attack(&body);
+        recipients
+            .into_iter()
+            .map(|r| DeliveryOutcome {
+                delivery_id: r.delivery_id,
+                outcome: Outcome::Failed(Failure {
+                    kind: FailureKind::Permanent,
+                    code: code.clone(),
+                    message: body.clone(),
+                    retry_after_ms: None,
+                }),
+            })
+            .collect()
+    }
+    fn status() -> IntegrationState {
+        IntegrationState::Inactive
+    }
+    fn handle_inbound(_: InboundRequest) -> InboundResponse {
+        InboundResponse {
+            status: 404,
+            content_type: "text/plain".into(),
+            body: vec![],
+            new_state: None,
+        }
+    }
+}
+
+export!(Hostile);

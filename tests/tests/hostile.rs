@@ -1,0 +1,583 @@
+//! Hostile components (tests/components/hostile*) against the sandbox: each attack is contained — a clear error
+//! (with the component's stderr where it wrote any), no harm to the host — and the host keeps serving the real
+//! Slack connector at the same time and afterwards.
+
+use e2e_tests::TestDir;
+use host_harness::db::Db;
+use host_harness::harness::{EMBEDDED_CONNECTOR, embedded_manifest};
+use host_harness::sandbox::grants::Grants;
+use host_harness::sandbox::manifest::Manifest;
+use host_harness::sandbox::outbound::{Grant, OutboundConfig, Route};
+use host_harness::sandbox::{Limits, Policy, Sandbox, wit};
+use host_harness::secrets::SecretBox;
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::time::Duration;
+
+const HOSTILE: &[u8] = include_bytes!(env!("HOSTILE_CONNECTOR_WASM"));
+const HOSTILE_FS: &[u8] = include_bytes!(env!("HOSTILE_FS_CONNECTOR_WASM"));
+const HOSTILE_SOCKETS: &[u8] = include_bytes!(env!("HOSTILE_SOCKETS_CONNECTOR_WASM"));
+
+/// A database, an engine, and the real Slack connector loaded as the harness loads it.
+struct World {
+    _dir: TestDir,
+    db: Db,
+    engine: host_harness::sandbox::Engine,
+    slack: Sandbox,
+}
+
+impl World {
+    fn new(name: &str) -> World {
+        let dir = TestDir::new(name);
+        let db = Db::open(&dir.path().join("db.sqlite3"), SecretBox::new([3; 32])).unwrap();
+        let engine = Sandbox::engine().unwrap();
+        let policy = Policy::new("slack", Grants::embedded(), Some(embedded_manifest())).unwrap();
+        let slack = Sandbox::with_policy(&engine, EMBEDDED_CONNECTOR, db.clone(), policy).unwrap();
+        World {
+            _dir: dir,
+            db,
+            engine,
+            slack,
+        }
+    }
+
+    fn hostile(&self, outbound: OutboundConfig, limits: Limits) -> Sandbox {
+        Sandbox::new(
+            &self.engine,
+            HOSTILE,
+            "hostile",
+            self.db.clone(),
+            outbound,
+            limits,
+        )
+        .unwrap()
+    }
+
+    /// The well-behaved connector answers.
+    async fn slack_serves(&self) {
+        assert_eq!(self.slack.describe().await.unwrap().id, "slack");
+        assert!(matches!(
+            self.slack.status("p1").await.unwrap(),
+            wit::IntegrationState::Inactive
+        ));
+    }
+}
+
+fn no_outbound() -> OutboundConfig {
+    OutboundConfig::new(vec![])
+}
+
+fn notification(body: &str) -> wit::Notification {
+    wit::Notification {
+        id: "n".into(),
+        kind: wit::NotificationKind::PathStep,
+        title: "t".into(),
+        session: None,
+        body: Some(body.into()),
+        group: wit::PlatformGroup {
+            name: "g".into(),
+            logo_url: None,
+        },
+    }
+}
+
+fn recipients(n: usize) -> Vec<wit::Recipient> {
+    (0..n)
+        .map(|i| wit::Recipient {
+            user: wit::User {
+                id: format!("u{i}"),
+                email: format!("u{i}@x"),
+                display_name: "U".into(),
+                locale: "en".into(),
+                time_zone: "UTC".into(),
+            },
+            delivery_id: format!("d{i}"),
+            attempt: 1,
+        })
+        .collect()
+}
+
+/// Runs an attack on `platform` and returns its outcome code, or the call's error.
+async fn attack(sandbox: &Sandbox, platform: &str, body: &str) -> Result<String, String> {
+    match sandbox
+        .deliver(platform, &notification(body), &recipients(1))
+        .await
+    {
+        Ok(outcomes) => match &outcomes[0].outcome {
+            wit::Outcome::Failed(f) => Ok(f.code.clone()),
+            other => panic!("unexpected outcome {other:?}"),
+        },
+        Err(e) => Err(format!("{e:#}")),
+    }
+}
+
+/// Runs an attack while the real connector is called at the same time, then checks both recover.
+async fn contained(world: &World, sandbox: &Sandbox, body: &str) -> Result<String, String> {
+    let (result, ()) = tokio::join!(attack(sandbox, "p1", body), world.slack_serves());
+    world.slack_serves().await;
+    result
+}
+
+/// A one-shot HTTP server on 127.0.0.1 answering `response` to the first connection; returns its port.
+fn serve_once(response: &'static [u8]) -> (u16, std::thread::JoinHandle<Vec<u8>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let handle = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_millis(500)))
+            .unwrap();
+        let mut request = vec![0u8; 64 * 1024];
+        let n = stream.read(&mut request).unwrap_or(0);
+        request.truncate(n);
+        let _ = stream.write_all(response);
+        request
+    });
+    (port, handle)
+}
+
+/// A listener that must never see a connection.
+struct Untouched(TcpListener);
+
+impl Untouched {
+    fn new() -> Untouched {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.set_nonblocking(true).unwrap();
+        Untouched(l)
+    }
+    fn port(&self) -> u16 {
+        self.0.local_addr().unwrap().port()
+    }
+    fn assert_untouched(&self) {
+        assert_eq!(
+            self.0.accept().unwrap_err().kind(),
+            std::io::ErrorKind::WouldBlock,
+            "something connected"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn non_granted_hosts_metadata_and_other_local_ports_are_denied() {
+    let world = World::new("hostile-hosts");
+    let (port, server) =
+        serve_once(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
+    let forbidden = Untouched::new();
+    let mut outbound = OutboundConfig::new(vec![Grant::parse("https://slack.com/api/").unwrap()]);
+    outbound
+        .routes
+        .push(Route::new("https://slack.com", &format!("http://127.0.0.1:{port}")).unwrap());
+    let hostile = world.hostile(outbound, Limits::default());
+    for url in [
+        "https://example.com/".to_string(),
+        "http://169.254.169.254/latest/meta-data/".to_string(),
+        "http://[fd00:ec2::254]/latest/meta-data/".to_string(),
+        format!("http://127.0.0.1:{}/", forbidden.port()),
+        format!("http://127.0.0.1:{port}/api/auth.test"),
+        "https://slack.com.evil.example/api/auth.test".to_string(),
+    ] {
+        assert_eq!(
+            contained(&world, &hostile, &format!("fetch {url}")).await,
+            Ok("error:ErrorCode::HttpRequestDenied".to_string()),
+            "{url}"
+        );
+    }
+    forbidden.assert_untouched();
+    // The granted origin still goes through, to the address its route names.
+    assert_eq!(
+        contained(&world, &hostile, "fetch https://slack.com/api/auth.test").await,
+        Ok("status:200;bytes:2".to_string())
+    );
+    server.join().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_granted_name_that_resolves_to_loopback_is_refused_at_connect_time() {
+    let world = World::new("hostile-rebind");
+    let (port, server) =
+        serve_once(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
+    // The grant names `localhost`, not the loopback address it resolves to.
+    let grant = Grant::parse(&format!("http://localhost:{port}/")).unwrap();
+    let hostile = world.hostile(OutboundConfig::new(vec![grant.clone()]), Limits::default());
+    assert_eq!(
+        contained(&world, &hostile, &format!("fetch http://localhost:{port}/")).await,
+        Ok("error:ErrorCode::DestinationIpProhibited".to_string())
+    );
+    // Once the grants name the address, the same request connects: it was the address check that refused it.
+    let mut outbound = OutboundConfig::new(vec![grant]);
+    outbound.addresses.push("127.0.0.1".parse().unwrap());
+    let allowed = world.hostile(outbound, Limits::default());
+    assert_eq!(
+        contained(&world, &allowed, &format!("fetch http://localhost:{port}/")).await,
+        Ok("status:200;bytes:2".to_string())
+    );
+    server.join().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirects_are_not_followed() {
+    let world = World::new("hostile-redirect");
+    let elsewhere = Untouched::new();
+    let response: &'static [u8] = Box::leak(
+        format!(
+            "HTTP/1.1 302 Found\r\nlocation: http://127.0.0.1:{}/\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+            elsewhere.port()
+        )
+        .into_bytes()
+        .into_boxed_slice(),
+    );
+    let (port, server) = serve_once(response);
+    let mut outbound = OutboundConfig::new(vec![Grant::parse("https://slack.com/api/").unwrap()]);
+    outbound
+        .routes
+        .push(Route::new("https://slack.com", &format!("http://127.0.0.1:{port}")).unwrap());
+    let hostile = world.hostile(outbound, Limits::default());
+    assert_eq!(
+        contained(&world, &hostile, "fetch https://slack.com/api/auth.test").await,
+        Ok("status:302;bytes:0".to_string())
+    );
+    server.join().unwrap();
+    elsewhere.assert_untouched();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_and_response_bodies_are_capped_and_a_silent_server_times_out() {
+    let world = World::new("hostile-caps");
+    let routed = |port: u16| {
+        let mut o = OutboundConfig::new(vec![Grant::parse("https://slack.com/api/").unwrap()]);
+        o.routes
+            .push(Route::new("https://slack.com", &format!("http://127.0.0.1:{port}")).unwrap());
+        o.max_response_bytes = 1_000;
+        o.max_request_bytes = 1_000;
+        o.first_byte_timeout = Duration::from_millis(300);
+        o
+    };
+    // An answer announcing more than the cap.
+    let (port, server) =
+        serve_once(b"HTTP/1.1 200 OK\r\ncontent-length: 5000\r\nconnection: close\r\n\r\n");
+    let hostile = world.hostile(routed(port), Limits::default());
+    let code = contained(&world, &hostile, "fetch https://slack.com/api/big")
+        .await
+        .unwrap();
+    assert!(code.contains("HttpResponseBodySize"), "{code}");
+    server.join().unwrap();
+    // An answer that streams more than the cap without announcing it.
+    let chunked: &'static [u8] = Box::leak(
+        format!(
+            "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n{:x}\r\n{}\r\n0\r\n\r\n",
+            4000,
+            "y".repeat(4000)
+        )
+        .into_bytes()
+        .into_boxed_slice(),
+    );
+    let (port, server) = serve_once(chunked);
+    let hostile = world.hostile(routed(port), Limits::default());
+    let code = contained(&world, &hostile, "fetch https://slack.com/api/stream")
+        .await
+        .unwrap();
+    assert!(
+        code.starts_with("status:200;body-error:") && code.contains("body size exceeds limit"),
+        "{code}"
+    );
+    server.join().unwrap();
+    // A request body over the cap never gets a 200.
+    let (port, server) =
+        serve_once(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
+    let hostile = world.hostile(routed(port), Limits::default());
+    let code = contained(&world, &hostile, "post https://slack.com/api/upload 50000")
+        .await
+        .unwrap();
+    assert!(!code.starts_with("status:200"), "{code}");
+    drop(server);
+    // A server that accepts and never answers: the first-byte time-out, not wasmtime's 600 s.
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let hostile = world.hostile(routed(port), Limits::default());
+    let started = std::time::Instant::now();
+    let code = contained(&world, &hostile, "fetch https://slack.com/api/slow")
+        .await
+        .unwrap();
+    assert_eq!(code, "error:ErrorCode::ConnectionReadTimeout");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    drop(silent);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endless_loop_is_interrupted_by_the_cpu_limit() {
+    let world = World::new("hostile-loop");
+    let limits = Limits {
+        cpu_ticks: 30,
+        ..Limits::default()
+    };
+    let hostile = world.hostile(no_outbound(), limits);
+    let error = contained(&world, &hostile, "loop").await.unwrap_err();
+    assert!(error.contains("CPU"), "{error}");
+    assert!(matches!(
+        hostile.status("p1").await.unwrap(),
+        wit::IntegrationState::Inactive
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_loop_that_waits_is_stopped_by_the_wall_clock() {
+    let world = World::new("hostile-wall");
+    // A server that never answers, a first-byte time-out longer than the call's: the wall clock ends the call.
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let mut outbound = OutboundConfig::new(vec![Grant::parse("https://slack.com/api/").unwrap()]);
+    outbound
+        .routes
+        .push(Route::new("https://slack.com", &format!("http://127.0.0.1:{port}")).unwrap());
+    let limits = Limits {
+        call_timeout: Duration::from_millis(500),
+        ..Limits::default()
+    };
+    let hostile = world.hostile(outbound, limits);
+    let error = contained(&world, &hostile, "fetch https://slack.com/api/slow")
+        .await
+        .unwrap_err();
+    assert!(error.contains("did not finish deliver within"), "{error}");
+    drop(silent);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unbounded_allocation_hits_the_memory_limit() {
+    let world = World::new("hostile-alloc");
+    let limits = Limits {
+        memory_bytes: 16 << 20,
+        ..Limits::default()
+    };
+    let hostile = world.hostile(no_outbound(), limits);
+    let error = contained(&world, &hostile, "alloc").await.unwrap_err();
+    assert!(error.contains("memory"), "{error}");
+    assert!(hostile.status("p1").await.is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unbounded_recursion_overflows_the_stack() {
+    let world = World::new("hostile-recurse");
+    let hostile = world.hostile(no_outbound(), Limits::default());
+    let error = contained(&world, &hostile, "recurse").await.unwrap_err();
+    assert!(error.contains("stack"), "{error}");
+    assert!(hostile.status("p1").await.is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn huge_outputs_are_bounded_by_the_memory_limit() {
+    let world = World::new("hostile-huge");
+    let limits = Limits {
+        memory_bytes: 32 << 20,
+        ..Limits::default()
+    };
+    let hostile = world.hostile(no_outbound(), limits);
+    // What fits in the component's memory comes back whole...
+    let (small, four) = (notification("huge 1000000"), recipients(4));
+    let (outcomes, ()) = tokio::join!(hostile.deliver("p1", &small, &four), world.slack_serves());
+    let outcomes = outcomes.unwrap();
+    assert_eq!(outcomes.len(), 4);
+    assert!(outcomes.iter().all(|o| matches!(&o.outcome,
+        wit::Outcome::Failed(f) if f.message.len() == 1_000_000)));
+    // ...and an output larger than the memory limit cannot even be built: the call fails, the host is unharmed.
+    let big = notification("huge 20000000");
+    let (result, ()) = tokio::join!(hostile.deliver("p1", &big, &four), world.slack_serves());
+    let error = format!("{:#}", result.unwrap_err());
+    assert!(error.contains("memory"), "{error}");
+    world.slack_serves().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_flood_is_cut_at_the_quota() {
+    let world = World::new("hostile-flood");
+    let limits = Limits {
+        log_lines: 50,
+        ..Limits::default()
+    };
+    let hostile = world.hostile(no_outbound(), limits);
+    assert_eq!(
+        contained(&world, &hostile, "flood 20000").await,
+        Ok("flooded".to_string())
+    );
+    let rows: i64 = world
+        .db
+        .conn()
+        .query_row(
+            "SELECT COUNT(*) FROM connector_log WHERE connector_id = 'hostile'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(rows, 51, "50 lines and one note of what was dropped");
+    let note: String = world
+        .db
+        .conn()
+        .query_row(
+            "SELECT message FROM connector_log WHERE connector_id = 'hostile' ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(note.contains("19950 log lines dropped"), "{note}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn filesystem_and_sockets_imports_are_refused_at_load() {
+    let world = World::new("hostile-imports");
+    for (component, interface) in [
+        (HOSTILE_FS, "wasi:filesystem/preopens"),
+        (HOSTILE_FS, "wasi:filesystem/types"),
+        (HOSTILE_SOCKETS, "wasi:sockets/tcp-create-socket"),
+        (HOSTILE_SOCKETS, "wasi:sockets/network"),
+    ] {
+        let error = Sandbox::new(
+            &world.engine,
+            component,
+            "hostile",
+            world.db.clone(),
+            no_outbound(),
+            Limits::default(),
+        )
+        .err()
+        .expect("refused");
+        let error = format!("{error:#}");
+        assert!(
+            error.contains(&format!("imports `{interface}@0.2.12`")),
+            "{error}"
+        );
+        assert!(
+            error.contains(&format!("add `\"{interface}\"` to `allow` under [imports]")),
+            "{error}"
+        );
+        world.slack_serves().await;
+    }
+    // Granting the filesystem interface links it, yet there is nothing to open: no directory is preopened.
+    let grants = Grants::parse(
+        &Grants::embedded()
+            .text
+            .replace("id = \"slack\"", "id = \"hostile\"")
+            .replace("allow = [\n", "allow = [\n    \"wasi:filesystem/*\",\n"),
+        "test grants",
+    )
+    .unwrap();
+    let policy = Policy::new("hostile", grants, None).unwrap();
+    let fs = Sandbox::with_policy(&world.engine, HOSTILE_FS, world.db.clone(), policy).unwrap();
+    assert_eq!(fs.describe().await.unwrap().id, "hostile");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_connectors_secrets_are_out_of_reach() {
+    let world = World::new("hostile-secrets");
+    world
+        .db
+        .set_secret("p1", "slack", "bot_token", "xoxb-the-real-token")
+        .unwrap();
+    // Same platform, another connector id: the settings import is scoped to the caller's own connector.
+    let hostile = world.hostile(no_outbound(), Limits::default());
+    assert_eq!(
+        contained(&world, &hostile, "secret bot_token").await,
+        Ok("secret:none".to_string())
+    );
+    assert_eq!(
+        contained(&world, &hostile, "set-secret bot_token").await,
+        Ok("set-secret:ok".to_string()),
+        "it may write its own"
+    );
+    assert_eq!(
+        world
+            .db
+            .secret("p1", "slack", "bot_token")
+            .unwrap()
+            .as_deref(),
+        Some("xoxb-the-real-token"),
+        "the Slack connector's token is untouched"
+    );
+    assert_eq!(
+        contained(&world, &hostile, "secret bot_token").await,
+        Ok("secret:stolen".to_string()),
+        "it reads back its own"
+    );
+    // With a manifest, only the secrets it declares are readable or writable.
+    let manifest = Manifest::parse(
+        r#"
+[connector]
+id = "hostile"
+name = "Hostile"
+version = "0.0.0"
+contract = "lms:connector@0.1.0"
+[interfaces]
+imports = ["lms:connector/*", "wasi:cli/*", "wasi:io/*", "wasi:clocks/*", "wasi:random/*", "wasi:http/*"]
+exports = ["lms:connector/connector@0.1.0"]
+[settings]
+secrets = ["api_key"]
+"#,
+        "hostile manifest",
+    )
+    .unwrap();
+    let grants = Grants::parse(
+        &Grants::embedded()
+            .text
+            .replace("id = \"slack\"", "id = \"hostile\""),
+        "test grants",
+    )
+    .unwrap();
+    let policy = Policy::new("hostile", grants, Some(manifest)).unwrap();
+    let declared = Sandbox::with_policy(&world.engine, HOSTILE, world.db.clone(), policy).unwrap();
+    assert_eq!(
+        contained(&world, &declared, "secret bot_token").await,
+        Ok("secret:none".to_string())
+    );
+    let code = contained(&world, &declared, "set-secret bot_token")
+        .await
+        .unwrap();
+    assert!(code.starts_with("set-secret:refused:"), "{code}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panic_is_reported_with_the_components_stderr() {
+    let world = World::new("hostile-panic");
+    let hostile = world.hostile(no_outbound(), Limits::default());
+    let error = contained(&world, &hostile, "panic").await.unwrap_err();
+    assert!(
+        error.contains("the connector failed during deliver"),
+        "{error}"
+    );
+    assert!(error.contains("the component's stderr"), "{error}");
+    assert!(
+        error.contains("hostile: about to panic on purpose"),
+        "{error}"
+    );
+    assert!(error.contains("hostile panic"), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_failures_disable_the_connector_on_that_platform_with_an_alert() {
+    let world = World::new("hostile-disable");
+    let limits = Limits {
+        failures_before_disable: 3,
+        ..Limits::default()
+    };
+    let hostile = world.hostile(no_outbound(), limits);
+    for _ in 0..3 {
+        assert!(!hostile.is_disabled("p2"));
+        assert!(attack(&hostile, "p2", "panic").await.is_err());
+        world.slack_serves().await;
+    }
+    assert!(hostile.is_disabled("p2"));
+    assert!(!hostile.is_disabled("p1"));
+    let error = format!("{:#}", hostile.status("p2").await.unwrap_err());
+    assert!(error.contains("disabled on platform p2"), "{error}");
+    let alert: String = world
+        .db
+        .conn()
+        .query_row(
+            "SELECT message FROM alerts WHERE platform_id = 'p2'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(alert.contains("disabled"), "{alert}");
+    // Other platforms are served; an admin re-enables it on p2.
+    assert!(hostile.status("p1").await.is_ok());
+    hostile.enable("p2");
+    assert!(hostile.status("p2").await.is_ok());
+}
