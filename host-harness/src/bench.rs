@@ -7,11 +7,8 @@ use crate::harness::{EMBEDDED_CONNECTOR, Harness, HarnessOptions};
 use crate::sandbox::{Sandbox, wit};
 use anyhow::{Context, Result, bail};
 use slack_connector::api::{HttpRequest, HttpResponse, Transport, TransportError};
-use slack_connector::connector::{
-    Connector, Level, Log, Outcome, Recipient, Settings, keys, secrets,
-};
+use slack_connector::connector::{Connector, Level, Log, Outcome, Recipient, Settings};
 use slack_connector::model;
-use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
@@ -59,6 +56,16 @@ pub struct Report {
     pub native_delivery: Stats,
     /// component / native, medians.
     pub delivery_ratio: f64,
+    /// A fresh store and instance from the pre-instantiated component (pooling allocator), as every call makes.
+    pub instantiation: Stats,
+    /// The largest linear memory an instance grew to during the deliveries, bytes.
+    pub peak_memory: usize,
+    /// HTTP requests the component's deliveries sent.
+    pub requests: u64,
+    /// Connections the host opened for them.
+    pub connections_opened: u64,
+    /// Wasm instructions (fuel) one delivery executes, start-up of the fresh instance included.
+    pub fuel_per_delivery: u64,
 }
 
 /// Runs every measurement with `iterations` deliveries each way.
@@ -120,6 +127,13 @@ async fn run_in(dir: &std::path::Path, iterations: usize) -> Result<Report> {
         .await?;
     lms.complete_activation(DEMO_PLATFORM, &consent(&url, &installer.id, true).await?)
         .await?;
+    // Pacing is Slack's limits, not the component's cost: off on both sides (the simulation's limits are off too).
+    lms.configure(
+        DEMO_PLATFORM,
+        slack_connector::pacing::SCALE_KEY,
+        "off",
+        false,
+    )?;
     let learner = data.learners.first().context("a learner")?.clone();
     let session = data.session.clone();
     let notification = wit::Notification {
@@ -165,6 +179,13 @@ async fn run_in(dir: &std::path::Path, iterations: usize) -> Result<Report> {
     lms.sandbox()
         .deliver(DEMO_PLATFORM, &notification, &[recipient(0)])
         .await?;
+    let instantiation = Stats::of(
+        lms.sandbox()
+            .time_instantiation(iterations.max(1000))
+            .await?,
+    );
+    let pool = &lms.sandbox().outbound().pool;
+    let (requests_before, opened_before) = (pool.requests(), pool.opened());
     let mut component_times = Vec::with_capacity(iterations);
     for i in 1..=iterations {
         forget_dm()?;
@@ -182,18 +203,17 @@ async fn run_in(dir: &std::path::Path, iterations: usize) -> Result<Report> {
         }
     }
 
-    // The same library, natively: the connector's settings copied into memory.
-    let mut settings = MemorySettings::default();
-    for key in [keys::TEAM_ID, keys::TEAM_NAME, keys::CLIENT_ID] {
-        if let Some(v) = lms.db().setting(DEMO_PLATFORM, "slack", key)? {
-            settings.plain.insert(key.into(), v);
-        }
-    }
-    let token = lms
-        .db()
-        .secret(DEMO_PLATFORM, "slack", secrets::BOT_TOKEN)?
-        .context("the bot token")?;
-    settings.secret.insert(secrets::BOT_TOKEN.into(), token);
+    let fuel_per_delivery = lms.sandbox().last_fuel();
+    let requests = pool.requests() - requests_before;
+    let connections_opened = pool.opened() - opened_before;
+    let peak_memory = lms.sandbox().peak_memory();
+
+    // The same library, natively, over the same SQLite-backed settings and secrets of the same platform: the
+    // difference is the component boundary (wasm, wasi:http, the host's imports), not the storage.
+    let mut settings = DbSettings {
+        db: lms.db().clone(),
+        platform: DEMO_PLATFORM.into(),
+    };
     let n = native_notification(&notification);
     let native_user = model::User {
         id: user.id.clone(),
@@ -206,7 +226,7 @@ async fn run_in(dir: &std::path::Path, iterations: usize) -> Result<Report> {
     let native = tokio::task::spawn_blocking(move || -> Result<Vec<Duration>> {
         let mut transport = KeepAlive::new(sim_addr.to_string());
         let now = crate::db::now();
-        let deliver = |settings: &mut MemorySettings, transport: &mut KeepAlive, i: usize| {
+        let deliver = |settings: &mut DbSettings, transport: &mut KeepAlive, i: usize| {
             let r = Recipient {
                 user: native_user.clone(),
                 delivery_id: format!("n{i}"),
@@ -217,9 +237,7 @@ async fn run_in(dir: &std::path::Path, iterations: usize) -> Result<Report> {
         deliver(&mut settings, &mut transport, 0);
         let mut times = Vec::with_capacity(iterations);
         for i in 1..=iterations {
-            settings
-                .plain
-                .retain(|k, _| !k.starts_with(keys::DM_PREFIX));
+            settings.forget_dms()?;
             let t = Instant::now();
             let outcomes = deliver(&mut settings, &mut transport, i);
             times.push(t.elapsed());
@@ -241,6 +259,11 @@ async fn run_in(dir: &std::path::Path, iterations: usize) -> Result<Report> {
         delivery_ratio: component_delivery.median_us / native_delivery.median_us,
         component_delivery,
         native_delivery,
+        instantiation,
+        peak_memory,
+        requests,
+        connections_opened,
+        fuel_per_delivery,
     })
 }
 
@@ -279,7 +302,11 @@ pub fn markdown(r: &Report) -> String {
          | cached load (`deserialize_file`), median / p99 of {} | {:.2} ms / {:.2} ms | < 5 ms |\n\
          | one delivery through the component (fresh instance, render, conversations.open, chat.postMessage), median / p99 of {} | {:.0} µs / {:.0} µs | — |\n\
          | the same delivery, plugin library compiled natively, median / p99 | {:.0} µs / {:.0} µs | — |\n\
-         | component / native (medians) | {:.2}× | ≤ 1.5× |\n",
+         | component / native (medians) | {:.2}× | ≤ 1.5× |\n\
+         | instantiation per call (pooling allocator), median / p99 of {} | {:.1} µs / {:.1} µs | median < 20 µs |\n\
+         | linear memory per instance (peak during the deliveries) | {} KiB | — |\n\
+         | connections opened for the component's {} requests | {} | < 1 per 100 requests |\n\
+         | wasm instructions (fuel) per delivery | {} | — |\n",
         r.component_bytes,
         r.component_bytes as f64 / 1024.0,
         r.compile.n,
@@ -293,6 +320,13 @@ pub fn markdown(r: &Report) -> String {
         r.native_delivery.median_us,
         r.native_delivery.p99_us,
         r.delivery_ratio,
+        r.instantiation.n,
+        r.instantiation.median_us,
+        r.instantiation.p99_us,
+        r.peak_memory / 1024,
+        r.requests,
+        r.connections_opened,
+        r.fuel_per_delivery,
     )
 }
 
@@ -312,32 +346,52 @@ pub fn write_section(path: &std::path::Path, section: &str) -> Result<()> {
     Ok(())
 }
 
-#[derive(Default)]
-struct MemorySettings {
-    plain: BTreeMap<String, String>,
-    secret: BTreeMap<String, String>,
+/// The connector's settings and secrets in the LMS database, as the host's imports serve them to the component.
+struct DbSettings {
+    db: crate::db::Db,
+    platform: String,
 }
 
-impl Settings for MemorySettings {
+impl DbSettings {
+    const CONNECTOR: &str = "slack";
+
+    fn forget_dms(&self) -> Result<()> {
+        self.db.conn().execute(
+            "DELETE FROM connector_settings WHERE platform_id = ?1 AND key LIKE 'dm:%'",
+            [&self.platform],
+        )?;
+        Ok(())
+    }
+}
+
+impl Settings for DbSettings {
     fn get(&self, key: &str) -> Option<String> {
-        self.plain.get(key).cloned()
+        self.db
+            .setting(&self.platform, Self::CONNECTOR, key)
+            .ok()
+            .flatten()
     }
     fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
-        self.plain.insert(key.into(), value.into());
-        Ok(())
+        self.db
+            .set_setting(&self.platform, Self::CONNECTOR, key, value)
+            .map_err(|e| e.to_string())
     }
     fn remove(&mut self, key: &str) {
-        self.plain.remove(key);
+        let _ = self.db.remove_setting(&self.platform, Self::CONNECTOR, key);
     }
     fn get_secret(&self, key: &str) -> Option<String> {
-        self.secret.get(key).cloned()
+        self.db
+            .secret(&self.platform, Self::CONNECTOR, key)
+            .ok()
+            .flatten()
     }
     fn set_secret(&mut self, key: &str, value: &str) -> Result<(), String> {
-        self.secret.insert(key.into(), value.into());
-        Ok(())
+        self.db
+            .set_secret(&self.platform, Self::CONNECTOR, key, value)
+            .map_err(|e| e.to_string())
     }
     fn remove_secret(&mut self, key: &str) {
-        self.secret.remove(key);
+        let _ = self.db.remove_secret(&self.platform, Self::CONNECTOR, key);
     }
 }
 

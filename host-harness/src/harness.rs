@@ -50,6 +50,8 @@ pub struct HarnessOptions {
     pub sim: SimConfig,
     /// Where the simulation listens.
     pub sim_listen: SocketAddr,
+    /// Where compiled components are cached across starts (none: compile at every start).
+    pub cache_dir: Option<PathBuf>,
 }
 
 impl HarnessOptions {
@@ -63,6 +65,7 @@ impl HarnessOptions {
             grants: Grants::embedded(),
             sim: SimConfig::demo(),
             sim_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            cache_dir: Some(data_dir.join("component-cache")),
         }
     }
 }
@@ -85,6 +88,7 @@ impl Harness {
         )?;
         let connector_id = options.grants.connector.clone();
         let mut policy = Policy::new(&connector_id, options.grants, options.manifest)?;
+        policy.cache_dir = options.cache_dir;
         // The route names the simulation's own 127.0.0.1 address: the only loopback address the connector reaches.
         policy
             .outbound

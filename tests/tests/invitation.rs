@@ -175,5 +175,14 @@ async fn an_invitation_reaches_each_matched_learner_once_in_the_apps_dm() {
         fr_blocks.to_string().contains("Ouvrir la session"),
         "{fr_blocks}"
     );
+    // The compiled component was cached on disk for the next start, keyed by the engine and the component's hash.
+    let cache = dir.path().join("component-cache");
+    let cached: Vec<_> = std::fs::read_dir(&cache)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .collect();
+    assert_eq!(cached.len(), 1, "{cached:?}");
+    let name = cached[0].file_name().into_string().unwrap();
+    assert!(name.ends_with(".cwasm"), "{name}");
     harness.sim.shutdown().await;
 }

@@ -23,11 +23,15 @@ use anyhow::{Context, Result, anyhow, bail};
 use grants::Grants;
 use manifest::Manifest;
 use outbound::{OutboundConfig, OutboundPolicy};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use surface::Surface;
 use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime::{Config, Store, StoreLimits, StoreLimitsBuilder, Trap};
+use wasmtime::{
+    Config, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimits,
+    StoreLimitsBuilder, Trap,
+};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
@@ -91,6 +95,31 @@ impl Default for Limits {
     }
 }
 
+/// Instances the pooling allocator holds at once, unless `LMS_HARNESS_POOL_INSTANCES` says otherwise.
+pub const DEFAULT_POOL_INSTANCES: u32 = 128;
+/// The environment variable that sizes the pool.
+pub const POOL_ENV: &str = "LMS_HARNESS_POOL_INSTANCES";
+/// The largest linear memory a pooled instance may grow to; each call's own (smaller) limit comes from the grants.
+pub const MAX_POOLED_MEMORY: usize = 256 << 20;
+
+/// The pooling allocator for `instances` concurrent component instances: slots are reserved once and reused, so a
+/// fresh instance per call costs microseconds.
+fn pooling(instances: u32) -> PoolingAllocationConfig {
+    let mut pool = PoolingAllocationConfig::new();
+    pool.total_component_instances(instances)
+        .total_core_instances(instances.saturating_mul(8))
+        .total_memories(instances.saturating_mul(2))
+        .total_tables(instances.saturating_mul(8))
+        .total_stacks(instances)
+        .max_core_instances_per_component(16)
+        .max_memories_per_component(2)
+        .max_tables_per_component(8)
+        .max_memory_size(MAX_POOLED_MEMORY)
+        .linear_memory_keep_resident(1 << 20)
+        .table_keep_resident(64 << 10);
+    pool
+}
+
 /// Fuel (about one per wasm instruction) per tick of CPU budget: roughly what 10 ms of wasm execute.
 pub const FUEL_PER_TICK: u64 = 20_000_000;
 
@@ -103,7 +132,7 @@ pub struct StoreState {
     table: ResourceTable,
     http: WasiHttpCtx,
     hooks: OutboundPolicy,
-    limits: StoreLimits,
+    limits: Tracked,
     /// The platform and connector this store serves; every import is scoped to it.
     pub scope: host_api::Scope,
 }
@@ -148,8 +177,10 @@ fn shorten(text: &str, max: usize) -> String {
     )
 }
 
-/// Compiles a component, reusing an earlier compilation of the same bytes on the same engine.
-fn compile(engine: &Engine, bytes: &[u8]) -> Result<Component> {
+/// Compiles a component, reusing an earlier compilation of the same bytes on the same engine: in memory within the
+/// process, and on disk across processes when `cache_dir` is set (keyed by the engine's compatibility hash and the
+/// component's SHA-256, loaded with `deserialize_file`).
+fn compile(engine: &Engine, bytes: &[u8], cache_dir: Option<&Path>) -> Result<Component> {
     use sha2::Digest;
     type Cache = std::sync::Mutex<Vec<(Engine, [u8; 32], Component)>>;
     static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
@@ -163,14 +194,62 @@ fn compile(engine: &Engine, bytes: &[u8]) -> Result<Component> {
     {
         return Ok(c.clone());
     }
-    let component = Component::new(engine, bytes)
-        .map_err(anyhow::Error::from)
-        .context("compiling the component")?;
+    let component = match cache_dir {
+        Some(dir) => load_or_compile(engine, bytes, &hash, dir)?,
+        None => Component::new(engine, bytes)
+            .map_err(anyhow::Error::from)
+            .context("compiling the component")?,
+    };
     let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
     if cache.len() >= 16 {
         cache.remove(0);
     }
     cache.push((engine.clone(), hash, component.clone()));
+    Ok(component)
+}
+
+/// The path of a component's compiled form in `dir`, for this engine.
+pub fn cache_path(engine: &Engine, hash: &[u8; 32], dir: &Path) -> PathBuf {
+    use std::hash::{Hash, Hasher};
+    let mut compat = std::collections::hash_map::DefaultHasher::new();
+    engine.precompile_compatibility_hash().hash(&mut compat);
+    let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+    dir.join(format!("{hex}-{:016x}.cwasm", compat.finish()))
+}
+
+fn load_or_compile(
+    engine: &Engine,
+    bytes: &[u8],
+    hash: &[u8; 32],
+    dir: &Path,
+) -> Result<Component> {
+    let path = cache_path(engine, hash, dir);
+    if path.exists() {
+        // SAFETY: the cache folder is the operator's (by default inside the harness's private data folder) and
+        // holds only what `serialize` below wrote for this engine's configuration, as the file name says.
+        match unsafe { Component::deserialize_file(engine, &path) } {
+            Ok(component) => return Ok(component),
+            Err(e) => {
+                tracing::warn!(path = %path.display(), "ignoring an unusable compiled component: {e}")
+            }
+        }
+    }
+    let component = Component::new(engine, bytes)
+        .map_err(anyhow::Error::from)
+        .context("compiling the component")?;
+    let written = component
+        .serialize()
+        .map_err(anyhow::Error::from)
+        .and_then(|compiled| {
+            std::fs::create_dir_all(dir)?;
+            let partial = path.with_extension(format!("partial-{}", std::process::id()));
+            std::fs::write(&partial, compiled)?;
+            std::fs::rename(&partial, &path)?;
+            Ok(())
+        });
+    if let Err(e) = written {
+        tracing::warn!(path = %path.display(), "could not cache the compiled component: {e:#}");
+    }
     Ok(component)
 }
 
@@ -189,6 +268,8 @@ pub struct Policy {
     pub outbound: OutboundConfig,
     /// The limits in force.
     pub limits: Limits,
+    /// Where compiled components are cached across runs (none: compile at every start).
+    pub cache_dir: Option<PathBuf>,
 }
 
 impl Policy {
@@ -222,6 +303,7 @@ impl Policy {
         Ok(Policy {
             connector_id: connector_id.to_string(),
             limits: grants.limits.clone(),
+            cache_dir: None,
             grants,
             manifest,
             outbound,
@@ -260,6 +342,65 @@ impl Policy {
     }
 }
 
+/// The store's limits, remembering the largest linear memory the instance grew to.
+struct Tracked {
+    inner: StoreLimits,
+    peak_memory: usize,
+}
+
+impl Tracked {
+    fn new(inner: StoreLimits) -> Self {
+        Tracked {
+            inner,
+            peak_memory: 0,
+        }
+    }
+}
+
+impl wasmtime::ResourceLimiter for Tracked {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let allowed = self.inner.memory_growing(current, desired, maximum)?;
+        if allowed {
+            self.peak_memory = self.peak_memory.max(desired);
+        }
+        Ok(allowed)
+    }
+
+    fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.inner.memory_grow_failed(error)
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.inner.table_growing(current, desired, maximum)
+    }
+
+    fn table_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.inner.table_grow_failed(error)
+    }
+
+    fn instances(&self) -> usize {
+        self.inner.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.inner.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.inner.memories()
+    }
+}
+
 /// A loaded connector component, ready to be called for any platform.
 pub struct Sandbox {
     engine: Engine,
@@ -270,6 +411,10 @@ pub struct Sandbox {
     limits: Limits,
     secrets: Option<Arc<Vec<String>>>,
     health: health::Health,
+    /// The largest linear memory an instance of this connector grew to, in bytes.
+    peak_memory: std::sync::atomic::AtomicUsize,
+    /// Fuel (about one per wasm instruction) the last call used.
+    last_fuel: std::sync::atomic::AtomicU64,
 }
 
 impl Sandbox {
@@ -287,7 +432,22 @@ impl Sandbox {
         config.wasm_component_model(true);
         // A guest's own stack is bounded; running out traps (`StackOverflow`) instead of harming the host.
         config.max_wasm_stack(1 << 20);
-        let engine = Engine::new(&config).map_err(anyhow::Error::from)?;
+        let instances = std::env::var(POOL_ENV)
+            .ok()
+            .and_then(|v| v.parse::<u32>().ok())
+            .filter(|n| *n > 0)
+            .unwrap_or(DEFAULT_POOL_INSTANCES);
+        let mut pooled = config.clone();
+        pooled.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling(instances)));
+        let engine = match Engine::new(&pooled) {
+            Ok(engine) => engine,
+            Err(e) => {
+                tracing::warn!(
+                    "the pooling allocator is not available here ({e}); instances are allocated on demand"
+                );
+                Engine::new(&config).map_err(anyhow::Error::from)?
+            }
+        };
         let engine = ENGINE.get_or_init(|| engine).clone();
         static TICKER: std::sync::Once = std::sync::Once::new();
         let weak = engine.weak();
@@ -326,6 +486,7 @@ impl Sandbox {
             manifest: None,
             outbound,
             limits,
+            cache_dir: None,
         };
         Sandbox::with_policy(engine, component, db, policy)
     }
@@ -338,7 +499,7 @@ impl Sandbox {
         db: Db,
         policy: Policy,
     ) -> Result<Sandbox> {
-        let component = compile(engine, component)?;
+        let component = compile(engine, component, policy.cache_dir.as_deref())?;
         let surface = Surface::of(engine, &component);
         let problems = policy.check(&surface);
         if !problems.is_empty() {
@@ -378,7 +539,32 @@ impl Sandbox {
             health: health::Health::new(policy.limits.failures_before_disable),
             limits: policy.limits,
             secrets,
+            peak_memory: Default::default(),
+            last_fuel: Default::default(),
         })
+    }
+
+    /// The largest linear memory an instance grew to so far, in bytes.
+    pub fn peak_memory(&self) -> usize {
+        self.peak_memory.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Fuel (about one per wasm instruction) the last call used.
+    pub fn last_fuel(&self) -> u64 {
+        self.last_fuel.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Times `n` instantiations (a fresh store from the pre-instantiated component, as every call makes), for the
+    /// benchmark.
+    pub async fn time_instantiation(&self, n: usize) -> Result<Vec<Duration>> {
+        let mut times = Vec::with_capacity(n);
+        for _ in 0..n {
+            let start = std::time::Instant::now();
+            let (store, instance) = self.instantiate("-", capture::Capture::new(1024)).await?;
+            times.push(start.elapsed());
+            drop((instance, store));
+        }
+        Ok(times)
     }
 
     /// The connector's id (its settings and secrets are stored under it).
@@ -426,12 +612,14 @@ impl Sandbox {
             table: ResourceTable::new(),
             http: WasiHttpCtx::new(),
             hooks: OutboundPolicy::new(self.outbound.clone(), caller),
-            limits: StoreLimitsBuilder::new()
-                .memory_size(self.limits.memory_bytes)
-                .table_elements(self.limits.table_elements)
-                .instances(self.limits.instances)
-                .trap_on_grow_failure(true)
-                .build(),
+            limits: Tracked::new(
+                StoreLimitsBuilder::new()
+                    .memory_size(self.limits.memory_bytes)
+                    .table_elements(self.limits.table_elements)
+                    .instances(self.limits.instances)
+                    .trap_on_grow_failure(true)
+                    .build(),
+            ),
             scope: host_api::Scope::new(
                 self.db.clone(),
                 platform_id,
@@ -502,6 +690,14 @@ impl Sandbox {
         let work = async {
             let (mut store, instance) = self.instantiate(platform_id, stderr.clone()).await?;
             let result = call(&mut store, &instance).await;
+            self.peak_memory.fetch_max(
+                store.data().limits.peak_memory,
+                std::sync::atomic::Ordering::Relaxed,
+            );
+            let budget = self.limits.cpu_ticks.saturating_mul(FUEL_PER_TICK);
+            let used = budget.saturating_sub(store.get_fuel().unwrap_or(budget));
+            self.last_fuel
+                .store(used, std::sync::atomic::Ordering::Relaxed);
             let dropped = store.data().scope.dropped_log_lines();
             if dropped > 0 {
                 let note = format!(

@@ -143,6 +143,8 @@ pub struct OutboundConfig {
     pub max_request_bytes: u64,
     /// Largest response body received.
     pub max_response_bytes: u64,
+    /// Keep-alive connections per origin, reused by every store of the connector.
+    pub pool: Arc<ConnectionPool>,
 }
 
 impl OutboundConfig {
@@ -158,6 +160,7 @@ impl OutboundConfig {
             total_timeout: Duration::from_secs(30),
             max_request_bytes: 1 << 20,
             max_response_bytes: 8 << 20,
+            pool: Arc::new(ConnectionPool::default()),
         }
     }
 
@@ -358,7 +361,6 @@ async fn send(
     deadline: tokio::time::Instant,
 ) -> Result<(http::Response<WasiBody>, IoFuture), HttpError> {
     use http_body_util::BodyExt;
-    use tokio::io::{AsyncRead, AsyncWrite};
 
     let (scheme, host, port) = origin_of(request.uri()).ok_or(HttpError::HttpRequestUriInvalid)?;
     if let Some(length) = content_length(request.headers())
@@ -366,7 +368,145 @@ async fn send(
     {
         return Err(HttpError::HttpRequestBodySize(Some(length)));
     }
-    let address = checked_address(config, caller, &host, port).await?;
+    let origin: Origin = (scheme, host, port);
+    // The request line carries the path only (the origin went into the connection and the Host header).
+    let path = request
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/")
+        .to_string();
+    *request.uri_mut() = path.parse().map_err(|_| HttpError::HttpRequestUriInvalid)?;
+    let mut request = request.map(|body| {
+        Capped::new(
+            body,
+            config.max_request_bytes,
+            HttpError::HttpRequestBodySize,
+            None,
+            deadline,
+        )
+    });
+    config
+        .pool
+        .requests
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let first_byte_timeout = config.first_byte_timeout;
+    let (response, sender) = loop {
+        let (mut sender, pooled) = match config.pool.take(&origin) {
+            Some(sender) => (sender, true),
+            None => (connect(config, caller, &origin).await?, false),
+        };
+        match tokio::time::timeout(first_byte_timeout, sender.try_send_request(request)).await {
+            Err(_) => return Err(HttpError::ConnectionReadTimeout),
+            Ok(Ok(response)) => break (response, sender),
+            // A pooled connection the server closed meanwhile, before the request went out: a fresh one.
+            Ok(Err(mut e)) if pooled && e.message().is_some() => {
+                request = e.take_message().expect("checked above");
+            }
+            Ok(Err(e)) => return Err(HttpError::from(e.into_error())),
+        }
+    };
+    // Redirects are answers like any other: the component sees the 3xx, the host never follows it.
+    if let Some(length) = content_length(response.headers())
+        && length > config.max_response_bytes
+    {
+        tracing::warn!(target: "outbound", caller, "refused an answer of {length} bytes (cap {})", config.max_response_bytes);
+        return Err(HttpError::HttpResponseBodySize(Some(length)));
+    }
+    let max = config.max_response_bytes;
+    let idle = config.between_bytes_timeout;
+    let pool = config.pool.clone();
+    let release = move || {
+        // Read to the end: the connection can serve the next request once hyper has finished with it.
+        tokio::spawn(async move {
+            let mut sender = sender;
+            if sender.ready().await.is_ok() {
+                pool.put(origin, sender);
+            }
+        });
+    };
+    let response = response.map(|body| {
+        Capped::new(
+            body,
+            max,
+            HttpError::HttpResponseBodySize,
+            Some(idle),
+            deadline,
+        )
+        .on_end(Box::new(release))
+        .boxed_unsync()
+    });
+    Ok((response, Box::new(async { Ok(()) }) as IoFuture))
+}
+
+/// A connection's request side, as the pool keeps it.
+type Sender = hyper::client::conn::http1::SendRequest<Capped<WasiBody>>;
+/// An origin: scheme, host, port.
+type Origin = (String, String, u16);
+
+/// Idle keep-alive connections per origin. A connection is opened (after the address check) only when no idle one
+/// is ready, and goes back to the pool once its answer was read to the end; the default wasi:http sender opens a new
+/// TCP connection (and in production a new TLS session) for every request.
+#[derive(Default)]
+pub struct ConnectionPool {
+    idle: std::sync::Mutex<std::collections::HashMap<Origin, Vec<Sender>>>,
+    opened: std::sync::atomic::AtomicU64,
+    requests: std::sync::atomic::AtomicU64,
+}
+
+/// Idle connections kept per origin.
+const MAX_IDLE_PER_ORIGIN: usize = 64;
+
+impl std::fmt::Debug for ConnectionPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "ConnectionPool {{ opened: {}, requests: {} }}",
+            self.opened(),
+            self.requests()
+        )
+    }
+}
+
+impl ConnectionPool {
+    /// Connections opened so far.
+    pub fn opened(&self) -> u64 {
+        self.opened.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Requests sent so far.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn take(&self, origin: &Origin) -> Option<Sender> {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        let senders = idle.get_mut(origin)?;
+        while let Some(sender) = senders.pop() {
+            if sender.is_ready() {
+                return Some(sender);
+            }
+        }
+        None
+    }
+
+    fn put(&self, origin: Origin, sender: Sender) {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        let senders = idle.entry(origin).or_default();
+        if senders.len() < MAX_IDLE_PER_ORIGIN {
+            senders.push(sender);
+        }
+    }
+}
+
+/// Opens a connection to the checked address of `origin` (TCP, then TLS for https) and starts driving it.
+async fn connect(
+    config: &OutboundConfig,
+    caller: &str,
+    origin: &Origin,
+) -> Result<Sender, HttpError> {
+    let (scheme, host, port) = origin;
+    let address = checked_address(config, caller, host, *port).await?;
     let tcp = match tokio::time::timeout(
         config.connect_timeout,
         tokio::net::TcpStream::connect(address),
@@ -380,6 +520,8 @@ async fn send(
         Ok(Err(e)) => return Err(HttpError::Connect(e)),
         Err(_) => return Err(HttpError::ConnectionTimeout),
     };
+    let _ = tcp.set_nodelay(true);
+    use tokio::io::{AsyncRead, AsyncWrite};
     trait Stream: AsyncRead + AsyncWrite + Send + Sync + Unpin + 'static {}
     impl<T: AsyncRead + AsyncWrite + Send + Sync + Unpin + 'static> Stream for T {}
     let stream: Box<dyn Stream> = if scheme == "https" {
@@ -393,7 +535,7 @@ async fn send(
         .map_err(|e| HttpError::InternalError(Some(e.to_string())))?
         .with_root_certificates(roots)
         .with_no_client_auth();
-        let name = match ip_literal(&host) {
+        let name = match ip_literal(host) {
             Some(ip) => rustls::pki_types::ServerName::from(ip),
             None => rustls::pki_types::ServerName::try_from(host.clone())
                 .map_err(|_| HttpError::HttpRequestUriInvalid)?,
@@ -407,81 +549,23 @@ async fn send(
     } else {
         Box::new(tcp)
     };
-    let (mut sender, conn) = tokio::time::timeout(
+    let (sender, conn) = tokio::time::timeout(
         config.connect_timeout,
         hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)),
     )
     .await
     .map_err(|_| HttpError::ConnectionTimeout)??;
-    // The request line carries the path only (the origin went into the connection and the Host header).
-    let path = request
-        .uri()
-        .path_and_query()
-        .map(|p| p.as_str())
-        .unwrap_or("/")
-        .to_string();
-    *request.uri_mut() = path.parse().map_err(|_| HttpError::HttpRequestUriInvalid)?;
-    let request = request.map(|body| {
-        Capped::new(
-            body,
-            config.max_request_bytes,
-            HttpError::HttpRequestBodySize,
-            None,
-            deadline,
-        )
+    // The connection lives as long as the pool keeps its sender (or until the server closes it).
+    tokio::spawn(async move {
+        if let Err(e) = conn.await {
+            tracing::debug!(target: "outbound", "connection ended: {e}");
+        }
     });
-    let first_byte_timeout = config.first_byte_timeout;
-    let send = async move {
-        tokio::time::timeout(first_byte_timeout, sender.send_request(request))
-            .await
-            .map_err(|_| HttpError::ConnectionReadTimeout)?
-            .map_err(HttpError::from)
-    };
-    // Wait for the answer while driving the connection, as wasmtime-wasi-http's default sender does.
-    let mut send = std::pin::pin!(send);
-    let mut conn = Some(conn);
-    let response = std::future::poll_fn(|cx| {
-        use std::task::Poll;
-        if let Poll::Ready(result) = send.as_mut().poll(cx) {
-            return Poll::Ready(result);
-        }
-        let Some(c) = conn.as_mut() else {
-            return Poll::Pending;
-        };
-        let done = std::task::ready!(std::pin::Pin::new(c).poll(cx));
-        conn = None;
-        match done {
-            Ok(()) => send.as_mut().poll(cx),
-            Err(e) => Poll::Ready(Err(HttpError::from(e))),
-        }
-    })
-    .await?;
-    // Redirects are answers like any other: the component sees the 3xx, the host never follows it.
-    if let Some(length) = content_length(response.headers())
-        && length > config.max_response_bytes
-    {
-        tracing::warn!(target: "outbound", caller, "refused an answer of {length} bytes (cap {})", config.max_response_bytes);
-        return Err(HttpError::HttpResponseBodySize(Some(length)));
-    }
-    let max = config.max_response_bytes;
-    let idle = config.between_bytes_timeout;
-    let response = response.map(|body| {
-        Capped::new(
-            body,
-            max,
-            HttpError::HttpResponseBodySize,
-            Some(idle),
-            deadline,
-        )
-        .boxed_unsync()
-    });
-    let io = async move {
-        match conn {
-            Some(conn) => conn.await.map_err(HttpError::from),
-            None => Ok(()),
-        }
-    };
-    Ok((response, Box::new(io) as IoFuture))
+    config
+        .pool
+        .opened
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    Ok(sender)
 }
 
 fn content_length(headers: &http::HeaderMap) -> Option<u64> {
@@ -501,6 +585,7 @@ struct Capped<B> {
     too_big: fn(Option<u64>) -> HttpError,
     idle: Option<(Duration, Pin<Box<tokio::time::Sleep>>)>,
     deadline: Pin<Box<tokio::time::Sleep>>,
+    on_end: Option<Box<dyn FnOnce() + Send>>,
 }
 
 impl<B> Capped<B> {
@@ -518,7 +603,14 @@ impl<B> Capped<B> {
             too_big,
             idle: idle.map(|d| (d, Box::pin(tokio::time::sleep(d)))),
             deadline: Box::pin(tokio::time::sleep_until(deadline)),
+            on_end: None,
         }
+    }
+
+    /// Runs `f` once the body was read to its end (not when it is dropped early).
+    fn on_end(mut self, f: Box<dyn FnOnce() + Send>) -> Self {
+        self.on_end = Some(f);
+        self
     }
 }
 
@@ -553,7 +645,12 @@ where
                 Poll::Ready(Some(Ok(frame)))
             }
             Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e.into()))),
-            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Ready(None) => {
+                if let Some(f) = this.on_end.take() {
+                    f();
+                }
+                Poll::Ready(None)
+            }
             Poll::Pending => {
                 if let Some((_, sleep)) = this.idle.as_mut()
                     && sleep.as_mut().poll(cx).is_ready()

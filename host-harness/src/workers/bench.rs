@@ -234,6 +234,10 @@ pub struct BenchResult {
     pub peak_rss_kib: Option<u64>,
     /// Resident memory at the end, KiB.
     pub rss_kib: Option<u64>,
+    /// HTTP requests the component sent (through the host's outbound policy).
+    pub requests: u64,
+    /// TCP connections the host opened for them (keep-alive connections are pooled per origin).
+    pub connections_opened: u64,
 }
 
 /// Runs the benchmark.
@@ -244,14 +248,16 @@ pub async fn bench_command(args: BenchArgs) -> Result<()> {
     } else {
         println!(
             "{} recipients: enqueued in {:.2} s, delivered in {:.2} s = {:.0} deliveries/s; {} messages, {} duplicates; \
-             peak RSS {} MiB",
+             peak RSS {} MiB; {} requests over {} connections",
             result.recipients,
             result.enqueue_secs,
             result.deliver_secs,
             result.deliveries_per_sec,
             result.messages,
             result.duplicates,
-            result.peak_rss_kib.map_or(0, |k| k / 1024)
+            result.peak_rss_kib.map_or(0, |k| k / 1024),
+            result.requests,
+            result.connections_opened
         );
     }
     Ok(())
@@ -283,6 +289,8 @@ async fn run_bench(args: &BenchArgs) -> Result<BenchResult> {
     let report = workers.drain(Some(BIG_PLATFORM), &SystemClock).await?;
     let deliver_secs = t.elapsed().as_secs_f64();
     let (peak_rss_kib, rss_kib) = memory_kib();
+    let pool = &lms.sandbox().outbound().pool;
+    let (requests, connections_opened) = (pool.requests(), pool.opened());
     let messages = app_messages(&sim);
     sim.shutdown().await;
     drop(workers);
@@ -298,5 +306,7 @@ async fn run_bench(args: &BenchArgs) -> Result<BenchResult> {
         report,
         peak_rss_kib,
         rss_kib,
+        requests,
+        connections_opened,
     })
 }
