@@ -115,7 +115,7 @@ fn pooling(instances: u32) -> PoolingAllocationConfig {
         .max_memories_per_component(2)
         .max_tables_per_component(8)
         .max_memory_size(MAX_POOLED_MEMORY)
-        .linear_memory_keep_resident(1 << 20)
+        .linear_memory_keep_resident(2 << 20)
         .table_keep_resident(64 << 10);
     pool
 }

@@ -575,19 +575,26 @@ fn fnv(s: &str) -> u64 {
     h
 }
 
-/// All users in `users.list` order: Slackbot, the members, the app's bot users.
-fn all_users(st: &State, with_email: bool) -> Vec<(String, Value)> {
-    let mut out = vec![(
-        SLACKBOT_ID.to_string(),
-        user_json(st, &slackbot_member(), false),
-    )];
-    for m in &st.config.workspace.members {
-        out.push((m.id.clone(), user_json(st, m, with_email)));
+/// The ids of all users in `users.list` order: Slackbot, the members, the app's bot users.
+fn all_user_ids(st: &State) -> Vec<String> {
+    std::iter::once(SLACKBOT_ID.to_string())
+        .chain(st.config.workspace.members.iter().map(|m| m.id.clone()))
+        .chain(st.installations.iter().map(|i| i.bot_user_id.clone()))
+        .collect()
+}
+
+/// A user's JSON by id (Slackbot, a member or an app's bot user).
+fn user_json_by_id(st: &State, id: &str, with_email: bool) -> Option<Value> {
+    if id == SLACKBOT_ID {
+        return Some(user_json(st, &slackbot_member(), false));
     }
-    for i in &st.installations {
-        out.push((i.bot_user_id.clone(), bot_user_json(st, i)));
+    if let Some(m) = st.member(id) {
+        return Some(user_json(st, m, with_email));
     }
-    out
+    st.installations
+        .iter()
+        .find(|i| i.bot_user_id == id)
+        .map(|i| bot_user_json(st, i))
 }
 
 fn users_lookup_by_email(st: &mut State, p: &Params) -> R<Reply> {
@@ -624,11 +631,8 @@ fn users_info(st: &mut State, p: &Params) -> R<Reply> {
     let Some(user) = p.ne("user") else {
         return Err(Reply::err("user_not_found"));
     };
-    match all_users(st, with_email)
-        .into_iter()
-        .find(|(id, _)| *id == user)
-    {
-        Some((_, u)) => Ok(Reply::ok(json!({"user": u}))),
+    match user_json_by_id(st, &user, with_email) {
+        Some(u) => Ok(Reply::ok(json!({"user": u}))),
         None => Err(Reply::err("user_not_found")),
     }
 }
@@ -665,14 +669,14 @@ fn users_list(st: &mut State, p: &Params) -> R<Reply> {
     let limit = int_param(p, "limit")?.unwrap_or(0) as usize;
     let cap = st.config.users_list_max_page.max(1);
     let page = if limit == 0 { cap } else { limit.min(cap) };
-    let users = all_users(st, with_email);
+    let users = all_user_ids(st);
     let start = match p.ne("cursor") {
         None => 0,
         Some(c) => {
             let id = super::b64::decode(&c)
                 .and_then(|d| String::from_utf8(d).ok())
                 .and_then(|s| s.strip_prefix("user:").map(str::to_string));
-            match id.and_then(|id| users.iter().position(|(u, _)| *u == id)) {
+            match id.and_then(|id| users.iter().position(|u| *u == id)) {
                 Some(i) => i,
                 None => return Err(Reply::err("invalid_cursor")),
             }
@@ -680,11 +684,14 @@ fn users_list(st: &mut State, p: &Params) -> R<Reply> {
     };
     let end = (start + page).min(users.len());
     let next = if end < users.len() {
-        super::b64::encode(format!("user:{}", users[end].0).as_bytes())
+        super::b64::encode(format!("user:{}", users[end]).as_bytes())
     } else {
         String::new()
     };
-    let members: Vec<Value> = users[start..end].iter().map(|(_, u)| u.clone()).collect();
+    let members: Vec<Value> = users[start..end]
+        .iter()
+        .filter_map(|id| user_json_by_id(st, id, with_email))
+        .collect();
     Ok(Reply::ok(json!({
         "members": members,
         "cache_ts": st.now_secs(),

@@ -61,6 +61,12 @@ pub struct State {
     pub tokens: HashMap<String, TokenRecord>,
     pub codes: HashMap<String, OAuthCode>,
     pub conversations: Vec<Conversation>,
+    /// Position of each conversation in `conversations`, by id (conversations are never removed).
+    conversation_index: HashMap<String, usize>,
+    /// Position of each DM in `conversations`, by (kind, member, app).
+    dm_index: HashMap<(bool, String, Option<String>), usize>,
+    /// Position of each member in the workspace, by id (members are never added or removed).
+    member_index: HashMap<String, usize>,
     pub requests: Vec<InstallRequest>,
     /// App IDs approved by an app manager, with the approved scopes.
     pub approved: HashMap<String, Vec<String>>,
@@ -109,8 +115,18 @@ const ID_ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 
 impl State {
     pub fn new(config: SimConfig) -> Self {
+        let member_index = config
+            .workspace
+            .members
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.id.clone(), i))
+            .collect();
         State {
             config,
+            conversation_index: HashMap::new(),
+            dm_index: HashMap::new(),
+            member_index,
             base_url: String::new(),
             offset_ms: 0,
             started: Instant::now(),
@@ -182,7 +198,22 @@ impl State {
     }
 
     pub fn member(&self, id: &str) -> Option<&Member> {
-        self.config.workspace.members.iter().find(|m| m.id == id)
+        self.member_index
+            .get(id)
+            .and_then(|&i| self.config.workspace.members.get(i))
+    }
+
+    /// Adds a conversation and indexes it.
+    fn push_conversation(&mut self, conversation: Conversation) {
+        let i = self.conversations.len();
+        self.conversation_index.insert(conversation.id.clone(), i);
+        let key = (
+            conversation.kind == ConversationKind::Slackbot,
+            conversation.member_id.clone(),
+            conversation.app_id.clone(),
+        );
+        self.dm_index.insert(key, i);
+        self.conversations.push(conversation);
     }
 
     pub fn active_installation(&self) -> Option<&Installation> {
@@ -316,16 +347,13 @@ impl State {
     /// The app's DM with a member, created if needed; returns (id, already_existed).
     pub fn app_dm(&mut self, member_id: &str) -> (String, bool) {
         let app_id = self.config.app.app_id.clone();
-        if let Some(c) = self.conversations.iter().find(|c| {
-            c.kind == ConversationKind::AppDm
-                && c.member_id == member_id
-                && c.app_id.as_deref() == Some(&app_id)
-        }) {
+        let key = (false, member_id.to_string(), Some(app_id.clone()));
+        if let Some(c) = self.dm_index.get(&key).map(|&i| &self.conversations[i]) {
             return (c.id.clone(), true);
         }
         let id = self.new_id("D");
         let created = self.now_secs();
-        self.conversations.push(Conversation {
+        self.push_conversation(Conversation {
             id: id.clone(),
             kind: ConversationKind::AppDm,
             member_id: member_id.to_string(),
@@ -339,16 +367,13 @@ impl State {
 
     /// The member's Slackbot conversation, created if needed.
     pub fn slackbot_dm(&mut self, member_id: &str) -> String {
-        if let Some(c) = self
-            .conversations
-            .iter()
-            .find(|c| c.kind == ConversationKind::Slackbot && c.member_id == member_id)
-        {
+        let key = (true, member_id.to_string(), None);
+        if let Some(c) = self.dm_index.get(&key).map(|&i| &self.conversations[i]) {
             return c.id.clone();
         }
         let id = self.new_id("D");
         let created = self.now_secs();
-        self.conversations.push(Conversation {
+        self.push_conversation(Conversation {
             id: id.clone(),
             kind: ConversationKind::Slackbot,
             member_id: member_id.to_string(),
@@ -361,11 +386,13 @@ impl State {
     }
 
     pub fn conversation_mut(&mut self, id: &str) -> Option<&mut Conversation> {
-        self.conversations.iter_mut().find(|c| c.id == id)
+        let i = *self.conversation_index.get(id)?;
+        self.conversations.get_mut(i)
     }
 
     pub fn conversation(&self, id: &str) -> Option<&Conversation> {
-        self.conversations.iter().find(|c| c.id == id)
+        let i = *self.conversation_index.get(id)?;
+        self.conversations.get(i)
     }
 
     /// Slackbot writes to a member.
