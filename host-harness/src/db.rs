@@ -366,18 +366,20 @@ impl Db {
                 "SELECT id, title, description, cover_url, starts_at, ends_at FROM sessions
                  WHERE platform_id = ?1 AND id = ?2",
                 [platform_id, id],
-                |r| {
-                    Ok(Session {
-                        id: r.get(0)?,
-                        title: r.get(1)?,
-                        description: r.get(2)?,
-                        cover_url: r.get(3)?,
-                        starts_at: r.get(4)?,
-                        ends_at: r.get(5)?,
-                    })
-                },
+                session_row,
             )
             .optional()?)
+    }
+
+    /// A platform's sessions, by start.
+    pub fn sessions(&self, platform_id: &str) -> Result<Vec<Session>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, title, description, cover_url, starts_at, ends_at FROM sessions WHERE platform_id = ?1
+             ORDER BY starts_at, id",
+        )?;
+        let rows = stmt.query_map([platform_id], session_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// A plain setting of a connector on a platform.
@@ -496,6 +498,17 @@ impl Db {
         )?;
         Ok(())
     }
+}
+
+fn session_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Session> {
+    Ok(Session {
+        id: r.get(0)?,
+        title: r.get(1)?,
+        description: r.get(2)?,
+        cover_url: r.get(3)?,
+        starts_at: r.get(4)?,
+        ends_at: r.get(5)?,
+    })
 }
 
 fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {

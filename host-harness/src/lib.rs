@@ -9,6 +9,7 @@ pub mod harness;
 pub mod http_client;
 pub mod inbound;
 pub mod lms;
+pub mod markup;
 pub mod outbox;
 pub mod sandbox;
 pub mod scheduler;

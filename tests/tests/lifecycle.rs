@@ -400,3 +400,91 @@ async fn a_token_revoked_under_a_delivery_disconnects() {
         "{deliveries:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_button_click_is_acknowledged_through_the_signed_interactivity_url() {
+    let w = World::start("interactivity", |_| {}).await;
+    let lms = &w.harness.lms;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(axum::serve(listener, inbound::router(lms.clone())).into_future());
+    w.harness.sim.set_app_urls(
+        None,
+        Some(format!("http://{addr}/slack/{DEMO_PLATFORM}/interactivity")),
+    );
+    w.activate_as(&w.installer(), true).await.unwrap();
+    w.invite("clickable").await.unwrap();
+    let d = lms
+        .deliveries(DEMO_PLATFORM, "clickable")
+        .unwrap()
+        .into_iter()
+        .find(|d| d.status == "sent")
+        .unwrap();
+    let member = w
+        .harness
+        .sim
+        .conversation(d.conversation.as_deref().unwrap())
+        .unwrap()
+        .member_id;
+    let click = w
+        .harness
+        .sim
+        .click(
+            &member,
+            d.conversation.as_deref().unwrap(),
+            d.message_id.as_deref().unwrap(),
+            "open_session",
+        )
+        .await
+        .unwrap();
+    assert!(
+        click.acknowledged,
+        "Slack's block_actions payload is acknowledged in time: {click:?}"
+    );
+    assert!(
+        click
+            .url
+            .as_deref()
+            .unwrap()
+            .ends_with(&format!("/sessions/{}", w.data.session.id)),
+        "{click:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tile_and_its_audit_trail_survive_a_restart() {
+    let w = World::start("restart", |_| {}).await;
+    w.activate_as(&w.installer(), true).await.unwrap();
+    let dir = w.dir.path().to_path_buf();
+    let World {
+        harness, dir: keep, ..
+    } = w;
+    let host_harness::harness::Harness { lms, sim } = harness;
+    sim.shutdown().await;
+    drop(lms);
+    let restarted =
+        host_harness::harness::Harness::start(host_harness::harness::HarnessOptions::in_dir(&dir))
+            .await
+            .unwrap();
+    let tile = restarted.lms.tile(DEMO_PLATFORM).unwrap();
+    assert!(
+        matches!(&tile, Tile::Active(name) if name == "Simulated Workspace"),
+        "{tile:?}"
+    );
+    let actions: Vec<String> = {
+        let conn = restarted.lms.db().conn();
+        let mut stmt = conn
+            .prepare("SELECT actor || ' ' || action FROM audit_log ORDER BY seq")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    assert!(
+        actions.iter().any(|a| a == "admin connector.active"),
+        "{actions:?}"
+    );
+    restarted.sim.shutdown().await;
+    drop(keep);
+}

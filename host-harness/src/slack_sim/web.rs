@@ -16,21 +16,7 @@ use super::outbound::button_action_id;
 use super::state::State as SimState;
 use super::tz;
 
-/// Escapes text for HTML.
-pub fn esc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            c => o.push(c),
-        }
-    }
-    o
-}
+pub use crate::markup::escape_html as esc;
 
 /// Escapes text for Slack mrkdwn (`&`, `<`, `>`).
 pub fn escape_mrkdwn(s: &str) -> String {

@@ -849,22 +849,7 @@ async fn save_notifications(
 }
 
 fn sessions(lms: &Lms) -> Result<Vec<Session>> {
-    let conn = lms.db().conn();
-    let mut stmt = conn.prepare(
-        "SELECT id, title, description, cover_url, starts_at, ends_at FROM sessions WHERE platform_id = ?1
-         ORDER BY starts_at, id",
-    )?;
-    let rows = stmt.query_map([PLATFORM], |r| {
-        Ok(Session {
-            id: r.get(0)?,
-            title: r.get(1)?,
-            description: r.get(2)?,
-            cover_url: r.get(3)?,
-            starts_at: r.get(4)?,
-            ends_at: r.get(5)?,
-        })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    lms.db().sessions(PLATFORM)
 }
 
 struct PathRow {
