@@ -296,6 +296,21 @@ pub const DESCRIPTION: Description = Description {
             true,
             "The bot token of the installation (written by the connector).",
         ),
+        (
+            keys::DIRECTORY_MAX_AGE,
+            false,
+            "How long, in seconds, the e-mail to Slack member map is trusted (a day by default).",
+        ),
+        (
+            crate::pacing::SCALE_KEY,
+            false,
+            "How much faster than Slack's limits to pace calls (`off` for none; 1 by default).",
+        ),
+        (
+            crate::pacing::BUDGET_KEY,
+            false,
+            "How long, in milliseconds, one batch may wait for the pace (2000 by default).",
+        ),
     ],
 };
 
