@@ -2,6 +2,7 @@
 //! operator's grants, the component's real imports and exports (read from the component, not from its claims), the
 //! limits and outbound policy in force, and every difference between what is declared, granted and imported.
 
+use crate::markup::hex;
 use crate::sandbox::grants::Grants;
 use crate::sandbox::manifest::Manifest;
 use crate::sandbox::surface::Surface;
@@ -53,10 +54,6 @@ pub struct Audit {
     pub policy: Option<Policy>,
     /// Every difference.
     pub differences: Vec<Difference>,
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Finds the manifest of the component at `path`: `connector.toml` next to it, or the embedded one when the

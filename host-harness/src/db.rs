@@ -484,6 +484,15 @@ impl Db {
         Ok(())
     }
 
+    /// Raises an alert for the platform's admins.
+    pub fn alert(&self, platform_id: &str, message: &str) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO alerts (platform_id, at, message) VALUES (?1, ?2, ?3)",
+            params![platform_id, now(), message],
+        )?;
+        Ok(())
+    }
+
     /// Appends a connector's log line.
     pub fn connector_log(
         &self,

@@ -61,25 +61,24 @@ pub fn verify(
         .strip_prefix("v0=")
         .ok_or("unknown signature version")?;
     let expected = decode_hex(hex).ok_or("malformed signature")?;
-    let mut mac =
-        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).map_err(|_| "bad signing secret")?;
-    mac.update(format!("v0:{timestamp}:").as_bytes());
-    mac.update(body);
-    mac.verify_slice(&expected)
+    signing_mac(secret, timestamp, body)
+        .verify_slice(&expected)
         .map_err(|_| "signature mismatch")
 }
 
 /// Signs a body as the service does (for the simulation and tests).
 pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
+    let mac = signing_mac(secret, &timestamp.to_string(), body);
+    format!("v0={}", crate::markup::hex(&mac.finalize().into_bytes()))
+}
+
+/// HMAC-SHA256 with the signing secret over `v0:{timestamp}:{body}` (the timestamp as it is written).
+fn signing_mac(secret: &str, timestamp: &str, body: &[u8]) -> Hmac<Sha256> {
     let mut mac =
         Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
     mac.update(format!("v0:{timestamp}:").as_bytes());
     mac.update(body);
-    let bytes = mac.finalize().into_bytes();
-    format!(
-        "v0={}",
-        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    )
+    mac
 }
 
 fn decode_hex(s: &str) -> Option<Vec<u8>> {

@@ -1,4 +1,5 @@
-//! Escaping shared by the harness's two sets of web pages (the LMS's and the simulated Slack's).
+//! Text encodings shared across the harness: HTML escaping for its two sets of web pages (the LMS's and the
+//! simulated Slack's), and lower-case hexadecimal.
 
 /// Escapes text for HTML content and attribute values.
 pub fn escape_html(s: &str) -> String {
@@ -16,8 +17,18 @@ pub fn escape_html(s: &str) -> String {
     o
 }
 
+/// Bytes as lower-case hexadecimal.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn hex_is_lower_case_and_two_digits_a_byte() {
+        assert_eq!(super::hex(&[0, 15, 171]), "000fab");
+    }
+
     #[test]
     fn escapes_what_html_parses() {
         assert_eq!(

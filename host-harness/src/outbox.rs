@@ -596,15 +596,10 @@ impl Lms {
             "connector",
             reason,
         )?;
-        self.db().conn().execute(
-            "INSERT INTO alerts (platform_id, at, message) VALUES (?1, ?2, ?3)",
-            params![
-                platform_id,
-                now(),
-                format!("The Slack integration was disconnected: {reason}")
-            ],
-        )?;
-        Ok(())
+        self.db().alert(
+            platform_id,
+            &format!("The Slack integration was disconnected: {reason}"),
+        )
     }
 
     fn wit_notification(
@@ -667,7 +662,7 @@ impl Lms {
 pub fn delivery_id(platform_id: &str, notification_id: &str, user_id: &str) -> String {
     use sha2::{Digest, Sha256};
     let digest = Sha256::digest(format!("{platform_id}\u{0}{notification_id}\u{0}{user_id}"));
-    digest[..12].iter().map(|b| format!("{b:02x}")).collect()
+    crate::markup::hex(&digest[..12])
 }
 
 /// Which deliveries a log shows.

@@ -1,6 +1,7 @@
 //! Secrets at rest: sealed with XChaCha20-Poly1305 under a key the operator provides (or one generated on first
 //! start), bound to their owner (platform, connector, key) as associated data.
 
+use crate::markup::hex;
 use anyhow::{Context, Result, bail};
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
@@ -92,10 +93,6 @@ fn parse_key(text: &str) -> Result<[u8; 32]> {
         *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16)?;
     }
     Ok(key)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn write_private(path: &Path, text: &str) -> Result<()> {

@@ -213,7 +213,7 @@ pub fn cache_path(engine: &Engine, hash: &[u8; 32], dir: &Path) -> PathBuf {
     use std::hash::{Hash, Hasher};
     let mut compat = std::collections::hash_map::DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut compat);
-    let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = crate::markup::hex(hash);
     dir.join(format!("{hex}-{:016x}.cwasm", compat.finish()))
 }
 
@@ -738,10 +738,7 @@ impl Sandbox {
                 tracing::warn!(target: "sandbox", platform = platform_id, connector = %self.connector_id, "{message}");
                 if let Some(alert) = self.health.failure(platform_id, what) {
                     tracing::error!(target: "sandbox", platform = platform_id, connector = %self.connector_id, "{alert}");
-                    if let Err(e) = self.db.conn().execute(
-                        "INSERT INTO alerts (platform_id, at, message) VALUES (?1, ?2, ?3)",
-                        rusqlite::params![platform_id, crate::db::now(), alert],
-                    ) {
+                    if let Err(e) = self.db.alert(platform_id, &alert) {
                         tracing::error!(target: "sandbox", "recording the alert failed: {e}");
                     }
                 }

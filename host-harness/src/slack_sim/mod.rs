@@ -37,6 +37,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{Notify, watch};
 
+pub use crate::inbound::sign as sign_request;
 pub use api::{METHODS, Tier};
 pub use blocks::{MAX_BLOCKS, image_extension_ok, validate as validate_blocks};
 pub use model::{
@@ -44,7 +45,6 @@ pub use model::{
     Interaction, Member, MemberMessage, Message, RateLimits, RequestStatus, Sender, SimConfig,
     TokenRecord, TokenRevocation, Workspace,
 };
-pub use outbound::sign as sign_request;
 pub use state::{CODE_TTL_SECS, SLACKBOT_ID, StateSnapshot};
 pub use tz::render_date;
 

@@ -5,28 +5,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use hmac::{Hmac, Mac};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
-use sha2::Sha256;
 
 use super::Shared;
 use super::api::Effect;
 use super::model::{Delivery, Installation, Interaction};
-
-/// `v0=hex(HMAC-SHA256(signing_secret, "v0:{ts}:{body}"))`, Slack's request signature.
-pub fn sign(secret: &str, ts: i64, body: &str) -> String {
-    let mut mac =
-        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
-    mac.update(format!("v0:{ts}:{body}").as_bytes());
-    let bytes = mac.finalize().into_bytes();
-    let mut hex = String::with_capacity(64);
-    for b in bytes {
-        hex.push_str(&format!("{b:02x}"));
-    }
-    format!("v0={hex}")
-}
 
 /// The verification token put in payloads (deprecated by Slack in favour of signatures, still sent).
 pub fn verification_token(app_id: &str) -> String {
@@ -114,7 +99,7 @@ async fn deliver(
         let st = sh.st();
         (st.config.app.signing_secret.clone(), st.now_secs())
     };
-    let signature = sign(&secret, ts, &body);
+    let signature = crate::inbound::sign(&secret, ts, body.as_bytes());
     let headers = [
         ("X-Slack-Request-Timestamp", ts.to_string()),
         ("X-Slack-Signature", signature.clone()),
