@@ -1,13 +1,13 @@
-//! Builds the test-only components under `tests/components/` for `wasm32-wasip2`, in their own target folder.
+//! Builds the test-only components under `tests/components/` for `wasm32-wasip2`, in their own target folder, and
+//! tells the tests where each one is (`PROBE_CONNECTOR_WASM`, …).
 
 use std::path::PathBuf;
-use std::process::Command;
 
-const COMPONENTS: &[(&str, &str)] = &[
-    ("probe-connector", "probe_connector"),
-    ("hostile-connector", "hostile_connector"),
-    ("hostile-fs-connector", "hostile_fs_connector"),
-    ("hostile-sockets-connector", "hostile_sockets_connector"),
+const COMPONENTS: &[&str] = &[
+    "probe-connector",
+    "hostile-connector",
+    "hostile-fs-connector",
+    "hostile-sockets-connector",
 ];
 
 fn main() {
@@ -15,39 +15,26 @@ fn main() {
         .parent()
         .unwrap()
         .to_path_buf();
-    for path in ["tests/components", "wit", "Cargo.lock"] {
+    for path in [
+        "tests/components",
+        "crates/connector-api",
+        "wit",
+        "Cargo.lock",
+    ] {
         println!("cargo:rerun-if-changed={}", root.join(path).display());
     }
-    let target_dir = root.join("target").join("test-components");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut command = Command::new(cargo);
-    command
-        .current_dir(&root)
-        .args([
-            "build",
-            "--target",
-            "wasm32-wasip2",
-            "--release",
-            "--target-dir",
-        ])
-        .arg(&target_dir);
-    for (package, _) in COMPONENTS {
-        command.args(["-p", package]);
-    }
-    let status = command
-        .env_remove("RUSTC_WORKSPACE_WRAPPER")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_TARGET_DIR")
-        .status()
-        .expect("running cargo to build the test components");
-    assert!(status.success(), "building the test components failed");
-    for (package, file) in COMPONENTS {
-        let wasm = target_dir
-            .join("wasm32-wasip2")
-            .join("release")
-            .join(format!("{file}.wasm"));
+    let build = component_build::Build {
+        workspace: &root,
+        packages: COMPONENTS,
+        profile: "release",
+        target_dir: root.join("target").join("test-components"),
+    };
+    build.run();
+    for package in COMPONENTS {
         let var = package.to_uppercase().replace('-', "_");
-        println!("cargo:rustc-env={var}_WASM={}", wasm.display());
+        println!(
+            "cargo:rustc-env={var}_WASM={}",
+            build.output(package).display()
+        );
     }
 }

@@ -1,6 +1,30 @@
 //! Helpers shared by the end-to-end tests.
 
+use anyhow::Result;
+use connector_host::outbound::OutboundConfig;
+use connector_host::{Engine, Limits, Policy, Sandbox};
+use lms::db::Db;
+use lms_harness::connector::default_grants;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Loads `component` as the connector `connector_id` over `db`, as the harness loads a connector that ships no
+/// manifest: the default grants' imports, with `outbound` and `limits` in force.
+pub fn load_unmanifested(
+    engine: &Engine,
+    component: &[u8],
+    connector_id: &str,
+    db: &Db,
+    outbound: OutboundConfig,
+    limits: Limits,
+) -> Result<Sandbox> {
+    let mut grants = default_grants();
+    grants.connector = connector_id.to_string();
+    let mut policy = Policy::new(connector_id, grants, None)?;
+    policy.outbound = outbound;
+    policy.limits = limits;
+    Sandbox::new(engine, component, Arc::new(db.clone()), policy)
+}
 
 /// A temporary folder removed when dropped.
 pub struct TestDir(PathBuf);
@@ -29,11 +53,11 @@ impl Drop for TestDir {
     }
 }
 
-use host_harness::demo::{DEMO_PLATFORM, DEMO_REDIRECT_URI, consent};
-use host_harness::harness::{DemoData, Harness, HarnessOptions};
-use host_harness::lms::Tile;
-use host_harness::outbox::{Kind, NewNotification};
-use host_harness::slack_sim::SimConfig;
+use lms::integration::Tile;
+use lms::outbox::{Kind, NewNotification};
+use lms_harness::demo::{DEMO_PLATFORM, DEMO_REDIRECT_URI, consent};
+use lms_harness::harness::{DemoData, Harness, HarnessOptions};
+use slack_sim::SimConfig;
 
 /// A started harness with the demo platform seeded, and what it was started with.
 pub struct World {
@@ -89,7 +113,7 @@ impl World {
     }
 
     /// Invites every learner to the demo session under notification `id` and runs the outbox.
-    pub async fn invite(&self, id: &str) -> anyhow::Result<host_harness::outbox::RunReport> {
+    pub async fn invite(&self, id: &str) -> anyhow::Result<lms::outbox::RunReport> {
         let lms = &self.harness.lms;
         let learners: Vec<String> = self.data.learners.iter().map(|u| u.id.clone()).collect();
         let title = format!("You are invited to {}", self.data.session.title);
@@ -106,7 +130,7 @@ impl World {
             },
             &learners,
         )?;
-        lms.run_outbox(DEMO_PLATFORM, host_harness::db::now()).await
+        lms.run_outbox(DEMO_PLATFORM, lms::db::now()).await
     }
 
     /// Rows of the audit log as `actor action detail`.

@@ -6,12 +6,12 @@
 //! are Slack's `Retry-After` seconds, which the connector honours.
 
 use e2e_tests::TestDir;
-use host_harness::harness::{Harness, HarnessOptions};
-use host_harness::lms::Tile;
-use host_harness::outbox::{self, LogEntry, LogFilter, MAX_ATTEMPTS, RunReport};
-use host_harness::slack_sim::{Fault, SimHandle};
-use host_harness::workers::bench::{self, BIG_PLATFORM, Seeded};
-use host_harness::workers::{ManualClock, OutboxConfig, Workers};
+use lms::integration::Tile;
+use lms::outbox::{self, LogEntry, LogFilter, MAX_ATTEMPTS, RunReport};
+use lms::workers::{ManualClock, OutboxConfig, Workers};
+use lms_harness::bench_invite::{self as bench, BIG_PLATFORM, Seeded};
+use lms_harness::harness::{Harness, HarnessOptions};
+use slack_sim::{Fault, SimHandle};
 
 const MATCHED: usize = 40;
 const UNMATCHED: usize = 2;
@@ -38,7 +38,7 @@ async fn invite_and_drain(harness: &Harness, seeded: &Seeded, id: &str) -> RunRe
         bench::invite(&harness.lms, id, seeded).unwrap(),
         seeded.learners.len()
     );
-    let clock = ManualClock::new(host_harness::db::now());
+    let clock = ManualClock::new(lms::db::now());
     let workers = Workers::new(harness.lms.clone(), OutboxConfig::default());
     workers.drain(Some(BIG_PLATFORM), &clock).await.unwrap()
 }

@@ -3,10 +3,10 @@
 //! take no more than 15% over the least time the limits allow.
 
 use e2e_tests::TestDir;
-use host_harness::harness::{Harness, HarnessOptions};
-use host_harness::slack_sim::RateLimits;
-use host_harness::workers::bench::{self, BIG_PLATFORM};
-use host_harness::workers::{OutboxConfig, SystemClock, Workers};
+use lms::workers::{OutboxConfig, SystemClock, Workers};
+use lms_harness::bench_invite::{self as bench, BIG_PLATFORM};
+use lms_harness::harness::{Harness, HarnessOptions};
+use slack_sim::RateLimits;
 use std::time::Instant;
 
 const RECIPIENTS: usize = 2_000;

@@ -2,14 +2,14 @@
 //! (with the component's stderr where it wrote any), no harm to the host — and the host keeps serving the real
 //! Slack connector at the same time and afterwards.
 
+use connector_host::grants::Grants;
+use connector_host::manifest::Manifest;
+use connector_host::outbound::{Grant, OutboundConfig, Route};
+use connector_host::{Limits, Policy, Sandbox, wit};
 use e2e_tests::TestDir;
-use host_harness::db::Db;
-use host_harness::harness::{EMBEDDED_CONNECTOR, embedded_manifest};
-use host_harness::sandbox::grants::Grants;
-use host_harness::sandbox::manifest::Manifest;
-use host_harness::sandbox::outbound::{Grant, OutboundConfig, Route};
-use host_harness::sandbox::{Limits, Policy, Sandbox, wit};
-use host_harness::secrets::SecretBox;
+use lms::db::Db;
+use lms::secrets::SecretBox;
+use lms_harness::connector::{EMBEDDED_CONNECTOR, default_grants, embedded_manifest};
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::time::Duration;
@@ -22,7 +22,7 @@ const HOSTILE_SOCKETS: &[u8] = include_bytes!(env!("HOSTILE_SOCKETS_CONNECTOR_WA
 struct World {
     _dir: TestDir,
     db: Db,
-    engine: host_harness::sandbox::Engine,
+    engine: connector_host::Engine,
     slack: Sandbox,
 }
 
@@ -31,8 +31,14 @@ impl World {
         let dir = TestDir::new(name);
         let db = Db::open(&dir.path().join("db.sqlite3"), SecretBox::new([3; 32])).unwrap();
         let engine = Sandbox::engine().unwrap();
-        let policy = Policy::new("slack", Grants::embedded(), Some(embedded_manifest())).unwrap();
-        let slack = Sandbox::with_policy(&engine, EMBEDDED_CONNECTOR, db.clone(), policy).unwrap();
+        let policy = Policy::new("slack", default_grants(), Some(embedded_manifest())).unwrap();
+        let slack = Sandbox::new(
+            &engine,
+            EMBEDDED_CONNECTOR,
+            std::sync::Arc::new(db.clone()),
+            policy,
+        )
+        .unwrap();
         World {
             _dir: dir,
             db,
@@ -42,15 +48,8 @@ impl World {
     }
 
     fn hostile(&self, outbound: OutboundConfig, limits: Limits) -> Sandbox {
-        Sandbox::new(
-            &self.engine,
-            HOSTILE,
-            "hostile",
-            self.db.clone(),
-            outbound,
-            limits,
-        )
-        .unwrap()
+        e2e_tests::load_unmanifested(&self.engine, HOSTILE, "hostile", &self.db, outbound, limits)
+            .unwrap()
     }
 
     /// The well-behaved connector answers.
@@ -429,11 +428,11 @@ async fn filesystem_and_sockets_imports_are_refused_at_load() {
         (HOSTILE_SOCKETS, "wasi:sockets/tcp-create-socket"),
         (HOSTILE_SOCKETS, "wasi:sockets/network"),
     ] {
-        let error = Sandbox::new(
+        let error = e2e_tests::load_unmanifested(
             &world.engine,
             component,
             "hostile",
-            world.db.clone(),
+            &world.db,
             no_outbound(),
             Limits::default(),
         )
@@ -452,7 +451,7 @@ async fn filesystem_and_sockets_imports_are_refused_at_load() {
     }
     // Granting the filesystem interface links it, yet there is nothing to open: no directory is preopened.
     let grants = Grants::parse(
-        &Grants::embedded()
+        &default_grants()
             .text
             .replace("id = \"slack\"", "id = \"hostile\"")
             .replace("allow = [\n", "allow = [\n    \"wasi:filesystem/*\",\n"),
@@ -460,7 +459,13 @@ async fn filesystem_and_sockets_imports_are_refused_at_load() {
     )
     .unwrap();
     let policy = Policy::new("hostile", grants, None).unwrap();
-    let fs = Sandbox::with_policy(&world.engine, HOSTILE_FS, world.db.clone(), policy).unwrap();
+    let fs = Sandbox::new(
+        &world.engine,
+        HOSTILE_FS,
+        std::sync::Arc::new(world.db.clone()),
+        policy,
+    )
+    .unwrap();
     assert_eq!(fs.describe().await.unwrap().id, "hostile");
 }
 
@@ -514,14 +519,20 @@ secrets = ["api_key"]
     )
     .unwrap();
     let grants = Grants::parse(
-        &Grants::embedded()
+        &default_grants()
             .text
             .replace("id = \"slack\"", "id = \"hostile\""),
         "test grants",
     )
     .unwrap();
     let policy = Policy::new("hostile", grants, Some(manifest)).unwrap();
-    let declared = Sandbox::with_policy(&world.engine, HOSTILE, world.db.clone(), policy).unwrap();
+    let declared = Sandbox::new(
+        &world.engine,
+        HOSTILE,
+        std::sync::Arc::new(world.db.clone()),
+        policy,
+    )
+    .unwrap();
     assert_eq!(
         contained(&world, &declared, "secret bot_token").await,
         Ok("secret:none".to_string())

@@ -2,10 +2,10 @@
 //! the OAuth code exchange, one invitation, one message per matched learner in the app's DM.
 
 use e2e_tests::TestDir;
-use host_harness::demo::{DEMO_PLATFORM, DEMO_REDIRECT_URI, consent};
-use host_harness::harness::{Harness, HarnessOptions};
-use host_harness::lms::Tile;
-use host_harness::outbox::{Kind, NewNotification};
+use lms::integration::Tile;
+use lms::outbox::{Kind, NewNotification};
+use lms_harness::demo::{DEMO_PLATFORM, DEMO_REDIRECT_URI, consent};
+use lms_harness::harness::{Harness, HarnessOptions};
 use serde_json::Value;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -62,20 +62,14 @@ async fn an_invitation_reaches_each_matched_learner_once_in_the_apps_dm() {
         0,
         "the same invitation twice is a no-op"
     );
-    let report = lms
-        .run_outbox(DEMO_PLATFORM, host_harness::db::now())
-        .await
-        .unwrap();
+    let report = lms.run_outbox(DEMO_PLATFORM, lms::db::now()).await.unwrap();
     assert_eq!(
         (report.sent, report.skipped, report.failed),
         (learners.len() - 1, 1, 0),
         "{report:?}"
     );
     // Nothing is left to send: running again sends nothing more.
-    let again = lms
-        .run_outbox(DEMO_PLATFORM, host_harness::db::now())
-        .await
-        .unwrap();
+    let again = lms.run_outbox(DEMO_PLATFORM, lms::db::now()).await.unwrap();
     assert_eq!(again.sent + again.skipped + again.failed, 0);
 
     let deliveries = lms.deliveries(DEMO_PLATFORM, "invite-1").unwrap();

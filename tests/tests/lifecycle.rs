@@ -3,10 +3,10 @@
 //! Slack's side by signed events, and a token revoked under a delivery.
 
 use e2e_tests::World;
-use host_harness::demo::{DEMO_PLATFORM, DEMO_REDIRECT_URI, consent};
-use host_harness::http_client;
-use host_harness::inbound;
-use host_harness::lms::Tile;
+use lms::inbound;
+use lms::integration::Tile;
+use lms_harness::demo::{DEMO_PLATFORM, DEMO_REDIRECT_URI, consent};
+use lms_harness::http_client;
 use std::time::Duration;
 
 fn bot_token_stored(w: &World) -> bool {
@@ -307,7 +307,7 @@ async fn removal_from_slacks_side_disconnects_through_signed_events() {
     w.activate_as(&w.installer(), true).await.unwrap();
 
     // url_verification is answered with the challenge; forged and stale signatures are refused.
-    let now = host_harness::db::now();
+    let now = lms::db::now();
     let challenge = br#"{"type":"url_verification","challenge":"c-123"}"#;
     let secret = &w.sim.app.signing_secret;
     let post = |body: &'static [u8], ts: i64, signature: String| {
@@ -459,11 +459,11 @@ async fn the_tile_and_its_audit_trail_survive_a_restart() {
     let World {
         harness, dir: keep, ..
     } = w;
-    let host_harness::harness::Harness { lms, sim } = harness;
+    let lms_harness::harness::Harness { lms, sim } = harness;
     sim.shutdown().await;
     drop(lms);
     let restarted =
-        host_harness::harness::Harness::start(host_harness::harness::HarnessOptions::in_dir(&dir))
+        lms_harness::harness::Harness::start(lms_harness::harness::HarnessOptions::in_dir(&dir))
             .await
             .unwrap();
     let tile = restarted.lms.tile(DEMO_PLATFORM).unwrap();

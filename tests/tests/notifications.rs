@@ -3,12 +3,12 @@
 //! language.
 
 use e2e_tests::World;
-use host_harness::db::{Session, User};
-use host_harness::demo::DEMO_PLATFORM;
-use host_harness::outbox::{Kind, NewNotification};
-use host_harness::scheduler::Schedule;
-use host_harness::slack_sim::Member;
+use lms::db::{Session, User};
+use lms::outbox::{Kind, NewNotification};
+use lms::scheduler::Schedule;
+use lms_harness::demo::DEMO_PLATFORM;
 use serde_json::Value;
+use slack_sim::Member;
 
 /// Sends `session` to `user_id` as notification `id` and returns the posted message (as JSON).
 async fn send(w: &World, id: &str, title: &str, session: &Session, user_id: &str) -> Value {
@@ -25,9 +25,7 @@ async fn send(w: &World, id: &str, title: &str, session: &Session, user_id: &str
     };
     lms.enqueue(DEMO_PLATFORM, &n, &[user_id.to_string()])
         .unwrap();
-    lms.run_outbox(DEMO_PLATFORM, host_harness::db::now())
-        .await
-        .unwrap();
+    lms.run_outbox(DEMO_PLATFORM, lms::db::now()).await.unwrap();
     let d = lms.deliveries(DEMO_PLATFORM, id).unwrap().remove(0);
     assert_eq!(d.status, "sent", "{d:?}");
     let c = w
@@ -281,9 +279,7 @@ async fn opt_outs_stop_their_kind_until_turned_back_on_and_mandatory_messages_ig
                 not_before: 0,
             };
             lms.enqueue(DEMO_PLATFORM, &n, &users).unwrap();
-            lms.run_outbox(DEMO_PLATFORM, host_harness::db::now())
-                .await
-                .unwrap();
+            lms.run_outbox(DEMO_PLATFORM, lms::db::now()).await.unwrap();
             let d = lms.deliveries(DEMO_PLATFORM, id).unwrap();
             (d[0].clone(), d[1].clone())
         }
@@ -480,10 +476,7 @@ async fn a_large_workspace_is_mapped_with_users_list_pages_not_one_lookup_each()
         not_before: 0,
     };
     lms.enqueue(DEMO_PLATFORM, &n, &learners).unwrap();
-    let report = lms
-        .run_outbox(DEMO_PLATFORM, host_harness::db::now())
-        .await
-        .unwrap();
+    let report = lms.run_outbox(DEMO_PLATFORM, lms::db::now()).await.unwrap();
     let reasons: Vec<_> = lms
         .deliveries(DEMO_PLATFORM, "big")
         .unwrap()

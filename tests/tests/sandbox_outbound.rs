@@ -1,10 +1,10 @@
 //! A component that tries to reach anything but the granted Slack origin gets a denial, not a connection.
 
+use connector_host::outbound::{Grant, OutboundConfig, Route};
+use connector_host::{Limits, Sandbox, wit};
 use e2e_tests::TestDir;
-use host_harness::db::Db;
-use host_harness::sandbox::outbound::{Grant, OutboundConfig, Route};
-use host_harness::sandbox::{Limits, Sandbox, wit};
-use host_harness::secrets::SecretBox;
+use lms::db::Db;
+use lms::secrets::SecretBox;
 use std::net::TcpListener;
 
 const PROBE: &[u8] = include_bytes!(env!("PROBE_CONNECTOR_WASM"));
@@ -66,7 +66,9 @@ async fn only_the_granted_origin_is_reachable() {
         .routes
         .push(Route::new("https://slack.com", &format!("http://{granted_addr}")).unwrap());
     let engine = Sandbox::engine().unwrap();
-    let sandbox = Sandbox::new(&engine, PROBE, "probe", db, outbound, Limits::default()).unwrap();
+    let sandbox =
+        e2e_tests::load_unmanifested(&engine, PROBE, "probe", &db, outbound, Limits::default())
+            .unwrap();
 
     let forbidden_url = format!("http://{}/", forbidden.local_addr().unwrap());
     for url in [

@@ -8,22 +8,13 @@
 
 #![cfg(target_arch = "wasm32")]
 
-wit_bindgen::generate!({
-    path: "../../../wit",
-    world: "lms-connector",
-    with: {
-        "wasi:http/types@0.2.12": wasip2::http::types,
-        "wasi:http/outgoing-handler@0.2.12": wasip2::http::outgoing_handler,
-        "wasi:io/streams@0.2.12": wasip2::io::streams,
-        "wasi:io/error@0.2.12": wasip2::io::error,
-        "wasi:io/poll@0.2.12": wasip2::io::poll,
-        "wasi:clocks/monotonic-clock@0.2.12": wasip2::clocks::monotonic_clock,
-    },
-});
-
-use exports::lms::connector::connector::Guest;
-use lms::connector::types::*;
+use connector_api::{
+    Connector, ConnectorInfo, Context, DeliveryOutcome, Failure, FailureKind, Level, Log,
+    Notification, Outcome, Ports, Recipient, Settings,
+};
 use std::hint::black_box;
+// Raw wasi:http rather than the SDK's transport: the attacks need the streams themselves (a body written chunk by
+// chunk, a response counted without being kept, the stream's own errors).
 use wasip2::http::outgoing_handler;
 use wasip2::http::types::{Fields, Method, OutgoingBody, OutgoingRequest, Scheme};
 
@@ -97,7 +88,7 @@ fn recurse(depth: u64) -> u64 {
     black_box(recurse(black_box(depth + 1))) + buffer[3]
 }
 
-fn attack(body: &str) -> String {
+fn attack(ctx: &mut Context<impl Ports>, body: &str) -> String {
     let (verb, arg) = body.split_once(' ').unwrap_or((body, ""));
     match verb {
         "fetch" => match request(arg, Method::Get) {
@@ -128,15 +119,15 @@ fn attack(body: &str) -> String {
         "flood" => {
             let lines: u32 = arg.parse().unwrap_or(100_000);
             for i in 0..lines {
-                lms::connector::log::write(lms::connector::log::Level::Info, &format!("flood {i}"));
+                ctx.log.write(Level::Info, &format!("flood {i}"));
             }
             "flooded".into()
         }
-        "secret" => match lms::connector::settings::get_secret(arg) {
+        "secret" => match ctx.settings.get_secret(arg) {
             Some(value) => format!("secret:{value}"),
             None => "secret:none".into(),
         },
-        "set-secret" => match lms::connector::settings::set_secret(arg, "stolen") {
+        "set-secret" => match ctx.settings.set_secret(arg, "stolen") {
             Ok(()) => "set-secret:ok".into(),
             Err(e) => format!("set-secret:refused:{e}"),
         },
@@ -150,7 +141,7 @@ fn attack(body: &str) -> String {
 
 struct Hostile;
 
-impl Guest for Hostile {
+impl Connector for Hostile {
     fn describe() -> ConnectorInfo {
         ConnectorInfo {
             id: "hostile".into(),
@@ -160,22 +151,12 @@ impl Guest for Hostile {
             settings: vec![],
         }
     }
-    fn start_activation(_: ActivationRequest) -> Result<String, ConnectorError> {
-        Err(ConnectorError {
-            code: "unsupported".into(),
-            message: "hostile".into(),
-        })
-    }
-    fn complete_activation(_: Vec<(String, String)>) -> Result<ActivationResult, ConnectorError> {
-        Err(ConnectorError {
-            code: "unsupported".into(),
-            message: "hostile".into(),
-        })
-    }
-    fn deactivate() -> Result<(), ConnectorError> {
-        Ok(())
-    }
-    fn deliver(notification: Notification, recipients: Vec<Recipient>) -> Vec<DeliveryOutcome> {
+
+    fn deliver(
+        ctx: &mut Context<impl Ports>,
+        notification: Notification,
+        recipients: Vec<Recipient>,
+    ) -> Vec<DeliveryOutcome> {
         let body = notification.body.unwrap_or_default();
         if let Some(size) = body.strip_prefix("huge ") {
             // Giant outputs: every recipient's outcome carries a string of `size` bytes.
@@ -184,40 +165,27 @@ impl Guest for Hostile {
                 .into_iter()
                 .map(|r| DeliveryOutcome {
                     delivery_id: r.delivery_id,
-                    outcome: Outcome::Failed(Failure {
-                        kind: FailureKind::Permanent,
-                        code: "huge".into(),
-                        message: "x".repeat(size),
-                        retry_after_ms: None,
-                    }),
+                    outcome: Outcome::Failed(Failure::new(
+                        FailureKind::Permanent,
+                        "huge",
+                        "x".repeat(size),
+                    )),
                 })
                 .collect();
         }
-        let code = attack(&body);
+        let code = attack(ctx, &body);
         recipients
             .into_iter()
             .map(|r| DeliveryOutcome {
                 delivery_id: r.delivery_id,
-                outcome: Outcome::Failed(Failure {
-                    kind: FailureKind::Permanent,
-                    code: code.clone(),
-                    message: body.clone(),
-                    retry_after_ms: None,
-                }),
+                outcome: Outcome::Failed(Failure::new(
+                    FailureKind::Permanent,
+                    code.clone(),
+                    body.clone(),
+                )),
             })
             .collect()
     }
-    fn status() -> IntegrationState {
-        IntegrationState::Inactive
-    }
-    fn handle_inbound(_: InboundRequest) -> InboundResponse {
-        InboundResponse {
-            status: 404,
-            content_type: "text/plain".into(),
-            body: vec![],
-            new_state: None,
-        }
-    }
 }
 
-export!(Hostile);
+connector_api::export_connector!(Hostile);

@@ -1,60 +1,27 @@
 //! A connector for tests only: `deliver` performs the action named in the notification's body and reports what
 //! happened as each recipient's outcome code, so that tests can see what the sandbox allowed.
 //!
-//! Actions: `fetch URL` (an outbound GET; the code is `status:N` or the wasi:http error).
+//! Actions: `fetch URL` (an outbound GET through the SDK's transport; the code is `status:N` or `error:` and the
+//! wasi:http error code, such as `error:ErrorCode::HttpRequestDenied`).
 
-#![cfg(target_arch = "wasm32")]
+use connector_api::{
+    Connector, ConnectorInfo, Context, DeliveryOutcome, Failure, FailureKind, HttpRequest,
+    Notification, Outcome, Ports, Recipient, Transport,
+};
 
-wit_bindgen::generate!({
-    path: "../../../wit",
-    world: "lms-connector",
-    with: {
-        "wasi:http/types@0.2.12": wasip2::http::types,
-        "wasi:http/outgoing-handler@0.2.12": wasip2::http::outgoing_handler,
-        "wasi:io/streams@0.2.12": wasip2::io::streams,
-        "wasi:io/error@0.2.12": wasip2::io::error,
-        "wasi:io/poll@0.2.12": wasip2::io::poll,
-        "wasi:clocks/monotonic-clock@0.2.12": wasip2::clocks::monotonic_clock,
-    },
-});
-
-use exports::lms::connector::connector::Guest;
-use lms::connector::types::*;
-use wasip2::http::outgoing_handler;
-use wasip2::http::types::{Fields, OutgoingRequest, Scheme};
-
-fn fetch(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
+fn fetch(transport: &mut impl Transport, url: &str) -> String {
+    if !url.contains("://") {
         return "bad-url".into();
-    };
-    let (authority, path) = rest
-        .find('/')
-        .map(|i| (&rest[..i], &rest[i..]))
-        .unwrap_or((rest, "/"));
-    let request = OutgoingRequest::new(Fields::new());
-    let _ = request.set_scheme(Some(&if scheme == "http" {
-        Scheme::Http
-    } else {
-        Scheme::Https
-    }));
-    let _ = request.set_authority(Some(authority));
-    let _ = request.set_path_with_query(Some(path));
-    match outgoing_handler::handle(request, None) {
-        Err(e) => format!("error:{e:?}"),
-        Ok(future) => {
-            future.subscribe().block();
-            match future.get() {
-                Some(Ok(Ok(response))) => format!("status:{}", response.status()),
-                Some(Ok(Err(e))) => format!("error:{e:?}"),
-                _ => "error:no-response".into(),
-            }
-        }
+    }
+    match transport.send(HttpRequest::get(url)) {
+        Ok(response) => format!("status:{}", response.status),
+        Err(e) => format!("error:{}", e.detail()),
     }
 }
 
 struct Probe;
 
-impl Guest for Probe {
+impl Connector for Probe {
     fn describe() -> ConnectorInfo {
         ConnectorInfo {
             id: "probe".into(),
@@ -64,51 +31,29 @@ impl Guest for Probe {
             settings: vec![],
         }
     }
-    fn start_activation(_: ActivationRequest) -> Result<String, ConnectorError> {
-        Err(ConnectorError {
-            code: "unsupported".into(),
-            message: "probe".into(),
-        })
-    }
-    fn complete_activation(_: Vec<(String, String)>) -> Result<ActivationResult, ConnectorError> {
-        Err(ConnectorError {
-            code: "unsupported".into(),
-            message: "probe".into(),
-        })
-    }
-    fn deactivate() -> Result<(), ConnectorError> {
-        Ok(())
-    }
-    fn deliver(notification: Notification, recipients: Vec<Recipient>) -> Vec<DeliveryOutcome> {
+
+    fn deliver(
+        ctx: &mut Context<impl Ports>,
+        notification: Notification,
+        recipients: Vec<Recipient>,
+    ) -> Vec<DeliveryOutcome> {
         let body = notification.body.unwrap_or_default();
         let code = match body.split_once(' ') {
-            Some(("fetch", url)) => fetch(url),
+            Some(("fetch", url)) => fetch(&mut ctx.transport, url),
             _ => "unknown-action".into(),
         };
         recipients
             .into_iter()
             .map(|r| DeliveryOutcome {
                 delivery_id: r.delivery_id,
-                outcome: Outcome::Failed(Failure {
-                    kind: FailureKind::Permanent,
-                    code: code.clone(),
-                    message: body.clone(),
-                    retry_after_ms: None,
-                }),
+                outcome: Outcome::Failed(Failure::new(
+                    FailureKind::Permanent,
+                    code.clone(),
+                    body.clone(),
+                )),
             })
             .collect()
     }
-    fn status() -> IntegrationState {
-        IntegrationState::Inactive
-    }
-    fn handle_inbound(_: InboundRequest) -> InboundResponse {
-        InboundResponse {
-            status: 404,
-            content_type: "text/plain".into(),
-            body: vec![],
-            new_state: None,
-        }
-    }
 }
 
-export!(Probe);
+connector_api::export_connector!(Probe);

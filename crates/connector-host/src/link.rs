@@ -1,0 +1,139 @@
+//! Links only what is granted: each interface the component imports (and the grants allow) is added to the linker
+//! on its own, so that a store of a component that does not import `wasi:filesystem` or `wasi:sockets` has no such
+//! functions at all.
+
+use crate::bindings::v0_1_0::lms;
+use crate::sandbox::StoreState;
+use crate::surface::unversioned;
+use wasmtime::component::{HasData, HasSelf, Linker, ResourceTable};
+
+struct HasIo;
+
+impl HasData for HasIo {
+    type Data<'a> = &'a mut ResourceTable;
+}
+
+/// The interfaces the host can provide (without version).
+pub const PROVIDED: &[&str] = &[
+    "lms:connector/types",
+    "lms:connector/settings",
+    "lms:connector/users",
+    "lms:connector/log",
+    "wasi:http/types",
+    "wasi:http/outgoing-handler",
+    "wasi:io/error",
+    "wasi:io/poll",
+    "wasi:io/streams",
+    "wasi:clocks/wall-clock",
+    "wasi:clocks/monotonic-clock",
+    "wasi:random/random",
+    "wasi:random/insecure",
+    "wasi:random/insecure-seed",
+    "wasi:cli/exit",
+    "wasi:cli/environment",
+    "wasi:cli/stdin",
+    "wasi:cli/stdout",
+    "wasi:cli/stderr",
+    "wasi:cli/terminal-input",
+    "wasi:cli/terminal-output",
+    "wasi:cli/terminal-stdin",
+    "wasi:cli/terminal-stdout",
+    "wasi:cli/terminal-stderr",
+    "wasi:filesystem/types",
+    "wasi:filesystem/preopens",
+    "wasi:sockets/network",
+    "wasi:sockets/instance-network",
+    "wasi:sockets/tcp",
+    "wasi:sockets/tcp-create-socket",
+    "wasi:sockets/udp",
+    "wasi:sockets/udp-create-socket",
+    "wasi:sockets/ip-name-lookup",
+];
+
+/// Adds the host's implementation of the interface `name` (with or without version) to the linker; `Ok(false)`
+/// when the host does not provide it.
+pub fn link(l: &mut Linker<StoreState>, name: &str) -> wasmtime::Result<bool> {
+    use wasmtime_wasi::cli::{WasiCli, WasiCliView};
+    use wasmtime_wasi::clocks::{WasiClocks, WasiClocksView};
+    use wasmtime_wasi::filesystem::{WasiFilesystem, WasiFilesystemView};
+    use wasmtime_wasi::p2::bindings::{cli, clocks, filesystem, io, random, sockets};
+    use wasmtime_wasi::random::{WasiRandom, WasiRandomView};
+    use wasmtime_wasi::sockets::{WasiSockets, WasiSocketsView};
+    use wasmtime_wasi_http::WasiHttp;
+    use wasmtime_wasi_http::WasiHttpView;
+    type S = StoreState;
+    let wasi_options = wasmtime_wasi::p2::bindings::LinkOptions::default();
+    let http_options = wasmtime_wasi_http::p2::bindings::LinkOptions::default();
+    match unversioned(name) {
+        "lms:connector/types" => lms::connector::types::add_to_linker::<S, HasSelf<S>>(l, |s| s)?,
+        "lms:connector/settings" => {
+            lms::connector::settings::add_to_linker::<S, HasSelf<S>>(l, |s| s)?
+        }
+        "lms:connector/users" => lms::connector::users::add_to_linker::<S, HasSelf<S>>(l, |s| s)?,
+        "lms:connector/log" => lms::connector::log::add_to_linker::<S, HasSelf<S>>(l, |s| s)?,
+        "wasi:http/types" => wasmtime_wasi_http::p2::bindings::http::types::add_to_linker::<
+            S,
+            WasiHttp,
+        >(l, &(&http_options).into(), S::http)?,
+        "wasi:http/outgoing-handler" => {
+            wasmtime_wasi_http::p2::bindings::http::outgoing_handler::add_to_linker::<S, WasiHttp>(
+                l,
+                S::http,
+            )?
+        }
+        "wasi:io/error" => io::error::add_to_linker::<S, HasIo>(l, |s| &mut s.table)?,
+        "wasi:io/poll" => io::poll::add_to_linker::<S, HasIo>(l, |s| &mut s.table)?,
+        "wasi:io/streams" => io::streams::add_to_linker::<S, HasIo>(l, |s| &mut s.table)?,
+        "wasi:clocks/wall-clock" => {
+            clocks::wall_clock::add_to_linker::<S, WasiClocks>(l, S::clocks)?
+        }
+        "wasi:clocks/monotonic-clock" => {
+            clocks::monotonic_clock::add_to_linker::<S, WasiClocks>(l, S::clocks)?
+        }
+        "wasi:random/random" => random::random::add_to_linker::<S, WasiRandom>(l, S::random)?,
+        "wasi:random/insecure" => random::insecure::add_to_linker::<S, WasiRandom>(l, S::random)?,
+        "wasi:random/insecure-seed" => {
+            random::insecure_seed::add_to_linker::<S, WasiRandom>(l, S::random)?
+        }
+        "wasi:cli/exit" => cli::exit::add_to_linker::<S, WasiCli>(l, S::cli)?,
+        "wasi:cli/environment" => cli::environment::add_to_linker::<S, WasiCli>(l, S::cli)?,
+        "wasi:cli/stdin" => cli::stdin::add_to_linker::<S, WasiCli>(l, S::cli)?,
+        "wasi:cli/stdout" => cli::stdout::add_to_linker::<S, WasiCli>(l, S::cli)?,
+        "wasi:cli/stderr" => cli::stderr::add_to_linker::<S, WasiCli>(l, S::cli)?,
+        "wasi:cli/terminal-input" => cli::terminal_input::add_to_linker::<S, WasiCli>(l, S::cli)?,
+        "wasi:cli/terminal-output" => cli::terminal_output::add_to_linker::<S, WasiCli>(l, S::cli)?,
+        "wasi:cli/terminal-stdin" => cli::terminal_stdin::add_to_linker::<S, WasiCli>(l, S::cli)?,
+        "wasi:cli/terminal-stdout" => cli::terminal_stdout::add_to_linker::<S, WasiCli>(l, S::cli)?,
+        "wasi:cli/terminal-stderr" => cli::terminal_stderr::add_to_linker::<S, WasiCli>(l, S::cli)?,
+        // Only when granted; the store's WasiCtx has no preopened directory, so there is nothing to open.
+        "wasi:filesystem/types" => {
+            filesystem::types::add_to_linker::<S, WasiFilesystem>(l, S::filesystem)?
+        }
+        "wasi:filesystem/preopens" => {
+            filesystem::preopens::add_to_linker::<S, WasiFilesystem>(l, S::filesystem)?
+        }
+        // Only when granted; wasmtime-wasi denies every socket address unless the WasiCtx allows it, and ours
+        // does not.
+        "wasi:sockets/network" => sockets::network::add_to_linker::<S, WasiSockets>(
+            l,
+            &(&wasi_options).into(),
+            S::sockets,
+        )?,
+        "wasi:sockets/instance-network" => {
+            sockets::instance_network::add_to_linker::<S, WasiSockets>(l, S::sockets)?
+        }
+        "wasi:sockets/tcp" => sockets::tcp::add_to_linker::<S, WasiSockets>(l, S::sockets)?,
+        "wasi:sockets/tcp-create-socket" => {
+            sockets::tcp_create_socket::add_to_linker::<S, WasiSockets>(l, S::sockets)?
+        }
+        "wasi:sockets/udp" => sockets::udp::add_to_linker::<S, WasiSockets>(l, S::sockets)?,
+        "wasi:sockets/udp-create-socket" => {
+            sockets::udp_create_socket::add_to_linker::<S, WasiSockets>(l, S::sockets)?
+        }
+        "wasi:sockets/ip-name-lookup" => {
+            sockets::ip_name_lookup::add_to_linker::<S, WasiSockets>(l, S::sockets)?
+        }
+        _ => return Ok(false),
+    }
+    Ok(true)
+}

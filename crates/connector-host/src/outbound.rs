@@ -1,0 +1,770 @@
+//! Outbound HTTP policy: the one place that decides where a connector's requests may go, and how.
+//!
+//! Every request of a component goes through [`OutboundPolicy::send_request`] (wasmtime-wasi-http's
+//! `WasiHttpHooks`): the URL must match a granted origin exactly (scheme, host, port) and start with its path
+//! prefix; anything else is answered `HttpRequestDenied` without a connection, and the denial is logged with the
+//! grant line that would allow it. In local mode a route maps a granted origin to the simulated service on
+//! 127.0.0.1, and says so in the log.
+//!
+//! The host then sends the request itself ([`send`]): it resolves the name, refuses loopback, private, link-local
+//! and metadata addresses unless the grants name them (`DestinationIpProhibited`), connects to the very address it
+//! checked (so DNS cannot change between check and connect), caps request and response bodies, applies the
+//! operator's connect, first-byte, between-bytes and total time-outs, and never follows a redirect.
+
+use http::Uri;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
+
+/// An origin and path prefix a connector may call, such as `https://api.example.com/v1/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    /// `http` or `https`.
+    pub scheme: String,
+    /// Host name or IP literal, lower case.
+    pub host: String,
+    /// Port (the scheme's default when the URL has none).
+    pub port: u16,
+    /// Path prefix, starting with `/`.
+    pub path_prefix: String,
+}
+
+impl Grant {
+    /// Parses `scheme://host[:port]/prefix`.
+    pub fn parse(text: &str) -> anyhow::Result<Grant> {
+        let uri: Uri = text
+            .parse()
+            .map_err(|e| anyhow::anyhow!("`{text}` is not a URL: {e}"))?;
+        let (scheme, host, port) =
+            origin_of(&uri).ok_or_else(|| anyhow::anyhow!("`{text}` has no scheme or host"))?;
+        Ok(Grant {
+            scheme,
+            host,
+            port,
+            path_prefix: uri.path().to_string(),
+        })
+    }
+
+    /// Whether a request URL falls within this grant.
+    pub fn allows(&self, uri: &Uri) -> bool {
+        origin_of(uri).is_some_and(|(scheme, host, port)| {
+            scheme == self.scheme && host == self.host && port == self.port
+        }) && uri.path().starts_with(&self.path_prefix)
+            && !uri.path().split('/').any(|segment| segment == "..")
+    }
+}
+
+impl std::fmt::Display for Grant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}://{}:{}{}",
+            self.scheme, self.host, self.port, self.path_prefix
+        )
+    }
+}
+
+/// Where a granted origin really goes in local mode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// The origin the connector addresses, such as `https://slack.com` (scheme, host, port).
+    from: (String, String, u16),
+    /// Where it goes: scheme and authority, such as `http` and `127.0.0.1:40123`.
+    to: (String, String),
+}
+
+impl Route {
+    /// A route from the origin of `from` to the origin of `to` (both absolute URLs).
+    pub fn new(from: &str, to: &str) -> anyhow::Result<Route> {
+        let from_uri: Uri = from.parse()?;
+        let to_uri: Uri = to.parse()?;
+        let from = origin_of(&from_uri).ok_or_else(|| anyhow::anyhow!("`{from}` has no origin"))?;
+        let to = (
+            to_uri
+                .scheme_str()
+                .ok_or_else(|| anyhow::anyhow!("`{to}` has no scheme"))?
+                .to_string(),
+            to_uri
+                .authority()
+                .ok_or_else(|| anyhow::anyhow!("`{to}` has no host"))?
+                .to_string(),
+        );
+        Ok(Route { from, to })
+    }
+
+    /// Rewrites a URI of the routed origin, keeping its path and query; `None` for other origins.
+    pub fn rewrite(&self, uri: &Uri) -> Option<Uri> {
+        if origin_of(uri)? != self.from {
+            return None;
+        }
+        let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+        format!("{}://{}{path}", self.to.0, self.to.1).parse().ok()
+    }
+}
+
+impl Grant {
+    /// The part of this grant that `other` also allows: same origin, the longer of the two path prefixes when one
+    /// starts with the other.
+    pub fn intersect(&self, other: &Grant) -> Option<Grant> {
+        if (&self.scheme, &self.host, self.port) != (&other.scheme, &other.host, other.port) {
+            return None;
+        }
+        if self.path_prefix.starts_with(&other.path_prefix) {
+            Some(self.clone())
+        } else if other.path_prefix.starts_with(&self.path_prefix) {
+            Some(other.clone())
+        } else {
+            None
+        }
+    }
+}
+
+/// The policy's configuration, shared by every store of a connector.
+#[derive(Debug, Clone)]
+pub struct OutboundConfig {
+    /// What may be called.
+    pub grants: Vec<Grant>,
+    /// Local-mode routes.
+    pub routes: Vec<Route>,
+    /// Addresses outside the public internet that a granted *name* may resolve to (loopback, private, link-local,
+    /// metadata). An IP literal named by a grant or a route is allowed as such.
+    pub addresses: Vec<IpAddr>,
+    /// Time to resolve the name and connect (TCP and TLS).
+    pub connect_timeout: Duration,
+    /// Time to the first byte of the answer.
+    pub first_byte_timeout: Duration,
+    /// Time between bytes of the answer.
+    pub between_bytes_timeout: Duration,
+    /// Time for the whole exchange: connection, request, answer and its body.
+    pub total_timeout: Duration,
+    /// Largest request body sent.
+    pub max_request_bytes: u64,
+    /// Largest response body received.
+    pub max_response_bytes: u64,
+    /// Keep-alive connections per origin, reused by every store of the connector.
+    pub pool: Arc<ConnectionPool>,
+}
+
+impl OutboundConfig {
+    /// A configuration granting `grants`, with time-outs far below wasmtime's 600 s defaults and body caps.
+    pub fn new(grants: Vec<Grant>) -> Self {
+        OutboundConfig {
+            grants,
+            routes: Vec::new(),
+            addresses: Vec::new(),
+            connect_timeout: Duration::from_secs(5),
+            first_byte_timeout: Duration::from_secs(20),
+            between_bytes_timeout: Duration::from_secs(10),
+            total_timeout: Duration::from_secs(30),
+            max_request_bytes: 1 << 20,
+            max_response_bytes: 8 << 20,
+            pool: Arc::new(ConnectionPool::default()),
+        }
+    }
+
+    /// Maps a URL the connector produced for a browser (such as a consent page) through the local routes.
+    pub fn public_url(&self, url: &str) -> String {
+        url.parse::<Uri>()
+            .ok()
+            .and_then(|uri| self.routes.iter().find_map(|r| r.rewrite(&uri)))
+            .map(|uri| uri.to_string())
+            .unwrap_or_else(|| url.to_string())
+    }
+
+    /// Whether a connection to `ip` is allowed for a host *name* (IP literals named by the operator are allowed
+    /// before this is asked): public addresses, and the non-public ones the grants name.
+    pub fn address_allowed(&self, ip: IpAddr) -> bool {
+        is_public(ip) || self.addresses.contains(&ip)
+    }
+}
+
+/// Whether an address is on the public internet: not loopback, private, link-local (cloud metadata services such
+/// as 169.254.169.254 included), shared, unspecified, multicast, documentation or reserved.
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || v4.is_multicast()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b))
+                || (a == 192 && b == 0 && c == 0)
+                || (a == 198 && (18..20).contains(&b))
+                || a >= 240)
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public(IpAddr::V4(v4));
+            }
+            let s = v6.segments();
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (s[0] & 0xfe00) == 0xfc00
+                || (s[0] & 0xffc0) == 0xfe80
+                || (s[0] == 0x2001 && s[1] == 0x0db8)
+                || (s[0] == 0x0064 && s[1] == 0xff9b)
+                || s[..6] == [0, 0, 0, 0, 0, 0])
+        }
+    }
+}
+
+/// The per-store hooks: checks and routes every outgoing request.
+pub struct OutboundPolicy {
+    config: Arc<OutboundConfig>,
+    /// Who is calling, for the log.
+    caller: String,
+}
+
+impl OutboundPolicy {
+    /// The policy for one store of `caller` (platform and connector).
+    pub fn new(config: Arc<OutboundConfig>, caller: String) -> Self {
+        OutboundPolicy { config, caller }
+    }
+
+    /// Decides: `Ok(uri to connect to)` or `Err(why)`.
+    pub fn decide(&self, uri: &Uri) -> Result<Uri, String> {
+        if !self.config.grants.iter().any(|g| g.allows(uri)) {
+            let wanted = origin_of(uri)
+                .map(|(s, h, p)| format!("{s}://{h}:{p}{}", uri.path()))
+                .unwrap_or_else(|| uri.to_string());
+            return Err(format!(
+                "{} may not call {wanted}: no grant allows it (a grant line `allow = [\"{}\"]` under [outbound] \
+                 would)",
+                self.caller,
+                suggested_grant(uri)
+            ));
+        }
+        match self.config.routes.iter().find_map(|r| r.rewrite(uri)) {
+            Some(routed) => {
+                tracing::debug!(caller = %self.caller, from = %uri, to = %routed, "local mode: routed to the simulation");
+                Ok(routed)
+            }
+            None => Ok(uri.clone()),
+        }
+    }
+}
+
+fn suggested_grant(uri: &Uri) -> String {
+    match origin_of(uri) {
+        Some((scheme, host, port)) => format!("{scheme}://{host}:{port}/"),
+        None => uri.to_string(),
+    }
+}
+
+/// Scheme, lower-case host and port (defaulted from the scheme) of an absolute URI.
+fn origin_of(uri: &Uri) -> Option<(String, String, u16)> {
+    let scheme = uri.scheme_str()?.to_ascii_lowercase();
+    let host = uri.host()?.to_ascii_lowercase();
+    let port = uri.port_u16().or(match scheme.as_str() {
+        "https" => Some(443),
+        "http" => Some(80),
+        _ => None,
+    })?;
+    Some((scheme, host, port))
+}
+
+/// An IP literal host (`127.0.0.1`, `[::1]`), if the host is one.
+fn ip_literal(host: &str) -> Option<IpAddr> {
+    host.trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .ok()
+}
+
+type IoFuture = Box<dyn Future<Output = Result<(), HttpError>> + Send>;
+type ResponseFuture =
+    Box<dyn Future<Output = Result<(http::Response<WasiBody>, IoFuture), HttpError>> + Send>;
+
+impl WasiHttpHooks for OutboundPolicy {
+    fn send_request(
+        &mut self,
+        mut request: http::Request<WasiBody>,
+        _options: Option<RequestOptions>,
+        _fut: IoFuture,
+    ) -> ResponseFuture {
+        let target = match self.decide(request.uri()) {
+            Ok(target) => target,
+            Err(why) => {
+                tracing::warn!(target: "outbound", "denied: {why}");
+                return Box::new(async { Err(HttpError::HttpRequestDenied) });
+            }
+        };
+        *request.uri_mut() = target;
+        // The component's own time-out wishes are ignored: the operator's apply.
+        let config = self.config.clone();
+        let caller = self.caller.clone();
+        Box::new(async move {
+            let deadline = tokio::time::Instant::now() + config.total_timeout;
+            match tokio::time::timeout_at(deadline, send(request, &config, &caller, deadline)).await
+            {
+                Ok(result) => result,
+                Err(_) => Err(HttpError::HttpResponseTimeout),
+            }
+        })
+    }
+}
+
+/// Resolves the target's host, keeps only the addresses the policy allows, and returns the first; logs and refuses
+/// when none is left.
+async fn checked_address(
+    config: &OutboundConfig,
+    caller: &str,
+    host: &str,
+    port: u16,
+) -> Result<SocketAddr, HttpError> {
+    // An IP literal got here through a grant or a route that names it: the operator chose it.
+    if let Some(ip) = ip_literal(host) {
+        return Ok(SocketAddr::new(ip, port));
+    }
+    let resolved: Vec<SocketAddr> = match tokio::time::timeout(
+        config.connect_timeout,
+        tokio::net::lookup_host((host, port)),
+    )
+    .await
+    {
+        Err(_) => return Err(HttpError::DnsTimeout),
+        Ok(Err(e)) => {
+            tracing::debug!(target: "outbound", caller, host, "name resolution failed: {e}");
+            return Err(HttpError::DestinationNotFound);
+        }
+        Ok(Ok(addresses)) => addresses.collect(),
+    };
+    if let Some(address) = resolved.iter().find(|a| config.address_allowed(a.ip())) {
+        return Ok(*address);
+    }
+    let Some(first) = resolved.first() else {
+        return Err(HttpError::DestinationNotFound);
+    };
+    tracing::warn!(
+        target: "outbound",
+        "denied: {caller} may not connect to {host}:{port}: it resolves to {}, which is not a public address (a \
+         grant line `addresses = [\"{}\"]` under [outbound] would allow it)",
+        resolved.iter().map(|a| a.ip().to_string()).collect::<Vec<_>>().join(", "),
+        first.ip()
+    );
+    Err(HttpError::DestinationIpProhibited)
+}
+
+/// Sends one request to the checked address: no redirects followed, body sizes capped, every time-out applied.
+async fn send(
+    mut request: http::Request<WasiBody>,
+    config: &OutboundConfig,
+    caller: &str,
+    deadline: tokio::time::Instant,
+) -> Result<(http::Response<WasiBody>, IoFuture), HttpError> {
+    use http_body_util::BodyExt;
+
+    let (scheme, host, port) = origin_of(request.uri()).ok_or(HttpError::HttpRequestUriInvalid)?;
+    if let Some(length) = content_length(request.headers())
+        && length > config.max_request_bytes
+    {
+        return Err(HttpError::HttpRequestBodySize(Some(length)));
+    }
+    let origin: Origin = (scheme, host, port);
+    // The request line carries the path only (the origin went into the connection and the Host header).
+    let path = request
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/")
+        .to_string();
+    *request.uri_mut() = path.parse().map_err(|_| HttpError::HttpRequestUriInvalid)?;
+    let mut request = request.map(|body| {
+        Capped::new(
+            body,
+            config.max_request_bytes,
+            HttpError::HttpRequestBodySize,
+            None,
+            deadline,
+        )
+    });
+    config
+        .pool
+        .requests
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let first_byte_timeout = config.first_byte_timeout;
+    let (response, sender) = loop {
+        let (mut sender, pooled) = match config.pool.take(&origin) {
+            Some(sender) => (sender, true),
+            None => (connect(config, caller, &origin).await?, false),
+        };
+        match tokio::time::timeout(first_byte_timeout, sender.try_send_request(request)).await {
+            Err(_) => return Err(HttpError::ConnectionReadTimeout),
+            Ok(Ok(response)) => break (response, sender),
+            // A pooled connection the server closed meanwhile, before the request went out: a fresh one.
+            Ok(Err(mut e)) if pooled && e.message().is_some() => {
+                request = e.take_message().expect("checked above");
+            }
+            Ok(Err(e)) => return Err(HttpError::from(e.into_error())),
+        }
+    };
+    // Redirects are answers like any other: the component sees the 3xx, the host never follows it.
+    if let Some(length) = content_length(response.headers())
+        && length > config.max_response_bytes
+    {
+        tracing::warn!(target: "outbound", caller, "refused an answer of {length} bytes (cap {})", config.max_response_bytes);
+        return Err(HttpError::HttpResponseBodySize(Some(length)));
+    }
+    let max = config.max_response_bytes;
+    let idle = config.between_bytes_timeout;
+    let pool = config.pool.clone();
+    let release = move || {
+        // Read to the end: the connection can serve the next request once hyper has finished with it.
+        tokio::spawn(async move {
+            let mut sender = sender;
+            if sender.ready().await.is_ok() {
+                pool.put(origin, sender);
+            }
+        });
+    };
+    let response = response.map(|body| {
+        Capped::new(
+            body,
+            max,
+            HttpError::HttpResponseBodySize,
+            Some(idle),
+            deadline,
+        )
+        .on_end(Box::new(release))
+        .boxed_unsync()
+    });
+    Ok((response, Box::new(async { Ok(()) }) as IoFuture))
+}
+
+/// A connection's request side, as the pool keeps it.
+type Sender = hyper::client::conn::http1::SendRequest<Capped<WasiBody>>;
+/// An origin: scheme, host, port.
+type Origin = (String, String, u16);
+
+/// Idle keep-alive connections per origin. A connection is opened (after the address check) only when no idle one
+/// is ready, and goes back to the pool once its answer was read to the end; the default wasi:http sender opens a new
+/// TCP connection (and in production a new TLS session) for every request.
+#[derive(Default)]
+pub struct ConnectionPool {
+    idle: std::sync::Mutex<std::collections::HashMap<Origin, Vec<Sender>>>,
+    opened: std::sync::atomic::AtomicU64,
+    requests: std::sync::atomic::AtomicU64,
+}
+
+/// Idle connections kept per origin.
+const MAX_IDLE_PER_ORIGIN: usize = 64;
+
+impl std::fmt::Debug for ConnectionPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "ConnectionPool {{ opened: {}, requests: {} }}",
+            self.opened(),
+            self.requests()
+        )
+    }
+}
+
+impl ConnectionPool {
+    /// Connections opened so far.
+    pub fn opened(&self) -> u64 {
+        self.opened.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Requests sent so far.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn take(&self, origin: &Origin) -> Option<Sender> {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        let senders = idle.get_mut(origin)?;
+        while let Some(sender) = senders.pop() {
+            if sender.is_ready() {
+                return Some(sender);
+            }
+        }
+        None
+    }
+
+    fn put(&self, origin: Origin, sender: Sender) {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        let senders = idle.entry(origin).or_default();
+        if senders.len() < MAX_IDLE_PER_ORIGIN {
+            senders.push(sender);
+        }
+    }
+}
+
+/// Opens a connection to the checked address of `origin` (TCP, then TLS for https) and starts driving it.
+async fn connect(
+    config: &OutboundConfig,
+    caller: &str,
+    origin: &Origin,
+) -> Result<Sender, HttpError> {
+    let (scheme, host, port) = origin;
+    let address = checked_address(config, caller, host, *port).await?;
+    let tcp = match tokio::time::timeout(
+        config.connect_timeout,
+        tokio::net::TcpStream::connect(address),
+    )
+    .await
+    {
+        Ok(Ok(tcp)) => tcp,
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            return Err(HttpError::ConnectionRefused);
+        }
+        Ok(Err(e)) => return Err(HttpError::Connect(e)),
+        Err(_) => return Err(HttpError::ConnectionTimeout),
+    };
+    let _ = tcp.set_nodelay(true);
+    use tokio::io::{AsyncRead, AsyncWrite};
+    trait Stream: AsyncRead + AsyncWrite + Send + Sync + Unpin + 'static {}
+    impl<T: AsyncRead + AsyncWrite + Send + Sync + Unpin + 'static> Stream for T {}
+    let stream: Box<dyn Stream> = if scheme == "https" {
+        let roots = rustls::RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.into(),
+        };
+        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| HttpError::InternalError(Some(e.to_string())))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        let name = match ip_literal(host) {
+            Some(ip) => rustls::pki_types::ServerName::from(ip),
+            None => rustls::pki_types::ServerName::try_from(host.clone())
+                .map_err(|_| HttpError::HttpRequestUriInvalid)?,
+        };
+        let connector = tokio_rustls::TlsConnector::from(Arc::new(tls));
+        match tokio::time::timeout(config.connect_timeout, connector.connect(name, tcp)).await {
+            Ok(Ok(stream)) => Box::new(stream),
+            Ok(Err(e)) => return Err(HttpError::Tls(e)),
+            Err(_) => return Err(HttpError::ConnectionTimeout),
+        }
+    } else {
+        Box::new(tcp)
+    };
+    let (sender, conn) = tokio::time::timeout(
+        config.connect_timeout,
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)),
+    )
+    .await
+    .map_err(|_| HttpError::ConnectionTimeout)??;
+    // The connection lives as long as the pool keeps its sender (or until the server closes it).
+    tokio::spawn(async move {
+        if let Err(e) = conn.await {
+            tracing::debug!(target: "outbound", "connection ended: {e}");
+        }
+    });
+    config
+        .pool
+        .opened
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    Ok(sender)
+}
+
+fn content_length(headers: &http::HeaderMap) -> Option<u64> {
+    headers
+        .get(http::header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
+}
+
+/// A body with a size cap, an optional time-out between frames and a deadline for the whole exchange.
+struct Capped<B> {
+    inner: B,
+    seen: u64,
+    max: u64,
+    too_big: fn(Option<u64>) -> HttpError,
+    idle: Option<(Duration, Pin<Box<tokio::time::Sleep>>)>,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+    on_end: Option<Box<dyn FnOnce() + Send>>,
+}
+
+impl<B> Capped<B> {
+    fn new(
+        inner: B,
+        max: u64,
+        too_big: fn(Option<u64>) -> HttpError,
+        idle: Option<Duration>,
+        deadline: tokio::time::Instant,
+    ) -> Self {
+        Capped {
+            inner,
+            seen: 0,
+            max,
+            too_big,
+            idle: idle.map(|d| (d, Box::pin(tokio::time::sleep(d)))),
+            deadline: Box::pin(tokio::time::sleep_until(deadline)),
+            on_end: None,
+        }
+    }
+
+    /// Runs `f` once the body was read to its end (not when it is dropped early).
+    fn on_end(mut self, f: Box<dyn FnOnce() + Send>) -> Self {
+        self.on_end = Some(f);
+        self
+    }
+}
+
+impl<B> http_body::Body for Capped<B>
+where
+    B: http_body::Body<Data = bytes::Bytes> + Unpin,
+    B::Error: Into<HttpError>,
+{
+    type Data = bytes::Bytes;
+    type Error = HttpError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, HttpError>>> {
+        use std::task::Poll;
+        let this = &mut *self;
+        if this.deadline.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(Some(Err(HttpError::HttpResponseTimeout)));
+        }
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    this.seen += data.len() as u64;
+                    if this.seen > this.max {
+                        return Poll::Ready(Some(Err((this.too_big)(Some(this.seen)))));
+                    }
+                }
+                if let Some((every, sleep)) = this.idle.as_mut() {
+                    sleep.as_mut().reset(tokio::time::Instant::now() + *every);
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e.into()))),
+            Poll::Ready(None) => {
+                if let Some(f) = this.on_end.take() {
+                    f();
+                }
+                Poll::Ready(None)
+            }
+            Poll::Pending => {
+                if let Some((_, sleep)) = this.idle.as_mut()
+                    && sleep.as_mut().poll(cx).is_ready()
+                {
+                    return Poll::Ready(Some(Err(HttpError::ConnectionReadTimeout)));
+                }
+                Poll::Pending
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(routes: Vec<Route>) -> OutboundPolicy {
+        let mut config =
+            OutboundConfig::new(vec![Grant::parse("https://api.example.com/v1/").unwrap()]);
+        config.routes = routes;
+        OutboundPolicy::new(Arc::new(config), "p1/example".into())
+    }
+
+    #[test]
+    fn only_the_granted_origin_and_prefix_pass() {
+        let p = policy(vec![]);
+        let ok = |u: &str| p.decide(&u.parse().unwrap()).is_ok();
+        assert!(ok("https://api.example.com/v1/messages.send"));
+        assert!(ok("https://API.EXAMPLE.com:443/v1/status"));
+        assert!(!ok("http://api.example.com/v1/status"), "scheme differs");
+        assert!(
+            !ok("https://api.example.com:8443/v1/status"),
+            "port differs"
+        );
+        assert!(!ok("https://api.example.com/other"), "outside the prefix");
+        assert!(!ok("https://api.example.com/v1/../admin"), "dot segments");
+        assert!(
+            !ok("https://api.example.com.evil.example/v1/x"),
+            "suffix host"
+        );
+        assert!(!ok("https://169.254.169.254/latest/meta-data/"));
+        let why = p
+            .decide(&"https://example.com/x".parse().unwrap())
+            .unwrap_err();
+        assert!(why.contains("https://example.com:443/"), "{why}");
+    }
+
+    #[test]
+    fn only_public_addresses_pass_unless_named() {
+        for private in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "::1",
+            "fd00:ec2::254",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "::",
+        ] {
+            assert!(!is_public(private.parse().unwrap()), "{private}");
+        }
+        for public in ["1.1.1.1", "54.192.0.1", "2606:4700::1111"] {
+            assert!(is_public(public.parse().unwrap()), "{public}");
+        }
+        let mut config = OutboundConfig::new(vec![]);
+        assert!(!config.address_allowed("127.0.0.1".parse().unwrap()));
+        config.addresses.push("127.0.0.1".parse().unwrap());
+        assert!(config.address_allowed("127.0.0.1".parse().unwrap()));
+    }
+
+    #[test]
+    fn grants_intersect_on_origin_and_prefix() {
+        let g = |s: &str| Grant::parse(s).unwrap();
+        assert_eq!(
+            g("https://api.example.com/").intersect(&g("https://api.example.com/v1/")),
+            Some(g("https://api.example.com/v1/"))
+        );
+        assert_eq!(
+            g("https://api.example.com/v1/").intersect(&g("https://api.example.com/v1/")),
+            Some(g("https://api.example.com/v1/"))
+        );
+        assert_eq!(
+            g("https://api.example.com/a/").intersect(&g("https://api.example.com/b/")),
+            None
+        );
+        assert_eq!(
+            g("https://api.example.com/").intersect(&g("http://api.example.com/")),
+            None
+        );
+    }
+
+    #[test]
+    fn local_routes_rewrite_the_granted_origin() {
+        let route = Route::new("https://api.example.com", "http://127.0.0.1:4000").unwrap();
+        let p = policy(vec![route.clone()]);
+        let to = p
+            .decide(&"https://Api.Example.com:443/v1/status?x=1".parse().unwrap())
+            .unwrap();
+        assert_eq!(to.to_string(), "http://127.0.0.1:4000/api/auth.test?x=1");
+        assert_eq!(
+            route.rewrite(&"https://api.example.company.example/x".parse().unwrap()),
+            None
+        );
+    }
+}

@@ -1,0 +1,535 @@
+//! The sandbox that runs a connector component: one engine, the component pre-instantiated once, and a fresh store
+//! per call with its own limits. The component gets the LMS's `settings`, `users` and `log` for the one platform it
+//! is called for, and outbound HTTP through [`outbound::OutboundPolicy`]; nothing else (no files, no sockets, no
+//! environment).
+//!
+//! Loading is checked: the component's real imports (read from the component, [`surface::Surface`]) must all be
+//! allowed by the operator's grants ([`grants::Grants`]) and declared by its manifest ([`manifest::Manifest`]) when
+//! it has one, or it is refused with the import named and the grant line that would allow it; only those imports
+//! are linked ([`link`]). Every call runs under the limits in force, its stderr is captured into the error of a
+//! failed call, and repeated failures disable the connector on that platform with an admin alert ([`health`]).
+
+use crate::EPOCH_TICK;
+use crate::bindings::v0_1_0::{LmsConnector, LmsConnectorPre, wit};
+use crate::cache::compile;
+use crate::capture;
+use crate::health;
+use crate::imports::{Scope, SecretRules};
+use crate::limits::{FUEL_PER_TICK, Limits, Tracked};
+use crate::link;
+use crate::outbound::{OutboundConfig, OutboundPolicy};
+use crate::policy::Policy;
+use crate::redact::redact;
+use crate::store::{ConnectorStore, LogLevel};
+use crate::surface::Surface;
+use anyhow::{Context, Result, anyhow, bail};
+use std::sync::Arc;
+use std::time::Duration;
+use wasmtime::component::{Linker, ResourceTable};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimitsBuilder,
+    Trap,
+};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+/// Instances the pooling allocator holds at once, unless `LMS_HARNESS_POOL_INSTANCES` says otherwise.
+pub const DEFAULT_POOL_INSTANCES: u32 = 128;
+/// The environment variable that sizes the pool.
+pub const POOL_ENV: &str = "LMS_HARNESS_POOL_INSTANCES";
+/// The largest linear memory a pooled instance may grow to; each call's own (smaller) limit comes from the grants.
+pub const MAX_POOLED_MEMORY: usize = 256 << 20;
+
+/// The pooling allocator for `instances` concurrent component instances: slots are reserved once and reused, so a
+/// fresh instance per call costs microseconds.
+fn pooling(instances: u32) -> PoolingAllocationConfig {
+    let mut pool = PoolingAllocationConfig::new();
+    pool.total_component_instances(instances)
+        .total_core_instances(instances.saturating_mul(8))
+        .total_memories(instances.saturating_mul(2))
+        .total_tables(instances.saturating_mul(8))
+        .total_stacks(instances)
+        .max_core_instances_per_component(16)
+        .max_memories_per_component(2)
+        .max_tables_per_component(8)
+        .max_memory_size(MAX_POOLED_MEMORY)
+        .linear_memory_keep_resident(2 << 20)
+        .table_keep_resident(64 << 10);
+    pool
+}
+
+/// What a store holds: WASI (granting nothing), wasi:http with the outbound policy, and the platform's scope.
+pub struct StoreState {
+    pub(crate) wasi: WasiCtx,
+    pub(crate) table: ResourceTable,
+    http: WasiHttpCtx,
+    hooks: OutboundPolicy,
+    limits: Tracked,
+    /// The platform and connector this store serves; every import is scoped to it.
+    pub(crate) scope: Scope,
+}
+
+impl WasiView for StoreState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for StoreState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            hooks: &mut self.hooks,
+            table: &mut self.table,
+            ctx: &mut self.http,
+        }
+    }
+}
+
+/// Keeps the first and last bytes of a long message (a trap's wasm backtrace can run to thousands of frames).
+fn shorten(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut head = max / 2;
+    while !text.is_char_boundary(head) {
+        head -= 1;
+    }
+    let mut tail = text.len() - max / 2;
+    while !text.is_char_boundary(tail) {
+        tail += 1;
+    }
+    format!(
+        "{}\n[… {} bytes …]\n{}",
+        &text[..head],
+        tail - head,
+        &text[tail..]
+    )
+}
+
+/// A loaded connector component, ready to be called for any platform.
+pub struct Sandbox {
+    engine: Engine,
+    pre: LmsConnectorPre<StoreState>,
+    outbound: Arc<OutboundConfig>,
+    store: Arc<dyn ConnectorStore>,
+    connector_id: String,
+    limits: Limits,
+    secrets: Arc<SecretRules>,
+    health: health::Health,
+    /// The largest linear memory an instance of this connector grew to, in bytes.
+    peak_memory: std::sync::atomic::AtomicUsize,
+    /// Fuel (about one per wasm instruction) the last call used.
+    last_fuel: std::sync::atomic::AtomicU64,
+}
+
+impl Sandbox {
+    /// The engine every sandbox shares (one per process): async, epoch interruption, a bounded wasm stack, with a
+    /// ticker thread advancing the epoch every [`EPOCH_TICK`].
+    pub fn engine() -> Result<Engine> {
+        static ENGINE: std::sync::OnceLock<Engine> = std::sync::OnceLock::new();
+        if let Some(engine) = ENGINE.get() {
+            return Ok(engine.clone());
+        }
+        let mut config = Config::new();
+        config.epoch_interruption(true);
+        // The CPU budget is fuel (deterministic); epochs make busy guests yield so the wall-clock limit can fire.
+        config.consume_fuel(true);
+        config.wasm_component_model(true);
+        // A guest's own stack is bounded; running out traps (`StackOverflow`) instead of harming the host.
+        config.max_wasm_stack(1 << 20);
+        let instances = std::env::var(POOL_ENV)
+            .ok()
+            .and_then(|v| v.parse::<u32>().ok())
+            .filter(|n| *n > 0)
+            .unwrap_or(DEFAULT_POOL_INSTANCES);
+        let mut pooled = config.clone();
+        pooled.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling(instances)));
+        let engine = match Engine::new(&pooled) {
+            Ok(engine) => engine,
+            Err(e) => {
+                tracing::warn!(
+                    "the pooling allocator is not available here ({e}); instances are allocated on demand"
+                );
+                Engine::new(&config).map_err(anyhow::Error::from)?
+            }
+        };
+        let engine = ENGINE.get_or_init(|| engine).clone();
+        static TICKER: std::sync::Once = std::sync::Once::new();
+        let weak = engine.weak();
+        let mut spawned = Ok(());
+        TICKER.call_once(|| {
+            spawned = std::thread::Builder::new()
+                .name("epoch-ticker".into())
+                .spawn(move || {
+                    while let Some(engine) = weak.upgrade() {
+                        engine.increment_epoch();
+                        drop(engine);
+                        std::thread::sleep(EPOCH_TICK);
+                    }
+                })
+                .map(drop);
+        });
+        spawned?;
+        Ok(engine)
+    }
+
+    /// Compiles `component`, refuses it when its real imports exceed the policy (naming each import and the grant
+    /// line that would allow it), and links only the imports it has.
+    pub fn new(
+        engine: &Engine,
+        component: &[u8],
+        store: Arc<dyn ConnectorStore>,
+        policy: Policy,
+    ) -> Result<Sandbox> {
+        let component = compile(engine, component, policy.cache_dir.as_deref())?;
+        let surface = Surface::of(engine, &component);
+        let problems = policy.check(&surface);
+        if !problems.is_empty() {
+            for p in &problems {
+                tracing::warn!(target: "sandbox", connector = %policy.connector_id, "refused: {p}");
+            }
+            bail!(
+                "refusing to load the connector `{}`: {}",
+                policy.connector_id,
+                problems.join("; ")
+            );
+        }
+        let mut linker: Linker<StoreState> = Linker::new(engine);
+        let mut linked = std::collections::BTreeSet::new();
+        for import in &surface.imports {
+            if linked.insert(import.unversioned().to_string()) {
+                link::link(&mut linker, &import.name).map_err(anyhow::Error::from)?;
+            }
+        }
+        let pre = linker
+            .instantiate_pre(&component)
+            .map_err(anyhow::Error::from)
+            .context("linking the component")?;
+        let pre = LmsConnectorPre::new(pre)
+            .map_err(anyhow::Error::from)
+            .context("the component does not export the connector interface")?;
+        let secrets = Arc::new(SecretRules {
+            declared: policy.manifest.as_ref().map(|m| m.secrets.clone()),
+            prefixes: policy
+                .manifest
+                .as_ref()
+                .map(|m| m.redact_prefixes.clone())
+                .unwrap_or_default(),
+        });
+        Ok(Sandbox {
+            engine: engine.clone(),
+            pre,
+            outbound: Arc::new(policy.outbound),
+            store,
+            connector_id: policy.connector_id,
+            health: health::Health::new(policy.limits.failures_before_disable),
+            limits: policy.limits,
+            secrets,
+            peak_memory: Default::default(),
+            last_fuel: Default::default(),
+        })
+    }
+
+    /// The largest linear memory an instance grew to so far, in bytes.
+    pub fn peak_memory(&self) -> usize {
+        self.peak_memory.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Fuel (about one per wasm instruction) the last call used.
+    pub fn last_fuel(&self) -> u64 {
+        self.last_fuel.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Times `n` instantiations (a fresh store from the pre-instantiated component, as every call makes), for the
+    /// benchmark.
+    pub async fn time_instantiation(&self, n: usize) -> Result<Vec<Duration>> {
+        let mut times = Vec::with_capacity(n);
+        for _ in 0..n {
+            let start = std::time::Instant::now();
+            let (store, instance) = self.instantiate("-", capture::Capture::new(1024)).await?;
+            times.push(start.elapsed());
+            drop((instance, store));
+        }
+        Ok(times)
+    }
+
+    /// The connector's id (its settings and secrets are stored under it).
+    pub fn connector_id(&self) -> &str {
+        &self.connector_id
+    }
+
+    /// The outbound configuration (grants and local routes).
+    pub fn outbound(&self) -> &OutboundConfig {
+        &self.outbound
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Whether the connector was disabled on `platform_id` after repeated failures.
+    pub fn is_disabled(&self, platform_id: &str) -> bool {
+        self.health.get(platform_id).disabled.is_some()
+    }
+
+    /// The connector's health on `platform_id`.
+    pub fn health(&self, platform_id: &str) -> health::PlatformHealth {
+        self.health.get(platform_id)
+    }
+
+    /// Re-enables the connector on `platform_id` (an admin's decision after a disabling alert).
+    pub fn enable(&self, platform_id: &str) {
+        self.health.reset(platform_id);
+        tracing::info!(target: "sandbox", platform = platform_id, connector = %self.connector_id, "re-enabled");
+    }
+
+    /// A fresh store and instance for one call on behalf of `platform_id`.
+    async fn instantiate(
+        &self,
+        platform_id: &str,
+        stderr: capture::Capture,
+    ) -> Result<(Store<StoreState>, LmsConnector)> {
+        let caller = format!("{platform_id}/{}", self.connector_id);
+        let state = StoreState {
+            // No preopened directory, no environment, no arguments, no network addresses allowed, stdin closed;
+            // stderr goes to a bounded capture.
+            wasi: WasiCtx::builder().stderr(stderr).build(),
+            table: ResourceTable::new(),
+            http: WasiHttpCtx::new(),
+            hooks: OutboundPolicy::new(self.outbound.clone(), caller),
+            limits: Tracked::new(
+                StoreLimitsBuilder::new()
+                    .memory_size(self.limits.memory_bytes)
+                    .table_elements(self.limits.table_elements)
+                    .instances(self.limits.instances)
+                    .trap_on_grow_failure(true)
+                    .build(),
+            ),
+            scope: Scope::new(
+                self.store.clone(),
+                platform_id,
+                &self.connector_id,
+                self.limits.log_lines,
+                self.secrets.clone(),
+            ),
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limits);
+        // The CPU budget, as fuel; out of fuel traps (`OutOfFuel`).
+        store
+            .set_fuel(self.limits.cpu_ticks.saturating_mul(FUEL_PER_TICK))
+            .map_err(anyhow::Error::from)?;
+        // Every epoch tick, running wasm yields to the executor, so that the wall-clock limit around the call can
+        // fire even during a busy loop.
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_async_yield_and_update(1);
+        let instance = self
+            .pre
+            .instantiate_async(&mut store)
+            .await
+            .map_err(anyhow::Error::from)?;
+        Ok((store, instance))
+    }
+
+    /// What a trap means, in words an admin understands.
+    fn explain(&self, e: &wasmtime::Error) -> Option<String> {
+        let trap = e.downcast_ref::<Trap>()?;
+        Some(match trap {
+            Trap::Interrupt => format!(
+                "it used more than its CPU time ({:?}) and was stopped",
+                self.limits.cpu_time()
+            ),
+            Trap::StackOverflow => "it overflowed its stack (unbounded recursion?)".into(),
+            // A Rust guest keeps its stack in its own linear memory, below its data: unbounded recursion runs it
+            // off the bottom of memory.
+            Trap::MemoryOutOfBounds => {
+                "it accessed memory out of bounds (its stack overflowed: unbounded recursion?)"
+                    .into()
+            }
+            Trap::UnreachableCodeReached => {
+                "it aborted (a panic, or a memory allocation refused by the memory limit)".into()
+            }
+            Trap::OutOfFuel => format!(
+                "it used more than its CPU budget (about {:?} of computation) and was stopped",
+                self.limits.cpu_time()
+            ),
+            other => format!("it trapped: {other}"),
+        })
+    }
+
+    /// Runs one call in a fresh store under the wall-clock limit; the store is dropped after it, whatever happened.
+    /// A failed call's error carries what the component wrote to stderr; repeated failures disable the connector.
+    async fn run<R>(
+        &self,
+        platform_id: &str,
+        what: &str,
+        call: impl AsyncFnOnce(&mut Store<StoreState>, &LmsConnector) -> wasmtime::Result<R>,
+    ) -> Result<R> {
+        if let Some(reason) = self.health.get(platform_id).disabled {
+            bail!(
+                "the connector `{}` is disabled on platform {platform_id} ({reason}); an admin must re-enable it",
+                self.connector_id
+            );
+        }
+        let stderr = capture::Capture::new(self.limits.stderr_bytes);
+        let work = async {
+            let (mut store, instance) = self.instantiate(platform_id, stderr.clone()).await?;
+            let result = call(&mut store, &instance).await;
+            self.peak_memory.fetch_max(
+                store.data().limits.peak_memory,
+                std::sync::atomic::Ordering::Relaxed,
+            );
+            let budget = self.limits.cpu_ticks.saturating_mul(FUEL_PER_TICK);
+            let used = budget.saturating_sub(store.get_fuel().unwrap_or(budget));
+            self.last_fuel
+                .store(used, std::sync::atomic::Ordering::Relaxed);
+            let dropped = store.data().scope.dropped_log_lines();
+            if dropped > 0 {
+                let note = format!(
+                    "{dropped} log lines dropped: over the quota of {} per call",
+                    self.limits.log_lines
+                );
+                tracing::warn!(target: "sandbox", platform = platform_id, connector = %self.connector_id, "{note}");
+                let _ = self
+                    .store
+                    .log(platform_id, &self.connector_id, LogLevel::Warn, &note);
+            }
+            Ok::<_, anyhow::Error>(result.map_err(|e| match self.explain(&e) {
+                Some(why) => anyhow::Error::from(e).context(why),
+                None => anyhow::Error::from(e),
+            }))
+        };
+        let outcome = match tokio::time::timeout(self.limits.call_timeout, work).await {
+            Ok(Ok(Ok(value))) => Ok(value),
+            Ok(Ok(Err(e))) | Ok(Err(e)) => Err(shorten(
+                &format!("the connector failed during {what}: {e:#}"),
+                4_000,
+            )),
+            Err(_) => Err(format!(
+                "the connector did not finish {what} within {:?}",
+                self.limits.call_timeout
+            )),
+        };
+        match outcome {
+            Ok(value) => {
+                self.health.success(platform_id);
+                Ok(value)
+            }
+            Err(mut message) => {
+                let written = redact(
+                    &stderr.text(),
+                    &self.known_secrets(platform_id),
+                    &self.secrets.prefixes,
+                );
+                if !written.is_empty() {
+                    message.push_str(&format!("\n--- the component's stderr ---\n{written}"));
+                }
+                tracing::warn!(target: "sandbox", platform = platform_id, connector = %self.connector_id, "{message}");
+                if let Some(alert) = self.health.failure(platform_id, what) {
+                    tracing::error!(target: "sandbox", platform = platform_id, connector = %self.connector_id, "{alert}");
+                    if let Err(e) = self.store.alert(platform_id, &alert) {
+                        tracing::error!(target: "sandbox", "recording the alert failed: {e}");
+                    }
+                }
+                Err(anyhow!(message))
+            }
+        }
+    }
+
+    /// The secret values of this connector on `platform_id`, to keep them out of errors and logs.
+    fn known_secrets(&self, platform_id: &str) -> Vec<String> {
+        self.store
+            .secret_values(platform_id, &self.connector_id)
+            .unwrap_or_default()
+    }
+
+    /// `describe`.
+    pub async fn describe(&self) -> Result<wit::ConnectorInfo> {
+        self.run("-", "describe", async |s, i| {
+            i.lms_connector_connector().call_describe(s).await
+        })
+        .await
+    }
+
+    /// `start-activation`.
+    pub async fn start_activation(
+        &self,
+        platform_id: &str,
+        redirect_uri: &str,
+        state: &str,
+    ) -> Result<Result<String, wit::ConnectorError>> {
+        let request = wit::ActivationRequest {
+            redirect_uri: redirect_uri.into(),
+            state: state.into(),
+        };
+        self.run(platform_id, "start-activation", async |s, i| {
+            i.lms_connector_connector()
+                .call_start_activation(s, &request)
+                .await
+        })
+        .await
+    }
+
+    /// `complete-activation`.
+    pub async fn complete_activation(
+        &self,
+        platform_id: &str,
+        query: &[(String, String)],
+    ) -> Result<Result<wit::ActivationResult, wit::ConnectorError>> {
+        self.run(platform_id, "complete-activation", async |s, i| {
+            i.lms_connector_connector()
+                .call_complete_activation(s, query)
+                .await
+        })
+        .await
+    }
+
+    /// `deactivate`.
+    pub async fn deactivate(&self, platform_id: &str) -> Result<Result<(), wit::ConnectorError>> {
+        self.run(platform_id, "deactivate", async |s, i| {
+            i.lms_connector_connector().call_deactivate(s).await
+        })
+        .await
+    }
+
+    /// `deliver`.
+    pub async fn deliver(
+        &self,
+        platform_id: &str,
+        notification: &wit::Notification,
+        recipients: &[wit::Recipient],
+    ) -> Result<Vec<wit::DeliveryOutcome>> {
+        self.run(platform_id, "deliver", async |s, i| {
+            i.lms_connector_connector()
+                .call_deliver(s, notification, recipients)
+                .await
+        })
+        .await
+    }
+
+    /// `status`.
+    pub async fn status(&self, platform_id: &str) -> Result<wit::IntegrationState> {
+        self.run(platform_id, "status", async |s, i| {
+            i.lms_connector_connector().call_status(s).await
+        })
+        .await
+    }
+
+    /// `handle-inbound`.
+    pub async fn handle_inbound(
+        &self,
+        platform_id: &str,
+        request: &wit::InboundRequest,
+    ) -> Result<wit::InboundResponse> {
+        self.run(platform_id, "handle-inbound", async |s, i| {
+            i.lms_connector_connector()
+                .call_handle_inbound(s, request)
+                .await
+        })
+        .await
+    }
+}

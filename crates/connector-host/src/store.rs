@@ -1,0 +1,79 @@
+//! The LMS's side of the contract: where a connector's settings, secrets and log live, and the directory of users it
+//! may read. An LMS embeds the host by implementing [`ConnectorStore`] over its own database; every call names the
+//! platform and the connector it is for, and the host never asks for another platform's data on a connector's
+//! behalf.
+
+use anyhow::Result;
+
+/// A user of the LMS directory, as a connector may see them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectoryUser {
+    /// The LMS's stable identifier of the user.
+    pub id: String,
+    /// The user's e-mail address, as entered in the LMS.
+    pub email: String,
+    /// The name shown for the user in the LMS.
+    pub display_name: String,
+    /// A BCP 47 language tag such as `fr-FR`.
+    pub locale: String,
+    /// An IANA time zone such as `Europe/Paris`.
+    pub time_zone: String,
+}
+
+/// How serious a connector log line is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    /// Detail for developers.
+    Debug,
+    /// Normal operation.
+    Info,
+    /// Something an admin may want to look at.
+    Warn,
+    /// Something failed.
+    Error,
+}
+
+impl LogLevel {
+    /// The level's name in lower case (`debug`, `info`, `warn`, `error`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Debug => "debug",
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warn",
+            LogLevel::Error => "error",
+        }
+    }
+}
+
+/// The LMS's storage, as the host uses it on a connector's behalf. Implementations must be cheap to call from many
+/// threads at once; an error is reported to the connector as a failed call (it traps), never as data.
+pub trait ConnectorStore: Send + Sync + 'static {
+    /// A plain setting of `connector` on `platform`.
+    fn setting(&self, platform: &str, connector: &str, key: &str) -> Result<Option<String>>;
+    /// Writes a plain setting.
+    fn set_setting(&self, platform: &str, connector: &str, key: &str, value: &str) -> Result<()>;
+    /// Removes a plain setting; removing a missing key is not an error.
+    fn remove_setting(&self, platform: &str, connector: &str, key: &str) -> Result<()>;
+    /// A secret of `connector` on `platform` (stored encrypted by the LMS).
+    fn secret(&self, platform: &str, connector: &str, key: &str) -> Result<Option<String>>;
+    /// Writes a secret.
+    fn set_secret(&self, platform: &str, connector: &str, key: &str, value: &str) -> Result<()>;
+    /// Removes a secret; removing a missing key is not an error.
+    fn remove_secret(&self, platform: &str, connector: &str, key: &str) -> Result<()>;
+    /// Every secret value of `connector` on `platform`, so that the host can blank them out of what the connector
+    /// writes to its log and its errors.
+    fn secret_values(&self, platform: &str, connector: &str) -> Result<Vec<String>>;
+    /// A user of `platform` by id.
+    fn user(&self, platform: &str, id: &str) -> Result<Option<DirectoryUser>>;
+    /// Up to `limit` users of `platform` whose id sorts after `after` (from the first when `None`), in id order.
+    fn users_after(
+        &self,
+        platform: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<DirectoryUser>>;
+    /// Appends a line to the connector's log on `platform` (already cut and blanked by the host).
+    fn log(&self, platform: &str, connector: &str, level: LogLevel, message: &str) -> Result<()>;
+    /// Raises an alert for the platform's admins (the connector was disabled after repeated failures).
+    fn alert(&self, platform: &str, message: &str) -> Result<()>;
+}

@@ -1,0 +1,120 @@
+//! The connector the harness runs, and the one way every command wires it into a sandbox: the component, its
+//! manifest intersected with the operator's grants, the compile cache, and in local mode the route that sends
+//! `https://slack.com` to a simulated Slack.
+
+use anyhow::{Result, bail};
+use connector_host::grants::Grants;
+use connector_host::manifest::Manifest;
+use connector_host::outbound::Route;
+use connector_host::{Policy, Sandbox};
+use lms::db::Db;
+use lms::integration::Lms;
+use lms::secrets::SecretBox;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The Slack connector component built from `crates/slack-connector`, embedded as the harness's default connector.
+pub const EMBEDDED_CONNECTOR: &[u8] = include_bytes!(env!("CONNECTOR_WASM"));
+/// The path of the connector component the harness embeds (as built by `build.rs`).
+pub const CONNECTOR_WASM_PATH: &str = env!("CONNECTOR_WASM");
+/// The embedded connector's manifest, `crates/slack-connector/connector.toml`.
+pub const EMBEDDED_MANIFEST: &str = include_str!("../../slack-connector/connector.toml");
+/// The operator's default grants: what the harness allows the Slack connector (`src/default-grants.toml`).
+pub const DEFAULT_GRANTS: &str = include_str!("default-grants.toml");
+/// The origin that local mode routes to the simulated Slack.
+pub const SLACK_ORIGIN: &str = "https://slack.com";
+
+/// The embedded connector's manifest, parsed.
+pub fn embedded_manifest() -> Manifest {
+    Manifest::parse(
+        EMBEDDED_MANIFEST,
+        "crates/slack-connector/connector.toml (embedded)",
+    )
+    .expect("the embedded manifest parses")
+}
+
+/// The default grants, parsed.
+pub fn default_grants() -> Grants {
+    Grants::parse(DEFAULT_GRANTS, "embedded default").expect("the embedded grants parse")
+}
+
+/// A connector to load: its component, manifest and grants, and where compiled components are cached.
+#[derive(Clone)]
+pub struct ConnectorSpec {
+    /// The component's bytes.
+    pub component: Vec<u8>,
+    /// Its manifest (`None`: it ships none; imports and secrets are then checked against the grants only).
+    pub manifest: Option<Manifest>,
+    /// The operator's grants.
+    pub grants: Grants,
+    /// Where compiled components are cached across starts (none: compile at every start).
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl ConnectorSpec {
+    /// The embedded Slack connector with its manifest and the default grants.
+    pub fn embedded(cache_dir: Option<PathBuf>) -> Self {
+        ConnectorSpec {
+            component: EMBEDDED_CONNECTOR.to_vec(),
+            manifest: Some(embedded_manifest()),
+            grants: default_grants(),
+            cache_dir,
+        }
+    }
+
+    /// Loads the connector over `db`, within its manifest ∩ grants; with `slack_url`, `https://slack.com` is routed
+    /// there (local mode: the route names the simulation's own address, the only loopback address it reaches).
+    pub fn load(&self, db: &Db, slack_url: Option<&str>) -> Result<Sandbox> {
+        let connector_id = self.grants.connector.clone();
+        let mut policy = Policy::new(&connector_id, self.grants.clone(), self.manifest.clone())?;
+        policy.cache_dir = self.cache_dir.clone();
+        if let Some(url) = slack_url {
+            policy.outbound.routes.push(Route::new(SLACK_ORIGIN, url)?);
+            tracing::info!("local mode: {SLACK_ORIGIN} is routed to the simulated Slack at {url}");
+        }
+        let engine = Sandbox::engine()?;
+        Sandbox::new(&engine, &self.component, Arc::new(db.clone()), policy)
+    }
+
+    /// The LMS over `db` running this connector.
+    pub fn open_lms(&self, db: Db, slack_url: Option<&str>) -> Result<Lms> {
+        let sandbox = self.load(&db, slack_url)?;
+        Ok(Lms::new(db, Arc::new(sandbox)))
+    }
+}
+
+/// The files of a data folder.
+pub struct DataDir;
+
+impl DataDir {
+    /// The SQLite database.
+    pub fn database(dir: &Path) -> PathBuf {
+        dir.join("lms.sqlite3")
+    }
+
+    /// The secrets key.
+    pub fn key_file(dir: &Path) -> PathBuf {
+        dir.join("secrets.key")
+    }
+
+    /// The compiled-component cache.
+    pub fn cache(dir: &Path) -> PathBuf {
+        dir.join("component-cache")
+    }
+
+    /// Opens the database of `dir` (creating the folder, the database and the key when `create`).
+    pub fn open_db(dir: &Path, create: bool) -> Result<Db> {
+        let path = DataDir::database(dir);
+        if !create && !path.exists() {
+            bail!("no LMS database in {}", dir.display());
+        }
+        std::fs::create_dir_all(dir)?;
+        Db::open(&path, SecretBox::from_key_file(&DataDir::key_file(dir))?)
+    }
+
+    /// The LMS of `dir` with the embedded connector (see [`ConnectorSpec::load`] for `slack_url`).
+    pub fn open_lms(dir: &Path, slack_url: Option<&str>) -> Result<Lms> {
+        let db = DataDir::open_db(dir, true)?;
+        ConnectorSpec::embedded(Some(DataDir::cache(dir))).open_lms(db, slack_url)
+    }
+}

@@ -1,0 +1,173 @@
+//! `lms-harness deliveries`: the delivery log of a data folder, and optionally a run of its outbox first.
+
+use crate::connector::DataDir;
+use anyhow::Result;
+use lms::outbox::{self, LogEntry, LogFilter, RunReport};
+use lms::workers::{OutboxConfig, SystemClock, Workers};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// `lms-harness deliveries`: the delivery log, and optionally a run of the outbox first.
+#[derive(Debug, clap::Args)]
+pub struct DeliveriesArgs {
+    /// The data folder (`lms.sqlite3`, `secrets.key`).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Only this platform.
+    #[arg(long)]
+    pub platform: Option<String>,
+    /// Only this notification.
+    #[arg(long)]
+    pub notification: Option<String>,
+    /// Only this learner (user id).
+    #[arg(long)]
+    pub learner: Option<String>,
+    /// Prints JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Prints counts per notification and status instead of one line per delivery.
+    #[arg(long)]
+    pub summary: bool,
+    /// Runs the outbox first, until nothing is queued (deliveries a crash left in flight are recovered first).
+    #[arg(long)]
+    pub run: bool,
+    /// With --run: routes https://slack.com to this URL (a simulated Slack), e.g. http://127.0.0.1:8025.
+    #[arg(long)]
+    pub slack_url: Option<String>,
+    /// With --run: batches in the connector at once, across platforms.
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+}
+
+/// What `deliveries --json` prints.
+#[derive(Debug, serde::Serialize)]
+pub struct DeliveriesOutput {
+    /// The run, with --run.
+    pub run: Option<RunReport>,
+    /// Deliveries a crash had left in flight, put back in the queue (with --run).
+    pub recovered: Option<usize>,
+    /// Counts per notification and status.
+    pub summary: BTreeMap<String, BTreeMap<String, usize>>,
+    /// The log (absent with --summary).
+    pub deliveries: Option<Vec<LogEntry>>,
+}
+
+/// Runs `lms-harness deliveries`.
+pub async fn deliveries_command(args: DeliveriesArgs) -> Result<()> {
+    let (db, run, recovered) = if args.run {
+        let lms = DataDir::open_lms(&args.data, args.slack_url.as_deref())?;
+        let recovered = lms.recover_in_flight()?;
+        if recovered > 0 {
+            eprintln!(
+                "{recovered} deliveries left in flight by an interrupted run were put back in the queue"
+            );
+        }
+        let config = OutboxConfig {
+            concurrency: args.concurrency.max(1),
+            ..OutboxConfig::default()
+        };
+        let workers = Workers::new(lms.clone(), config).with_progress();
+        let report = workers
+            .drain(args.platform.as_deref(), &SystemClock)
+            .await?;
+        (lms.db().clone(), Some(report), Some(recovered))
+    } else {
+        (DataDir::open_db(&args.data, false)?, None, None)
+    };
+    let filter = LogFilter {
+        platform: args.platform.clone(),
+        notification: args.notification.clone(),
+        learner: args.learner.clone(),
+    };
+    let entries = outbox::delivery_log(&db, &filter)?;
+    let mut summary: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
+    for e in &entries {
+        *summary
+            .entry(format!("{}/{}", e.platform_id, e.notification_id))
+            .or_default()
+            .entry(e.status.clone())
+            .or_default() += 1;
+    }
+    if args.json {
+        let out = DeliveriesOutput {
+            run,
+            recovered,
+            summary,
+            deliveries: (!args.summary).then_some(entries),
+        };
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+    if let Some(r) = &run {
+        println!(
+            "run: {} sent ({} found already posted), {} skipped, {} failed, {} to retry later",
+            r.sent, r.already_sent, r.skipped, r.failed, r.retrying
+        );
+    }
+    if args.summary {
+        for (notification, counts) in &summary {
+            let counts: Vec<String> = counts.iter().map(|(s, n)| format!("{s} {n}")).collect();
+            println!("{notification}: {}", counts.join(", "));
+        }
+        return Ok(());
+    }
+    print!("{}", table(&entries));
+    Ok(())
+}
+
+/// The log as a text table.
+pub fn table(entries: &[LogEntry]) -> String {
+    let mut rows = vec![[
+        "PLATFORM".to_string(),
+        "NOTIFICATION".into(),
+        "LEARNER".into(),
+        "STATUS".into(),
+        "ATTEMPTS".into(),
+        "CHANNEL".into(),
+        "TS".into(),
+        "WHY".into(),
+    ]];
+    for e in entries {
+        let why = match (&e.reason_code, &e.reason) {
+            (Some(c), Some(r)) => format!("{c}: {r}"),
+            (Some(c), None) => c.clone(),
+            (None, Some(r)) => r.clone(),
+            (None, None) => String::new(),
+        };
+        let why = if e.status == "queued" && e.attempts > 0 {
+            format!("retry at {} after {why}", e.next_attempt_at)
+        } else {
+            why
+        };
+        rows.push([
+            e.platform_id.clone(),
+            e.notification_id.clone(),
+            e.user_id.clone(),
+            e.status.clone(),
+            e.attempts.to_string(),
+            e.channel.clone().unwrap_or_default(),
+            e.ts.clone().unwrap_or_default(),
+            why,
+        ]);
+    }
+    let mut widths = [0usize; 8];
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in &rows {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            if i == 7 {
+                line.push_str(cell);
+            } else {
+                line.push_str(&format!("{cell:<w$}  ", w = widths[i]));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}

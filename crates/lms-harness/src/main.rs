@@ -1,0 +1,152 @@
+//! `lms-harness`: the simulated LMS with the Slack connector in its sandbox, and the simulated Slack workspace.
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "lms-harness",
+    version,
+    about = "A simulated LMS hosting the Slack connector component, and a simulated Slack workspace"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the whole story on embedded defaults: activation, an invitation, what each learner received.
+    Demo {
+        /// Prints the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Measures the component against the same library compiled natively (compile vs cached load, one delivery
+    /// each way) and writes the results into BENCHMARKS.md.
+    BenchComponent {
+        /// Deliveries measured each way.
+        #[arg(long, default_value_t = 200)]
+        iterations: usize,
+        /// Where to write the results.
+        #[arg(long, default_value = "BENCHMARKS.md")]
+        out: PathBuf,
+    },
+    /// Serves the simulated Slack workspace alone.
+    SlackSim {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8025")]
+        listen: SocketAddr,
+        /// A workspace seed file (JSON); the demo workspace when absent.
+        #[arg(long)]
+        workspace: Option<PathBuf>,
+    },
+    /// Serves the LMS pages (Settings → Connectors, notifications, paths and sessions, delivery logs) with the
+    /// simulated Slack in the same process; demo data is seeded on first start.
+    Serve {
+        /// The data folder: the SQLite database and the secrets key.
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+        /// Where the LMS pages listen.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Where the simulated Slack listens.
+        #[arg(long, default_value = "127.0.0.1:8025")]
+        slack_listen: SocketAddr,
+        /// A simulated workspace seed file (JSON); the demo workspace when absent.
+        #[arg(long)]
+        workspace: Option<PathBuf>,
+        /// The simulated workspace restricts app installs: members who are neither admins nor app managers must
+        /// request the app, and an app manager approves it at /_sim/requests.
+        #[arg(long)]
+        restricted: bool,
+    },
+    /// The delivery log per notification and learner (queued, sent with channel and ts, skipped or failed and why,
+    /// attempts); with --run, runs the outbox of the data folder first (progress on stderr).
+    Deliveries(lms_harness::deliveries::DeliveriesArgs),
+    /// Audits a connector component: its SHA-256, manifest, the grants, its real imports and exports, the limits in
+    /// force and every difference between declared, granted and imported; exits 1 when it needs more than is
+    /// granted.
+    Audit {
+        /// The component (`.wasm`).
+        component: PathBuf,
+        /// The operator's grant file (TOML); the embedded default when absent.
+        #[arg(long)]
+        grants: Option<PathBuf>,
+        /// The connector's manifest; `connector.toml` next to the component (or the embedded one for the
+        /// embedded connector) when absent.
+        #[arg(long)]
+        manifest: Option<PathBuf>,
+        /// Prints the audit as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Benchmarks a large invitation against the simulated Slack with its rate limits off.
+    Bench(lms_harness::bench_invite::BenchArgs),
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "warn,lms_harness=info,lms=info,connector_host=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Demo { json } => {
+            let report = lms_harness::demo::run().await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                lms_harness::demo::print(&report);
+            }
+        }
+        Command::BenchComponent { iterations, out } => {
+            println!("reproduce with: {}", lms_harness::bench_component::COMMAND);
+            let report = lms_harness::bench_component::run(iterations).await?;
+            let section = lms_harness::bench_component::markdown(&report);
+            print!("{section}");
+            lms_harness::bench_component::write_section(&out, &section)?;
+        }
+        Command::SlackSim { listen, workspace } => {
+            slack_sim::run_standalone(listen, workspace).await?
+        }
+        Command::Serve {
+            data,
+            listen,
+            slack_listen,
+            workspace,
+            restricted,
+        } => {
+            lms_harness::web::run(lms_harness::web::ServeOptions {
+                data_dir: data,
+                listen,
+                slack_listen,
+                workspace,
+                restricted,
+            })
+            .await?
+        }
+        Command::Deliveries(args) => lms_harness::deliveries::deliveries_command(args).await?,
+        Command::Audit {
+            component,
+            grants,
+            manifest,
+            json,
+        } => {
+            let code = lms_harness::audit::command(
+                &component,
+                grants.as_deref(),
+                manifest.as_deref(),
+                json,
+            )?;
+            std::process::exit(code);
+        }
+        Command::Bench(args) => lms_harness::bench_invite::bench_command(args).await?,
+    }
+    Ok(())
+}

@@ -1,0 +1,173 @@
+//! The browser tests (`tests/browser/run.mjs`) in real headless Chromium, against `lms-harness serve --restricted`
+//! started on free ports with a fresh data folder. Needs Debian's `chromium` (`/usr/bin/chromium`, or `CHROMIUM`),
+//! `node` and `tests/browser/node_modules` (`npm ci`; run here when missing). Without Chromium the test is skipped
+//! with a message, unless `CI` is set: then it fails.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// How long `serve` may take to start (the first start compiles the connector component).
+const START_TIMEOUT: Duration = Duration::from_secs(240);
+/// How long the whole browser walk may take.
+const RUN_TIMEOUT: Duration = Duration::from_secs(600);
+
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the workspace root")
+        .to_path_buf()
+}
+
+/// Waits for a child with a deadline; kills it when the deadline passes.
+fn wait_with_deadline(child: &mut Child, timeout: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(status) = child.try_wait().expect("waiting for a child") {
+            return Some(status);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn browser_walk_in_headless_chromium() {
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    if !Path::new(&chromium).exists() {
+        if in_ci() {
+            panic!(
+                "{chromium} is missing, and CI is set: .ci/run installs it (apt-get install -y chromium)"
+            );
+        }
+        eprintln!(
+            "SKIPPED: the browser tests need Debian's chromium at {chromium} (apt-get install -y chromium); \
+             under CI=true its absence is a failure"
+        );
+        return;
+    }
+    let browser_dir = root().join("tests/browser");
+    if !browser_dir.join("node_modules/playwright-core").exists() {
+        let status = Command::new("npm")
+            .arg("ci")
+            .arg("--no-audit")
+            .arg("--no-fund")
+            .current_dir(&browser_dir)
+            .status()
+            .expect(
+                "running npm ci in tests/browser (node and npm are needed for the browser tests)",
+            );
+        assert!(status.success(), "npm ci in tests/browser failed");
+    }
+
+    let artifacts = browser_dir.join("artifacts");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    let data = std::env::temp_dir().join(format!(
+        "lms-harness-browser-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    ));
+    let log = std::fs::File::create(artifacts.join("serve.log")).unwrap();
+    let mut server = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_lms-harness"))
+            .args(["serve", "--restricted", "--listen", "127.0.0.1:0"])
+            .args(["--slack-listen", "127.0.0.1:0", "--data"])
+            .arg(&data)
+            .env("RUST_LOG", "warn,lms_harness=info,lms=info")
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .expect("starting lms-harness serve"),
+    );
+    let stdout = server.0.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let (mut lms, mut slack) = (None, None);
+    let deadline = Instant::now() + START_TIMEOUT;
+    while lms.is_none() || slack.is_none() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = match rx.recv_timeout(left) {
+            Ok(line) => line,
+            Err(mpsc::RecvTimeoutError::Timeout) => panic!(
+                "lms-harness serve did not print its addresses within {START_TIMEOUT:?}; see {}",
+                artifacts.join("serve.log").display()
+            ),
+            Err(mpsc::RecvTimeoutError::Disconnected) => panic!(
+                "lms-harness serve exited before printing its addresses; see {}",
+                artifacts.join("serve.log").display()
+            ),
+        };
+        if let Some(u) = line.strip_prefix("LMS pages:") {
+            lms = Some(u.trim().trim_end_matches('/').to_string());
+        } else if let Some(u) = line.strip_prefix("Simulated Slack:") {
+            slack = Some(u.trim().trim_end_matches("/_sim/").to_string());
+        }
+    }
+    let (lms, slack) = (lms.unwrap(), slack.unwrap());
+
+    let mut node = Command::new("node")
+        .arg(browser_dir.join("run.mjs"))
+        .env("LMS_URL", &lms)
+        .env("SLACK_URL", &slack)
+        .env("CHROMIUM", &chromium)
+        .env("ARTIFACTS", &artifacts)
+        .current_dir(&browser_dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("running node tests/browser/run.mjs (node is needed for the browser tests)");
+    // Forward the walk's output through the test harness (shown on failure, or with --nocapture).
+    let out = node.stdout.take().unwrap();
+    let err = node.stderr.take().unwrap();
+    let pump = |r: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            BufReader::new(r)
+                .lines()
+                .map_while(Result::ok)
+                .collect::<Vec<_>>()
+        })
+    };
+    let (out, err) = (pump(Box::new(out)), pump(Box::new(err)));
+    let status = wait_with_deadline(&mut node, RUN_TIMEOUT);
+    for line in out.join().unwrap().iter().chain(err.join().unwrap().iter()) {
+        println!("{line}");
+    }
+    drop(server);
+    let _ = std::fs::remove_dir_all(&data);
+    match status {
+        Some(s) => assert!(
+            s.success(),
+            "the browser tests failed ({s}); screenshots and serve.log in {}",
+            artifacts.display()
+        ),
+        None => panic!("the browser tests did not finish within {RUN_TIMEOUT:?}"),
+    }
+}

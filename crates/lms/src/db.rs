@@ -1,0 +1,629 @@
+//! The LMS's state in SQLite: platforms, their users, sessions and notifications, connector settings and secrets,
+//! the delivery outbox and the audit log. Nothing a user would lose on restart lives only in memory.
+
+use crate::secrets::SecretBox;
+use anyhow::{Context, Result};
+use connector_host::store::{ConnectorStore, DirectoryUser, LogLevel};
+use rusqlite::{Connection, OptionalExtension, params};
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// The schema; `user_version` records which migrations ran.
+const MIGRATIONS: &[&str] = &[
+    r#"
+CREATE TABLE platforms (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    group_name TEXT NOT NULL,
+    group_logo_url TEXT,
+    default_cover_url TEXT,
+    base_url TEXT NOT NULL
+);
+CREATE TABLE users (
+    platform_id TEXT NOT NULL REFERENCES platforms(id),
+    id TEXT NOT NULL,
+    email TEXT NOT NULL,
+    display_name TEXT NOT NULL,
+    locale TEXT NOT NULL,
+    time_zone TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('admin', 'author', 'learner')),
+    PRIMARY KEY (platform_id, id)
+);
+CREATE TABLE connectors (
+    platform_id TEXT NOT NULL REFERENCES platforms(id),
+    connector_id TEXT NOT NULL,
+    available INTEGER NOT NULL DEFAULT 0,
+    state TEXT NOT NULL DEFAULT 'inactive',
+    detail TEXT,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (platform_id, connector_id)
+);
+CREATE TABLE connector_settings (
+    platform_id TEXT NOT NULL,
+    connector_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (platform_id, connector_id, key)
+);
+CREATE TABLE connector_secrets (
+    platform_id TEXT NOT NULL,
+    connector_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    sealed BLOB NOT NULL,
+    PRIMARY KEY (platform_id, connector_id, key)
+);
+CREATE TABLE sessions (
+    platform_id TEXT NOT NULL REFERENCES platforms(id),
+    id TEXT NOT NULL,
+    title TEXT NOT NULL,
+    description TEXT NOT NULL,
+    cover_url TEXT,
+    starts_at INTEGER NOT NULL,
+    ends_at INTEGER NOT NULL,
+    PRIMARY KEY (platform_id, id)
+);
+CREATE TABLE notifications (
+    platform_id TEXT NOT NULL REFERENCES platforms(id),
+    id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    title TEXT NOT NULL,
+    session_id TEXT,
+    body TEXT,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (platform_id, id)
+);
+CREATE TABLE deliveries (
+    id TEXT PRIMARY KEY,
+    platform_id TEXT NOT NULL,
+    notification_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('queued', 'in_flight', 'sent', 'skipped', 'failed')),
+    conversation TEXT,
+    message_id TEXT,
+    reason_code TEXT,
+    reason TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL DEFAULT 0,
+    mandatory INTEGER NOT NULL DEFAULT 0,
+    updated_at INTEGER NOT NULL,
+    UNIQUE (platform_id, notification_id, user_id)
+);
+CREATE INDEX deliveries_due ON deliveries (status, next_attempt_at);
+CREATE TABLE activation_states (
+    state TEXT PRIMARY KEY,
+    platform_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE TABLE preferences (
+    platform_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    enabled INTEGER NOT NULL,
+    PRIMARY KEY (platform_id, user_id, kind)
+);
+CREATE TABLE alerts (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    platform_id TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    message TEXT NOT NULL
+);
+CREATE TABLE audit_log (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    platform_id TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+CREATE TABLE connector_log (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    platform_id TEXT NOT NULL,
+    connector_id TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    level TEXT NOT NULL,
+    message TEXT NOT NULL
+);
+"#,
+    r#"
+CREATE TABLE paths (
+    platform_id TEXT NOT NULL REFERENCES platforms(id),
+    id TEXT NOT NULL,
+    title TEXT NOT NULL,
+    session_id TEXT,
+    PRIMARY KEY (platform_id, id)
+);
+CREATE TABLE enrolments (
+    platform_id TEXT NOT NULL,
+    path_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    enrolled_at INTEGER NOT NULL,
+    PRIMARY KEY (platform_id, path_id, user_id)
+);
+CREATE TABLE path_steps (
+    platform_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    path_id TEXT NOT NULL,
+    title TEXT NOT NULL,
+    text TEXT NOT NULL,
+    send_at INTEGER,
+    offset_secs INTEGER,
+    created_by TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (platform_id, id),
+    CHECK ((send_at IS NULL) <> (offset_secs IS NULL))
+);
+"#,
+];
+
+/// A handle on the LMS database; cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    conn: Arc<Mutex<Connection>>,
+    secrets: SecretBox,
+}
+
+/// A platform (a customer of the LMS) and its platform group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Platform {
+    /// Id.
+    pub id: String,
+    /// The platform's name.
+    pub name: String,
+    /// The platform group's name: the sender of messages.
+    pub group_name: String,
+    /// The platform group's logo.
+    pub group_logo_url: Option<String>,
+    /// The platform's default session cover.
+    pub default_cover_url: Option<String>,
+    /// Where the platform's pages are, for session links.
+    pub base_url: String,
+}
+
+/// A user of a platform.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Id.
+    pub id: String,
+    /// E-mail address.
+    pub email: String,
+    /// Name.
+    pub display_name: String,
+    /// BCP 47 language tag.
+    pub locale: String,
+    /// IANA time zone.
+    pub time_zone: String,
+    /// `admin`, `author` or `learner`.
+    pub role: String,
+}
+
+/// A path or course session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// Id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Description.
+    pub description: String,
+    /// Cover image.
+    pub cover_url: Option<String>,
+    /// Start, Unix seconds.
+    pub starts_at: i64,
+    /// End, Unix seconds.
+    pub ends_at: i64,
+}
+
+/// One row of the delivery log.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Delivery {
+    /// Id.
+    pub id: String,
+    /// Notification.
+    pub notification_id: String,
+    /// Recipient.
+    pub user_id: String,
+    /// `queued`, `in_flight`, `sent`, `skipped` or `failed`.
+    pub status: String,
+    /// Where it was posted.
+    pub conversation: Option<String>,
+    /// The message's id there.
+    pub message_id: Option<String>,
+    /// Why it was skipped or failed: a code.
+    pub reason_code: Option<String>,
+    /// Why, in words.
+    pub reason: Option<String>,
+    /// Attempts made.
+    pub attempts: i64,
+}
+
+impl Db {
+    /// Opens (creating if needed) the database at `path`, sealing secrets with `secrets`.
+    pub fn open(path: &Path, secrets: SecretBox) -> Result<Db> {
+        let conn = Connection::open(path)
+            .with_context(|| format!("opening the database {}", path.display()))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let version: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        for (i, migration) in MIGRATIONS.iter().enumerate().skip(version) {
+            conn.execute_batch(migration)
+                .with_context(|| format!("migration {}", i + 1))?;
+            conn.pragma_update(None, "user_version", i + 1)?;
+        }
+        Ok(Db {
+            conn: Arc::new(Mutex::new(conn)),
+            secrets,
+        })
+    }
+
+    /// The connection, for one unit of work.
+    pub fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Creates or updates a platform.
+    pub fn upsert_platform(&self, p: &Platform) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO platforms (id, name, group_name, group_logo_url, default_cover_url, base_url)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (id) DO UPDATE SET name = ?2, group_name = ?3, group_logo_url = ?4,
+                 default_cover_url = ?5, base_url = ?6",
+            params![p.id, p.name, p.group_name, p.group_logo_url, p.default_cover_url, p.base_url],
+        )?;
+        Ok(())
+    }
+
+    /// A platform by id.
+    pub fn platform(&self, id: &str) -> Result<Option<Platform>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT id, name, group_name, group_logo_url, default_cover_url, base_url FROM platforms WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok(Platform {
+                        id: r.get(0)?,
+                        name: r.get(1)?,
+                        group_name: r.get(2)?,
+                        group_logo_url: r.get(3)?,
+                        default_cover_url: r.get(4)?,
+                        base_url: r.get(5)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// Creates or updates a user of a platform.
+    pub fn upsert_user(&self, platform_id: &str, u: &User) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO users (platform_id, id, email, display_name, locale, time_zone, role)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (platform_id, id) DO UPDATE SET email = ?3, display_name = ?4, locale = ?5,
+                 time_zone = ?6, role = ?7",
+            params![
+                platform_id,
+                u.id,
+                u.email,
+                u.display_name,
+                u.locale,
+                u.time_zone,
+                u.role
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// A user of a platform.
+    pub fn user(&self, platform_id: &str, id: &str) -> Result<Option<User>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT id, email, display_name, locale, time_zone, role FROM users
+                 WHERE platform_id = ?1 AND id = ?2",
+                [platform_id, id],
+                user_row,
+            )
+            .optional()?)
+    }
+
+    /// A page of a platform's users, ordered by id, after `after` (exclusive).
+    pub fn users_page(
+        &self,
+        platform_id: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<User>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, email, display_name, locale, time_zone, role FROM users
+             WHERE platform_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(params![platform_id, after.unwrap_or(""), limit], user_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Creates or updates a session.
+    pub fn upsert_session(&self, platform_id: &str, s: &Session) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO sessions (platform_id, id, title, description, cover_url, starts_at, ends_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (platform_id, id) DO UPDATE SET title = ?3, description = ?4, cover_url = ?5,
+                 starts_at = ?6, ends_at = ?7",
+            params![platform_id, s.id, s.title, s.description, s.cover_url, s.starts_at, s.ends_at],
+        )?;
+        Ok(())
+    }
+
+    /// A session.
+    pub fn session(&self, platform_id: &str, id: &str) -> Result<Option<Session>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT id, title, description, cover_url, starts_at, ends_at FROM sessions
+                 WHERE platform_id = ?1 AND id = ?2",
+                [platform_id, id],
+                session_row,
+            )
+            .optional()?)
+    }
+
+    /// A platform's sessions, by start.
+    pub fn sessions(&self, platform_id: &str) -> Result<Vec<Session>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, title, description, cover_url, starts_at, ends_at FROM sessions WHERE platform_id = ?1
+             ORDER BY starts_at, id",
+        )?;
+        let rows = stmt.query_map([platform_id], session_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// A plain setting of a connector on a platform.
+    pub fn setting(
+        &self,
+        platform_id: &str,
+        connector_id: &str,
+        key: &str,
+    ) -> Result<Option<String>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT value FROM connector_settings WHERE platform_id = ?1 AND connector_id = ?2 AND key = ?3",
+                [platform_id, connector_id, key],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Writes a plain setting.
+    pub fn set_setting(
+        &self,
+        platform_id: &str,
+        connector_id: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO connector_settings (platform_id, connector_id, key, value) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (platform_id, connector_id, key) DO UPDATE SET value = ?4",
+            [platform_id, connector_id, key, value],
+        )?;
+        Ok(())
+    }
+
+    /// Removes a plain setting.
+    pub fn remove_setting(&self, platform_id: &str, connector_id: &str, key: &str) -> Result<()> {
+        self.conn().execute(
+            "DELETE FROM connector_settings WHERE platform_id = ?1 AND connector_id = ?2 AND key = ?3",
+            [platform_id, connector_id, key],
+        )?;
+        Ok(())
+    }
+
+    /// A secret of a connector on a platform, unsealed.
+    pub fn secret(
+        &self,
+        platform_id: &str,
+        connector_id: &str,
+        key: &str,
+    ) -> Result<Option<String>> {
+        let sealed: Option<Vec<u8>> = self
+            .conn()
+            .query_row(
+                "SELECT sealed FROM connector_secrets WHERE platform_id = ?1 AND connector_id = ?2 AND key = ?3",
+                [platform_id, connector_id, key],
+                |r| r.get(0),
+            )
+            .optional()?;
+        sealed
+            .map(|s| {
+                self.secrets
+                    .open(&secret_context(platform_id, connector_id, key), &s)
+            })
+            .transpose()
+    }
+
+    /// Writes a secret, sealed.
+    pub fn set_secret(
+        &self,
+        platform_id: &str,
+        connector_id: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<()> {
+        let sealed = self
+            .secrets
+            .seal(&secret_context(platform_id, connector_id, key), value)?;
+        self.conn().execute(
+            "INSERT INTO connector_secrets (platform_id, connector_id, key, sealed) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (platform_id, connector_id, key) DO UPDATE SET sealed = ?4",
+            params![platform_id, connector_id, key, sealed],
+        )?;
+        Ok(())
+    }
+
+    /// Removes a secret.
+    pub fn remove_secret(&self, platform_id: &str, connector_id: &str, key: &str) -> Result<()> {
+        self.conn().execute(
+            "DELETE FROM connector_secrets WHERE platform_id = ?1 AND connector_id = ?2 AND key = ?3",
+            [platform_id, connector_id, key],
+        )?;
+        Ok(())
+    }
+
+    /// Appends to the audit log.
+    pub fn audit(&self, platform_id: &str, actor: &str, action: &str, detail: &str) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO audit_log (platform_id, at, actor, action, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![platform_id, now(), actor, action, detail],
+        )?;
+        Ok(())
+    }
+
+    /// Raises an alert for the platform's admins.
+    pub fn alert(&self, platform_id: &str, message: &str) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO alerts (platform_id, at, message) VALUES (?1, ?2, ?3)",
+            params![platform_id, now(), message],
+        )?;
+        Ok(())
+    }
+
+    /// Appends a connector's log line.
+    pub fn connector_log(
+        &self,
+        platform_id: &str,
+        connector_id: &str,
+        level: &str,
+        message: &str,
+    ) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO connector_log (platform_id, connector_id, at, level, message) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![platform_id, connector_id, now(), level, message],
+        )?;
+        Ok(())
+    }
+}
+
+/// The host reads and writes the connector's state through the LMS's database.
+impl ConnectorStore for Db {
+    fn setting(&self, platform: &str, connector: &str, key: &str) -> Result<Option<String>> {
+        Db::setting(self, platform, connector, key)
+    }
+
+    fn set_setting(&self, platform: &str, connector: &str, key: &str, value: &str) -> Result<()> {
+        Db::set_setting(self, platform, connector, key, value)
+    }
+
+    fn remove_setting(&self, platform: &str, connector: &str, key: &str) -> Result<()> {
+        Db::remove_setting(self, platform, connector, key)
+    }
+
+    fn secret(&self, platform: &str, connector: &str, key: &str) -> Result<Option<String>> {
+        Db::secret(self, platform, connector, key)
+    }
+
+    fn set_secret(&self, platform: &str, connector: &str, key: &str, value: &str) -> Result<()> {
+        Db::set_secret(self, platform, connector, key, value)
+    }
+
+    fn remove_secret(&self, platform: &str, connector: &str, key: &str) -> Result<()> {
+        Db::remove_secret(self, platform, connector, key)
+    }
+
+    fn secret_values(&self, platform: &str, connector: &str) -> Result<Vec<String>> {
+        let keys: Vec<String> = {
+            let conn = self.conn();
+            let mut stmt = conn.prepare_cached(
+                "SELECT key FROM connector_secrets WHERE platform_id = ?1 AND connector_id = ?2",
+            )?;
+            stmt.query_map([platform, connector], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?
+        };
+        let mut values = Vec::with_capacity(keys.len());
+        for key in keys {
+            if let Some(value) = Db::secret(self, platform, connector, &key)? {
+                values.push(value);
+            }
+        }
+        Ok(values)
+    }
+
+    fn user(&self, platform: &str, id: &str) -> Result<Option<DirectoryUser>> {
+        Ok(Db::user(self, platform, id)?.map(User::into_directory))
+    }
+
+    fn users_after(
+        &self,
+        platform: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<DirectoryUser>> {
+        Ok(self
+            .users_page(platform, after, limit)?
+            .into_iter()
+            .map(User::into_directory)
+            .collect())
+    }
+
+    fn log(&self, platform: &str, connector: &str, level: LogLevel, message: &str) -> Result<()> {
+        self.connector_log(platform, connector, level.as_str(), message)
+    }
+
+    fn alert(&self, platform: &str, message: &str) -> Result<()> {
+        Db::alert(self, platform, message)
+    }
+}
+
+impl User {
+    /// The user as a connector may see them (without their role).
+    pub fn into_directory(self) -> DirectoryUser {
+        DirectoryUser {
+            id: self.id,
+            email: self.email,
+            display_name: self.display_name,
+            locale: self.locale,
+            time_zone: self.time_zone,
+        }
+    }
+}
+
+fn session_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Session> {
+    Ok(Session {
+        id: r.get(0)?,
+        title: r.get(1)?,
+        description: r.get(2)?,
+        cover_url: r.get(3)?,
+        starts_at: r.get(4)?,
+        ends_at: r.get(5)?,
+    })
+}
+
+fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
+    Ok(User {
+        id: r.get(0)?,
+        email: r.get(1)?,
+        display_name: r.get(2)?,
+        locale: r.get(3)?,
+        time_zone: r.get(4)?,
+        role: r.get(5)?,
+    })
+}
+
+/// Binds a sealed secret to its owner, so that a sealed value copied to another row does not open.
+fn secret_context(platform_id: &str, connector_id: &str, key: &str) -> String {
+    format!("{platform_id}\u{0}{connector_id}\u{0}{key}")
+}
+
+/// The current time in Unix seconds.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

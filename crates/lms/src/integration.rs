@@ -1,0 +1,303 @@
+//! The simulated LMS: platforms and their connectors' tiles, activation with a CSRF state bound to the admin,
+//! deactivation, and invitations written to the delivery outbox. It knows nothing about Slack: it talks to whatever
+//! connector the sandbox loaded.
+
+use crate::db::{Db, now};
+use anyhow::{Context, Result, bail};
+use connector_host::{Sandbox, wit};
+use rand::RngCore;
+use rusqlite::{OptionalExtension, params};
+use std::sync::Arc;
+
+/// How long an activation's CSRF state is valid.
+pub const STATE_TTL_SECS: i64 = 15 * 60;
+
+/// What the tile says while an app install request waits in Slack.
+pub const APPROVAL_NEXT_STEP: &str = "Your request to install the app was sent to your Slack workspace's App Managers. \
+    When Slackbot tells you it was approved, click ACTIVATE again and then Allow.";
+
+/// What a platform admin sees on a connector's tile.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "state", content = "detail", rename_all = "snake_case")]
+pub enum Tile {
+    /// The vendor has not made the connector available: no tile.
+    Unavailable,
+    /// Available, not connected; the detail is the last activation error, if any.
+    Inactive(Option<String>),
+    /// The admin requested the app; an app manager must approve it.
+    ApprovalRequested(String),
+    /// Connected to the named workspace.
+    Active(String),
+    /// The connection broke; the detail says why.
+    Disconnected(String),
+}
+
+/// The LMS: its database and the connector it runs.
+#[derive(Clone)]
+pub struct Lms {
+    db: Db,
+    sandbox: Arc<Sandbox>,
+}
+
+impl Lms {
+    /// An LMS over `db` running the connector in `sandbox`.
+    pub fn new(db: Db, sandbox: Arc<Sandbox>) -> Self {
+        Lms { db, sandbox }
+    }
+
+    /// The database.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// The connector's sandbox.
+    pub fn sandbox(&self) -> &Sandbox {
+        &self.sandbox
+    }
+
+    fn connector_id(&self) -> &str {
+        self.sandbox.connector_id()
+    }
+
+    /// The vendor-side switch that makes the connector available to a platform.
+    pub fn set_available(&self, platform_id: &str, available: bool, actor: &str) -> Result<()> {
+        self.db.conn().execute(
+            "INSERT INTO connectors (platform_id, connector_id, available, updated_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (platform_id, connector_id) DO UPDATE SET available = ?3, updated_at = ?4",
+            params![platform_id, self.connector_id(), available, now()],
+        )?;
+        self.db.audit(
+            platform_id,
+            actor,
+            if available {
+                "connector.available"
+            } else {
+                "connector.unavailable"
+            },
+            self.connector_id(),
+        )
+    }
+
+    /// Stores an operator-provided setting or secret of the connector (client id, client secret, signing secret).
+    pub fn configure(&self, platform_id: &str, key: &str, value: &str, secret: bool) -> Result<()> {
+        if secret {
+            self.db
+                .set_secret(platform_id, self.connector_id(), key, value)
+        } else {
+            self.db
+                .set_setting(platform_id, self.connector_id(), key, value)
+        }
+    }
+
+    /// The tile as the platform's admins see it.
+    pub fn tile(&self, platform_id: &str) -> Result<Tile> {
+        let row: Option<(bool, String, Option<String>)> = self
+            .db
+            .conn()
+            .query_row(
+                "SELECT available, state, detail FROM connectors WHERE platform_id = ?1 AND connector_id = ?2",
+                [platform_id, self.connector_id()],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        Ok(match row {
+            None | Some((false, _, _)) => Tile::Unavailable,
+            Some((true, state, detail)) => match state.as_str() {
+                "active" => Tile::Active(detail.unwrap_or_default()),
+                "approval_requested" => Tile::ApprovalRequested(detail.unwrap_or_default()),
+                "disconnected" => Tile::Disconnected(detail.unwrap_or_default()),
+                _ => Tile::Inactive(detail),
+            },
+        })
+    }
+
+    pub(crate) fn set_tile(
+        &self,
+        platform_id: &str,
+        state: &str,
+        detail: Option<&str>,
+        actor: &str,
+        why: &str,
+    ) -> Result<()> {
+        self.db.conn().execute(
+            "UPDATE connectors SET state = ?3, detail = ?4, updated_at = ?5 WHERE platform_id = ?1 AND connector_id = ?2",
+            params![platform_id, self.connector_id(), state, detail, now()],
+        )?;
+        self.db
+            .audit(platform_id, actor, &format!("connector.{state}"), why)
+    }
+
+    /// Refuses unless the connector is available and `user_id` is a platform admin; refusals are audited.
+    fn require_admin(&self, platform_id: &str, user_id: &str, action: &str) -> Result<()> {
+        if self.tile(platform_id)? == Tile::Unavailable {
+            self.db.audit(
+                platform_id,
+                user_id,
+                &format!("{action}.refused"),
+                "connector not available",
+            )?;
+            bail!(
+                "The {} connector is not available on this platform; ask your vendor to make it available.",
+                self.connector_id()
+            );
+        }
+        let role = self.db.user(platform_id, user_id)?.map(|u| u.role);
+        if role.as_deref() != Some("admin") {
+            self.db.audit(
+                platform_id,
+                user_id,
+                &format!("{action}.refused"),
+                "not a platform admin",
+            )?;
+            bail!("Only platform admins may {action} a connector.");
+        }
+        Ok(())
+    }
+
+    /// ACTIVATE: returns the URL of the service's consent page for the admin's browser.
+    pub async fn start_activation(
+        &self,
+        platform_id: &str,
+        user_id: &str,
+        redirect_uri: &str,
+    ) -> Result<String> {
+        self.require_admin(platform_id, user_id, "activate")?;
+        let mut bytes = [0u8; 24];
+        rand::rng().fill_bytes(&mut bytes);
+        let state = hex::encode(&bytes);
+        self.db.conn().execute(
+            "INSERT INTO activation_states (state, platform_id, user_id, expires_at) VALUES (?1, ?2, ?3, ?4)",
+            params![state, platform_id, user_id, now() + STATE_TTL_SECS],
+        )?;
+        let url = self
+            .sandbox
+            .start_activation(platform_id, redirect_uri, &state)
+            .await?
+            .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+        self.db.audit(
+            platform_id,
+            user_id,
+            "activate.start",
+            "sent to the consent page",
+        )?;
+        Ok(self.sandbox.outbound().public_url(&url))
+    }
+
+    /// The activation callback: checks the state (once, unexpired, for this platform) and hands the query to the
+    /// connector. Returns the new tile.
+    pub async fn complete_activation(
+        &self,
+        platform_id: &str,
+        query: &[(String, String)],
+    ) -> Result<Tile> {
+        let state = query
+            .iter()
+            .find(|(k, _)| k == "state")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        let row: Option<(String, String, i64)> = {
+            let conn = self.db.conn();
+            let row = conn
+                .query_row(
+                    "SELECT platform_id, user_id, expires_at FROM activation_states WHERE state = ?1",
+                    [&state],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?;
+            conn.execute(
+                "DELETE FROM activation_states WHERE state = ?1 OR expires_at < ?2",
+                params![state, now()],
+            )?;
+            row
+        };
+        let actor =
+            match row {
+                Some((p, user, expires)) if p == platform_id && expires >= now() => user,
+                Some((p, _, _)) if p == platform_id => {
+                    return self.activation_failed(
+                        platform_id,
+                        "-",
+                        "This activation link expired. Click ACTIVATE again.",
+                    );
+                }
+                _ => return self.activation_failed(
+                    platform_id,
+                    "-",
+                    "This activation link is not valid or was already used. Click ACTIVATE again.",
+                ),
+            };
+        match self
+            .sandbox
+            .complete_activation(platform_id, query)
+            .await
+            .context("activation")?
+        {
+            Ok(wit::ActivationResult::Active(workspace)) => {
+                self.set_tile(
+                    platform_id,
+                    "active",
+                    Some(&workspace.name),
+                    &actor,
+                    &format!("connected to {} ({})", workspace.name, workspace.id),
+                )?;
+            }
+            Ok(wit::ActivationResult::ApprovalRequested(next)) => {
+                self.set_tile(
+                    platform_id,
+                    "approval_requested",
+                    Some(&next),
+                    &actor,
+                    "app install requested",
+                )?;
+            }
+            Err(e) => return self.activation_failed(platform_id, &actor, &e.message),
+        }
+        self.tile(platform_id)
+    }
+
+    fn activation_failed(&self, platform_id: &str, actor: &str, message: &str) -> Result<Tile> {
+        let current = self.tile(platform_id)?;
+        // A failed attempt never breaks a working integration; otherwise the tile says what went wrong.
+        if !matches!(current, Tile::Active(_)) {
+            self.set_tile(platform_id, "inactive", Some(message), actor, message)?;
+        } else {
+            self.db
+                .audit(platform_id, actor, "activate.failed", message)?;
+        }
+        self.tile(platform_id)
+    }
+
+    /// The admin reports that Slack only let them request the app (a workspace that restricts app installs): the
+    /// tile says what happens next. A later ACTIVATE → Allow completes as usual.
+    pub fn approval_requested(&self, platform_id: &str, user_id: &str) -> Result<Tile> {
+        self.require_admin(platform_id, user_id, "activate")?;
+        if matches!(self.tile(platform_id)?, Tile::Active(_)) {
+            bail!("The integration is already active.");
+        }
+        self.set_tile(
+            platform_id,
+            "approval_requested",
+            Some(APPROVAL_NEXT_STEP),
+            user_id,
+            "app install requested in Slack",
+        )?;
+        self.tile(platform_id)
+    }
+
+    /// DEACTIVATE.
+    pub async fn deactivate(&self, platform_id: &str, user_id: &str) -> Result<Tile> {
+        self.require_admin(platform_id, user_id, "deactivate")?;
+        self.sandbox
+            .deactivate(platform_id)
+            .await?
+            .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+        self.set_tile(
+            platform_id,
+            "inactive",
+            None,
+            user_id,
+            "deactivated by an admin",
+        )?;
+        self.tile(platform_id)
+    }
+}

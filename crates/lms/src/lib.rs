@@ -1,0 +1,18 @@
+//! A simulated LMS that hosts connectors, as a real platform would embed `connector-host`.
+//!
+//! - [`db`]: the SQLite store (it implements the host's [`connector_host::ConnectorStore`]), with secrets sealed by
+//!   [`secrets::SecretBox`].
+//! - [`integration`]: a platform's integration with a connector and its state (inactive, approval requested,
+//!   active, disconnected), activation and deactivation.
+//! - [`outbox`]: deliveries as data: enqueued, claimed, recorded, retried.
+//! - [`workers`]: what drives the outbox: claims due deliveries, calls the connector, records outcomes.
+//! - [`scheduler`]: paths' scheduled steps, due once.
+//! - [`inbound`]: requests the messaging service sends to the platform, checked and routed to the connector.
+
+pub mod db;
+pub mod inbound;
+pub mod integration;
+pub mod outbox;
+pub mod scheduler;
+pub mod secrets;
+pub mod workers;

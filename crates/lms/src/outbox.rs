@@ -1,0 +1,771 @@
+//! The delivery outbox: an invitation writes one delivery per (notification, recipient) in one transaction before
+//! anything is sent; the runner claims due deliveries, hands them to the connector in batches, and records each
+//! outcome. A learner's opt-outs are applied here, at send time.
+
+use crate::db::{Delivery, now};
+use crate::integration::Lms;
+use anyhow::{Context, Result, bail};
+use connector_host::wit;
+
+/// The failure code of a recipient the connector held back without calling Slack (see the connector's pacing).
+pub const PACED: &str = "paced";
+use rusqlite::{OptionalExtension, params};
+
+/// Recipients handed to the connector in one call (the default of [`crate::workers::OutboxConfig`]).
+pub const BATCH: usize = 50;
+/// Attempts before a retryable failure becomes final.
+pub const MAX_ATTEMPTS: i64 = 5;
+
+/// What a notification is, as the LMS stores it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Invitation to a path or course session.
+    SessionAssignment,
+    /// Information about a session.
+    SessionInformation,
+    /// A scheduled "Slack message" step of a path.
+    PathStep,
+}
+
+impl Kind {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::SessionAssignment => "session_assignment",
+            Kind::SessionInformation => "session_information",
+            Kind::PathStep => "path_step",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Kind> {
+        Ok(match s {
+            "session_assignment" => Kind::SessionAssignment,
+            "session_information" => Kind::SessionInformation,
+            "path_step" => Kind::PathStep,
+            other => bail!("unknown notification kind {other}"),
+        })
+    }
+
+    /// The learner preference that governs this kind (M7).
+    pub fn preference(self) -> &'static str {
+        match self {
+            Kind::SessionAssignment => "assigned_to_session",
+            Kind::SessionInformation | Kind::PathStep => "session_information",
+        }
+    }
+
+    fn wit(self) -> wit::NotificationKind {
+        match self {
+            Kind::SessionAssignment => wit::NotificationKind::SessionAssignment,
+            Kind::SessionInformation => wit::NotificationKind::SessionInformation,
+            Kind::PathStep => wit::NotificationKind::PathStep,
+        }
+    }
+}
+
+/// A notification to write to the outbox.
+#[derive(Debug, Clone)]
+pub struct NewNotification<'a> {
+    /// The notification's id; the same id twice for the same recipient is a no-op.
+    pub id: &'a str,
+    /// Its kind.
+    pub kind: Kind,
+    /// The e-mail subject.
+    pub title: &'a str,
+    /// The session, if any.
+    pub session_id: Option<&'a str>,
+    /// The author's text (path steps).
+    pub body: Option<&'a str>,
+    /// Ignores the learners' opt-outs.
+    pub mandatory: bool,
+    /// Earliest send time, Unix seconds.
+    pub not_before: i64,
+}
+
+/// A delivery claimed for sending.
+pub(crate) struct Claimed {
+    pub(crate) delivery_id: String,
+    user_id: String,
+    mandatory: bool,
+    /// This attempt's number, from 1.
+    attempt: u32,
+}
+
+/// What became of one delivery of a batch, before it is recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Record {
+    /// Posted, or found posted by an earlier attempt.
+    Sent {
+        conversation: String,
+        message_id: String,
+        already_sent: bool,
+    },
+    /// Deliberately not sent: code and why.
+    Skipped(String, String),
+    /// Failed for good: code and why.
+    Failed(String, String),
+    /// Failed for good because the integration's credentials no longer work.
+    Disconnected(String, String),
+    /// Retryable: code, why, and the wait Slack asked for.
+    Retry(String, String, Option<u64>),
+    /// Held back by the connector's pacing, without any call: wait this many ms; not an attempt.
+    Paced(u64),
+}
+
+/// When a retryable failure is tried again, and when it becomes final.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    /// Attempts before a retryable failure becomes final.
+    pub max_attempts: i64,
+    /// The first back-off, in seconds; it doubles with each attempt.
+    pub backoff_base_secs: i64,
+    /// The longest back-off.
+    pub backoff_cap_secs: i64,
+    /// A connector's request to hold recipients back for at most this long (ms) keeps them due, and the worker waits
+    /// before its next batch; a longer wait puts them back in the queue until then.
+    pub max_inline_pace_ms: u64,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: MAX_ATTEMPTS,
+            backoff_base_secs: 2,
+            backoff_cap_secs: 600,
+            max_inline_pace_ms: 5_000,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Seconds to wait after the `attempts`-th attempt failed: Slack's `Retry-After` when it gave one, else an
+    /// exponential back-off with jitter (between half and all of `base × 2^(attempts-1)`, capped).
+    pub fn wait_secs(&self, attempts: i64, retry_after_ms: Option<u64>) -> i64 {
+        if let Some(ms) = retry_after_ms {
+            return (ms.div_ceil(1000) as i64).max(1);
+        }
+        let exp = attempts.clamp(1, 30) - 1;
+        let full = self
+            .backoff_base_secs
+            .max(1)
+            .saturating_mul(1i64 << exp)
+            .min(self.backoff_cap_secs.max(1));
+        let half = (full / 2).max(1);
+        use rand::Rng;
+        rand::rng().random_range(half..=full.max(half))
+    }
+}
+
+/// Counts of one run of the outbox.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RunReport {
+    /// Sent.
+    pub sent: usize,
+    /// Skipped (no account, opted out, inactive).
+    pub skipped: usize,
+    /// Failed for good.
+    pub failed: usize,
+    /// Put back for a later attempt.
+    pub retrying: usize,
+    /// Of `sent`: found already posted by an earlier attempt (after a lost answer or a crash).
+    pub already_sent: usize,
+    /// Held back by the connector's pacing and handed over again (counted each time).
+    pub paced: usize,
+}
+
+impl RunReport {
+    /// Adds another report's counts.
+    pub fn add(&mut self, other: &RunReport) {
+        self.sent += other.sent;
+        self.skipped += other.skipped;
+        self.failed += other.failed;
+        self.retrying += other.retrying;
+        self.already_sent += other.already_sent;
+        self.paced += other.paced;
+    }
+}
+
+impl Lms {
+    /// Writes a notification and one queued delivery per recipient, in one transaction. Returns how many deliveries
+    /// were new (recipients already queued for this notification are left as they are).
+    pub fn enqueue(
+        &self,
+        platform_id: &str,
+        n: &NewNotification<'_>,
+        user_ids: &[String],
+    ) -> Result<usize> {
+        let mut conn = self.db().conn();
+        let tx = conn.transaction()?;
+        if let Some(session_id) = n.session_id {
+            let exists: Option<i64> = tx
+                .query_row(
+                    "SELECT 1 FROM sessions WHERE platform_id = ?1 AND id = ?2",
+                    [platform_id, session_id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if exists.is_none() {
+                bail!("no session {session_id} on platform {platform_id}");
+            }
+        }
+        tx.execute(
+            "INSERT INTO notifications (platform_id, id, kind, title, session_id, body, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (platform_id, id) DO NOTHING",
+            params![
+                platform_id,
+                n.id,
+                n.kind.as_str(),
+                n.title,
+                n.session_id,
+                n.body,
+                now()
+            ],
+        )?;
+        let mut added = 0;
+        for user_id in user_ids {
+            let known: Option<i64> = tx
+                .query_row(
+                    "SELECT 1 FROM users WHERE platform_id = ?1 AND id = ?2",
+                    [platform_id, user_id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if known.is_none() {
+                bail!("no user {user_id} on platform {platform_id}");
+            }
+            added += tx.execute(
+                "INSERT INTO deliveries (id, platform_id, notification_id, user_id, status, next_attempt_at, mandatory, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?7)
+                 ON CONFLICT (platform_id, notification_id, user_id) DO NOTHING",
+                params![delivery_id(platform_id, n.id, user_id), platform_id, n.id, user_id, n.not_before, n.mandatory, now()],
+            )?;
+        }
+        tx.commit()?;
+        Ok(added)
+    }
+
+    /// The delivery log of a notification.
+    pub fn deliveries(&self, platform_id: &str, notification_id: &str) -> Result<Vec<Delivery>> {
+        let conn = self.db().conn();
+        let mut stmt = conn.prepare(
+            "SELECT id, notification_id, user_id, status, conversation, message_id, reason_code, reason, attempts
+             FROM deliveries WHERE platform_id = ?1 AND notification_id = ?2 ORDER BY user_id",
+        )?;
+        let rows = stmt.query_map([platform_id, notification_id], |r| {
+            Ok(Delivery {
+                id: r.get(0)?,
+                notification_id: r.get(1)?,
+                user_id: r.get(2)?,
+                status: r.get(3)?,
+                conversation: r.get(4)?,
+                message_id: r.get(5)?,
+                reason_code: r.get(6)?,
+                reason: r.get(7)?,
+                attempts: r.get(8)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Whether a learner has a notification preference on (the default).
+    pub fn preference(&self, platform_id: &str, user_id: &str, preference: &str) -> Result<bool> {
+        let enabled: Option<bool> = self
+            .db()
+            .conn()
+            .query_row(
+                "SELECT enabled FROM preferences WHERE platform_id = ?1 AND user_id = ?2 AND kind = ?3",
+                [platform_id, user_id, preference],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(enabled.unwrap_or(true))
+    }
+
+    /// Sets a learner's notification preference.
+    pub fn set_preference(
+        &self,
+        platform_id: &str,
+        user_id: &str,
+        preference: &str,
+        enabled: bool,
+    ) -> Result<()> {
+        self.db().conn().execute(
+            "INSERT INTO preferences (platform_id, user_id, kind, enabled) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (platform_id, user_id, kind) DO UPDATE SET enabled = ?4",
+            params![platform_id, user_id, preference, enabled],
+        )?;
+        self.db().audit(
+            platform_id,
+            user_id,
+            "preference",
+            &format!("{preference} = {enabled}"),
+        )
+    }
+
+    /// Sends every delivery of `platform_id` that is due at `at`, in batches, until none is left, with the default
+    /// [`crate::workers::OutboxConfig`]. Deliveries put back for later (back-off, `Retry-After`) are left for a later
+    /// run; recipients the connector held back to keep within Slack's limits are sent in this run.
+    pub async fn run_outbox(&self, platform_id: &str, at: i64) -> Result<RunReport> {
+        crate::workers::Workers::new(self.clone(), crate::workers::OutboxConfig::default())
+            .run_platform(platform_id, at)
+            .await
+    }
+
+    /// After a crash: deliveries left in flight go back to the queue. Their attempt was counted, so the next one
+    /// makes the connector look for an earlier post before posting again. Call it once when a worker process starts,
+    /// before any batch of this database is in flight.
+    pub fn recover_in_flight(&self) -> Result<usize> {
+        Ok(self.db().conn().execute(
+            "UPDATE deliveries SET status = 'queued', updated_at = ?1 WHERE status = 'in_flight'",
+            [now()],
+        )?)
+    }
+
+    /// Claims up to `batch` due deliveries of one notification: marks them in flight and counts the attempt.
+    pub(crate) fn claim(
+        &self,
+        platform_id: &str,
+        at: i64,
+        batch: usize,
+    ) -> Result<Option<(String, Vec<Claimed>)>> {
+        let mut conn = self.db().conn();
+        let tx = conn.transaction()?;
+        let notification: Option<String> = tx
+            .query_row(
+                "SELECT notification_id FROM deliveries WHERE platform_id = ?1 AND status = 'queued' AND next_attempt_at <= ?2
+                 ORDER BY next_attempt_at, notification_id LIMIT 1",
+                params![platform_id, at],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(notification) = notification else {
+            return Ok(None);
+        };
+        let claimed: Vec<Claimed> = {
+            let mut stmt = tx.prepare(
+                "SELECT id, user_id, mandatory, attempts + 1 FROM deliveries WHERE platform_id = ?1 AND notification_id = ?2
+                 AND status = 'queued' AND next_attempt_at <= ?3 ORDER BY next_attempt_at, user_id LIMIT ?4",
+            )?;
+            let rows =
+                stmt.query_map(params![platform_id, notification, at, batch as i64], |r| {
+                    Ok(Claimed {
+                        delivery_id: r.get(0)?,
+                        user_id: r.get(1)?,
+                        mandatory: r.get(2)?,
+                        attempt: r.get(3)?,
+                    })
+                })?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        {
+            let mut update = tx.prepare(
+                "UPDATE deliveries SET status = 'in_flight', attempts = attempts + 1, updated_at = ?2 WHERE id = ?1",
+            )?;
+            let t = now();
+            for c in &claimed {
+                update.execute(params![c.delivery_id, t])?;
+            }
+        }
+        tx.commit()?;
+        Ok(Some((notification, claimed)))
+    }
+
+    /// Hands a claimed batch to the connector and says what became of each delivery (nothing is recorded here).
+    pub(crate) async fn send_batch(
+        &self,
+        platform_id: &str,
+        notification_id: &str,
+        claimed: Vec<Claimed>,
+    ) -> Result<Vec<(String, Record)>> {
+        let (kind, notification) = self.wit_notification(platform_id, notification_id)?;
+        let mut records = Vec::with_capacity(claimed.len());
+        let mut recipients = Vec::with_capacity(claimed.len());
+        for Claimed {
+            delivery_id,
+            user_id,
+            mandatory,
+            attempt,
+        } in claimed
+        {
+            if !mandatory && !self.preference(platform_id, &user_id, kind.preference())? {
+                let why = format!(
+                    "The learner turned off Slack notifications of this kind ({}).",
+                    kind.preference()
+                );
+                records.push((delivery_id, Record::Skipped("opted_out".into(), why)));
+                continue;
+            }
+            let Some(user) = self.db().user(platform_id, &user_id)? else {
+                records.push((
+                    delivery_id,
+                    Record::Failed(
+                        "no_user".into(),
+                        "The recipient is no longer a user of the platform.".into(),
+                    ),
+                ));
+                continue;
+            };
+            recipients.push(wit::Recipient {
+                user: wit::User {
+                    id: user.id,
+                    email: user.email,
+                    display_name: user.display_name,
+                    locale: user.locale,
+                    time_zone: user.time_zone,
+                },
+                delivery_id,
+                attempt,
+            });
+        }
+        if recipients.is_empty() {
+            return Ok(records);
+        }
+        let outcomes = match self
+            .sandbox()
+            .deliver(platform_id, &notification, &recipients)
+            .await
+        {
+            Ok(outcomes) => outcomes,
+            Err(e) => {
+                // The component failed as a whole (trap, time limit): the recipients' attempts were counted, so
+                // the next attempt checks Slack's history before posting again.
+                let message = format!("{e:#}");
+                for r in recipients {
+                    records.push((
+                        r.delivery_id,
+                        Record::Retry("connector_failed".into(), message.clone(), None),
+                    ));
+                }
+                return Ok(records);
+            }
+        };
+        for r in recipients {
+            let Some(o) = outcomes.iter().find(|o| o.delivery_id == r.delivery_id) else {
+                records.push((
+                    r.delivery_id,
+                    Record::Retry(
+                        "no_outcome".into(),
+                        "The connector returned no outcome for this recipient.".into(),
+                        None,
+                    ),
+                ));
+                continue;
+            };
+            let record = match &o.outcome {
+                wit::Outcome::Sent(sent) => Record::Sent {
+                    conversation: sent.conversation.clone(),
+                    message_id: sent.message_id.clone(),
+                    already_sent: sent.already_sent,
+                },
+                wit::Outcome::Skipped(wit::SkipReason::NoAccount) => Record::Skipped(
+                    "no_account".into(),
+                    "No active Slack member has this learner's e-mail address.".into(),
+                ),
+                wit::Outcome::Skipped(wit::SkipReason::Inactive(why)) => {
+                    Record::Skipped("inactive".into(), why.clone())
+                }
+                wit::Outcome::Failed(f) => match f.kind {
+                    wit::FailureKind::RateLimited if f.code == PACED => {
+                        Record::Paced(f.retry_after_ms.unwrap_or(1))
+                    }
+                    wit::FailureKind::Transient | wit::FailureKind::RateLimited => {
+                        Record::Retry(f.code.clone(), f.message.clone(), f.retry_after_ms)
+                    }
+                    wit::FailureKind::Permanent => {
+                        Record::Failed(f.code.clone(), f.message.clone())
+                    }
+                    wit::FailureKind::Disconnected => {
+                        Record::Disconnected(f.code.clone(), f.message.clone())
+                    }
+                },
+            };
+            records.push((r.delivery_id, record));
+        }
+        Ok(records)
+    }
+
+    /// Records a batch's outcomes in one transaction, and counts them into `report`. Returns the longest wait the
+    /// connector asked for recipients it held back, if any.
+    pub(crate) fn record(
+        &self,
+        platform_id: &str,
+        records: &[(String, Record)],
+        at: i64,
+        policy: &RetryPolicy,
+        report: &mut RunReport,
+    ) -> Result<Option<u64>> {
+        let mut paced: Option<u64> = None;
+        let mut disconnected: Option<String> = None;
+        {
+            let mut conn = self.db().conn();
+            let tx = conn.transaction()?;
+            let t = now();
+            for (id, record) in records {
+                let finish = |status: &str,
+                              conversation: Option<&str>,
+                              message_id: Option<&str>,
+                              code: Option<&str>,
+                              reason: Option<&str>|
+                 -> rusqlite::Result<usize> {
+                    tx.execute(
+                        "UPDATE deliveries SET status = ?2, conversation = ?3, message_id = ?4, reason_code = ?5,
+                         reason = ?6, updated_at = ?7 WHERE id = ?1",
+                        params![id, status, conversation, message_id, code, reason, t],
+                    )
+                };
+                match record {
+                    Record::Sent {
+                        conversation,
+                        message_id,
+                        already_sent,
+                    } => {
+                        finish("sent", Some(conversation), Some(message_id), None, None)?;
+                        report.sent += 1;
+                        if *already_sent {
+                            report.already_sent += 1;
+                        }
+                    }
+                    Record::Skipped(code, why) => {
+                        finish("skipped", None, None, Some(code), Some(why))?;
+                        report.skipped += 1;
+                    }
+                    Record::Failed(code, why) => {
+                        finish("failed", None, None, Some(code), Some(why))?;
+                        report.failed += 1;
+                    }
+                    Record::Disconnected(code, why) => {
+                        finish("failed", None, None, Some(code), Some(why))?;
+                        report.failed += 1;
+                        disconnected.get_or_insert_with(|| why.clone());
+                    }
+                    Record::Paced(ms) => {
+                        // Nothing was sent: not an attempt. A short wait keeps it due (the worker waits before its
+                        // next batch); a long one puts it back in the queue until then.
+                        let due = if *ms <= policy.max_inline_pace_ms {
+                            paced = Some(paced.map_or(*ms, |p| p.max(*ms)));
+                            at
+                        } else {
+                            at + ms.div_ceil(1000) as i64
+                        };
+                        tx.execute(
+                            "UPDATE deliveries SET status = 'queued', attempts = MAX(attempts - 1, 0),
+                             next_attempt_at = MAX(next_attempt_at, ?3), updated_at = ?2 WHERE id = ?1",
+                            params![id, t, due],
+                        )?;
+                        report.paced += 1;
+                    }
+                    Record::Retry(code, why, retry_after_ms) => {
+                        let attempts: i64 = tx.query_row(
+                            "SELECT attempts FROM deliveries WHERE id = ?1",
+                            [id],
+                            |r| r.get(0),
+                        )?;
+                        if attempts >= policy.max_attempts {
+                            let why = format!("{why} (after {attempts} attempts)");
+                            finish("failed", None, None, Some(code), Some(&why))?;
+                            report.failed += 1;
+                        } else {
+                            let wait = policy.wait_secs(attempts, *retry_after_ms);
+                            tx.execute(
+                                "UPDATE deliveries SET status = 'queued', next_attempt_at = ?2, reason_code = ?3,
+                                 reason = ?4, updated_at = ?5 WHERE id = ?1",
+                                params![id, at + wait, code, why, t],
+                            )?;
+                            report.retrying += 1;
+                        }
+                    }
+                }
+            }
+            tx.commit()?;
+        }
+        if let Some(why) = disconnected {
+            self.disconnected(platform_id, &why)?;
+        }
+        Ok(paced)
+    }
+
+    /// Marks the integration disconnected and alerts the platform's admins (once per disconnection).
+    pub fn disconnected(&self, platform_id: &str, reason: &str) -> Result<()> {
+        if matches!(
+            self.tile(platform_id)?,
+            crate::integration::Tile::Disconnected(_)
+        ) {
+            return Ok(());
+        }
+        self.set_tile(
+            platform_id,
+            "disconnected",
+            Some(reason),
+            "connector",
+            reason,
+        )?;
+        self.db().alert(
+            platform_id,
+            &format!("The Slack integration was disconnected: {reason}"),
+        )
+    }
+
+    fn wit_notification(
+        &self,
+        platform_id: &str,
+        notification_id: &str,
+    ) -> Result<(Kind, wit::Notification)> {
+        let (kind, title, session_id, body): (String, String, Option<String>, Option<String>) = self.db().conn().query_row(
+            "SELECT kind, title, session_id, body FROM notifications WHERE platform_id = ?1 AND id = ?2",
+            [platform_id, notification_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )?;
+        let kind = Kind::parse(&kind)?;
+        let platform = self
+            .db()
+            .platform(platform_id)?
+            .context("no such platform")?;
+        let session = match session_id {
+            Some(id) => {
+                let s = self
+                    .db()
+                    .session(platform_id, &id)?
+                    .context("the notification's session is gone")?;
+                Some(wit::Session {
+                    url: format!(
+                        "{}/sessions/{}",
+                        platform.base_url.trim_end_matches('/'),
+                        s.id
+                    ),
+                    cover_is_default: s.cover_url.is_none()
+                        || s.cover_url == platform.default_cover_url,
+                    cover_image_url: s.cover_url.or(platform.default_cover_url.clone()),
+                    id: s.id,
+                    title: s.title,
+                    description: s.description,
+                    starts_at: s.starts_at,
+                    ends_at: s.ends_at,
+                })
+            }
+            None => None,
+        };
+        Ok((
+            kind,
+            wit::Notification {
+                id: notification_id.to_string(),
+                kind: kind.wit(),
+                title,
+                session,
+                body,
+                group: wit::PlatformGroup {
+                    name: platform.group_name,
+                    logo_url: platform.group_logo_url,
+                },
+            },
+        ))
+    }
+}
+
+/// A delivery's id: stable for (platform, notification, recipient), so retries and restarts reuse it.
+pub fn delivery_id(platform_id: &str, notification_id: &str, user_id: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("{platform_id}\u{0}{notification_id}\u{0}{user_id}"));
+    hex::encode(&digest[..12])
+}
+
+/// Which deliveries a log shows.
+#[derive(Debug, Clone, Default)]
+pub struct LogFilter {
+    /// One platform.
+    pub platform: Option<String>,
+    /// One notification.
+    pub notification: Option<String>,
+    /// One learner.
+    pub learner: Option<String>,
+}
+
+/// One line of the delivery log: what happened to one (notification, learner) and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LogEntry {
+    /// The platform.
+    pub platform_id: String,
+    /// The notification.
+    pub notification_id: String,
+    /// The learner.
+    pub user_id: String,
+    /// The learner's e-mail address in the LMS.
+    pub email: Option<String>,
+    /// `queued`, `in_flight`, `sent`, `skipped` or `failed`.
+    pub status: String,
+    /// Attempts made.
+    pub attempts: i64,
+    /// Where it was posted (`D…`).
+    pub channel: Option<String>,
+    /// The message's `ts` there.
+    pub ts: Option<String>,
+    /// Why it was skipped or failed (or why the last attempt failed, while queued): a code.
+    pub reason_code: Option<String>,
+    /// Why, in words.
+    pub reason: Option<String>,
+    /// When a queued delivery is due, Unix seconds.
+    pub next_attempt_at: i64,
+    /// Last change, Unix seconds.
+    pub updated_at: i64,
+}
+
+/// The delivery log, per notification and learner.
+pub fn delivery_log(db: &crate::db::Db, filter: &LogFilter) -> Result<Vec<LogEntry>> {
+    let conn = db.conn();
+    let mut stmt = conn.prepare(
+        "SELECT d.platform_id, d.notification_id, d.user_id, u.email, d.status, d.attempts, d.conversation,
+                d.message_id, d.reason_code, d.reason, d.next_attempt_at, d.updated_at
+         FROM deliveries d LEFT JOIN users u ON u.platform_id = d.platform_id AND u.id = d.user_id
+         WHERE (?1 IS NULL OR d.platform_id = ?1) AND (?2 IS NULL OR d.notification_id = ?2)
+           AND (?3 IS NULL OR d.user_id = ?3)
+         ORDER BY d.platform_id, d.notification_id, d.user_id",
+    )?;
+    let rows = stmt.query_map(
+        params![filter.platform, filter.notification, filter.learner],
+        |r| {
+            Ok(LogEntry {
+                platform_id: r.get(0)?,
+                notification_id: r.get(1)?,
+                user_id: r.get(2)?,
+                email: r.get(3)?,
+                status: r.get(4)?,
+                attempts: r.get(5)?,
+                channel: r.get(6)?,
+                ts: r.get(7)?,
+                reason_code: r.get(8)?,
+                reason: r.get(9)?,
+                next_attempt_at: r.get(10)?,
+                updated_at: r.get(11)?,
+            })
+        },
+    )?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Deliveries not yet done (queued or in flight) of one platform or all.
+pub fn pending(db: &crate::db::Db, platform: Option<&str>) -> Result<usize> {
+    Ok(db.conn().query_row(
+        "SELECT COUNT(*) FROM deliveries WHERE status IN ('queued', 'in_flight') AND (?1 IS NULL OR platform_id = ?1)",
+        params![platform],
+        |r| r.get::<_, i64>(0),
+    )? as usize)
+}
+
+/// When the next queued delivery of one platform (or any) is due.
+pub fn next_due(db: &crate::db::Db, platform: Option<&str>) -> Result<Option<i64>> {
+    Ok(db.conn().query_row(
+        "SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'queued' AND (?1 IS NULL OR platform_id = ?1)",
+        params![platform],
+        |r| r.get(0),
+    )?)
+}
+
+/// Platforms with deliveries due at `at`.
+pub fn due_platforms(db: &crate::db::Db, at: i64) -> Result<Vec<String>> {
+    let conn = db.conn();
+    let mut stmt = conn.prepare(
+        "SELECT DISTINCT platform_id FROM deliveries WHERE status = 'queued' AND next_attempt_at <= ?1
+         ORDER BY platform_id",
+    )?;
+    let rows = stmt.query_map([at], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

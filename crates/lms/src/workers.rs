@@ -1,0 +1,299 @@
+//! The outbox's workers: a bounded pool that takes due deliveries in batches, hands each batch to the connector as
+//! its own task (under the sandbox's wall-clock limit), and records the outcomes.
+//!
+//! - **Concurrency.** At most [`OutboxConfig::concurrency`] batches are in the connector at once, across platforms.
+//!   The batches of one platform run one after the other: they share the workspace's rate limits and the
+//!   connector's persisted pacing buckets, which only one batch at a time may advance. A stuck call holds only its
+//!   own platform's lane, and only until the sandbox's limit ends it (its recipients are then retried, the
+//!   connector checking Slack's history first).
+//! - **Time.** What is due is decided by an instant the caller gives (`at`) or a [`Clock`] (tests use
+//!   [`ManualClock`]); back-offs are recorded as `next_attempt_at`. The only real-time waits are the connector's
+//!   pacing (Slack's limits run in real time).
+//! - **Recovery.** [`crate::integration::Lms::recover_in_flight`] puts deliveries a crash left in flight back in the queue;
+//!   `lms-harness deliveries --run` calls it when it starts.
+
+use crate::db::now;
+use crate::integration::Lms;
+use crate::outbox::{self, BATCH, Record, RetryPolicy, RunReport};
+use anyhow::Result;
+use std::collections::HashMap;
+use std::future::Future;
+use std::io::IsTerminal;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
+
+/// Where the workers read the time, and how they wait for the next due delivery.
+pub trait Clock: Send + Sync {
+    /// Now, Unix seconds.
+    fn now(&self) -> i64;
+    /// Waits until `at` (Unix seconds).
+    fn sleep_until(&self, at: i64) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
+}
+
+/// The system clock.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> i64 {
+        now()
+    }
+    fn sleep_until(&self, at: i64) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(async move {
+            let secs = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs_f64())
+                .unwrap_or(0.0);
+            let wait = (at as f64 - secs).max(0.0);
+            tokio::time::sleep(Duration::from_secs_f64(wait)).await;
+        })
+    }
+}
+
+/// A clock the tests move: waiting jumps to the instant waited for.
+pub struct ManualClock(AtomicI64);
+
+impl ManualClock {
+    /// A clock at `at`.
+    pub fn new(at: i64) -> Self {
+        ManualClock(AtomicI64::new(at))
+    }
+    /// Moves the clock forward.
+    pub fn advance(&self, secs: i64) {
+        self.0.fetch_add(secs, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> i64 {
+        self.0.load(Ordering::SeqCst)
+    }
+    fn sleep_until(&self, at: i64) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        self.0.fetch_max(at, Ordering::SeqCst);
+        Box::pin(async {})
+    }
+}
+
+/// How the workers run.
+#[derive(Debug, Clone)]
+pub struct OutboxConfig {
+    /// Batches in the connector at once, across platforms.
+    pub concurrency: usize,
+    /// Recipients per batch.
+    pub batch: usize,
+    /// Retries and back-off.
+    pub retry: RetryPolicy,
+}
+
+impl Default for OutboxConfig {
+    fn default() -> Self {
+        OutboxConfig {
+            concurrency: 4,
+            batch: BATCH,
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+/// One lock per platform in this process: a platform's batches run one at a time.
+static LANES: LazyLock<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>> =
+    LazyLock::new(Default::default);
+
+fn lane(platform_id: &str) -> Arc<tokio::sync::Mutex<()>> {
+    LANES
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(platform_id.to_string())
+        .or_default()
+        .clone()
+}
+
+/// A progress line on stderr (only when stderr is a terminal): done of total, rate and time left.
+pub struct Progress {
+    total: AtomicUsize,
+    done: AtomicUsize,
+    started: Instant,
+    last: Mutex<Option<Instant>>,
+    enabled: bool,
+}
+
+impl Progress {
+    /// A progress line for `total` deliveries; drawn only when stderr is a terminal.
+    pub fn new(total: usize) -> Self {
+        Progress {
+            total: AtomicUsize::new(total),
+            done: AtomicUsize::new(0),
+            started: Instant::now(),
+            last: Mutex::new(None),
+            enabled: std::io::stderr().is_terminal(),
+        }
+    }
+
+    fn add(&self, n: usize) {
+        let done = self.done.fetch_add(n, Ordering::Relaxed) + n;
+        if !self.enabled {
+            return;
+        }
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        if last.is_some_and(|t| t.elapsed() < Duration::from_millis(200)) {
+            return;
+        }
+        *last = Some(Instant::now());
+        eprint!("\r{}", self.line(done));
+    }
+
+    /// The line as drawn: `[#####-----] 1200/2000  60%  85/s  9s left`.
+    pub fn line(&self, done: usize) -> String {
+        let total = self.total.load(Ordering::Relaxed).max(done).max(1);
+        let secs = self.started.elapsed().as_secs_f64().max(1e-3);
+        let rate = done as f64 / secs;
+        let left = if rate > 0.0 {
+            format!("{:.0}s left", (total - done) as f64 / rate)
+        } else {
+            "--".into()
+        };
+        let width = 30;
+        let filled = width * done / total;
+        format!(
+            "[{}{}] {done}/{total} {:>3}% {rate:>7.1}/s {left:<10}",
+            "#".repeat(filled),
+            "-".repeat(width - filled),
+            100 * done / total
+        )
+    }
+
+    fn finish(&self) {
+        if self.enabled {
+            eprintln!("\r{}", self.line(self.done.load(Ordering::Relaxed)));
+        }
+    }
+}
+
+/// The worker pool.
+#[derive(Clone)]
+pub struct Workers {
+    lms: Lms,
+    config: OutboxConfig,
+    slots: Arc<Semaphore>,
+    progress: Option<Arc<Progress>>,
+}
+
+impl Workers {
+    /// Workers over `lms`.
+    pub fn new(lms: Lms, config: OutboxConfig) -> Self {
+        let slots = Arc::new(Semaphore::new(config.concurrency.max(1)));
+        Workers {
+            lms,
+            config,
+            slots,
+            progress: None,
+        }
+    }
+
+    /// Shows a progress line on stderr (when it is a terminal) during [`Workers::drain`].
+    pub fn with_progress(mut self) -> Self {
+        self.progress = Some(Arc::new(Progress::new(0)));
+        self
+    }
+
+    /// The LMS.
+    pub fn lms(&self) -> &Lms {
+        &self.lms
+    }
+
+    /// Sends every delivery of one platform due at `at`, batch after batch, until none is left. Recipients the
+    /// connector held back for a short while stay due: the lane waits, then hands them over again.
+    pub async fn run_platform(&self, platform_id: &str, at: i64) -> Result<RunReport> {
+        let lane = lane(platform_id);
+        let _one_at_a_time = lane.lock().await;
+        let mut report = RunReport::default();
+        while let Some((notification, claimed)) =
+            self.lms.claim(platform_id, at, self.config.batch)?
+        {
+            let ids: Vec<String> = claimed.iter().map(|c| c.delivery_id.clone()).collect();
+            let permit = self.slots.clone().acquire_owned().await?;
+            let lms = self.lms.clone();
+            let platform = platform_id.to_string();
+            // Each batch is its own task: the sandbox bounds its time; a panic is the batch's alone.
+            let task = tokio::spawn(async move {
+                let _permit = permit;
+                lms.send_batch(&platform, &notification, claimed).await
+            });
+            let records: Vec<(String, Record)> = match task.await {
+                Ok(Ok(records)) => records,
+                Ok(Err(e)) => retry_all(ids, "batch_failed", &format!("{e:#}")),
+                Err(e) => retry_all(ids, "worker_failed", &format!("{e}")),
+            };
+            let mut batch = RunReport::default();
+            let paced =
+                self.lms
+                    .record(platform_id, &records, at, &self.config.retry, &mut batch)?;
+            if let Some(p) = &self.progress {
+                p.add(batch.sent + batch.skipped + batch.failed);
+            }
+            report.add(&batch);
+            if let Some(ms) = paced {
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+            }
+        }
+        Ok(report)
+    }
+
+    /// Sends every delivery due at `at`, on every platform, the platforms side by side.
+    pub async fn run_due(&self, at: i64) -> Result<RunReport> {
+        let mut tasks = tokio::task::JoinSet::new();
+        for platform in outbox::due_platforms(self.lms.db(), at)? {
+            let workers = self.clone();
+            tasks.spawn(async move { workers.run_platform(&platform, at).await });
+        }
+        let mut report = RunReport::default();
+        let mut error = None;
+        while let Some(done) = tasks.join_next().await {
+            match done {
+                Ok(Ok(r)) => report.add(&r),
+                Ok(Err(e)) => error = error.or(Some(e)),
+                Err(e) => error = error.or(Some(e.into())),
+            }
+        }
+        match error {
+            Some(e) => Err(e),
+            None => Ok(report),
+        }
+    }
+
+    /// Runs until nothing is queued (of one platform, or of all), waiting on `clock` for back-offs.
+    pub async fn drain(&self, platform_id: Option<&str>, clock: &dyn Clock) -> Result<RunReport> {
+        if let Some(p) = &self.progress {
+            p.total.store(
+                outbox::pending(self.lms.db(), platform_id)?,
+                Ordering::Relaxed,
+            );
+        }
+        let mut report = RunReport::default();
+        loop {
+            let at = clock.now();
+            let r = match platform_id {
+                Some(p) => self.run_platform(p, at).await?,
+                None => self.run_due(at).await?,
+            };
+            report.add(&r);
+            match outbox::next_due(self.lms.db(), platform_id)? {
+                None => break,
+                Some(t) if t <= at => tokio::time::sleep(Duration::from_millis(10)).await,
+                Some(t) => clock.sleep_until(t).await,
+            }
+        }
+        if let Some(p) = &self.progress {
+            p.finish();
+        }
+        Ok(report)
+    }
+}
+
+fn retry_all(ids: Vec<String>, code: &str, why: &str) -> Vec<(String, Record)> {
+    ids.into_iter()
+        .map(|id| (id, Record::Retry(code.into(), why.into(), None)))
+        .collect()
+}

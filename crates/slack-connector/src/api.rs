@@ -1,0 +1,556 @@
+//! A small client of the Slack Web API, over any [`Transport`].
+//!
+//! It always addresses `https://slack.com/api/…`: the host decides where that really goes (Slack itself, or the
+//! simulated Slack in local mode), never the connector's settings. Requests are form-encoded, which every method
+//! used here accepts; answers are Slack's envelope (`ok`, `error`, …) and HTTP 429 with `Retry-After`. The HTTP types
+//! and the [`Transport`] port are the SDK's (`connector-api`), re-exported here.
+
+pub use connector_api::{HttpRequest, HttpResponse, Method, Transport, TransportError};
+use serde_json::Value;
+use std::fmt;
+
+/// Where every Web API call goes.
+pub const SLACK_API: &str = "https://slack.com/api/";
+/// Slack's OAuth v2 consent page.
+pub const SLACK_AUTHORIZE: &str = "https://slack.com/oauth/v2/authorize";
+
+/// A failed Web API call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SlackError {
+    /// Slack answered `ok: false` with this error code.
+    Api {
+        /// Slack's error code, such as `users_not_found`.
+        code: String,
+        /// For `missing_scope`: the scope that was needed.
+        needed: Option<String>,
+    },
+    /// HTTP 429: wait this many seconds.
+    RateLimited {
+        /// Seconds from `Retry-After` (1 when absent or unreadable).
+        retry_after_secs: u64,
+    },
+    /// An HTTP status other than 200 or 429.
+    Http(u16),
+    /// No HTTP answer.
+    Transport(TransportError),
+    /// An answer that is not Slack's envelope.
+    BadResponse(String),
+}
+
+impl SlackError {
+    /// The error code, as the delivery log shows it.
+    pub fn code(&self) -> String {
+        match self {
+            SlackError::Api { code, .. } => code.clone(),
+            SlackError::RateLimited { .. } => "ratelimited".into(),
+            SlackError::Http(status) => format!("http_{status}"),
+            SlackError::Transport(TransportError::Denied(_)) => "request_denied".into(),
+            SlackError::Transport(TransportError::Timeout(_)) => "timeout".into(),
+            SlackError::Transport(TransportError::Connection(_)) => "connection_failed".into(),
+            SlackError::Transport(TransportError::Deferred { .. }) => crate::pacing::PACED.into(),
+            SlackError::BadResponse(_) => "bad_response".into(),
+        }
+    }
+
+    /// Whether the error means the integration's token no longer works.
+    pub fn is_disconnection(&self) -> bool {
+        matches!(self, SlackError::Api { code, .. }
+            if matches!(code.as_str(), "token_revoked" | "invalid_auth" | "account_inactive" | "not_authed" | "token_expired"))
+    }
+
+    /// Whether trying again later may succeed.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            SlackError::Http(status) => *status >= 500,
+            SlackError::Transport(TransportError::Timeout(_) | TransportError::Connection(_)) => {
+                true
+            }
+            SlackError::Api { code, .. } => {
+                matches!(
+                    code.as_str(),
+                    "internal_error" | "fatal_error" | "service_unavailable" | "request_timeout"
+                )
+            }
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for SlackError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SlackError::Api {
+                code,
+                needed: Some(needed),
+            } => {
+                write!(
+                    f,
+                    "Slack answered {code} (the app needs the {needed} scope)"
+                )
+            }
+            SlackError::Api { code, .. } => write!(f, "Slack answered {code}"),
+            SlackError::RateLimited { retry_after_secs } => {
+                write!(f, "Slack asked to retry after {retry_after_secs} s")
+            }
+            SlackError::Http(status) => write!(f, "Slack answered HTTP {status}"),
+            SlackError::Transport(e) => write!(f, "{e}"),
+            SlackError::BadResponse(m) => write!(f, "unexpected answer from Slack: {m}"),
+        }
+    }
+}
+
+/// Client credentials of the Slack app.
+#[derive(Debug, Clone)]
+pub struct ClientCredentials {
+    /// The app's client id.
+    pub client_id: String,
+    /// The app's client secret.
+    pub client_secret: String,
+}
+
+/// A member of the workspace, as much as the connector needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    /// `U…` id.
+    pub id: String,
+    /// The e-mail address from the profile, if the token may read it.
+    pub email: Option<String>,
+    /// Deactivated members are never matched.
+    pub deleted: bool,
+    /// Bots are never matched.
+    pub is_bot: bool,
+}
+
+impl Member {
+    /// Whether a learner may be reached through this member.
+    pub fn is_reachable(&self) -> bool {
+        !self.deleted && !self.is_bot && self.id != "USLACKBOT"
+    }
+
+    fn from_json(user: &Value) -> Option<Member> {
+        Some(Member {
+            id: user.get("id")?.as_str()?.to_string(),
+            email: user
+                .pointer("/profile/email")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            deleted: user
+                .get("deleted")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            is_bot: user.get("is_bot").and_then(Value::as_bool).unwrap_or(false),
+        })
+    }
+}
+
+/// What `oauth.v2.access` grants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Installation {
+    /// The bot token `xoxb-…`.
+    pub access_token: String,
+    /// The granted scopes, comma-separated.
+    pub scope: String,
+    /// The workspace's id.
+    pub team_id: String,
+    /// The workspace's name.
+    pub team_name: String,
+    /// The bot user's id.
+    pub bot_user_id: String,
+}
+
+/// A message to post.
+#[derive(Debug, Clone)]
+pub struct PostMessage<'a> {
+    /// A `D…` conversation id.
+    pub channel: &'a str,
+    /// The plain fallback text.
+    pub text: &'a str,
+    /// Block Kit blocks (a JSON array).
+    pub blocks: &'a Value,
+    /// Sender name override.
+    pub username: &'a str,
+    /// Sender icon override.
+    pub icon_url: Option<&'a str>,
+    /// Message metadata `{event_type, event_payload}`, used to find the message again.
+    pub metadata: Option<&'a Value>,
+}
+
+/// The Slack Web API over a transport.
+pub struct Slack<'t, T: Transport + ?Sized> {
+    transport: &'t mut T,
+}
+
+impl<'t, T: Transport + ?Sized> Slack<'t, T> {
+    /// A client that sends through `transport`.
+    pub fn new(transport: &'t mut T) -> Self {
+        Slack { transport }
+    }
+
+    /// Calls a method with form-encoded parameters and returns the envelope of a successful answer.
+    pub fn call(
+        &mut self,
+        method: &str,
+        token: Option<&str>,
+        params: &[(&str, &str)],
+        basic: Option<&ClientCredentials>,
+    ) -> Result<Value, SlackError> {
+        let mut form = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in params {
+            form.append_pair(k, v);
+        }
+        let mut headers = vec![(
+            "content-type".to_string(),
+            "application/x-www-form-urlencoded".to_string(),
+        )];
+        if let Some(token) = token {
+            headers.push(("authorization".into(), format!("Bearer {token}")));
+        }
+        if let Some(creds) = basic {
+            let raw = format!("{}:{}", creds.client_id, creds.client_secret);
+            headers.push((
+                "authorization".into(),
+                format!("Basic {}", base64(raw.as_bytes())),
+            ));
+        }
+        let response = self
+            .transport
+            .send(HttpRequest {
+                method: Method::Post,
+                url: format!("{SLACK_API}{method}"),
+                headers,
+                body: form.finish().into_bytes(),
+            })
+            .map_err(SlackError::Transport)?;
+        parse_envelope(&response)
+    }
+
+    /// `oauth.v2.access`: exchanges an authorization code for a bot token.
+    pub fn oauth_v2_access(
+        &mut self,
+        creds: &ClientCredentials,
+        code: &str,
+        redirect_uri: &str,
+    ) -> Result<Installation, SlackError> {
+        let v = self.call(
+            "oauth.v2.access",
+            None,
+            &[
+                ("code", code),
+                ("redirect_uri", redirect_uri),
+                ("grant_type", "authorization_code"),
+            ],
+            Some(creds),
+        )?;
+        let s = |p: &str| v.pointer(p).and_then(Value::as_str).map(str::to_string);
+        Ok(Installation {
+            access_token: s("/access_token").ok_or_else(|| missing("access_token"))?,
+            scope: s("/scope").unwrap_or_default(),
+            team_id: s("/team/id").ok_or_else(|| missing("team.id"))?,
+            team_name: s("/team/name").unwrap_or_default(),
+            bot_user_id: s("/bot_user_id").unwrap_or_default(),
+        })
+    }
+
+    /// `auth.test`: checks a token; returns the workspace's id and name.
+    pub fn auth_test(&mut self, token: &str) -> Result<(String, String), SlackError> {
+        let v = self.call("auth.test", Some(token), &[], None)?;
+        let team_id = v
+            .get("team_id")
+            .and_then(Value::as_str)
+            .ok_or_else(|| missing("team_id"))?;
+        let team = v.get("team").and_then(Value::as_str).unwrap_or_default();
+        Ok((team_id.to_string(), team.to_string()))
+    }
+
+    /// `apps.uninstall`: removes the app from the workspace.
+    pub fn apps_uninstall(
+        &mut self,
+        token: &str,
+        creds: &ClientCredentials,
+    ) -> Result<(), SlackError> {
+        self.call(
+            "apps.uninstall",
+            Some(token),
+            &[
+                ("client_id", &creds.client_id),
+                ("client_secret", &creds.client_secret),
+            ],
+            None,
+        )
+        .map(drop)
+    }
+
+    /// `users.lookupByEmail`: the member with this e-mail address, or `None` when Slack has none.
+    pub fn lookup_by_email(
+        &mut self,
+        token: &str,
+        email: &str,
+    ) -> Result<Option<Member>, SlackError> {
+        match self.call(
+            "users.lookupByEmail",
+            Some(token),
+            &[("email", email)],
+            None,
+        ) {
+            Ok(v) => Ok(v.get("user").and_then(Member::from_json)),
+            Err(SlackError::Api { code, .. }) if code == "users_not_found" => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `users.list`: one page of the directory and the next cursor (`None` on the last page).
+    pub fn users_list(
+        &mut self,
+        token: &str,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<(Vec<Member>, Option<String>), SlackError> {
+        let limit = limit.to_string();
+        let mut params = vec![("limit", limit.as_str())];
+        if let Some(cursor) = cursor {
+            params.push(("cursor", cursor));
+        }
+        let v = self.call("users.list", Some(token), &params, None)?;
+        let members = v
+            .get("members")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Member::from_json).collect())
+            .unwrap_or_default();
+        let next = v
+            .pointer("/response_metadata/next_cursor")
+            .and_then(Value::as_str)
+            .filter(|c| !c.is_empty())
+            .map(str::to_string);
+        Ok((members, next))
+    }
+
+    /// `conversations.open`: the app's direct-message conversation with a member (`D…`).
+    pub fn open_dm(&mut self, token: &str, user_id: &str) -> Result<String, SlackError> {
+        let v = self.call(
+            "conversations.open",
+            Some(token),
+            &[("users", user_id)],
+            None,
+        )?;
+        v.pointer("/channel/id")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| missing("channel.id"))
+    }
+
+    /// `chat.postMessage`: posts a message and returns its `ts`.
+    pub fn post_message(
+        &mut self,
+        token: &str,
+        message: &PostMessage<'_>,
+    ) -> Result<String, SlackError> {
+        let blocks = message.blocks.to_string();
+        let metadata = message.metadata.map(Value::to_string);
+        let mut params = vec![
+            ("channel", message.channel),
+            ("text", message.text),
+            ("blocks", blocks.as_str()),
+            ("username", message.username),
+            ("unfurl_links", "false"),
+            ("unfurl_media", "false"),
+        ];
+        if let Some(icon) = message.icon_url {
+            params.push(("icon_url", icon));
+        }
+        if let Some(metadata) = &metadata {
+            params.push(("metadata", metadata));
+        }
+        let v = self.call("chat.postMessage", Some(token), &params, None)?;
+        v.get("ts")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| missing("ts"))
+    }
+}
+
+impl<'t, T: Transport + ?Sized> Slack<'t, T> {
+    /// `conversations.history` with metadata: the `ts` of a recent message whose metadata is `event_type` with
+    /// `event_payload.delivery_id == delivery_id`, if any. Reads the most recent pages only (a retry follows its
+    /// first attempt closely).
+    pub fn find_by_metadata(
+        &mut self,
+        token: &str,
+        channel: &str,
+        event_type: &str,
+        delivery_id: &str,
+    ) -> Result<Option<String>, SlackError> {
+        let mut cursor: Option<String> = None;
+        for _ in 0..HISTORY_PAGES {
+            let mut params = vec![
+                ("channel", channel),
+                ("limit", "200"),
+                ("include_all_metadata", "true"),
+            ];
+            if let Some(c) = &cursor {
+                params.push(("cursor", c));
+            }
+            let v = self.call("conversations.history", Some(token), &params, None)?;
+            let found = v
+                .get("messages")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .find(|m| {
+                    m.pointer("/metadata/event_type").and_then(Value::as_str) == Some(event_type)
+                        && m.pointer("/metadata/event_payload/delivery_id")
+                            .and_then(Value::as_str)
+                            == Some(delivery_id)
+                });
+            if let Some(m) = found {
+                return Ok(m.get("ts").and_then(Value::as_str).map(str::to_string));
+            }
+            match v
+                .pointer("/response_metadata/next_cursor")
+                .and_then(Value::as_str)
+                .filter(|c| !c.is_empty())
+            {
+                Some(next) => cursor = Some(next.to_string()),
+                None => break,
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// Pages of history read when looking for an earlier attempt's message.
+const HISTORY_PAGES: usize = 3;
+
+fn missing(field: &str) -> SlackError {
+    SlackError::BadResponse(format!("the answer has no {field}"))
+}
+
+/// Reads Slack's envelope: HTTP 429 → rate limited; other non-200 → HTTP error; `ok: false` → API error.
+pub fn parse_envelope(response: &HttpResponse) -> Result<Value, SlackError> {
+    if response.status == 429 {
+        let retry_after_secs = response
+            .header("retry-after")
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(1);
+        return Err(SlackError::RateLimited { retry_after_secs });
+    }
+    if response.status != 200 {
+        return Err(SlackError::Http(response.status));
+    }
+    let v: Value = serde_json::from_slice(&response.body)
+        .map_err(|e| SlackError::BadResponse(format!("not JSON: {e}")))?;
+    match v.get("ok").and_then(Value::as_bool) {
+        Some(true) => Ok(v),
+        Some(false) => Err(SlackError::Api {
+            code: v
+                .get("error")
+                .and_then(Value::as_str)
+                .unwrap_or("unknown_error")
+                .to_string(),
+            needed: v.get("needed").and_then(Value::as_str).map(str::to_string),
+        }),
+        None => Err(SlackError::BadResponse("no `ok` field".into())),
+    }
+}
+
+/// Standard base64 with padding, for HTTP Basic auth.
+fn base64(input: &[u8]) -> String {
+    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
+    for chunk in input.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(TABLE[(n >> (18 - 6 * i)) as usize & 63] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(status: u16, headers: &[(&str, &str)], body: &str) -> HttpResponse {
+        HttpResponse {
+            status,
+            headers: headers
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect(),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn base64_matches_rfc4648_vectors() {
+        for (input, want) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64(input.as_bytes()), want);
+        }
+    }
+
+    #[test]
+    fn envelope_errors_are_classified() {
+        let e = parse_envelope(&response(
+            429,
+            &[("Retry-After", "7")],
+            "{\"ok\":false,\"error\":\"ratelimited\"}",
+        ))
+        .unwrap_err();
+        assert_eq!(
+            e,
+            SlackError::RateLimited {
+                retry_after_secs: 7
+            }
+        );
+        let e = parse_envelope(&response(
+            200,
+            &[],
+            "{\"ok\":false,\"error\":\"token_revoked\"}",
+        ))
+        .unwrap_err();
+        assert!(e.is_disconnection());
+        assert!(!e.is_transient());
+        let e = parse_envelope(&response(503, &[], "")).unwrap_err();
+        assert!(e.is_transient());
+        assert_eq!(e.code(), "http_503");
+        let e = parse_envelope(&response(200, &[], "<html>")).unwrap_err();
+        assert!(matches!(e, SlackError::BadResponse(_)));
+        let e = parse_envelope(&response(
+            200,
+            &[],
+            "{\"ok\":false,\"error\":\"missing_scope\",\"needed\":\"im:write\",\"provided\":\"chat:write\"}",
+        ))
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Slack answered missing_scope (the app needs the im:write scope)"
+        );
+    }
+
+    #[test]
+    fn deleted_members_and_bots_are_not_reachable() {
+        let m = |deleted, is_bot| Member {
+            id: "U1".into(),
+            email: None,
+            deleted,
+            is_bot,
+        };
+        assert!(m(false, false).is_reachable());
+        assert!(!m(true, false).is_reachable());
+        assert!(!m(false, true).is_reachable());
+    }
+}

@@ -1,0 +1,1175 @@
+//! The integration's life: activation, delivery, deactivation, status and inbound requests, over the host's settings
+//! and log and any [`Transport`]. The ports and the contract's types are the SDK's (`connector-api`), re-exported
+//! here; [`crate::SlackConnector`] exposes this as the SDK's `Connector`.
+
+use crate::api::{
+    ClientCredentials, Member, PostMessage, SLACK_API, SLACK_AUTHORIZE, Slack, SlackError,
+    Transport, TransportError,
+};
+use crate::directory::{Directory, Entry, LIST_THRESHOLD};
+use crate::model::Notification;
+use crate::pacing::{self, Clock, Paced, Pacer, SystemClock};
+use crate::render;
+use connector_api::{ConnectorInfo, SettingSpec};
+use serde_json::{Value, json};
+
+/// The scopes the connector asks for, and why:
+/// `chat:write` to post, `chat:write.customize` to post as the platform group, `im:write` to open the app's DM,
+/// `users:read` and `users:read.email` to match learners by e-mail.
+/// `im:history` to find, after a lost answer, whether a message already went out (Slack has no idempotency key).
+pub const SCOPES: &[&str] = &[
+    "chat:write",
+    "chat:write.customize",
+    "im:write",
+    "im:history",
+    "users:read",
+    "users:read.email",
+];
+
+/// The metadata event type that marks every message with its delivery id.
+pub const DELIVERY_EVENT: &str = "lms_delivery";
+
+/// The connector's settings keys (plain values).
+pub mod keys {
+    /// The Slack app's client id (set by the operator).
+    pub const CLIENT_ID: &str = "client_id";
+    /// The pending activation's CSRF state.
+    pub const PENDING_STATE: &str = "oauth.pending_state";
+    /// The pending activation's redirect URI.
+    pub const PENDING_REDIRECT: &str = "oauth.pending_redirect_uri";
+    /// The connected workspace's id.
+    pub const TEAM_ID: &str = "team.id";
+    /// The connected workspace's name.
+    pub const TEAM_NAME: &str = "team.name";
+    /// Why the integration was disconnected, when it was.
+    pub const DISCONNECTED: &str = "disconnected_reason";
+    /// Prefix of the mapped member per workspace and normalised e-mail (`member:T…:a@b.c`), see [`crate::directory`].
+    pub const MEMBER_PREFIX: &str = "member:";
+    /// Prefix of the time the workspace's directory was last listed (`directory_synced:T…`).
+    pub const DIRECTORY_SYNCED_PREFIX: &str = "directory_synced:";
+    /// How long, in seconds, the e-mail map is trusted (operator setting; one day by default).
+    pub const DIRECTORY_MAX_AGE: &str = "directory_max_age_secs";
+    /// Prefix of the cached app DM per workspace and member id (`dm:T…:U…`).
+    pub const DM_PREFIX: &str = "dm:";
+}
+
+/// The connector's secrets.
+pub mod secrets {
+    /// The Slack app's client secret (set by the operator).
+    pub const CLIENT_SECRET: &str = "client_secret";
+    /// The Slack app's signing secret (set by the operator).
+    pub const SIGNING_SECRET: &str = "signing_secret";
+    /// The bot token from the installation.
+    pub const BOT_TOKEN: &str = "bot_token";
+}
+
+pub use connector_api::{
+    ActivationResult, ConnectorError, Failure, FailureKind, InboundRequest, InboundResponse,
+    IntegrationState, Level, Log, Outcome, Recipient, Sent, Settings, SkipReason, Workspace,
+};
+
+/// The error of a connector operation from a failed Web API call: Slack's code, and `context` with Slack's answer.
+fn slack_error(context: &str, e: &SlackError) -> ConnectorError {
+    ConnectorError::new(e.code(), format!("{context}: {e}"))
+}
+
+/// The delivery failure of a failed Web API call, classified for the host.
+fn failure(context: &str, e: &SlackError) -> Failure {
+    let kind = if e.is_disconnection() {
+        FailureKind::Disconnected
+    } else if let SlackError::RateLimited { .. } = e {
+        FailureKind::RateLimited
+    } else if e.is_transient() {
+        FailureKind::Transient
+    } else {
+        FailureKind::Permanent
+    };
+    let retry_after_ms = match e {
+        SlackError::RateLimited { retry_after_secs } => Some(retry_after_secs.saturating_mul(1000)),
+        _ => None,
+    };
+    Failure {
+        kind,
+        code: e.code(),
+        message: format!("{context}: {e}"),
+        retry_after_ms,
+    }
+}
+
+/// A recipient's delivery stopped before a call that the pacing held back: wait this many milliseconds.
+struct HeldBack(u64);
+
+/// The outcome of a recipient whose delivery failed with `e`, or [`HeldBack`] when the pacing held the call back.
+fn failed(context: &str, e: SlackError) -> Result<Outcome, HeldBack> {
+    match e {
+        SlackError::Transport(TransportError::Deferred { retry_after_ms }) => {
+            Err(HeldBack(retry_after_ms))
+        }
+        e => Ok(Outcome::Failed(failure(context, &e))),
+    }
+}
+
+/// Describes the connector: what the WIT `describe` returns.
+pub struct Description {
+    /// Stable id.
+    pub id: &'static str,
+    /// Tile name.
+    pub name: &'static str,
+    /// Version.
+    pub version: &'static str,
+    /// Origins called.
+    pub outbound_origins: &'static [&'static str],
+    /// Settings (key, secret, purpose).
+    pub settings: &'static [(&'static str, bool, &'static str)],
+}
+
+impl Description {
+    /// The description as the contract's `connector-info`.
+    pub fn info(&self) -> ConnectorInfo {
+        ConnectorInfo {
+            id: self.id.into(),
+            name: self.name.into(),
+            version: self.version.into(),
+            outbound_origins: self
+                .outbound_origins
+                .iter()
+                .map(|o| o.to_string())
+                .collect(),
+            settings: self
+                .settings
+                .iter()
+                .map(|(key, secret, description)| SettingSpec {
+                    key: key.to_string(),
+                    secret: *secret,
+                    description: description.to_string(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The connector's self-description.
+pub const DESCRIPTION: Description = Description {
+    id: "slack",
+    name: "Slack",
+    version: env!("CARGO_PKG_VERSION"),
+    outbound_origins: &[SLACK_API],
+    settings: &[
+        (keys::CLIENT_ID, false, "The Slack app's client id."),
+        (
+            secrets::CLIENT_SECRET,
+            true,
+            "The Slack app's client secret, for the OAuth code exchange and uninstall.",
+        ),
+        (
+            secrets::SIGNING_SECRET,
+            true,
+            "The Slack app's signing secret, to verify requests from Slack.",
+        ),
+        (
+            secrets::BOT_TOKEN,
+            true,
+            "The bot token of the installation (written by the connector).",
+        ),
+        (
+            keys::DIRECTORY_MAX_AGE,
+            false,
+            "How long, in seconds, the e-mail to Slack member map is trusted (a day by default).",
+        ),
+        (
+            crate::pacing::SCALE_KEY,
+            false,
+            "How much faster than Slack's limits to pace calls (`off` for none; 1 by default).",
+        ),
+        (
+            crate::pacing::BUDGET_KEY,
+            false,
+            "How long, in milliseconds, one batch may wait for the pace (2000 by default).",
+        ),
+    ],
+};
+
+/// The connector over the host's settings, log and transport.
+pub struct Connector<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized> {
+    settings: &'a mut S,
+    log: &'a mut L,
+    transport: &'a mut T,
+    now: i64,
+}
+
+impl<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized> Connector<'a, S, L, T> {
+    /// A connector over these host services, at `now` (Unix seconds).
+    pub fn new(settings: &'a mut S, log: &'a mut L, transport: &'a mut T, now: i64) -> Self {
+        Connector {
+            settings,
+            log,
+            transport,
+            now,
+        }
+    }
+
+    fn credentials(&self) -> Result<ClientCredentials, ConnectorError> {
+        let client_id = self.settings.get(keys::CLIENT_ID).filter(|v| !v.is_empty());
+        let client_secret = self
+            .settings
+            .get_secret(secrets::CLIENT_SECRET)
+            .filter(|v| !v.is_empty());
+        match (client_id, client_secret) {
+            (Some(client_id), Some(client_secret)) => Ok(ClientCredentials {
+                client_id,
+                client_secret,
+            }),
+            _ => Err(ConnectorError::new(
+                "not_configured",
+                "The Slack app's client id and client secret are not configured for this platform.",
+            )),
+        }
+    }
+
+    /// The URL of Slack's consent page for this activation; remembers `state` and `redirect_uri` for the callback.
+    pub fn start_activation(
+        &mut self,
+        redirect_uri: &str,
+        state: &str,
+    ) -> Result<String, ConnectorError> {
+        if state.len() < 16 {
+            return Err(ConnectorError::new(
+                "bad_state",
+                "The activation state is too short to be unguessable.",
+            ));
+        }
+        let creds = self.credentials()?;
+        self.save(keys::PENDING_STATE, state)?;
+        self.save(keys::PENDING_REDIRECT, redirect_uri)?;
+        let query = form_urlencoded::Serializer::new(String::new())
+            .append_pair("client_id", &creds.client_id)
+            .append_pair("scope", &SCOPES.join(","))
+            .append_pair("redirect_uri", redirect_uri)
+            .append_pair("state", state)
+            .finish();
+        Ok(format!("{SLACK_AUTHORIZE}?{query}"))
+    }
+
+    /// Completes activation with the callback's query: checks `state` (once), exchanges the code, verifies the token,
+    /// and only then stores it. On any failure nothing of the new installation is kept.
+    pub fn complete_activation(
+        &mut self,
+        query: &[(String, String)],
+    ) -> Result<ActivationResult, ConnectorError> {
+        let param = |name: &str| {
+            query
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        };
+        let expected_state = self.settings.get(keys::PENDING_STATE);
+        let redirect_uri = self
+            .settings
+            .get(keys::PENDING_REDIRECT)
+            .unwrap_or_default();
+        // The state is single-use: forget it whatever happens next.
+        self.settings.remove(keys::PENDING_STATE);
+        self.settings.remove(keys::PENDING_REDIRECT);
+        match (expected_state.as_deref(), param("state")) {
+            (Some(expected), Some(got))
+                if constant_time_eq(expected.as_bytes(), got.as_bytes()) => {}
+            (None, _) => {
+                return Err(ConnectorError::new(
+                    "state_unknown",
+                    "This activation link was already used or was never started here. Click ACTIVATE again.",
+                ));
+            }
+            _ => {
+                return Err(ConnectorError::new(
+                    "state_mismatch",
+                    "The answer from Slack does not belong to this activation (state mismatch). Click ACTIVATE again.",
+                ));
+            }
+        }
+        if let Some(error) = param("error") {
+            return Err(match error {
+                "access_denied" => ConnectorError::new(
+                    "access_denied",
+                    "Slack access was not allowed (Cancel was clicked on Slack's page). The integration stays inactive.",
+                ),
+                other => {
+                    ConnectorError::new(other, format!("Slack refused the installation: {other}."))
+                }
+            });
+        }
+        let code = param("code").filter(|c| !c.is_empty()).ok_or_else(|| {
+            ConnectorError::new("no_code", "Slack's answer carries no authorization code.")
+        })?;
+        let creds = self.credentials()?;
+        let mut slack = Slack::new(self.transport);
+        let installation = slack.oauth_v2_access(&creds, code, &redirect_uri).map_err(|e| match &e {
+            SlackError::Api { code, .. } if code == "invalid_code" || code == "code_already_used" => {
+                ConnectorError::new(code, "Slack's authorization code expired or was already used. Click ACTIVATE again.")
+            }
+            _ => slack_error("Exchanging the authorization code failed", &e),
+        })?;
+        let (team_id, team_name) = slack
+            .auth_test(&installation.access_token)
+            .map_err(|e| slack_error("Slack did not accept the new token", &e))?;
+        if team_id != installation.team_id {
+            return Err(ConnectorError::new(
+                "team_mismatch",
+                "Slack's token belongs to another workspace.",
+            ));
+        }
+        let name = if team_name.is_empty() {
+            installation.team_name.clone()
+        } else {
+            team_name
+        };
+        self.settings
+            .set_secret(secrets::BOT_TOKEN, &installation.access_token)
+            .map_err(|e| ConnectorError::new("storage", e))?;
+        self.save(keys::TEAM_ID, &team_id)?;
+        self.save(keys::TEAM_NAME, &name)?;
+        self.settings.remove(keys::DISCONNECTED);
+        self.log.write(
+            Level::Info,
+            &format!("activated with workspace {name} ({team_id})"),
+        );
+        Ok(ActivationResult::Active(Workspace { id: team_id, name }))
+    }
+
+    /// Uninstalls the app from the workspace and forgets the token. The cached DMs stay: messages are not deleted in
+    /// Slack, and reactivating with the same workspace continues the same conversations.
+    pub fn deactivate(&mut self) -> Result<(), ConnectorError> {
+        if let Some(token) = self.settings.get_secret(secrets::BOT_TOKEN) {
+            let creds = self.credentials()?;
+            match Slack::new(self.transport).apps_uninstall(&token, &creds) {
+                Ok(()) => {}
+                // Already gone on Slack's side: nothing left to uninstall.
+                Err(e) if e.is_disconnection() => {}
+                Err(e) => return Err(slack_error("Slack did not uninstall the app", &e)),
+            }
+        }
+        self.settings.remove_secret(secrets::BOT_TOKEN);
+        self.settings.remove(keys::DISCONNECTED);
+        self.log.write(Level::Info, "deactivated");
+        Ok(())
+    }
+
+    /// The integration's state.
+    pub fn status(&self) -> IntegrationState {
+        if let Some(reason) = self.settings.get(keys::DISCONNECTED) {
+            return IntegrationState::Disconnected(reason);
+        }
+        match (
+            self.settings.get_secret(secrets::BOT_TOKEN),
+            self.settings.get(keys::TEAM_ID),
+        ) {
+            (Some(_), Some(id)) => IntegrationState::Active(Workspace {
+                id,
+                name: self.settings.get(keys::TEAM_NAME).unwrap_or_default(),
+            }),
+            _ => IntegrationState::Inactive,
+        }
+    }
+
+    /// Delivers a notification: one outcome per recipient, in order. Every call to Slack is paced by the persisted
+    /// buckets of [`crate::pacing`]; recipients that do not fit in the batch's time budget come back as
+    /// [`pacing::PACED`] failures (rate-limited, no call made) for the host to hand over again after the wait.
+    pub fn deliver(
+        &mut self,
+        notification: &Notification,
+        recipients: &[Recipient],
+    ) -> Vec<(String, Outcome)> {
+        let mut clock = SystemClock;
+        let started = clock.now_ms();
+        let pacer = Pacer::load(&*self.settings, started);
+        let mut paced = Paced::new(&mut *self.transport, pacer, clock);
+        let mut inner = Connector {
+            settings: &mut *self.settings,
+            log: &mut *self.log,
+            transport: &mut paced,
+            now: self.now,
+        };
+        inner.deliver_paced(notification, recipients)
+    }
+
+    /// Delivers to one recipient; stops at the first call the pacing holds back.
+    fn deliver_one(
+        &mut self,
+        token: &str,
+        notification: &Notification,
+        recipient: &Recipient,
+    ) -> Result<Outcome, HeldBack> {
+        let member = match self.member_for(token, &recipient.user.email) {
+            Ok(Some(member)) => member,
+            Ok(None) => return Ok(Outcome::Skipped(SkipReason::NoAccount)),
+            Err(e) => return failed("Looking up the learner in Slack failed", e),
+        };
+        let mut channel = match self.dm_for(token, &member) {
+            Ok(channel) => channel,
+            Err(e) => return failed("Opening the app's conversation failed", e),
+        };
+        if recipient.attempt > 1 {
+            // An earlier attempt may have posted and lost the answer (a crash, a time-out, a dropped connection):
+            // Slack has no idempotency key, so look for the message's metadata before posting again.
+            match Slack::new(self.transport).find_by_metadata(
+                token,
+                &channel,
+                DELIVERY_EVENT,
+                &recipient.delivery_id,
+            ) {
+                Ok(Some(ts)) => {
+                    return Ok(Outcome::Sent(Sent {
+                        conversation: channel,
+                        message_id: ts,
+                        already_sent: true,
+                    }));
+                }
+                Ok(None) => {}
+                Err(e) => return failed("Checking for an earlier attempt's message failed", e),
+            }
+        }
+        let rendered = render::render(notification, &recipient.user);
+        let metadata = json!({
+            "event_type": DELIVERY_EVENT,
+            "event_payload": { "delivery_id": recipient.delivery_id, "notification_id": notification.id },
+        });
+        let mut reopened = false;
+        loop {
+            let message = PostMessage {
+                channel: &channel,
+                text: &rendered.text,
+                blocks: &rendered.blocks,
+                username: &notification.group.name,
+                icon_url: notification.group.logo_url.as_deref(),
+                metadata: Some(&metadata),
+            };
+            match Slack::new(self.transport).post_message(token, &message) {
+                Ok(ts) => {
+                    return Ok(Outcome::Sent(Sent {
+                        conversation: channel,
+                        message_id: ts,
+                        already_sent: false,
+                    }));
+                }
+                Err(SlackError::Api { code, .. }) if code == "channel_not_found" && !reopened => {
+                    // A cached DM that no longer exists (nothing was posted): open it again, once.
+                    let key = self.cache_key(keys::DM_PREFIX, &member.id);
+                    self.settings.remove(&key);
+                    reopened = true;
+                    channel = match self.dm_for(token, &member) {
+                        Ok(channel) => channel,
+                        Err(e) => return failed("Opening the app's conversation failed", e),
+                    };
+                }
+                Err(e) => {
+                    if matches!(&e, SlackError::Api { code, .. } if code == "channel_not_found") {
+                        let key = self.cache_key(keys::DM_PREFIX, &member.id);
+                        self.settings.remove(&key);
+                    }
+                    return failed("Posting the message failed", e);
+                }
+            }
+        }
+    }
+
+    /// The reachable member with this e-mail address, from the directory map or a lookup.
+    fn member_for(&mut self, token: &str, email: &str) -> Result<Option<Member>, SlackError> {
+        let team = self.settings.get(keys::TEAM_ID).unwrap_or_default();
+        Directory::new(self.settings, &team, self.now).resolve(
+            &mut Slack::new(self.transport),
+            token,
+            email,
+        )
+    }
+
+    /// Lists the directory when many recipients are not mapped and the map is stale; a failure only means lookups.
+    fn refresh_directory_if_worth_it(&mut self, token: &str, recipients: &[Recipient]) {
+        let team = self.settings.get(keys::TEAM_ID).unwrap_or_default();
+        let mut directory = Directory::new(self.settings, &team, self.now);
+        if directory.is_fresh() {
+            return;
+        }
+        let unknown = recipients
+            .iter()
+            .filter(|r| directory.entry(&normalise_email(&r.user.email)) == Entry::Unknown)
+            .count();
+        if unknown < LIST_THRESHOLD {
+            return;
+        }
+        match directory.refresh(&mut Slack::new(self.transport), token) {
+            Ok(n) => self.log.write(
+                Level::Info,
+                &format!("listed the Slack directory: {n} members mapped by e-mail"),
+            ),
+            Err(e) => self.log.write(
+                Level::Warn,
+                &format!("listing the Slack directory failed, looking up instead: {e}"),
+            ),
+        }
+    }
+
+    /// The app's DM with a member: from the cache, else `conversations.open`.
+    fn dm_for(&mut self, token: &str, member: &Member) -> Result<String, SlackError> {
+        let key = self.cache_key(keys::DM_PREFIX, &member.id);
+        if let Some(channel) = self.settings.get(&key) {
+            return Ok(channel);
+        }
+        let channel = Slack::new(self.transport).open_dm(token, &member.id)?;
+        let _ = self.settings.set(&key, &channel);
+        Ok(channel)
+    }
+
+    /// Handles an inbound request (already signature-checked by the host).
+    pub fn handle_inbound(&mut self, request: &InboundRequest) -> InboundResponse {
+        let ok = |body: Vec<u8>, content_type: &str, new_state| InboundResponse {
+            status: 200,
+            content_type: content_type.into(),
+            body,
+            new_state,
+        };
+        match request.route.as_str() {
+            "events" => {
+                let Ok(event) = serde_json::from_slice::<Value>(&request.body) else {
+                    return InboundResponse {
+                        status: 400,
+                        content_type: "text/plain".into(),
+                        body: b"not JSON".to_vec(),
+                        new_state: None,
+                    };
+                };
+                match event.get("type").and_then(Value::as_str) {
+                    Some("url_verification") => {
+                        let challenge = event
+                            .get("challenge")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default();
+                        ok(challenge.as_bytes().to_vec(), "text/plain", None)
+                    }
+                    Some("event_callback") => {
+                        let kind = event
+                            .pointer("/event/type")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default();
+                        let ours = event.get("team_id").and_then(Value::as_str)
+                            == self.settings.get(keys::TEAM_ID).as_deref();
+                        let reason = match kind {
+                            "app_uninstalled" => {
+                                Some("The app was removed from the Slack workspace.")
+                            }
+                            "tokens_revoked" => Some("Slack revoked the app's token."),
+                            _ => None,
+                        };
+                        match reason {
+                            Some(reason)
+                                if ours
+                                    && self.settings.get_secret(secrets::BOT_TOKEN).is_some() =>
+                            {
+                                self.disconnect(reason);
+                                ok(Vec::new(), "text/plain", Some(self.status()))
+                            }
+                            _ => ok(Vec::new(), "text/plain", None),
+                        }
+                    }
+                    _ => ok(Vec::new(), "text/plain", None),
+                }
+            }
+            // Button clicks open the session by URL; Slack only needs the acknowledgement.
+            "interactivity" => ok(Vec::new(), "text/plain", None),
+            _ => InboundResponse {
+                status: 404,
+                content_type: "text/plain".into(),
+                body: b"unknown route".to_vec(),
+                new_state: None,
+            },
+        }
+    }
+
+    fn disconnect(&mut self, reason: &str) {
+        self.settings.remove_secret(secrets::BOT_TOKEN);
+        let _ = self.settings.set(keys::DISCONNECTED, reason);
+        self.log
+            .write(Level::Warn, &format!("disconnected: {reason}"));
+    }
+
+    /// Cache keys are per workspace, so that connecting another workspace never reuses the old one's ids.
+    fn cache_key(&self, prefix: &str, id: &str) -> String {
+        let team = self.settings.get(keys::TEAM_ID).unwrap_or_default();
+        format!("{prefix}{team}:{id}")
+    }
+
+    fn save(&mut self, key: &str, value: &str) -> Result<(), ConnectorError> {
+        self.settings
+            .set(key, value)
+            .map_err(|e| ConnectorError::new("storage", e))
+    }
+}
+
+impl<S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized, C: Clock>
+    Connector<'_, S, L, Paced<'_, T, C>>
+{
+    /// The delivery loop over a paced transport: stops calling Slack once a call was held back or the batch's budget
+    /// is spent, and saves the buckets after every recipient.
+    fn deliver_paced(
+        &mut self,
+        notification: &Notification,
+        recipients: &[Recipient],
+    ) -> Vec<(String, Outcome)> {
+        let token = match self.status() {
+            IntegrationState::Active(_) => self.settings.get_secret(secrets::BOT_TOKEN),
+            _ => None,
+        };
+        if let Some(token) = &token {
+            // A listing held back only means lookups; they are paced on their own.
+            self.refresh_directory_if_worth_it(token, recipients);
+        }
+        let mut outcomes = Vec::with_capacity(recipients.len());
+        let mut broken: Option<Failure> = None;
+        let mut deferred: Option<u64> = None;
+        for (i, recipient) in recipients.iter().enumerate() {
+            if deferred.is_none() && token.is_some() && broken.is_none() && i > 0 {
+                let now = self.transport.clock.now_ms();
+                if self.transport.pacer.budget_left(now) <= 0.0 {
+                    // Slow answers used the batch's time: hand the rest back to be sent at once by the next call.
+                    deferred = Some(1);
+                }
+            }
+            let outcome = match (&token, &broken, deferred) {
+                (None, _, _) => {
+                    Outcome::Skipped(SkipReason::Inactive(inactive_reason(&self.status())))
+                }
+                (_, Some(failure), _) => Outcome::Failed(failure.clone()),
+                (_, _, Some(ms)) => paced(ms),
+                (Some(token), None, None) => {
+                    match self.deliver_one(token, notification, recipient) {
+                        Ok(outcome) => outcome,
+                        Err(HeldBack(ms)) => {
+                            deferred = Some(ms);
+                            paced(ms)
+                        }
+                    }
+                }
+            };
+            if let Outcome::Failed(f) = &outcome
+                && f.kind == FailureKind::Disconnected
+                && broken.is_none()
+            {
+                self.disconnect(&f.message);
+                broken = Some(f.clone());
+            }
+            outcomes.push((recipient.delivery_id.clone(), outcome));
+            let now = self.transport.clock.now_ms();
+            self.transport.pacer.save(&mut *self.settings, now);
+        }
+        if self.transport.refusals > 0 {
+            let refusals = self.transport.refusals;
+            self.log.write(
+                Level::Warn,
+                &format!("Slack answered 429 (rate limited) {refusals} times in this batch"),
+            );
+        }
+        outcomes
+    }
+}
+
+/// A recipient handed back without any call: rate-limited, to be tried again after `ms`; not an attempt.
+fn paced(ms: u64) -> Outcome {
+    Outcome::Failed(Failure {
+        kind: FailureKind::RateLimited,
+        code: pacing::PACED.into(),
+        message: "Held back to keep within Slack's rate limits; it is sent later.".into(),
+        retry_after_ms: Some(ms),
+    })
+}
+
+fn inactive_reason(state: &IntegrationState) -> String {
+    match state {
+        IntegrationState::Disconnected(reason) => {
+            format!("The Slack integration is disconnected: {reason}")
+        }
+        _ => "The Slack integration is not active on this platform.".into(),
+    }
+}
+
+/// An e-mail address as Slack and the LMS are compared: trimmed and lower-cased.
+pub fn normalise_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{HttpRequest, HttpResponse, TransportError};
+    use crate::model::{NotificationKind, PlatformGroup, Session, User};
+    use connector_api::fakes::{MemoryLog, MemorySettings};
+    use std::collections::{BTreeMap, VecDeque};
+
+    /// Answers each request with the next scripted answer, and records the requests.
+    #[derive(Default)]
+    struct Script {
+        answers: VecDeque<(u16, String)>,
+        requests: Vec<HttpRequest>,
+    }
+
+    impl Script {
+        fn answer(mut self, status: u16, body: serde_json::Value) -> Self {
+            self.answers.push_back((status, body.to_string()));
+            self
+        }
+        fn methods(&self) -> Vec<&str> {
+            self.requests
+                .iter()
+                .map(|r| r.url.trim_start_matches(SLACK_API))
+                .collect()
+        }
+        fn form(&self, i: usize) -> BTreeMap<String, String> {
+            form_urlencoded::parse(&self.requests[i].body)
+                .into_owned()
+                .collect()
+        }
+    }
+
+    impl Transport for Script {
+        fn send(&mut self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+            self.requests.push(request);
+            let (status, body) = self
+                .answers
+                .pop_front()
+                .ok_or_else(|| TransportError::Connection("no scripted answer".into()))?;
+            Ok(HttpResponse {
+                status,
+                headers: vec![("retry-after".into(), "3".into())],
+                body: body.into_bytes(),
+            })
+        }
+    }
+
+    fn configured() -> MemorySettings {
+        let mut m = MemorySettings::default();
+        m.set(keys::CLIENT_ID, "123.456").unwrap();
+        m.set_secret(secrets::CLIENT_SECRET, "shh").unwrap();
+        m
+    }
+
+    fn active() -> MemorySettings {
+        let mut m = configured();
+        m.set_secret(secrets::BOT_TOKEN, "xoxb-1").unwrap();
+        m.set(keys::TEAM_ID, "T1").unwrap();
+        m.set(keys::TEAM_NAME, "Acme").unwrap();
+        m
+    }
+
+    const STATE: &str = "0123456789abcdef0123";
+    const NOW: i64 = 1_800_000_000;
+
+    fn query(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn activation_exchanges_the_code_checks_the_token_and_only_then_stores_it() {
+        let (mut s, mut l) = (configured(), MemoryLog::default());
+        let mut t = Script::default()
+            .answer(200, json!({"ok": true, "access_token": "xoxb-new", "scope": "chat:write", "bot_user_id": "B1",
+                "app_id": "A1", "team": {"id": "T1", "name": "Acme"}}))
+            .answer(200, json!({"ok": true, "team": "Acme", "team_id": "T1", "user_id": "B1"}));
+        let mut c = Connector::new(&mut s, &mut l, &mut t, NOW);
+        let url = c.start_activation("https://lms/cb", STATE).unwrap();
+        assert!(url.starts_with(
+            "https://slack.com/oauth/v2/authorize?client_id=123.456&scope=chat%3Awrite%2C"
+        ));
+        assert!(url.contains("&state=0123456789abcdef0123"));
+        let r = c
+            .complete_activation(&query(&[("code", "c1"), ("state", STATE)]))
+            .unwrap();
+        assert_eq!(
+            r,
+            ActivationResult::Active(Workspace {
+                id: "T1".into(),
+                name: "Acme".into()
+            })
+        );
+        assert_eq!(
+            c.status(),
+            IntegrationState::Active(Workspace {
+                id: "T1".into(),
+                name: "Acme".into()
+            })
+        );
+        assert_eq!(t.methods(), ["oauth.v2.access", "auth.test"]);
+        let auth = t.requests[0]
+            .headers
+            .iter()
+            .find(|(n, _)| n == "authorization")
+            .unwrap();
+        assert_eq!(auth.1, format!("Basic {}", base64_of("123.456:shh")));
+        assert_eq!(t.form(0)["redirect_uri"], "https://lms/cb");
+        assert_eq!(
+            s.get_secret(secrets::BOT_TOKEN).as_deref(),
+            Some("xoxb-new")
+        );
+    }
+
+    fn base64_of(s: &str) -> String {
+        // Known answer for the credentials above.
+        assert_eq!(s, "123.456:shh");
+        "MTIzLjQ1NjpzaGg=".into()
+    }
+
+    #[test]
+    fn a_wrong_reused_or_cancelled_callback_stores_nothing() {
+        let (mut s, mut l, mut t) = (configured(), MemoryLog::default(), Script::default());
+        let mut c = Connector::new(&mut s, &mut l, &mut t, NOW);
+        c.start_activation("https://lms/cb", STATE).unwrap();
+        let e = c
+            .complete_activation(&query(&[("code", "c1"), ("state", "forged-state-000000")]))
+            .unwrap_err();
+        assert_eq!(e.code, "state_mismatch");
+        // The state was single-use: even the right one no longer works.
+        let e = c
+            .complete_activation(&query(&[("code", "c1"), ("state", STATE)]))
+            .unwrap_err();
+        assert_eq!(e.code, "state_unknown");
+        c.start_activation("https://lms/cb", STATE).unwrap();
+        let e = c
+            .complete_activation(&query(&[("error", "access_denied"), ("state", STATE)]))
+            .unwrap_err();
+        assert_eq!(e.code, "access_denied");
+        assert!(
+            t.requests.is_empty(),
+            "no call to Slack for a refused callback"
+        );
+        assert_eq!(s.get_secret(secrets::BOT_TOKEN), None);
+        assert!(c_status_is_inactive(&mut s));
+    }
+
+    fn c_status_is_inactive(s: &mut MemorySettings) -> bool {
+        let (mut l, mut t) = (MemoryLog::default(), Script::default());
+        Connector::new(s, &mut l, &mut t, NOW).status() == IntegrationState::Inactive
+    }
+
+    #[test]
+    fn an_expired_code_leaves_the_integration_inactive() {
+        let (mut s, mut l) = (configured(), MemoryLog::default());
+        let mut t = Script::default().answer(200, json!({"ok": false, "error": "invalid_code"}));
+        let mut c = Connector::new(&mut s, &mut l, &mut t, NOW);
+        c.start_activation("https://lms/cb", STATE).unwrap();
+        let e = c
+            .complete_activation(&query(&[("code", "old"), ("state", STATE)]))
+            .unwrap_err();
+        assert_eq!(e.code, "invalid_code");
+        assert!(e.message.contains("expired"), "{}", e.message);
+        assert_eq!(c.status(), IntegrationState::Inactive);
+    }
+
+    fn notification() -> Notification {
+        Notification {
+            id: "n1".into(),
+            kind: NotificationKind::SessionAssignment,
+            title: "You are invited".into(),
+            session: Some(Session {
+                id: "s1".into(),
+                title: "Safety".into(),
+                description: "Learn.".into(),
+                cover_image_url: None,
+                cover_is_default: true,
+                starts_at: 1_796_112_000,
+                ends_at: 1_796_115_600,
+                url: "https://lms/s1".into(),
+            }),
+            body: None,
+            group: PlatformGroup {
+                name: "Acme Learning".into(),
+                logo_url: Some("https://lms/logo.png".into()),
+            },
+        }
+    }
+
+    fn recipient(id: &str, email: &str) -> Recipient {
+        Recipient {
+            user: User {
+                id: id.into(),
+                email: email.into(),
+                locale: "en".into(),
+                time_zone: "UTC".into(),
+                ..User::default()
+            },
+            delivery_id: format!("d-{id}"),
+            attempt: 1,
+        }
+    }
+
+    #[test]
+    fn delivery_matches_by_email_opens_the_dm_and_posts_as_the_group() {
+        let (mut s, mut l) = (active(), MemoryLog::default());
+        let mut t = Script::default()
+            .answer(200, json!({"ok": true, "user": {"id": "U1", "deleted": false, "is_bot": false, "profile": {"email": "ann@x.io"}}}))
+            .answer(200, json!({"ok": true, "channel": {"id": "D1"}}))
+            .answer(200, json!({"ok": true, "channel": "D1", "ts": "1.000100"}))
+            .answer(200, json!({"ok": false, "error": "users_not_found"}))
+            .answer(200, json!({"ok": true, "user": {"id": "U3", "deleted": true, "profile": {"email": "gone@x.io"}}}));
+        let mut c = Connector::new(&mut s, &mut l, &mut t, NOW);
+        let outcomes = c.deliver(
+            &notification(),
+            &[
+                recipient("a", "  Ann@X.io "),
+                recipient("b", "bob@x.io"),
+                recipient("c", "gone@x.io"),
+            ],
+        );
+        assert_eq!(
+            outcomes,
+            vec![
+                (
+                    "d-a".into(),
+                    Outcome::Sent(Sent {
+                        conversation: "D1".into(),
+                        message_id: "1.000100".into(),
+                        already_sent: false
+                    })
+                ),
+                ("d-b".into(), Outcome::Skipped(SkipReason::NoAccount)),
+                ("d-c".into(), Outcome::Skipped(SkipReason::NoAccount)),
+            ]
+        );
+        assert_eq!(t.form(0)["email"], "ann@x.io", "trimmed and lower-cased");
+        assert_eq!(t.form(1)["users"], "U1");
+        let post = t.form(2);
+        assert_eq!(
+            post["channel"], "D1",
+            "posted to the app's DM, never to the U id"
+        );
+        assert_eq!(post["username"], "Acme Learning");
+        assert_eq!(post["icon_url"], "https://lms/logo.png");
+        assert!(post["blocks"].starts_with('['));
+        assert!(post["metadata"].contains("d-a"));
+        // The member and the DM are cached per workspace: a second delivery posts straight away.
+        let mut t2 =
+            Script::default().answer(200, json!({"ok": true, "channel": "D1", "ts": "2.000100"}));
+        let mut c = Connector::new(&mut s, &mut l, &mut t2, NOW);
+        let again = c.deliver(&notification(), &[recipient("a", "ann@x.io")]);
+        assert!(
+            matches!(&again[0].1, Outcome::Sent(Sent { message_id, .. }) if message_id == "2.000100")
+        );
+        assert_eq!(t2.methods(), ["chat.postMessage"]);
+    }
+
+    #[test]
+    fn a_revoked_token_disconnects_and_stops_the_batch() {
+        let (mut s, mut l) = (active(), MemoryLog::default());
+        let mut t = Script::default().answer(200, json!({"ok": false, "error": "token_revoked"}));
+        let mut c = Connector::new(&mut s, &mut l, &mut t, NOW);
+        let outcomes = c.deliver(
+            &notification(),
+            &[recipient("a", "a@x.io"), recipient("b", "b@x.io")],
+        );
+        for (_, o) in &outcomes {
+            assert!(
+                matches!(o, Outcome::Failed(f) if f.kind == FailureKind::Disconnected && f.code == "token_revoked")
+            );
+        }
+        assert!(matches!(c.status(), IntegrationState::Disconnected(_)));
+        let later = c.deliver(&notification(), &[recipient("a", "a@x.io")]);
+        assert!(
+            matches!(&later[0].1, Outcome::Skipped(SkipReason::Inactive(why)) if why.contains("disconnected"))
+        );
+        assert_eq!(
+            t.requests.len(),
+            1,
+            "no further call once the token is known revoked"
+        );
+    }
+
+    #[test]
+    fn rate_limits_and_server_errors_are_retryable_with_their_delay() {
+        let (mut s, mut l) = (active(), MemoryLog::default());
+        let mut t = Script::default()
+            .answer(429, json!({"ok": false, "error": "ratelimited"}))
+            .answer(503, json!({}));
+        let mut c = Connector::new(&mut s, &mut l, &mut t, NOW);
+        let o = c.deliver(
+            &notification(),
+            &[recipient("a", "a@x.io"), recipient("b", "b@x.io")],
+        );
+        assert!(
+            matches!(&o[0].1, Outcome::Failed(f) if f.kind == FailureKind::RateLimited && f.retry_after_ms == Some(3000))
+        );
+        // Retry-After (3 s) is past the batch's budget: the next lookup is not even sent, the learner is handed back.
+        assert!(
+            matches!(&o[1].1, Outcome::Failed(f) if f.kind == FailureKind::RateLimited && f.code == pacing::PACED
+                && f.retry_after_ms.is_some_and(|ms| ms > 2_000))
+        );
+        assert_eq!(t.requests.len(), 1);
+        // A 5xx answer is transient.
+        s.remove(pacing::STATE_KEY);
+        let mut c = Connector::new(&mut s, &mut l, &mut t, NOW);
+        let o = c.deliver(&notification(), &[recipient("b", "b@x.io")]);
+        assert!(matches!(&o[0].1, Outcome::Failed(f) if f.kind == FailureKind::Transient));
+    }
+
+    #[test]
+    fn events_answer_url_verification_and_disconnect_on_uninstall() {
+        let (mut s, mut l, mut t) = (active(), MemoryLog::default(), Script::default());
+        let mut c = Connector::new(&mut s, &mut l, &mut t, NOW);
+        let r = c.handle_inbound(&InboundRequest {
+            route: "events".into(),
+            body: br#"{"type":"url_verification","challenge":"abc"}"#.to_vec(),
+            ..InboundRequest::default()
+        });
+        assert_eq!((r.status, r.body.as_slice()), (200, b"abc".as_slice()));
+        let other_team =
+            br#"{"type":"event_callback","team_id":"T9","event":{"type":"app_uninstalled"}}"#;
+        let r = c.handle_inbound(&InboundRequest {
+            route: "events".into(),
+            body: other_team.to_vec(),
+            ..InboundRequest::default()
+        });
+        assert_eq!(
+            r.new_state, None,
+            "another workspace's event changes nothing"
+        );
+        let ours =
+            br#"{"type":"event_callback","team_id":"T1","event":{"type":"app_uninstalled"}}"#;
+        let r = c.handle_inbound(&InboundRequest {
+            route: "events".into(),
+            body: ours.to_vec(),
+            ..InboundRequest::default()
+        });
+        assert!(matches!(
+            r.new_state,
+            Some(IntegrationState::Disconnected(_))
+        ));
+        assert_eq!(s.get_secret(secrets::BOT_TOKEN), None);
+    }
+
+    #[test]
+    fn large_deliveries_list_the_directory_instead_of_looking_up_each_learner() {
+        let (mut s, mut l) = (active(), MemoryLog::default());
+        let member =
+            |i: usize| json!({"id": format!("U{i}"), "profile": {"email": format!("L{i}@X.io")}});
+        let page1: Vec<_> = (0..6).map(member).collect();
+        let mut page2: Vec<_> = (6..11).map(member).collect();
+        page2.push(json!({"id": "U11", "deleted": true, "profile": {"email": "l11@x.io"}}));
+        page2.push(json!({"id": "B1", "is_bot": true, "profile": {"email": "l12@x.io"}}));
+        let mut t = Script::default()
+            .answer(
+                200,
+                json!({"ok": true, "members": page1, "response_metadata": {"next_cursor": "c2"}}),
+            )
+            .answer(
+                200,
+                json!({"ok": true, "members": page2, "response_metadata": {"next_cursor": ""}}),
+            );
+        for i in 0..11 {
+            t = t
+                .answer(200, json!({"ok": true, "channel": {"id": format!("D{i}")}}))
+                .answer(
+                    200,
+                    json!({"ok": true, "channel": format!("D{i}"), "ts": format!("{i}.0001")}),
+                );
+        }
+        // The deactivated member and the bot are not in the map: each gets one lookup, which finds no one reachable.
+        t = t
+            .answer(200, json!({"ok": true, "user": {"id": "U11", "deleted": true, "profile": {"email": "l11@x.io"}}}))
+            .answer(200, json!({"ok": false, "error": "users_not_found"}));
+        let recipients: Vec<_> = (0..13)
+            .map(|i| recipient(&format!("r{i}"), &format!("l{i}@x.io")))
+            .collect();
+        let mut c = Connector::new(&mut s, &mut l, &mut t, NOW);
+        let outcomes = c.deliver(&notification(), &recipients);
+        let sent = outcomes
+            .iter()
+            .filter(|(_, o)| matches!(o, Outcome::Sent { .. }))
+            .count();
+        assert_eq!(sent, 11);
+        assert_eq!(outcomes[11].1, Outcome::Skipped(SkipReason::NoAccount));
+        assert_eq!(outcomes[12].1, Outcome::Skipped(SkipReason::NoAccount));
+        let methods = t.methods();
+        assert_eq!(methods.iter().filter(|m| **m == "users.list").count(), 2);
+        assert_eq!(
+            methods
+                .iter()
+                .filter(|m| **m == "users.lookupByEmail")
+                .count(),
+            2
+        );
+        assert_eq!(t.form(1)["cursor"], "c2");
+        // Within the max age, the map (including the two known misses) is reused without any call.
+        let mut t2 = Script::default();
+        let again = Connector::new(&mut s, &mut l, &mut t2, NOW + 60)
+            .deliver(&notification(), &recipients[11..]);
+        assert!(
+            again
+                .iter()
+                .all(|(_, o)| *o == Outcome::Skipped(SkipReason::NoAccount))
+        );
+        assert!(t2.requests.is_empty());
+        // Past the max age, a miss is looked up again.
+        s.set(keys::DIRECTORY_MAX_AGE, "3600").unwrap();
+        let mut t3 =
+            Script::default().answer(200, json!({"ok": false, "error": "users_not_found"}));
+        Connector::new(&mut s, &mut l, &mut t3, NOW + 7200)
+            .deliver(&notification(), &recipients[12..]);
+        assert_eq!(t3.methods(), ["users.lookupByEmail"]);
+    }
+
+    #[test]
+    fn a_retry_after_a_lost_answer_finds_the_earlier_message_instead_of_posting_twice() {
+        let (mut s, mut l) = (active(), MemoryLog::default());
+        s.set("member:T1:a@x.io", &format!("U1 {NOW}")).unwrap();
+        s.set("dm:T1:U1", "D1").unwrap();
+        let earlier = json!({"ts": "5.0001", "metadata": {"event_type": DELIVERY_EVENT, "event_payload": {"delivery_id": "d-a"}}});
+        let other = json!({"ts": "4.0001", "metadata": {"event_type": DELIVERY_EVENT, "event_payload": {"delivery_id": "d-z"}}});
+        let mut t = Script::default()
+            .answer(200, json!({"ok": true, "messages": [earlier, other], "response_metadata": {"next_cursor": ""}}))
+            .answer(200, json!({"ok": true, "messages": [other], "response_metadata": {"next_cursor": ""}}))
+            .answer(200, json!({"ok": true, "channel": "D1", "ts": "6.0001"}));
+        let mut retry = recipient("a", "a@x.io");
+        retry.attempt = 2;
+        let mut c = Connector::new(&mut s, &mut l, &mut t, NOW);
+        let found = c.deliver(&notification(), std::slice::from_ref(&retry));
+        assert_eq!(
+            found[0].1,
+            Outcome::Sent(Sent {
+                conversation: "D1".into(),
+                message_id: "5.0001".into(),
+                already_sent: true
+            })
+        );
+        // When the earlier attempt did not post, the retry posts.
+        let posted = c.deliver(&notification(), &[retry]);
+        assert_eq!(
+            posted[0].1,
+            Outcome::Sent(Sent {
+                conversation: "D1".into(),
+                message_id: "6.0001".into(),
+                already_sent: false
+            })
+        );
+        assert_eq!(
+            t.methods(),
+            [
+                "conversations.history",
+                "conversations.history",
+                "chat.postMessage"
+            ]
+        );
+        assert_eq!(t.form(0)["include_all_metadata"], "true");
+    }
+
+    #[test]
+    fn deactivation_uninstalls_and_forgets_the_token() {
+        let (mut s, mut l) = (active(), MemoryLog::default());
+        let mut t = Script::default().answer(200, json!({"ok": true}));
+        let mut c = Connector::new(&mut s, &mut l, &mut t, NOW);
+        c.deactivate().unwrap();
+        assert_eq!(c.status(), IntegrationState::Inactive);
+        assert_eq!(t.methods(), ["apps.uninstall"]);
+        assert_eq!(t.form(0)["client_id"], "123.456");
+    }
+}

@@ -1,0 +1,548 @@
+//! Pacing to Slack's rate limits: only the connector knows them.
+//!
+//! Every Web API call takes a token from the buckets of its method first: one bucket per method at its tier's rate
+//! (Tier 2 20 a minute, Tier 3 50, Tier 4 100), and for `chat.postMessage` one per conversation (about one a second)
+//! and one for the workspace (300 a minute). The rates and burst sizes are those of Slack's documentation, which the
+//! simulated Slack enforces too. The buckets are kept in the connector's settings (`pacing.state`), so that
+//! consecutive batches (each a fresh component instance) continue the same pace.
+//!
+//! A call whose bucket is empty waits (`std::thread::sleep`, which in the component is a wasi clocks poll) as long as
+//! the batch's time budget allows (`batch_budget_ms`, 2 s by default: the host bounds each call's wall-clock time);
+//! when the wait would not fit, the call is not made (the transport answers `TransportError::Deferred` with the wait)
+//! and the connector hands the recipient back to the host as `paced` (rate-limited, not counted as an attempt) with
+//! the time to wait. An HTTP 429 records its `Retry-After` on
+//! the method's bucket, so that the next calls of that method wait too; the refused call is repeated when the wait
+//! fits the budget (Slack did not act on it).
+//!
+//! The `rate_limit_scale` setting (operator or test) speeds every rate up by that factor, like the simulation's
+//! `time_scale`; `off` (or 0) turns pacing off (429s are still honoured).
+
+use crate::api::{HttpRequest, HttpResponse, SLACK_API, Transport, TransportError};
+use connector_api::Settings;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The settings key of the persisted buckets.
+pub const STATE_KEY: &str = "pacing.state";
+/// The settings key of the rate scale (a positive number, `off` or `0`).
+pub const SCALE_KEY: &str = "rate_limit_scale";
+/// The settings key of the time a batch may spend, waiting included, in milliseconds.
+pub const BUDGET_KEY: &str = "batch_budget_ms";
+/// The default time budget of one batch. The host's wall-clock limit per call must be well above it.
+pub const DEFAULT_BUDGET_MS: u64 = 2_000;
+/// The failure code of a recipient handed back without any call for it: wait `retry-after-ms`, it is not an attempt.
+pub const PACED: &str = "paced";
+/// Tokens kept in reserve in every bucket, against the latency between our clock and Slack's.
+const SPARE_TOKENS: f64 = 2.0;
+/// The fraction of each rate we use, against clock drift.
+const RATE_MARGIN: f64 = 0.99;
+/// A refused (429) call is repeated at most this many times within a batch.
+const MAX_429_REPEATS: u32 = 2;
+
+/// Where pacing reads the time and waits.
+pub trait Clock {
+    /// Wall-clock milliseconds since the Unix epoch (shared across component instances).
+    fn now_ms(&mut self) -> f64;
+    /// Waits.
+    fn sleep_ms(&mut self, ms: f64);
+}
+
+/// The system's clock: `SystemTime` and `std::thread::sleep` (wasi clocks in the component).
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&mut self) -> f64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64() * 1000.0)
+            .unwrap_or(0.0)
+    }
+    fn sleep_ms(&mut self, ms: f64) {
+        if ms > 0.0 {
+            std::thread::sleep(std::time::Duration::from_micros((ms * 1000.0) as u64));
+        }
+    }
+}
+
+/// A bucket's limit: `capacity` calls at once, `per_minute` sustained.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limit {
+    /// Burst size.
+    pub capacity: f64,
+    /// Sustained calls per minute.
+    pub per_minute: f64,
+}
+
+/// The workspace-wide bucket of `chat.postMessage`.
+pub const POST_WORKSPACE: &str = "chat.postMessage@workspace";
+
+/// Slack's limit of a method (by tier), as calls per minute; unknown methods are treated as Tier 3.
+pub fn tier_per_minute(method: &str) -> f64 {
+    match method {
+        "apps.uninstall" => 1.0,
+        "users.list" => 20.0,
+        "users.lookupByEmail" | "conversations.open" | "conversations.history" | "auth.revoke" => {
+            50.0
+        }
+        "auth.test" | "users.info" | "oauth.v2.access" => 100.0,
+        _ => 50.0,
+    }
+}
+
+/// The limit of a bucket key: a method, `chat.postMessage@workspace`, or `chat.postMessage#CHANNEL`.
+pub fn limit(key: &str) -> Limit {
+    if key == POST_WORKSPACE {
+        Limit {
+            capacity: 300.0,
+            per_minute: 300.0,
+        }
+    } else if key.starts_with("chat.postMessage#") {
+        Limit {
+            capacity: 3.0,
+            per_minute: 60.0,
+        }
+    } else {
+        let pm = tier_per_minute(key);
+        Limit {
+            capacity: pm,
+            per_minute: pm,
+        }
+    }
+}
+
+/// One bucket's persisted state.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Bucket {
+    /// Tokens left at `at`.
+    #[serde(rename = "t")]
+    pub tokens: f64,
+    /// When `tokens` was computed (Unix ms).
+    pub at: f64,
+    /// No call before this instant (a 429's `Retry-After`), Unix ms.
+    #[serde(rename = "b", default, skip_serializing_if = "is_zero")]
+    pub blocked_until: f64,
+}
+
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
+}
+
+/// What a call must do before it is made.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Permit {
+    /// Go now (a token was taken).
+    Go,
+    /// Wait this long (ms), then ask again.
+    Wait(f64),
+}
+
+/// The buckets of one workspace, their scale and the batch's budget.
+#[derive(Debug, Clone)]
+pub struct Pacer {
+    buckets: BTreeMap<String, Bucket>,
+    /// Rates are multiplied by this; `None`: pacing off (429s still honoured).
+    scale: Option<f64>,
+    /// When the batch started (Unix ms).
+    started: f64,
+    /// How long the batch may take, waits included (ms).
+    budget_ms: f64,
+    dirty: bool,
+}
+
+impl Pacer {
+    /// The pacer of this platform, from its settings, for a batch that starts at `now_ms`.
+    pub fn load<S: Settings + ?Sized>(settings: &S, now_ms: f64) -> Pacer {
+        let scale = match settings.get(SCALE_KEY).as_deref().map(str::trim) {
+            None | Some("") => Some(1.0),
+            Some("off") => None,
+            Some(v) => match v.parse::<f64>() {
+                Ok(s) if s.is_finite() && s > 0.0 => Some(s),
+                Ok(_) => None,
+                Err(_) => Some(1.0),
+            },
+        };
+        let budget_ms = settings
+            .get(BUDGET_KEY)
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|v| v.is_finite() && *v >= 0.0)
+            .unwrap_or(DEFAULT_BUDGET_MS as f64);
+        let buckets = settings
+            .get(STATE_KEY)
+            .and_then(|v| serde_json::from_str(&v).ok())
+            .unwrap_or_default();
+        Pacer {
+            buckets,
+            scale,
+            started: now_ms,
+            budget_ms,
+            dirty: false,
+        }
+    }
+
+    /// Writes the buckets back (only those that are not full, or blocked).
+    pub fn save<S: Settings + ?Sized>(&mut self, settings: &mut S, now_ms: f64) {
+        if !self.dirty {
+            return;
+        }
+        let scale = self.scale;
+        self.buckets.retain(|key, b| {
+            b.blocked_until > now_ms || refilled(b, limit(key), scale, now_ms) < usable(limit(key))
+        });
+        if let Ok(v) = serde_json::to_string(&self.buckets) {
+            let _ = settings.set(STATE_KEY, &v);
+        }
+        self.dirty = false;
+    }
+
+    /// Milliseconds left of the batch's budget at `now_ms`.
+    pub fn budget_left(&self, now_ms: f64) -> f64 {
+        (self.started + self.budget_ms - now_ms).max(0.0)
+    }
+
+    /// Whether pacing is on.
+    pub fn is_on(&self) -> bool {
+        self.scale.is_some()
+    }
+
+    /// Takes one token from every bucket of `keys` if all have one; otherwise says how long to wait.
+    pub fn acquire(&mut self, keys: &[String], now_ms: f64) -> Permit {
+        let mut wait: f64 = 0.0;
+        for key in keys {
+            if let Some(b) = self.buckets.get(key)
+                && b.blocked_until > now_ms
+            {
+                wait = wait.max(b.blocked_until - now_ms);
+            }
+        }
+        let Some(scale) = self.scale else {
+            return if wait > 0.0 {
+                Permit::Wait(wait)
+            } else {
+                Permit::Go
+            };
+        };
+        for key in keys {
+            let l = limit(key);
+            let tokens = self
+                .buckets
+                .get(key)
+                .map_or(usable(l), |b| refilled(b, l, Some(scale), now_ms));
+            if tokens < 1.0 {
+                wait = wait.max((1.0 - tokens) / per_ms(l, scale));
+            }
+        }
+        if wait > 0.0 {
+            return Permit::Wait(wait);
+        }
+        for key in keys {
+            let l = limit(key);
+            let tokens = self
+                .buckets
+                .get(key)
+                .map_or(usable(l), |b| refilled(b, l, Some(scale), now_ms));
+            let blocked_until = self.buckets.get(key).map_or(0.0, |b| b.blocked_until);
+            self.buckets.insert(
+                key.clone(),
+                Bucket {
+                    tokens: tokens - 1.0,
+                    at: now_ms,
+                    blocked_until,
+                },
+            );
+        }
+        self.dirty = true;
+        Permit::Go
+    }
+
+    /// Records a 429: no call of these buckets before `retry_after_ms` from now, then one call, then the rate.
+    pub fn refused(&mut self, keys: &[String], retry_after_ms: f64, now_ms: f64) {
+        for key in keys {
+            self.buckets.insert(
+                key.clone(),
+                Bucket {
+                    tokens: 1.0,
+                    at: now_ms + retry_after_ms,
+                    blocked_until: now_ms + retry_after_ms,
+                },
+            );
+        }
+        self.dirty = true;
+    }
+}
+
+/// The tokens a bucket may use: its capacity less the reserve.
+fn usable(l: Limit) -> f64 {
+    (l.capacity - SPARE_TOKENS).max(1.0)
+}
+
+fn per_ms(l: Limit, scale: f64) -> f64 {
+    l.per_minute * scale * RATE_MARGIN / 60_000.0
+}
+
+fn refilled(b: &Bucket, l: Limit, scale: Option<f64>, now_ms: f64) -> f64 {
+    let Some(scale) = scale else {
+        return usable(l);
+    };
+    let elapsed = (now_ms - b.at).max(0.0);
+    (b.tokens + elapsed * per_ms(l, scale)).min(usable(l))
+}
+
+/// The bucket keys of a request to `https://slack.com/api/METHOD`.
+pub fn keys_of(request: &HttpRequest) -> Vec<String> {
+    let method = request
+        .url
+        .strip_prefix(SLACK_API)
+        .unwrap_or(&request.url)
+        .split(['?', '#'])
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    if method == "chat.postMessage" {
+        let channel = form_urlencoded::parse(&request.body)
+            .find(|(k, _)| k == "channel")
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default();
+        vec![
+            format!("chat.postMessage#{channel}"),
+            POST_WORKSPACE.to_string(),
+        ]
+    } else {
+        vec![method]
+    }
+}
+
+/// A transport that paces every call through a [`Pacer`]. When a call would have to wait past the batch's budget,
+/// it is not sent: the transport answers [`TransportError::Deferred`] with the wait.
+pub struct Paced<'t, T: Transport + ?Sized, C: Clock> {
+    inner: &'t mut T,
+    /// The buckets.
+    pub pacer: Pacer,
+    /// The clock.
+    pub clock: C,
+    /// HTTP 429 answers received from Slack in this batch.
+    pub refusals: u32,
+}
+
+impl<'t, T: Transport + ?Sized, C: Clock> Paced<'t, T, C> {
+    /// Paces `inner` with `pacer`.
+    pub fn new(inner: &'t mut T, pacer: Pacer, clock: C) -> Self {
+        Paced {
+            inner,
+            pacer,
+            clock,
+            refusals: 0,
+        }
+    }
+
+    /// Waits for a permit within the budget; `Err(wait_ms)` when it does not fit.
+    fn permit(&mut self, keys: &[String]) -> Result<(), f64> {
+        loop {
+            let now = self.clock.now_ms();
+            match self.pacer.acquire(keys, now) {
+                Permit::Go => return Ok(()),
+                Permit::Wait(ms) if ms <= self.pacer.budget_left(now) => self.clock.sleep_ms(ms),
+                Permit::Wait(ms) => return Err(ms),
+            }
+        }
+    }
+}
+
+/// The error of a call held back for `wait_ms`: not sent, to be tried again after the wait (whole ms, at least 1).
+fn held_back(wait_ms: f64) -> TransportError {
+    TransportError::Deferred {
+        retry_after_ms: wait_ms.ceil().max(1.0) as u64,
+    }
+}
+
+impl<T: Transport + ?Sized, C: Clock> Transport for Paced<'_, T, C> {
+    fn send(&mut self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        let keys = keys_of(&request);
+        let mut repeats = 0;
+        loop {
+            if let Err(wait) = self.permit(&keys) {
+                return Err(held_back(wait));
+            }
+            let response = self.inner.send(request.clone())?;
+            if response.status != 429 {
+                return Ok(response);
+            }
+            self.refusals += 1;
+            let secs: f64 = response
+                .header("retry-after")
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(1.0);
+            let now = self.clock.now_ms();
+            self.pacer.refused(&keys, secs * 1000.0, now);
+            repeats += 1;
+            if repeats > MAX_429_REPEATS || secs * 1000.0 > self.pacer.budget_left(now) {
+                // Slack's own answer goes back: the recipient is retried by the host after `Retry-After`.
+                return Ok(response);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::Method;
+    use connector_api::fakes::MemorySettings;
+
+    struct Fake {
+        now: f64,
+        slept: f64,
+    }
+
+    impl Clock for Fake {
+        fn now_ms(&mut self) -> f64 {
+            self.now
+        }
+        fn sleep_ms(&mut self, ms: f64) {
+            self.now += ms;
+            self.slept += ms;
+        }
+    }
+
+    /// Answers 200, or 429 for the first `refuse` calls; counts calls per method.
+    #[derive(Default)]
+    struct Echo {
+        refuse: u32,
+        calls: Vec<String>,
+    }
+
+    impl Transport for Echo {
+        fn send(&mut self, r: HttpRequest) -> Result<HttpResponse, TransportError> {
+            self.calls.push(r.url.clone());
+            if self.refuse > 0 {
+                self.refuse -= 1;
+                return Ok(HttpResponse {
+                    status: 429,
+                    headers: vec![("retry-after".into(), "1".into())],
+                    body: vec![],
+                });
+            }
+            Ok(HttpResponse {
+                status: 200,
+                headers: vec![],
+                body: b"{\"ok\":true}".to_vec(),
+            })
+        }
+    }
+
+    fn call(method: &str, channel: &str) -> HttpRequest {
+        HttpRequest {
+            method: Method::Post,
+            url: format!("{SLACK_API}{method}"),
+            headers: vec![],
+            body: format!("channel={channel}&text=hi").into_bytes(),
+        }
+    }
+
+    #[test]
+    fn a_tier_3_method_bursts_then_keeps_its_sustained_rate() {
+        let s = MemorySettings::default();
+        let mut p = Pacer::load(&s, 0.0);
+        let keys = vec!["conversations.open".to_string()];
+        for _ in 0..48 {
+            assert_eq!(p.acquire(&keys, 0.0), Permit::Go);
+        }
+        // 50 a minute, 2 in reserve, 1% margin: the next token comes after about 1.21 s.
+        let Permit::Wait(ms) = p.acquire(&keys, 0.0) else {
+            panic!("the burst is spent")
+        };
+        assert!((ms - 60_000.0 / 50.0 / 0.99).abs() < 1.0, "{ms}");
+        assert_eq!(p.acquire(&keys, ms), Permit::Go);
+    }
+
+    #[test]
+    fn the_scale_speeds_rates_up_and_off_turns_pacing_off() {
+        let mut s = MemorySettings::default();
+        s.set(SCALE_KEY, "60").unwrap();
+        let mut p = Pacer::load(&s, 0.0);
+        let keys = vec!["users.list".to_string()];
+        for _ in 0..18 {
+            assert_eq!(p.acquire(&keys, 0.0), Permit::Go);
+        }
+        let Permit::Wait(ms) = p.acquire(&keys, 0.0) else {
+            panic!()
+        };
+        assert!((ms - 50.0 / 0.99).abs() < 0.5, "{ms}");
+        s.set(SCALE_KEY, "off").unwrap();
+        let mut p = Pacer::load(&s, 0.0);
+        for _ in 0..1000 {
+            assert_eq!(p.acquire(&keys, 0.0), Permit::Go);
+        }
+    }
+
+    #[test]
+    fn posts_are_paced_per_conversation_and_for_the_workspace() {
+        let mut s = MemorySettings::default();
+        let mut p = Pacer::load(&s, 0.0);
+        let d1 = keys_of(&call("chat.postMessage", "D1"));
+        assert_eq!(d1, ["chat.postMessage#D1", POST_WORKSPACE]);
+        assert_eq!(p.acquire(&d1, 0.0), Permit::Go);
+        assert!(matches!(p.acquire(&d1, 0.0), Permit::Wait(ms) if ms > 900.0 && ms < 1100.0));
+        for i in 0..297 {
+            let k = keys_of(&call("chat.postMessage", &format!("D{}", i + 2)));
+            assert_eq!(p.acquire(&k, 0.0), Permit::Go, "{i}");
+        }
+        let k = keys_of(&call("chat.postMessage", "D999"));
+        assert!(matches!(p.acquire(&k, 0.0), Permit::Wait(_)));
+        // The state survives into the next batch's pacer.
+        p.save(&mut s, 0.0);
+        let mut next = Pacer::load(&s, 10.0);
+        assert!(matches!(next.acquire(&k, 10.0), Permit::Wait(_)));
+        // Full buckets are not kept.
+        let mut later = Pacer::load(&s, 10.0);
+        later.dirty = true;
+        later.save(&mut s, 3_600_000.0);
+        assert_eq!(s.get(STATE_KEY).as_deref(), Some("{}"));
+    }
+
+    #[test]
+    fn a_429_blocks_the_method_for_retry_after_and_the_call_is_repeated_within_the_budget() {
+        let s = MemorySettings::default();
+        let mut inner = Echo {
+            refuse: 1,
+            ..Echo::default()
+        };
+        let clock = Fake {
+            now: 0.0,
+            slept: 0.0,
+        };
+        let mut t = Paced::new(&mut inner, Pacer::load(&s, 0.0), clock);
+        let r = t.send(call("conversations.open", "")).unwrap();
+        assert_eq!(r.status, 200);
+        assert_eq!(t.refusals, 1);
+        assert!((t.clock.slept - 1000.0).abs() < 1e-6, "{}", t.clock.slept);
+        // Another method is not blocked.
+        let before = t.clock.slept;
+        t.send(call("users.lookupByEmail", "")).unwrap();
+        assert_eq!(t.clock.slept, before);
+        assert_eq!(inner.calls.len(), 3);
+    }
+
+    #[test]
+    fn a_wait_past_the_budget_holds_the_call_back() {
+        let mut s = MemorySettings::default();
+        s.set(BUDGET_KEY, "500").unwrap();
+        let mut inner = Echo::default();
+        let clock = Fake {
+            now: 0.0,
+            slept: 0.0,
+        };
+        let mut t = Paced::new(&mut inner, Pacer::load(&s, 0.0), clock);
+        for _ in 0..18 {
+            assert_eq!(t.send(call("users.list", "")).unwrap().status, 200);
+        }
+        let e = t.send(call("users.list", "")).unwrap_err();
+        let TransportError::Deferred {
+            retry_after_ms: wait,
+        } = e
+        else {
+            panic!("held back, not {e:?}")
+        };
+        assert!((3000..3100).contains(&wait), "{wait}");
+        assert_eq!(inner.calls.len(), 18, "the held-back call was not sent");
+    }
+}

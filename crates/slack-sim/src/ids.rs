@@ -1,0 +1,89 @@
+//! Slack's identifiers and secrets as the simulation makes and checks them: Slackbot's user ID, the shape of
+//! team, user and app IDs, fresh IDs, bot tokens and OAuth codes.
+
+use rand::Rng;
+
+/// Slackbot's user ID (as in Slack).
+pub const SLACKBOT_ID: &str = "USLACKBOT";
+
+/// The characters of Slack's IDs after their prefix letter.
+const ID_ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+
+/// True when `id` is `first` followed by at least `min_rest` characters of A-Z0-9 (`T0123ABCD`, `U…`, `A…`).
+pub fn looks_like_id(id: &str, first: char, min_rest: usize) -> bool {
+    id.strip_prefix(first).is_some_and(|rest| {
+        rest.len() >= min_rest
+            && rest
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+    })
+}
+
+/// An ID: `prefix`, six characters counting `sequence` (so IDs never repeat in one simulation), four random
+/// ones.
+pub fn new_id(prefix: &str, sequence: u64) -> String {
+    let mut n = sequence;
+    let mut counted = [0u8; 6];
+    for c in counted.iter_mut().rev() {
+        *c = ID_ALPHABET[(n % 36) as usize];
+        n /= 36;
+    }
+    let mut rng = rand::rng();
+    let tail: String = (0..4)
+        .map(|_| ID_ALPHABET[rng.random_range(0..36)] as char)
+        .collect();
+    format!("{prefix}{}{tail}", String::from_utf8_lossy(&counted))
+}
+
+/// Ten random digits, as the numeric parts of Slack's tokens and codes.
+fn ten_digits(rng: &mut impl Rng) -> u64 {
+    rng.random_range(1_000_000_000..9_999_999_999)
+}
+
+/// A bot token in Slack's shape, `xoxb-{digits}-{digits}-{24 alphanumerics}`.
+pub fn new_bot_token() -> String {
+    const ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let mut rng = rand::rng();
+    let (a, b) = (ten_digits(&mut rng), ten_digits(&mut rng));
+    let c: String = (0..24)
+        .map(|_| ALNUM[rng.random_range(0..ALNUM.len())] as char)
+        .collect();
+    format!("xoxb-{a}-{b}-{c}")
+}
+
+/// An OAuth code in Slack's shape, `{10 digits}.{13 digits}.{64 hex digits}`.
+pub fn new_oauth_code() -> String {
+    let mut rng = rand::rng();
+    let a = ten_digits(&mut rng);
+    let b: u64 = rng.random_range(1_000_000_000_000..9_999_999_999_999);
+    let hex: String = (0..64)
+        .map(|_| format!("{:x}", rng.random_range(0..16u8)))
+        .collect();
+    format!("{a}.{b}.{hex}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes() {
+        assert!(looks_like_id("T0SIMTEAM1", 'T', 8));
+        assert!(!looks_like_id("T0SIM", 'T', 8));
+        assert!(!looks_like_id("U0alice001", 'U', 8));
+        assert!(looks_like_id("A0SIMAPP001", 'A', 0));
+        assert!(!looks_like_id("X0SIMAPP001", 'A', 0));
+        let id = new_id("D", 37);
+        assert!(id.starts_with("D000011") && id.len() == 11, "{id}");
+        assert!(looks_like_id(&id, 'D', 10));
+        let token = new_bot_token();
+        assert_eq!(token.split('-').count(), 4, "{token}");
+        assert!(token.starts_with("xoxb-"));
+        let code = new_oauth_code();
+        let parts: Vec<&str> = code.split('.').collect();
+        assert_eq!(
+            parts.iter().map(|p| p.len()).collect::<Vec<_>>(),
+            [10, 13, 64]
+        );
+    }
+}

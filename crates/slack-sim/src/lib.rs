@@ -1,0 +1,326 @@
+//! A simulated Slack workspace: a real HTTP server on 127.0.0.1 that speaks the Slack Web API as Slack does,
+//! for one workspace and one app, with Slack's OAuth v2 pages, signed events and interactivity payloads to
+//! the app, fault injection, rate limits, and inspection endpoints and a web view.
+//!
+//! Start it with [`start`]; drive and inspect it through the returned [`SimHandle`] or over HTTP:
+//!
+//! | endpoint | what |
+//! | --- | --- |
+//! | `GET/POST /api/METHOD` | the Web API (`oauth.v2.access`, `auth.test`, `auth.revoke`, `apps.uninstall`, `users.lookupByEmail`, `users.list`, `users.info`, `conversations.open`, `conversations.history`, `chat.postMessage`) |
+//! | `GET/POST /oauth/v2/authorize` | the consent page (Allow, Cancel, or the request form in a restricted workspace) |
+//! | `GET /_sim/` | web view: a member's conversations as Slack shows them |
+//! | `GET /_sim/state`, `/_sim/conversations[?member=]`, `/_sim/calls`, `/_sim/installations`, `/_sim/requests`, `/_sim/deliveries`, `/_sim/interactions`, `/_sim/faults`, `/_sim/clock` | JSON inspection (`/_sim/requests` is an HTML page with Approve buttons for a browser) |
+//! | `POST /_sim/faults` `{"method": "chat.postMessage", "fault": {"kind": "drop", "count": 1}}` | fault injection (`"fault": null` clears) |
+//! | `POST /_sim/clock` `{"advance_secs": 600}` or `{"offset_secs": 0}` | the simulation clock |
+//! | `POST /_sim/signin` (form `member`, `return_to`) | sets the `sim_member` cookie |
+//! | `POST /_sim/requests/{id}/approve`, `/deny` | app manager decisions |
+//! | `POST /_sim/apps/uninstall` | an admin removes the app (signed events follow) |
+//! | `POST /_sim/click` `{"member","channel","ts","action_id"}` | a button click (signed `block_actions`) |
+
+#![warn(missing_docs)]
+
+// How the modules depend on each other; each uses only modules of the lines above its own:
+//   leaves     b64, blocks, ids, scopes, signature, text, tz; html (page layout), request (reading requests),
+//              mrkdwn (Slack's markup to HTML, on html, text and tz)
+//   data       model
+//   state      state (the simulation and its lock), then objects (its records as Slack's JSON objects)
+//   endpoints  api and ratelimit (the Web API), oauth (consent pages), web (the web view), to_app (events and
+//              interactivity sent to the app), inspect (`/_sim/*`, which sends through to_app)
+//   server     server (routes and the accept loop); this file (the handle)
+mod api;
+mod b64;
+mod blocks;
+mod html;
+mod ids;
+mod inspect;
+mod model;
+mod mrkdwn;
+mod oauth;
+mod objects;
+mod ratelimit;
+mod request;
+mod scopes;
+mod server;
+mod signature;
+mod state;
+mod text;
+mod to_app;
+mod tz;
+mod web;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+
+pub use api::{METHODS, Tier};
+pub use blocks::{MAX_BLOCKS, image_extension_ok, validate as validate_blocks};
+pub use ids::SLACKBOT_ID;
+pub use model::{
+    ApiCall, App, Conversation, ConversationKind, Delivery, Fault, InstallRequest, Installation,
+    Interaction, Member, MemberMessage, Message, RateLimits, RequestStatus, Sender, SimConfig,
+    TokenRecord, TokenRevocation, Workspace,
+};
+pub use signature::sign as sign_request;
+pub use state::{CODE_TTL_SECS, StateSnapshot};
+pub use tz::render_date;
+
+use state::{Shared, SimState};
+
+/// The simulated Slack (a name for the module's entry points; see [`start`]).
+pub struct SlackSim;
+
+impl SlackSim {
+    /// Same as [`start`].
+    pub async fn start(listen: SocketAddr, config: SimConfig) -> anyhow::Result<SimHandle> {
+        start(listen, config).await
+    }
+}
+
+/// A running simulation. Dropping it leaves the server running until the runtime ends; call
+/// [`SimHandle::shutdown`] to stop it.
+pub struct SimHandle {
+    /// Where the server listens.
+    addr: SocketAddr,
+    /// The state the server's handlers share.
+    shared: Arc<Shared>,
+    /// Turned true to stop the server.
+    stop: watch::Sender<bool>,
+    /// The server's accept loop.
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// Starts the simulation on `listen` (use port 0 for any free port).
+pub async fn start(listen: SocketAddr, config: SimConfig) -> anyhow::Result<SimHandle> {
+    config.validate()?;
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    let addr = listener.local_addr()?;
+    let mut state = SimState::new(config);
+    state.base_url = format!("http://{addr}");
+    let shared = Arc::new(Shared::new(state));
+    let (stop, rx) = watch::channel(false);
+    let app = server::router(shared.clone());
+    let task = tokio::spawn(server::serve(listener, app, rx));
+    Ok(SimHandle {
+        addr,
+        shared,
+        stop,
+        task,
+    })
+}
+
+impl SimHandle {
+    /// `http://127.0.0.1:PORT`, the base of `/api/…` (Slack's `https://slack.com`).
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The Web API base, `http://127.0.0.1:PORT/api/` (Slack's `https://slack.com/api/`).
+    pub fn api_url(&self) -> String {
+        format!("{}/api/", self.base_url())
+    }
+
+    /// The authorize URL base, `http://127.0.0.1:PORT/oauth/v2/authorize` (Slack's
+    /// `https://slack.com/oauth/v2/authorize`).
+    pub fn authorize_url(&self) -> String {
+        format!("{}/oauth/v2/authorize", self.base_url())
+    }
+
+    /// A snapshot of the whole state.
+    pub fn state(&self) -> StateSnapshot {
+        self.shared.lock().snapshot()
+    }
+
+    /// All conversations (hidden ones included, marked `hidden`), with their messages.
+    pub fn conversations(&self) -> Vec<Conversation> {
+        self.shared.lock().conversations.clone()
+    }
+
+    /// One conversation by ID.
+    pub fn conversation(&self, id: &str) -> Option<Conversation> {
+        self.shared.lock().conversation(id).cloned()
+    }
+
+    /// Every message in the member's conversations (app DM and Slackbot), oldest first, with the
+    /// conversation's kind and whether it is hidden.
+    pub fn messages_for_member(&self, member_id: &str) -> Vec<MemberMessage> {
+        let state = self.shared.lock();
+        let mut out: Vec<MemberMessage> = state
+            .conversations
+            .iter()
+            .filter(|c| c.member_id == member_id)
+            .flat_map(|c| {
+                c.messages.iter().map(|m| MemberMessage {
+                    conversation_id: c.id.clone(),
+                    kind: c.kind.clone(),
+                    hidden: c.hidden,
+                    message: m.clone(),
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| a.message.ts.cmp(&b.message.ts));
+        out
+    }
+
+    /// Every Web API call so far (the most recent `calls_kept`).
+    pub fn api_calls(&self) -> Vec<ApiCall> {
+        self.shared.lock().calls.iter().cloned().collect()
+    }
+
+    /// Installations (active or not).
+    pub fn installations(&self) -> Vec<Installation> {
+        self.shared.lock().installations.clone()
+    }
+
+    /// App install requests.
+    pub fn requests(&self) -> Vec<InstallRequest> {
+        self.shared.lock().requests.clone()
+    }
+
+    /// Outbound deliveries (events and interaction payloads) so far.
+    pub fn deliveries(&self) -> Vec<Delivery> {
+        self.shared.lock().deliveries.clone()
+    }
+
+    /// Button clicks so far.
+    pub fn interactions(&self) -> Vec<Interaction> {
+        self.shared.lock().interactions.clone()
+    }
+
+    /// Simulation clock now, Unix seconds.
+    pub fn now(&self) -> f64 {
+        self.shared.lock().now()
+    }
+
+    /// Sets the clock offset (simulation time = real time + offset).
+    pub fn set_clock_offset(&self, offset: Duration) {
+        self.shared.lock().offset_ms = offset.as_millis() as i64;
+    }
+
+    /// Moves the simulation clock forward (codes expire, rate limit buckets refill).
+    pub fn advance_clock(&self, by: Duration) {
+        self.shared.lock().advance(by);
+    }
+
+    /// Injects a fault on a Web API method (`"*"`: every method). Replaces the method's previous fault.
+    pub fn set_fault(&self, method: &str, fault: Fault) {
+        self.shared.lock().faults.insert(method.to_string(), fault);
+    }
+
+    /// Removes the fault of a method.
+    pub fn clear_fault(&self, method: &str) {
+        self.shared.lock().faults.remove(method);
+    }
+
+    /// Turns rate limiting on or off.
+    pub fn set_rate_limits(&self, limits: RateLimits) {
+        let mut state = self.shared.lock();
+        state.config.rate_limits = limits;
+        state.buckets.clear();
+    }
+
+    /// Turns the app's Messages tab on or off.
+    pub fn set_messages_tab(&self, enabled: bool) {
+        self.shared.lock().config.app.messages_tab_enabled = enabled;
+    }
+
+    /// Sets the app's Events API and interactivity URLs.
+    pub fn set_app_urls(&self, events_url: Option<String>, interactivity_url: Option<String>) {
+        let mut state = self.shared.lock();
+        state.config.app.events_url = events_url;
+        state.config.app.interactivity_url = interactivity_url;
+    }
+
+    /// Sets the interaction ack deadline (Slack: 3 s).
+    pub fn set_ack_deadline(&self, d: Duration) {
+        self.shared.lock().config.ack_deadline = d;
+    }
+
+    /// An admin removes the app from the workspace: tokens revoked, conversations hidden, and the signed
+    /// `tokens_revoked` and `app_uninstalled` events sent to the events URL (in the background; see
+    /// [`SimHandle::wait_for_deliveries`]). Returns false if the app was not installed.
+    pub fn uninstall_app(&self) -> bool {
+        to_app::uninstall(&self.shared)
+    }
+
+    /// An app manager approves an install request; Slackbot tells the member.
+    pub fn approve_request(&self, id: &str) -> anyhow::Result<InstallRequest> {
+        self.shared.lock().approve_request(id, None)
+    }
+
+    /// An app manager denies an install request; Slackbot tells the member.
+    pub fn deny_request(&self, id: &str) -> anyhow::Result<InstallRequest> {
+        self.shared.lock().deny_request(id, None)
+    }
+
+    /// A member clicks a button of a message: the signed `block_actions` payload goes to the interactivity
+    /// URL; the result says whether the app acknowledged it in time.
+    pub async fn click(
+        &self,
+        member_id: &str,
+        channel: &str,
+        ts: &str,
+        action_id: &str,
+    ) -> anyhow::Result<Interaction> {
+        to_app::click(&self.shared, member_id, channel, ts, action_id).await
+    }
+
+    /// Waits until at least `n` deliveries are recorded, or `timeout` passes; returns them.
+    pub async fn wait_for_deliveries(&self, n: usize, timeout: Duration) -> Vec<Delivery> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let notified = self.shared.changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let state = self.shared.lock();
+                if state.deliveries.len() >= n {
+                    return state.deliveries.clone();
+                }
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() || tokio::time::timeout(left, notified).await.is_err() {
+                return self.shared.lock().deliveries.clone();
+            }
+        }
+    }
+
+    /// Stops the server and closes open connections.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+/// Runs the simulation until Ctrl-C, with the workspace (and optionally the app) of a seed file, or the demo
+/// workspace. Prints the address and the demo links at start.
+pub async fn run_standalone(
+    listen: SocketAddr,
+    workspace_file: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let config = match workspace_file {
+        Some(p) => SimConfig::from_file(&p)?,
+        None => SimConfig::demo(),
+    };
+    let app = config.app.clone();
+    let handle = start(listen, config).await?;
+    println!("Simulated Slack listening on {}", handle.base_url());
+    println!("  Web API:     {}", handle.api_url());
+    println!(
+        "  Authorize:   {}?client_id={}&scope=chat:write,im:write",
+        handle.authorize_url(),
+        app.client_id
+    );
+    println!("  Web view:    {}/_sim/", handle.base_url());
+    println!("  State JSON:  {}/_sim/state", handle.base_url());
+    tokio::signal::ctrl_c().await?;
+    handle.shutdown().await;
+    Ok(())
+}

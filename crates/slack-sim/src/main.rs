@@ -1,0 +1,30 @@
+//! `slack-sim`: the simulated Slack workspace on its own, for Slack client libraries and manual exploration.
+
+use clap::Parser;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Serves a simulated Slack workspace: the Web API, the OAuth consent pages, the inspection pages at `/_sim/`.
+#[derive(Parser)]
+#[command(name = "slack-sim", version)]
+struct Cli {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8025")]
+    listen: SocketAddr,
+    /// A workspace seed file (JSON); the demo workspace when absent.
+    #[arg(long)]
+    workspace: Option<PathBuf>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "warn,slack_sim=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    slack_sim::run_standalone(cli.listen, cli.workspace).await
+}

@@ -1,0 +1,60 @@
+//! Rate limits per method tier, and `chat.postMessage`'s per-conversation and workspace limits, as token
+//! buckets in "Slack time" (real time × scale + clock offset).
+
+use crate::api::{Params, Tier, post_rate_key, tier};
+use crate::state::{Bucket, SimState};
+
+/// Takes one call from the buckets of `method`; `Some(retry_after_real_secs)` when over the limit.
+pub fn check(state: &mut SimState, method: &str, p: &Params) -> Option<u64> {
+    if !state.config.rate_limits.enabled {
+        return None;
+    }
+    let method_tier = tier(method)?;
+    let now = state.rate_limit_now();
+    let limits = state.config.rate_limits.clone();
+    let scale = limits.time_scale;
+    let per_minute_override = limits.per_method_per_minute.get(method).copied();
+    let wait = if method_tier == Tier::PostMessage {
+        let key = format!("chat.postMessage#{}", post_rate_key(state, p));
+        let burst = limits.post_channel_burst.max(1) as f64;
+        let per_sec = limits.post_per_channel_per_second.max(1e-9);
+        let workspace_per_minute = per_minute_override
+            .unwrap_or(limits.post_workspace_per_minute)
+            .max(1) as f64;
+        let workspace_per_sec = workspace_per_minute / 60.0;
+        match take(state, &key, now, burst, per_sec) {
+            Err(w) => Some(w),
+            Ok(()) => match take(
+                state,
+                "chat.postMessage@workspace",
+                now,
+                workspace_per_minute,
+                workspace_per_sec,
+            ) {
+                Ok(()) => None,
+                Err(w) => {
+                    // Give the conversation's token back: the call did not happen.
+                    if let Some(b) = state.buckets.get_mut(&key) {
+                        b.tokens = (b.tokens + 1.0).min(burst);
+                    }
+                    Some(w)
+                }
+            },
+        }
+    } else {
+        let per_minute = per_minute_override
+            .unwrap_or(method_tier.per_minute())
+            .max(1) as f64;
+        take(state, method, now, per_minute, per_minute / 60.0).err()
+    };
+    wait.map(|w| ((w / scale).ceil() as u64).max(1))
+}
+
+/// Takes one call from the bucket `key` (created full); `Err(wait_slack_secs)` when it is empty.
+fn take(state: &mut SimState, key: &str, now: f64, capacity: f64, per_sec: f64) -> Result<(), f64> {
+    let b = state.buckets.entry(key.to_string()).or_insert(Bucket {
+        tokens: capacity,
+        last: now,
+    });
+    b.take(now, capacity, per_sec)
+}

@@ -1,0 +1,254 @@
+//! The HTTP server: routes, the accept loop (which can drop a connection without answering, for fault
+//! injection), and the `/api/METHOD` endpoint.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Path, Request, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use http::{HeaderValue, StatusCode, header};
+use hyper::body::Incoming;
+use hyper::service::Service as _;
+use hyper_util::rt::TokioIo;
+use hyper_util::service::TowerToHyperService;
+use serde_json::{Map, Value};
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinSet;
+
+use crate::api::{self, Reply};
+use crate::model::{ApiCall, Fault};
+use crate::state::Shared;
+use crate::text::redact;
+use crate::{inspect, oauth, ratelimit, to_app, web};
+
+/// Lets a handler close its connection without answering.
+#[derive(Clone)]
+pub struct ConnKill(pub Arc<Notify>);
+
+impl ConnKill {
+    /// Closes the connection; the handler's future is dropped with it.
+    pub async fn kill(&self) -> Response {
+        self.0.notify_one();
+        std::future::pending::<()>().await;
+        StatusCode::INTERNAL_SERVER_ERROR.into_response()
+    }
+}
+
+/// All routes.
+pub fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/api/{method}", get(api_route).post(api_route))
+        .route(
+            "/oauth/v2/authorize",
+            get(oauth::authorize_get).post(oauth::authorize_post),
+        )
+        .route(
+            "/_sim",
+            get(|| async { axum::response::Redirect::to("/_sim/") }),
+        )
+        .route("/_sim/", get(web::index))
+        .route("/_sim/state", get(inspect::state_json))
+        .route("/_sim/conversations", get(inspect::conversations))
+        .route("/_sim/calls", get(inspect::calls))
+        .route("/_sim/installations", get(inspect::installations))
+        .route("/_sim/deliveries", get(inspect::deliveries))
+        .route("/_sim/interactions", get(inspect::interactions))
+        .route("/_sim/requests", get(inspect::requests))
+        .route("/_sim/requests/{id}/approve", post(inspect::decide::<true>))
+        .route("/_sim/requests/{id}/deny", post(inspect::decide::<false>))
+        .route(
+            "/_sim/faults",
+            get(inspect::faults_get).post(inspect::faults_post),
+        )
+        .route(
+            "/_sim/clock",
+            get(inspect::clock_get).post(inspect::clock_post),
+        )
+        .route("/_sim/signin", post(inspect::signin))
+        .route("/_sim/apps/uninstall", post(inspect::uninstall))
+        .route("/_sim/click", post(inspect::click))
+        .route("/_sim/response_url/{id}", post(inspect::response_url))
+        .route("/_sim/static/{file}", get(web::static_file))
+        .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
+        .with_state(shared)
+}
+
+/// Serves until `shutdown` turns true; connections still open then are closed.
+pub async fn serve(listener: TcpListener, app: Router, mut shutdown: watch::Receiver<bool>) {
+    let mut conns = JoinSet::new();
+    loop {
+        tokio::select! {
+            r = listener.accept() => {
+                let Ok((stream, _)) = r else {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                };
+                let kill = ConnKill(Arc::new(Notify::new()));
+                let k2 = kill.clone();
+                let tower = TowerToHyperService::new(app.clone());
+                let svc = hyper::service::service_fn(move |mut req: http::Request<Incoming>| {
+                    req.extensions_mut().insert(k2.clone());
+                    tower.call(req)
+                });
+                conns.spawn(async move {
+                    let conn = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), svc);
+                    tokio::select! {
+                        _ = conn => {}
+                        _ = kill.0.notified() => {}
+                    }
+                });
+            }
+            _ = shutdown.changed() => break,
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+        }
+    }
+    conns.abort_all();
+}
+
+/// A JSON answer as Slack sends it.
+pub fn json_response(status: u16, body: &Value, retry_after: Option<u64>) -> Response {
+    let mut r = (
+        StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+        body.to_string(),
+    )
+        .into_response();
+    if let Some(s) = retry_after {
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(s));
+    }
+    r
+}
+
+/// The parameters as the call log keeps them: tokens and secrets reduced to their prefix.
+fn redacted(params: &Map<String, Value>) -> Map<String, Value> {
+    let mut out = params.clone();
+    for k in ["token", "client_secret"] {
+        if let Some(Value::String(s)) = out.get(k) {
+            out.insert(k.into(), Value::String(redact(s)));
+        }
+    }
+    out
+}
+
+/// `GET/POST /api/{method}`: decoding, faults, rate limits, the method, the call log.
+async fn api_route(
+    State(shared): State<Arc<Shared>>,
+    Path(method): Path<String>,
+    req: Request,
+) -> Response {
+    let kill = req.extensions().get::<ConnKill>().cloned();
+    let (parts, body) = req.into_parts();
+    let bytes = match axum::body::to_bytes(body, 4 << 20).await {
+        Ok(b) => b,
+        Err(_) => {
+            return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n").into_response();
+        }
+    };
+    let (params, early) = api::decode(&parts.method, &parts.headers, parts.uri.query(), &bytes);
+    let known = api::tier(&method).is_some();
+    let mut call = ApiCall {
+        seq: 0,
+        method: method.clone(),
+        http_method: parts.method.to_string(),
+        params: redacted(&params.fields),
+        auth: if params.basic_credentials.is_some() && params.token_source.is_none() {
+            Some("basic".into())
+        } else {
+            params.token_source.map(Into::into)
+        },
+        time: shared.lock().now(),
+        status: 0,
+        response: None,
+        fault: None,
+    };
+    let fault = if known {
+        shared.lock().take_fault(&method)
+    } else {
+        None
+    };
+    let mut lost_after = false;
+    if let Some(f) = &fault {
+        call.fault = Some(f.label());
+        match f {
+            Fault::Drop { .. } => {
+                shared.lock().record_call(call);
+                return drop_connection(kill).await;
+            }
+            Fault::HttpStatus { status, .. } => {
+                call.status = *status;
+                shared.lock().record_call(call);
+                let code =
+                    StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                return (
+                    code,
+                    [(header::CONTENT_TYPE, "text/html")],
+                    format!("<html><body>{code}</body></html>"),
+                )
+                    .into_response();
+            }
+            Fault::Ratelimited { retry_after, .. } => {
+                let r = Reply::ratelimited(*retry_after);
+                return finish(&shared, call, r);
+            }
+            Fault::SlackError { error, .. } => {
+                let r = Reply::err(error);
+                return finish(&shared, call, r);
+            }
+            Fault::Delay { ms, .. } => tokio::time::sleep(Duration::from_millis(*ms)).await,
+            Fault::LostAfterPost { .. } => lost_after = true,
+        }
+    }
+    let mut reply = if let Some(code) = early {
+        Reply::err(code)
+    } else if !known {
+        Reply::err("unknown_method")
+    } else {
+        let mut state = shared.lock();
+        match ratelimit::check(&mut state, &method, &params) {
+            Some(retry) => Reply::ratelimited(retry),
+            None => api::call(&mut state, &method, &params),
+        }
+    };
+    if reply.status == 200 {
+        reply.add_warnings(&params.warnings);
+    }
+    for e in std::mem::take(&mut reply.effects) {
+        tokio::spawn(to_app::run_effect(shared.clone(), e));
+    }
+    if lost_after {
+        call.response = Some(logged(&reply.body));
+        shared.lock().record_call(call);
+        return drop_connection(kill).await;
+    }
+    finish(&shared, call, reply)
+}
+
+/// Closes the connection without answering (a 500 where the connection cannot be reached).
+async fn drop_connection(kill: Option<ConnKill>) -> Response {
+    match kill {
+        Some(k) => k.kill().await,
+        None => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+/// The answer as the call log keeps it: issued tokens reduced to their prefix.
+fn logged(body: &Value) -> Value {
+    let mut b = body.clone();
+    if let Some(Value::String(t)) = b.get("access_token") {
+        b["access_token"] = Value::String(redact(t));
+    }
+    b
+}
+
+/// Logs the call with its answer and sends the answer.
+fn finish(shared: &Shared, mut call: ApiCall, r: Reply) -> Response {
+    call.status = r.status;
+    call.response = Some(logged(&r.body));
+    shared.lock().record_call(call);
+    json_response(r.status, &r.body, r.retry_after)
+}
