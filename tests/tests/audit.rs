@@ -2,7 +2,6 @@
 //! line that would allow it, and the verdict is a refusal.
 
 use connector_host::audit::{Audit, Severity};
-use connector_host::grants::Grants;
 use lms_harness::connector::default_grants;
 
 const HOSTILE_FS: &[u8] = include_bytes!(env!("HOSTILE_FS_CONNECTOR_WASM"));

@@ -5,6 +5,7 @@
 //! Time is a [`ManualClock`]: back-offs are recorded as due times and the clock jumps to them; the only real waits
 //! are Slack's `Retry-After` seconds, which the connector honours.
 
+use lms::outbox::DeliveryStatus;
 use e2e_tests::TestDir;
 use lms::integration::Tile;
 use lms::outbox::{self, LogEntry, LogFilter, MAX_ATTEMPTS, RunReport};
@@ -90,11 +91,11 @@ fn assert_exactly_once(harness: &Harness, id: &str) {
     );
     for e in &entries {
         if e.user_id.starts_with("nobody-") {
-            assert_eq!(e.status, "skipped", "{e:?}");
+            assert_eq!(e.status, DeliveryStatus::Skipped, "{e:?}");
             assert_eq!(e.reason_code.as_deref(), Some("no_account"), "{e:?}");
             continue;
         }
-        assert_eq!(e.status, "sent", "{e:?}");
+        assert_eq!(e.status, DeliveryStatus::Sent, "{e:?}");
         let posted = messages
             .iter()
             .find(|(c, _)| Some(c) == e.channel.as_ref())
@@ -225,7 +226,7 @@ async fn errors_that_persist_or_cannot_be_fixed_fail_with_their_reason() {
         .iter()
         .filter(|e| e.user_id.starts_with("learner-"))
     {
-        assert_eq!(e.status, "failed");
+        assert_eq!(e.status, DeliveryStatus::Failed);
         assert_eq!(e.attempts, MAX_ATTEMPTS, "{e:?}");
         assert_eq!(e.reason_code.as_deref(), Some("http_503"));
         let reason = e.reason.as_deref().unwrap();
@@ -260,13 +261,13 @@ async fn errors_that_persist_or_cannot_be_fixed_fail_with_their_reason() {
     assert_eq!(r.sent, 0, "{r:?}");
     assert_eq!(r.retrying, 0, "{r:?}");
     let entries = log(&harness, "n-revoked");
-    assert!(entries.iter().any(|e| e.status == "failed"
+    assert!(entries.iter().any(|e| e.status == DeliveryStatus::Failed
         && e.attempts == 1
         && e.reason_code.as_deref() == Some("token_revoked")));
     assert!(
         entries
             .iter()
-            .all(|e| e.status == "failed" || e.status == "skipped")
+            .all(|e| e.status == DeliveryStatus::Failed || e.status == DeliveryStatus::Skipped)
     );
     assert!(matches!(
         harness.lms.tile(BIG_PLATFORM).unwrap(),

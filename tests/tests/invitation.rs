@@ -3,7 +3,7 @@
 
 use e2e_tests::TestDir;
 use lms::integration::Tile;
-use lms::outbox::{Kind, NewNotification};
+use lms::outbox::{DeliveryStatus, Kind, NewNotification};
 use lms_harness::demo::{DEMO_PLATFORM, DEMO_REDIRECT_URI, consent};
 use lms_harness::harness::{Harness, HarnessOptions};
 use serde_json::Value;
@@ -79,13 +79,13 @@ async fn an_invitation_reaches_each_matched_learner_once_in_the_apps_dm() {
     for learner in &data.learners {
         let d = deliveries.iter().find(|d| d.user_id == learner.id).unwrap();
         if learner.id == "learner-nobody" {
-            assert_eq!(d.status, "skipped");
+            assert_eq!(d.status, DeliveryStatus::Skipped);
             assert_eq!(d.reason_code.as_deref(), Some("no_account"));
             assert!(d.reason.as_deref().unwrap().contains("e-mail"), "{d:?}");
             assert!(d.conversation.is_none());
             continue;
         }
-        assert_eq!(d.status, "sent", "{d:?}");
+        assert_eq!(d.status, DeliveryStatus::Sent, "{d:?}");
         let channel = d.conversation.as_deref().unwrap();
         assert!(
             channel.starts_with('D'),
@@ -153,7 +153,7 @@ async fn an_invitation_reaches_each_matched_learner_once_in_the_apps_dm() {
             .find(|d| d.user_id == upper.id)
             .unwrap()
             .status,
-        "sent"
+        DeliveryStatus::Sent
     );
     // The French learner got French words.
     let fr = deliveries

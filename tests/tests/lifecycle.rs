@@ -2,6 +2,7 @@
 //! who may act, activation and its failures, restricted workspaces, deactivation and reactivation, removal from
 //! Slack's side by signed events, and a token revoked under a delivery.
 
+use lms::outbox::DeliveryStatus;
 use e2e_tests::World;
 use lms::inbound;
 use lms::integration::Tile;
@@ -266,7 +267,7 @@ async fn deactivation_stops_messages_and_reactivation_continues_the_same_convers
     let second = w.invite("second").await.unwrap();
     assert_eq!((second.sent, second.skipped), (0, 4));
     for d in lms.deliveries(DEMO_PLATFORM, "second").unwrap() {
-        assert_eq!(d.status, "skipped");
+        assert_eq!(d.status, DeliveryStatus::Skipped);
         assert_eq!(d.reason_code.as_deref(), Some("inactive"), "{d:?}");
     }
     assert_eq!(
@@ -396,7 +397,7 @@ async fn a_token_revoked_under_a_delivery_disconnects() {
     // Nothing is retried against a dead token.
     let deliveries = lms.deliveries(DEMO_PLATFORM, "after-removal").unwrap();
     assert!(
-        deliveries.iter().all(|d| d.status != "queued"),
+        deliveries.iter().all(|d| d.status != DeliveryStatus::Queued),
         "{deliveries:?}"
     );
 }
@@ -418,7 +419,7 @@ async fn a_button_click_is_acknowledged_through_the_signed_interactivity_url() {
         .deliveries(DEMO_PLATFORM, "clickable")
         .unwrap()
         .into_iter()
-        .find(|d| d.status == "sent")
+        .find(|d| d.status == DeliveryStatus::Sent)
         .unwrap();
     let member = w
         .harness

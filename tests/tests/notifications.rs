@@ -2,6 +2,7 @@
 //! matching, opt-outs, scheduled path steps, anatomy (description cut, covers, dates per time zone), safe text and
 //! language.
 
+use lms::outbox::DeliveryStatus;
 use e2e_tests::World;
 use lms::db::{Session, User};
 use lms::outbox::{Kind, NewNotification};
@@ -27,7 +28,7 @@ async fn send(w: &World, id: &str, title: &str, session: &Session, user_id: &str
         .unwrap();
     lms.run_outbox(DEMO_PLATFORM, lms::db::now()).await.unwrap();
     let d = lms.deliveries(DEMO_PLATFORM, id).unwrap().remove(0);
-    assert_eq!(d.status, "sent", "{d:?}");
+    assert_eq!(d.status, DeliveryStatus::Sent, "{d:?}");
     let c = w
         .harness
         .sim
@@ -290,9 +291,9 @@ async fn opt_outs_stop_their_kind_until_turned_back_on_and_mandatory_messages_ig
         ("skipped", Some("opted_out"))
     );
     assert!(a.reason.as_deref().unwrap().contains("turned off"));
-    assert_eq!(b.status, "sent");
+    assert_eq!(b.status, DeliveryStatus::Sent);
     let (a, b) = run("info-1", Kind::SessionInformation, false).await;
-    assert_eq!(a.status, "sent");
+    assert_eq!(a.status, DeliveryStatus::Sent);
     assert_eq!(
         (b.status.as_str(), b.reason_code.as_deref()),
         ("skipped", Some("opted_out"))
@@ -307,7 +308,7 @@ async fn opt_outs_stop_their_kind_until_turned_back_on_and_mandatory_messages_ig
         .unwrap();
     let (a, _) = run("assign-2", Kind::SessionAssignment, false).await;
     assert_eq!(
-        a.status, "sent",
+        a.status, DeliveryStatus::Sent,
         "turning the toggle on again restores messages"
     );
 }
@@ -426,7 +427,7 @@ async fn a_scheduled_step_is_refused_while_inactive_and_sent_once_at_its_time() 
     let after_deliveries = lms.deliveries(DEMO_PLATFORM, &after.id).unwrap();
     assert_eq!(after_deliveries.len(), 3);
     assert!(
-        after_deliveries.iter().all(|d| d.status == "sent"),
+        after_deliveries.iter().all(|d| d.status == DeliveryStatus::Sent),
         "{after_deliveries:?}"
     );
 }

@@ -2,7 +2,7 @@
 
 use crate::connector::DataDir;
 use anyhow::Result;
-use lms::outbox::{self, LogEntry, LogFilter, RunReport};
+use lms::outbox::{self, DeliveryStatus, LogEntry, LogFilter, RunReport};
 use lms::workers::{OutboxConfig, SystemClock, Workers};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -85,7 +85,7 @@ pub async fn deliveries_command(args: DeliveriesArgs) -> Result<()> {
         *summary
             .entry(format!("{}/{}", e.platform_id, e.notification_id))
             .or_default()
-            .entry(e.status.clone())
+            .entry(e.status.to_string())
             .or_default() += 1;
     }
     if args.json {
@@ -134,7 +134,7 @@ pub fn table(entries: &[LogEntry]) -> String {
             (None, Some(r)) => r.clone(),
             (None, None) => String::new(),
         };
-        let why = if e.status == "queued" && e.attempts > 0 {
+        let why = if e.status == DeliveryStatus::Queued && e.attempts > 0 {
             format!("retry at {} after {why}", e.next_attempt_at)
         } else {
             why
@@ -143,7 +143,7 @@ pub fn table(entries: &[LogEntry]) -> String {
             e.platform_id.clone(),
             e.notification_id.clone(),
             e.user_id.clone(),
-            e.status.clone(),
+            e.status.to_string(),
             e.attempts.to_string(),
             e.channel.clone().unwrap_or_default(),
             e.ts.clone().unwrap_or_default(),

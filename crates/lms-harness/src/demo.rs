@@ -174,7 +174,7 @@ async fn run_in(dir: &std::path::Path) -> Result<DemoReport> {
         report.push(LearnerReport {
             user_id: user.id.clone(),
             email: user.email.clone(),
-            status: d.status.clone(),
+            status: d.status.to_string(),
             reason: d.reason.clone(),
             conversation: d.conversation.clone(),
             messages,

@@ -223,8 +223,8 @@ pub struct Delivery {
     pub notification_id: String,
     /// Recipient.
     pub user_id: String,
-    /// `queued`, `in_flight`, `sent`, `skipped` or `failed`.
-    pub status: String,
+    /// Where it is in its life.
+    pub status: crate::outbox::DeliveryStatus,
     /// Where it was posted.
     pub conversation: Option<String>,
     /// The message's id there.

@@ -32,6 +32,30 @@ pub enum Tile {
     Disconnected(String),
 }
 
+impl Tile {
+    /// The state and detail as the `connectors` table stores them.
+    fn stored(&self) -> Result<(&'static str, Option<&str>)> {
+        Ok(match self {
+            Tile::Unavailable => bail!("availability is the vendor's switch, not a state"),
+            Tile::Inactive(detail) => ("inactive", detail.as_deref()),
+            Tile::ApprovalRequested(next) => ("approval_requested", Some(next.as_str())),
+            Tile::Active(workspace) => ("active", Some(workspace.as_str())),
+            Tile::Disconnected(reason) => ("disconnected", Some(reason.as_str())),
+        })
+    }
+
+    /// The tile of an available connector from its stored state and detail.
+    fn from_stored(state: &str, detail: Option<String>) -> Result<Tile> {
+        Ok(match state {
+            "inactive" => Tile::Inactive(detail),
+            "approval_requested" => Tile::ApprovalRequested(detail.unwrap_or_default()),
+            "active" => Tile::Active(detail.unwrap_or_default()),
+            "disconnected" => Tile::Disconnected(detail.unwrap_or_default()),
+            other => bail!("unknown integration state `{other}` in the database"),
+        })
+    }
+}
+
 /// The LMS: its database and the connector it runs.
 #[derive(Clone)]
 pub struct Lms {
@@ -102,23 +126,18 @@ impl Lms {
             .optional()?;
         Ok(match row {
             None | Some((false, _, _)) => Tile::Unavailable,
-            Some((true, state, detail)) => match state.as_str() {
-                "active" => Tile::Active(detail.unwrap_or_default()),
-                "approval_requested" => Tile::ApprovalRequested(detail.unwrap_or_default()),
-                "disconnected" => Tile::Disconnected(detail.unwrap_or_default()),
-                _ => Tile::Inactive(detail),
-            },
+            Some((true, state, detail)) => Tile::from_stored(&state, detail)?,
         })
     }
 
     pub(crate) fn set_tile(
         &self,
         platform_id: &str,
-        state: &str,
-        detail: Option<&str>,
+        tile: &Tile,
         actor: &str,
         why: &str,
     ) -> Result<()> {
+        let (state, detail) = tile.stored()?;
         self.db.conn().execute(
             "UPDATE connectors SET state = ?3, detail = ?4, updated_at = ?5 WHERE platform_id = ?1 AND connector_id = ?2",
             params![platform_id, self.connector_id(), state, detail, now()],
@@ -235,8 +254,7 @@ impl Lms {
             Ok(wit::ActivationResult::Active(workspace)) => {
                 self.set_tile(
                     platform_id,
-                    "active",
-                    Some(&workspace.name),
+                    &Tile::Active(workspace.name.clone()),
                     &actor,
                     &format!("connected to {} ({})", workspace.name, workspace.id),
                 )?;
@@ -244,8 +262,7 @@ impl Lms {
             Ok(wit::ActivationResult::ApprovalRequested(next)) => {
                 self.set_tile(
                     platform_id,
-                    "approval_requested",
-                    Some(&next),
+                    &Tile::ApprovalRequested(next),
                     &actor,
                     "app install requested",
                 )?;
@@ -259,7 +276,12 @@ impl Lms {
         let current = self.tile(platform_id)?;
         // A failed attempt never breaks a working integration; otherwise the tile says what went wrong.
         if !matches!(current, Tile::Active(_)) {
-            self.set_tile(platform_id, "inactive", Some(message), actor, message)?;
+            self.set_tile(
+                platform_id,
+                &Tile::Inactive(Some(message.to_string())),
+                actor,
+                message,
+            )?;
         } else {
             self.db
                 .audit(platform_id, actor, "activate.failed", message)?;
@@ -276,8 +298,7 @@ impl Lms {
         }
         self.set_tile(
             platform_id,
-            "approval_requested",
-            Some(APPROVAL_NEXT_STEP),
+            &Tile::ApprovalRequested(APPROVAL_NEXT_STEP.to_string()),
             user_id,
             "app install requested in Slack",
         )?;
@@ -293,8 +314,7 @@ impl Lms {
             .map_err(|e| anyhow::anyhow!("{}", e.message))?;
         self.set_tile(
             platform_id,
-            "inactive",
-            None,
+            &Tile::Inactive(None),
             user_id,
             "deactivated by an admin",
         )?;

@@ -7,6 +7,65 @@ use crate::integration::Lms;
 use anyhow::{Context, Result, bail};
 use connector_host::wit;
 
+
+/// Where a delivery is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    /// Waiting for its turn (first attempt or a retry).
+    Queued,
+    /// Handed to the connector; its outcome is not recorded yet.
+    InFlight,
+    /// The message was delivered.
+    Sent,
+    /// Deliberately not sent (no account, a preference, an inactive integration).
+    Skipped,
+    /// Failed for good.
+    Failed,
+}
+
+impl DeliveryStatus {
+    /// The status as the `deliveries` table stores it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Queued => "queued",
+            DeliveryStatus::InFlight => "in_flight",
+            DeliveryStatus::Sent => "sent",
+            DeliveryStatus::Skipped => "skipped",
+            DeliveryStatus::Failed => "failed",
+        }
+    }
+}
+
+impl std::fmt::Display for DeliveryStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl rusqlite::ToSql for DeliveryStatus {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(self.as_str().into())
+    }
+}
+
+impl rusqlite::types::FromSql for DeliveryStatus {
+    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        Ok(match value.as_str()? {
+            "queued" => DeliveryStatus::Queued,
+            "in_flight" => DeliveryStatus::InFlight,
+            "sent" => DeliveryStatus::Sent,
+            "skipped" => DeliveryStatus::Skipped,
+            "failed" => DeliveryStatus::Failed,
+            other => {
+                return Err(rusqlite::types::FromSqlError::Other(
+                    format!("unknown delivery status `{other}`").into(),
+                ));
+            }
+        })
+    }
+}
+
 /// The failure code of a recipient the connector held back without calling Slack (see the connector's pacing).
 pub const PACED: &str = "paced";
 use rusqlite::{OptionalExtension, params};
@@ -501,7 +560,7 @@ impl Lms {
             let tx = conn.transaction()?;
             let t = now();
             for (id, record) in records {
-                let finish = |status: &str,
+                let finish = |status: DeliveryStatus,
                               conversation: Option<&str>,
                               message_id: Option<&str>,
                               code: Option<&str>,
@@ -519,22 +578,22 @@ impl Lms {
                         message_id,
                         already_sent,
                     } => {
-                        finish("sent", Some(conversation), Some(message_id), None, None)?;
+                        finish(DeliveryStatus::Sent, Some(conversation), Some(message_id), None, None)?;
                         report.sent += 1;
                         if *already_sent {
                             report.already_sent += 1;
                         }
                     }
                     Record::Skipped(code, why) => {
-                        finish("skipped", None, None, Some(code), Some(why))?;
+                        finish(DeliveryStatus::Skipped, None, None, Some(code), Some(why))?;
                         report.skipped += 1;
                     }
                     Record::Failed(code, why) => {
-                        finish("failed", None, None, Some(code), Some(why))?;
+                        finish(DeliveryStatus::Failed, None, None, Some(code), Some(why))?;
                         report.failed += 1;
                     }
                     Record::Disconnected(code, why) => {
-                        finish("failed", None, None, Some(code), Some(why))?;
+                        finish(DeliveryStatus::Failed, None, None, Some(code), Some(why))?;
                         report.failed += 1;
                         disconnected.get_or_insert_with(|| why.clone());
                     }
@@ -562,7 +621,7 @@ impl Lms {
                         )?;
                         if attempts >= policy.max_attempts {
                             let why = format!("{why} (after {attempts} attempts)");
-                            finish("failed", None, None, Some(code), Some(&why))?;
+                            finish(DeliveryStatus::Failed, None, None, Some(code), Some(&why))?;
                             report.failed += 1;
                         } else {
                             let wait = policy.wait_secs(attempts, *retry_after_ms);
@@ -594,8 +653,7 @@ impl Lms {
         }
         self.set_tile(
             platform_id,
-            "disconnected",
-            Some(reason),
+            &crate::integration::Tile::Disconnected(reason.to_string()),
             "connector",
             reason,
         )?;
@@ -691,7 +749,7 @@ pub struct LogEntry {
     /// The learner's e-mail address in the LMS.
     pub email: Option<String>,
     /// `queued`, `in_flight`, `sent`, `skipped` or `failed`.
-    pub status: String,
+    pub status: DeliveryStatus,
     /// Attempts made.
     pub attempts: i64,
     /// Where it was posted (`D…`).

@@ -1,0 +1,4 @@
+document.addEventListener('DOMContentLoaded', () => {
+  const s = document.getElementById('act-as');
+  if (s) s.addEventListener('change', () => s.form.requestSubmit());
+});

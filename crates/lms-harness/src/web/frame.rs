@@ -1,0 +1,182 @@
+//! The page layout: the harness bar ("Acting as", the link to the simulated Slack), the platform's header and
+//! navigation, the flash message; and the bare page of errors and refusals. Templates are maud: values are
+//! escaped unless marked pre-escaped.
+
+use super::assets;
+use super::flash::Flash;
+use lms::db::User;
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+
+/// The pages' style sheet.
+const CSS: &str = include_str!("../assets/lms.css");
+/// The script of the "Acting as" switch: submits on change (the button stays for browsers without scripts).
+const ACT_AS_SCRIPT: &str = include_str!("../assets/act-as.js");
+
+/// Which section of the site a page belongs to (for `aria-current`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Section {
+    /// Settings → Connectors.
+    Connectors,
+    /// Paths and sessions.
+    Paths,
+    /// Notifications and their delivery logs.
+    Deliveries,
+    /// Personal settings → Notifications.
+    MyNotifications,
+    /// Anything else.
+    None,
+}
+
+/// Everything the layout needs.
+pub(super) struct Frame<'a> {
+    /// The user the visitor acts as.
+    pub me: &'a User,
+    /// Everyone the visitor may act as.
+    pub users: &'a [User],
+    /// The platform's name.
+    pub platform_name: &'a str,
+    /// The simulated Slack's base URL.
+    pub slack_url: &'a str,
+    /// This page's path and query, to come back to after switching user.
+    pub here: &'a str,
+    /// The status message to show, if any.
+    pub flash: Option<&'a Flash>,
+}
+
+fn role_label(role: &str) -> &str {
+    match role {
+        "admin" => "platform admin",
+        "author" => "author",
+        _ => "learner",
+    }
+}
+
+/// A whole page.
+pub(super) fn page(frame: &Frame<'_>, section: Section, title: &str, body: Markup) -> Markup {
+    let me = frame.me;
+    let link = |s: Section, href: &str, label: &str| {
+        html! {
+            li { a href=(href) aria-current=[(s == section).then_some("page")] { (label) } }
+        }
+    };
+    let is_author = matches!(me.role.as_str(), "admin" | "author");
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " – " (frame.platform_name) }
+                link rel="icon" href=(assets::LOGO);
+                style { (PreEscaped(CSS)) }
+                script { (PreEscaped(ACT_AS_SCRIPT)) }
+            }
+            body {
+                a.skip href="#main" { "Skip to content" }
+                div.harness role="region" aria-label="Harness" {
+                    span.muted-light { "Simulated LMS" }
+                    form.actas method="post" action="/act-as" {
+                        label for="act-as" { "Acting as:" }
+                        select #act-as name="user" {
+                            @for u in frame.users {
+                                option value=(u.id) selected[u.id == me.id] {
+                                    (u.display_name) " (" (role_label(&u.role)) ")"
+                                }
+                            }
+                        }
+                        input type="hidden" name="return_to" value=(frame.here);
+                        button type="submit" { "Switch" }
+                    }
+                    a href={ (frame.slack_url) "/_sim/" } target="_blank" rel="noopener" {
+                        "Open simulated Slack"
+                        span.visually-hidden { " (opens in a new tab)" }
+                    }
+                }
+                header.top {
+                    a.brand href="/" { img src=(assets::LOGO) alt=""; (frame.platform_name) }
+                    nav.main aria-label="Main" {
+                        ul {
+                            @if me.role == "admin" {
+                                (link(Section::Connectors, "/settings/connectors", "Settings → Connectors"))
+                            }
+                            @if is_author {
+                                (link(Section::Paths, "/paths", "Paths & sessions"))
+                                (link(Section::Deliveries, "/notifications", "Delivery log"))
+                            }
+                            (link(Section::MyNotifications, "/me/notifications", "My notifications"))
+                        }
+                    }
+                }
+                main #main {
+                    @match frame.flash {
+                        Some(Flash::Ok(m)) => p.flash.ok role="status" { (m) },
+                        Some(Flash::Error(m)) => p.flash.error role="alert" { (m) },
+                        None => {},
+                    }
+                    (body)
+                }
+            }
+        }
+    }
+}
+
+/// A page without the layout, for errors and refusals.
+pub(super) fn bare_page(title: &str, detail: &str) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                title { (title) }
+            }
+            body style="font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem" {
+                h1 { (title) }
+                p role="alert" { (detail) }
+                p { a href="/" { "Back to the LMS" } }
+            }
+        }
+    }
+}
+
+/// The breadcrumb trail above a page's heading.
+pub(super) fn crumbs(items: &[&str]) -> Markup {
+    html! {
+        nav.crumbs aria-label="Breadcrumb" {
+            ol { @for i in items { li { (i) } } }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_escaped() {
+        let me = User {
+            id: "u\"1".into(),
+            email: "e@x".into(),
+            display_name: "<b>Eve</b> & co".into(),
+            locale: "en".into(),
+            time_zone: "UTC".into(),
+            role: "learner".into(),
+        };
+        let frame = Frame {
+            me: &me,
+            users: std::slice::from_ref(&me),
+            platform_name: "Acme",
+            slack_url: "http://127.0.0.1:1",
+            here: "/x?a=\"b\"",
+            flash: Some(&Flash::Error("<script>".into())),
+        };
+        let out = page(&frame, Section::None, "T<", html! { "body" }).into_string();
+        assert!(out.contains(r#"<option value="u&quot;1" selected>&lt;b&gt;Eve&lt;/b&gt; &amp; co (learner)</option>"#));
+        assert!(out.contains(r#"value="/x?a=&quot;b&quot;""#));
+        assert!(out.contains(r#"<p class="flash error" role="alert">&lt;script&gt;</p>"#));
+        assert!(out.contains("<title>T&lt; – Acme</title>"));
+        assert!(
+            !out.contains("Settings → Connectors"),
+            "no admin link for a learner"
+        );
+    }
+}
