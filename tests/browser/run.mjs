@@ -1,5 +1,5 @@
 // Browser tests of `lms-harness serve` in real headless Chromium (Debian's /usr/bin/chromium, driven by
-// playwright-core; no browser is downloaded). Run by `cargo test` through host-harness/tests/browser.rs, which
+// playwright-core; no browser is downloaded). Run by `cargo test` through crates/lms-harness/tests/browser.rs, which
 // starts `lms-harness serve --restricted` on free ports and passes LMS_URL and SLACK_URL.
 //
 // The walk: the Slack tile refuses a learner → ACTIVATE in a workspace that restricts app installs (the member
@@ -31,7 +31,7 @@ const ALICE = 'U0ALICE001'; // a plain member: in a restricted workspace she mus
 function required(name) {
   const v = process.env[name];
   if (!v) {
-    console.error(`${name} is not set: run this through \`cargo test -p host-harness --test browser\`.`);
+    console.error(`${name} is not set: run this through \`cargo test -p lms-harness --test browser\`.`);
     process.exit(2);
   }
   return v;

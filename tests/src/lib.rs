@@ -117,7 +117,7 @@ impl World {
         let lms = &self.harness.lms;
         let learners: Vec<String> = self.data.learners.iter().map(|u| u.id.clone()).collect();
         let title = format!("You are invited to {}", self.data.session.title);
-        lms.enqueue(
+        lms.outbox().enqueue(
             DEMO_PLATFORM,
             &NewNotification {
                 id,

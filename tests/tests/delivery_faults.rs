@@ -5,9 +5,9 @@
 //! Time is a [`ManualClock`]: back-offs are recorded as due times and the clock jumps to them; the only real waits
 //! are Slack's `Retry-After` seconds, which the connector honours.
 
-use lms::outbox::DeliveryStatus;
 use e2e_tests::TestDir;
 use lms::integration::Tile;
+use lms::outbox::DeliveryStatus;
 use lms::outbox::{self, LogEntry, LogFilter, MAX_ATTEMPTS, RunReport};
 use lms::workers::{ManualClock, OutboxConfig, Workers};
 use lms_harness::bench_invite::{self as bench, BIG_PLATFORM, Seeded};

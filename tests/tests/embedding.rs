@@ -28,7 +28,11 @@ async fn an_lms_with_an_in_memory_store_embeds_the_host() {
         .unwrap();
     assert_eq!(report.info.id, "probe");
     assert!(matches!(report.state, wit::IntegrationState::Inactive));
-    let ids: Vec<&str> = report.outcomes.iter().map(|o| o.delivery_id.as_str()).collect();
+    let ids: Vec<&str> = report
+        .outcomes
+        .iter()
+        .map(|o| o.delivery_id.as_str())
+        .collect();
     assert_eq!(ids, ["n1/u1", "n1/u2"]);
     // The granted origin, routed to the example's stand-in service.
     assert_eq!(codes(&report), ["status:200", "status:200"]);

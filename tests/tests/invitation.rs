@@ -54,11 +54,11 @@ async fn an_invitation_reaches_each_matched_learner_once_in_the_apps_dm() {
         not_before: 0,
     };
     assert_eq!(
-        lms.enqueue(DEMO_PLATFORM, &n, &learners).unwrap(),
+        lms.outbox().enqueue(DEMO_PLATFORM, &n, &learners).unwrap(),
         learners.len()
     );
     assert_eq!(
-        lms.enqueue(DEMO_PLATFORM, &n, &learners).unwrap(),
+        lms.outbox().enqueue(DEMO_PLATFORM, &n, &learners).unwrap(),
         0,
         "the same invitation twice is a no-op"
     );
@@ -72,7 +72,7 @@ async fn an_invitation_reaches_each_matched_learner_once_in_the_apps_dm() {
     let again = lms.run_outbox(DEMO_PLATFORM, lms::db::now()).await.unwrap();
     assert_eq!(again.sent + again.skipped + again.failed, 0);
 
-    let deliveries = lms.deliveries(DEMO_PLATFORM, "invite-1").unwrap();
+    let deliveries = lms.outbox().deliveries(DEMO_PLATFORM, "invite-1").unwrap();
     let conversations = serde_json::to_value(harness.sim.conversations()).unwrap();
     let conversations = conversations.as_array().unwrap();
     let session_url = format!("https://lms.example/acme/sessions/{}", data.session.id);

@@ -2,10 +2,9 @@
 //! who may act, activation and its failures, restricted workspaces, deactivation and reactivation, removal from
 //! Slack's side by signed events, and a token revoked under a delivery.
 
-use lms::outbox::DeliveryStatus;
 use e2e_tests::World;
-use lms::inbound;
 use lms::integration::Tile;
+use lms::outbox::DeliveryStatus;
 use lms_harness::demo::{DEMO_PLATFORM, DEMO_REDIRECT_URI, consent};
 use lms_harness::http_client;
 use std::time::Duration;
@@ -253,7 +252,7 @@ async fn deactivation_stops_messages_and_reactivation_continues_the_same_convers
     w.activate_as(&installer, true).await.unwrap();
     let first = w.invite("first").await.unwrap();
     assert_eq!(first.sent, 3);
-    let sent = lms.deliveries(DEMO_PLATFORM, "first").unwrap();
+    let sent = lms.outbox().deliveries(DEMO_PLATFORM, "first").unwrap();
     let channel = sent.iter().find_map(|d| d.conversation.clone()).unwrap();
 
     let tile = lms.deactivate(DEMO_PLATFORM, &w.data.admin).await.unwrap();
@@ -266,7 +265,7 @@ async fn deactivation_stops_messages_and_reactivation_continues_the_same_convers
     // Deliveries are refused with a reason, not queued forever.
     let second = w.invite("second").await.unwrap();
     assert_eq!((second.sent, second.skipped), (0, 4));
-    for d in lms.deliveries(DEMO_PLATFORM, "second").unwrap() {
+    for d in lms.outbox().deliveries(DEMO_PLATFORM, "second").unwrap() {
         assert_eq!(d.status, DeliveryStatus::Skipped);
         assert_eq!(d.reason_code.as_deref(), Some("inactive"), "{d:?}");
     }
@@ -280,7 +279,7 @@ async fn deactivation_stops_messages_and_reactivation_continues_the_same_convers
     assert!(!c.hidden, "reinstalling shows the conversation again");
     let third = w.invite("third").await.unwrap();
     assert_eq!(third.sent, 3);
-    let again = lms.deliveries(DEMO_PLATFORM, "third").unwrap();
+    let again = lms.outbox().deliveries(DEMO_PLATFORM, "third").unwrap();
     assert!(
         again
             .iter()
@@ -299,7 +298,7 @@ async fn removal_from_slacks_side_disconnects_through_signed_events() {
     let lms = &w.harness.lms;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(axum::serve(listener, inbound::router(lms.clone())).into_future());
+    tokio::spawn(axum::serve(listener, lms::inbound::router(lms.clone())).into_future());
     let events = format!("http://{addr}/slack/{DEMO_PLATFORM}/events");
     w.harness.sim.set_app_urls(
         Some(events.clone()),
@@ -331,19 +330,24 @@ async fn removal_from_slacks_side_disconnects_through_signed_events() {
             .unwrap()
         }
     };
-    let ok = post(challenge, now, inbound::sign(secret, now, challenge)).await;
+    let ok = post(
+        challenge,
+        now,
+        slack_sim::sign_request(secret, now, challenge),
+    )
+    .await;
     assert_eq!((ok.status, ok.text()), (200, "c-123".to_string()));
     let forged = post(
         challenge,
         now,
-        inbound::sign("not-the-secret", now, challenge),
+        slack_sim::sign_request("not-the-secret", now, challenge),
     )
     .await;
     assert_eq!(forged.status, 401);
     let stale = post(
         challenge,
         now - 600,
-        inbound::sign(secret, now - 600, challenge),
+        slack_sim::sign_request(secret, now - 600, challenge),
     )
     .await;
     assert_eq!(stale.status, 401);
@@ -352,7 +356,7 @@ async fn removal_from_slacks_side_disconnects_through_signed_events() {
     let forged = post(
         uninstalled,
         now,
-        inbound::sign("not-the-secret", now, uninstalled),
+        slack_sim::sign_request("not-the-secret", now, uninstalled),
     )
     .await;
     assert_eq!(forged.status, 401);
@@ -395,9 +399,14 @@ async fn a_token_revoked_under_a_delivery_disconnects() {
     let alerts = w.alerts();
     assert_eq!(alerts.len(), 1, "{alerts:?}");
     // Nothing is retried against a dead token.
-    let deliveries = lms.deliveries(DEMO_PLATFORM, "after-removal").unwrap();
+    let deliveries = lms
+        .outbox()
+        .deliveries(DEMO_PLATFORM, "after-removal")
+        .unwrap();
     assert!(
-        deliveries.iter().all(|d| d.status != DeliveryStatus::Queued),
+        deliveries
+            .iter()
+            .all(|d| d.status != DeliveryStatus::Queued),
         "{deliveries:?}"
     );
 }
@@ -408,7 +417,7 @@ async fn a_button_click_is_acknowledged_through_the_signed_interactivity_url() {
     let lms = &w.harness.lms;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(axum::serve(listener, inbound::router(lms.clone())).into_future());
+    tokio::spawn(axum::serve(listener, lms::inbound::router(lms.clone())).into_future());
     w.harness.sim.set_app_urls(
         None,
         Some(format!("http://{addr}/slack/{DEMO_PLATFORM}/interactivity")),
@@ -416,6 +425,7 @@ async fn a_button_click_is_acknowledged_through_the_signed_interactivity_url() {
     w.activate_as(&w.installer(), true).await.unwrap();
     w.invite("clickable").await.unwrap();
     let d = lms
+        .outbox()
         .deliveries(DEMO_PLATFORM, "clickable")
         .unwrap()
         .into_iter()

@@ -2,9 +2,9 @@
 //! matching, opt-outs, scheduled path steps, anatomy (description cut, covers, dates per time zone), safe text and
 //! language.
 
-use lms::outbox::DeliveryStatus;
 use e2e_tests::World;
 use lms::db::{Session, User};
+use lms::outbox::DeliveryStatus;
 use lms::outbox::{Kind, NewNotification};
 use lms::scheduler::Schedule;
 use lms_harness::demo::DEMO_PLATFORM;
@@ -24,10 +24,15 @@ async fn send(w: &World, id: &str, title: &str, session: &Session, user_id: &str
         mandatory: false,
         not_before: 0,
     };
-    lms.enqueue(DEMO_PLATFORM, &n, &[user_id.to_string()])
+    lms.outbox()
+        .enqueue(DEMO_PLATFORM, &n, &[user_id.to_string()])
         .unwrap();
     lms.run_outbox(DEMO_PLATFORM, lms::db::now()).await.unwrap();
-    let d = lms.deliveries(DEMO_PLATFORM, id).unwrap().remove(0);
+    let d = lms
+        .outbox()
+        .deliveries(DEMO_PLATFORM, id)
+        .unwrap()
+        .remove(0);
     assert_eq!(d.status, DeliveryStatus::Sent, "{d:?}");
     let c = w
         .harness
@@ -279,9 +284,9 @@ async fn opt_outs_stop_their_kind_until_turned_back_on_and_mandatory_messages_ig
                 mandatory,
                 not_before: 0,
             };
-            lms.enqueue(DEMO_PLATFORM, &n, &users).unwrap();
+            lms.outbox().enqueue(DEMO_PLATFORM, &n, &users).unwrap();
             lms.run_outbox(DEMO_PLATFORM, lms::db::now()).await.unwrap();
-            let d = lms.deliveries(DEMO_PLATFORM, id).unwrap();
+            let d = lms.outbox().deliveries(DEMO_PLATFORM, id).unwrap();
             (d[0].clone(), d[1].clone())
         }
     };
@@ -308,7 +313,8 @@ async fn opt_outs_stop_their_kind_until_turned_back_on_and_mandatory_messages_ig
         .unwrap();
     let (a, _) = run("assign-2", Kind::SessionAssignment, false).await;
     assert_eq!(
-        a.status, DeliveryStatus::Sent,
+        a.status,
+        DeliveryStatus::Sent,
         "turning the toggle on again restores messages"
     );
 }
@@ -384,13 +390,18 @@ async fn a_scheduled_step_is_refused_while_inactive_and_sent_once_at_its_time() 
 
     // Before its time: nothing.
     assert_eq!(lms.schedule_due_steps(DEMO_PLATFORM, t0 + 3599).unwrap(), 0);
-    assert!(lms.deliveries(DEMO_PLATFORM, &at.id).unwrap().is_empty());
+    assert!(
+        lms.outbox()
+            .deliveries(DEMO_PLATFORM, &at.id)
+            .unwrap()
+            .is_empty()
+    );
     // At its time: once per enrolled learner, however often the scheduler runs.
     assert_eq!(lms.schedule_due_steps(DEMO_PLATFORM, t0 + 3600).unwrap(), 2);
     assert_eq!(lms.schedule_due_steps(DEMO_PLATFORM, t0 + 3700).unwrap(), 0);
     let report = lms.run_outbox(DEMO_PLATFORM, t0 + 3700).await.unwrap();
     assert_eq!(report.sent, 2);
-    let d = lms.deliveries(DEMO_PLATFORM, &at.id).unwrap();
+    let d = lms.outbox().deliveries(DEMO_PLATFORM, &at.id).unwrap();
     let m = w
         .harness
         .sim
@@ -424,10 +435,12 @@ async fn a_scheduled_step_is_refused_while_inactive_and_sent_once_at_its_time() 
     lms.run_outbox(DEMO_PLATFORM, t0 + 2 * 86_400)
         .await
         .unwrap();
-    let after_deliveries = lms.deliveries(DEMO_PLATFORM, &after.id).unwrap();
+    let after_deliveries = lms.outbox().deliveries(DEMO_PLATFORM, &after.id).unwrap();
     assert_eq!(after_deliveries.len(), 3);
     assert!(
-        after_deliveries.iter().all(|d| d.status == DeliveryStatus::Sent),
+        after_deliveries
+            .iter()
+            .all(|d| d.status == DeliveryStatus::Sent),
         "{after_deliveries:?}"
     );
 }
@@ -476,9 +489,10 @@ async fn a_large_workspace_is_mapped_with_users_list_pages_not_one_lookup_each()
         mandatory: false,
         not_before: 0,
     };
-    lms.enqueue(DEMO_PLATFORM, &n, &learners).unwrap();
+    lms.outbox().enqueue(DEMO_PLATFORM, &n, &learners).unwrap();
     let report = lms.run_outbox(DEMO_PLATFORM, lms::db::now()).await.unwrap();
     let reasons: Vec<_> = lms
+        .outbox()
         .deliveries(DEMO_PLATFORM, "big")
         .unwrap()
         .into_iter()

@@ -4,8 +4,8 @@
 use crate::ports::{Log, Settings, Transport, Users};
 use crate::types::{
     ActivationRequest, ActivationResult, ConnectorError, ConnectorInfo, DeliveryOutcome, Failure,
-    FailureKind, InboundRequest, InboundResponse, IntegrationState, Notification, Outcome,
-    Recipient, UnixSeconds,
+    FailureKind, InboundRequest, InboundResponse, IntegrationState, Notification, Recipient,
+    UnixSeconds,
 };
 
 /// The code of the errors and failures of the [`Connector`] methods a connector does not implement.
@@ -136,17 +136,14 @@ pub trait Connector {
         _notification: Notification,
         recipients: Vec<Recipient>,
     ) -> Vec<DeliveryOutcome> {
-        recipients
-            .into_iter()
-            .map(|r| DeliveryOutcome {
-                delivery_id: r.delivery_id,
-                outcome: Outcome::Failed(Failure::new(
-                    FailureKind::Permanent,
-                    UNSUPPORTED,
-                    "This connector does not deliver notifications.",
-                )),
-            })
-            .collect()
+        DeliveryOutcome::fail_all(
+            recipients,
+            Failure::new(
+                FailureKind::Permanent,
+                UNSUPPORTED,
+                "This connector does not deliver notifications.",
+            ),
+        )
     }
 
     /// The integration's state.

@@ -177,6 +177,19 @@ pub struct DeliveryOutcome {
     pub outcome: Outcome,
 }
 
+impl DeliveryOutcome {
+    /// The same failure for every recipient, in their order.
+    pub fn fail_all(recipients: Vec<Recipient>, failure: Failure) -> Vec<DeliveryOutcome> {
+        recipients
+            .into_iter()
+            .map(|r| DeliveryOutcome {
+                delivery_id: r.delivery_id,
+                outcome: Outcome::Failed(failure.clone()),
+            })
+            .collect()
+    }
+}
+
 /// An error of a connector operation other than delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectorError {
@@ -228,6 +241,18 @@ pub struct ConnectorInfo {
     pub outbound_origins: Vec<String>,
     /// The settings and secrets it reads.
     pub settings: Vec<SettingSpec>,
+}
+
+impl ConnectorInfo {
+    /// A connector that calls no origin and reads no setting: an id, a name and a version.
+    pub fn named(id: &str, name: &str, version: &str) -> Self {
+        ConnectorInfo {
+            id: id.into(),
+            name: name.into(),
+            version: version.into(),
+            ..ConnectorInfo::default()
+        }
+    }
 }
 
 /// The admin's request to activate the integration.

@@ -36,7 +36,12 @@ impl MemoryStore {
         self.users.lock().unwrap().insert(key, user);
     }
 
-    fn key(platform: &str, connector: &str, key: &str, secret: bool) -> (String, String, String, bool) {
+    fn key(
+        platform: &str,
+        connector: &str,
+        key: &str,
+        secret: bool,
+    ) -> (String, String, String, bool) {
         (platform.into(), connector.into(), key.into(), secret)
     }
 }
@@ -44,7 +49,9 @@ impl MemoryStore {
 impl ConnectorStore for MemoryStore {
     fn setting(&self, platform: &str, connector: &str, key: &str) -> Result<Option<String>> {
         let values = self.values.lock().unwrap();
-        Ok(values.get(&Self::key(platform, connector, key, false)).cloned())
+        Ok(values
+            .get(&Self::key(platform, connector, key, false))
+            .cloned())
     }
 
     fn set_setting(&self, platform: &str, connector: &str, key: &str, value: &str) -> Result<()> {
@@ -61,7 +68,9 @@ impl ConnectorStore for MemoryStore {
 
     fn secret(&self, platform: &str, connector: &str, key: &str) -> Result<Option<String>> {
         let values = self.values.lock().unwrap();
-        Ok(values.get(&Self::key(platform, connector, key, true)).cloned())
+        Ok(values
+            .get(&Self::key(platform, connector, key, true))
+            .cloned())
     }
 
     fn set_secret(&self, platform: &str, connector: &str, key: &str, value: &str) -> Result<()> {
@@ -160,12 +169,15 @@ pub async fn run(component: &[u8], body: &str) -> Result<Report> {
             },
         );
     }
-    let grants = Grants::parse(include_str!("../testdata/grants.toml"), "testdata/grants.toml")?;
+    let grants = Grants::parse(
+        include_str!("../testdata/grants.toml"),
+        "testdata/grants.toml",
+    )?;
     let mut policy = Policy::new("example", grants, None)?;
-    policy
-        .outbound
-        .routes
-        .push(Route::new("https://api.example.com", &stand_in_service(4)?)?);
+    policy.outbound.routes.push(Route::new(
+        "https://api.example.com",
+        &stand_in_service(4)?,
+    )?);
     let engine = Sandbox::engine()?;
     let sandbox = Sandbox::new(&engine, component, store.clone(), policy)?;
 
@@ -211,7 +223,10 @@ async fn main() -> Result<()> {
         .unwrap_or_else(|| "fetch https://api.example.com/v1/status".into());
     let component = std::fs::read(&path).with_context(|| format!("reading {path}"))?;
     let report = run(&component, &body).await?;
-    println!("{} {} ({})", report.info.name, report.info.version, report.info.id);
+    println!(
+        "{} {} ({})",
+        report.info.name, report.info.version, report.info.id
+    );
     println!("state on platform-1: {:?}", report.state);
     for outcome in &report.outcomes {
         println!("{}: {:?}", outcome.delivery_id, outcome.outcome);

@@ -19,6 +19,7 @@ mod capture;
 pub mod grants;
 pub mod health;
 mod imports;
+pub mod inbound;
 mod limits;
 pub mod link;
 pub mod manifest;

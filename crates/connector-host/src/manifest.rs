@@ -2,6 +2,7 @@
 //! The host runs it within the intersection of what it declares and what the operator grants.
 
 use crate::grants::ImportRule;
+use crate::inbound::SignedRequests;
 use crate::outbound::Grant;
 use anyhow::{Context, Result, anyhow};
 use serde::Deserialize;
@@ -37,6 +38,8 @@ pub struct Manifest {
     pub redact_prefixes: Vec<String>,
     /// The limits it expects.
     pub limits: DeclaredLimits,
+    /// How its service signs the requests it sends to the platform; none: it takes no inbound requests.
+    pub inbound: Option<SignedRequests>,
 }
 
 /// The limits a manifest says the connector needs; compared with the limits in force by `audit`.
@@ -65,6 +68,8 @@ struct Raw {
     settings: RawSettings,
     #[serde(default)]
     limits: DeclaredLimits,
+    #[serde(default)]
+    inbound: Option<SignedRequests>,
 }
 
 #[derive(Deserialize)]
@@ -128,6 +133,7 @@ impl Manifest {
             secrets: raw.settings.secrets,
             redact_prefixes: raw.settings.redact_prefixes,
             limits: raw.limits,
+            inbound: raw.inbound,
         })
     }
 

@@ -15,6 +15,7 @@ use crate::cache::compile;
 use crate::capture;
 use crate::health;
 use crate::imports::{Scope, SecretRules};
+use crate::inbound::SignedRequests;
 use crate::limits::{FUEL_PER_TICK, Limits, Tracked};
 use crate::link;
 use crate::outbound::{OutboundConfig, OutboundPolicy};
@@ -118,6 +119,7 @@ pub struct Sandbox {
     connector_id: String,
     limits: Limits,
     secrets: Arc<SecretRules>,
+    inbound: Option<SignedRequests>,
     health: health::Health,
     /// The largest linear memory an instance of this connector grew to, in bytes.
     peak_memory: std::sync::atomic::AtomicUsize,
@@ -224,6 +226,7 @@ impl Sandbox {
             pre,
             outbound: Arc::new(policy.outbound),
             store,
+            inbound: policy.manifest.as_ref().and_then(|m| m.inbound.clone()),
             connector_id: policy.connector_id,
             health: health::Health::new(policy.limits.failures_before_disable),
             limits: policy.limits,
@@ -259,6 +262,12 @@ impl Sandbox {
     /// The connector's id (its settings and secrets are stored under it).
     pub fn connector_id(&self) -> &str {
         &self.connector_id
+    }
+
+    /// How the connector's service signs the requests it sends to the platform (from its manifest); none: the
+    /// platform accepts no inbound request for it.
+    pub fn signed_requests(&self) -> Option<&SignedRequests> {
+        self.inbound.as_ref()
     }
 
     /// The outbound configuration (grants and local routes).

@@ -15,8 +15,7 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 /// The command that reproduces the benchmark.
-pub const COMMAND: &str =
-    "cargo run --release -p host-harness --bin lms-harness -- bench-component";
+pub const COMMAND: &str = "cargo run --release -p lms-harness -- bench-component";
 
 /// Timings of one measurement.
 #[derive(Debug, Clone, serde::Serialize)]

@@ -160,7 +160,7 @@ pub async fn activate(lms: &Lms, admin: &str) -> Result<Tile> {
 
 /// Invites every seeded learner to the session (notification `id`); returns the deliveries written.
 pub fn invite(lms: &Lms, id: &str, seeded: &Seeded) -> Result<usize> {
-    lms.enqueue(
+    lms.outbox().enqueue(
         BIG_PLATFORM,
         &NewNotification {
             id,

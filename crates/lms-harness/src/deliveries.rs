@@ -56,7 +56,7 @@ pub struct DeliveriesOutput {
 pub async fn deliveries_command(args: DeliveriesArgs) -> Result<()> {
     let (db, run, recovered) = if args.run {
         let lms = DataDir::open_lms(&args.data, args.slack_url.as_deref())?;
-        let recovered = lms.recover_in_flight()?;
+        let recovered = lms.outbox().recover_in_flight()?;
         if recovered > 0 {
             eprintln!(
                 "{recovered} deliveries left in flight by an interrupted run were put back in the queue"

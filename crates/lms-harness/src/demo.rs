@@ -125,7 +125,7 @@ async fn run_in(dir: &std::path::Path) -> Result<DemoReport> {
 
     let notification_id = format!("invite-{}", data.session.id);
     let learners: Vec<String> = data.learners.iter().map(|u| u.id.clone()).collect();
-    lms.enqueue(
+    lms.outbox().enqueue(
         DEMO_PLATFORM,
         &NewNotification {
             id: &notification_id,
@@ -141,7 +141,7 @@ async fn run_in(dir: &std::path::Path) -> Result<DemoReport> {
     lms.run_outbox(DEMO_PLATFORM, lms::db::now()).await?;
 
     let conversations = harness.sim.conversations();
-    let deliveries = lms.deliveries(DEMO_PLATFORM, &notification_id)?;
+    let deliveries = lms.outbox().deliveries(DEMO_PLATFORM, &notification_id)?;
     let mut report = Vec::new();
     for user in &data.learners {
         let d = deliveries

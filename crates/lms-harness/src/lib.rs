@@ -10,5 +10,4 @@ pub mod deliveries;
 pub mod demo;
 pub mod harness;
 pub mod http_client;
-pub mod markup;
 pub mod web;

@@ -32,7 +32,7 @@ fn the_real_component_passes_its_audit_in_text() {
     assert_eq!(code, 0, "{text}{stderr}");
     assert!(text.contains(&format!("SHA-256  {}", sha256())), "{text}");
     for expected in [
-        "Manifest   plugin/connector.toml (embedded)",
+        "Manifest   crates/slack-connector/connector.toml (embedded)",
         "Grants     embedded default (for connector `slack`)",
         "outbound https://slack.com:443/api/",
         "ok wasi:http/outgoing-handler@0.2.12",

@@ -29,8 +29,9 @@ fn in_ci() -> bool {
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the workspace root")
+        .ancestors()
+        .nth(2)
+        .expect("the workspace root (crates/lms-harness/../..)")
         .to_path_buf()
 }
 

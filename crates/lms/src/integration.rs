@@ -183,7 +183,7 @@ impl Lms {
         self.require_admin(platform_id, user_id, "activate")?;
         let mut bytes = [0u8; 24];
         rand::rng().fill_bytes(&mut bytes);
-        let state = hex::encode(&bytes);
+        let state = hex::encode(bytes);
         self.db.conn().execute(
             "INSERT INTO activation_states (state, platform_id, user_id, expires_at) VALUES (?1, ?2, ?3, ?4)",
             params![state, platform_id, user_id, now() + STATE_TTL_SECS],

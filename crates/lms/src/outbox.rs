@@ -2,11 +2,10 @@
 //! anything is sent; the runner claims due deliveries, hands them to the connector in batches, and records each
 //! outcome. A learner's opt-outs are applied here, at send time.
 
-use crate::db::{Delivery, now};
+use crate::db::{Db, Delivery, now};
 use crate::integration::Lms;
 use anyhow::{Context, Result, bail};
 use connector_host::wit;
-
 
 /// Where a delivery is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -244,7 +243,24 @@ impl RunReport {
     }
 }
 
-impl Lms {
+/// The outbox: notifications and their deliveries as data in the LMS's database. It does not send anything: the
+/// workers ([`crate::workers::Workers`]) claim due deliveries from it, hand them to the connector and record the
+/// outcomes.
+#[derive(Clone)]
+pub struct Outbox {
+    db: Db,
+}
+
+impl Outbox {
+    /// The outbox of `db`.
+    pub fn new(db: Db) -> Self {
+        Outbox { db }
+    }
+
+    fn db(&self) -> &Db {
+        &self.db
+    }
+
     /// Writes a notification and one queued delivery per recipient, in one transaction. Returns how many deliveries
     /// were new (recipients already queued for this notification are left as they are).
     pub fn enqueue(
@@ -326,50 +342,6 @@ impl Lms {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Whether a learner has a notification preference on (the default).
-    pub fn preference(&self, platform_id: &str, user_id: &str, preference: &str) -> Result<bool> {
-        let enabled: Option<bool> = self
-            .db()
-            .conn()
-            .query_row(
-                "SELECT enabled FROM preferences WHERE platform_id = ?1 AND user_id = ?2 AND kind = ?3",
-                [platform_id, user_id, preference],
-                |r| r.get(0),
-            )
-            .optional()?;
-        Ok(enabled.unwrap_or(true))
-    }
-
-    /// Sets a learner's notification preference.
-    pub fn set_preference(
-        &self,
-        platform_id: &str,
-        user_id: &str,
-        preference: &str,
-        enabled: bool,
-    ) -> Result<()> {
-        self.db().conn().execute(
-            "INSERT INTO preferences (platform_id, user_id, kind, enabled) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (platform_id, user_id, kind) DO UPDATE SET enabled = ?4",
-            params![platform_id, user_id, preference, enabled],
-        )?;
-        self.db().audit(
-            platform_id,
-            user_id,
-            "preference",
-            &format!("{preference} = {enabled}"),
-        )
-    }
-
-    /// Sends every delivery of `platform_id` that is due at `at`, in batches, until none is left, with the default
-    /// [`crate::workers::OutboxConfig`]. Deliveries put back for later (back-off, `Retry-After`) are left for a later
-    /// run; recipients the connector held back to keep within Slack's limits are sent in this run.
-    pub async fn run_outbox(&self, platform_id: &str, at: i64) -> Result<RunReport> {
-        crate::workers::Workers::new(self.clone(), crate::workers::OutboxConfig::default())
-            .run_platform(platform_id, at)
-            .await
-    }
-
     /// After a crash: deliveries left in flight go back to the queue. Their attempt was counted, so the next one
     /// makes the connector look for an earlier post before posting again. Call it once when a worker process starts,
     /// before any batch of this database is in flight.
@@ -427,6 +399,57 @@ impl Lms {
         }
         tx.commit()?;
         Ok(Some((notification, claimed)))
+    }
+}
+
+impl Lms {
+    /// The platform's outbox.
+    pub fn outbox(&self) -> Outbox {
+        Outbox::new(self.db().clone())
+    }
+
+    /// Whether a learner has a notification preference on (the default).
+    pub fn preference(&self, platform_id: &str, user_id: &str, preference: &str) -> Result<bool> {
+        let enabled: Option<bool> = self
+            .db()
+            .conn()
+            .query_row(
+                "SELECT enabled FROM preferences WHERE platform_id = ?1 AND user_id = ?2 AND kind = ?3",
+                [platform_id, user_id, preference],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(enabled.unwrap_or(true))
+    }
+
+    /// Sets a learner's notification preference.
+    pub fn set_preference(
+        &self,
+        platform_id: &str,
+        user_id: &str,
+        preference: &str,
+        enabled: bool,
+    ) -> Result<()> {
+        self.db().conn().execute(
+            "INSERT INTO preferences (platform_id, user_id, kind, enabled) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (platform_id, user_id, kind) DO UPDATE SET enabled = ?4",
+            params![platform_id, user_id, preference, enabled],
+        )?;
+        self.db().audit(
+            platform_id,
+            user_id,
+            "preference",
+            &format!("{preference} = {enabled}"),
+        )
+    }
+
+    /// Sends every delivery of `platform_id` that is due at `at`, in batches, until none is left, with the default
+    /// [`crate::workers::OutboxConfig`]. Deliveries put back for later (back-off, `Retry-After`) are left for a later
+    /// run; recipients the connector held back to keep within Slack's limits are sent in this run.
+    pub async fn run_outbox(&self, platform_id: &str, at: i64) -> Result<RunReport> {
+        crate::workers::Workers::new(self.clone(), crate::workers::OutboxConfig::default())
+            .run_platform(platform_id, at)
+            .await
     }
 
     /// Hands a claimed batch to the connector and says what became of each delivery (nothing is recorded here).
@@ -578,7 +601,13 @@ impl Lms {
                         message_id,
                         already_sent,
                     } => {
-                        finish(DeliveryStatus::Sent, Some(conversation), Some(message_id), None, None)?;
+                        finish(
+                            DeliveryStatus::Sent,
+                            Some(conversation),
+                            Some(message_id),
+                            None,
+                            None,
+                        )?;
                         report.sent += 1;
                         if *already_sent {
                             report.already_sent += 1;
@@ -826,4 +855,135 @@ pub fn due_platforms(db: &crate::db::Db, at: i64) -> Result<Vec<String>> {
     )?;
     let rows = stmt.query_map([at], |r| r.get(0))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::{Platform, User};
+    use crate::secrets::SecretBox;
+    use std::path::Path;
+
+    /// An outbox on an in-memory database, with one platform and learners `l1`..`l{n}`.
+    fn outbox(learners: usize) -> Outbox {
+        let db = Db::open(Path::new(":memory:"), SecretBox::new([7; 32])).unwrap();
+        db.upsert_platform(&Platform {
+            id: "p".into(),
+            name: "P".into(),
+            group_name: "G".into(),
+            group_logo_url: None,
+            default_cover_url: None,
+            base_url: "https://lms.example/p".into(),
+        })
+        .unwrap();
+        for i in 1..=learners {
+            db.upsert_user(
+                "p",
+                &User {
+                    id: format!("l{i}"),
+                    email: format!("l{i}@example.org"),
+                    display_name: format!("L{i}"),
+                    locale: "en".into(),
+                    time_zone: "UTC".into(),
+                    role: "learner".into(),
+                },
+            )
+            .unwrap();
+        }
+        Outbox::new(db)
+    }
+
+    fn step(id: &str, not_before: i64) -> NewNotification<'_> {
+        NewNotification {
+            id,
+            kind: Kind::PathStep,
+            title: "Step",
+            session_id: None,
+            body: Some("Hello"),
+            mandatory: false,
+            not_before,
+        }
+    }
+
+    fn users(n: usize) -> Vec<String> {
+        (1..=n).map(|i| format!("l{i}")).collect()
+    }
+
+    fn statuses(outbox: &Outbox, notification: &str) -> Vec<(String, DeliveryStatus, i64)> {
+        outbox
+            .deliveries("p", notification)
+            .unwrap()
+            .into_iter()
+            .map(|d| (d.user_id, d.status, d.attempts))
+            .collect()
+    }
+
+    #[test]
+    fn enqueueing_twice_adds_nothing_and_unknown_recipients_are_refused() {
+        let outbox = outbox(3);
+        assert_eq!(outbox.enqueue("p", &step("n1", 0), &users(3)).unwrap(), 3);
+        assert_eq!(outbox.enqueue("p", &step("n1", 0), &users(3)).unwrap(), 0);
+        let error = outbox
+            .enqueue("p", &step("n2", 0), &["nobody".to_string()])
+            .unwrap_err();
+        assert!(error.to_string().contains("no user nobody"), "{error}");
+        // The refused notification left nothing behind.
+        assert!(outbox.deliveries("p", "n2").unwrap().is_empty());
+    }
+
+    #[test]
+    fn claims_take_due_deliveries_of_one_notification_in_batches_and_count_the_attempt() {
+        let outbox = outbox(5);
+        outbox
+            .enqueue("p", &step("later", 1_000), &users(5))
+            .unwrap();
+        outbox.enqueue("p", &step("now", 0), &users(5)).unwrap();
+        let (notification, claimed) = outbox.claim("p", 10, 2).unwrap().unwrap();
+        assert_eq!(notification, "now");
+        let ids: Vec<&str> = claimed.iter().map(|c| c.user_id.as_str()).collect();
+        assert_eq!(ids, ["l1", "l2"]);
+        assert!(claimed.iter().all(|c| c.attempt == 1));
+        let (_, rest) = outbox.claim("p", 10, 50).unwrap().unwrap();
+        assert_eq!(rest.len(), 3);
+        // Nothing else is due before `later`'s time.
+        assert!(outbox.claim("p", 10, 50).unwrap().is_none());
+        assert!(
+            statuses(&outbox, "now")
+                .iter()
+                .all(|(_, s, a)| *s == DeliveryStatus::InFlight && *a == 1)
+        );
+        let (notification, claimed) = outbox.claim("p", 1_000, 50).unwrap().unwrap();
+        assert_eq!((notification.as_str(), claimed.len()), ("later", 5));
+    }
+
+    #[test]
+    fn recovery_puts_in_flight_deliveries_back_and_the_next_claim_is_a_second_attempt() {
+        let outbox = outbox(2);
+        outbox.enqueue("p", &step("n", 0), &users(2)).unwrap();
+        outbox.claim("p", 0, 50).unwrap().unwrap();
+        assert_eq!(outbox.recover_in_flight().unwrap(), 2);
+        assert!(
+            statuses(&outbox, "n")
+                .iter()
+                .all(|(_, s, a)| *s == DeliveryStatus::Queued && *a == 1)
+        );
+        let (_, claimed) = outbox.claim("p", 0, 50).unwrap().unwrap();
+        assert!(claimed.iter().all(|c| c.attempt == 2));
+        assert_eq!(outbox.recover_in_flight().unwrap(), 2);
+        assert_eq!(outbox.recover_in_flight().unwrap(), 0);
+    }
+
+    #[test]
+    fn back_off_doubles_with_jitter_up_to_its_cap_and_retry_after_wins() {
+        let policy = RetryPolicy::default();
+        for attempts in 1..=12 {
+            let full = (2i64 << (attempts - 1)).min(600);
+            for _ in 0..20 {
+                let wait = policy.wait_secs(attempts, None);
+                assert!((full / 2..=full).contains(&wait), "{attempts}: {wait}");
+            }
+        }
+        assert_eq!(policy.wait_secs(3, Some(1)), 1);
+        assert_eq!(policy.wait_secs(3, Some(30_500)), 31);
+    }
 }

@@ -190,7 +190,7 @@ impl Lms {
             if users.is_empty() {
                 continue;
             }
-            added += self.enqueue(
+            added += self.outbox().enqueue(
                 platform_id,
                 &NewNotification {
                     id: &step.id,

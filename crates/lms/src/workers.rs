@@ -210,7 +210,9 @@ impl Workers {
         let _one_at_a_time = lane.lock().await;
         let mut report = RunReport::default();
         while let Some((notification, claimed)) =
-            self.lms.claim(platform_id, at, self.config.batch)?
+            self.lms
+                .outbox()
+                .claim(platform_id, at, self.config.batch)?
         {
             let ids: Vec<String> = claimed.iter().map(|c| c.delivery_id.clone()).collect();
             let permit = self.slots.clone().acquire_owned().await?;

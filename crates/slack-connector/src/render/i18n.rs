@@ -1,6 +1,6 @@
 //! The connector's own words in the recipient's language.
 //!
-//! Each language is one file, `plugin/locales/<tag>.json`: a flat JSON object whose values are strings, or arrays of
+//! Each language is one file, `crates/slack-connector/locales/<tag>.json`: a flat JSON object whose values are strings, or arrays of
 //! strings (month and weekday names). `build.rs` embeds every file of the folder, so adding a language needs no code
 //! change. The files are parsed once, at first use. A key missing from a language falls back to English; an unknown
 //! language is English.

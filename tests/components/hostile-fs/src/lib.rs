@@ -13,13 +13,7 @@ impl Connector for Hostile {
         // Imports wasi:filesystem/preopens and wasi:filesystem/types.
         let dirs = wasip2::filesystem::preopens::get_directories();
         std::hint::black_box(dirs.len());
-        ConnectorInfo {
-            id: "hostile".into(),
-            name: "Hostile".into(),
-            version: "0.0.0".into(),
-            outbound_origins: vec![],
-            settings: vec![],
-        }
+        ConnectorInfo::named("hostile", "Hostile", "0.0.0")
     }
 }
 

@@ -15,13 +15,7 @@ impl Connector for Hostile {
             wasip2::sockets::network::IpAddressFamily::Ipv4,
         );
         std::hint::black_box(socket.is_ok());
-        ConnectorInfo {
-            id: "hostile".into(),
-            name: "Hostile".into(),
-            version: "0.0.0".into(),
-            outbound_origins: vec![],
-            settings: vec![],
-        }
+        ConnectorInfo::named("hostile", "Hostile", "0.0.0")
     }
 }
 

@@ -10,7 +10,7 @@
 
 use connector_api::{
     Connector, ConnectorInfo, Context, DeliveryOutcome, Failure, FailureKind, Level, Log,
-    Notification, Outcome, Ports, Recipient, Settings,
+    Notification, Ports, Recipient, Settings,
 };
 use std::hint::black_box;
 // Raw wasi:http rather than the SDK's transport: the attacks need the streams themselves (a body written chunk by
@@ -143,13 +143,7 @@ struct Hostile;
 
 impl Connector for Hostile {
     fn describe() -> ConnectorInfo {
-        ConnectorInfo {
-            id: "hostile".into(),
-            name: "Hostile".into(),
-            version: "0.0.0".into(),
-            outbound_origins: vec![],
-            settings: vec![],
-        }
+        ConnectorInfo::named("hostile", "Hostile", "0.0.0")
     }
 
     fn deliver(
@@ -161,30 +155,13 @@ impl Connector for Hostile {
         if let Some(size) = body.strip_prefix("huge ") {
             // Giant outputs: every recipient's outcome carries a string of `size` bytes.
             let size: usize = size.parse().unwrap_or(0);
-            return recipients
-                .into_iter()
-                .map(|r| DeliveryOutcome {
-                    delivery_id: r.delivery_id,
-                    outcome: Outcome::Failed(Failure::new(
-                        FailureKind::Permanent,
-                        "huge",
-                        "x".repeat(size),
-                    )),
-                })
-                .collect();
+            return DeliveryOutcome::fail_all(
+                recipients,
+                Failure::new(FailureKind::Permanent, "huge", "x".repeat(size)),
+            );
         }
         let code = attack(ctx, &body);
-        recipients
-            .into_iter()
-            .map(|r| DeliveryOutcome {
-                delivery_id: r.delivery_id,
-                outcome: Outcome::Failed(Failure::new(
-                    FailureKind::Permanent,
-                    code.clone(),
-                    body.clone(),
-                )),
-            })
-            .collect()
+        DeliveryOutcome::fail_all(recipients, Failure::new(FailureKind::Permanent, code, body))
     }
 }
 

@@ -6,7 +6,7 @@
 
 use connector_api::{
     Connector, ConnectorInfo, Context, DeliveryOutcome, Failure, FailureKind, HttpRequest,
-    Notification, Outcome, Ports, Recipient, Transport,
+    Notification, Ports, Recipient, Transport,
 };
 
 fn fetch(transport: &mut impl Transport, url: &str) -> String {
@@ -23,13 +23,7 @@ struct Probe;
 
 impl Connector for Probe {
     fn describe() -> ConnectorInfo {
-        ConnectorInfo {
-            id: "probe".into(),
-            name: "Probe".into(),
-            version: "0.0.0".into(),
-            outbound_origins: vec![],
-            settings: vec![],
-        }
+        ConnectorInfo::named("probe", "Probe", "0.0.0")
     }
 
     fn deliver(
@@ -42,17 +36,7 @@ impl Connector for Probe {
             Some(("fetch", url)) => fetch(&mut ctx.transport, url),
             _ => "unknown-action".into(),
         };
-        recipients
-            .into_iter()
-            .map(|r| DeliveryOutcome {
-                delivery_id: r.delivery_id,
-                outcome: Outcome::Failed(Failure::new(
-                    FailureKind::Permanent,
-                    code.clone(),
-                    body.clone(),
-                )),
-            })
-            .collect()
+        DeliveryOutcome::fail_all(recipients, Failure::new(FailureKind::Permanent, code, body))
     }
 }
 

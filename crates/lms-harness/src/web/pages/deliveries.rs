@@ -123,7 +123,7 @@ async fn notification(State(app): State<App>, v: Visitor, Path(id): Path<String>
     else {
         return Ok(not_found());
     };
-    let deliveries = app.lms.deliveries(PLATFORM, &id)?;
+    let deliveries = app.lms.outbox().deliveries(PLATFORM, &id)?;
     let [sent, skipped, failed, pending] = n.counts;
     let body = html! {
         (crumbs(&["Delivery log", &n.title]))

@@ -75,7 +75,7 @@ async fn invite(State(app): State<App>, v: Visitor, Path(id): Path<String>) -> P
     let learner_ids: Vec<String> = v.learners().map(|u| u.id.clone()).collect();
     let at = now();
     let nid = format!("invite-{}-{at}-{:04x}", session.id, rand::random::<u16>());
-    app.lms.enqueue(
+    app.lms.outbox().enqueue(
         PLATFORM,
         &NewNotification {
             id: &nid,
