@@ -102,14 +102,33 @@ impl World {
             .clone()
     }
 
-    /// ACTIVATE as the platform admin, then Allow (or Cancel) as `member` on the consent page.
-    pub async fn activate_as(&self, member: &str, allow: bool) -> anyhow::Result<Tile> {
-        let lms = &self.harness.lms;
-        let url = lms
+    /// ACTIVATE as the platform admin, then Allow (or Cancel) as `member` on the consent page: the query Slack
+    /// sends back to the callback.
+    pub async fn consent_as(
+        &self,
+        member: &str,
+        allow: bool,
+    ) -> anyhow::Result<Vec<(String, String)>> {
+        let url = self
+            .harness
+            .lms
             .start_activation(DEMO_PLATFORM, &self.data.admin, DEMO_REDIRECT_URI)
             .await?;
-        let query = consent(&url, member, allow).await?;
-        lms.complete_activation(DEMO_PLATFORM, &query).await
+        consent(&url, member, allow).await
+    }
+
+    /// The OAuth callback with `query`: the tile it leads to.
+    pub async fn complete(&self, query: &[(String, String)]) -> anyhow::Result<Tile> {
+        self.harness
+            .lms
+            .complete_activation(DEMO_PLATFORM, query)
+            .await
+    }
+
+    /// ACTIVATE as the platform admin, then Allow (or Cancel) as `member` on the consent page.
+    pub async fn activate_as(&self, member: &str, allow: bool) -> anyhow::Result<Tile> {
+        let query = self.consent_as(member, allow).await?;
+        self.complete(&query).await
     }
 
     /// Invites every learner to the demo session under notification `id` and runs the outbox.

@@ -5,7 +5,7 @@
 use e2e_tests::World;
 use lms::integration::Tile;
 use lms::outbox::DeliveryStatus;
-use lms_harness::demo::{DEMO_PLATFORM, DEMO_REDIRECT_URI, consent};
+use lms_harness::demo::{DEMO_PLATFORM, DEMO_REDIRECT_URI};
 use lms_harness::http_client;
 use std::time::Duration;
 
@@ -78,21 +78,14 @@ async fn activation_failures_leave_the_tile_inactive_with_a_reason_and_nothing_s
     assert!(!bot_token_stored(&w));
 
     // A forged state.
-    let url = lms
-        .start_activation(DEMO_PLATFORM, &w.data.admin, DEMO_REDIRECT_URI)
-        .await
-        .unwrap();
-    let mut query = consent(&url, &installer, true).await.unwrap();
+    let mut query = w.consent_as(&installer, true).await.unwrap();
     let genuine = query.clone();
     for (k, v) in &mut query {
         if k == "state" {
             *v = "f".repeat(48);
         }
     }
-    let tile = lms
-        .complete_activation(DEMO_PLATFORM, &query)
-        .await
-        .unwrap();
+    let tile = w.complete(&query).await.unwrap();
     assert!(
         matches!(&tile, Tile::Inactive(Some(m)) if m.contains("not valid")),
         "{tile:?}"
@@ -116,55 +109,34 @@ async fn activation_failures_leave_the_tile_inactive_with_a_reason_and_nothing_s
     assert!(!bot_token_stored(&w));
 
     // An expired state.
-    let url = lms
-        .start_activation(DEMO_PLATFORM, &w.data.admin, DEMO_REDIRECT_URI)
-        .await
-        .unwrap();
-    let query = consent(&url, &installer, true).await.unwrap();
+    let query = w.consent_as(&installer, true).await.unwrap();
     lms.db()
         .conn()
         .execute("UPDATE activation_states SET expires_at = 0", [])
         .unwrap();
-    let tile = lms
-        .complete_activation(DEMO_PLATFORM, &query)
-        .await
-        .unwrap();
+    let tile = w.complete(&query).await.unwrap();
     assert!(
         matches!(&tile, Tile::Inactive(Some(m)) if m.contains("expired")),
         "{tile:?}"
     );
 
     // An expired code: Slack's codes live 10 minutes.
-    let url = lms
-        .start_activation(DEMO_PLATFORM, &w.data.admin, DEMO_REDIRECT_URI)
-        .await
-        .unwrap();
-    let query = consent(&url, &installer, true).await.unwrap();
+    let query = w.consent_as(&installer, true).await.unwrap();
     w.harness.sim.advance_clock(Duration::from_secs(11 * 60));
-    let tile = lms
-        .complete_activation(DEMO_PLATFORM, &query)
-        .await
-        .unwrap();
+    let tile = w.complete(&query).await.unwrap();
     assert!(
         matches!(&tile, Tile::Inactive(Some(m)) if m.contains("expired or was already used")),
         "{tile:?}"
     );
 
     // A bad code with a good state.
-    let url = lms
-        .start_activation(DEMO_PLATFORM, &w.data.admin, DEMO_REDIRECT_URI)
-        .await
-        .unwrap();
-    let mut query = consent(&url, &installer, true).await.unwrap();
+    let mut query = w.consent_as(&installer, true).await.unwrap();
     for (k, v) in &mut query {
         if k == "code" {
             *v = "not-a-code".into();
         }
     }
-    let tile = lms
-        .complete_activation(DEMO_PLATFORM, &query)
-        .await
-        .unwrap();
+    let tile = w.complete(&query).await.unwrap();
     assert!(matches!(&tile, Tile::Inactive(Some(_))), "{tile:?}");
     assert!(!bot_token_stored(&w));
 }
