@@ -149,7 +149,7 @@ impl World {
             },
             &learners,
         )?;
-        lms.run_outbox(DEMO_PLATFORM, lms::db::now()).await
+        lms::workers::run_outbox(lms, DEMO_PLATFORM, lms::db::now()).await
     }
 
     /// Rows of the audit log as `actor action detail`.

@@ -2,6 +2,7 @@
 //! (with the component's stderr where it wrote any), no harm to the host — and the host keeps serving the real
 //! Slack connector at the same time and afterwards.
 
+use connector_host::ConnectorStore;
 use connector_host::grants::Grants;
 use connector_host::manifest::Manifest;
 use connector_host::outbound::{Grant, OutboundConfig, Route};

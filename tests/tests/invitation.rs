@@ -62,14 +62,18 @@ async fn an_invitation_reaches_each_matched_learner_once_in_the_apps_dm() {
         0,
         "the same invitation twice is a no-op"
     );
-    let report = lms.run_outbox(DEMO_PLATFORM, lms::db::now()).await.unwrap();
+    let report = lms::workers::run_outbox(lms, DEMO_PLATFORM, lms::db::now())
+        .await
+        .unwrap();
     assert_eq!(
         (report.sent, report.skipped, report.failed),
         (learners.len() - 1, 1, 0),
         "{report:?}"
     );
     // Nothing is left to send: running again sends nothing more.
-    let again = lms.run_outbox(DEMO_PLATFORM, lms::db::now()).await.unwrap();
+    let again = lms::workers::run_outbox(lms, DEMO_PLATFORM, lms::db::now())
+        .await
+        .unwrap();
     assert_eq!(again.sent + again.skipped + again.failed, 0);
 
     let deliveries = lms.outbox().deliveries(DEMO_PLATFORM, "invite-1").unwrap();

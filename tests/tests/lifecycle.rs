@@ -2,6 +2,7 @@
 //! who may act, activation and its failures, restricted workspaces, deactivation and reactivation, removal from
 //! Slack's side by signed events, and a token revoked under a delivery.
 
+use connector_host::ConnectorStore;
 use e2e_tests::World;
 use lms::integration::Tile;
 use lms::outbox::DeliveryStatus;

@@ -3,6 +3,7 @@
 //! language.
 
 use e2e_tests::World;
+use lms::db::Role;
 use lms::db::{Session, User};
 use lms::outbox::DeliveryStatus;
 use lms::outbox::{Kind, NewNotification};
@@ -27,7 +28,9 @@ async fn send(w: &World, id: &str, title: &str, session: &Session, user_id: &str
     lms.outbox()
         .enqueue(DEMO_PLATFORM, &n, &[user_id.to_string()])
         .unwrap();
-    lms.run_outbox(DEMO_PLATFORM, lms::db::now()).await.unwrap();
+    lms::workers::run_outbox(lms, DEMO_PLATFORM, lms::db::now())
+        .await
+        .unwrap();
     let d = lms
         .outbox()
         .deliveries(DEMO_PLATFORM, id)
@@ -285,7 +288,9 @@ async fn opt_outs_stop_their_kind_until_turned_back_on_and_mandatory_messages_ig
                 not_before: 0,
             };
             lms.outbox().enqueue(DEMO_PLATFORM, &n, &users).unwrap();
-            lms.run_outbox(DEMO_PLATFORM, lms::db::now()).await.unwrap();
+            lms::workers::run_outbox(lms, DEMO_PLATFORM, lms::db::now())
+                .await
+                .unwrap();
             let d = lms.outbox().deliveries(DEMO_PLATFORM, id).unwrap();
             (d[0].clone(), d[1].clone())
         }
@@ -336,7 +341,7 @@ async fn a_scheduled_step_is_refused_while_inactive_and_sent_once_at_its_time() 
         display_name: "Arthur Author".into(),
         locale: "en".into(),
         time_zone: "UTC".into(),
-        role: "author".into(),
+        role: Role::Author,
     };
     lms.db().upsert_user(DEMO_PLATFORM, &author).unwrap();
     let t0 = 1_900_000_000;
@@ -399,7 +404,9 @@ async fn a_scheduled_step_is_refused_while_inactive_and_sent_once_at_its_time() 
     // At its time: once per enrolled learner, however often the scheduler runs.
     assert_eq!(lms.schedule_due_steps(DEMO_PLATFORM, t0 + 3600).unwrap(), 2);
     assert_eq!(lms.schedule_due_steps(DEMO_PLATFORM, t0 + 3700).unwrap(), 0);
-    let report = lms.run_outbox(DEMO_PLATFORM, t0 + 3700).await.unwrap();
+    let report = lms::workers::run_outbox(lms, DEMO_PLATFORM, t0 + 3700)
+        .await
+        .unwrap();
     assert_eq!(report.sent, 2);
     let d = lms.outbox().deliveries(DEMO_PLATFORM, &at.id).unwrap();
     let m = w
@@ -432,7 +439,7 @@ async fn a_scheduled_step_is_refused_while_inactive_and_sent_once_at_its_time() 
             .unwrap(),
         1
     );
-    lms.run_outbox(DEMO_PLATFORM, t0 + 2 * 86_400)
+    lms::workers::run_outbox(lms, DEMO_PLATFORM, t0 + 2 * 86_400)
         .await
         .unwrap();
     let after_deliveries = lms.outbox().deliveries(DEMO_PLATFORM, &after.id).unwrap();
@@ -474,7 +481,7 @@ async fn a_large_workspace_is_mapped_with_users_list_pages_not_one_lookup_each()
                 display_name: format!("Member {i}"),
                 locale: "en".into(),
                 time_zone: "UTC".into(),
-                role: "learner".into(),
+                role: Role::Learner,
             };
             lms.db().upsert_user(DEMO_PLATFORM, &u).unwrap();
             u.id
@@ -490,7 +497,9 @@ async fn a_large_workspace_is_mapped_with_users_list_pages_not_one_lookup_each()
         not_before: 0,
     };
     lms.outbox().enqueue(DEMO_PLATFORM, &n, &learners).unwrap();
-    let report = lms.run_outbox(DEMO_PLATFORM, lms::db::now()).await.unwrap();
+    let report = lms::workers::run_outbox(lms, DEMO_PLATFORM, lms::db::now())
+        .await
+        .unwrap();
     let reasons: Vec<_> = lms
         .outbox()
         .deliveries(DEMO_PLATFORM, "big")

@@ -6,6 +6,7 @@ use crate::connector::EMBEDDED_CONNECTOR;
 use crate::demo::{DEMO_PLATFORM, DEMO_REDIRECT_URI, consent};
 use crate::harness::{Harness, HarnessOptions};
 use anyhow::{Context, Result, bail};
+use connector_host::ConnectorStore;
 use connector_host::{Sandbox, wit};
 use slack_connector::api::{HttpRequest, HttpResponse, Transport, TransportError};
 use slack_connector::connector::{Connector, Level, Log, Outcome, Recipient, Settings};

@@ -3,6 +3,7 @@
 
 use crate::connector::DataDir;
 use crate::demo::{DEMO_REDIRECT_URI, consent};
+use lms::db::Role;
 use lms::db::{Platform, Session, User};
 use lms::integration::{Lms, Tile};
 use lms::outbox::{Kind, NewNotification, RunReport};
@@ -91,17 +92,17 @@ pub fn seed(lms: &Lms, sim: &SimConfig, matched: usize, unmatched: usize) -> Res
         &sim.app.signing_secret,
         true,
     )?;
-    let user = |id: String, email: String, role: &str| User {
+    let user = |id: String, email: String, role: Role| User {
         display_name: id.clone(),
         id,
         email,
         locale: "en".into(),
         time_zone: "UTC".into(),
-        role: role.into(),
+        role,
     };
     db.upsert_user(
         BIG_PLATFORM,
-        &user("admin".into(), "admin@bigco.example".into(), "admin"),
+        &user("admin".into(), "admin@bigco.example".into(), Role::Admin),
     )?;
     let mut learners = Vec::with_capacity(matched + unmatched);
     for i in 0..matched {
@@ -112,7 +113,7 @@ pub fn seed(lms: &Lms, sim: &SimConfig, matched: usize, unmatched: usize) -> Res
             email
         };
         let id = format!("learner-{i:05}");
-        db.upsert_user(BIG_PLATFORM, &user(id.clone(), email, "learner"))?;
+        db.upsert_user(BIG_PLATFORM, &user(id.clone(), email, Role::Learner))?;
         learners.push(id);
     }
     for i in 0..unmatched {
@@ -122,7 +123,7 @@ pub fn seed(lms: &Lms, sim: &SimConfig, matched: usize, unmatched: usize) -> Res
             &user(
                 id.clone(),
                 format!("nobody{i}@elsewhere.example"),
-                "learner",
+                Role::Learner,
             ),
         )?;
         learners.push(id);

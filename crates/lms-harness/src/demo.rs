@@ -138,7 +138,7 @@ async fn run_in(dir: &std::path::Path) -> Result<DemoReport> {
         },
         &learners,
     )?;
-    lms.run_outbox(DEMO_PLATFORM, lms::db::now()).await?;
+    lms::workers::run_outbox(lms, DEMO_PLATFORM, lms::db::now()).await?;
 
     let conversations = harness.sim.conversations();
     let deliveries = lms.outbox().deliveries(DEMO_PLATFORM, &notification_id)?;

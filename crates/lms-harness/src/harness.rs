@@ -3,6 +3,7 @@
 
 use crate::connector::{ConnectorSpec, DataDir};
 use anyhow::Result;
+use lms::db::Role;
 use lms::db::{Db, Platform, Session, User};
 use lms::integration::Lms;
 use lms::secrets::SecretBox;
@@ -103,7 +104,7 @@ impl Harness {
             display_name: "Ada Admin".into(),
             locale: "en".into(),
             time_zone: "Europe/Paris".into(),
-            role: "admin".into(),
+            role: Role::Admin,
         }];
         for (i, m) in members.iter().enumerate().take(3) {
             let Some(email) = &m.email else { continue };
@@ -123,7 +124,7 @@ impl Harness {
                     "en-US".into()
                 },
                 time_zone: m.tz.clone(),
-                role: "learner".into(),
+                role: Role::Learner,
             });
         }
         users.push(User {
@@ -132,7 +133,7 @@ impl Harness {
             display_name: "Noa Nobody".into(),
             locale: "en".into(),
             time_zone: "America/New_York".into(),
-            role: "learner".into(),
+            role: Role::Learner,
         });
         for u in &users {
             self.lms.db().upsert_user(platform_id, u)?;
@@ -151,7 +152,10 @@ impl Harness {
         self.lms.db().upsert_session(platform_id, &session)?;
         Ok(DemoData {
             admin: "admin".into(),
-            learners: users.into_iter().filter(|u| u.role == "learner").collect(),
+            learners: users
+                .into_iter()
+                .filter(|u| u.role == Role::Learner)
+                .collect(),
             session,
         })
     }

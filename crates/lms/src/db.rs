@@ -193,8 +193,62 @@ pub struct User {
     pub locale: String,
     /// IANA time zone.
     pub time_zone: String,
-    /// `admin`, `author` or `learner`.
-    pub role: String,
+    /// What the user may do on the platform.
+    pub role: Role,
+}
+
+/// What a user may do on a platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Role {
+    /// Manages the platform, its connectors included.
+    Admin,
+    /// Writes paths and sessions and invites learners.
+    Author,
+    /// Takes paths and sessions.
+    Learner,
+}
+
+impl Role {
+    /// The role as the `users` table stores it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Author => "author",
+            Role::Learner => "learner",
+        }
+    }
+
+    /// Whether the role may write paths and invite learners (admins and authors).
+    pub fn is_author(self) -> bool {
+        matches!(self, Role::Admin | Role::Author)
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl rusqlite::ToSql for Role {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(self.as_str().into())
+    }
+}
+
+impl rusqlite::types::FromSql for Role {
+    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        Ok(match value.as_str()? {
+            "admin" => Role::Admin,
+            "author" => Role::Author,
+            "learner" => Role::Learner,
+            other => {
+                return Err(rusqlite::types::FromSqlError::Other(
+                    format!("unknown role `{other}`").into(),
+                ));
+            }
+        })
+    }
 }
 
 /// A path or course session.
@@ -383,99 +437,6 @@ impl Db {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// A plain setting of a connector on a platform.
-    pub fn setting(
-        &self,
-        platform_id: &str,
-        connector_id: &str,
-        key: &str,
-    ) -> Result<Option<String>> {
-        Ok(self
-            .conn()
-            .query_row(
-                "SELECT value FROM connector_settings WHERE platform_id = ?1 AND connector_id = ?2 AND key = ?3",
-                [platform_id, connector_id, key],
-                |r| r.get(0),
-            )
-            .optional()?)
-    }
-
-    /// Writes a plain setting.
-    pub fn set_setting(
-        &self,
-        platform_id: &str,
-        connector_id: &str,
-        key: &str,
-        value: &str,
-    ) -> Result<()> {
-        self.conn().execute(
-            "INSERT INTO connector_settings (platform_id, connector_id, key, value) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (platform_id, connector_id, key) DO UPDATE SET value = ?4",
-            [platform_id, connector_id, key, value],
-        )?;
-        Ok(())
-    }
-
-    /// Removes a plain setting.
-    pub fn remove_setting(&self, platform_id: &str, connector_id: &str, key: &str) -> Result<()> {
-        self.conn().execute(
-            "DELETE FROM connector_settings WHERE platform_id = ?1 AND connector_id = ?2 AND key = ?3",
-            [platform_id, connector_id, key],
-        )?;
-        Ok(())
-    }
-
-    /// A secret of a connector on a platform, unsealed.
-    pub fn secret(
-        &self,
-        platform_id: &str,
-        connector_id: &str,
-        key: &str,
-    ) -> Result<Option<String>> {
-        let sealed: Option<Vec<u8>> = self
-            .conn()
-            .query_row(
-                "SELECT sealed FROM connector_secrets WHERE platform_id = ?1 AND connector_id = ?2 AND key = ?3",
-                [platform_id, connector_id, key],
-                |r| r.get(0),
-            )
-            .optional()?;
-        sealed
-            .map(|s| {
-                self.secrets
-                    .open(&secret_context(platform_id, connector_id, key), &s)
-            })
-            .transpose()
-    }
-
-    /// Writes a secret, sealed.
-    pub fn set_secret(
-        &self,
-        platform_id: &str,
-        connector_id: &str,
-        key: &str,
-        value: &str,
-    ) -> Result<()> {
-        let sealed = self
-            .secrets
-            .seal(&secret_context(platform_id, connector_id, key), value)?;
-        self.conn().execute(
-            "INSERT INTO connector_secrets (platform_id, connector_id, key, sealed) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (platform_id, connector_id, key) DO UPDATE SET sealed = ?4",
-            params![platform_id, connector_id, key, sealed],
-        )?;
-        Ok(())
-    }
-
-    /// Removes a secret.
-    pub fn remove_secret(&self, platform_id: &str, connector_id: &str, key: &str) -> Result<()> {
-        self.conn().execute(
-            "DELETE FROM connector_secrets WHERE platform_id = ?1 AND connector_id = ?2 AND key = ?3",
-            [platform_id, connector_id, key],
-        )?;
-        Ok(())
-    }
-
     /// Appends to the audit log.
     pub fn audit(&self, platform_id: &str, actor: &str, action: &str, detail: &str) -> Result<()> {
         self.conn().execute(
@@ -512,28 +473,75 @@ impl Db {
 
 /// The host reads and writes the connector's state through the LMS's database.
 impl ConnectorStore for Db {
+    /// A plain setting of a connector on a platform.
     fn setting(&self, platform: &str, connector: &str, key: &str) -> Result<Option<String>> {
-        Db::setting(self, platform, connector, key)
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT value FROM connector_settings WHERE platform_id = ?1 AND connector_id = ?2 AND key = ?3",
+                [platform, connector, key],
+                |r| r.get(0),
+            )
+            .optional()?)
     }
 
+    /// Writes a plain setting.
     fn set_setting(&self, platform: &str, connector: &str, key: &str, value: &str) -> Result<()> {
-        Db::set_setting(self, platform, connector, key, value)
+        self.conn().execute(
+            "INSERT INTO connector_settings (platform_id, connector_id, key, value) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (platform_id, connector_id, key) DO UPDATE SET value = ?4",
+            [platform, connector, key, value],
+        )?;
+        Ok(())
     }
 
+    /// Removes a plain setting.
     fn remove_setting(&self, platform: &str, connector: &str, key: &str) -> Result<()> {
-        Db::remove_setting(self, platform, connector, key)
+        self.conn().execute(
+            "DELETE FROM connector_settings WHERE platform_id = ?1 AND connector_id = ?2 AND key = ?3",
+            [platform, connector, key],
+        )?;
+        Ok(())
     }
 
+    /// A secret of a connector on a platform, unsealed.
     fn secret(&self, platform: &str, connector: &str, key: &str) -> Result<Option<String>> {
-        Db::secret(self, platform, connector, key)
+        let sealed: Option<Vec<u8>> = self
+            .conn()
+            .query_row(
+                "SELECT sealed FROM connector_secrets WHERE platform_id = ?1 AND connector_id = ?2 AND key = ?3",
+                [platform, connector, key],
+                |r| r.get(0),
+            )
+            .optional()?;
+        sealed
+            .map(|s| {
+                self.secrets
+                    .open(&secret_context(platform, connector, key), &s)
+            })
+            .transpose()
     }
 
+    /// Writes a secret, sealed.
     fn set_secret(&self, platform: &str, connector: &str, key: &str, value: &str) -> Result<()> {
-        Db::set_secret(self, platform, connector, key, value)
+        let sealed = self
+            .secrets
+            .seal(&secret_context(platform, connector, key), value)?;
+        self.conn().execute(
+            "INSERT INTO connector_secrets (platform_id, connector_id, key, sealed) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (platform_id, connector_id, key) DO UPDATE SET sealed = ?4",
+            params![platform, connector, key, sealed],
+        )?;
+        Ok(())
     }
 
+    /// Removes a secret.
     fn remove_secret(&self, platform: &str, connector: &str, key: &str) -> Result<()> {
-        Db::remove_secret(self, platform, connector, key)
+        self.conn().execute(
+            "DELETE FROM connector_secrets WHERE platform_id = ?1 AND connector_id = ?2 AND key = ?3",
+            [platform, connector, key],
+        )?;
+        Ok(())
     }
 
     fn secret_values(&self, platform: &str, connector: &str) -> Result<Vec<String>> {
@@ -547,7 +555,7 @@ impl ConnectorStore for Db {
         };
         let mut values = Vec::with_capacity(keys.len());
         for key in keys {
-            if let Some(value) = Db::secret(self, platform, connector, &key)? {
+            if let Some(value) = self.secret(platform, connector, &key)? {
                 values.push(value);
             }
         }

@@ -10,6 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use connector_host::ConnectorStore;
 use connector_host::wit;
 
 /// An answer to the service.

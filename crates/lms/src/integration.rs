@@ -2,8 +2,10 @@
 //! deactivation, and invitations written to the delivery outbox. It knows nothing about Slack: it talks to whatever
 //! connector the sandbox loaded.
 
+use crate::db::Role;
 use crate::db::{Db, now};
 use anyhow::{Context, Result, bail};
+use connector_host::ConnectorStore;
 use connector_host::{Sandbox, wit};
 use rand::RngCore;
 use rusqlite::{OptionalExtension, params};
@@ -161,7 +163,7 @@ impl Lms {
             );
         }
         let role = self.db.user(platform_id, user_id)?.map(|u| u.role);
-        if role.as_deref() != Some("admin") {
+        if role != Some(Role::Admin) {
             self.db.audit(
                 platform_id,
                 user_id,

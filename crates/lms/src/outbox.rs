@@ -443,15 +443,6 @@ impl Lms {
         )
     }
 
-    /// Sends every delivery of `platform_id` that is due at `at`, in batches, until none is left, with the default
-    /// [`crate::workers::OutboxConfig`]. Deliveries put back for later (back-off, `Retry-After`) are left for a later
-    /// run; recipients the connector held back to keep within Slack's limits are sent in this run.
-    pub async fn run_outbox(&self, platform_id: &str, at: i64) -> Result<RunReport> {
-        crate::workers::Workers::new(self.clone(), crate::workers::OutboxConfig::default())
-            .run_platform(platform_id, at)
-            .await
-    }
-
     /// Hands a claimed batch to the connector and says what became of each delivery (nothing is recorded here).
     pub(crate) async fn send_batch(
         &self,
@@ -860,7 +851,7 @@ pub fn due_platforms(db: &crate::db::Db, at: i64) -> Result<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::{Platform, User};
+    use crate::db::{Platform, Role, User};
     use crate::secrets::SecretBox;
     use std::path::Path;
 
@@ -885,7 +876,7 @@ mod tests {
                     display_name: format!("L{i}"),
                     locale: "en".into(),
                     time_zone: "UTC".into(),
-                    role: "learner".into(),
+                    role: Role::Learner,
                 },
             )
             .unwrap();

@@ -2,6 +2,7 @@
 //! a date and time or at an offset from each learner's enrolment. The scheduler turns due steps into outbox
 //! deliveries, once per (step, learner) thanks to the outbox's unique key; its clock is whatever `now` it is given.
 
+use crate::db::Role;
 use crate::db::now;
 use crate::integration::{Lms, Tile};
 use crate::outbox::{Kind, NewNotification};
@@ -72,7 +73,7 @@ impl Lms {
         schedule: Schedule,
     ) -> Result<PathStep> {
         let role = self.db().user(platform_id, author)?.map(|u| u.role);
-        if !matches!(role.as_deref(), Some("author" | "admin")) {
+        if !role.is_some_and(Role::is_author) {
             self.db()
                 .audit(platform_id, author, "path_step.refused", "not an author")?;
             bail!("Only authors and admins may add steps to a path.");

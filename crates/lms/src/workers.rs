@@ -299,3 +299,12 @@ fn retry_all(ids: Vec<String>, code: &str, why: &str) -> Vec<(String, Record)> {
         .map(|id| (id, Record::Retry(code.into(), why.into(), None)))
         .collect()
 }
+
+/// Sends every delivery of `platform_id` that is due at `at`, in batches, until none is left, with the default
+/// [`OutboxConfig`]. Deliveries put back for later (back-off, `Retry-After`) are left for a later run; recipients
+/// the connector held back to keep within the service's limits are sent in this run.
+pub async fn run_outbox(lms: &Lms, platform_id: &str, at: i64) -> Result<RunReport> {
+    Workers::new(lms.clone(), OutboxConfig::default())
+        .run_platform(platform_id, at)
+        .await
+}

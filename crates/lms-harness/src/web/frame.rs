@@ -4,6 +4,7 @@
 
 use super::assets;
 use super::flash::Flash;
+use lms::db::Role;
 use lms::db::User;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
@@ -43,11 +44,11 @@ pub(super) struct Frame<'a> {
     pub flash: Option<&'a Flash>,
 }
 
-fn role_label(role: &str) -> &str {
+fn role_label(role: Role) -> &'static str {
     match role {
-        "admin" => "platform admin",
-        "author" => "author",
-        _ => "learner",
+        Role::Admin => "platform admin",
+        Role::Author => "author",
+        Role::Learner => "learner",
     }
 }
 
@@ -59,7 +60,7 @@ pub(super) fn page(frame: &Frame<'_>, section: Section, title: &str, body: Marku
             li { a href=(href) aria-current=[(s == section).then_some("page")] { (label) } }
         }
     };
-    let is_author = matches!(me.role.as_str(), "admin" | "author");
+    let is_author = me.role.is_author();
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -80,7 +81,7 @@ pub(super) fn page(frame: &Frame<'_>, section: Section, title: &str, body: Marku
                         select #act-as name="user" {
                             @for u in frame.users {
                                 option value=(u.id) selected[u.id == me.id] {
-                                    (u.display_name) " (" (role_label(&u.role)) ")"
+                                    (u.display_name) " (" (role_label(u.role)) ")"
                                 }
                             }
                         }
@@ -96,7 +97,7 @@ pub(super) fn page(frame: &Frame<'_>, section: Section, title: &str, body: Marku
                     a.brand href="/" { img src=(assets::LOGO) alt=""; (frame.platform_name) }
                     nav.main aria-label="Main" {
                         ul {
-                            @if me.role == "admin" {
+                            @if me.role == Role::Admin {
                                 (link(Section::Connectors, "/settings/connectors", "Settings → Connectors"))
                             }
                             @if is_author {
@@ -159,7 +160,7 @@ mod tests {
             display_name: "<b>Eve</b> & co".into(),
             locale: "en".into(),
             time_zone: "UTC".into(),
-            role: "learner".into(),
+            role: Role::Learner,
         };
         let frame = Frame {
             me: &me,

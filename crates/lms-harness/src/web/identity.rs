@@ -13,6 +13,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use http::HeaderMap;
 use http::request::Parts;
+use lms::db::Role;
 use lms::db::User;
 use lms::integration::Lms;
 use maud::{Markup, html};
@@ -20,14 +21,9 @@ use maud::{Markup, html};
 /// The platform's users, admins first, then authors, then learners.
 fn users(lms: &Lms) -> Result<Vec<User>> {
     let mut users = lms.db().users_page(PLATFORM, None, 10_000)?;
-    let rank = |r: &str| match r {
-        "admin" => 0,
-        "author" => 1,
-        _ => 2,
-    };
     users.sort_by(|a, b| {
-        rank(&a.role)
-            .cmp(&rank(&b.role))
+        a.role
+            .cmp(&b.role)
             .then(a.display_name.cmp(&b.display_name))
     });
     Ok(users)
@@ -68,16 +64,16 @@ impl Visitor {
     }
 
     pub(super) fn is_admin(&self) -> bool {
-        self.me.role == "admin"
+        self.me.role == Role::Admin
     }
 
     pub(super) fn is_author(&self) -> bool {
-        matches!(self.me.role.as_str(), "admin" | "author")
+        self.me.role.is_author()
     }
 
     /// The platform's learners.
     pub(super) fn learners(&self) -> impl Iterator<Item = &User> {
-        self.users.iter().filter(|u| u.role == "learner")
+        self.users.iter().filter(|u| u.role == Role::Learner)
     }
 
     /// The page, clearing the flash message it shows.
@@ -120,10 +116,10 @@ pub(super) fn routes() -> Router<App> {
 /// `/`: the visitor's home, by role.
 async fn home(v: Visitor) -> Page {
     Ok(see_other(
-        match v.me.role.as_str() {
-            "admin" => "/settings/connectors",
-            "author" => "/paths",
-            _ => "/me/notifications",
+        match v.me.role {
+            Role::Admin => "/settings/connectors",
+            Role::Author => "/paths",
+            Role::Learner => "/me/notifications",
         },
         None,
     ))
@@ -145,9 +141,9 @@ async fn act_as(State(app): State<App>, Form(form): Form<forms::Fields>) -> Page
         "/"
     };
     // A page the new user may not see sends them to their own home.
-    let back = match (u.role.as_str(), back) {
-        ("learner", b) if !b.starts_with("/me/") && !b.starts_with("/sessions/") => "/",
-        ("author", b) if b.starts_with("/settings/") => "/",
+    let back = match (u.role, back) {
+        (Role::Learner, b) if !b.starts_with("/me/") && !b.starts_with("/sessions/") => "/",
+        (Role::Author, b) if b.starts_with("/settings/") => "/",
         _ => back,
     };
     let mut r = see_other(back, None);

@@ -220,7 +220,7 @@ async fn run_due(lms: Lms, mut stop: watch::Receiver<bool>) {
         if let Err(e) = lms.schedule_due_steps(PLATFORM, at) {
             tracing::warn!("scheduling path steps: {e:#}");
         }
-        if let Err(e) = lms.run_outbox(PLATFORM, at).await {
+        if let Err(e) = lms::workers::run_outbox(&lms, PLATFORM, at).await {
             tracing::warn!("running the outbox: {e:#}");
         }
     }

@@ -4,6 +4,7 @@ use super::PLATFORM;
 use super::assets;
 use crate::harness::Harness;
 use anyhow::{Context, Result};
+use lms::db::Role;
 use lms::db::User;
 use lms::integration::Lms;
 use rusqlite::params;
@@ -22,7 +23,7 @@ pub(super) fn seed(harness: &Harness, sim: &SimConfig, base: &str) -> Result<()>
             display_name: "Aubrey Author".into(),
             locale: "en".into(),
             time_zone: "Europe/London".into(),
-            role: "author".into(),
+            role: Role::Author,
         },
     )?;
     let mut platform = db.platform(PLATFORM)?.context("the seeded platform")?;

@@ -100,7 +100,7 @@ async fn invite(State(app): State<App>, v: Visitor, Path(id): Path<String>) -> P
             app.lms.enrol(PLATFORM, &p.id, u, at)?;
         }
     }
-    let report = app.lms.run_outbox(PLATFORM, at).await?;
+    let report = lms::workers::run_outbox(&app.lms, PLATFORM, at).await?;
     Ok(see_other(
         &format!("/notifications/{}", url_enc(&nid)),
         Some(Flash::Ok(format!(
