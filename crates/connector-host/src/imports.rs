@@ -4,79 +4,13 @@
 
 use crate::bindings::v0_1_0::{log, settings, types, users};
 use crate::redact::redact;
-use crate::sandbox::StoreState;
-use crate::store::{ConnectorStore, DirectoryUser, LogLevel};
-use std::sync::Arc;
+use crate::state::StoreState;
+use crate::store::{DirectoryUser, LogLevel};
 
 /// Longest log line kept; longer lines are cut.
 const MAX_LOG_LINE: usize = 2_000;
 /// Longest key or value a connector may store.
 const MAX_VALUE: usize = 64 * 1024;
-
-/// What a connector declares about its secrets, from its manifest.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct SecretRules {
-    /// The secret keys it may read and write; `None` when it has no manifest (any key).
-    pub declared: Option<Vec<String>>,
-    /// Prefixes of the credentials it handles, blanked from its log and errors.
-    pub prefixes: Vec<String>,
-}
-
-/// The platform and connector a store serves.
-pub(crate) struct Scope {
-    store: Arc<dyn ConnectorStore>,
-    platform_id: String,
-    connector_id: String,
-    log_budget: usize,
-    dropped_log_lines: usize,
-    rules: Arc<SecretRules>,
-    /// The secret values, read when the first log line is written, forgotten when a secret changes.
-    known: Option<Vec<String>>,
-}
-
-impl Scope {
-    /// A scope on `platform_id` for `connector_id`, allowing `log_lines` log lines.
-    pub fn new(
-        store: Arc<dyn ConnectorStore>,
-        platform_id: &str,
-        connector_id: &str,
-        log_lines: usize,
-        rules: Arc<SecretRules>,
-    ) -> Self {
-        Scope {
-            store,
-            platform_id: platform_id.to_string(),
-            connector_id: connector_id.to_string(),
-            log_budget: log_lines,
-            dropped_log_lines: 0,
-            rules,
-            known: None,
-        }
-    }
-
-    fn secret_declared(&self, key: &str) -> bool {
-        self.rules
-            .declared
-            .as_ref()
-            .is_none_or(|keys| keys.iter().any(|k| k == key))
-    }
-
-    fn known_secrets(&mut self) -> &[String] {
-        if self.known.is_none() {
-            self.known = Some(
-                self.store
-                    .secret_values(&self.platform_id, &self.connector_id)
-                    .unwrap_or_default(),
-            );
-        }
-        self.known.as_deref().unwrap_or_default()
-    }
-
-    /// Log lines dropped because the call exceeded its quota.
-    pub fn dropped_log_lines(&self) -> usize {
-        self.dropped_log_lines
-    }
-}
 
 fn check_size(key: &str, value: &str) -> Result<(), String> {
     if key.is_empty() || key.len() > 256 {

@@ -27,6 +27,7 @@ pub mod outbound;
 mod policy;
 pub mod redact;
 mod sandbox;
+mod state;
 pub mod store;
 pub mod surface;
 

@@ -3,7 +3,7 @@
 //! functions at all.
 
 use crate::bindings::v0_1_0::lms;
-use crate::sandbox::StoreState;
+use crate::state::StoreState;
 use crate::surface::unversioned;
 use wasmtime::component::{HasData, HasSelf, Linker, ResourceTable};
 

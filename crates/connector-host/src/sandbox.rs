@@ -14,13 +14,13 @@ use crate::bindings::v0_1_0::{LmsConnector, LmsConnectorPre, wit};
 use crate::cache::compile;
 use crate::capture;
 use crate::health;
-use crate::imports::{Scope, SecretRules};
 use crate::inbound::SignedRequests;
 use crate::limits::{FUEL_PER_TICK, Limits, Tracked};
 use crate::link;
 use crate::outbound::{OutboundConfig, OutboundPolicy};
 use crate::policy::Policy;
 use crate::redact::redact;
+use crate::state::{Scope, SecretRules, StoreState};
 use crate::store::{ConnectorStore, LogLevel};
 use crate::surface::Surface;
 use anyhow::{Context, Result, anyhow, bail};
@@ -31,8 +31,8 @@ use wasmtime::{
     Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimitsBuilder,
     Trap,
 };
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
-use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+use wasmtime_wasi::WasiCtx;
+use wasmtime_wasi_http::WasiHttpCtx;
 
 /// Instances the pooling allocator holds at once, unless `LMS_HARNESS_POOL_INSTANCES` says otherwise.
 pub const DEFAULT_POOL_INSTANCES: u32 = 128;
@@ -57,36 +57,6 @@ fn pooling(instances: u32) -> PoolingAllocationConfig {
         .linear_memory_keep_resident(2 << 20)
         .table_keep_resident(64 << 10);
     pool
-}
-
-/// What a store holds: WASI (granting nothing), wasi:http with the outbound policy, and the platform's scope.
-pub struct StoreState {
-    pub(crate) wasi: WasiCtx,
-    pub(crate) table: ResourceTable,
-    http: WasiHttpCtx,
-    hooks: OutboundPolicy,
-    limits: Tracked,
-    /// The platform and connector this store serves; every import is scoped to it.
-    pub(crate) scope: Scope,
-}
-
-impl WasiView for StoreState {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
-    }
-}
-
-impl WasiHttpView for StoreState {
-    fn http(&mut self) -> WasiHttpCtxView<'_> {
-        WasiHttpCtxView {
-            hooks: &mut self.hooks,
-            table: &mut self.table,
-            ctx: &mut self.http,
-        }
-    }
 }
 
 /// Keeps the first and last bytes of a long message (a trap's wasm backtrace can run to thousands of frames).

@@ -268,29 +268,6 @@ pub struct Session {
     pub ends_at: i64,
 }
 
-/// One row of the delivery log.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Delivery {
-    /// Id.
-    pub id: String,
-    /// Notification.
-    pub notification_id: String,
-    /// Recipient.
-    pub user_id: String,
-    /// Where it is in its life.
-    pub status: crate::outbox::DeliveryStatus,
-    /// Where it was posted.
-    pub conversation: Option<String>,
-    /// The message's id there.
-    pub message_id: Option<String>,
-    /// Why it was skipped or failed: a code.
-    pub reason_code: Option<String>,
-    /// Why, in words.
-    pub reason: Option<String>,
-    /// Attempts made.
-    pub attempts: i64,
-}
-
 impl Db {
     /// Opens (creating if needed) the database at `path`, sealing secrets with `secrets`.
     pub fn open(path: &Path, secrets: SecretBox) -> Result<Db> {

@@ -2,10 +2,33 @@
 //! anything is sent; the runner claims due deliveries, hands them to the connector in batches, and records each
 //! outcome. A learner's opt-outs are applied here, at send time.
 
-use crate::db::{Db, Delivery, now};
+use crate::db::{Db, now};
 use crate::integration::Lms;
 use anyhow::{Context, Result, bail};
 use connector_host::wit;
+
+/// One row of the delivery log.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Delivery {
+    /// Id.
+    pub id: String,
+    /// Notification.
+    pub notification_id: String,
+    /// Recipient.
+    pub user_id: String,
+    /// Where it is in its life.
+    pub status: DeliveryStatus,
+    /// Where it was posted.
+    pub conversation: Option<String>,
+    /// The message's id there.
+    pub message_id: Option<String>,
+    /// Why it was skipped or failed: a code.
+    pub reason_code: Option<String>,
+    /// Why, in words.
+    pub reason: Option<String>,
+    /// Attempts made.
+    pub attempts: i64,
+}
 
 /// Where a delivery is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
