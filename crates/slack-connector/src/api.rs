@@ -37,6 +37,10 @@ pub enum SlackError {
     BadResponse(String),
 }
 
+/// The failure code of a recipient handed back without any call for it (the pacer deferred the request): wait
+/// `retry-after-ms`, it is not an attempt.
+pub const PACED: &str = "paced";
+
 impl SlackError {
     /// The error code, as the delivery log shows it.
     pub fn code(&self) -> String {
@@ -47,7 +51,7 @@ impl SlackError {
             SlackError::Transport(TransportError::Denied(_)) => "request_denied".into(),
             SlackError::Transport(TransportError::Timeout(_)) => "timeout".into(),
             SlackError::Transport(TransportError::Connection(_)) => "connection_failed".into(),
-            SlackError::Transport(TransportError::Deferred { .. }) => crate::pacing::PACED.into(),
+            SlackError::Transport(TransportError::Deferred { .. }) => PACED.into(),
             SlackError::BadResponse(_) => "bad_response".into(),
         }
     }

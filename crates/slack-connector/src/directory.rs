@@ -5,7 +5,8 @@
 //! instead of one `users.lookupByEmail` (Tier 3) per learner; a miss falls back to a lookup.
 
 use crate::api::{Member, Slack, SlackError, Transport};
-use crate::connector::{Settings, keys, normalise_email};
+use crate::stored::{keys, normalise_email};
+use connector_api::Settings;
 
 /// How long an entry is trusted unless the `directory_max_age_secs` setting says otherwise.
 pub const DEFAULT_MAX_AGE_SECS: i64 = 24 * 3600;

@@ -12,6 +12,7 @@ pub mod directory;
 pub mod model;
 pub mod pacing;
 pub mod render;
+pub mod stored;
 
 use connector_api::{
     ActivationRequest, ActivationResult, ConnectorError, ConnectorInfo, Context, DeliveryOutcome,

@@ -30,8 +30,7 @@ pub const SCALE_KEY: &str = "rate_limit_scale";
 pub const BUDGET_KEY: &str = "batch_budget_ms";
 /// The default time budget of one batch. The host's wall-clock limit per call must be well above it.
 pub const DEFAULT_BUDGET_MS: u64 = 2_000;
-/// The failure code of a recipient handed back without any call for it: wait `retry-after-ms`, it is not an attempt.
-pub const PACED: &str = "paced";
+pub use crate::api::PACED;
 /// Tokens kept in reserve in every bucket, against the latency between our clock and Slack's.
 const SPARE_TOKENS: f64 = 2.0;
 /// The fraction of each rate we use, against clock drift.
