@@ -2,18 +2,12 @@
 //! that the simulated Slack shows real pictures without any network.
 
 use super::errors::not_found;
+use super::urls::{DEFAULT_COVER, LOGO};
 use axum::Router;
 use axum::extract::Path;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use http::header;
-
-/// The platform group's logo: a rounded teal square with a white "A" and a sun dot.
-pub(super) const LOGO: &str = "/static/acme-logo.png";
-/// The platform's default cover: plain grey (the connector leaves it out of messages).
-pub(super) const DEFAULT_COVER: &str = "/static/default-cover.png";
-/// Where session covers are: every `*.png` below it is the one session cover, a landscape in the group's colours.
-pub(super) const COVERS: &str = "/static/covers/";
 
 const LOGO_PNG: &[u8] = include_bytes!("../assets/acme-logo.png");
 const DEFAULT_COVER_PNG: &[u8] = include_bytes!("../assets/default-cover.png");

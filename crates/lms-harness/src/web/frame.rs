@@ -2,8 +2,8 @@
 //! navigation, the flash message; and the bare page of errors and refusals. Templates are maud: values are
 //! escaped unless marked pre-escaped.
 
-use super::assets;
 use super::flash::Flash;
+use super::urls;
 use lms::db::Role;
 use lms::db::User;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
@@ -68,7 +68,7 @@ pub(super) fn page(frame: &Frame<'_>, section: Section, title: &str, body: Marku
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " – " (frame.platform_name) }
-                link rel="icon" href=(assets::LOGO);
+                link rel="icon" href=(urls::LOGO);
                 style { (PreEscaped(CSS)) }
                 script { (PreEscaped(ACT_AS_SCRIPT)) }
             }
@@ -94,7 +94,7 @@ pub(super) fn page(frame: &Frame<'_>, section: Section, title: &str, body: Marku
                     }
                 }
                 header.top {
-                    a.brand href="/" { img src=(assets::LOGO) alt=""; (frame.platform_name) }
+                    a.brand href="/" { img src=(urls::LOGO) alt=""; (frame.platform_name) }
                     nav.main aria-label="Main" {
                         ul {
                             @if me.role == Role::Admin {

@@ -19,6 +19,7 @@ mod frame;
 mod identity;
 mod pages;
 mod seed;
+mod urls;
 
 use crate::harness::{Harness, HarnessOptions};
 use anyhow::{Context, Result};

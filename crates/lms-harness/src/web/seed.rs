@@ -1,7 +1,7 @@
 //! The demo data the site seeds on its first start, and keeping the platform's links pointed at this site.
 
 use super::PLATFORM;
-use super::assets;
+use super::urls;
 use crate::harness::Harness;
 use anyhow::{Context, Result};
 use lms::db::Role;
@@ -28,11 +28,11 @@ pub(super) fn seed(harness: &Harness, sim: &SimConfig, base: &str) -> Result<()>
     )?;
     let mut platform = db.platform(PLATFORM)?.context("the seeded platform")?;
     platform.base_url = base.into();
-    platform.group_logo_url = Some(format!("{base}{}", assets::LOGO));
-    platform.default_cover_url = Some(format!("{base}{}", assets::DEFAULT_COVER));
+    platform.group_logo_url = Some(format!("{base}{}", urls::LOGO));
+    platform.default_cover_url = Some(format!("{base}{}", urls::DEFAULT_COVER));
     db.upsert_platform(&platform)?;
     let mut session = data.session;
-    session.cover_url = Some(format!("{base}{}onboarding.png", assets::COVERS));
+    session.cover_url = Some(format!("{base}{}onboarding.png", urls::COVERS));
     db.upsert_session(PLATFORM, &session)?;
     lms.upsert_path(PLATFORM, "onboarding", "Onboarding path", Some(&session.id))?;
     Ok(())
