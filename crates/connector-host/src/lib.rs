@@ -30,6 +30,7 @@ mod sandbox;
 mod state;
 pub mod store;
 pub mod surface;
+pub mod untrusted;
 
 pub use bindings::v0_1_0::wit;
 pub use limits::{EPOCH_TICK, FUEL_PER_TICK, Limits};

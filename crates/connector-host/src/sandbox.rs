@@ -23,6 +23,7 @@ use crate::redact::redact;
 use crate::state::{Scope, SecretRules, StoreState};
 use crate::store::{ConnectorStore, LogLevel};
 use crate::surface::Surface;
+use crate::untrusted::{Cleaner, Untrusted};
 use anyhow::{Context, Result, anyhow, bail};
 use std::sync::Arc;
 use std::time::Duration;
@@ -426,6 +427,16 @@ impl Sandbox {
             .unwrap_or_default()
     }
 
+    /// Cuts and blanks the secrets out of what a call on `platform_id` returned ([`untrusted`]).
+    fn cleaned<T: Untrusted>(&self, platform_id: &str, mut value: T) -> T {
+        let secrets = self.known_secrets(platform_id);
+        value.clean(&Cleaner {
+            secrets: &secrets,
+            prefixes: &self.secrets.prefixes,
+        });
+        value
+    }
+
     /// `describe`.
     pub async fn describe(&self) -> Result<wit::ConnectorInfo> {
         self.run("-", "describe", async |s, i| {
@@ -445,12 +456,14 @@ impl Sandbox {
             redirect_uri: redirect_uri.into(),
             state: state.into(),
         };
-        self.run(platform_id, "start-activation", async |s, i| {
-            i.lms_connector_connector()
-                .call_start_activation(s, &request)
-                .await
-        })
-        .await
+        let value = self
+            .run(platform_id, "start-activation", async |s, i| {
+                i.lms_connector_connector()
+                    .call_start_activation(s, &request)
+                    .await
+            })
+            .await?;
+        Ok(self.cleaned(platform_id, value))
     }
 
     /// `complete-activation`.
@@ -459,20 +472,24 @@ impl Sandbox {
         platform_id: &str,
         query: &[(String, String)],
     ) -> Result<Result<wit::ActivationResult, wit::ConnectorError>> {
-        self.run(platform_id, "complete-activation", async |s, i| {
-            i.lms_connector_connector()
-                .call_complete_activation(s, query)
-                .await
-        })
-        .await
+        let value = self
+            .run(platform_id, "complete-activation", async |s, i| {
+                i.lms_connector_connector()
+                    .call_complete_activation(s, query)
+                    .await
+            })
+            .await?;
+        Ok(self.cleaned(platform_id, value))
     }
 
     /// `deactivate`.
     pub async fn deactivate(&self, platform_id: &str) -> Result<Result<(), wit::ConnectorError>> {
-        self.run(platform_id, "deactivate", async |s, i| {
-            i.lms_connector_connector().call_deactivate(s).await
-        })
-        .await
+        let value = self
+            .run(platform_id, "deactivate", async |s, i| {
+                i.lms_connector_connector().call_deactivate(s).await
+            })
+            .await?;
+        Ok(self.cleaned(platform_id, value))
     }
 
     /// `deliver`.
@@ -482,20 +499,24 @@ impl Sandbox {
         notification: &wit::Notification,
         recipients: &[wit::Recipient],
     ) -> Result<Vec<wit::DeliveryOutcome>> {
-        self.run(platform_id, "deliver", async |s, i| {
-            i.lms_connector_connector()
-                .call_deliver(s, notification, recipients)
-                .await
-        })
-        .await
+        let value = self
+            .run(platform_id, "deliver", async |s, i| {
+                i.lms_connector_connector()
+                    .call_deliver(s, notification, recipients)
+                    .await
+            })
+            .await?;
+        Ok(self.cleaned(platform_id, value))
     }
 
     /// `status`.
     pub async fn status(&self, platform_id: &str) -> Result<wit::IntegrationState> {
-        self.run(platform_id, "status", async |s, i| {
-            i.lms_connector_connector().call_status(s).await
-        })
-        .await
+        let value = self
+            .run(platform_id, "status", async |s, i| {
+                i.lms_connector_connector().call_status(s).await
+            })
+            .await?;
+        Ok(self.cleaned(platform_id, value))
     }
 
     /// `handle-inbound`.
@@ -504,11 +525,13 @@ impl Sandbox {
         platform_id: &str,
         request: &wit::InboundRequest,
     ) -> Result<wit::InboundResponse> {
-        self.run(platform_id, "handle-inbound", async |s, i| {
-            i.lms_connector_connector()
-                .call_handle_inbound(s, request)
-                .await
-        })
-        .await
+        let value = self
+            .run(platform_id, "handle-inbound", async |s, i| {
+                i.lms_connector_connector()
+                    .call_handle_inbound(s, request)
+                    .await
+            })
+            .await?;
+        Ok(self.cleaned(platform_id, value))
     }
 }
