@@ -275,3 +275,53 @@ async fn errors_that_persist_or_cannot_be_fixed_fail_with_their_reason() {
     ));
     harness.sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wait_past_the_back_off_cap_fails_the_delivery_with_an_alert_instead_of_parking_it() {
+    let (_dir, harness, seeded) = start("faults-retry-after").await;
+    let sim = &harness.sim;
+    // `Retry-After: 4000000000` would park the deliveries until 2153.
+    sim.set_fault(
+        "chat.postMessage",
+        Fault::Ratelimited {
+            count: 10_000,
+            retry_after: 4_000_000_000,
+        },
+    );
+    let r = invite_and_drain(&harness, &seeded, "n-park").await;
+    assert_eq!((r.sent, r.retrying), (0, 0), "{r:?}");
+    // The learners without a Slack account may be skipped before the connector holds the rest back.
+    assert!(r.failed >= MATCHED, "{r:?}");
+    assert_eq!(r.failed + r.skipped, MATCHED + UNMATCHED, "{r:?}");
+    let cap = lms::outbox::RetryPolicy::default().backoff_cap_secs;
+    for e in log(&harness, "n-park")
+        .iter()
+        .filter(|e| e.status != DeliveryStatus::Skipped)
+    {
+        assert_eq!(e.status, DeliveryStatus::Failed, "{e:?}");
+        assert_eq!(e.reason_code.as_deref(), Some(outbox::WAIT_TOO_LONG));
+        let reason = e.reason.as_deref().unwrap();
+        assert!(
+            reason.contains("4000000000 s") && reason.contains(&format!("{cap} s")),
+            "{reason}"
+        );
+    }
+    let alerts: Vec<String> = {
+        let conn = harness.lms.db().conn();
+        let mut stmt = conn
+            .prepare("SELECT message FROM alerts WHERE platform_id = ?1")
+            .unwrap();
+        stmt.query_map([BIG_PLATFORM], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    assert!(
+        alerts
+            .iter()
+            .any(|text| text.contains("longer than the longest back-off")),
+        "{alerts:?}"
+    );
+    assert!(messages_of(sim, "n-park").is_empty());
+    harness.sim.shutdown().await;
+}

@@ -221,9 +221,12 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// Seconds to wait after the `attempts`-th attempt failed: Slack's `Retry-After` when it gave one, else an
     /// exponential back-off with jitter (between half and all of `base × 2^(attempts-1)`, capped).
+    ///
+    /// A connector's wait is untrusted: one past the back-off cap is refused by [`RetryPolicy::refuses_wait`] before
+    /// it gets here.
     pub fn wait_secs(&self, attempts: i64, retry_after_ms: Option<u64>) -> i64 {
         if let Some(ms) = retry_after_ms {
-            return (ms.div_ceil(1000) as i64).max(1);
+            return (ms.div_ceil(1000) as i64).clamp(1, self.backoff_cap_secs.max(1));
         }
         let exp = attempts.clamp(1, 30) - 1;
         let full = self
@@ -236,6 +239,28 @@ impl RetryPolicy {
         rand::rng().random_range(half..=full.max(half))
     }
 }
+
+impl RetryPolicy {
+    /// Whether a wait a connector asked for (Slack's `Retry-After`, or its own pacing) is longer than the longest
+    /// back-off: such a delivery fails, and the admins are alerted, rather than being parked for years (a
+    /// `Retry-After: 4000000000` would park it until 2153).
+    pub fn refuses_wait(&self, ms: u64) -> bool {
+        ms > (self.backoff_cap_secs.max(1) as u64).saturating_mul(1000)
+    }
+
+    /// Why a delivery failed when its wait was refused.
+    fn wait_refused(&self, ms: u64) -> String {
+        format!(
+            "The connector asked to wait {} s before trying again, longer than the longest back-off ({} s); the \
+             delivery was not retried.",
+            ms.div_ceil(1000),
+            self.backoff_cap_secs
+        )
+    }
+}
+
+/// The reason code of a delivery whose wait was refused.
+pub const WAIT_TOO_LONG: &str = "wait_too_long";
 
 /// Counts of one run of the outbox.
 #[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
@@ -592,6 +617,7 @@ impl Lms {
     ) -> Result<Option<u64>> {
         let mut paced: Option<u64> = None;
         let mut disconnected: Option<String> = None;
+        let mut refused_wait: Option<u64> = None;
         {
             let mut conn = self.db().conn();
             let tx = conn.transaction()?;
@@ -640,6 +666,20 @@ impl Lms {
                         report.failed += 1;
                         disconnected.get_or_insert_with(|| why.clone());
                     }
+                    Record::Paced(ms) | Record::Retry(_, _, Some(ms))
+                        if policy.refuses_wait(*ms) =>
+                    {
+                        let why = policy.wait_refused(*ms);
+                        finish(
+                            DeliveryStatus::Failed,
+                            None,
+                            None,
+                            Some(WAIT_TOO_LONG),
+                            Some(&why),
+                        )?;
+                        report.failed += 1;
+                        refused_wait = Some(refused_wait.map_or(*ms, |w| w.max(*ms)));
+                    }
                     Record::Paced(ms) => {
                         // Nothing was sent: not an attempt. A short wait keeps it due (the worker waits before its
                         // next batch); a long one puts it back in the queue until then.
@@ -682,6 +722,16 @@ impl Lms {
         }
         if let Some(why) = disconnected {
             self.disconnected(platform_id, &why)?;
+        }
+        if let Some(ms) = refused_wait {
+            self.db().alert(
+                platform_id,
+                &format!(
+                    "Deliveries failed: the connector asked to wait {} s, longer than the longest back-off ({} s).",
+                    ms.div_ceil(1000),
+                    policy.backoff_cap_secs
+                ),
+            )?;
         }
         Ok(paced)
     }
@@ -999,5 +1049,9 @@ mod tests {
         }
         assert_eq!(policy.wait_secs(3, Some(1)), 1);
         assert_eq!(policy.wait_secs(3, Some(30_500)), 31);
+        // A connector's wait is bounded by the cap, and refused past it.
+        assert_eq!(policy.wait_secs(3, Some(4_000_000_000_000)), 600);
+        assert!(!policy.refuses_wait(600_000));
+        assert!(policy.refuses_wait(600_001));
     }
 }
