@@ -2,7 +2,8 @@
 //! manifest intersected with the operator's grants, the compile cache, and in local mode the route that sends
 //! `https://slack.com` to a simulated Slack.
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
+use connector_host::audit::find_manifest;
 use connector_host::grants::Grants;
 use connector_host::manifest::Manifest;
 use connector_host::outbound::Route;
@@ -60,6 +61,38 @@ impl ConnectorSpec {
             grants: default_grants(),
             cache_dir,
         }
+    }
+
+    /// A connector component installed from a file, with its manifest (`manifest`, else `connector.toml` beside the
+    /// component, else the embedded manifest when the file is the embedded connector) and the operator's grants
+    /// (`grants`, else the embedded default). It is audited when loaded exactly like the embedded one: imports
+    /// beyond its manifest ∩ grants refuse it.
+    pub fn from_file(
+        component: &Path,
+        manifest: Option<&Path>,
+        grants: Option<&Path>,
+        cache_dir: Option<PathBuf>,
+    ) -> Result<Self> {
+        let bytes = std::fs::read(component)
+            .with_context(|| format!("reading the component {}", component.display()))?;
+        let grants = match grants {
+            Some(file) => Grants::from_file(file)?,
+            None => default_grants(),
+        };
+        let manifest = match manifest {
+            Some(file) => Some(Manifest::from_file(file)?),
+            None => match find_manifest(component)? {
+                Some(m) => Some(m),
+                None if bytes == EMBEDDED_CONNECTOR => Some(embedded_manifest()),
+                None => None,
+            },
+        };
+        Ok(ConnectorSpec {
+            component: bytes,
+            manifest,
+            grants,
+            cache_dir,
+        })
     }
 
     /// Loads the connector over `db`, within its manifest ∩ grants; with `slack_url`, `https://slack.com` is routed
