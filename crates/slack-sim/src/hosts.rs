@@ -58,13 +58,16 @@ impl ServedHosts {
     /// What it answers for, to tell a refused client.
     pub fn describe(&self) -> String {
         let port = self.addr.port();
-        let mut shown = vec![
-            self.addr.to_string(),
+        let mut shown = vec![self.addr.to_string()];
+        for loopback in [
             format!("localhost:{port}"),
             format!("127.0.0.1:{port}"),
             format!("[::1]:{port}"),
-        ];
-        shown.dedup();
+        ] {
+            if !shown.contains(&loopback) {
+                shown.push(loopback);
+            }
+        }
         shown.extend(self.names.iter().cloned());
         shown.join(", ")
     }
@@ -98,6 +101,15 @@ mod tests {
         for (authority, served) in cases {
             assert_eq!(hosts.serves(authority, 80), served, "{authority:?}");
         }
+    }
+
+    #[test]
+    fn the_refusal_names_each_served_authority_once() {
+        let hosts = ServedHosts::new("127.0.0.1:4000".parse().unwrap(), &["slack.com".into()]);
+        assert_eq!(
+            hosts.describe(),
+            "127.0.0.1:4000, localhost:4000, [::1]:4000, slack.com"
+        );
     }
 
     #[test]
