@@ -183,7 +183,7 @@ async fn a_restricted_workspace_needs_an_app_managers_approval_first() {
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    let submitted = http_client::post_form(url.split('?').next().unwrap(), &fields)
+    let submitted = http_client::post_page_form(&page, url.split('?').next().unwrap(), &fields)
         .await
         .unwrap();
     assert_eq!(submitted.status, 200, "a request does not redirect back");

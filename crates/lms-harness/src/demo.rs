@@ -77,7 +77,7 @@ pub async fn consent(
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    let answer = http_client::post_form(base, &fields).await?;
+    let answer = http_client::post_page_form(&page, base, &fields).await?;
     let location = answer.header("location").with_context(|| {
         format!(
             "the consent page did not redirect ({}): {}",

@@ -106,6 +106,41 @@ pub async fn post_form(url: &str, fields: &[(&str, &str)]) -> Result<Response> {
     .await
 }
 
+/// POST a form of `page` (a page of the simulated Slack) as a browser does: with the session cookie the page set
+/// and the token its forms carry.
+pub async fn post_page_form(
+    page: &Response,
+    url: &str,
+    fields: &[(&str, &str)],
+) -> Result<Response> {
+    let cookie = page
+        .header("set-cookie")
+        .and_then(|c| c.split(';').next())
+        .context("the page set no session cookie")?;
+    let text = page.text();
+    let token = text
+        .split_once(r#"name="csrf_token" value=""#)
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .map(|(token, _)| token)
+        .context("the page's form carries no token")?;
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .append_pair("csrf_token", token)
+        .finish();
+    let headers = [
+        ("content-type", "application/x-www-form-urlencoded"),
+        ("cookie", cookie),
+    ];
+    send(
+        "POST",
+        url,
+        &headers,
+        body.into_bytes(),
+        Duration::from_secs(30),
+    )
+    .await
+}
+
 /// The decoded query of a URL.
 pub fn query_pairs(url: &str) -> Vec<(String, String)> {
     let query = url.split_once('?').map(|(_, q)| q).unwrap_or("");

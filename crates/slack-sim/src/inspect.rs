@@ -12,8 +12,9 @@ use http::{HeaderMap, StatusCode, header};
 use maud::html;
 use serde_json::{Map, Value, json};
 
+use crate::csrf::PageToken;
 use crate::html::{conversation_href, page};
-use crate::model::{Conversation, Fault, RequestStatus};
+use crate::model::{Conversation, Fault, Installation, RequestStatus};
 use crate::request::{body_fields, is_form, query_value, set_member_cookie, wants_html};
 use crate::state::{Shared, SimState};
 use crate::to_app;
@@ -27,9 +28,10 @@ fn bad_request(msg: impl std::fmt::Display) -> Response {
         .into_response()
 }
 
-/// `GET /_sim/state`.
+/// `GET /_sim/state` (without secrets).
 pub async fn state_json(State(shared): State<Arc<Shared>>) -> Response {
-    Json(shared.lock().snapshot()).into_response()
+    let snapshot = shared.lock().snapshot();
+    Json(snapshot.without_secrets()).into_response()
 }
 
 /// `GET /_sim/conversations[?member=U…]`.
@@ -52,9 +54,14 @@ pub async fn calls(State(shared): State<Arc<Shared>>) -> Response {
     Json(&shared.lock().calls).into_response()
 }
 
-/// `GET /_sim/installations`.
+/// `GET /_sim/installations` (bot tokens as fingerprints).
 pub async fn installations(State(shared): State<Arc<Shared>>) -> Response {
-    Json(&shared.lock().installations).into_response()
+    let installations = shared.lock().installations.clone();
+    let shown: Vec<Installation> = installations
+        .into_iter()
+        .map(Installation::without_secrets)
+        .collect();
+    Json(shown).into_response()
 }
 
 /// `GET /_sim/deliveries`.
@@ -71,13 +78,14 @@ pub async fn interactions(State(shared): State<Arc<Shared>>) -> Response {
 pub async fn requests(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
     let state = shared.lock();
     if wants_html(&headers) {
-        return requests_page(&state).into_response();
+        let token = shared.csrf.for_page(&headers);
+        return token.respond(requests_page(&state, &token));
     }
     Json(&state.requests).into_response()
 }
 
 /// The app requests page, with Approve and Deny buttons on the pending ones.
-fn requests_page(state: &SimState) -> Html<String> {
+fn requests_page(state: &SimState, token: &PageToken) -> Html<String> {
     let body = html! {
         main class="card" style="max-width:60rem" {
             h1 { "App install requests" }
@@ -108,10 +116,12 @@ fn requests_page(state: &SimState) -> Html<String> {
                             td {
                                 @if r.status == RequestStatus::Pending {
                                     form method="post" action=(format!("/_sim/requests/{}/approve", r.id)) style="display:inline" {
+                                        (token.field())
                                         button type="submit" class="primary" { "Approve" }
                                     }
                                     " "
                                     form method="post" action=(format!("/_sim/requests/{}/deny", r.id)) style="display:inline" {
+                                        (token.field())
                                         button type="submit" { "Deny" }
                                     }
                                 }

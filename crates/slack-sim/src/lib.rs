@@ -16,20 +16,32 @@
 //! | `POST /_sim/requests/{id}/approve`, `/deny` | app manager decisions |
 //! | `POST /_sim/apps/uninstall` | an admin removes the app (signed events follow) |
 //! | `POST /_sim/click` `{"member","channel","ts","action_id"}` | a button click (signed `block_actions`) |
+//!
+//! What it guards: it answers only a `Host` naming its own address (or `localhost`, or a name of
+//! [`SimConfig::hosts`], `slack.com` by default), else 421; the Web API and every POST refuse a request from
+//! another site (a foreign or `null` `Origin`, `Sec-Fetch-Site: cross-site`); a POST to `/_sim/*` or the consent
+//! page is JSON (`Content-Type: application/json`) or a form of its pages carrying the browser session's token.
+//! No page or JSON shows the app's client or signing secret, a token or a code (tokens as `xoxb-…WXYZ`); the
+//! secrets are read in process ([`SimHandle::state`]).
 
 #![warn(missing_docs)]
 
 // How the modules depend on each other; each uses only modules of the lines above its own:
-//   leaves     b64, blocks, ids, scopes, signature, text, tz; html (page layout), request (reading requests),
+//   leaves     b64, blocks, hosts (the `Host`s served), ids, scopes, secrets (what pages show of them), signature,
+//              text, tz; html (page layout), request (reading requests), csrf (form tokens, on request),
 //              mrkdwn (Slack's markup to HTML, on html, text and tz)
 //   data       model
 //   state      state (the simulation and its lock), then objects (its records as Slack's JSON objects)
 //   endpoints  api and ratelimit (the Web API), oauth (consent pages), web (the web view), to_app (events and
 //              interactivity sent to the app), inspect (`/_sim/*`, which sends through to_app)
-//   server     server (routes and the accept loop); this file (the handle)
+//   server     guard (what every request passes first), server (routes and the accept loop); this file (the
+//              handle)
 mod api;
 mod b64;
 mod blocks;
+mod csrf;
+mod guard;
+mod hosts;
 mod html;
 mod ids;
 mod inspect;
@@ -40,6 +52,7 @@ mod objects;
 mod ratelimit;
 mod request;
 mod scopes;
+mod secrets;
 mod server;
 mod signature;
 mod state;
@@ -101,7 +114,7 @@ pub async fn start(listen: SocketAddr, config: SimConfig) -> anyhow::Result<SimH
     state.base_url = format!("http://{addr}");
     let shared = Arc::new(Shared::new(state));
     let (stop, rx) = watch::channel(false);
-    let app = server::router(shared.clone());
+    let app = server::router(shared.clone(), addr);
     let task = tokio::spawn(server::serve(listener, app, rx));
     Ok(SimHandle {
         addr,
@@ -305,10 +318,19 @@ pub async fn run_standalone(
     listen: SocketAddr,
     workspace_file: Option<PathBuf>,
 ) -> anyhow::Result<()> {
-    let config = match workspace_file {
-        Some(p) => SimConfig::from_file(&p)?,
-        None => SimConfig::demo(),
-    };
+    run_until_ctrl_c(listen, standalone_config(workspace_file)?).await
+}
+
+/// The configuration of a seed file (the workspace, optionally the app), or the demo's.
+pub fn standalone_config(workspace_file: Option<PathBuf>) -> anyhow::Result<SimConfig> {
+    match workspace_file {
+        Some(p) => SimConfig::from_file(&p),
+        None => Ok(SimConfig::demo()),
+    }
+}
+
+/// Runs the simulation of `config` until Ctrl-C. Prints the address and the demo links at start.
+pub async fn run_until_ctrl_c(listen: SocketAddr, config: SimConfig) -> anyhow::Result<()> {
     let app = config.app.clone();
     let handle = start(listen, config).await?;
     println!("Simulated Slack listening on {}", handle.base_url());

@@ -14,6 +14,10 @@ struct Cli {
     /// A workspace seed file (JSON); the demo workspace when absent.
     #[arg(long)]
     workspace: Option<PathBuf>,
+    /// A host name to answer for besides the listen address, `localhost` and `slack.com` (repeatable); requests
+    /// naming any other `Host` are refused.
+    #[arg(long = "host", value_name = "NAME")]
+    hosts: Vec<String>,
 }
 
 #[tokio::main]
@@ -26,5 +30,7 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    slack_sim::run_standalone(cli.listen, cli.workspace).await
+    let mut config = slack_sim::standalone_config(cli.workspace)?;
+    config.hosts.extend(cli.hosts);
+    slack_sim::run_until_ctrl_c(cli.listen, config).await
 }

@@ -149,6 +149,11 @@ pub struct SimConfig {
     /// How many API calls `/_sim/calls` keeps (oldest dropped first).
     #[serde(default = "default_calls_kept")]
     pub calls_kept: usize,
+    /// Host names the server answers for besides its own address (at any port); `slack.com` by default, the
+    /// `Host` a connector whose `https://slack.com` is routed here sends. Any other name is refused (a DNS
+    /// rebinding).
+    #[serde(default = "default_hosts")]
+    pub hosts: Vec<String>,
 }
 
 /// Slack's 3 seconds.
@@ -160,6 +165,10 @@ fn default_users_page() -> usize {
 }
 fn default_calls_kept() -> usize {
     10_000
+}
+/// The host the simulation stands for.
+fn default_hosts() -> Vec<String> {
+    vec!["slack.com".to_string()]
 }
 
 mod duration_ms {
@@ -184,6 +193,7 @@ impl SimConfig {
             event_timeout: default_ack_deadline(),
             users_list_max_page: default_users_page(),
             calls_kept: default_calls_kept(),
+            hosts: default_hosts(),
         }
     }
 
@@ -226,11 +236,27 @@ impl SimConfig {
         if a.client_id.is_empty() || a.client_secret.is_empty() || a.signing_secret.is_empty() {
             bail!("the app needs a client_id, a client_secret and a signing_secret");
         }
+        if let Some(bad) = self.hosts.iter().find(|h| !is_host_name(h)) {
+            bail!("hosts: {bad:?} is not a host name (letters, digits, `-` and `.`, no port)");
+        }
         if !self.rate_limits.time_scale.is_finite() || self.rate_limits.time_scale <= 0.0 {
             bail!("rate_limits.time_scale must be a positive number");
         }
         Ok(())
     }
+}
+
+/// Whether `name` is a DNS host name: dot-separated labels of letters, digits and `-`.
+fn is_host_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
 }
 
 impl Workspace {
@@ -484,7 +510,7 @@ pub struct Installation {
     pub bot_user_id: String,
     /// The bot ID, `B…`.
     pub bot_id: String,
-    /// The current bot token, if any.
+    /// The current bot token, if any (a fingerprint in what the pages and JSON show).
     pub bot_token: Option<String>,
     /// Whether the app is installed now.
     pub active: bool,
@@ -536,7 +562,7 @@ pub struct ApiCall {
     pub method: String,
     /// HTTP method.
     pub http_method: String,
-    /// Parameters (query and body); tokens and secrets reduced to their prefix.
+    /// Parameters (query and body); tokens and codes as fingerprints, secrets hidden.
     pub params: serde_json::Map<String, Value>,
     /// Where the token came from: `header`, `param`, `basic` or none.
     pub auth: Option<String>,
@@ -544,7 +570,7 @@ pub struct ApiCall {
     pub time: f64,
     /// HTTP status answered (0 if the connection was dropped without an answer).
     pub status: u16,
-    /// Body answered, if JSON.
+    /// Body answered, if JSON (tokens as fingerprints).
     pub response: Option<Value>,
     /// Fault injected, if any.
     pub fault: Option<String>,

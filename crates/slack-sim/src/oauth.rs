@@ -11,10 +11,11 @@ use bytes::Bytes;
 use http::{HeaderMap, StatusCode, header};
 use maud::{Markup, html};
 
+use crate::csrf::PageToken;
 use crate::html::page;
 use crate::ids::new_oauth_code;
 use crate::model::{InstallRequest, Member, RequestStatus};
-use crate::request::{form_pairs, member_cookie, set_member_cookie};
+use crate::request::{form_pairs, is_form, member_cookie, set_member_cookie};
 use crate::scopes::{KNOWN_SCOPES, split_scopes};
 use crate::state::{OAuthCode, Shared, SimState};
 use crate::text::escape_mrkdwn;
@@ -229,6 +230,7 @@ fn consent_page(
     c: &Checked,
     member: Option<&str>,
     notice: Option<&str>,
+    token: &PageToken,
 ) -> Response {
     let app = &state.config.app.name;
     let ws = &state.config.workspace;
@@ -244,6 +246,7 @@ fn consent_page(
                 }
             }
             form method="post" action="/oauth/v2/authorize" {
+                (token.field())
                 (r.hidden_fields())
                 (member_select(state, member))
                 div class="actions" {
@@ -253,11 +256,20 @@ fn consent_page(
             }
         }
     };
-    page_response(StatusCode::OK, &format!("{app} – Slack"), body)
+    token.respond(page_response(
+        StatusCode::OK,
+        &format!("{app} – Slack"),
+        body,
+    ))
 }
 
 /// In a restricted workspace: the form to request the app, or, while a request waits, a note saying so.
-fn request_page(state: &SimState, r: &AuthorizeRequest, member: &Member) -> Response {
+fn request_page(
+    state: &SimState,
+    r: &AuthorizeRequest,
+    member: &Member,
+    token: &PageToken,
+) -> Response {
     let app = &state.config.app.name;
     let body = html! {
         main class="card" {
@@ -268,6 +280,7 @@ fn request_page(state: &SimState, r: &AuthorizeRequest, member: &Member) -> Resp
                     "Slackbot will tell you when it is approved."
                 }
                 form method="post" action="/oauth/v2/authorize" {
+                    (token.field())
                     (r.hidden_fields())
                     input type="hidden" name="member" value=(member.id);
                     div class="actions" { (cancel_button(true)) }
@@ -278,6 +291,7 @@ fn request_page(state: &SimState, r: &AuthorizeRequest, member: &Member) -> Resp
                     (app) "; you will hear from Slackbot when your request is approved."
                 }
                 form method="post" action="/oauth/v2/authorize" {
+                    (token.field())
                     (r.hidden_fields())
                     (member_select(state, Some(&member.id)))
                     p {
@@ -293,7 +307,11 @@ fn request_page(state: &SimState, r: &AuthorizeRequest, member: &Member) -> Resp
             }
         }
     };
-    page_response(StatusCode::OK, &format!("Request {app} – Slack"), body)
+    token.respond(page_response(
+        StatusCode::OK,
+        &format!("Request {app} – Slack"),
+        body,
+    ))
 }
 
 /// The page after a request is submitted.
@@ -327,6 +345,7 @@ pub async fn authorize_get(
 ) -> Response {
     let fields = form_pairs(query.unwrap_or_default().as_bytes());
     let r = AuthorizeRequest::from(&fields);
+    let token = shared.csrf.for_page(&headers);
     let state = shared.lock();
     let c = match check(&state, &r) {
         Ok(c) => c,
@@ -336,9 +355,10 @@ pub async fn authorize_get(
     if let Some(m) = &member
         && !may_install(&state, m, &c.scopes)
     {
-        return request_page(&state, &r, m);
+        return request_page(&state, &r, m, &token);
     }
-    consent_page(&state, &r, &c, member.as_ref().map(|m| m.id.as_str()), None)
+    let member = member.as_ref().map(|m| m.id.as_str());
+    consent_page(&state, &r, &c, member, None, &token)
 }
 
 /// `POST /oauth/v2/authorize` (form: the request's fields, `member`, `action` = allow | cancel | request,
@@ -348,8 +368,13 @@ pub async fn authorize_post(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if !is_form(&headers) {
+        let message = "The consent page posts a form (application/x-www-form-urlencoded).\n";
+        return (StatusCode::UNSUPPORTED_MEDIA_TYPE, message).into_response();
+    }
     let fields = form_pairs(&body);
     let r = AuthorizeRequest::from(&fields);
+    let token = shared.csrf.for_page(&headers);
     let mut state = shared.lock();
     let c = match check(&state, &r) {
         Ok(c) => c,
@@ -369,7 +394,8 @@ pub async fn authorize_post(
     }
     let named = fields.get("member").filter(|s| !s.is_empty()).cloned();
     let Some(member) = signed_in_member(&state, named, &headers) else {
-        let mut resp = consent_page(&state, &r, &c, None, Some("Choose who is signed in."));
+        let notice = Some("Choose who is signed in.");
+        let mut resp = consent_page(&state, &r, &c, None, notice, &token);
         *resp.status_mut() = StatusCode::BAD_REQUEST;
         return resp;
     };
@@ -392,7 +418,7 @@ pub async fn authorize_post(
             );
             with_state(vec![("code", code)])
         }
-        "allow" => request_page(&state, &r, &member),
+        "allow" => request_page(&state, &r, &member, &token),
         "request" if !may_install(&state, &member, &c.scopes) => {
             let message = fields.get("message").cloned().unwrap_or_default();
             if !state.has_pending_request(&member.id) {
@@ -400,7 +426,7 @@ pub async fn authorize_post(
             }
             request_submitted_page(&state)
         }
-        _ => consent_page(&state, &r, &c, Some(&member.id), None),
+        _ => consent_page(&state, &r, &c, Some(&member.id), None, &token),
     };
     set_member_cookie(&mut resp, &member.id);
     resp

@@ -24,8 +24,8 @@ pub fn query_value(query: Option<&str>, key: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
-/// The member signed in by the `sim_member` cookie, if any.
-pub fn member_cookie(headers: &HeaderMap) -> Option<String> {
+/// The value of the cookie `name`, if the request has it.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -33,10 +33,15 @@ pub fn member_cookie(headers: &HeaderMap) -> Option<String> {
         .flat_map(|s| s.split(';'))
         .find_map(|part| {
             part.trim()
-                .strip_prefix(MEMBER_COOKIE)
+                .strip_prefix(name)
                 .and_then(|rest| rest.strip_prefix('='))
                 .map(str::to_string)
         })
+}
+
+/// The member signed in by the `sim_member` cookie, if any.
+pub fn member_cookie(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, MEMBER_COOKIE)
 }
 
 /// Adds the cookie that signs `member_id` in.
@@ -57,10 +62,16 @@ pub fn wants_html(headers: &HeaderMap) -> bool {
 
 /// Whether the body is a form (posted by a page of the simulation).
 pub fn is_form(headers: &HeaderMap) -> bool {
+    has_content_type(headers, "application/x-www-form-urlencoded")
+}
+
+/// Whether the body's media type is `media_type` (parameters such as `charset` aside, any case).
+pub fn has_content_type(headers: &HeaderMap, media_type: &str) -> bool {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.starts_with("application/x-www-form-urlencoded"))
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case(media_type))
 }
 
 /// A JSON object or form body as a map (anything else: empty).

@@ -1,6 +1,7 @@
 //! The HTTP server: routes, the accept loop (which can drop a connection without answering, for fault
 //! injection), and the `/api/METHOD` endpoint.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,15 +14,17 @@ use hyper::body::Incoming;
 use hyper::service::Service as _;
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
 use crate::api::{self, Reply};
+use crate::guard::{self, Guard};
+use crate::hosts::ServedHosts;
 use crate::model::{ApiCall, Fault};
+use crate::secrets::{scrub, scrub_object};
 use crate::state::Shared;
-use crate::text::redact;
 use crate::{inspect, oauth, ratelimit, to_app, web};
 
 /// Lets a handler close its connection without answering.
@@ -37,8 +40,12 @@ impl ConnKill {
     }
 }
 
-/// All routes.
-pub fn router(shared: Arc<Shared>) -> Router {
+/// All routes, behind the guard (`Host`, cross-site requests, form tokens) of the server bound at `addr`.
+pub fn router(shared: Arc<Shared>, addr: SocketAddr) -> Router {
+    let guard = Arc::new(Guard {
+        hosts: ServedHosts::new(addr, &shared.lock().config.hosts),
+        shared: shared.clone(),
+    });
     Router::new()
         .route("/api/{method}", get(api_route).post(api_route))
         .route(
@@ -74,6 +81,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/_sim/static/{file}", get(web::static_file))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
         .with_state(shared)
+        .layer(axum::middleware::from_fn_with_state(guard, guard::check))
 }
 
 /// Serves until `shutdown` turns true; connections still open then are closed.
@@ -124,17 +132,6 @@ pub fn json_response(status: u16, body: &Value, retry_after: Option<u64>) -> Res
     r
 }
 
-/// The parameters as the call log keeps them: tokens and secrets reduced to their prefix.
-fn redacted(params: &Map<String, Value>) -> Map<String, Value> {
-    let mut out = params.clone();
-    for k in ["token", "client_secret"] {
-        if let Some(Value::String(s)) = out.get(k) {
-            out.insert(k.into(), Value::String(redact(s)));
-        }
-    }
-    out
-}
-
 /// `GET/POST /api/{method}`: decoding, faults, rate limits, the method, the call log.
 async fn api_route(
     State(shared): State<Arc<Shared>>,
@@ -155,7 +152,7 @@ async fn api_route(
         seq: 0,
         method: method.clone(),
         http_method: parts.method.to_string(),
-        params: redacted(&params.fields),
+        params: scrub_object(&params.fields),
         auth: if params.basic_credentials.is_some() && params.token_source.is_none() {
             Some("basic".into())
         } else {
@@ -221,7 +218,7 @@ async fn api_route(
         tokio::spawn(to_app::run_effect(shared.clone(), e));
     }
     if lost_after {
-        call.response = Some(logged(&reply.body));
+        call.response = Some(scrub(&reply.body));
         shared.lock().record_call(call);
         return drop_connection(kill).await;
     }
@@ -236,19 +233,10 @@ async fn drop_connection(kill: Option<ConnKill>) -> Response {
     }
 }
 
-/// The answer as the call log keeps it: issued tokens reduced to their prefix.
-fn logged(body: &Value) -> Value {
-    let mut b = body.clone();
-    if let Some(Value::String(t)) = b.get("access_token") {
-        b["access_token"] = Value::String(redact(t));
-    }
-    b
-}
-
 /// Logs the call with its answer and sends the answer.
 fn finish(shared: &Shared, mut call: ApiCall, r: Reply) -> Response {
     call.status = r.status;
-    call.response = Some(logged(&r.body));
+    call.response = Some(scrub(&r.body));
     shared.lock().record_call(call);
     json_response(r.status, &r.body, r.retry_after)
 }

@@ -8,8 +8,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 use tokio::sync::Notify;
 
+use crate::csrf::CsrfKey;
 use crate::ids;
 use crate::model::*;
+use crate::secrets::{HIDDEN, fingerprint};
 use crate::text::{escape_mrkdwn, slug};
 
 /// State shared by the server's handlers and the handle.
@@ -18,6 +20,8 @@ pub struct Shared {
     state: Mutex<SimState>,
     /// Notified when a delivery or interaction is recorded.
     pub changed: Notify,
+    /// The key of the pages' form tokens.
+    pub csrf: CsrfKey,
 }
 
 impl Shared {
@@ -26,6 +30,7 @@ impl Shared {
         Shared {
             state: Mutex::new(state),
             changed: Notify::new(),
+            csrf: CsrfKey::random(),
         }
     }
 
@@ -139,7 +144,8 @@ pub struct SimState {
     pub id_seq: u64,
 }
 
-/// A JSON snapshot of the whole state, served by `/_sim/state`.
+/// A snapshot of the whole state: with its secrets in process ([`crate::SimHandle::state`]), without them as
+/// `/_sim/state` serves it ([`StateSnapshot::without_secrets`]).
 #[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct StateSnapshot {
     /// Simulation clock now (Unix seconds).
@@ -148,7 +154,7 @@ pub struct StateSnapshot {
     pub clock_offset_secs: f64,
     /// The workspace.
     pub workspace: Workspace,
-    /// The app (secrets included: this is a local simulation).
+    /// The app (its client and signing secrets only in process).
     pub app: App,
     /// Rate limits.
     pub rate_limits: RateLimits,
@@ -166,6 +172,29 @@ pub struct StateSnapshot {
     pub deliveries: Vec<Delivery>,
     /// Button clicks.
     pub interactions: Vec<Interaction>,
+}
+
+impl StateSnapshot {
+    /// The snapshot as pages and JSON may show it: the app's secrets hidden, bot tokens as fingerprints (the call
+    /// log keeps no secret to begin with).
+    pub fn without_secrets(mut self) -> Self {
+        self.app.client_secret = HIDDEN.into();
+        self.app.signing_secret = HIDDEN.into();
+        self.installations = self
+            .installations
+            .into_iter()
+            .map(Installation::without_secrets)
+            .collect();
+        self
+    }
+}
+
+impl Installation {
+    /// The installation as pages and JSON may show it: its bot token as a fingerprint.
+    pub fn without_secrets(mut self) -> Self {
+        self.bot_token = self.bot_token.as_deref().map(fingerprint);
+        self
+    }
 }
 
 impl SimState {

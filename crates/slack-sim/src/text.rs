@@ -1,5 +1,4 @@
-//! Small text helpers shared by the simulation's modules: Slack mrkdwn escaping, the bot's derived name, and
-//! secrets reduced for the call log.
+//! Small text helpers shared by the simulation's modules: Slack mrkdwn escaping and the bot's derived name.
 
 /// Escapes text for Slack mrkdwn (`&`, `<`, `>`), as Slack asks of any text put in a message.
 pub fn escape_mrkdwn(s: &str) -> String {
@@ -28,12 +27,6 @@ pub fn slug(s: &str) -> String {
     out.trim_end_matches('-').to_string()
 }
 
-/// Reduces a secret to its first five characters and an ellipsis, for the call log.
-pub fn redact(s: &str) -> String {
-    let keep: String = s.chars().take(5).collect();
-    format!("{keep}…")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -44,6 +37,5 @@ mod tests {
         assert_eq!(unescape_mrkdwn(&escape_mrkdwn("a&lt; <&>")), "a&lt; <&>");
         assert_eq!(slug("LMS Notifications!"), "lms-notifications");
         assert_eq!(slug("  A  b "), "a-b");
-        assert_eq!(redact("xoxb-1234"), "xoxb-…");
     }
 }

@@ -11,6 +11,7 @@ use maud::{Markup, html};
 use serde_json::Value;
 
 use crate::blocks::{ButtonPlace, button_action_id};
+use crate::csrf::PageToken;
 use crate::html::{conversation_href, page};
 use crate::model::{Conversation, ConversationKind, Member, Message, Sender};
 use crate::mrkdwn::{self, RenderCtx};
@@ -68,6 +69,8 @@ struct MessageRef<'a> {
     channel: &'a str,
     /// The message's ts.
     ts: &'a str,
+    /// The page's form token.
+    token: &'a PageToken,
 }
 
 /// A button: a form posting the click to `/_sim/click` (a new tab when the button opens a URL).
@@ -80,6 +83,7 @@ fn button(e: &Value, block_index: usize, place: ButtonPlace, r: &MessageRef) -> 
     let class = str_field(e, "style").filter(|s| ["primary", "danger"].contains(s));
     html! {
         form method="post" action="/_sim/click" target=[url.map(|_| "_blank")] {
+            (r.token.field())
             input type="hidden" name="member" value=(r.member);
             input type="hidden" name="channel" value=(r.channel);
             input type="hidden" name="ts" value=(r.ts);
@@ -173,7 +177,13 @@ fn initials(name: &str) -> String {
 }
 
 /// One message: the sender's avatar and name, the time, the blocks (or the text).
-fn message(state: &SimState, m: &Message, ctx: &RenderCtx, member: &str) -> Markup {
+fn message(
+    state: &SimState,
+    m: &Message,
+    ctx: &RenderCtx,
+    member: &str,
+    token: &PageToken,
+) -> Markup {
     let (name, icon, is_app) = match &m.sender {
         Sender::App { .. } => {
             let name = m.username.as_deref().unwrap_or(&state.config.app.name);
@@ -200,6 +210,7 @@ fn message(state: &SimState, m: &Message, ctx: &RenderCtx, member: &str) -> Mark
         member,
         channel: &m.channel,
         ts: &m.ts,
+        token,
     };
     html! {
         li class="msg" {
@@ -223,8 +234,9 @@ fn message(state: &SimState, m: &Message, ctx: &RenderCtx, member: &str) -> Mark
     }
 }
 
-/// The top bar: the workspace, links to the simulation's pages, and who the view is for.
-fn top_bar(state: &SimState, viewer: Option<&Member>) -> Markup {
+/// The top bar: the workspace, links to the simulation's pages, who the view is for, and signing in as them (the
+/// member the consent page then shows as signed in).
+fn top_bar(state: &SimState, viewer: Option<&Member>, token: &PageToken) -> Markup {
     let ws = &state.config.workspace;
     html! {
         header class="topbar" {
@@ -246,8 +258,23 @@ fn top_bar(state: &SimState, viewer: Option<&Member>) -> Markup {
                 }
                 button type="submit" { "Show" }
             }
+            @if let Some(v) = viewer {
+                form method="post" action="/_sim/signin" {
+                    (token.field())
+                    input type="hidden" name="member" value=(v.id);
+                    input type="hidden" name="return_to" value=(member_href(&v.id));
+                    button type="submit" { "Sign in as " (v.real_name) }
+                }
+            }
         }
     }
+}
+
+/// The web view's address of a member's first conversation.
+fn member_href(member_id: &str) -> String {
+    form_urlencoded::Serializer::new(String::from("/_sim/?"))
+        .append_pair("member", member_id)
+        .finish()
 }
 
 /// The sidebar: the member's visible conversations, Slackbot under "Direct messages", the app under "Apps".
@@ -290,6 +317,7 @@ pub async fn index(
     RawQuery(query): RawQuery,
 ) -> Response {
     let query = form_pairs(query.unwrap_or_default().as_bytes());
+    let token = shared.csrf.for_page(&headers);
     let state = shared.lock();
     let ws = &state.config.workspace;
     let member = query
@@ -298,10 +326,10 @@ pub async fn index(
         .or_else(|| member_cookie(&headers))
         .and_then(|id| state.member(&id))
         .or_else(|| ws.members.iter().find(|m| !m.deleted && !m.is_bot));
-    let top = top_bar(&state, member);
+    let top = top_bar(&state, member, &token);
     let Some(member) = member else {
         let body = html! { (top) main class="card" { p { "The workspace has no members." } } };
-        return page("Simulated Slack", body).into_response();
+        return token.respond(page("Simulated Slack", body));
     };
     let conversations: Vec<&Conversation> = state
         .conversations
@@ -343,7 +371,7 @@ pub async fn index(
                     (flash)
                     p class="muted" { "Times in " (member.real_name) " (" (member.tz) ")" }
                     ol class="messages" {
-                        @for m in &c.messages { (message(&state, m, &ctx, &member.id)) }
+                        @for m in &c.messages { (message(&state, m, &ctx, &member.id, &token)) }
                         @if c.messages.is_empty() { li class="muted" { "No messages yet." } }
                     }
                 }
@@ -365,6 +393,7 @@ pub async fn index(
                 (main)
                 @if state.active_installation().is_some() {
                     form method="post" action="/_sim/apps/uninstall" class="conv" {
+                        (token.field())
                         input type="hidden" name="by" value="admin";
                         button type="submit" class="danger" { "Remove the app from the workspace (admin)" }
                     }
@@ -374,5 +403,8 @@ pub async fn index(
             }
         }
     };
-    page(&format!("{} – simulated Slack", member.real_name), body).into_response()
+    token.respond(page(
+        &format!("{} – simulated Slack", member.real_name),
+        body,
+    ))
 }

@@ -54,7 +54,8 @@ pub enum Body<'a> {
     Raw(&'a str, Vec<u8>),
 }
 
-/// One request on a fresh connection. `Err` when the connection closes without an answer.
+/// One request on a fresh connection (`Host`: the URL's authority, unless `headers` give one). `Err` when the
+/// connection closes without an answer.
 pub async fn request(
     method: &str,
     url: &str,
@@ -74,10 +75,11 @@ pub async fn request(
         let _ = conn.await;
     });
     let path = uri.path_and_query().map_or("/", |p| p.as_str());
-    let mut req = http::Request::builder()
-        .method(method)
-        .uri(path)
-        .header("host", format!("{host}:{port}"));
+    let mut req = http::Request::builder().method(method).uri(path);
+    // The address connected to, unless the headers name another `Host`.
+    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+        req = req.header("host", format!("{host}:{port}"));
+    }
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
@@ -123,11 +125,54 @@ pub async fn get(url: &str) -> Resp {
     get_with(url, &[]).await
 }
 
-/// POST a form (the answer must come).
+/// POST a form as a browser does (the answer must come): to the Web API as it is; to the simulation's pages
+/// from a page of theirs, with its session cookie, its token and its `Origin`.
 pub async fn post_form(url: &str, fields: &[(&str, &str)]) -> Resp {
-    request("POST", url, &[], Some(Body::Form(fields)))
+    let uri: http::Uri = url.parse().unwrap();
+    if uri.path().starts_with("/api/") {
+        return request("POST", url, &[], Some(Body::Form(fields)))
+            .await
+            .unwrap();
+    }
+    let origin = format!("http://{}", uri.authority().unwrap());
+    let session = browser_session(&origin).await;
+    let mut with_token = fields.to_vec();
+    with_token.push(("csrf_token", &session.token));
+    let headers = [
+        ("cookie", session.cookie.as_str()),
+        ("origin", origin.as_str()),
+        ("sec-fetch-site", "same-origin"),
+    ];
+    request("POST", url, &headers, Some(Body::Form(&with_token)))
         .await
         .unwrap()
+}
+
+/// A browser's session with the simulation's pages: the cookie it sends and the token its forms carry.
+pub struct BrowserSession {
+    /// `sim_session=…`.
+    pub cookie: String,
+    /// The forms' `csrf_token`.
+    pub token: String,
+}
+
+/// Opens a browser session on the simulation at `origin` (`http://127.0.0.1:PORT`): loads the web view, keeps
+/// its session cookie and its forms' token.
+pub async fn browser_session(origin: &str) -> BrowserSession {
+    let page = get_with(&format!("{origin}/_sim/"), &[("accept", "text/html")]).await;
+    let cookie = page
+        .header("set-cookie")
+        .and_then(|c| c.split(';').next().map(str::to_string))
+        .filter(|c| c.starts_with("sim_session="))
+        .unwrap_or_else(|| panic!("no session cookie: {:?}", page.headers));
+    let token = form_token(&page.text()).expect("the web view has a form with a token");
+    BrowserSession { cookie, token }
+}
+
+/// The token in a page's forms (`name="csrf_token" value="…"`).
+pub fn form_token(html: &str) -> Option<String> {
+    let (_, rest) = html.split_once(r#"name="csrf_token" value=""#)?;
+    rest.split_once('"').map(|(token, _)| token.to_string())
 }
 
 /// POST JSON (the answer must come).
