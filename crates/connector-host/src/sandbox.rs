@@ -32,7 +32,7 @@ use wasmtime::{
     Trap,
 };
 use wasmtime_wasi::WasiCtx;
-use wasmtime_wasi_http::WasiHttpCtx;
+use wasmtime_wasi_http::{FieldMapError, WasiHttpCtx};
 
 /// Instances the pooling allocator holds at once, unless `LMS_HARNESS_POOL_INSTANCES` says otherwise.
 pub const DEFAULT_POOL_INSTANCES: u32 = 128;
@@ -345,6 +345,16 @@ impl Sandbox {
                  streams; the `resources` limit) and was stopped",
                 self.limits.resources
             ));
+        }
+        match e.downcast_ref::<FieldMapError>() {
+            Some(FieldMapError::TotalSizeTooBig | FieldMapError::TooManyFields) => {
+                return Some(format!(
+                    "it built an HTTP header map larger than {} bytes (the `header_map_bytes` limit) and was \
+                     stopped",
+                    self.limits.header_map_bytes
+                ));
+            }
+            _ => {}
         }
         let trap = e.downcast_ref::<Trap>()?;
         Some(match trap {
