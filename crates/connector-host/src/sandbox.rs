@@ -346,15 +346,13 @@ impl Sandbox {
                 self.limits.resources
             ));
         }
-        match e.downcast_ref::<FieldMapError>() {
-            Some(FieldMapError::TotalSizeTooBig | FieldMapError::TooManyFields) => {
-                return Some(format!(
-                    "it built an HTTP header map larger than {} bytes (the `header_map_bytes` limit) and was \
-                     stopped",
-                    self.limits.header_map_bytes
-                ));
-            }
-            _ => {}
+        if let Some(FieldMapError::TotalSizeTooBig | FieldMapError::TooManyFields) =
+            e.downcast_ref::<FieldMapError>()
+        {
+            return Some(format!(
+                "it built an HTTP header map larger than {} bytes (the `header_map_bytes` limit) and was stopped",
+                self.limits.header_map_bytes
+            ));
         }
         let trap = e.downcast_ref::<Trap>()?;
         Some(match trap {
