@@ -335,9 +335,8 @@ impl Sandbox {
 
     /// What a trap means, in words an admin understands.
     fn explain(&self, e: &wasmtime::Error) -> Option<String> {
-        if e.downcast_ref::<Exceeded>().is_some() {
-            // Already in an admin's words.
-            return None;
+        if let Some(exceeded) = e.downcast_ref::<Exceeded>() {
+            return Some(exceeded.to_string());
         }
         if let Some(ResourceTableError::Full) = e.downcast_ref::<ResourceTableError>() {
             return Some(format!(
