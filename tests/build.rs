@@ -8,6 +8,7 @@ const COMPONENTS: &[&str] = &[
     "hostile-connector",
     "hostile-fs-connector",
     "hostile-sockets-connector",
+    "hostile-resources-connector",
 ];
 
 fn main() {

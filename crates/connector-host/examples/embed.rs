@@ -12,7 +12,7 @@
 use anyhow::{Context as _, Result};
 use connector_host::grants::Grants;
 use connector_host::outbound::Route;
-use connector_host::store::{ConnectorStore, DirectoryUser, LogLevel};
+use connector_host::store::{ConnectorStore, DirectoryUser, LogLevel, StoredKind};
 use connector_host::{Policy, Sandbox, wit};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -83,6 +83,23 @@ impl ConnectorStore for MemoryStore {
         let mut values = self.values.lock().unwrap();
         values.remove(&Self::key(platform, connector, key, true));
         Ok(())
+    }
+
+    fn stored_bytes(
+        &self,
+        platform: &str,
+        connector: &str,
+        except: Option<(StoredKind, &str)>,
+    ) -> Result<u64> {
+        let values = self.values.lock().unwrap();
+        let except = except.map(|(kind, key)| (key, kind == StoredKind::Secret));
+        Ok(values
+            .iter()
+            .filter(|((p, c, key, secret), _)| {
+                p == platform && c == connector && except != Some((key.as_str(), *secret))
+            })
+            .map(|((_, _, key, _), value)| (key.len() + value.len()) as u64)
+            .sum())
     }
 
     fn secret_values(&self, platform: &str, connector: &str) -> Result<Vec<String>> {

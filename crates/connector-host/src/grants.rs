@@ -135,6 +135,11 @@ struct RawLimits {
     table_elements: Option<usize>,
     instances: Option<usize>,
     log_lines: Option<usize>,
+    log_bytes: Option<usize>,
+    resources: Option<usize>,
+    header_map_bytes: Option<usize>,
+    host_time_ms: Option<u64>,
+    settings_bytes: Option<u64>,
     stderr_bytes: Option<usize>,
     failures_before_disable: Option<u32>,
 }
@@ -212,6 +217,11 @@ impl Grants {
             cpu_ticks: (cpu.as_millis() / crate::EPOCH_TICK.as_millis()).max(1) as u64,
             call_timeout: ms(l.call_timeout_ms, dl.call_timeout),
             log_lines: l.log_lines.unwrap_or(dl.log_lines),
+            log_bytes: l.log_bytes.unwrap_or(dl.log_bytes),
+            resources: l.resources.unwrap_or(dl.resources),
+            header_map_bytes: l.header_map_bytes.unwrap_or(dl.header_map_bytes),
+            host_time: ms(l.host_time_ms, dl.host_time),
+            settings_bytes: l.settings_bytes.unwrap_or(dl.settings_bytes),
             stderr_bytes: l.stderr_bytes.unwrap_or(dl.stderr_bytes),
             failures_before_disable: l
                 .failures_before_disable

@@ -1,16 +1,24 @@
 //! The LMS's side of the WIT imports (`settings`, `users`, `log`), over a [`ConnectorStore`], scoped to the one
 //! platform and connector a store was created for: a connector can never read another platform's or another
 //! connector's data.
+//!
+//! A host function runs on the runtime's thread and cannot be interrupted, so each one does a bounded, small amount
+//! of work: one indexed query on at most a key, a value of [`MAX_VALUE`] bytes, or a page of at most
+//! [`MAX_PAGE`] users; a log line cut to [`MAX_LOG_LINE`] bytes before it is blanked (linear in the line, see
+//! [`redact`]). Each one's time is counted against the call ([`Scope::host_call`]), so a call cannot make many of
+//! them either.
 
 use crate::bindings::v0_1_0::{log, settings, types, users};
 use crate::redact::redact;
-use crate::state::StoreState;
-use crate::store::{DirectoryUser, LogLevel};
+use crate::state::{Scope, StoreState};
+use crate::store::{DirectoryUser, LogLevel, StoredKind};
 
 /// Longest log line kept; longer lines are cut.
 const MAX_LOG_LINE: usize = 2_000;
 /// Longest key or value a connector may store.
 const MAX_VALUE: usize = 64 * 1024;
+/// Most users one `users.page` returns.
+const MAX_PAGE: u32 = 1_000;
 
 fn check_size(key: &str, value: &str) -> Result<(), String> {
     if key.is_empty() || key.len() > 256 {
@@ -41,66 +49,109 @@ fn cut(mut text: String, max: usize) -> String {
 
 impl types::Host for StoreState {}
 
+/// Whether writing `key` = `value` (of `kind`) keeps the connector within its settings quota on the platform; the
+/// refusal, when not, is the error the connector gets, and the first one of a call is logged as a warning.
+fn within_quota(
+    s: &mut Scope,
+    kind: StoredKind,
+    key: &str,
+    value: &str,
+) -> wasmtime::Result<Result<(), String>> {
+    let others = s
+        .store
+        .stored_bytes(&s.platform_id, &s.connector_id, Some((kind, key)))
+        .map_err(trap)?;
+    let after = others.saturating_add((key.len() + value.len()) as u64);
+    if after <= s.settings_quota {
+        return Ok(Ok(()));
+    }
+    s.refused_writes += 1;
+    let message = format!(
+        "refused: the connector's settings and secrets on this platform would take {after} bytes, over its \
+         quota of {} bytes; remove some first",
+        s.settings_quota
+    );
+    if s.refused_writes == 1 {
+        tracing::warn!(target: "sandbox", platform = %s.platform_id, connector = %s.connector_id, "{message}");
+        s.store
+            .log(&s.platform_id, &s.connector_id, LogLevel::Warn, &message)
+            .map_err(trap)?;
+    }
+    Ok(Err(message))
+}
+
 impl settings::Host for StoreState {
     fn get(&mut self, key: String) -> wasmtime::Result<Option<String>> {
-        let s = &self.scope;
-        s.store
-            .setting(&s.platform_id, &s.connector_id, &key)
-            .map_err(trap)
+        self.scope.host_call(|s| {
+            s.store
+                .setting(&s.platform_id, &s.connector_id, &key)
+                .map_err(trap)
+        })
     }
 
     fn set(&mut self, key: String, value: String) -> wasmtime::Result<Result<(), String>> {
-        if let Err(e) = check_size(&key, &value) {
-            return Ok(Err(e));
-        }
-        let s = &self.scope;
-        s.store
-            .set_setting(&s.platform_id, &s.connector_id, &key, &value)
-            .map_err(trap)?;
-        Ok(Ok(()))
+        self.scope.host_call(|s| {
+            if let Err(e) = check_size(&key, &value) {
+                return Ok(Err(e));
+            }
+            if let Err(e) = within_quota(s, StoredKind::Setting, &key, &value)? {
+                return Ok(Err(e));
+            }
+            s.store
+                .set_setting(&s.platform_id, &s.connector_id, &key, &value)
+                .map_err(trap)?;
+            Ok(Ok(()))
+        })
     }
 
     fn remove(&mut self, key: String) -> wasmtime::Result<()> {
-        let s = &self.scope;
-        s.store
-            .remove_setting(&s.platform_id, &s.connector_id, &key)
-            .map_err(trap)
+        self.scope.host_call(|s| {
+            s.store
+                .remove_setting(&s.platform_id, &s.connector_id, &key)
+                .map_err(trap)
+        })
     }
 
     fn get_secret(&mut self, key: String) -> wasmtime::Result<Option<String>> {
-        let s = &self.scope;
-        if !s.secret_declared(&key) {
-            tracing::warn!(target: "sandbox", platform = %s.platform_id, connector = %s.connector_id, key, "refused to read an undeclared secret");
-            return Ok(None);
-        }
-        s.store
-            .secret(&s.platform_id, &s.connector_id, &key)
-            .map_err(trap)
+        self.scope.host_call(|s| {
+            if !s.secret_declared(&key) {
+                tracing::warn!(target: "sandbox", platform = %s.platform_id, connector = %s.connector_id, key, "refused to read an undeclared secret");
+                return Ok(None);
+            }
+            s.store
+                .secret(&s.platform_id, &s.connector_id, &key)
+                .map_err(trap)
+        })
     }
 
     fn set_secret(&mut self, key: String, value: String) -> wasmtime::Result<Result<(), String>> {
-        if let Err(e) = check_size(&key, &value) {
-            return Ok(Err(e));
-        }
-        let s = &mut self.scope;
-        if !s.secret_declared(&key) {
-            return Ok(Err(format!(
-                "the secret `{key}` is not declared in the manifest"
-            )));
-        }
-        s.known = None;
-        s.store
-            .set_secret(&s.platform_id, &s.connector_id, &key, &value)
-            .map_err(trap)?;
-        Ok(Ok(()))
+        self.scope.host_call(|s| {
+            if let Err(e) = check_size(&key, &value) {
+                return Ok(Err(e));
+            }
+            if !s.secret_declared(&key) {
+                return Ok(Err(format!(
+                    "the secret `{key}` is not declared in the manifest"
+                )));
+            }
+            if let Err(e) = within_quota(s, StoredKind::Secret, &key, &value)? {
+                return Ok(Err(e));
+            }
+            s.known = None;
+            s.store
+                .set_secret(&s.platform_id, &s.connector_id, &key, &value)
+                .map_err(trap)?;
+            Ok(Ok(()))
+        })
     }
 
     fn remove_secret(&mut self, key: String) -> wasmtime::Result<()> {
-        let s = &mut self.scope;
-        s.known = None;
-        s.store
-            .remove_secret(&s.platform_id, &s.connector_id, &key)
-            .map_err(trap)
+        self.scope.host_call(|s| {
+            s.known = None;
+            s.store
+                .remove_secret(&s.platform_id, &s.connector_id, &key)
+                .map_err(trap)
+        })
     }
 }
 
@@ -118,51 +169,55 @@ impl From<DirectoryUser> for types::User {
 
 impl users::Host for StoreState {
     fn get(&mut self, id: String) -> wasmtime::Result<Option<types::User>> {
-        let s = &self.scope;
-        Ok(s.store
-            .user(&s.platform_id, &id)
-            .map_err(trap)?
-            .map(Into::into))
+        self.scope.host_call(|s| {
+            Ok(s.store
+                .user(&s.platform_id, &id)
+                .map_err(trap)?
+                .map(Into::into))
+        })
     }
 
     fn page(&mut self, cursor: Option<String>, limit: u32) -> wasmtime::Result<types::UserPage> {
-        let s = &self.scope;
-        let limit = limit.clamp(1, 1_000);
-        let users = s
-            .store
-            .users_after(&s.platform_id, cursor.as_deref(), limit)
-            .map_err(trap)?;
-        let next_cursor = (users.len() == limit as usize)
-            .then(|| users.last().map(|u| u.id.clone()))
-            .flatten();
-        Ok(types::UserPage {
-            users: users.into_iter().map(Into::into).collect(),
-            next_cursor,
+        self.scope.host_call(|s| {
+            let limit = limit.clamp(1, MAX_PAGE);
+            let users = s
+                .store
+                .users_after(&s.platform_id, cursor.as_deref(), limit)
+                .map_err(trap)?;
+            let next_cursor = (users.len() == limit as usize)
+                .then(|| users.last().map(|u| u.id.clone()))
+                .flatten();
+            Ok(types::UserPage {
+                users: users.into_iter().map(Into::into).collect(),
+                next_cursor,
+            })
         })
     }
 }
 
 impl log::Host for StoreState {
     fn write(&mut self, level: log::Level, message: String) -> wasmtime::Result<()> {
-        let s = &mut self.scope;
-        if s.log_budget == 0 {
-            s.dropped_log_lines += 1;
-            return Ok(());
-        }
-        s.log_budget -= 1;
-        let level = match level {
-            log::Level::Debug => LogLevel::Debug,
-            log::Level::Info => LogLevel::Info,
-            log::Level::Warn => LogLevel::Warn,
-            log::Level::Error => LogLevel::Error,
-        };
-        // Cut first, so that blanking secrets costs a bounded time whatever the connector sends.
-        let message = cut(message, MAX_LOG_LINE);
-        let prefixes = s.rules.clone();
-        let message = redact(&message, s.known_secrets(), &prefixes.prefixes);
-        tracing::info!(target: "connector", platform = %s.platform_id, connector = %s.connector_id, level = level.as_str(), "{message}");
-        s.store
-            .log(&s.platform_id, &s.connector_id, level, &message)
-            .map_err(trap)
+        self.scope.host_call(|s| {
+            if s.log_budget == 0 {
+                s.dropped_log_lines += 1;
+                return Ok(());
+            }
+            s.log_budget -= 1;
+            let level = match level {
+                log::Level::Debug => LogLevel::Debug,
+                log::Level::Info => LogLevel::Info,
+                log::Level::Warn => LogLevel::Warn,
+                log::Level::Error => LogLevel::Error,
+            };
+            // Cut first, so that blanking secrets costs a bounded time whatever the connector sends.
+            let message = cut(message, MAX_LOG_LINE);
+            let rules = s.rules.clone();
+            let message = redact(&message, s.known_secrets(), &rules.prefixes);
+            s.charge_log_bytes(message.len())?;
+            tracing::info!(target: "connector", platform = %s.platform_id, connector = %s.connector_id, level = level.as_str(), "{message}");
+            s.store
+                .log(&s.platform_id, &s.connector_id, level, &message)
+                .map_err(trap)
+        })
     }
 }

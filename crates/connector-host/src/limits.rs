@@ -1,4 +1,10 @@
 //! The limits applied to every call of a component, and the store limiter that enforces the memory and table ones.
+//!
+//! Every host-side resource a call can make the host hold is bounded here and counted against that call: linear
+//! memory and tables (the store limiter), resource-table entries and the bytes of each wasi:http header map
+//! ([`Limits::resources`], [`Limits::header_map_bytes`]), CPU in wasm (fuel) and in the host functions
+//! ([`Limits::host_time`]), the wall clock, log lines and bytes, and the bytes of settings and secrets kept per
+//! platform ([`Limits::settings_bytes`]).
 
 use std::time::Duration;
 use wasmtime::StoreLimits;
@@ -18,6 +24,21 @@ pub struct Limits {
     pub call_timeout: Duration,
     /// Log lines a call may write before the rest are dropped.
     pub log_lines: usize,
+    /// Bytes of log a call may have stored (after each line is cut and blanked); writing past them fails the call.
+    pub log_bytes: usize,
+    /// Resources (wasi:http fields, requests, responses, bodies, streams, pollables…) a call may hold at once in
+    /// its resource table; creating one more fails the call.
+    pub resources: usize,
+    /// Bytes one wasi:http header map built by the connector may hold, as wasmtime counts them (names and values
+    /// plus the map's own per-entry structures); a larger map is refused with a header error. With
+    /// [`Limits::resources`], this bounds what a call's header maps hold: see [`Limits::header_bytes_bound`].
+    pub header_map_bytes: usize,
+    /// Time a call may spend inside the host functions it calls (`settings`, `users`, `log`), on top of its CPU
+    /// budget in wasm; past it the call fails.
+    pub host_time: Duration,
+    /// Bytes of settings and secrets (keys and values) a connector may keep on one platform; a write past it is
+    /// refused with an error.
+    pub settings_bytes: u64,
     /// Bytes of what the component writes to stderr kept for the error of a failed call.
     pub stderr_bytes: usize,
     /// Consecutive failed calls on one platform after which the connector is disabled there.
@@ -28,6 +49,13 @@ impl Limits {
     /// The CPU budget as a duration (`cpu_ticks` × [`EPOCH_TICK`]).
     pub fn cpu_time(&self) -> Duration {
         EPOCH_TICK * self.cpu_ticks as u32
+    }
+
+    /// The most the header maps a call builds can hold at once: every resource-table entry a full header map
+    /// ([`Limits::resources`] × [`Limits::header_map_bytes`]). Header maps of responses are shared, not copied,
+    /// and bounded by the HTTP client's own header limits.
+    pub fn header_bytes_bound(&self) -> usize {
+        self.resources.saturating_mul(self.header_map_bytes)
     }
 }
 
@@ -40,6 +68,14 @@ impl Default for Limits {
             cpu_ticks: 500,
             call_timeout: Duration::from_secs(120),
             log_lines: 1_000,
+            log_bytes: 256 << 10,
+            // The Slack connector holds a dozen resources per request in flight and drops them after each one.
+            resources: 1_000,
+            // Its requests carry two or three short headers (well under 1 KiB as counted).
+            header_map_bytes: 16 << 10,
+            host_time: Duration::from_secs(5),
+            // The Slack connector keeps about 100 bytes per workspace member (its directory and DM channels).
+            settings_bytes: 32 << 20,
             stderr_bytes: 8 * 1024,
             failures_before_disable: 3,
         }
@@ -110,3 +146,36 @@ impl wasmtime::ResourceLimiter for Tracked {
         self.inner.memories()
     }
 }
+
+/// A per-call limit the connector went past inside a host function, where the WIT gives the function no error to
+/// return: the host function traps with it, and [`crate::Sandbox`] reports it in these words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Exceeded {
+    /// The call spent more than its budget inside host functions.
+    HostTime(Duration),
+    /// The call was still calling host functions past its wall-clock limit.
+    Deadline(Duration),
+    /// The call's log lines, once cut and blanked, came to more than this many bytes.
+    LogBytes(usize),
+}
+
+impl std::fmt::Display for Exceeded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Exceeded::HostTime(limit) => write!(
+                f,
+                "it spent more than {limit:?} in host calls (settings, users, log) and was stopped"
+            ),
+            Exceeded::Deadline(limit) => write!(
+                f,
+                "it was still calling the host past its wall-clock limit ({limit:?}) and was stopped"
+            ),
+            Exceeded::LogBytes(limit) => write!(
+                f,
+                "it wrote more than {limit} bytes to its log in one call and was stopped"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Exceeded {}

@@ -15,7 +15,7 @@ use crate::cache::compile;
 use crate::capture;
 use crate::health;
 use crate::inbound::SignedRequests;
-use crate::limits::{FUEL_PER_TICK, Limits, Tracked};
+use crate::limits::{Exceeded, FUEL_PER_TICK, Limits, Tracked};
 use crate::link;
 use crate::outbound::{OutboundConfig, OutboundPolicy};
 use crate::policy::Policy;
@@ -26,14 +26,14 @@ use crate::surface::Surface;
 use crate::untrusted::{Cleaner, Untrusted};
 use anyhow::{Context, Result, anyhow, bail};
 use std::sync::Arc;
-use std::time::Duration;
-use wasmtime::component::{Linker, ResourceTable};
+use std::time::{Duration, Instant};
+use wasmtime::component::{Linker, ResourceTable, ResourceTableError};
 use wasmtime::{
     Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimitsBuilder,
     Trap,
 };
 use wasmtime_wasi::WasiCtx;
-use wasmtime_wasi_http::WasiHttpCtx;
+use wasmtime_wasi_http::{FieldMapError, WasiHttpCtx};
 
 /// Instances the pooling allocator holds at once, unless `LMS_HARNESS_POOL_INSTANCES` says otherwise.
 pub const DEFAULT_POOL_INSTANCES: u32 = 128;
@@ -96,6 +96,8 @@ pub struct Sandbox {
     peak_memory: std::sync::atomic::AtomicUsize,
     /// Fuel (about one per wasm instruction) the last call used.
     last_fuel: std::sync::atomic::AtomicU64,
+    /// Nanoseconds the last call spent inside host functions.
+    last_host_time: std::sync::atomic::AtomicU64,
 }
 
 impl Sandbox {
@@ -204,6 +206,7 @@ impl Sandbox {
             secrets,
             peak_memory: Default::default(),
             last_fuel: Default::default(),
+            last_host_time: Default::default(),
         })
     }
 
@@ -215,6 +218,14 @@ impl Sandbox {
     /// Fuel (about one per wasm instruction) the last call used.
     pub fn last_fuel(&self) -> u64 {
         self.last_fuel.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Time the last call spent inside host functions (`settings`, `users`, `log`).
+    pub fn last_host_time(&self) -> Duration {
+        Duration::from_nanos(
+            self.last_host_time
+                .load(std::sync::atomic::Ordering::Relaxed),
+        )
     }
 
     /// Times `n` instantiations (a fresh store from the pre-instantiated component, as every call makes), for the
@@ -273,13 +284,20 @@ impl Sandbox {
         platform_id: &str,
         stderr: capture::Capture,
     ) -> Result<(Store<StoreState>, LmsConnector)> {
+        let started = Instant::now();
         let caller = format!("{platform_id}/{}", self.connector_id);
+        // What the call can make the host hold in resources: at most `resources` entries, and each header map it
+        // builds at most `header_map_bytes` (see `Limits::header_bytes_bound`).
+        let mut table = ResourceTable::new();
+        table.set_max_capacity(self.limits.resources);
+        let mut http = WasiHttpCtx::new();
+        http.set_field_size_limit(self.limits.header_map_bytes);
         let state = StoreState {
             // No preopened directory, no environment, no arguments, no network addresses allowed, stdin closed;
             // stderr goes to a bounded capture.
             wasi: WasiCtx::builder().stderr(stderr).build(),
-            table: ResourceTable::new(),
-            http: WasiHttpCtx::new(),
+            table,
+            http,
             hooks: OutboundPolicy::new(self.outbound.clone(), caller),
             limits: Tracked::new(
                 StoreLimitsBuilder::new()
@@ -293,8 +311,9 @@ impl Sandbox {
                 self.store.clone(),
                 platform_id,
                 &self.connector_id,
-                self.limits.log_lines,
+                &self.limits,
                 self.secrets.clone(),
+                started,
             ),
         };
         let mut store = Store::new(&self.engine, state);
@@ -317,6 +336,24 @@ impl Sandbox {
 
     /// What a trap means, in words an admin understands.
     fn explain(&self, e: &wasmtime::Error) -> Option<String> {
+        if let Some(exceeded) = e.downcast_ref::<Exceeded>() {
+            return Some(exceeded.to_string());
+        }
+        if let Some(ResourceTableError::Full) = e.downcast_ref::<ResourceTableError>() {
+            return Some(format!(
+                "it held more than {} host resources at once (HTTP header maps, requests, responses, bodies, \
+                 streams; the `resources` limit) and was stopped",
+                self.limits.resources
+            ));
+        }
+        if let Some(FieldMapError::TotalSizeTooBig | FieldMapError::TooManyFields) =
+            e.downcast_ref::<FieldMapError>()
+        {
+            return Some(format!(
+                "it built an HTTP header map larger than {} bytes (the `header_map_bytes` limit) and was stopped",
+                self.limits.header_map_bytes
+            ));
+        }
         let trap = e.downcast_ref::<Trap>()?;
         Some(match trap {
             Trap::Interrupt => format!(
@@ -367,25 +404,34 @@ impl Sandbox {
             let used = budget.saturating_sub(store.get_fuel().unwrap_or(budget));
             self.last_fuel
                 .store(used, std::sync::atomic::Ordering::Relaxed);
-            let dropped = store.data().scope.dropped_log_lines();
+            let scope = &store.data().scope;
+            self.last_host_time.store(
+                u64::try_from(scope.host_time().as_nanos()).unwrap_or(u64::MAX),
+                std::sync::atomic::Ordering::Relaxed,
+            );
+            let dropped = scope.dropped_log_lines();
             if dropped > 0 {
-                let note = format!(
-                    "{dropped} log lines dropped: over the quota of {} per call",
-                    self.limits.log_lines
+                self.note(
+                    platform_id,
+                    LogLevel::Warn,
+                    &format!(
+                        "{dropped} log lines dropped: over the quota of {} per call",
+                        self.limits.log_lines
+                    ),
                 );
-                tracing::warn!(target: "sandbox", platform = platform_id, connector = %self.connector_id, "{note}");
-                let _ = self
-                    .store
-                    .log(platform_id, &self.connector_id, LogLevel::Warn, &note);
             }
-            Ok::<_, anyhow::Error>(result.map_err(|e| match self.explain(&e) {
-                Some(why) => anyhow::Error::from(e).context(why),
-                None => anyhow::Error::from(e),
-            }))
+            let refused = scope.refused_writes;
+            Ok::<_, anyhow::Error>((
+                result.map_err(|e| match self.explain(&e) {
+                    Some(why) => anyhow::Error::from(e).context(why),
+                    None => anyhow::Error::from(e),
+                }),
+                refused,
+            ))
         };
         let outcome = match tokio::time::timeout(self.limits.call_timeout, work).await {
-            Ok(Ok(Ok(value))) => Ok(value),
-            Ok(Ok(Err(e))) | Ok(Err(e)) => Err(shorten(
+            Ok(Ok((Ok(value), refused))) => Ok((value, refused)),
+            Ok(Ok((Err(e), _))) | Ok(Err(e)) => Err(shorten(
                 &format!("the connector failed during {what}: {e:#}"),
                 4_000,
             )),
@@ -395,27 +441,58 @@ impl Sandbox {
             )),
         };
         match outcome {
-            Ok(value) => {
+            Ok((value, 0)) => {
                 self.health.success(platform_id);
                 Ok(value)
             }
-            Err(mut message) => {
-                let written = redact(
-                    &stderr.text(),
-                    &self.known_secrets(platform_id),
-                    &self.secrets.prefixes,
+            Ok((value, refused)) => {
+                // The connector got its errors and the call's result stands, but a connector that keeps writing
+                // past its quota is failing: the call counts towards the health rule.
+                self.note(
+                    platform_id,
+                    LogLevel::Error,
+                    &format!(
+                        "{what}: {refused} writes refused by the settings quota of {} bytes on this platform",
+                        self.limits.settings_bytes
+                    ),
                 );
+                self.count_failure(platform_id, what);
+                Ok(value)
+            }
+            Err(mut message) => {
+                let written = stderr.text();
                 if !written.is_empty() {
                     message.push_str(&format!("\n--- the component's stderr ---\n{written}"));
                 }
-                tracing::warn!(target: "sandbox", platform = platform_id, connector = %self.connector_id, "{message}");
-                if let Some(alert) = self.health.failure(platform_id, what) {
-                    tracing::error!(target: "sandbox", platform = platform_id, connector = %self.connector_id, "{alert}");
-                    if let Err(e) = self.store.alert(platform_id, &alert) {
-                        tracing::error!(target: "sandbox", "recording the alert failed: {e}");
-                    }
-                }
+                let message = redact(
+                    &message,
+                    &self.known_secrets(platform_id),
+                    &self.secrets.prefixes,
+                );
+                self.note(platform_id, LogLevel::Error, &message);
+                self.count_failure(platform_id, what);
                 Err(anyhow!(message))
+            }
+        }
+    }
+
+    /// Writes the host's own note about a call to the connector's log on `platform_id` (and to the process log).
+    fn note(&self, platform_id: &str, level: LogLevel, message: &str) {
+        tracing::warn!(target: "sandbox", platform = platform_id, connector = %self.connector_id, "{message}");
+        if let Err(e) = self
+            .store
+            .log(platform_id, &self.connector_id, level, message)
+        {
+            tracing::error!(target: "sandbox", "writing to the connector log failed: {e}");
+        }
+    }
+
+    /// Counts a failed call (`what`) towards the health rule, raising the alert when it disables the connector.
+    fn count_failure(&self, platform_id: &str, what: &str) {
+        if let Some(alert) = self.health.failure(platform_id, what) {
+            tracing::error!(target: "sandbox", platform = platform_id, connector = %self.connector_id, "{alert}");
+            if let Err(e) = self.store.alert(platform_id, &alert) {
+                tracing::error!(target: "sandbox", "recording the alert failed: {e}");
             }
         }
     }

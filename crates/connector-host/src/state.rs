@@ -1,10 +1,11 @@
 //! What each call's store holds: WASI granting nothing, wasi:http with the outbound policy, the store limits, and the
 //! platform and connector every import is scoped to.
 
-use crate::limits::Tracked;
+use crate::limits::{Exceeded, Limits, Tracked};
 use crate::outbound::OutboundPolicy;
 use crate::store::ConnectorStore;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
@@ -48,35 +49,55 @@ pub(crate) struct SecretRules {
     pub prefixes: Vec<String>,
 }
 
-/// The platform and connector a store serves.
+/// The platform and connector a store serves, and what the call has used of its host-side quotas.
 pub(crate) struct Scope {
     pub(crate) store: Arc<dyn ConnectorStore>,
     pub(crate) platform_id: String,
     pub(crate) connector_id: String,
     pub(crate) log_budget: usize,
     pub(crate) dropped_log_lines: usize,
+    /// Bytes of log the call may still store.
+    pub(crate) log_bytes_left: usize,
+    log_bytes_limit: usize,
     pub(crate) rules: Arc<SecretRules>,
     /// The secret values, read when the first log line is written, forgotten when a secret changes.
     pub(crate) known: Option<Vec<String>>,
+    /// Bytes of settings and secrets the connector may keep on this platform.
+    pub(crate) settings_quota: u64,
+    /// Writes refused by the settings quota during this call.
+    pub(crate) refused_writes: usize,
+    host_time: Duration,
+    host_time_limit: Duration,
+    deadline: Instant,
+    call_timeout: Duration,
 }
 
 impl Scope {
-    /// A scope on `platform_id` for `connector_id`, allowing `log_lines` log lines.
+    /// A scope on `platform_id` for `connector_id` under `limits`, for a call that started at `started`.
     pub fn new(
         store: Arc<dyn ConnectorStore>,
         platform_id: &str,
         connector_id: &str,
-        log_lines: usize,
+        limits: &Limits,
         rules: Arc<SecretRules>,
+        started: Instant,
     ) -> Self {
         Scope {
             store,
             platform_id: platform_id.to_string(),
             connector_id: connector_id.to_string(),
-            log_budget: log_lines,
+            log_budget: limits.log_lines,
             dropped_log_lines: 0,
+            log_bytes_left: limits.log_bytes,
+            log_bytes_limit: limits.log_bytes,
             rules,
             known: None,
+            settings_quota: limits.settings_bytes,
+            refused_writes: 0,
+            host_time: Duration::ZERO,
+            host_time_limit: limits.host_time,
+            deadline: started + limits.call_timeout,
+            call_timeout: limits.call_timeout,
         }
     }
 
@@ -98,8 +119,54 @@ impl Scope {
         self.known.as_deref().unwrap_or_default()
     }
 
+    /// Runs the body of one host function, counting its time against the call: a call already past its wall-clock
+    /// deadline or its host-time budget traps before any work, and one that goes past the budget during it traps
+    /// after. A host function cannot be interrupted once running, so each one's own work must be bounded (see
+    /// the comments in [`crate::imports`]); this bounds how many of them a call can make.
+    pub(crate) fn host_call<R>(
+        &mut self,
+        body: impl FnOnce(&mut Scope) -> wasmtime::Result<R>,
+    ) -> wasmtime::Result<R> {
+        let started = Instant::now();
+        if started >= self.deadline {
+            return Err(wasmtime::Error::new(Exceeded::Deadline(self.call_timeout)));
+        }
+        self.check_host_time()?;
+        let result = body(self);
+        self.host_time += started.elapsed();
+        self.check_host_time()?;
+        result
+    }
+
+    fn check_host_time(&self) -> wasmtime::Result<()> {
+        if self.host_time > self.host_time_limit {
+            return Err(wasmtime::Error::new(Exceeded::HostTime(
+                self.host_time_limit,
+            )));
+        }
+        Ok(())
+    }
+
+    /// Counts `bytes` of stored log against the call's quota; past it, the call traps.
+    pub(crate) fn charge_log_bytes(&mut self, bytes: usize) -> wasmtime::Result<()> {
+        match self.log_bytes_left.checked_sub(bytes) {
+            Some(left) => {
+                self.log_bytes_left = left;
+                Ok(())
+            }
+            None => Err(wasmtime::Error::new(Exceeded::LogBytes(
+                self.log_bytes_limit,
+            ))),
+        }
+    }
+
     /// Log lines dropped because the call exceeded its quota.
     pub fn dropped_log_lines(&self) -> usize {
         self.dropped_log_lines
+    }
+
+    /// Time the call spent inside host functions.
+    pub fn host_time(&self) -> Duration {
+        self.host_time
     }
 }

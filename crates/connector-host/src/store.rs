@@ -45,6 +45,15 @@ impl LogLevel {
     }
 }
 
+/// Where a connector keeps a value: a plain setting or a secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoredKind {
+    /// A plain setting.
+    Setting,
+    /// A secret.
+    Secret,
+}
+
 /// The LMS's storage, as the host uses it on a connector's behalf. Implementations must be cheap to call from many
 /// threads at once; an error is reported to the connector as a failed call (it traps), never as data.
 pub trait ConnectorStore: Send + Sync + 'static {
@@ -60,6 +69,15 @@ pub trait ConnectorStore: Send + Sync + 'static {
     fn set_secret(&self, platform: &str, connector: &str, key: &str, value: &str) -> Result<()>;
     /// Removes a secret; removing a missing key is not an error.
     fn remove_secret(&self, platform: &str, connector: &str, key: &str) -> Result<()>;
+    /// Bytes `connector` keeps on `platform` in settings and secrets: the length of every key and value (a store that
+    /// seals secrets may count the sealed value), leaving out the entry `except` when given (the value a write is
+    /// about to replace). The host checks the per-platform quota with it before every write, so it must be cheap.
+    fn stored_bytes(
+        &self,
+        platform: &str,
+        connector: &str,
+        except: Option<(StoredKind, &str)>,
+    ) -> Result<u64>;
     /// Every secret value of `connector` on `platform`, so that the host can blank them out of what the connector
     /// writes to its log and its errors.
     fn secret_values(&self, platform: &str, connector: &str) -> Result<Vec<String>>;
@@ -72,7 +90,9 @@ pub trait ConnectorStore: Send + Sync + 'static {
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<DirectoryUser>>;
-    /// Appends a line to the connector's log on `platform` (already cut and blanked by the host).
+    /// Appends a line to the connector's log on `platform` (already cut and blanked by the host). The host bounds
+    /// what one call writes; the store bounds what is kept (it should drop the oldest lines of a platform and
+    /// connector past a retention limit, in bounded work per line).
     fn log(&self, platform: &str, connector: &str, level: LogLevel, message: &str) -> Result<()>;
     /// Raises an alert for the platform's admins (the connector was disabled after repeated failures).
     fn alert(&self, platform: &str, message: &str) -> Result<()>;

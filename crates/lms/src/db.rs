@@ -3,8 +3,9 @@
 
 use crate::secrets::SecretBox;
 use anyhow::{Context, Result};
-use connector_host::store::{ConnectorStore, DirectoryUser, LogLevel};
+use connector_host::store::{ConnectorStore, DirectoryUser, LogLevel, StoredKind};
 use rusqlite::{Connection, OptionalExtension, params};
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -156,11 +157,92 @@ CREATE TABLE path_steps (
 "#,
 ];
 
+/// What keeps the connector quotas and the retention of log and audit rows cheap: a running total of the bytes
+/// each connector keeps per platform (kept exact by triggers, whatever writes the rows, and recounted at every
+/// open), and indexes to find a platform's oldest rows. Run at every open, after the migrations.
+const QUOTAS_AND_RETENTION: &str = r#"
+CREATE TABLE IF NOT EXISTS connector_usage (
+    platform_id TEXT NOT NULL,
+    connector_id TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    PRIMARY KEY (platform_id, connector_id)
+);
+DELETE FROM connector_usage;
+INSERT INTO connector_usage (platform_id, connector_id, bytes)
+    SELECT platform_id, connector_id, SUM(bytes) FROM (
+        SELECT platform_id, connector_id, length(CAST(key AS BLOB)) + length(CAST(value AS BLOB)) AS bytes
+            FROM connector_settings
+        UNION ALL
+        SELECT platform_id, connector_id, length(CAST(key AS BLOB)) + length(sealed) FROM connector_secrets
+    ) GROUP BY platform_id, connector_id;
+CREATE TRIGGER IF NOT EXISTS connector_settings_added AFTER INSERT ON connector_settings BEGIN
+    INSERT INTO connector_usage (platform_id, connector_id, bytes)
+        VALUES (NEW.platform_id, NEW.connector_id, length(CAST(NEW.key AS BLOB)) + length(CAST(NEW.value AS BLOB)))
+        ON CONFLICT (platform_id, connector_id) DO UPDATE SET bytes = bytes + excluded.bytes;
+END;
+CREATE TRIGGER IF NOT EXISTS connector_settings_changed AFTER UPDATE ON connector_settings BEGIN
+    UPDATE connector_usage SET bytes = bytes - length(CAST(OLD.key AS BLOB)) - length(CAST(OLD.value AS BLOB))
+        WHERE platform_id = OLD.platform_id AND connector_id = OLD.connector_id;
+    INSERT INTO connector_usage (platform_id, connector_id, bytes)
+        VALUES (NEW.platform_id, NEW.connector_id, length(CAST(NEW.key AS BLOB)) + length(CAST(NEW.value AS BLOB)))
+        ON CONFLICT (platform_id, connector_id) DO UPDATE SET bytes = bytes + excluded.bytes;
+END;
+CREATE TRIGGER IF NOT EXISTS connector_settings_removed AFTER DELETE ON connector_settings BEGIN
+    UPDATE connector_usage SET bytes = bytes - length(CAST(OLD.key AS BLOB)) - length(CAST(OLD.value AS BLOB))
+        WHERE platform_id = OLD.platform_id AND connector_id = OLD.connector_id;
+END;
+CREATE TRIGGER IF NOT EXISTS connector_secrets_added AFTER INSERT ON connector_secrets BEGIN
+    INSERT INTO connector_usage (platform_id, connector_id, bytes)
+        VALUES (NEW.platform_id, NEW.connector_id, length(CAST(NEW.key AS BLOB)) + length(NEW.sealed))
+        ON CONFLICT (platform_id, connector_id) DO UPDATE SET bytes = bytes + excluded.bytes;
+END;
+CREATE TRIGGER IF NOT EXISTS connector_secrets_changed AFTER UPDATE ON connector_secrets BEGIN
+    UPDATE connector_usage SET bytes = bytes - length(CAST(OLD.key AS BLOB)) - length(OLD.sealed)
+        WHERE platform_id = OLD.platform_id AND connector_id = OLD.connector_id;
+    INSERT INTO connector_usage (platform_id, connector_id, bytes)
+        VALUES (NEW.platform_id, NEW.connector_id, length(CAST(NEW.key AS BLOB)) + length(NEW.sealed))
+        ON CONFLICT (platform_id, connector_id) DO UPDATE SET bytes = bytes + excluded.bytes;
+END;
+CREATE TRIGGER IF NOT EXISTS connector_secrets_removed AFTER DELETE ON connector_secrets BEGIN
+    UPDATE connector_usage SET bytes = bytes - length(CAST(OLD.key AS BLOB)) - length(OLD.sealed)
+        WHERE platform_id = OLD.platform_id AND connector_id = OLD.connector_id;
+END;
+CREATE INDEX IF NOT EXISTS connector_log_by_owner ON connector_log (platform_id, connector_id, seq);
+CREATE INDEX IF NOT EXISTS audit_log_by_platform ON audit_log (platform_id, seq);
+"#;
+
+/// How many log and audit rows are kept: the newest ones of each platform (and connector, for the log). Older
+/// rows are deleted as new ones arrive: every `trim_every` rows written for a platform (and connector), at most
+/// `2 × trim_every` of its rows past the limit go, so the work per row written is bounded and a table holds at
+/// most `limit + trim_every` rows per owner once caught up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    /// Connector log lines kept per platform and connector.
+    pub log_rows: usize,
+    /// Audit rows kept per platform.
+    pub audit_rows: usize,
+    /// Rows written for one owner between two trims.
+    pub trim_every: usize,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention {
+            log_rows: 10_000,
+            audit_rows: 100_000,
+            trim_every: 64,
+        }
+    }
+}
+
 /// A handle on the LMS database; cheap to clone.
 #[derive(Clone)]
 pub struct Db {
     conn: Arc<Mutex<Connection>>,
     secrets: SecretBox,
+    retention: Retention,
+    /// Rows written per log or audit owner since its last trim (in this process).
+    since_trim: Arc<Mutex<HashMap<String, usize>>>,
 }
 
 /// A platform (a customer of the LMS) and its platform group.
@@ -283,10 +365,39 @@ impl Db {
                 .with_context(|| format!("migration {}", i + 1))?;
             conn.pragma_update(None, "user_version", i + 1)?;
         }
+        conn.execute_batch(QUOTAS_AND_RETENTION)
+            .context("setting up the connector quotas and the retention of log rows")?;
         Ok(Db {
             conn: Arc::new(Mutex::new(conn)),
             secrets,
+            retention: Retention::default(),
+            since_trim: Arc::default(),
         })
+    }
+
+    /// The same database keeping log and audit rows under `retention`.
+    pub fn with_retention(mut self, retention: Retention) -> Db {
+        self.retention = Retention {
+            trim_every: retention.trim_every.max(1),
+            ..retention
+        };
+        self
+    }
+
+    /// Whether the owner `key` wrote its `trim_every`-th row since its last trim (and counts this one).
+    fn due_for_trim(&self, key: String) -> bool {
+        let mut counts = self
+            .since_trim
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let count = counts.entry(key).or_default();
+        *count += 1;
+        if *count >= self.retention.trim_every {
+            *count = 0;
+            true
+        } else {
+            false
+        }
     }
 
     /// The connection, for one unit of work.
@@ -414,12 +525,21 @@ impl Db {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Appends to the audit log.
+    /// Appends to the audit log, deleting the platform's oldest rows past the retention limit.
     pub fn audit(&self, platform_id: &str, actor: &str, action: &str, detail: &str) -> Result<()> {
-        self.conn().execute(
+        let conn = self.conn();
+        conn.execute(
             "INSERT INTO audit_log (platform_id, at, actor, action, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![platform_id, now(), actor, action, detail],
         )?;
+        if self.due_for_trim(format!("audit\u{0}{platform_id}")) {
+            let r = self.retention;
+            conn.prepare_cached(
+                "DELETE FROM audit_log WHERE seq IN (SELECT seq FROM audit_log WHERE platform_id = ?1
+                 ORDER BY seq DESC LIMIT ?2 OFFSET ?3)",
+            )?
+            .execute(params![platform_id, 2 * r.trim_every as i64, r.audit_rows as i64])?;
+        }
         Ok(())
     }
 
@@ -440,10 +560,24 @@ impl Db {
         level: &str,
         message: &str,
     ) -> Result<()> {
-        self.conn().execute(
+        let conn = self.conn();
+        conn.execute(
             "INSERT INTO connector_log (platform_id, connector_id, at, level, message) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![platform_id, connector_id, now(), level, message],
         )?;
+        if self.due_for_trim(format!("log\u{0}{platform_id}\u{0}{connector_id}")) {
+            let r = self.retention;
+            conn.prepare_cached(
+                "DELETE FROM connector_log WHERE seq IN (SELECT seq FROM connector_log
+                 WHERE platform_id = ?1 AND connector_id = ?2 ORDER BY seq DESC LIMIT ?3 OFFSET ?4)",
+            )?
+            .execute(params![
+                platform_id,
+                connector_id,
+                2 * r.trim_every as i64,
+                r.log_rows as i64
+            ])?;
+        }
         Ok(())
     }
 }
@@ -519,6 +653,43 @@ impl ConnectorStore for Db {
             [platform, connector, key],
         )?;
         Ok(())
+    }
+
+    /// From the running total the triggers keep, less the entry a write replaces: two indexed lookups.
+    fn stored_bytes(
+        &self,
+        platform: &str,
+        connector: &str,
+        except: Option<(StoredKind, &str)>,
+    ) -> Result<u64> {
+        let conn = self.conn();
+        let total: i64 = conn
+            .prepare_cached(
+                "SELECT bytes FROM connector_usage WHERE platform_id = ?1 AND connector_id = ?2",
+            )?
+            .query_row([platform, connector], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0);
+        let replaced: i64 = match except {
+            None => 0,
+            Some((kind, key)) => {
+                let sql = match kind {
+                    StoredKind::Setting => {
+                        "SELECT length(CAST(key AS BLOB)) + length(CAST(value AS BLOB)) FROM connector_settings
+                         WHERE platform_id = ?1 AND connector_id = ?2 AND key = ?3"
+                    }
+                    StoredKind::Secret => {
+                        "SELECT length(CAST(key AS BLOB)) + length(sealed) FROM connector_secrets
+                         WHERE platform_id = ?1 AND connector_id = ?2 AND key = ?3"
+                    }
+                };
+                conn.prepare_cached(sql)?
+                    .query_row([platform, connector, key], |r| r.get(0))
+                    .optional()?
+                    .unwrap_or(0)
+            }
+        };
+        Ok(total.saturating_sub(replaced).max(0) as u64)
     }
 
     fn secret_values(&self, platform: &str, connector: &str) -> Result<Vec<String>> {
