@@ -10,7 +10,7 @@ use crate::redact::redact;
 use crate::wit;
 
 /// Longest code (`invalid_auth`, `no_account`) kept from a connector, in bytes.
-pub const MAX_CODE: usize = 64;
+pub const MAX_CODE: usize = 256;
 /// Longest human-readable text (a failure message, a disconnection reason, a workspace name) kept, in bytes.
 pub const MAX_TEXT: usize = 1_000;
 /// Longest identifier (a conversation or message id, a workspace id) kept, in bytes.
@@ -197,7 +197,7 @@ mod tests {
             matches!(&state, wit::IntegrationState::Disconnected(why) if why == &format!("revoked {REDACTED}"))
         );
         let mut error: Result<(), wit::ConnectorError> = Err(wit::ConnectorError {
-            code: "x".repeat(500),
+            code: "x".repeat(1_000),
             message: "xoxb-123-secret".into(),
         });
         error.clean(&cleaner);
