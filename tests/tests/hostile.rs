@@ -595,3 +595,259 @@ async fn repeated_failures_disable_the_connector_on_that_platform_with_an_alert(
     hostile.enable("p2");
     assert!(hostile.status("p2").await.is_ok());
 }
+
+/// A local stand-in for Slack that answers every request `200 ok` (closing the connection) after `delay`, and keeps
+/// each request's head as it arrived.
+struct Recorder {
+    port: u16,
+    requests: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    connections: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Recorder {
+    fn start(delay: Duration) -> Recorder {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (seen, count) = (requests.clone(), connections.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming().take(10_000) {
+                let Ok(mut stream) = stream else {
+                    return;
+                };
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let seen = seen.clone();
+                std::thread::spawn(move || {
+                    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                    let mut head = Vec::new();
+                    let mut buf = [0u8; 4096];
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 64 * 1024 {
+                        match stream.read(&mut buf) {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => head.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    seen.lock()
+                        .unwrap()
+                        .push(String::from_utf8_lossy(&head).into_owned());
+                    std::thread::sleep(delay);
+                    let _ = stream.write_all(
+                        b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
+                    );
+                });
+            }
+        });
+        Recorder {
+            port,
+            requests,
+            connections,
+        }
+    }
+
+    /// The grant of `https://slack.com/api/` with `methods`, routed here.
+    fn outbound(&self, methods: &[&str]) -> OutboundConfig {
+        let grant = Grant::parse("https://slack.com/api/")
+            .unwrap()
+            .with_methods(
+                methods
+                    .iter()
+                    .map(|m| connector_host::outbound::parse_method(m).unwrap())
+                    .collect(),
+            );
+        let mut outbound = OutboundConfig::new(vec![grant]);
+        outbound.routes.push(
+            Route::new(
+                "https://slack.com",
+                &format!("http://127.0.0.1:{}", self.port),
+            )
+            .unwrap(),
+        );
+        outbound
+    }
+
+    fn requests(&self) -> Vec<String> {
+        self.requests.lock().unwrap().clone()
+    }
+
+    fn connections(&self) -> usize {
+        self.connections.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_requests_fails_the_call_and_another_platform_is_still_served() {
+    let world = World::new("hostile-burst");
+    let slack = Recorder::start(Duration::from_millis(200));
+    let outbound = slack.outbound(&["GET", "POST"]);
+    let cap = outbound.max_requests_in_flight;
+    let hostile = world.hostile(outbound, Limits::default());
+    // Platform p1's call opens 300 requests at once; platform p2's call, in the same process and through the same
+    // connector, makes one ordinary request meanwhile; the Slack connector is called too.
+    let (burst, other, ()) = tokio::join!(
+        attack(&hostile, "p1", "burst 300 https://slack.com/api/auth.test"),
+        async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            attack(&hostile, "p2", "fetch https://slack.com/api/users.list").await
+        },
+        world.slack_serves()
+    );
+    let error = burst.unwrap_err();
+    assert!(
+        error.contains(&format!(
+            "p1/hostile opened more than {cap} outgoing requests at once"
+        )),
+        "{error}"
+    );
+    assert_eq!(other, Ok("status:200;bytes:2".to_string()));
+    // The burst never had more than its cap of connections: the server saw those and p2's.
+    assert!(slack.connections() <= cap + 1, "{}", slack.connections());
+    world.slack_serves().await;
+    // The failed call counts towards the health rule on p1 only, and p1's next ordinary call goes through.
+    assert_eq!(hostile.health("p1").consecutive_failures, 1);
+    assert_eq!(
+        attack(&hostile, "p1", "fetch https://slack.com/api/auth.test").await,
+        Ok("status:200;bytes:2".to_string())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connector_at_its_connection_cap_makes_other_calls_wait_their_turn() {
+    let world = World::new("hostile-pool");
+    let slack = Recorder::start(Duration::from_millis(300));
+    let mut outbound = slack.outbound(&["GET", "POST"]);
+    outbound.max_requests_in_flight = 3;
+    outbound.pool = std::sync::Arc::new(connector_host::outbound::ConnectionPool::new(3));
+    let hostile = world.hostile(outbound, Limits::default());
+    // p1 holds all three connections for 300 ms; p2's request waits for the first to close, then goes through.
+    let (burst, other) = tokio::join!(
+        attack(&hostile, "p1", "burst 3 https://slack.com/api/auth.test"),
+        async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            attack(&hostile, "p2", "fetch https://slack.com/api/users.list").await
+        }
+    );
+    assert_eq!(burst, Ok("burst:answered=3;failed=0;refused=0".to_string()));
+    assert_eq!(other, Ok("status:200;bytes:2".to_string()));
+    assert_eq!(slack.connections(), 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn encoded_dot_segments_path_parameters_and_userinfo_are_denied_and_the_host_is_the_origin_checked()
+ {
+    let world = World::new("hostile-urls");
+    let slack = Recorder::start(Duration::ZERO);
+    let hostile = world.hostile(slack.outbound(&["GET", "POST"]), Limits::default());
+    for url in [
+        "https://slack.com/api/%2e%2e/admin".to_string(),
+        "https://slack.com/api/%2E%2E/admin".to_string(),
+        "https://slack.com/api/.%2e/admin".to_string(),
+        "https://slack.com/api/..;/admin".to_string(),
+        "https://slack.com/api/auth.test;x=..".to_string(),
+        "https://slack.com/api/..%5cadmin".to_string(),
+        "https://slack.com/api/..%2fadmin".to_string(),
+        format!("https://127.0.0.1:{}@slack.com/api/auth.test", slack.port),
+        "https://user@slack.com/api/auth.test".to_string(),
+    ] {
+        assert_eq!(
+            contained(&world, &hostile, &format!("fetch {url}")).await,
+            Ok("error:ErrorCode::HttpRequestDenied".to_string()),
+            "{url}"
+        );
+    }
+    assert_eq!(slack.connections(), 0, "{:?}", slack.requests());
+    // The component cannot set its own Host header, and the Host sent is the origin checked, in its plain form,
+    // whatever form the component's authority took.
+    assert_eq!(
+        contained(
+            &world,
+            &hostile,
+            "host https://SLACK.com:443/api/auth.test evil.example"
+        )
+        .await,
+        Ok("host-header:HeaderError::Forbidden;status:200;bytes:2".to_string())
+    );
+    let requests = slack.requests();
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    let head = requests[0].to_ascii_lowercase();
+    assert!(
+        head.starts_with("get /api/auth.test http/1.1\r\n"),
+        "{head}"
+    );
+    let hosts: Vec<&str> = head
+        .lines()
+        .filter_map(|l| l.strip_prefix("host:"))
+        .map(str::trim)
+        .collect();
+    assert_eq!(hosts, ["slack.com"], "{head}");
+    // A double-encoded dot is literal text: it passes, and reaches the server as it was written.
+    assert_eq!(
+        contained(&world, &hostile, "fetch https://slack.com/api/%252e%252e/x").await,
+        Ok("status:200;bytes:2".to_string())
+    );
+    assert!(slack.requests()[1].starts_with("GET /api/%252e%252e/x HTTP/1.1\r\n"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_get_and_post_are_sent_unless_the_grant_lists_other_methods() {
+    let world = World::new("hostile-methods");
+    let slack = Recorder::start(Duration::ZERO);
+    let hostile = world.hostile(slack.outbound(&["GET", "POST"]), Limits::default());
+    for method in ["CONNECT", "TRACE", "PUT", "DELETE", "PROPFIND"] {
+        assert_eq!(
+            contained(
+                &world,
+                &hostile,
+                &format!("method {method} https://slack.com/api/auth.test")
+            )
+            .await,
+            Ok("error:ErrorCode::HttpRequestDenied".to_string()),
+            "{method}"
+        );
+    }
+    assert_eq!(slack.connections(), 0, "{:?}", slack.requests());
+    for method in ["GET", "POST"] {
+        assert_eq!(
+            contained(
+                &world,
+                &hostile,
+                &format!("method {method} https://slack.com/api/auth.test")
+            )
+            .await,
+            Ok("status:200;bytes:2".to_string()),
+            "{method}"
+        );
+    }
+    // A grant that lists PUT and TRACE lets them through, and only them.
+    let granted = world.hostile(
+        slack.outbound(&["GET", "POST", "PUT", "TRACE"]),
+        Limits::default(),
+    );
+    for method in ["PUT", "TRACE"] {
+        assert_eq!(
+            contained(
+                &world,
+                &granted,
+                &format!("method {method} https://slack.com/api/auth.test")
+            )
+            .await,
+            Ok("status:200;bytes:2".to_string()),
+            "{method}"
+        );
+    }
+    assert_eq!(
+        contained(
+            &world,
+            &granted,
+            "method CONNECT https://slack.com/api/auth.test"
+        )
+        .await,
+        Ok("error:ErrorCode::HttpRequestDenied".to_string())
+    );
+    let methods: Vec<String> = slack
+        .requests()
+        .iter()
+        .map(|r| r.split(' ').next().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(methods, ["GET", "POST", "PUT", "TRACE"]);
+}

@@ -6,6 +6,7 @@ use crate::Policy;
 use crate::grants::Grants;
 use crate::link;
 use crate::manifest::Manifest;
+use crate::outbound::{Grant, methods_line};
 use crate::surface::Surface;
 use anyhow::{Context, Result};
 use serde::Serialize;
@@ -179,11 +180,13 @@ impl Audit {
                     }
                 }
                 for origin in &m.outbound {
-                    if !grants
+                    let granted: Vec<Grant> = grants
                         .outbound
                         .iter()
-                        .any(|g| g.value.intersect(origin).as_ref() == Some(origin))
-                    {
+                        .filter_map(|g| g.value.intersect(origin))
+                        .filter(|g| g.path_prefix == origin.path_prefix)
+                        .collect();
+                    if granted.is_empty() {
                         diff(
                             Severity::Warning,
                             format!(
@@ -191,6 +194,21 @@ impl Audit {
                                  denied (to grant it, add `\"{origin}\"` to `allow` under [outbound])"
                             ),
                         );
+                        continue;
+                    }
+                    for method in &origin.methods {
+                        if !granted.iter().any(|g| g.allows_method(method)) {
+                            let mut methods = grants.methods.value.clone();
+                            methods.push(method.clone());
+                            diff(
+                                Severity::Warning,
+                                format!(
+                                    "the manifest declares {method} for {origin}, which the grants do not allow: \
+                                     those calls will be denied (to allow it, set `methods = [{}]` under [outbound])",
+                                    methods_line(&methods)
+                                ),
+                            );
+                        }
                     }
                 }
                 for granted in &grants.outbound {
@@ -304,6 +322,7 @@ impl Audit {
                 "imports": m.imports,
                 "exports": m.exports,
                 "outbound": m.outbound.iter().map(|o| o.to_string()).collect::<Vec<_>>(),
+                "methods": m.outbound.first().map(|o| methods_json(&o.methods)),
                 "settings": m.settings,
                 "secrets": m.secrets,
                 "limits": m.limits,
@@ -314,6 +333,7 @@ impl Audit {
                 "imports": g.imports.iter().map(|r| json!({"allow": r.value.0, "line": r.line})).collect::<Vec<_>>(),
                 "outbound": g.outbound.iter().map(|r| json!({"allow": r.value.to_string(), "line": r.line})).collect::<Vec<_>>(),
                 "addresses": g.addresses.iter().map(|r| json!({"address": r.value.to_string(), "line": r.line})).collect::<Vec<_>>(),
+                "methods": {"allow": methods_json(&g.methods.value), "line": g.methods.line},
             },
             "imports": self.surface.imports.iter().map(|i| json!({
                 "name": i.name,
@@ -341,6 +361,10 @@ impl Audit {
                     },
                     "outbound": {
                         "allow": o.grants.iter().map(|g| g.to_string()).collect::<Vec<_>>(),
+                        "methods": o.grants.iter().map(|g| json!({
+                            "origin": g.to_string(),
+                            "methods": methods_json(&g.methods),
+                        })).collect::<Vec<_>>(),
                         "addresses": o.addresses.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
                         "connect_timeout_ms": o.connect_timeout.as_millis() as u64,
                         "first_byte_timeout_ms": o.first_byte_timeout.as_millis() as u64,
@@ -348,6 +372,9 @@ impl Audit {
                         "total_timeout_ms": o.total_timeout.as_millis() as u64,
                         "max_request_bytes": o.max_request_bytes,
                         "max_response_bytes": o.max_response_bytes,
+                        "max_requests_in_flight": o.max_requests_in_flight,
+                        "max_connections": o.pool.max_connections(),
+                        "max_buffered_bytes_per_call": o.max_buffered_bytes_per_call(),
                         "redirects_followed": false,
                     },
                     "secrets_readable": p.manifest.as_ref().map(|m| m.secrets.clone()),
@@ -383,7 +410,7 @@ impl Audit {
                 let _ = writeln!(
                     t,
                     "  outbound   {}",
-                    list(m.outbound.iter().map(|o| o.to_string()))
+                    list(m.outbound.iter().map(with_methods))
                 );
                 let _ = writeln!(t, "  settings   {}", list(m.settings.iter().cloned()));
                 let _ = writeln!(t, "  secrets    {}", list(m.secrets.iter().cloned()));
@@ -408,6 +435,15 @@ impl Audit {
         }
         for r in &g.addresses {
             let _ = writeln!(t, "  line {:>3}  address  {}", r.line, r.value);
+        }
+        let methods = methods_text(&g.methods.value);
+        match g.methods.line {
+            0 => {
+                let _ = writeln!(t, "  (default)  methods  {methods}");
+            }
+            line => {
+                let _ = writeln!(t, "  line {line:>3}  methods  {methods}");
+            }
         }
         let _ = writeln!(t, "\nImports (read from the component)");
         for i in &self.surface.imports {
@@ -449,11 +485,7 @@ impl Audit {
                 l.stderr_bytes,
                 l.failures_before_disable
             );
-            let _ = writeln!(
-                t,
-                "  outbound  {}",
-                list(o.grants.iter().map(|g| g.to_string()))
-            );
+            let _ = writeln!(t, "  outbound  {}", list(o.grants.iter().map(with_methods)));
             let _ = writeln!(
                 t,
                 "            non-public addresses: {}; connect {} ms, first byte {} ms, between bytes {} ms, total \
@@ -465,6 +497,14 @@ impl Audit {
                 o.total_timeout.as_millis(),
                 o.max_request_bytes,
                 o.max_response_bytes
+            );
+            let _ = writeln!(
+                t,
+                "            {} requests in flight per call (≤ {} bytes of bodies buffered), {} connections open \
+                 at once",
+                o.max_requests_in_flight,
+                o.max_buffered_bytes_per_call(),
+                o.pool.max_connections()
             );
             if let Some(m) = &p.manifest {
                 let _ = writeln!(
@@ -493,6 +533,28 @@ impl Audit {
         let _ = writeln!(t, "\nVerdict    {}", self.verdict());
         t
     }
+}
+
+/// Methods as the audit shows them: `GET, POST`, or `no method`.
+fn methods_text(methods: &[http::Method]) -> String {
+    if methods.is_empty() {
+        "no method".into()
+    } else {
+        methods
+            .iter()
+            .map(http::Method::as_str)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+fn methods_json(methods: &[http::Method]) -> Vec<&str> {
+    methods.iter().map(http::Method::as_str).collect()
+}
+
+/// A granted origin with its methods: `https://slack.com:443/api/ (GET, POST)`.
+fn with_methods(grant: &Grant) -> String {
+    format!("{grant} ({})", methods_text(&grant.methods))
 }
 
 fn list(items: impl Iterator<Item = String>) -> String {

@@ -6,7 +6,7 @@
 //! example connector exactly what it needs.
 
 use crate::Limits;
-use crate::outbound::{Grant, OutboundConfig};
+use crate::outbound::{ConnectionPool, Grant, OutboundConfig, default_methods, parse_method};
 use crate::surface::unversioned;
 use anyhow::{Context, Result, anyhow, bail};
 use serde::Deserialize;
@@ -76,8 +76,10 @@ pub struct Grants {
     pub connector: String,
     /// The WIT interfaces the component may import.
     pub imports: Vec<Line<ImportRule>>,
-    /// The origins and path prefixes it may call.
+    /// The origins and path prefixes it may call (each with the methods of `methods`).
     pub outbound: Vec<Line<Grant>>,
+    /// The methods every granted origin allows: GET and POST unless a `methods` line lists others.
+    pub methods: Line<Vec<http::Method>>,
     /// Non-public addresses that granted names may resolve to.
     pub addresses: Vec<Line<IpAddr>>,
     /// The outbound policy's time-outs and size caps (its grants and routes are set by [`Grants::outbound_config`]).
@@ -118,12 +120,15 @@ struct RawOutbound {
     allow: Vec<Spanned<String>>,
     #[serde(default)]
     addresses: Vec<Spanned<String>>,
+    methods: Option<Spanned<Vec<String>>>,
     connect_timeout_ms: Option<u64>,
     first_byte_timeout_ms: Option<u64>,
     between_bytes_timeout_ms: Option<u64>,
     total_timeout_ms: Option<u64>,
     max_request_bytes: Option<u64>,
     max_response_bytes: Option<u64>,
+    max_requests_in_flight: Option<usize>,
+    max_connections: Option<usize>,
 }
 
 #[derive(Deserialize, Default)]
@@ -178,11 +183,28 @@ impl Grants {
                 line,
             });
         }
+        let methods = match &raw.outbound.methods {
+            None => Line {
+                value: default_methods(),
+                line: 0,
+            },
+            Some(listed) => {
+                let line = line_of(text, listed.span().start);
+                let value = listed
+                    .get_ref()
+                    .iter()
+                    .map(|m| parse_method(m))
+                    .collect::<Result<Vec<_>>>()
+                    .with_context(|| format!("the grant file {source}, line {line}"))?;
+                Line { value, line }
+            }
+        };
         let mut outbound = Vec::new();
         for grant in &raw.outbound.allow {
             let line = line_of(text, grant.span().start);
             let value = Grant::parse(grant.get_ref())
-                .with_context(|| format!("the grant file {source}, line {line}"))?;
+                .with_context(|| format!("the grant file {source}, line {line}"))?
+                .with_methods(methods.value.clone());
             outbound.push(Line { value, line });
         }
         let mut addresses = Vec::new();
@@ -205,6 +227,14 @@ impl Grants {
             total_timeout: ms(o.total_timeout_ms, d.total_timeout),
             max_request_bytes: o.max_request_bytes.unwrap_or(d.max_request_bytes),
             max_response_bytes: o.max_response_bytes.unwrap_or(d.max_response_bytes),
+            max_requests_in_flight: o
+                .max_requests_in_flight
+                .unwrap_or(d.max_requests_in_flight)
+                .max(1),
+            pool: match o.max_connections {
+                Some(max) => std::sync::Arc::new(ConnectionPool::new(max)),
+                None => d.pool.clone(),
+            },
             ..d
         };
         let dl = Limits::default();
@@ -234,6 +264,7 @@ impl Grants {
             connector: raw.connector.id,
             imports,
             outbound,
+            methods,
             addresses,
             http,
             limits,
@@ -298,6 +329,40 @@ mod tests {
         assert_eq!(g.limits.memory_bytes, 64 << 20);
         assert_eq!(g.limits.cpu_ticks, 500);
         assert_eq!(g.http.total_timeout, Duration::from_secs(30));
+        assert_eq!(g.methods.value, [http::Method::GET, http::Method::POST]);
+        assert!(g.methods.line > 1);
+        assert_eq!(g.outbound[0].value.methods, g.methods.value);
+        assert_eq!(g.http.max_requests_in_flight, 8);
+        assert_eq!(g.http.pool.max_connections(), 128);
+    }
+
+    #[test]
+    fn methods_and_connection_caps_are_read_from_the_grants() {
+        let g = Grants::parse(
+            "[connector]\nid = \"x\"\n[outbound]\nallow = [\"https://a.example/\"]\nmethods = [\"GET\", \"put\"]\n\
+             max_requests_in_flight = 2\nmax_connections = 5\n",
+            "g.toml",
+        )
+        .unwrap();
+        assert_eq!(g.methods.line, 5);
+        assert_eq!(
+            g.outbound[0].value.methods,
+            [http::Method::GET, http::Method::PUT]
+        );
+        assert_eq!(g.outbound_config().max_requests_in_flight, 2);
+        assert_eq!(g.outbound_config().pool.max_connections(), 5);
+        let defaults = Grants::parse("[connector]\nid = \"x\"\n", "g.toml").unwrap();
+        assert_eq!(defaults.methods.line, 0);
+        assert_eq!(
+            defaults.methods.value,
+            [http::Method::GET, http::Method::POST]
+        );
+        let e = Grants::parse(
+            "[connector]\nid = \"x\"\n[outbound]\nmethods = [\"G T\"]\n",
+            "g.toml",
+        )
+        .unwrap_err();
+        assert!(format!("{e:#}").contains("line 4"), "{e:#}");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use crate::grants::ImportRule;
 use crate::inbound::SignedRequests;
-use crate::outbound::Grant;
+use crate::outbound::{Grant, default_methods, parse_method};
 use anyhow::{Context, Result, anyhow};
 use serde::Deserialize;
 use std::path::Path;
@@ -27,7 +27,7 @@ pub struct Manifest {
     pub imports: Vec<String>,
     /// The interfaces it exports.
     pub exports: Vec<String>,
-    /// The origins and path prefixes it calls.
+    /// The origins and path prefixes it calls, each with the methods it uses (GET and POST unless it lists others).
     pub outbound: Vec<Grant>,
     /// The plain settings it reads (it may also keep its own state in plain settings).
     pub settings: Vec<String>,
@@ -95,6 +95,7 @@ struct RawInterfaces {
 struct RawOutbound {
     #[serde(default)]
     origins: Vec<String>,
+    methods: Option<Vec<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -112,11 +113,19 @@ impl Manifest {
     /// Parses a manifest's text; `source` names it in messages.
     pub fn parse(text: &str, source: &str) -> Result<Manifest> {
         let raw: Raw = toml::from_str(text).map_err(|e| anyhow!("the manifest {source}: {e}"))?;
+        let methods = match &raw.outbound.methods {
+            None => default_methods(),
+            Some(listed) => listed
+                .iter()
+                .map(|m| parse_method(m))
+                .collect::<Result<Vec<_>>>()
+                .with_context(|| format!("the manifest {source}"))?,
+        };
         let outbound = raw
             .outbound
             .origins
             .iter()
-            .map(|o| Grant::parse(o))
+            .map(|o| Grant::parse(o).map(|g| g.with_methods(methods.clone())))
             .collect::<Result<Vec<_>>>()
             .with_context(|| format!("the manifest {source}"))?;
         Ok(Manifest {
@@ -162,6 +171,10 @@ mod tests {
             Manifest::parse(include_str!("../testdata/connector.toml"), "connector.toml").unwrap();
         assert_eq!(m.id, "example");
         assert_eq!(m.outbound[0].to_string(), "https://api.example.com:443/v1/");
+        assert_eq!(
+            m.outbound[0].methods,
+            [http::Method::GET, http::Method::POST]
+        );
         assert!(m.secrets.contains(&"api_token".to_string()));
         assert_eq!(m.redact_prefixes, ["ex-tok-"]);
         assert!(m.declares_import("wasi:http/outgoing-handler@0.2.12"));

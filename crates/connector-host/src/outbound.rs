@@ -1,17 +1,34 @@
 //! Outbound HTTP policy: the one place that decides where a connector's requests may go, and how.
 //!
 //! Every request of a component goes through [`OutboundPolicy::send_request`] (wasmtime-wasi-http's
-//! `WasiHttpHooks`): the URL must match a granted origin exactly (scheme, host, port) and start with its path
-//! prefix; anything else is answered `HttpRequestDenied` without a connection, and the denial is logged with the
-//! grant line that would allow it. In local mode a route maps a granted origin to the simulated service on
-//! 127.0.0.1, and says so in the log.
+//! `WasiHttpHooks`): the URL must be plain ([`normalise`]: no userinfo, no dot segments plain or percent-encoded,
+//! no `;` parameters, no backslashes), match a granted origin exactly (scheme, host, port), start with its path
+//! prefix, and use a method the grant allows (GET and POST unless a `methods` line says otherwise); anything else
+//! is answered `HttpRequestDenied` without a connection, and the denial is logged with the reason and the grant line
+//! that would allow it. In local mode a route maps a granted origin to the simulated service on 127.0.0.1, and says
+//! so in the log. The `Host` header sent is always the origin that was checked, whatever the component set.
+//!
+//! A call may have at most [`OutboundConfig::max_requests_in_flight`] requests open at once ([`in_flight`]: one more
+//! traps the call), and the connector's connections, shared by every call on every platform, are capped by its
+//! [`ConnectionPool`]: a request that finds them all in use waits its turn (first come, first served) up to the
+//! connect time-out.
 //!
 //! The host then sends the request itself ([`send`]): it resolves the name, refuses loopback, private, link-local
 //! and metadata addresses unless the grants name them (`DestinationIpProhibited`), connects to the very address it
 //! checked (so DNS cannot change between check and connect), caps request and response bodies, applies the
 //! operator's connect, first-byte, between-bytes and total time-outs, and never follows a redirect.
+//!
+//! Bytes the host buffers for one request's bodies are bounded: the component's body writes go through a channel of
+//! two chunks of at most [`BODY_CHUNK_BYTES`], and each connection reads and writes through buffers of at most
+//! [`CONNECTION_BUFFER_BYTES`]; [`OutboundConfig::max_buffered_bytes_per_call`] is that times the requests a call
+//! may have in flight.
 
-use http::Uri;
+mod in_flight;
+pub mod normalise;
+
+pub use in_flight::{CappedHandler, InFlight, InFlightGuard, add_to_linker};
+
+use http::{Method, Uri};
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -29,14 +46,37 @@ pub struct Grant {
     pub port: u16,
     /// Path prefix, starting with `/`.
     pub path_prefix: String,
+    /// The methods allowed ([`default_methods`] unless a `methods` line says otherwise).
+    pub methods: Vec<Method>,
+}
+
+/// The methods a grant allows unless it lists others: GET and POST.
+pub fn default_methods() -> Vec<Method> {
+    vec![Method::GET, Method::POST]
+}
+
+/// Parses a method name as a grant or manifest lists it (`GET`, `put`); refuses what is not an HTTP token.
+pub fn parse_method(text: &str) -> anyhow::Result<Method> {
+    Method::from_bytes(text.to_ascii_uppercase().as_bytes())
+        .map_err(|_| anyhow::anyhow!("`{text}` is not an HTTP method"))
+}
+
+/// Methods as a grant line lists them: `"GET", "POST"`.
+pub fn methods_line(methods: &[Method]) -> String {
+    methods
+        .iter()
+        .map(|m| format!("\"{m}\""))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl Grant {
-    /// Parses `scheme://host[:port]/prefix`.
+    /// Parses `scheme://host[:port]/prefix`, allowing the [`default_methods`]. A URL with userinfo is refused.
     pub fn parse(text: &str) -> anyhow::Result<Grant> {
         let uri: Uri = text
             .parse()
             .map_err(|e| anyhow::anyhow!("`{text}` is not a URL: {e}"))?;
+        normalise::check(&uri).map_err(|why| anyhow::anyhow!("`{text}`: {why}"))?;
         let (scheme, host, port) =
             origin_of(&uri).ok_or_else(|| anyhow::anyhow!("`{text}` has no scheme or host"))?;
         Ok(Grant {
@@ -44,7 +84,19 @@ impl Grant {
             host,
             port,
             path_prefix: uri.path().to_string(),
+            methods: default_methods(),
         })
+    }
+
+    /// The same origin and prefix, allowing `methods` instead.
+    pub fn with_methods(mut self, methods: Vec<Method>) -> Grant {
+        self.methods = methods;
+        self
+    }
+
+    /// Whether this grant allows `method`.
+    pub fn allows_method(&self, method: &Method) -> bool {
+        self.methods.contains(method)
     }
 
     /// Whether a request URL falls within this grant.
@@ -106,18 +158,25 @@ impl Route {
 
 impl Grant {
     /// The part of this grant that `other` also allows: same origin, the longer of the two path prefixes when one
-    /// starts with the other.
+    /// starts with the other, and the methods both allow (possibly none).
     pub fn intersect(&self, other: &Grant) -> Option<Grant> {
         if (&self.scheme, &self.host, self.port) != (&other.scheme, &other.host, other.port) {
             return None;
         }
-        if self.path_prefix.starts_with(&other.path_prefix) {
-            Some(self.clone())
+        let narrower = if self.path_prefix.starts_with(&other.path_prefix) {
+            self
         } else if other.path_prefix.starts_with(&self.path_prefix) {
-            Some(other.clone())
+            other
         } else {
-            None
-        }
+            return None;
+        };
+        let methods = self
+            .methods
+            .iter()
+            .filter(|m| other.methods.contains(m))
+            .cloned()
+            .collect();
+        Some(narrower.clone().with_methods(methods))
     }
 }
 
@@ -143,9 +202,23 @@ pub struct OutboundConfig {
     pub max_request_bytes: u64,
     /// Largest response body received.
     pub max_response_bytes: u64,
-    /// Keep-alive connections per origin, reused by every store of the connector.
+    /// Requests one call may have in flight at once; one more traps the call.
+    pub max_requests_in_flight: usize,
+    /// The connector's connections, open and idle, shared by every store (every call on every platform) and capped
+    /// in total ([`ConnectionPool::max_connections`]).
     pub pool: Arc<ConnectionPool>,
 }
+
+/// Requests a call may have in flight unless the grants say otherwise. The Slack connector sends one request at a
+/// time (its SDK waits for each answer), so this leaves room for a connector that sends a few at once.
+pub const DEFAULT_MAX_REQUESTS_IN_FLIGHT: usize = 8;
+/// Connections a connector may have open at once (across every call and platform) unless the grants say otherwise:
+/// sixteen calls at their in-flight cap, far below a process's descriptor limit.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 128;
+/// Largest chunk of a request body the component may hand the host in one write; two such chunks are buffered.
+pub const BODY_CHUNK_BYTES: usize = 64 << 10;
+/// A connection's read buffer and its write buffer are each at most this large (response headers must fit).
+pub const CONNECTION_BUFFER_BYTES: usize = 64 << 10;
 
 impl OutboundConfig {
     /// A configuration granting `grants`, with time-outs far below wasmtime's 600 s defaults and body caps.
@@ -160,8 +233,16 @@ impl OutboundConfig {
             total_timeout: Duration::from_secs(30),
             max_request_bytes: 1 << 20,
             max_response_bytes: 8 << 20,
-            pool: Arc::new(ConnectionPool::default()),
+            max_requests_in_flight: DEFAULT_MAX_REQUESTS_IN_FLIGHT,
+            pool: Arc::new(ConnectionPool::new(DEFAULT_MAX_CONNECTIONS)),
         }
+    }
+
+    /// The most bytes the host buffers at once for one call's request and response bodies: per request in flight,
+    /// the body channel's two chunks and the chunk the component is writing, and the connection's read and write
+    /// buffers.
+    pub fn max_buffered_bytes_per_call(&self) -> usize {
+        self.max_requests_in_flight * (3 * BODY_CHUNK_BYTES + 2 * CONNECTION_BUFFER_BYTES)
     }
 
     /// Maps a URL the connector produced for a browser (such as a consent page) through the local routes.
@@ -216,30 +297,79 @@ pub fn is_public(ip: IpAddr) -> bool {
     }
 }
 
-/// The per-store hooks: checks and routes every outgoing request.
+/// The per-store hooks: checks and routes every outgoing request, and counts the store's requests in flight.
 pub struct OutboundPolicy {
     config: Arc<OutboundConfig>,
     /// Who is calling, for the log.
-    caller: String,
+    caller: Arc<str>,
+    /// This store's requests in flight.
+    in_flight: InFlight,
 }
 
 impl OutboundPolicy {
     /// The policy for one store of `caller` (platform and connector).
     pub fn new(config: Arc<OutboundConfig>, caller: String) -> Self {
-        OutboundPolicy { config, caller }
+        let in_flight = InFlight::new(config.max_requests_in_flight);
+        OutboundPolicy {
+            config,
+            caller: caller.into(),
+            in_flight,
+        }
+    }
+
+    /// This store's requests in flight (the count [`CappedHandler`] checks before each request).
+    pub fn in_flight(&self) -> InFlight {
+        self.in_flight.clone()
+    }
+
+    /// Who is calling: platform and connector.
+    pub fn caller(&self) -> Arc<str> {
+        self.caller.clone()
     }
 
     /// Decides: `Ok(uri to connect to)` or `Err(why)`.
-    pub fn decide(&self, uri: &Uri) -> Result<Uri, String> {
-        if !self.config.grants.iter().any(|g| g.allows(uri)) {
-            let wanted = origin_of(uri)
+    pub fn decide(&self, method: &Method, uri: &Uri) -> Result<Uri, String> {
+        if let Err(refusal) = normalise::check(uri) {
+            return Err(format!("{} may not call {uri}: {refusal}", self.caller));
+        }
+        let wanted = || {
+            origin_of(uri)
                 .map(|(s, h, p)| format!("{s}://{h}:{p}{}", uri.path()))
-                .unwrap_or_else(|| uri.to_string());
+                .unwrap_or_else(|| uri.to_string())
+        };
+        let granted: Vec<&Grant> = self
+            .config
+            .grants
+            .iter()
+            .filter(|g| g.allows(uri))
+            .collect();
+        let Some(first) = granted.first() else {
             return Err(format!(
-                "{} may not call {wanted}: no grant allows it (a grant line `allow = [\"{}\"]` under [outbound] \
-                 would)",
+                "{} may not call {}: no grant allows it (a grant line `allow = [\"{}\"]` under [outbound] would)",
                 self.caller,
+                wanted(),
                 suggested_grant(uri)
+            ));
+        };
+        if !granted.iter().any(|g| g.allows_method(method)) {
+            let mut methods = first.methods.clone();
+            methods.push(method.clone());
+            return Err(format!(
+                "{} may not send {method} to {}: the grant {first} allows {} only (a grant line `methods = [{}]` \
+                 under [outbound] would allow it)",
+                self.caller,
+                wanted(),
+                if first.methods.is_empty() {
+                    "no method".to_string()
+                } else {
+                    first
+                        .methods
+                        .iter()
+                        .map(Method::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                },
+                methods_line(&methods)
             ));
         }
         match self.config.routes.iter().find_map(|r| r.rewrite(uri)) {
@@ -256,6 +386,14 @@ fn suggested_grant(uri: &Uri) -> String {
     match origin_of(uri) {
         Some((scheme, host, port)) => format!("{scheme}://{host}:{port}/"),
         None => uri.to_string(),
+    }
+}
+
+/// The `Host` header of a checked origin: its host, and its port unless it is the scheme's default.
+fn host_header((scheme, host, port): &Origin) -> String {
+    match (scheme.as_str(), port) {
+        ("https", 443) | ("http", 80) => host.clone(),
+        _ => format!("{host}:{port}"),
     }
 }
 
@@ -290,25 +428,43 @@ impl WasiHttpHooks for OutboundPolicy {
         _options: Option<RequestOptions>,
         _fut: IoFuture,
     ) -> ResponseFuture {
-        let target = match self.decide(request.uri()) {
+        let target = match self.decide(request.method(), request.uri()) {
             Ok(target) => target,
             Err(why) => {
                 tracing::warn!(target: "outbound", "denied: {why}");
                 return Box::new(async { Err(HttpError::HttpRequestDenied) });
             }
         };
+        // The Host sent is the origin that was checked, whatever the component put in the authority or headers.
+        let Some(host) = origin_of(request.uri())
+            .and_then(|origin| http::HeaderValue::from_str(&host_header(&origin)).ok())
+        else {
+            return Box::new(async { Err(HttpError::HttpRequestUriInvalid) });
+        };
+        let headers = request.headers_mut();
+        headers.remove(http::header::HOST);
+        headers.insert(http::header::HOST, host);
         *request.uri_mut() = target;
+        let in_flight = self.in_flight.enter();
         // The component's own time-out wishes are ignored: the operator's apply.
         let config = self.config.clone();
         let caller = self.caller.clone();
         Box::new(async move {
             let deadline = tokio::time::Instant::now() + config.total_timeout;
-            match tokio::time::timeout_at(deadline, send(request, &config, &caller, deadline)).await
-            {
+            let sent = send(request, &config, &caller, deadline, in_flight);
+            match tokio::time::timeout_at(deadline, sent).await {
                 Ok(result) => result,
                 Err(_) => Err(HttpError::HttpResponseTimeout),
             }
         })
+    }
+
+    fn p2_outgoing_body_chunk_size(&mut self) -> usize {
+        BODY_CHUNK_BYTES
+    }
+
+    fn p2_outgoing_body_buffer_chunks(&mut self) -> usize {
+        1
     }
 }
 
@@ -359,6 +515,7 @@ async fn send(
     config: &OutboundConfig,
     caller: &str,
     deadline: tokio::time::Instant,
+    in_flight: InFlightGuard,
 ) -> Result<(http::Response<WasiBody>, IoFuture), HttpError> {
     use http_body_util::BodyExt;
 
@@ -434,6 +591,7 @@ async fn send(
             deadline,
         )
         .on_end(Box::new(release))
+        .holding(in_flight)
         .boxed_unsync()
     });
     Ok((response, Box::new(async { Ok(()) }) as IoFuture))
@@ -444,14 +602,28 @@ type Sender = hyper::client::conn::http1::SendRequest<Capped<WasiBody>>;
 /// An origin: scheme, host, port.
 type Origin = (String, String, u16);
 
-/// Idle keep-alive connections per origin. A connection is opened (after the address check) only when no idle one
-/// is ready, and goes back to the pool once its answer was read to the end; the default wasi:http sender opens a new
-/// TCP connection (and in production a new TLS session) for every request.
-#[derive(Default)]
+/// A connector's connections: idle keep-alive ones per origin, and a cap on all that are open. A connection is
+/// opened (after the address check) only when no idle one is ready, and goes back to the pool once its answer was
+/// read to the end; the default wasi:http sender opens a new TCP connection (and in production a new TLS session)
+/// for every request.
+///
+/// Every open connection holds one of [`ConnectionPool::max_connections`] permits until its socket closes. A
+/// request that finds none left first closes the idle connections, then waits its turn: permits go to waiting
+/// requests first come, first served, so a call that keeps its connections busy delays others by at most the
+/// time its requests take, and a request that waits longer than the connect time-out fails
+/// (`ConnectionLimitReached`) and is logged.
 pub struct ConnectionPool {
     idle: std::sync::Mutex<std::collections::HashMap<Origin, Vec<Sender>>>,
+    permits: Arc<tokio::sync::Semaphore>,
+    max_connections: usize,
     opened: std::sync::atomic::AtomicU64,
     requests: std::sync::atomic::AtomicU64,
+}
+
+impl Default for ConnectionPool {
+    fn default() -> Self {
+        ConnectionPool::new(DEFAULT_MAX_CONNECTIONS)
+    }
 }
 
 /// Idle connections kept per origin.
@@ -461,7 +633,9 @@ impl std::fmt::Debug for ConnectionPool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "ConnectionPool {{ opened: {}, requests: {} }}",
+            "ConnectionPool {{ open: {}/{}, opened: {}, requests: {} }}",
+            self.open(),
+            self.max_connections,
             self.opened(),
             self.requests()
         )
@@ -469,6 +643,52 @@ impl std::fmt::Debug for ConnectionPool {
 }
 
 impl ConnectionPool {
+    /// An empty pool allowing `max_connections` connections open at once (at least one).
+    pub fn new(max_connections: usize) -> ConnectionPool {
+        let max_connections = max_connections.max(1);
+        ConnectionPool {
+            idle: Default::default(),
+            permits: Arc::new(tokio::sync::Semaphore::new(max_connections)),
+            max_connections,
+            opened: Default::default(),
+            requests: Default::default(),
+        }
+    }
+
+    /// Connections that may be open at once.
+    pub fn max_connections(&self) -> usize {
+        self.max_connections
+    }
+
+    /// Connections open now (in use or idle).
+    pub fn open(&self) -> usize {
+        self.max_connections - self.permits.available_permits()
+    }
+
+    /// A permit to open one more connection, waiting up to `wait` for one when all are taken.
+    async fn admit(
+        &self,
+        caller: &str,
+        wait: Duration,
+    ) -> Result<tokio::sync::OwnedSemaphorePermit, HttpError> {
+        if let Ok(permit) = self.permits.clone().try_acquire_owned() {
+            return Ok(permit);
+        }
+        // Idle connections wait for no request: closing them makes room (their permits go to whoever waits first).
+        self.idle.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        match tokio::time::timeout(wait, self.permits.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            Ok(Err(_)) | Err(_) => {
+                tracing::warn!(
+                    target: "outbound",
+                    "refused: {caller} waited {wait:?} for one of the connector's {} connections (`max_connections` \
+                     under [outbound] in the grant file); all stayed in use",
+                    self.max_connections
+                );
+                Err(HttpError::ConnectionLimitReached)
+            }
+        }
+    }
     /// Connections opened so far.
     pub fn opened(&self) -> u64 {
         self.opened.load(std::sync::atomic::Ordering::Relaxed)
@@ -491,6 +711,11 @@ impl ConnectionPool {
     }
 
     fn put(&self, origin: Origin, sender: Sender) {
+        // Every connection taken: a request may be waiting for one, so this one closes (its permit goes to the
+        // first in line) rather than waiting idle for its own origin.
+        if self.permits.available_permits() == 0 {
+            return;
+        }
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         let senders = idle.entry(origin).or_default();
         if senders.len() < MAX_IDLE_PER_ORIGIN {
@@ -506,6 +731,7 @@ async fn connect(
     origin: &Origin,
 ) -> Result<Sender, HttpError> {
     let (scheme, host, port) = origin;
+    let permit = config.pool.admit(caller, config.connect_timeout).await?;
     let address = checked_address(config, caller, host, *port).await?;
     let tcp = match tokio::time::timeout(
         config.connect_timeout,
@@ -551,12 +777,16 @@ async fn connect(
     };
     let (sender, conn) = tokio::time::timeout(
         config.connect_timeout,
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)),
+        hyper::client::conn::http1::Builder::new()
+            .max_buf_size(CONNECTION_BUFFER_BYTES)
+            .handshake(hyper_util::rt::TokioIo::new(stream)),
     )
     .await
     .map_err(|_| HttpError::ConnectionTimeout)??;
-    // The connection lives as long as the pool keeps its sender (or until the server closes it).
+    // The connection lives as long as the pool or a request keeps its sender (or until the server closes it), and
+    // holds its permit until then.
     tokio::spawn(async move {
+        let _permit = permit;
         if let Err(e) = conn.await {
             tracing::debug!(target: "outbound", "connection ended: {e}");
         }
@@ -586,6 +816,8 @@ struct Capped<B> {
     idle: Option<(Duration, Pin<Box<tokio::time::Sleep>>)>,
     deadline: Pin<Box<tokio::time::Sleep>>,
     on_end: Option<Box<dyn FnOnce() + Send>>,
+    /// The request this body belongs to, counted in flight until the body ends or is dropped.
+    in_flight: Option<InFlightGuard>,
 }
 
 impl<B> Capped<B> {
@@ -604,7 +836,14 @@ impl<B> Capped<B> {
             idle: idle.map(|d| (d, Box::pin(tokio::time::sleep(d)))),
             deadline: Box::pin(tokio::time::sleep_until(deadline)),
             on_end: None,
+            in_flight: None,
         }
+    }
+
+    /// Keeps the request counted in flight until the body ended or was dropped.
+    fn holding(mut self, in_flight: InFlightGuard) -> Self {
+        self.in_flight = Some(in_flight);
+        self
     }
 
     /// Runs `f` once the body was read to its end (not when it is dropped early).
@@ -649,6 +888,7 @@ where
                 if let Some(f) = this.on_end.take() {
                     f();
                 }
+                this.in_flight = None;
                 Poll::Ready(None)
             }
             Poll::Pending => {
@@ -685,7 +925,7 @@ mod tests {
     #[test]
     fn only_the_granted_origin_and_prefix_pass() {
         let p = policy(vec![]);
-        let ok = |u: &str| p.decide(&u.parse().unwrap()).is_ok();
+        let ok = |u: &str| p.decide(&Method::GET, &u.parse().unwrap()).is_ok();
         assert!(ok("https://api.example.com/v1/messages.send"));
         assert!(ok("https://API.EXAMPLE.com:443/v1/status"));
         assert!(!ok("http://api.example.com/v1/status"), "scheme differs");
@@ -701,9 +941,97 @@ mod tests {
         );
         assert!(!ok("https://169.254.169.254/latest/meta-data/"));
         let why = p
-            .decide(&"https://example.com/x".parse().unwrap())
+            .decide(&Method::GET, &"https://example.com/x".parse().unwrap())
             .unwrap_err();
         assert!(why.contains("https://example.com:443/"), "{why}");
+    }
+
+    #[test]
+    fn only_the_granted_methods_pass() {
+        let p = policy(vec![]);
+        let url: Uri = "https://api.example.com/v1/items".parse().unwrap();
+        assert!(p.decide(&Method::GET, &url).is_ok());
+        assert!(p.decide(&Method::POST, &url).is_ok());
+        for method in [Method::CONNECT, Method::TRACE, Method::PUT] {
+            let why = p.decide(&method, &url).unwrap_err();
+            assert!(
+                why.contains(&format!("methods = [\"GET\", \"POST\", \"{method}\"]")),
+                "{why}"
+            );
+            assert!(why.contains("allows GET, POST only"), "{why}");
+        }
+        let grant = Grant::parse("https://api.example.com/v1/")
+            .unwrap()
+            .with_methods(vec![Method::GET, parse_method("put").unwrap()]);
+        let p = OutboundPolicy::new(
+            Arc::new(OutboundConfig::new(vec![grant])),
+            "p1/example".into(),
+        );
+        assert!(p.decide(&Method::PUT, &url).is_ok());
+        assert!(p.decide(&Method::POST, &url).is_err());
+        assert!(parse_method("GE T").is_err());
+    }
+
+    #[test]
+    fn encoded_dot_segments_and_userinfo_are_denied_with_the_reason() {
+        let p = policy(vec![]);
+        for (url, reason) in [
+            ("https://api.example.com/v1/%2e%2e/admin", "dot segment"),
+            ("https://api.example.com/v1/.%2E/admin", "dot segment"),
+            ("https://api.example.com/v1/..;/admin", "`;` parameter"),
+            ("https://api.example.com/v1/x%5c..%5cadmin", "backslash"),
+            ("https://127.0.0.1:4000@api.example.com/v1/x", "userinfo"),
+            ("https://user@api.example.com/v1/x", "userinfo"),
+        ] {
+            let why = p.decide(&Method::GET, &url.parse().unwrap()).unwrap_err();
+            assert!(why.contains(reason), "{url}: {why}");
+            assert!(why.starts_with("p1/example may not call"), "{why}");
+        }
+        assert!(Grant::parse("https://user@api.example.com/v1/").is_err());
+    }
+
+    #[test]
+    fn the_host_header_is_the_checked_origin() {
+        let origin = |s: &str, h: &str, p: u16| (s.to_string(), h.to_string(), p);
+        assert_eq!(host_header(&origin("https", "slack.com", 443)), "slack.com");
+        assert_eq!(host_header(&origin("http", "slack.com", 80)), "slack.com");
+        assert_eq!(
+            host_header(&origin("https", "slack.com", 8443)),
+            "slack.com:8443"
+        );
+        assert_eq!(
+            host_header(&origin("http", "127.0.0.1", 443)),
+            "127.0.0.1:443"
+        );
+    }
+
+    #[tokio::test]
+    async fn connections_wait_their_turn_up_to_a_deadline() {
+        let pool = Arc::new(ConnectionPool::new(1));
+        let first = pool.admit("p1/x", Duration::from_millis(10)).await.unwrap();
+        assert_eq!(pool.open(), 1);
+        assert!(matches!(
+            pool.admit("p1/x", Duration::from_millis(20)).await,
+            Err(HttpError::ConnectionLimitReached)
+        ));
+        // A waiting request gets the permit as soon as the connection holding it closes.
+        let waiting = {
+            let pool = pool.clone();
+            tokio::spawn(async move { pool.admit("p2/x", Duration::from_secs(5)).await.is_ok() })
+        };
+        tokio::task::yield_now().await;
+        drop(first);
+        assert!(waiting.await.unwrap());
+        assert_eq!(pool.open(), 0);
+    }
+
+    #[test]
+    fn buffered_bytes_per_call_scale_with_the_requests_in_flight() {
+        let mut config = OutboundConfig::new(vec![]);
+        let one = config.max_buffered_bytes_per_call() / config.max_requests_in_flight;
+        assert_eq!(one, 320 << 10);
+        config.max_requests_in_flight = 2;
+        assert_eq!(config.max_buffered_bytes_per_call(), 640 << 10);
     }
 
     #[test]
@@ -752,6 +1080,11 @@ mod tests {
             g("https://api.example.com/").intersect(&g("http://api.example.com/")),
             None
         );
+        let put = g("https://api.example.com/").with_methods(vec![Method::GET, Method::PUT]);
+        assert_eq!(
+            put.intersect(&g("https://api.example.com/v1/")),
+            Some(g("https://api.example.com/v1/").with_methods(vec![Method::GET]))
+        );
     }
 
     #[test]
@@ -759,7 +1092,10 @@ mod tests {
         let route = Route::new("https://api.example.com", "http://127.0.0.1:4000").unwrap();
         let p = policy(vec![route.clone()]);
         let to = p
-            .decide(&"https://Api.Example.com:443/v1/status?x=1".parse().unwrap())
+            .decide(
+                &Method::GET,
+                &"https://Api.Example.com:443/v1/status?x=1".parse().unwrap(),
+            )
             .unwrap();
         assert_eq!(to.to_string(), "http://127.0.0.1:4000/v1/status?x=1");
         assert_eq!(

@@ -4,7 +4,9 @@
 //! Attacks: `fetch URL` (GET, reads the whole body), `post URL BYTES` (a request body of BYTES bytes), `loop`
 //! (spins forever), `alloc` (allocates without bound), `recurse` (recursion without bound), `huge BYTES` (returns
 //! outcomes holding BYTES-long strings), `flood LINES` (writes LINES log lines), `secret KEY` (reads a secret),
-//! `set-secret KEY` (writes one), `panic` (writes to stderr, then panics).
+//! `set-secret KEY` (writes one), `panic` (writes to stderr, then panics), `burst N URL` (opens N GET requests at
+//! once before waiting for any), `method METHOD URL` (a request with that method), `host URL HOST` (a GET that sets
+//! its own `Host` header).
 
 #![cfg(target_arch = "wasm32")]
 
@@ -19,12 +21,16 @@ use wasip2::http::outgoing_handler;
 use wasip2::http::types::{Fields, Method, OutgoingBody, OutgoingRequest, Scheme};
 
 fn request(url: &str, method: Method) -> Result<OutgoingRequest, String> {
+    request_with(url, method, Fields::new())
+}
+
+fn request_with(url: &str, method: Method, headers: Fields) -> Result<OutgoingRequest, String> {
     let (scheme, rest) = url.split_once("://").ok_or("bad-url")?;
     let (authority, path) = rest
         .find('/')
         .map(|i| (&rest[..i], &rest[i..]))
         .unwrap_or((rest, "/"));
-    let request = OutgoingRequest::new(Fields::new());
+    let request = OutgoingRequest::new(headers);
     let _ = request.set_method(&method);
     let _ = request.set_scheme(Some(&if scheme == "http" {
         Scheme::Http
@@ -80,6 +86,42 @@ fn exchange(request: OutgoingRequest, body: Option<usize>) -> String {
     format!("status:{status};bytes:{bytes}")
 }
 
+/// Opens `n` requests to `url` before waiting for any, then waits for each: how many got an answer and how many an
+/// error.
+fn burst(n: usize, url: &str) -> String {
+    let mut pending = Vec::with_capacity(n);
+    let mut refused = 0usize;
+    for _ in 0..n {
+        let Ok(request) = request(url, Method::Get) else {
+            return "bad-url".into();
+        };
+        match outgoing_handler::handle(request, None) {
+            Ok(future) => pending.push(future),
+            Err(_) => refused += 1,
+        }
+    }
+    let (mut answered, mut failed) = (0usize, 0usize);
+    for future in pending {
+        future.subscribe().block();
+        match future.get() {
+            Some(Ok(Ok(_))) => answered += 1,
+            _ => failed += 1,
+        }
+    }
+    format!("burst:answered={answered};failed={failed};refused={refused}")
+}
+
+fn method(name: &str) -> Method {
+    match name {
+        "GET" => Method::Get,
+        "POST" => Method::Post,
+        "PUT" => Method::Put,
+        "CONNECT" => Method::Connect,
+        "TRACE" => Method::Trace,
+        other => Method::Other(other.to_string()),
+    }
+}
+
 fn recurse(depth: u64) -> u64 {
     if black_box(depth) == u64::MAX {
         return 0;
@@ -95,6 +137,29 @@ fn attack(ctx: &mut Context<impl Ports>, body: &str) -> String {
             Ok(r) => exchange(r, None),
             Err(e) => e,
         },
+        "burst" => {
+            let (n, url) = arg.split_once(' ').unwrap_or(("0", arg));
+            burst(n.parse().unwrap_or(0), url)
+        }
+        "method" => {
+            let (name, url) = arg.split_once(' ').unwrap_or((arg, ""));
+            match request(url, method(name)) {
+                Ok(r) => exchange(r, None),
+                Err(e) => e,
+            }
+        }
+        "host" => {
+            let (url, host) = arg.split_once(' ').unwrap_or((arg, ""));
+            let headers = Fields::new();
+            let set = match headers.append("host", host.as_bytes()) {
+                Ok(()) => "set".to_string(),
+                Err(e) => format!("{e:?}"),
+            };
+            match request_with(url, Method::Get, headers) {
+                Ok(r) => format!("host-header:{set};{}", exchange(r, None)),
+                Err(e) => e,
+            }
+        }
         "post" => {
             let (url, size) = arg.split_once(' ').unwrap_or((arg, "0"));
             match request(url, Method::Post) {
