@@ -2,7 +2,7 @@
 // playwright-core; no browser is downloaded). Run by `cargo test` through crates/lms-harness/tests/browser.rs, which
 // starts `lms-harness serve --restricted` on free ports and passes LMS_URL and SLACK_URL.
 //
-// The walk: the Slack tile refuses a learner → ACTIVATE in a workspace that restricts app installs (the member
+// The walk: an anonymous visitor signs in (picks a user) → the Slack tile refuses a learner → ACTIVATE in a workspace that restricts app installs (the member
 // requests the app, an app manager approves it, ACTIVATE → Allow) → invite → the learner's conversation in the
 // simulated Slack shows every element of the message → the learner turns a toggle off → the next invitation is
 // skipped with its reason in the delivery log → DEACTIVATE hides the conversation → reactivating shows it again.
@@ -119,9 +119,14 @@ async function imageLoaded(img) {
 }
 
 try {
-  await step('Settings → Connectors shows the Slack tile, Inactive', async () => {
+  await step('an anonymous visitor is sent to sign in; as the admin, Settings → Connectors shows the Slack tile, Inactive', async () => {
     await page.goto(`${LMS}/`);
-    await page.waitForURL(`${LMS}/settings/connectors`);
+    await page.waitForURL(/\/sign-in\?/);
+    check((await page.locator('#slack-state').count()) === 0, 'no tile before signing in');
+    await Promise.all([
+      page.waitForURL(`${LMS}/settings/connectors`),
+      page.click('button[name=user][value=admin]'),
+    ]);
     await tileState(page).filter({ hasText: 'Inactive' }).waitFor();
     await page.getByRole('button', { name: /ACTIVATE/ }).waitFor();
     await shot(page, '01-connectors-inactive');

@@ -4,7 +4,7 @@
 
 use connector_host::ConnectorStore;
 use e2e_tests::World;
-use lms::integration::Tile;
+use lms::integration::{CallbackRefused, Tile};
 use lms::outbox::DeliveryStatus;
 use lms_harness::demo::{DEMO_PLATFORM, DEMO_REDIRECT_URI};
 use lms_harness::http_client;
@@ -86,11 +86,16 @@ async fn activation_failures_leave_the_tile_inactive_with_a_reason_and_nothing_s
             *v = "f".repeat(48);
         }
     }
-    let tile = w.complete(&query).await.unwrap();
-    assert!(
-        matches!(&tile, Tile::Inactive(Some(m)) if m.contains("not valid")),
-        "{tile:?}"
+    // Refused, and nothing changes: the tile still says why the last real attempt failed.
+    let before = lms.tile(DEMO_PLATFORM).unwrap();
+    let e = w.complete(&query).await.unwrap_err();
+    assert_eq!(
+        e.downcast_ref::<CallbackRefused>(),
+        Some(&CallbackRefused::Unknown),
+        "{e}"
     );
+    assert!(e.to_string().contains("not valid"), "{e}");
+    assert_eq!(lms.tile(DEMO_PLATFORM).unwrap(), before);
     // The genuine callback still works once, then its state is spent.
     assert!(matches!(
         lms.complete_activation(DEMO_PLATFORM, &genuine)
@@ -99,14 +104,12 @@ async fn activation_failures_leave_the_tile_inactive_with_a_reason_and_nothing_s
         Tile::Active(_)
     ));
     lms.deactivate(DEMO_PLATFORM, &w.data.admin).await.unwrap();
-    let tile = lms
+    let e = lms
         .complete_activation(DEMO_PLATFORM, &genuine)
         .await
-        .unwrap();
-    assert!(
-        matches!(&tile, Tile::Inactive(Some(m)) if m.contains("already used")),
-        "{tile:?}"
-    );
+        .unwrap_err();
+    assert!(e.to_string().contains("already used"), "{e}");
+    assert_eq!(lms.tile(DEMO_PLATFORM).unwrap(), Tile::Inactive(None));
     assert!(!bot_token_stored(&w));
 
     // An expired state.
@@ -115,11 +118,13 @@ async fn activation_failures_leave_the_tile_inactive_with_a_reason_and_nothing_s
         .conn()
         .execute("UPDATE activation_states SET expires_at = 0", [])
         .unwrap();
-    let tile = w.complete(&query).await.unwrap();
-    assert!(
-        matches!(&tile, Tile::Inactive(Some(m)) if m.contains("expired")),
-        "{tile:?}"
+    let e = w.complete(&query).await.unwrap_err();
+    assert_eq!(
+        e.downcast_ref::<CallbackRefused>(),
+        Some(&CallbackRefused::Expired),
+        "{e}"
     );
+    assert_eq!(lms.tile(DEMO_PLATFORM).unwrap(), Tile::Inactive(None));
 
     // An expired code: Slack's codes live 10 minutes.
     let query = w.consent_as(&installer, true).await.unwrap();

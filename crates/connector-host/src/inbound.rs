@@ -24,6 +24,11 @@ pub struct SignedRequests {
     /// How far the timestamp may be from now, in seconds.
     #[serde(default = "default_skew")]
     pub max_skew_secs: i64,
+    /// The field of a JSON body that names the event, such as `event_id`: the platform refuses a second request
+    /// with the same id within the signature's time window (a replay). A body without it is known by its signed
+    /// text instead.
+    #[serde(default)]
+    pub event_id_field: Option<String>,
 }
 
 fn default_skew() -> i64 {
@@ -98,6 +103,7 @@ mod tests {
             timestamp_header: "x-timestamp".into(),
             version: "v0".into(),
             max_skew_secs: default_skew(),
+            event_id_field: None,
         }
     }
 

@@ -49,10 +49,10 @@ enum Command {
         /// The data folder: the SQLite database and the secrets key.
         #[arg(long, default_value = "data")]
         data: PathBuf,
-        /// Where the LMS pages listen.
+        /// Where the LMS pages listen: a loopback address unless --behind-sign-in.
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
-        /// Where the simulated Slack listens.
+        /// Where the simulated Slack listens: a loopback address unless --behind-sign-in.
         #[arg(long, default_value = "127.0.0.1:8025")]
         slack_listen: SocketAddr,
         /// A simulated workspace seed file (JSON); the demo workspace when absent.
@@ -62,6 +62,11 @@ enum Command {
         /// request the app, and an app manager approves it at /_sim/requests.
         #[arg(long)]
         restricted: bool,
+        /// Allows a --listen or --slack-listen address other than loopback. The pages let any visitor sign in as
+        /// any user, admins included (there are no passwords), so say this only when a reverse proxy or gateway
+        /// in front of the site already signs real people in and lets only them through.
+        #[arg(long)]
+        behind_sign_in: bool,
     },
     /// The delivery log per notification and learner (queued, sent with channel and ts, skipped or failed and why,
     /// attempts); with --run, runs the outbox of the data folder first (progress on stderr).
@@ -121,6 +126,7 @@ async fn main() -> Result<()> {
             slack_listen,
             workspace,
             restricted,
+            behind_sign_in,
         } => {
             lms_harness::web::run(lms_harness::web::ServeOptions {
                 data_dir: data,
@@ -128,6 +134,8 @@ async fn main() -> Result<()> {
                 slack_listen,
                 workspace,
                 restricted,
+                behind_sign_in,
+                timeouts: lms_harness::web::Timeouts::default(),
             })
             .await?
         }

@@ -155,6 +155,17 @@ CREATE TABLE path_steps (
     CHECK ((send_at IS NULL) <> (offset_secs IS NULL))
 );
 "#,
+    r#"
+ALTER TABLE activation_states ADD COLUMN browser TEXT;
+CREATE TABLE web_sessions (
+    id_hash TEXT PRIMARY KEY,
+    platform_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE INDEX web_sessions_by_age ON web_sessions (platform_id, created_at);
+"#,
 ];
 
 /// What keeps the connector quotas and the retention of log and audit rows cheap: a running total of the bytes

@@ -2,8 +2,14 @@
 //! manifest declares are accepted, and their signature is checked as the manifest says
 //! ([`connector_host::inbound::SignedRequests`]) before anything reaches the connector; the signing secret is the
 //! connector's own secret on that platform.
+//!
+//! A signed request seen before within its time window (the same event id, as the manifest's `event_id_field`
+//! names it, or else the same signed text) is a replay and does not reach the connector again. Refused requests
+//! write nothing to the database (anyone can send them): they are counted, with a warning in the log at most once a
+//! minute.
 
 use crate::integration::Lms;
+use crate::replay::{self, ReplayCache};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -11,7 +17,91 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use connector_host::ConnectorStore;
+use connector_host::inbound::SignedRequests;
 use connector_host::wit;
+use sha2::{Digest, Sha256};
+use std::sync::Mutex;
+
+/// At most one warning about refused inbound requests per this many seconds.
+pub const WARN_EVERY_SECS: i64 = 60;
+
+/// What the platform remembers between inbound requests: the signed requests seen recently, and how many were
+/// refused.
+pub struct InboundGuard {
+    replays: ReplayCache,
+    refusals: Mutex<Refusals>,
+}
+
+#[derive(Default)]
+struct Refusals {
+    total: u64,
+    since_warning: u64,
+    warned_at: Option<i64>,
+}
+
+impl Default for InboundGuard {
+    fn default() -> Self {
+        InboundGuard {
+            replays: ReplayCache::new(replay::CAPACITY),
+            refusals: Mutex::new(Refusals::default()),
+        }
+    }
+}
+
+impl InboundGuard {
+    /// How many inbound requests were refused (unsigned, badly signed, stale) since the start.
+    pub fn refused(&self) -> u64 {
+        self.refusals
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .total
+    }
+
+    /// Counts a refused request; warns with the count since the last warning at most every [`WARN_EVERY_SECS`].
+    fn count_refusal(&self, platform_id: &str, route: &str, why: &str, now: i64) {
+        let mut r = self.refusals.lock().unwrap_or_else(|e| e.into_inner());
+        r.total += 1;
+        r.since_warning += 1;
+        if r.warned_at.is_none_or(|t| now - t >= WARN_EVERY_SECS) {
+            tracing::warn!(
+                platform = platform_id,
+                route,
+                "{} inbound request(s) refused since the last warning; the latest: {why}",
+                r.since_warning
+            );
+            r.since_warning = 0;
+            r.warned_at = Some(now);
+        }
+    }
+}
+
+/// What identifies a signed request against replays: the event id the manifest names when the body is JSON with
+/// that field, else the hash of the signed text (timestamp and body).
+fn replay_key(
+    scheme: &SignedRequests,
+    platform_id: &str,
+    route: &str,
+    timestamp: &str,
+    body: &[u8],
+) -> String {
+    let event_id = scheme.event_id_field.as_deref().and_then(|field| {
+        let json: serde_json::Value = serde_json::from_slice(body).ok()?;
+        Some(json.get(field)?.as_str()?.to_string())
+    });
+    match event_id {
+        Some(id) => format!("{platform_id}\0{route}\0id:{id}"),
+        None => {
+            let mut h = Sha256::new();
+            h.update(timestamp.as_bytes());
+            h.update(b":");
+            h.update(body);
+            format!(
+                "{platform_id}\0{route}\0sha256:{}",
+                hex::encode(h.finalize())
+            )
+        }
+    }
+}
 
 /// An answer to the service.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,15 +161,36 @@ impl Lms {
             body,
             now,
         ) {
+            self.inbound_guard()
+                .count_refusal(platform_id, route, why, now);
+            return Answer::refused(401, why);
+        }
+        // A request stays valid for `max_skew_secs` either side of its timestamp, so for at most twice that from now.
+        let key = replay_key(
+            scheme,
+            platform_id,
+            route,
+            header(&scheme.timestamp_header).unwrap_or_default(),
+            body,
+        );
+        if !self
+            .inbound_guard()
+            .replays
+            .first_sight(&key, now, now + 2 * scheme.max_skew_secs)
+        {
             tracing::warn!(
                 platform = platform_id,
                 route,
-                "inbound request refused: {why}"
+                "a signed inbound request seen before was dropped (a retry or a replay)"
             );
-            let _ = self
-                .db()
-                .audit(platform_id, "inbound", "inbound.refused", why);
-            return Answer::refused(401, why);
+            // 200 and no effect: the service retries what it thinks was not acknowledged (Slack does, up to three
+            // times, and turns the subscription off after repeated failures), so an error would bring it back; a
+            // replay gets the same answer and changes nothing.
+            return Answer {
+                status: 200,
+                content_type: "text/plain; charset=utf-8".into(),
+                body: b"duplicate request: already handled".to_vec(),
+            };
         }
         let request = wit::InboundRequest {
             route: route.to_string(),
@@ -114,6 +225,8 @@ impl Lms {
                     route,
                     "the connector failed on an inbound request: {e:#}"
                 );
+                // Not handled: the service's retry of it must get through.
+                self.inbound_guard().replays.forget(&key);
                 Answer::refused(500, "connector error")
             }
         }

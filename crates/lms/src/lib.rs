@@ -8,11 +8,13 @@
 //! - [`workers`]: what drives the outbox: claims due deliveries, calls the connector, records outcomes.
 //! - [`scheduler`]: paths' scheduled steps, due once.
 //! - [`inbound`]: requests the messaging service sends to the platform, checked and routed to the connector.
+//! - [`replay`]: the signed inbound requests seen recently, to refuse replays.
 
 pub mod db;
 pub mod inbound;
 pub mod integration;
 pub mod outbox;
+pub mod replay;
 pub mod scheduler;
 pub mod secrets;
 pub mod workers;

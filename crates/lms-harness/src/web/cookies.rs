@@ -1,10 +1,9 @@
-//! Reading and setting the site's cookies: who the visitor acts as, and the message for the next page.
+//! Reading and setting the site's cookies: the browser's session id ([`super::session::COOKIE`]), and the message
+//! for the next page.
 
 use axum::response::Response;
 use http::{HeaderMap, header};
 
-/// The user the visitor acts as.
-pub(super) const USER: &str = "lms_user";
 /// The message the next page shows.
 pub(super) const FLASH: &str = "lms_flash";
 

@@ -1,7 +1,8 @@
-//! The page layout: the harness bar ("Acting as", the link to the simulated Slack), the platform's header and
+//! The page layout: the harness bar (who is signed in, switching user, signing out, the link to the simulated Slack), the platform's header and
 //! navigation, the flash message; and the bare page of errors and refusals. Templates are maud: values are
 //! escaped unless marked pre-escaped.
 
+use super::csrf;
 use super::flash::Flash;
 use super::urls;
 use lms::db::Role;
@@ -10,7 +11,7 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 /// The pages' style sheet.
 const CSS: &str = include_str!("../assets/lms.css");
-/// The script of the "Acting as" switch: submits on change (the button stays for browsers without scripts).
+/// The script of the user switch: submits on change (the button stays for browsers without scripts).
 const ACT_AS_SCRIPT: &str = include_str!("../assets/act-as.js");
 
 /// Which section of the site a page belongs to (for `aria-current`).
@@ -30,9 +31,9 @@ pub(super) enum Section {
 
 /// Everything the layout needs.
 pub(super) struct Frame<'a> {
-    /// The user the visitor acts as.
+    /// The user signed in.
     pub me: &'a User,
-    /// Everyone the visitor may act as.
+    /// Everyone the visitor may switch to.
     pub users: &'a [User],
     /// The platform's name.
     pub platform_name: &'a str,
@@ -40,11 +41,14 @@ pub(super) struct Frame<'a> {
     pub slack_url: &'a str,
     /// This page's path and query, to come back to after switching user.
     pub here: &'a str,
+    /// The browser's CSRF token, for the header's forms.
+    pub csrf: &'a str,
     /// The status message to show, if any.
     pub flash: Option<&'a Flash>,
 }
 
-fn role_label(role: Role) -> &'static str {
+/// A role as the pages name it.
+pub(super) fn role_label(role: Role) -> &'static str {
     match role {
         Role::Admin => "platform admin",
         Role::Author => "author",
@@ -76,8 +80,9 @@ pub(super) fn page(frame: &Frame<'_>, section: Section, title: &str, body: Marku
                 a.skip href="#main" { "Skip to content" }
                 div.harness role="region" aria-label="Harness" {
                     span.muted-light { "Simulated LMS" }
-                    form.actas method="post" action="/act-as" {
-                        label for="act-as" { "Acting as:" }
+                    form.actas method="post" action="/sign-in" {
+                        (csrf::field(frame.csrf))
+                        label for="act-as" { "Signed in as:" }
                         select #act-as name="user" {
                             @for u in frame.users {
                                 option value=(u.id) selected[u.id == me.id] {
@@ -87,6 +92,10 @@ pub(super) fn page(frame: &Frame<'_>, section: Section, title: &str, body: Marku
                         }
                         input type="hidden" name="return_to" value=(frame.here);
                         button type="submit" { "Switch" }
+                    }
+                    form.signout method="post" action="/sign-out" {
+                        (csrf::field(frame.csrf))
+                        button #sign-out type="submit" { "Sign out" }
                     }
                     a href={ (frame.slack_url) "/_sim/" } target="_blank" rel="noopener" {
                         "Open simulated Slack"
@@ -110,6 +119,40 @@ pub(super) fn page(frame: &Frame<'_>, section: Section, title: &str, body: Marku
                 }
                 main #main {
                     @match frame.flash {
+                        Some(Flash::Ok(m)) => p.flash.ok role="status" { (m) },
+                        Some(Flash::Error(m)) => p.flash.error role="alert" { (m) },
+                        None => {},
+                    }
+                    (body)
+                }
+            }
+        }
+    }
+}
+
+/// A page for a visitor nobody is signed in as: the platform's header without navigation or harness bar.
+pub(super) fn signed_out_page(
+    platform_name: &str,
+    flash: Option<&Flash>,
+    title: &str,
+    body: Markup,
+) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " – " (platform_name) }
+                link rel="icon" href=(urls::LOGO);
+                style { (PreEscaped(CSS)) }
+            }
+            body {
+                header.top {
+                    a.brand href="/" { img src=(urls::LOGO) alt=""; (platform_name) }
+                }
+                main #main {
+                    @match flash {
                         Some(Flash::Ok(m)) => p.flash.ok role="status" { (m) },
                         Some(Flash::Error(m)) => p.flash.error role="alert" { (m) },
                         None => {},
@@ -168,11 +211,18 @@ mod tests {
             platform_name: "Acme",
             slack_url: "http://127.0.0.1:1",
             here: "/x?a=\"b\"",
+            csrf: "t\"0",
             flash: Some(&Flash::Error("<script>".into())),
         };
         let out = page(&frame, Section::None, "T<", html! { "body" }).into_string();
         assert!(out.contains(r#"<option value="u&quot;1" selected>&lt;b&gt;Eve&lt;/b&gt; &amp; co (learner)</option>"#));
         assert!(out.contains(r#"value="/x?a=&quot;b&quot;""#));
+        assert_eq!(
+            out.matches(r#"<input type="hidden" name="csrf" value="t&quot;0">"#)
+                .count(),
+            2,
+            "both header forms carry the token"
+        );
         assert!(out.contains(r#"<p class="flash error" role="alert">&lt;script&gt;</p>"#));
         assert!(out.contains("<title>T&lt; – Acme</title>"));
         assert!(

@@ -1,22 +1,28 @@
-//! Who the visitor acts as: one of the platform's users, chosen in the header ("Acting as", a cookie). This is a
-//! harness, not an identity system.
+//! Who the visitor is: signed in as one of the platform's users (a session, see [`super::session`]), or anonymous.
+//! An anonymous visitor sees the sign-in page, which lists the platform's users to act as: this is a harness, and
+//! picking a user is how one signs in. Every page that needs a user sends an anonymous visitor there (a GET) or
+//! refuses (anything else, 403).
 
-use super::errors::{Page, WebError};
+use super::csrf;
+use super::errors::{Page, WebError, plain_page};
 use super::flash::{self, Flash, see_other};
 use super::format::url_enc;
-use super::frame::{self, Frame, Section};
-use super::{App, PLATFORM, cookies, forms};
-use anyhow::{Context, Result};
+use super::frame::{self, Frame, Section, role_label};
+use super::session::{self, BrowserId};
+use super::{App, PLATFORM, forms, return_to};
+use anyhow::Result;
 use axum::Router;
-use axum::extract::{Form, FromRequestParts, State};
+use axum::extract::{Form, FromRequestParts, RawQuery, State};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
-use http::HeaderMap;
 use http::request::Parts;
-use lms::db::Role;
-use lms::db::User;
+use http::{HeaderMap, Method, StatusCode};
+use lms::db::{Role, User, now};
 use lms::integration::Lms;
 use maud::{Markup, html};
+
+/// The sign-in page.
+pub(super) const SIGN_IN: &str = "/sign-in";
 
 /// The platform's users, admins first, then authors, then learners.
 fn users(lms: &Lms) -> Result<Vec<User>> {
@@ -29,38 +35,69 @@ fn users(lms: &Lms) -> Result<Vec<User>> {
     Ok(users)
 }
 
-/// The visitor's page context: who they act as (the cookie, else the first admin), everyone they may act as, and
-/// the page they are on. Handlers take it as an argument.
+/// A signed-in visitor's page context: who they are, everyone they may switch to, their browser (its session and
+/// CSRF token) and the page they are on. Handlers take it as an argument; an anonymous visitor never gets one.
 pub(super) struct Visitor {
     pub me: User,
     pub users: Vec<User>,
+    /// The browser, whose session this is.
+    pub browser: BrowserId,
+    csrf: String,
     flash: Option<Flash>,
     here: String,
 }
 
 impl FromRequestParts<App> for Visitor {
-    type Rejection = WebError;
+    type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
-        Ok(Visitor::of(app, &parts.headers, parts.uri.path())?)
+        let here = parts
+            .uri
+            .path_and_query()
+            .map_or("/", |p| p.as_str())
+            .to_string();
+        match Visitor::of(app, &parts.headers, &here) {
+            Ok(Some(v)) => Ok(v),
+            Ok(None) => Err(anonymous(&parts.method, &here)),
+            Err(e) => Err(WebError::from(e).into_response()),
+        }
+    }
+}
+
+/// What an anonymous visitor gets instead of a page that needs a user: the sign-in page (GET), or a refusal.
+fn anonymous(method: &Method, here: &str) -> Response {
+    if matches!(*method, Method::GET | Method::HEAD) {
+        see_other(&format!("{SIGN_IN}?return_to={}", url_enc(here)), None)
+    } else {
+        plain_page(
+            StatusCode::FORBIDDEN,
+            "Sign in first",
+            "Nobody is signed in in this browser; sign in and try again.",
+        )
     }
 }
 
 impl Visitor {
-    fn of(app: &App, headers: &HeaderMap, here: &str) -> Result<Visitor> {
+    /// The visitor whose browser's session is live, or `None` for an anonymous one.
+    fn of(app: &App, headers: &HeaderMap, here: &str) -> Result<Option<Visitor>> {
+        let Some(browser) = BrowserId::from_headers(headers) else {
+            return Ok(None);
+        };
+        let Some(user_id) = session::user_of(&app.lms, &browser, now())? else {
+            return Ok(None);
+        };
         let users = users(&app.lms)?;
-        let wanted = cookies::get(headers, cookies::USER).map(cookies::decode);
-        let me = wanted
-            .and_then(|id| users.iter().find(|u| u.id == id))
-            .or_else(|| users.first())
-            .cloned()
-            .context("the platform has no users")?;
-        Ok(Visitor {
+        let Some(me) = users.iter().find(|u| u.id == user_id).cloned() else {
+            return Ok(None);
+        };
+        Ok(Some(Visitor {
             me,
             users,
+            csrf: app.csrf.token(&browser),
+            browser,
             flash: Flash::from_cookie(headers),
-            here: here.into(),
-        })
+            here: here.to_string(),
+        }))
     }
 
     pub(super) fn is_admin(&self) -> bool {
@@ -76,6 +113,11 @@ impl Visitor {
         self.users.iter().filter(|u| u.role == Role::Learner)
     }
 
+    /// The hidden CSRF field every form of the visitor's pages carries.
+    pub(super) fn csrf_field(&self) -> Markup {
+        csrf::field(&self.csrf)
+    }
+
     /// The page, clearing the flash message it shows.
     pub(super) fn page(&self, app: &App, section: Section, title: &str, body: Markup) -> Response {
         let frame = Frame {
@@ -84,6 +126,7 @@ impl Visitor {
             platform_name: &app.platform_name,
             slack_url: &app.slack,
             here: &self.here,
+            csrf: &self.csrf,
             flash: self.flash.as_ref(),
         };
         let mut r = Html(frame::page(&frame, section, title, body).into_string()).into_response();
@@ -98,7 +141,7 @@ impl Visitor {
         let body = html! {
             h1 { (title) }
             p.flash.error role="alert" {
-                "Only authors and platform admins can see this page; you are acting as "
+                "Only authors and platform admins can see this page; you are signed in as "
                 (self.me.display_name) " (" (self.me.role) ")."
             }
         };
@@ -106,11 +149,12 @@ impl Visitor {
     }
 }
 
-/// The routes of the home page and of the "Acting as" switch.
+/// The routes of the home page, signing in (and switching user) and signing out.
 pub(super) fn routes() -> Router<App> {
     Router::new()
         .route("/", get(home))
-        .route("/act-as", post(act_as))
+        .route(SIGN_IN, get(sign_in_page).post(sign_in))
+        .route("/sign-out", post(sign_out))
 }
 
 /// `/`: the visitor's home, by role.
@@ -125,21 +169,71 @@ async fn home(v: Visitor) -> Page {
     ))
 }
 
-/// `POST /act-as`: switches user and comes back to the page, or to the new user's home if they may not see it.
-async fn act_as(State(app): State<App>, Form(form): Form<forms::Fields>) -> Page {
+/// `/sign-in`: the platform's users to sign in as. A browser without an id gets one here, for the form's token.
+async fn sign_in_page(State(app): State<App>, headers: HeaderMap, RawQuery(q): RawQuery) -> Page {
+    let wanted = form_urlencoded::parse(q.unwrap_or_default().as_bytes())
+        .find(|(k, _)| k == "return_to")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default();
+    let back = return_to::safe(&wanted).unwrap_or("/");
+    let (browser, new) = match BrowserId::from_headers(&headers) {
+        Some(b) => (b, false),
+        None => (BrowserId::new(), true),
+    };
+    let flash = Flash::from_cookie(&headers);
+    let users = users(&app.lms)?;
+    let body = html! {
+        h1 { "Sign in" }
+        p {
+            "This simulated LMS has no passwords: choose the user you act as. Anyone who can reach these pages can \
+             do the same, which is why they listen on this computer only."
+        }
+        form.card.sign-in method="post" action=(SIGN_IN) {
+            (csrf::field(&app.csrf.token(&browser)))
+            input type="hidden" name="return_to" value=(back);
+            ul.users {
+                @for u in &users {
+                    li {
+                        button type="submit" name="user" value=(u.id) {
+                            (u.display_name) " (" (role_label(u.role)) ")"
+                        }
+                    }
+                }
+            }
+        }
+    };
+    let mut r = Html(
+        frame::signed_out_page(&app.platform_name, flash.as_ref(), "Sign in", body).into_string(),
+    )
+    .into_response();
+    if new {
+        browser.set_cookie(&mut r);
+    }
+    if flash.is_some() {
+        flash::shown(&mut r);
+    }
+    Ok(r)
+}
+
+/// `POST /sign-in` (the sign-in page, and the user switch in every page's header): a new session as the chosen
+/// user, then back to the page, or to the user's home if they may not see it.
+async fn sign_in(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Form(form): Form<forms::Fields>,
+) -> Page {
     let user = forms::value(&form, "user");
     let Some(u) = app.lms.db().user(PLATFORM, user)? else {
         return Ok(see_other(
-            "/",
+            SIGN_IN,
             Some(Flash::Error(format!("There is no user {user}."))),
         ));
     };
-    let back = forms::value(&form, "return_to");
-    let back = if back.starts_with('/') && !back.starts_with("//") {
-        back
-    } else {
-        "/"
-    };
+    if let Some(old) = BrowserId::from_headers(&headers) {
+        session::sign_out(&app.lms, &old)?;
+    }
+    let browser = session::sign_in(&app.lms, &u.id, now())?;
+    let back = return_to::safe(forms::value(&form, "return_to")).unwrap_or("/");
     // A page the new user may not see sends them to their own home.
     let back = match (u.role, back) {
         (Role::Learner, b) if !b.starts_with("/me/") && !b.starts_with("/sessions/") => "/",
@@ -147,6 +241,16 @@ async fn act_as(State(app): State<App>, Form(form): Form<forms::Fields>) -> Page
         _ => back,
     };
     let mut r = see_other(back, None);
-    cookies::set(&mut r, cookies::USER, Some(&url_enc(&u.id)));
+    browser.set_cookie(&mut r);
+    Ok(r)
+}
+
+/// `POST /sign-out`: ends the session; the browser gets a new anonymous id.
+async fn sign_out(State(app): State<App>, headers: HeaderMap) -> Page {
+    if let Some(old) = BrowserId::from_headers(&headers) {
+        session::sign_out(&app.lms, &old)?;
+    }
+    let mut r = see_other(SIGN_IN, Some(Flash::Ok("You are signed out.".into())));
+    BrowserId::new().set_cookie(&mut r);
     Ok(r)
 }

@@ -1,25 +1,35 @@
 //! `lms-harness serve`: the simulated LMS as a web site, with the simulated Slack in the same process.
 //!
-//! The LMS pages are plain server-rendered HTML (a few lines of script for the "Acting as" switch and to refresh the
+//! The LMS pages are plain server-rendered HTML (a few lines of script for the user switch and to refresh the
 //! connector tile): Settings → Connectors with the Slack tile (ACTIVATE opens Slack's consent page in a new tab, the
 //! OAuth callback brings that tab back to the settings page), the learner's notification preferences, paths and
-//! sessions with invitations and "Slack message" steps, and the delivery log of every notification. Whoever visits
-//! acts as one of the platform's users, chosen in the header (a cookie): this is a harness, not an identity system.
+//! sessions with invitations and "Slack message" steps, and the delivery log of every notification. A visitor signs
+//! in by picking one of the platform's users (this is a harness: there are no passwords, so the site listens on
+//! loopback unless told it is behind real sign-in); until then they are anonymous and see only the sign-in page.
+//! Every form carries a CSRF token and must come from the site's own origin; request headers and bodies are
+//! bounded in time and size.
 //!
 //! Everything lives in a data folder: the SQLite database and the secrets key. The demo platform, its users, its
 //! session and its path are seeded on first start only. The simulated Slack keeps its state in memory.
 
 mod assets;
 mod cookies;
+mod csrf;
 mod errors;
 mod flash;
 mod format;
 mod forms;
 mod frame;
 mod identity;
+mod limits;
 mod pages;
+mod return_to;
 mod seed;
+mod server;
+mod session;
 mod urls;
+
+pub use limits::{FORM_BYTES, INBOUND_BYTES, Timeouts};
 
 use crate::harness::{Harness, HarnessOptions};
 use anyhow::{Context, Result};
@@ -55,6 +65,27 @@ pub struct ServeOptions {
     /// Restricts app installs in the simulated workspace: members who are neither admins nor app managers must
     /// request the app, and an app manager approves it.
     pub restricted: bool,
+    /// The operator put real sign-in in front of the site: only then may it listen on an address other than
+    /// loopback (its own sign-in lets anyone act as anyone).
+    pub behind_sign_in: bool,
+    /// How long a client may take to send a request's headers and body.
+    pub timeouts: Timeouts,
+}
+
+impl ServeOptions {
+    /// Serving the data folder `data_dir` on free loopback ports, with the demo workspace and default time-outs.
+    pub fn local(data_dir: PathBuf) -> ServeOptions {
+        let any_port = SocketAddr::from(([127, 0, 0, 1], 0));
+        ServeOptions {
+            data_dir,
+            listen: any_port,
+            slack_listen: any_port,
+            workspace: None,
+            restricted: false,
+            behind_sign_in: false,
+            timeouts: Timeouts::default(),
+        }
+    }
 }
 
 /// A running site.
@@ -87,10 +118,17 @@ struct App {
     base: String,
     slack: String,
     platform_name: String,
+    csrf: Arc<csrf::CsrfKey>,
 }
 
 /// Starts the simulated Slack, opens (or creates and seeds) the database and serves the LMS pages.
 pub async fn start(opts: ServeOptions) -> Result<Server> {
+    server::check_listen("the LMS pages", opts.listen, opts.behind_sign_in)?;
+    server::check_listen(
+        "the simulated Slack",
+        opts.slack_listen,
+        opts.behind_sign_in,
+    )?;
     std::fs::create_dir_all(&opts.data_dir)
         .with_context(|| format!("creating the data folder {}", opts.data_dir.display()))?;
     let listener = tokio::net::TcpListener::bind(opts.listen)
@@ -146,21 +184,23 @@ pub async fn start(opts: ServeOptions) -> Result<Server> {
         base: base.clone(),
         slack: harness.sim.base_url(),
         platform_name,
+        csrf: Arc::new(csrf::CsrfKey::new()),
     };
-    let router = router(app).merge(lms::inbound::router(lms.clone()));
+    let inbound = lms::inbound::router(lms.clone()).layer(axum::middleware::from_fn_with_state(
+        limits::BodyLimit {
+            bytes: limits::INBOUND_BYTES,
+            time: opts.timeouts.body,
+        },
+        limits::read_body,
+    ));
+    let router = router(app, opts.timeouts).merge(inbound);
     let (stop, rx) = watch::channel(false);
-    let mut rx1 = rx.clone();
-    let server = tokio::spawn(async move {
-        let shutdown = async move {
-            let _ = rx1.wait_for(|s| *s).await;
-        };
-        if let Err(e) = axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown)
-            .await
-        {
-            tracing::error!("the LMS site stopped: {e}");
-        }
-    });
+    let server = tokio::spawn(server::serve(
+        listener,
+        router,
+        opts.timeouts.header,
+        rx.clone(),
+    ));
     let ticker = tokio::spawn(run_due(lms, rx));
     Ok(Server {
         lms_url: base,
@@ -203,7 +243,11 @@ pub async fn run(opts: ServeOptions) -> Result<()> {
              will turn Disconnected at its next delivery: ACTIVATE again"
         );
     }
-    println!("Acting as the platform admin; switch user in the page header. Ctrl-C stops.");
+    println!(
+        "Sign in at {}/sign-in as any of the platform's users (a harness: no passwords); switch user in the page \
+         header. Ctrl-C stops.",
+        server.lms_url
+    );
     tokio::signal::ctrl_c().await?;
     server.shutdown().await;
     Ok(())
@@ -227,8 +271,9 @@ async fn run_due(lms: Lms, mut stop: watch::Receiver<bool>) {
     }
 }
 
-/// The LMS pages: every page module's routes, the refusal of forms posted from another site, the images.
-fn router(app: App) -> Router {
+/// The LMS pages: every page module's routes behind the refusal of forms from elsewhere ([`csrf::guard`]), the
+/// images; every request body bounded in size and time.
+fn router(app: App, timeouts: Timeouts) -> Router {
     Router::new()
         .merge(identity::routes())
         .merge(connectors::routes())
@@ -238,9 +283,16 @@ fn router(app: App) -> Router {
         .merge(deliveries::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             app.clone(),
-            forms::same_site,
+            csrf::guard,
         ))
         .merge(assets::routes())
         .fallback(|| async { errors::not_found() })
+        .layer(axum::middleware::from_fn_with_state(
+            limits::BodyLimit {
+                bytes: limits::FORM_BYTES,
+                time: timeouts.body,
+            },
+            limits::read_body,
+        ))
         .with_state(app)
 }

@@ -1,19 +1,20 @@
 //! Settings → Connectors: the Slack tile (ACTIVATE opens Slack's consent page in a new tab, the OAuth callback
 //! brings that tab back here), the platform's alerts, and the tile's state as JSON for the page's refresh script.
 
-use crate::web::errors::Page;
+use crate::web::errors::{Page, plain_page};
 use crate::web::flash::{Flash, see_other};
 use crate::web::format::date;
 use crate::web::frame::{Section, crumbs};
 use crate::web::identity::Visitor;
+use crate::web::session::BrowserId;
 use crate::web::{App, CALLBACK_PATH, PLATFORM};
 use anyhow::Result;
 use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use http::header;
-use lms::integration::{Lms, Tile};
+use http::{HeaderMap, StatusCode, header};
+use lms::integration::{CallbackRefused, Lms, Tile};
 use maud::{Markup, PreEscaped, html};
 
 /// Re-reads the tile every two seconds while the page is visible, and reloads the page when it changed (the
@@ -81,6 +82,7 @@ fn tile_card(tile: &Tile, v: &Visitor) -> Markup {
     let activate = html! {
         form.inline method="post" action="/settings/connectors/slack/activate"
             target=[admin.then_some("_blank")] {
+            (v.csrf_field())
             button.primary #activate type="submit" {
                 "ACTIVATE"
                 @if admin { span.visually-hidden { " (opens Slack in a new tab)" } }
@@ -89,6 +91,7 @@ fn tile_card(tile: &Tile, v: &Visitor) -> Markup {
     };
     let deactivate = html! {
         form.inline method="post" action="/settings/connectors/slack/deactivate" {
+            (v.csrf_field())
             button.danger #deactivate type="submit" { "DEACTIVATE" }
         }
     };
@@ -122,6 +125,7 @@ fn tile_card(tile: &Tile, v: &Visitor) -> Markup {
             }
             @if admin && matches!(tile, Tile::Inactive(_)) {
                 form.requested method="post" action="/settings/connectors/slack/requested" {
+                    (v.csrf_field())
                     p.muted {
                         "Did Slack show a request form instead of Allow (a workspace that restricts app installs)? \
                          Submit the request there, then: "
@@ -149,7 +153,7 @@ fn alerts(lms: &Lms) -> Result<Vec<(i64, String)>> {
 }
 
 /// `/settings/connectors/slack/tile`: the tile's state, which the page's script compares.
-async fn tile_json(State(app): State<App>) -> Page {
+async fn tile_json(State(app): State<App>, _signed_in: Visitor) -> Page {
     let tile = app.lms.tile(PLATFORM)?;
     Ok((
         [
@@ -166,13 +170,14 @@ fn to_settings<T>(outcome: Result<T>, done: &str) -> Response {
     see_other(SETTINGS, Some(Flash::of(outcome, |_| done.into())))
 }
 
-/// `POST …/activate`: on to Slack's consent page.
+/// `POST …/activate`: on to Slack's consent page, with the activation bound to this browser's session. A consent
+/// page outside the connector's granted origins is refused, and the admin stays here.
 async fn activate(State(app): State<App>, v: Visitor) -> Page {
     let callback = format!("{}{CALLBACK_PATH}", app.base);
     Ok(
         match app
             .lms
-            .start_activation(PLATFORM, &v.me.id, &callback)
+            .start_activation_in(PLATFORM, &v.me.id, &callback, &v.browser.hash())
             .await
         {
             Ok(url) => see_other(&url, None),
@@ -181,20 +186,40 @@ async fn activate(State(app): State<App>, v: Visitor) -> Page {
     )
 }
 
-/// The OAuth callback: completes the activation and shows the settings page.
-async fn callback(State(app): State<App>, RawQuery(q): RawQuery) -> Page {
+/// The OAuth callback: completes the activation started in this browser's session and shows the settings page. A
+/// state that does not hold (unknown, used, expired, another browser's) changes nothing: an error page says why.
+async fn callback(State(app): State<App>, headers: HeaderMap, RawQuery(q): RawQuery) -> Page {
     let query: Vec<(String, String)> = form_urlencoded::parse(q.unwrap_or_default().as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
-    let flash = match app.lms.complete_activation(PLATFORM, &query).await {
+    let Some(browser) = BrowserId::from_headers(&headers) else {
+        return Ok(refused_callback(&CallbackRefused::OtherBrowser));
+    };
+    let flash = match app
+        .lms
+        .complete_activation_in(PLATFORM, &query, &browser.hash())
+        .await
+    {
         Ok(Tile::Active(ws)) => Flash::Ok(format!("Slack is active: connected to {ws}.")),
         Ok(Tile::ApprovalRequested(_)) => Flash::Ok(
             "The app was requested: an app manager of the Slack workspace must approve it.".into(),
         ),
         Ok(_) => Flash::Error("The activation did not complete: the Slack tile says why.".into()),
-        Err(e) => Flash::Error(format!("The activation failed: {e:#}")),
+        Err(e) => match e.downcast_ref::<CallbackRefused>() {
+            Some(refused) => return Ok(refused_callback(refused)),
+            None => Flash::Error(format!("The activation failed: {e:#}")),
+        },
     };
     Ok(see_other(SETTINGS, Some(flash)))
+}
+
+/// The page of a refused activation callback.
+fn refused_callback(why: &CallbackRefused) -> Response {
+    plain_page(
+        StatusCode::BAD_REQUEST,
+        "Activation refused",
+        &format!("{why} Nothing was changed."),
+    )
 }
 
 /// `POST …/requested`: the admin says they requested the app in a workspace that restricts installs.

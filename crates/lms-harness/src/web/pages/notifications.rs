@@ -38,6 +38,7 @@ async fn my_notifications(State(app): State<App>, v: Visitor) -> Page {
         h1 { "Notifications" }
         p.muted { "Personal settings of " (v.me.display_name) " (" (v.me.email) ")." }
         form.card method="post" action="/me/notifications" {
+            (v.csrf_field())
             h2 #my-training { "My training" }
             fieldset aria-describedby="trainings-help" {
                 legend { "Trainings" }

@@ -69,6 +69,7 @@ async fn paths(State(app): State<App>, v: Visitor) -> Page {
                 h3 id={ "s-" (s.id) } { a href={ "/sessions/" (url_enc(&s.id)) } { (s.title) } }
                 p.muted { (date(s.starts_at, tz)) " – " (date(s.ends_at, tz)) }
                 form method="post" action={ "/sessions/" (url_enc(&s.id)) "/invite" } {
+                    (v.csrf_field())
                     button.primary type="submit" { "Invite learners to “" (s.title) "”" }
                     " "
                     span.muted {
@@ -113,7 +114,7 @@ async fn paths(State(app): State<App>, v: Visitor) -> Page {
                             "Slack message steps need the Slack integration to be active (Settings → Connectors)."
                         }
                     }
-                    (step_form(&p.id, tz))
+                    (step_form(&p.id, tz, v.csrf_field()))
                 }
             }
         }
@@ -131,10 +132,11 @@ fn when(schedule: &Schedule, tz: &str) -> String {
     }
 }
 
-/// The form that adds a "Slack message" step to the path `id`.
-fn step_form(id: &str, tz: &str) -> Markup {
+/// The form that adds a "Slack message" step to the path `id`, with the visitor's CSRF field.
+fn step_form(id: &str, tz: &str, csrf: Markup) -> Markup {
     html! {
         form method="post" action={ "/paths/" (url_enc(id)) "/steps" } {
+            (csrf)
             div.field {
                 label for={ "title-" (id) } { "Title (the e-mail subject)" }
                 input type="text" id={ "title-" (id) } name="title" required maxlength="150" size="50";

@@ -48,6 +48,7 @@ async fn session_page(State(app): State<App>, v: Visitor, Path(id): Path<String>
         }
         @if let Some(table) = notifications {
             form.card method="post" action={ "/sessions/" (url_enc(&s.id)) "/invite" } {
+                (v.csrf_field())
                 button.primary type="submit" { "Invite learners" }
                 " "
                 span.muted { "Every learner of the platform is invited." }
