@@ -27,40 +27,44 @@ const ATTACKERS: usize = 2;
 /// `silent` is a granted local server that accepts connections and never answers.
 fn attacks(silent: u16) -> Vec<(&'static str, Component, String)> {
     let fixed: &[(&str, Component, &str)] = &[
-    ("busy loop (CPU limit)", Component::Hostile, "loop"),
-    ("unbounded allocation (memory limit)", Component::Hostile, "alloc"),
-    ("unbounded recursion (stack)", Component::Hostile, "recurse"),
-    ("log flood (line quota)", Component::Hostile, "flood 100000"),
-    (
-        "400 KB log lines of token-like words",
-        Component::Resources,
-        "longline 400000 100",
-    ),
-    (
-        "header maps never dropped",
-        Component::Resources,
-        "headers 8000 5000",
-    ),
-    (
-        "settings.get storm (host-time budget)",
-        Component::Resources,
-        "storm settings 100000000",
-    ),
-    (
-        "users.page storm (host-time budget)",
-        Component::Resources,
-        "storm users 100000000",
-    ),
-    (
-        "settings flood (byte quota)",
-        Component::Resources,
-        "settings 1000 60000",
-    ),
-    (
-        "log bytes flood (byte quota)",
-        Component::Resources,
-        "logbytes 1000 1000",
-    ),
+        ("busy loop (CPU limit)", Component::Hostile, "loop"),
+        (
+            "unbounded allocation (memory limit)",
+            Component::Hostile,
+            "alloc",
+        ),
+        ("unbounded recursion (stack)", Component::Hostile, "recurse"),
+        ("log flood (line quota)", Component::Hostile, "flood 100000"),
+        (
+            "400 KB log lines of token-like words",
+            Component::Resources,
+            "longline 400000 100",
+        ),
+        (
+            "header maps never dropped",
+            Component::Resources,
+            "headers 8000 5000",
+        ),
+        (
+            "settings.get storm (host-time budget)",
+            Component::Resources,
+            "storm settings 100000000",
+        ),
+        (
+            "users.page storm (host-time budget)",
+            Component::Resources,
+            "storm users 100000000",
+        ),
+        (
+            "settings flood (byte quota)",
+            Component::Resources,
+            "settings 1000 60000",
+        ),
+        (
+            "log bytes flood (byte quota)",
+            Component::Resources,
+            "logbytes 1000 1000",
+        ),
     ];
     let mut all: Vec<_> = fixed
         .iter()
@@ -291,7 +295,14 @@ async fn run(deliveries: usize) {
             Component::Hostile => hostile.clone(),
             Component::Resources => resources.clone(),
         };
-        let under = phase(slack, &learners, &mut next, deliveries, Some((sandbox, body))).await;
+        let under = phase(
+            slack,
+            &learners,
+            &mut next,
+            deliveries,
+            Some((sandbox, body)),
+        )
+        .await;
         let ratio = under.p99.as_secs_f64() / quiet.p99.as_secs_f64();
         worst = worst.max(ratio);
         println!(

@@ -851,3 +851,36 @@ async fn only_get_and_post_are_sent_unless_the_grant_lists_other_methods() {
         .collect();
     assert_eq!(methods, ["GET", "POST", "PUT", "TRACE"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connector_installed_from_a_file_is_audited_at_load_like_the_embedded_one() {
+    use lms_harness::connector::{CONNECTOR_WASM_PATH, ConnectorSpec};
+    use lms_harness::web::{ServeOptions, start};
+    // `serve --connector FILE.wasm`: a component that imports the filesystem is refused before the site starts,
+    // naming the import, with the default grants as with an operator's grant file.
+    let dir = TestDir::new("hostile-from-file");
+    let path = std::path::Path::new(env!("HOSTILE_FS_CONNECTOR_WASM"));
+    let mut options = ServeOptions::local(dir.path().join("data"));
+    options.connector = Some(ConnectorSpec::from_file(path, None, None, None).unwrap());
+    let error = format!("{:#}", start(options).await.err().expect("refused"));
+    assert!(
+        error.contains("refusing to load the connector `slack`")
+            && error.contains("imports `wasi:filesystem/preopens@0.2.12`"),
+        "{error}"
+    );
+    let grants = dir.path().join("grants.toml");
+    std::fs::write(&grants, &default_grants().text).unwrap();
+    let mut options = ServeOptions::local(dir.path().join("data"));
+    options.connector = Some(ConnectorSpec::from_file(path, None, Some(&grants), None).unwrap());
+    assert!(start(options).await.is_err(), "the same with a grant file");
+    // The Slack connector installed from its file (its manifest found beside it, or the embedded one) serves.
+    let mut options = ServeOptions::local(dir.path().join("data"));
+    let slack = std::path::Path::new(CONNECTOR_WASM_PATH);
+    options.connector = Some(ConnectorSpec::from_file(slack, None, None, None).unwrap());
+    let server = start(options).await.unwrap();
+    assert_eq!(
+        server.harness.lms.sandbox().describe().await.unwrap().id,
+        "slack"
+    );
+    server.shutdown().await;
+}

@@ -52,6 +52,17 @@ pub struct ConnectorSpec {
     pub cache_dir: Option<PathBuf>,
 }
 
+impl std::fmt::Debug for ConnectorSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectorSpec")
+            .field("component_bytes", &self.component.len())
+            .field("manifest", &self.manifest.as_ref().map(|m| &m.source))
+            .field("connector", &self.grants.connector)
+            .field("cache_dir", &self.cache_dir)
+            .finish()
+    }
+}
+
 impl ConnectorSpec {
     /// The embedded Slack connector with its manifest and the default grants.
     pub fn embedded(cache_dir: Option<PathBuf>) -> Self {

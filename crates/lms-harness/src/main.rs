@@ -67,6 +67,16 @@ enum Command {
         /// in front of the site already signs real people in and lets only them through.
         #[arg(long)]
         behind_sign_in: bool,
+        /// Runs this connector component instead of the embedded Slack connector: a third-party component is
+        /// audited at load exactly like the embedded one, and refused when it needs more than is granted.
+        #[arg(long, value_name = "FILE.wasm")]
+        connector: Option<PathBuf>,
+        /// The connector's manifest; `connector.toml` next to the component when absent.
+        #[arg(long, requires = "connector")]
+        manifest: Option<PathBuf>,
+        /// The operator's grant file (TOML) for the connector; the embedded default when absent.
+        #[arg(long)]
+        grants: Option<PathBuf>,
     },
     /// The delivery log per notification and learner (queued, sent with channel and ts, skipped or failed and why,
     /// attempts); with --run, runs the outbox of the data folder first (progress on stderr).
@@ -127,7 +137,26 @@ async fn main() -> Result<()> {
             workspace,
             restricted,
             behind_sign_in,
+            connector,
+            manifest,
+            grants,
         } => {
+            let cache = Some(lms_harness::connector::DataDir::cache(&data));
+            let connector = match connector {
+                Some(file) => lms_harness::connector::ConnectorSpec::from_file(
+                    &file,
+                    manifest.as_deref(),
+                    grants.as_deref(),
+                    cache,
+                )?,
+                None => {
+                    let mut spec = lms_harness::connector::ConnectorSpec::embedded(cache);
+                    if let Some(file) = grants {
+                        spec.grants = connector_host::grants::Grants::from_file(&file)?;
+                    }
+                    spec
+                }
+            };
             lms_harness::web::run(lms_harness::web::ServeOptions {
                 data_dir: data,
                 listen,
@@ -136,6 +165,7 @@ async fn main() -> Result<()> {
                 restricted,
                 behind_sign_in,
                 timeouts: lms_harness::web::Timeouts::default(),
+                connector: Some(connector),
             })
             .await?
         }

@@ -31,6 +31,7 @@ mod urls;
 
 pub use limits::{FORM_BYTES, INBOUND_BYTES, Timeouts};
 
+use crate::connector::ConnectorSpec;
 use crate::harness::{Harness, HarnessOptions};
 use anyhow::{Context, Result};
 use axum::Router;
@@ -70,6 +71,8 @@ pub struct ServeOptions {
     pub behind_sign_in: bool,
     /// How long a client may take to send a request's headers and body.
     pub timeouts: Timeouts,
+    /// The connector to run (component, manifest, grants); the embedded Slack connector when `None`.
+    pub connector: Option<ConnectorSpec>,
 }
 
 impl ServeOptions {
@@ -84,6 +87,7 @@ impl ServeOptions {
             restricted: false,
             behind_sign_in: false,
             timeouts: Timeouts::default(),
+            connector: None,
         }
     }
 }
@@ -137,6 +141,9 @@ pub async fn start(opts: ServeOptions) -> Result<Server> {
     let base = format!("http://{}", listener.local_addr()?);
 
     let mut options = HarnessOptions::in_dir(&opts.data_dir);
+    if let Some(connector) = &opts.connector {
+        options.connector = connector.clone();
+    }
     if let Some(file) = &opts.workspace {
         options.sim = SimConfig::from_file(file)?;
     }
