@@ -183,3 +183,55 @@ impl World {
             .unwrap()
     }
 }
+
+/// Calls of the hostile test components (`tests/components/hostile*`): each reads the attack to run from the body of
+/// the notification it is asked to deliver, and answers with a failure whose code says what happened.
+pub mod hostile {
+    use connector_host::{Sandbox, wit};
+
+    /// A path-step notification whose body names the attack.
+    pub fn notification(body: &str) -> wit::Notification {
+        wit::Notification {
+            id: "n".into(),
+            kind: wit::NotificationKind::PathStep,
+            title: "t".into(),
+            session: None,
+            body: Some(body.into()),
+            group: wit::PlatformGroup {
+                name: "g".into(),
+                logo_url: None,
+            },
+        }
+    }
+
+    /// `n` recipients, `u0`… with delivery ids `d0`….
+    pub fn recipients(n: usize) -> Vec<wit::Recipient> {
+        (0..n)
+            .map(|i| wit::Recipient {
+                user: wit::User {
+                    id: format!("u{i}"),
+                    email: format!("u{i}@x"),
+                    display_name: "U".into(),
+                    locale: "en".into(),
+                    time_zone: "UTC".into(),
+                },
+                delivery_id: format!("d{i}"),
+                attempt: 1,
+            })
+            .collect()
+    }
+
+    /// Runs an attack on `platform` and returns its outcome code, or the call's error.
+    pub async fn attack(sandbox: &Sandbox, platform: &str, body: &str) -> Result<String, String> {
+        match sandbox
+            .deliver(platform, &notification(body), &recipients(1))
+            .await
+        {
+            Ok(outcomes) => match &outcomes[0].outcome {
+                wit::Outcome::Failed(f) => Ok(f.code.clone()),
+                other => panic!("unexpected outcome {other:?}"),
+            },
+            Err(e) => Err(format!("{e:#}")),
+        }
+    }
+}

@@ -10,6 +10,7 @@ use connector_host::redact::REDACTED;
 use connector_host::untrusted;
 use connector_host::{Limits, Policy, Sandbox, wit};
 use e2e_tests::TestDir;
+use e2e_tests::hostile::{attack, notification, recipients};
 use lms::db::Db;
 use lms::secrets::SecretBox;
 use lms_harness::connector::{EMBEDDED_CONNECTOR, default_grants, embedded_manifest};
@@ -67,50 +68,6 @@ impl World {
 
 fn no_outbound() -> OutboundConfig {
     OutboundConfig::new(vec![])
-}
-
-fn notification(body: &str) -> wit::Notification {
-    wit::Notification {
-        id: "n".into(),
-        kind: wit::NotificationKind::PathStep,
-        title: "t".into(),
-        session: None,
-        body: Some(body.into()),
-        group: wit::PlatformGroup {
-            name: "g".into(),
-            logo_url: None,
-        },
-    }
-}
-
-fn recipients(n: usize) -> Vec<wit::Recipient> {
-    (0..n)
-        .map(|i| wit::Recipient {
-            user: wit::User {
-                id: format!("u{i}"),
-                email: format!("u{i}@x"),
-                display_name: "U".into(),
-                locale: "en".into(),
-                time_zone: "UTC".into(),
-            },
-            delivery_id: format!("d{i}"),
-            attempt: 1,
-        })
-        .collect()
-}
-
-/// Runs an attack on `platform` and returns its outcome code, or the call's error.
-async fn attack(sandbox: &Sandbox, platform: &str, body: &str) -> Result<String, String> {
-    match sandbox
-        .deliver(platform, &notification(body), &recipients(1))
-        .await
-    {
-        Ok(outcomes) => match &outcomes[0].outcome {
-            wit::Outcome::Failed(f) => Ok(f.code.clone()),
-            other => panic!("unexpected outcome {other:?}"),
-        },
-        Err(e) => Err(format!("{e:#}")),
-    }
 }
 
 /// Runs an attack while the real connector is called at the same time, then checks both recover.

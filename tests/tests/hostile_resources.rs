@@ -10,6 +10,7 @@ use connector_host::outbound::OutboundConfig;
 use connector_host::store::ConnectorStore;
 use connector_host::{Limits, Policy, Sandbox, wit};
 use e2e_tests::TestDir;
+use e2e_tests::hostile::attack;
 use lms::db::{Db, Platform, Retention, Role, User};
 use lms::secrets::SecretBox;
 use lms_harness::connector::{EMBEDDED_CONNECTOR, default_grants, embedded_manifest};
@@ -83,48 +84,6 @@ impl World {
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap()
-    }
-}
-
-fn notification(body: &str) -> wit::Notification {
-    wit::Notification {
-        id: "n".into(),
-        kind: wit::NotificationKind::PathStep,
-        title: "t".into(),
-        session: None,
-        body: Some(body.into()),
-        group: wit::PlatformGroup {
-            name: "g".into(),
-            logo_url: None,
-        },
-    }
-}
-
-fn recipient() -> wit::Recipient {
-    wit::Recipient {
-        user: wit::User {
-            id: "u0".into(),
-            email: "u0@x".into(),
-            display_name: "U".into(),
-            locale: "en".into(),
-            time_zone: "UTC".into(),
-        },
-        delivery_id: "d0".into(),
-        attempt: 1,
-    }
-}
-
-/// Runs an attack on `platform` and returns its outcome code, or the call's error.
-async fn attack(sandbox: &Sandbox, platform: &str, body: &str) -> Result<String, String> {
-    match sandbox
-        .deliver(platform, &notification(body), &[recipient()])
-        .await
-    {
-        Ok(outcomes) => match &outcomes[0].outcome {
-            wit::Outcome::Failed(f) => Ok(f.code.clone()),
-            other => panic!("unexpected outcome {other:?}"),
-        },
-        Err(e) => Err(format!("{e:#}")),
     }
 }
 

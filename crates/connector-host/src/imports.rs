@@ -9,7 +9,7 @@
 //! them either.
 
 use crate::bindings::v0_1_0::{log, settings, types, users};
-use crate::redact::redact;
+use crate::redact::{cut, redact};
 use crate::state::{Scope, StoreState};
 use crate::store::{DirectoryUser, LogLevel, StoredKind};
 
@@ -32,19 +32,6 @@ fn check_size(key: &str, value: &str) -> Result<(), String> {
 
 fn trap(e: anyhow::Error) -> wasmtime::Error {
     wasmtime::Error::from_anyhow(e.context("the LMS's storage failed"))
-}
-
-/// Cuts `text` to at most `max` bytes on a character boundary, marking the cut.
-fn cut(mut text: String, max: usize) -> String {
-    if text.len() > max {
-        let mut end = max;
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        text.truncate(end);
-        text.push('…');
-    }
-    text
 }
 
 impl types::Host for StoreState {}
@@ -210,7 +197,8 @@ impl log::Host for StoreState {
                 log::Level::Error => LogLevel::Error,
             };
             // Cut first, so that blanking secrets costs a bounded time whatever the connector sends.
-            let message = cut(message, MAX_LOG_LINE);
+            let mut message = message;
+            cut(&mut message, MAX_LOG_LINE);
             let rules = s.rules.clone();
             let message = redact(&message, s.known_secrets(), &rules.prefixes);
             s.charge_log_bytes(message.len())?;

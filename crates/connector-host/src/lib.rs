@@ -33,9 +33,9 @@ pub mod surface;
 pub mod untrusted;
 
 pub use bindings::v0_1_0::wit;
-pub use limits::{EPOCH_TICK, FUEL_PER_TICK, Limits};
+pub use limits::{EPOCH_TICK, FUEL_PER_TICK, Limits, THROTTLE_AFTER};
 pub use policy::Policy;
-pub use sandbox::{DEFAULT_POOL_INSTANCES, MAX_POOLED_MEMORY, POOL_ENV, Sandbox};
+pub use sandbox::{CALL_THREADS_ENV, DEFAULT_POOL_INSTANCES, MAX_POOLED_MEMORY, POOL_ENV, Sandbox};
 pub use store::ConnectorStore;
 /// The wasmtime engine type, for callers that keep the one [`Sandbox::engine`] returns.
 pub use wasmtime::Engine;

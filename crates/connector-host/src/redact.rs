@@ -10,6 +10,19 @@ pub const MAX_SECRETS: usize = 64;
 /// The most credential prefixes one text is searched for (the first ones given).
 pub const MAX_PREFIXES: usize = 32;
 
+/// Cuts `text` to at most `max` bytes on a character boundary, marking the cut with `…`: what is blanked next is
+/// bounded whatever a connector sent.
+pub fn cut(text: &mut String, max: usize) {
+    if text.len() > max {
+        let mut end = max;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push('…');
+    }
+}
+
 /// Replaces every occurrence of a known secret value (of 4 bytes or more), and every word that starts with one of
 /// `prefixes` (a service's credential prefixes, as the connector's manifest declares them), with [`REDACTED`].
 ///

@@ -15,7 +15,7 @@ use crate::cache::compile;
 use crate::capture;
 use crate::health;
 use crate::inbound::SignedRequests;
-use crate::limits::{Exceeded, FUEL_PER_TICK, Limits, Tracked};
+use crate::limits::{Exceeded, FUEL_PER_TICK, Limits, THROTTLE_AFTER, Tracked};
 use crate::link;
 use crate::outbound::{OutboundConfig, OutboundPolicy};
 use crate::policy::Policy;
@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 use wasmtime::component::{Linker, ResourceTable, ResourceTableError};
 use wasmtime::{
     Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimitsBuilder,
-    Trap,
+    Trap, UpdateDeadline,
 };
 use wasmtime_wasi::WasiCtx;
 use wasmtime_wasi_http::{FieldMapError, WasiHttpCtx};
@@ -81,8 +81,20 @@ fn shorten(text: &str, max: usize) -> String {
     )
 }
 
-/// A loaded connector component, ready to be called for any platform.
+/// A loaded connector component, ready to be called for any platform. Cloning it is cheap (the loaded component is
+/// shared).
+///
+/// Every call runs on the host's own call runtime ([`call_runtime`]), not on the caller's: a connector that keeps
+/// the CPU busy between its epoch yields occupies one of that runtime's many threads, which the operating system
+/// preempts in favour of another call's thread when that one wakes from I/O, while the caller's runtime (the LMS's
+/// pages, workers and servers) never runs connector code at all.
+#[derive(Clone)]
 pub struct Sandbox {
+    loaded: Arc<Loaded>,
+}
+
+/// What a loaded connector holds; a [`Sandbox`] shares it with the calls it runs on the call runtime.
+struct Loaded {
     engine: Engine,
     pre: LmsConnectorPre<StoreState>,
     outbound: Arc<OutboundConfig>,
@@ -195,35 +207,42 @@ impl Sandbox {
                 .unwrap_or_default(),
         });
         Ok(Sandbox {
-            engine: engine.clone(),
-            pre,
-            outbound: Arc::new(policy.outbound),
-            store,
-            inbound: policy.manifest.as_ref().and_then(|m| m.inbound.clone()),
-            connector_id: policy.connector_id,
-            health: health::Health::new(policy.limits.failures_before_disable),
-            limits: policy.limits,
-            secrets,
-            peak_memory: Default::default(),
-            last_fuel: Default::default(),
-            last_host_time: Default::default(),
+            loaded: Arc::new(Loaded {
+                engine: engine.clone(),
+                pre,
+                outbound: Arc::new(policy.outbound),
+                store,
+                inbound: policy.manifest.as_ref().and_then(|m| m.inbound.clone()),
+                connector_id: policy.connector_id,
+                health: health::Health::new(policy.limits.failures_before_disable),
+                limits: policy.limits,
+                secrets,
+                peak_memory: Default::default(),
+                last_fuel: Default::default(),
+                last_host_time: Default::default(),
+            }),
         })
     }
 
     /// The largest linear memory an instance grew to so far, in bytes.
     pub fn peak_memory(&self) -> usize {
-        self.peak_memory.load(std::sync::atomic::Ordering::Relaxed)
+        self.loaded
+            .peak_memory
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Fuel (about one per wasm instruction) the last call used.
     pub fn last_fuel(&self) -> u64 {
-        self.last_fuel.load(std::sync::atomic::Ordering::Relaxed)
+        self.loaded
+            .last_fuel
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Time the last call spent inside host functions (`settings`, `users`, `log`).
     pub fn last_host_time(&self) -> Duration {
         Duration::from_nanos(
-            self.last_host_time
+            self.loaded
+                .last_host_time
                 .load(std::sync::atomic::Ordering::Relaxed),
         )
     }
@@ -234,7 +253,10 @@ impl Sandbox {
         let mut times = Vec::with_capacity(n);
         for _ in 0..n {
             let start = std::time::Instant::now();
-            let (store, instance) = self.instantiate("-", capture::Capture::new(1024)).await?;
+            let (store, instance) = self
+                .loaded
+                .instantiate("-", capture::Capture::new(1024))
+                .await?;
             times.push(start.elapsed());
             drop((instance, store));
         }
@@ -243,41 +265,43 @@ impl Sandbox {
 
     /// The connector's id (its settings and secrets are stored under it).
     pub fn connector_id(&self) -> &str {
-        &self.connector_id
+        &self.loaded.connector_id
     }
 
     /// How the connector's service signs the requests it sends to the platform (from its manifest); none: the
     /// platform accepts no inbound request for it.
     pub fn signed_requests(&self) -> Option<&SignedRequests> {
-        self.inbound.as_ref()
+        self.loaded.inbound.as_ref()
     }
 
     /// The outbound configuration (grants and local routes).
     pub fn outbound(&self) -> &OutboundConfig {
-        &self.outbound
+        &self.loaded.outbound
     }
 
     /// The limits in force.
     pub fn limits(&self) -> &Limits {
-        &self.limits
+        &self.loaded.limits
     }
 
     /// Whether the connector was disabled on `platform_id` after repeated failures.
     pub fn is_disabled(&self, platform_id: &str) -> bool {
-        self.health.get(platform_id).disabled.is_some()
+        self.loaded.health.get(platform_id).disabled.is_some()
     }
 
     /// The connector's health on `platform_id`.
     pub fn health(&self, platform_id: &str) -> health::PlatformHealth {
-        self.health.get(platform_id)
+        self.loaded.health.get(platform_id)
     }
 
     /// Re-enables the connector on `platform_id` (an admin's decision after a disabling alert).
     pub fn enable(&self, platform_id: &str) {
-        self.health.reset(platform_id);
-        tracing::info!(target: "sandbox", platform = platform_id, connector = %self.connector_id, "re-enabled");
+        self.loaded.health.reset(platform_id);
+        tracing::info!(target: "sandbox", platform = platform_id, connector = %self.loaded.connector_id, "re-enabled");
     }
+}
 
+impl Loaded {
     /// A fresh store and instance for one call on behalf of `platform_id`.
     async fn instantiate(
         &self,
@@ -323,9 +347,20 @@ impl Sandbox {
             .set_fuel(self.limits.cpu_ticks.saturating_mul(FUEL_PER_TICK))
             .map_err(anyhow::Error::from)?;
         // Every epoch tick, running wasm yields to the executor, so that the wall-clock limit around the call can
-        // fire even during a busy loop.
+        // fire even during a busy loop; past `THROTTLE_AFTER` of CPU it also pauses for a tick after each tick it
+        // ran, leaving its core to other calls.
         store.set_epoch_deadline(1);
-        store.epoch_deadline_async_yield_and_update(1);
+        let budget = self.limits.cpu_ticks.saturating_mul(FUEL_PER_TICK);
+        let full_speed =
+            (THROTTLE_AFTER.as_millis() / EPOCH_TICK.as_millis().max(1)) as u64 * FUEL_PER_TICK;
+        store.epoch_deadline_callback(move |store| {
+            let used = budget.saturating_sub(store.get_fuel().unwrap_or(budget));
+            Ok(if used > full_speed {
+                UpdateDeadline::YieldCustom(1, Box::pin(tokio::time::sleep(EPOCH_TICK)))
+            } else {
+                UpdateDeadline::Yield(1)
+            })
+        });
         let instance = self
             .pre
             .instantiate_async(&mut store)
@@ -513,11 +548,29 @@ impl Sandbox {
         });
         value
     }
+}
+
+impl Sandbox {
+    /// Runs `call` on the call runtime and waits for it, from whichever runtime the caller is on.
+    async fn on_call_runtime<R: Send + 'static>(
+        &self,
+        call: impl Future<Output = Result<R>> + Send + 'static,
+    ) -> Result<R> {
+        call_runtime()?
+            .spawn(call)
+            .await
+            .map_err(|e| anyhow!("the connector's call ended abnormally: {e}"))?
+    }
 
     /// `describe`.
     pub async fn describe(&self) -> Result<wit::ConnectorInfo> {
-        self.run("-", "describe", async |s, i| {
-            i.lms_connector_connector().call_describe(s).await
+        let loaded = self.loaded.clone();
+        self.on_call_runtime(async move {
+            loaded
+                .run("-", "describe", async |s, i| {
+                    i.lms_connector_connector().call_describe(s).await
+                })
+                .await
         })
         .await
     }
@@ -533,14 +586,18 @@ impl Sandbox {
             redirect_uri: redirect_uri.into(),
             state: state.into(),
         };
-        let value = self
-            .run(platform_id, "start-activation", async |s, i| {
-                i.lms_connector_connector()
-                    .call_start_activation(s, &request)
-                    .await
-            })
-            .await?;
-        Ok(self.cleaned(platform_id, value))
+        let (loaded, platform) = (self.loaded.clone(), platform_id.to_string());
+        self.on_call_runtime(async move {
+            let value = loaded
+                .run(&platform, "start-activation", async |s, i| {
+                    i.lms_connector_connector()
+                        .call_start_activation(s, &request)
+                        .await
+                })
+                .await?;
+            Ok(loaded.cleaned(&platform, value))
+        })
+        .await
     }
 
     /// `complete-activation`.
@@ -549,24 +606,33 @@ impl Sandbox {
         platform_id: &str,
         query: &[(String, String)],
     ) -> Result<Result<wit::ActivationResult, wit::ConnectorError>> {
-        let value = self
-            .run(platform_id, "complete-activation", async |s, i| {
-                i.lms_connector_connector()
-                    .call_complete_activation(s, query)
-                    .await
-            })
-            .await?;
-        Ok(self.cleaned(platform_id, value))
+        let (loaded, platform, query) =
+            (self.loaded.clone(), platform_id.to_string(), query.to_vec());
+        self.on_call_runtime(async move {
+            let value = loaded
+                .run(&platform, "complete-activation", async |s, i| {
+                    i.lms_connector_connector()
+                        .call_complete_activation(s, &query)
+                        .await
+                })
+                .await?;
+            Ok(loaded.cleaned(&platform, value))
+        })
+        .await
     }
 
     /// `deactivate`.
     pub async fn deactivate(&self, platform_id: &str) -> Result<Result<(), wit::ConnectorError>> {
-        let value = self
-            .run(platform_id, "deactivate", async |s, i| {
-                i.lms_connector_connector().call_deactivate(s).await
-            })
-            .await?;
-        Ok(self.cleaned(platform_id, value))
+        let (loaded, platform) = (self.loaded.clone(), platform_id.to_string());
+        self.on_call_runtime(async move {
+            let value = loaded
+                .run(&platform, "deactivate", async |s, i| {
+                    i.lms_connector_connector().call_deactivate(s).await
+                })
+                .await?;
+            Ok(loaded.cleaned(&platform, value))
+        })
+        .await
     }
 
     /// `deliver`.
@@ -576,24 +642,37 @@ impl Sandbox {
         notification: &wit::Notification,
         recipients: &[wit::Recipient],
     ) -> Result<Vec<wit::DeliveryOutcome>> {
-        let value = self
-            .run(platform_id, "deliver", async |s, i| {
-                i.lms_connector_connector()
-                    .call_deliver(s, notification, recipients)
-                    .await
-            })
-            .await?;
-        Ok(self.cleaned(platform_id, value))
+        let (loaded, platform, notification, recipients) = (
+            self.loaded.clone(),
+            platform_id.to_string(),
+            notification.clone(),
+            recipients.to_vec(),
+        );
+        self.on_call_runtime(async move {
+            let value = loaded
+                .run(&platform, "deliver", async |s, i| {
+                    i.lms_connector_connector()
+                        .call_deliver(s, &notification, &recipients)
+                        .await
+                })
+                .await?;
+            Ok(loaded.cleaned(&platform, value))
+        })
+        .await
     }
 
     /// `status`.
     pub async fn status(&self, platform_id: &str) -> Result<wit::IntegrationState> {
-        let value = self
-            .run(platform_id, "status", async |s, i| {
-                i.lms_connector_connector().call_status(s).await
-            })
-            .await?;
-        Ok(self.cleaned(platform_id, value))
+        let (loaded, platform) = (self.loaded.clone(), platform_id.to_string());
+        self.on_call_runtime(async move {
+            let value = loaded
+                .run(&platform, "status", async |s, i| {
+                    i.lms_connector_connector().call_status(s).await
+                })
+                .await?;
+            Ok(loaded.cleaned(&platform, value))
+        })
+        .await
     }
 
     /// `handle-inbound`.
@@ -602,13 +681,60 @@ impl Sandbox {
         platform_id: &str,
         request: &wit::InboundRequest,
     ) -> Result<wit::InboundResponse> {
-        let value = self
-            .run(platform_id, "handle-inbound", async |s, i| {
-                i.lms_connector_connector()
-                    .call_handle_inbound(s, request)
-                    .await
-            })
-            .await?;
-        Ok(self.cleaned(platform_id, value))
+        let (loaded, platform, request) = (
+            self.loaded.clone(),
+            platform_id.to_string(),
+            request.clone(),
+        );
+        self.on_call_runtime(async move {
+            let value = loaded
+                .run(&platform, "handle-inbound", async |s, i| {
+                    i.lms_connector_connector()
+                        .call_handle_inbound(s, &request)
+                        .await
+                })
+                .await?;
+            Ok(loaded.cleaned(&platform, value))
+        })
+        .await
     }
+}
+
+/// Threads of the call runtime per available core, unless `LMS_HARNESS_CALL_THREADS` says how many in all.
+const CALL_THREADS_PER_CORE: usize = 8;
+/// The environment variable that sizes the call runtime.
+pub const CALL_THREADS_ENV: &str = "LMS_HARNESS_CALL_THREADS";
+
+/// The runtime every connector call runs on (one per process, started on first use). It has many more threads than
+/// the machine has cores, so that a few calls that keep the CPU busy between their epoch yields leave threads idle,
+/// parked on the I/O driver, for the calls that wait on the network, and the operating system shares the cores
+/// between them preemptively instead of each waiting for a busy call's next yield.
+fn call_runtime() -> Result<&'static tokio::runtime::Runtime> {
+    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    static STARTING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    if let Some(runtime) = RUNTIME.get() {
+        return Ok(runtime);
+    }
+    // One start only: a second runtime built in a race would be dropped here, inside the caller's runtime, which
+    // tokio forbids.
+    let _starting = STARTING.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(runtime) = RUNTIME.get() {
+        return Ok(runtime);
+    }
+    let threads = std::env::var(CALL_THREADS_ENV)
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map_or(2, |n| n.get())
+                .saturating_mul(CALL_THREADS_PER_CORE)
+        });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .thread_name("connector-call")
+        .enable_all()
+        .build()
+        .context("starting the connector call runtime")?;
+    Ok(RUNTIME.get_or_init(|| runtime))
 }

@@ -1,7 +1,7 @@
 //! What each call's store holds: WASI granting nothing, wasi:http with the outbound policy, the store limits, and the
 //! platform and connector every import is scoped to.
 
-use crate::limits::{Exceeded, Limits, Tracked};
+use crate::limits::{Exceeded, Limits, THROTTLE_AFTER, Tracked};
 use crate::outbound::OutboundPolicy;
 use crate::store::ConnectorStore;
 use std::sync::Arc;
@@ -133,8 +133,14 @@ impl Scope {
         }
         self.check_host_time()?;
         let result = body(self);
-        self.host_time += started.elapsed();
+        let spent = started.elapsed();
+        self.host_time += spent;
         self.check_host_time()?;
+        if self.host_time > THROTTLE_AFTER {
+            // Half speed from here on: this thread is the call's own for now (the call runtime has many), and the
+            // pause leaves its core to other calls.
+            std::thread::sleep(spent);
+        }
         result
     }
 

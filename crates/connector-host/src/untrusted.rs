@@ -6,7 +6,7 @@
 //! Identifiers the LMS keeps to find things again (delivery ids, conversation and message ids) are cut but not
 //! blanked: the LMS checks them against what it sent.
 
-use crate::redact::redact;
+use crate::redact::{cut, redact};
 use crate::wit;
 
 /// Longest code (`invalid_auth`, `no_account`) kept from a connector, in bytes.
@@ -36,18 +36,6 @@ impl Cleaner<'_> {
     /// An identifier: cut, and blanked too (a connector could smuggle a token through any field).
     fn id(&self, id: &mut String) {
         self.text(id, MAX_ID);
-    }
-}
-
-/// Cuts `text` to at most `max` bytes on a character boundary, marking the cut with `…`.
-fn cut(text: &mut String, max: usize) {
-    if text.len() > max {
-        let mut end = max;
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        text.truncate(end);
-        text.push('…');
     }
 }
 

@@ -4,10 +4,11 @@
 use crate::secrets::SecretBox;
 use anyhow::{Context, Result};
 use connector_host::store::{ConnectorStore, DirectoryUser, LogLevel, StoredKind};
+use parking_lot::{FairMutex, FairMutexGuard};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 /// The schema; `user_version` records which migrations ran.
 const MIGRATIONS: &[&str] = &[
@@ -249,7 +250,9 @@ impl Default for Retention {
 /// A handle on the LMS database; cheap to clone.
 #[derive(Clone)]
 pub struct Db {
-    conn: Arc<Mutex<Connection>>,
+    /// The one connection, behind a fair lock: waiters get it in turn, so a connector that writes without pause
+    /// (up to its quotas) cannot keep another platform's call waiting for more than a turn.
+    conn: Arc<FairMutex<Connection>>,
     secrets: SecretBox,
     retention: Retention,
     /// Rows written per log or audit owner since its last trim (in this process).
@@ -379,7 +382,7 @@ impl Db {
         conn.execute_batch(QUOTAS_AND_RETENTION)
             .context("setting up the connector quotas and the retention of log rows")?;
         Ok(Db {
-            conn: Arc::new(Mutex::new(conn)),
+            conn: Arc::new(FairMutex::new(conn)),
             secrets,
             retention: Retention::default(),
             since_trim: Arc::default(),
@@ -412,10 +415,8 @@ impl Db {
     }
 
     /// The connection, for one unit of work.
-    pub fn conn(&self) -> MutexGuard<'_, Connection> {
-        self.conn
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    pub fn conn(&self) -> FairMutexGuard<'_, Connection> {
+        self.conn.lock()
     }
 
     /// Creates or updates a platform.
