@@ -67,6 +67,8 @@ pub(crate) struct Scope {
     /// Writes refused by the settings quota during this call.
     pub(crate) refused_writes: usize,
     host_time: Duration,
+    /// Host time past [`THROTTLE_AFTER`] not yet paused for.
+    pause_owed: Duration,
     host_time_limit: Duration,
     deadline: Instant,
     call_timeout: Duration,
@@ -95,6 +97,7 @@ impl Scope {
             settings_quota: limits.settings_bytes,
             refused_writes: 0,
             host_time: Duration::ZERO,
+            pause_owed: Duration::ZERO,
             host_time_limit: limits.host_time,
             deadline: started + limits.call_timeout,
             call_timeout: limits.call_timeout,
@@ -138,8 +141,12 @@ impl Scope {
         self.check_host_time()?;
         if self.host_time > THROTTLE_AFTER {
             // Half speed from here on: this thread is the call's own for now (the call runtime has many), and the
-            // pause leaves its core to other calls.
-            std::thread::sleep(spent);
+            // pause leaves its core to other calls. Pauses are taken a millisecond at a time, since a thread cannot
+            // sleep for much less.
+            self.pause_owed += spent;
+            if self.pause_owed >= Duration::from_millis(1) {
+                std::thread::sleep(std::mem::take(&mut self.pause_owed));
+            }
         }
         result
     }
