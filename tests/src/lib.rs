@@ -187,7 +187,59 @@ impl World {
 /// Calls of the hostile test components (`tests/components/hostile*`): each reads the attack to run from the body of
 /// the notification it is asked to deliver, and answers with a failure whose code says what happened.
 pub mod hostile {
-    use connector_host::{Sandbox, wit};
+    use crate::TestDir;
+    use connector_host::{Engine, Policy, Sandbox, wit};
+    use lms::db::{Db, Retention};
+    use lms::secrets::SecretBox;
+    use lms_harness::connector::{EMBEDDED_CONNECTOR, default_grants, embedded_manifest};
+    use std::sync::Arc;
+
+    /// A database, an engine, and the real Slack connector loaded as the harness loads it, for a hostile component
+    /// to be loaded beside.
+    pub struct World {
+        /// The folder of the database, removed with the world.
+        pub dir: TestDir,
+        /// The LMS's database.
+        pub db: Db,
+        /// The engine every sandbox of the world shares.
+        pub engine: Engine,
+        /// The real Slack connector.
+        pub slack: Sandbox,
+    }
+
+    impl World {
+        /// A world in a new folder named after `name`, with the default retention of log rows.
+        pub fn new(name: &str) -> World {
+            World::with_retention(name, Retention::default())
+        }
+
+        /// A world whose database keeps log and audit rows under `retention`.
+        pub fn with_retention(name: &str, retention: Retention) -> World {
+            let dir = TestDir::new(name);
+            let db = Db::open(&dir.path().join("db.sqlite3"), SecretBox::new([3; 32]))
+                .unwrap()
+                .with_retention(retention);
+            let engine = Sandbox::engine().unwrap();
+            let policy = Policy::new("slack", default_grants(), Some(embedded_manifest())).unwrap();
+            let slack =
+                Sandbox::new(&engine, EMBEDDED_CONNECTOR, Arc::new(db.clone()), policy).unwrap();
+            World {
+                dir,
+                db,
+                engine,
+                slack,
+            }
+        }
+
+        /// The well-behaved connector answers.
+        pub async fn slack_serves(&self) {
+            assert_eq!(self.slack.describe().await.unwrap().id, "slack");
+            assert!(matches!(
+                self.slack.status("p1").await.unwrap(),
+                wit::IntegrationState::Inactive
+            ));
+        }
+    }
 
     /// A path-step notification whose body names the attack.
     pub fn notification(body: &str) -> wit::Notification {

@@ -10,10 +10,8 @@ use connector_host::redact::REDACTED;
 use connector_host::untrusted;
 use connector_host::{Limits, Policy, Sandbox, wit};
 use e2e_tests::TestDir;
-use e2e_tests::hostile::{attack, notification, recipients};
-use lms::db::Db;
-use lms::secrets::SecretBox;
-use lms_harness::connector::{EMBEDDED_CONNECTOR, default_grants, embedded_manifest};
+use e2e_tests::hostile::{World, attack, notification, recipients};
+use lms_harness::connector::default_grants;
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::time::Duration;
@@ -22,48 +20,17 @@ const HOSTILE: &[u8] = include_bytes!(env!("HOSTILE_CONNECTOR_WASM"));
 const HOSTILE_FS: &[u8] = include_bytes!(env!("HOSTILE_FS_CONNECTOR_WASM"));
 const HOSTILE_SOCKETS: &[u8] = include_bytes!(env!("HOSTILE_SOCKETS_CONNECTOR_WASM"));
 
-/// A database, an engine, and the real Slack connector loaded as the harness loads it.
-struct World {
-    _dir: TestDir,
-    db: Db,
-    engine: connector_host::Engine,
-    slack: Sandbox,
-}
-
-impl World {
-    fn new(name: &str) -> World {
-        let dir = TestDir::new(name);
-        let db = Db::open(&dir.path().join("db.sqlite3"), SecretBox::new([3; 32])).unwrap();
-        let engine = Sandbox::engine().unwrap();
-        let policy = Policy::new("slack", default_grants(), Some(embedded_manifest())).unwrap();
-        let slack = Sandbox::new(
-            &engine,
-            EMBEDDED_CONNECTOR,
-            std::sync::Arc::new(db.clone()),
-            policy,
-        )
-        .unwrap();
-        World {
-            _dir: dir,
-            db,
-            engine,
-            slack,
-        }
-    }
-
-    fn hostile(&self, outbound: OutboundConfig, limits: Limits) -> Sandbox {
-        e2e_tests::load_unmanifested(&self.engine, HOSTILE, "hostile", &self.db, outbound, limits)
-            .unwrap()
-    }
-
-    /// The well-behaved connector answers.
-    async fn slack_serves(&self) {
-        assert_eq!(self.slack.describe().await.unwrap().id, "slack");
-        assert!(matches!(
-            self.slack.status("p1").await.unwrap(),
-            wit::IntegrationState::Inactive
-        ));
-    }
+/// The hostile component, without a manifest, with `outbound` and `limits`.
+fn load_hostile(world: &World, outbound: OutboundConfig, limits: Limits) -> Sandbox {
+    e2e_tests::load_unmanifested(
+        &world.engine,
+        HOSTILE,
+        "hostile",
+        &world.db,
+        outbound,
+        limits,
+    )
+    .unwrap()
 }
 
 fn no_outbound() -> OutboundConfig {
@@ -126,7 +93,7 @@ async fn non_granted_hosts_metadata_and_other_local_ports_are_denied() {
     outbound
         .routes
         .push(Route::new("https://slack.com", &format!("http://127.0.0.1:{port}")).unwrap());
-    let hostile = world.hostile(outbound, Limits::default());
+    let hostile = load_hostile(&world, outbound, Limits::default());
     for url in [
         "https://example.com/".to_string(),
         "http://169.254.169.254/latest/meta-data/".to_string(),
@@ -157,7 +124,11 @@ async fn a_granted_name_that_resolves_to_loopback_is_refused_at_connect_time() {
         serve_once(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
     // The grant names `localhost`, not the loopback address it resolves to.
     let grant = Grant::parse(&format!("http://localhost:{port}/")).unwrap();
-    let hostile = world.hostile(OutboundConfig::new(vec![grant.clone()]), Limits::default());
+    let hostile = load_hostile(
+        &world,
+        OutboundConfig::new(vec![grant.clone()]),
+        Limits::default(),
+    );
     assert_eq!(
         contained(&world, &hostile, &format!("fetch http://localhost:{port}/")).await,
         Ok("error:ErrorCode::DestinationIpProhibited".to_string())
@@ -165,7 +136,7 @@ async fn a_granted_name_that_resolves_to_loopback_is_refused_at_connect_time() {
     // Once the grants name the address, the same request connects: it was the address check that refused it.
     let mut outbound = OutboundConfig::new(vec![grant]);
     outbound.addresses.push("127.0.0.1".parse().unwrap());
-    let allowed = world.hostile(outbound, Limits::default());
+    let allowed = load_hostile(&world, outbound, Limits::default());
     assert_eq!(
         contained(&world, &allowed, &format!("fetch http://localhost:{port}/")).await,
         Ok("status:200;bytes:2".to_string())
@@ -190,7 +161,7 @@ async fn redirects_are_not_followed() {
     outbound
         .routes
         .push(Route::new("https://slack.com", &format!("http://127.0.0.1:{port}")).unwrap());
-    let hostile = world.hostile(outbound, Limits::default());
+    let hostile = load_hostile(&world, outbound, Limits::default());
     assert_eq!(
         contained(&world, &hostile, "fetch https://slack.com/api/auth.test").await,
         Ok("status:302;bytes:0".to_string())
@@ -214,7 +185,7 @@ async fn request_and_response_bodies_are_capped_and_a_silent_server_times_out() 
     // An answer announcing more than the cap.
     let (port, server) =
         serve_once(b"HTTP/1.1 200 OK\r\ncontent-length: 5000\r\nconnection: close\r\n\r\n");
-    let hostile = world.hostile(routed(port), Limits::default());
+    let hostile = load_hostile(&world, routed(port), Limits::default());
     let code = contained(&world, &hostile, "fetch https://slack.com/api/big")
         .await
         .unwrap();
@@ -231,7 +202,7 @@ async fn request_and_response_bodies_are_capped_and_a_silent_server_times_out() 
         .into_boxed_slice(),
     );
     let (port, server) = serve_once(chunked);
-    let hostile = world.hostile(routed(port), Limits::default());
+    let hostile = load_hostile(&world, routed(port), Limits::default());
     let code = contained(&world, &hostile, "fetch https://slack.com/api/stream")
         .await
         .unwrap();
@@ -243,7 +214,7 @@ async fn request_and_response_bodies_are_capped_and_a_silent_server_times_out() 
     // A request body over the cap never gets a 200.
     let (port, server) =
         serve_once(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
-    let hostile = world.hostile(routed(port), Limits::default());
+    let hostile = load_hostile(&world, routed(port), Limits::default());
     let code = contained(&world, &hostile, "post https://slack.com/api/upload 50000")
         .await
         .unwrap();
@@ -252,7 +223,7 @@ async fn request_and_response_bodies_are_capped_and_a_silent_server_times_out() 
     // A server that accepts and never answers: the first-byte time-out, not wasmtime's 600 s.
     let silent = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = silent.local_addr().unwrap().port();
-    let hostile = world.hostile(routed(port), Limits::default());
+    let hostile = load_hostile(&world, routed(port), Limits::default());
     let started = std::time::Instant::now();
     let code = contained(&world, &hostile, "fetch https://slack.com/api/slow")
         .await
@@ -269,7 +240,7 @@ async fn an_endless_loop_is_interrupted_by_the_cpu_limit() {
         cpu_ticks: 30,
         ..Limits::default()
     };
-    let hostile = world.hostile(no_outbound(), limits);
+    let hostile = load_hostile(&world, no_outbound(), limits);
     let error = contained(&world, &hostile, "loop").await.unwrap_err();
     assert!(error.contains("CPU"), "{error}");
     assert!(matches!(
@@ -292,7 +263,7 @@ async fn a_loop_that_waits_is_stopped_by_the_wall_clock() {
         call_timeout: Duration::from_millis(500),
         ..Limits::default()
     };
-    let hostile = world.hostile(outbound, limits);
+    let hostile = load_hostile(&world, outbound, limits);
     let error = contained(&world, &hostile, "fetch https://slack.com/api/slow")
         .await
         .unwrap_err();
@@ -307,7 +278,7 @@ async fn unbounded_allocation_hits_the_memory_limit() {
         memory_bytes: 16 << 20,
         ..Limits::default()
     };
-    let hostile = world.hostile(no_outbound(), limits);
+    let hostile = load_hostile(&world, no_outbound(), limits);
     let error = contained(&world, &hostile, "alloc").await.unwrap_err();
     assert!(error.contains("memory"), "{error}");
     assert!(hostile.status("p1").await.is_ok());
@@ -316,7 +287,7 @@ async fn unbounded_allocation_hits_the_memory_limit() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unbounded_recursion_overflows_the_stack() {
     let world = World::new("hostile-recurse");
-    let hostile = world.hostile(no_outbound(), Limits::default());
+    let hostile = load_hostile(&world, no_outbound(), Limits::default());
     let error = contained(&world, &hostile, "recurse").await.unwrap_err();
     assert!(error.contains("stack"), "{error}");
     assert!(hostile.status("p1").await.is_ok());
@@ -329,7 +300,7 @@ async fn huge_outputs_are_bounded_by_the_memory_limit() {
         memory_bytes: 32 << 20,
         ..Limits::default()
     };
-    let hostile = world.hostile(no_outbound(), limits);
+    let hostile = load_hostile(&world, no_outbound(), limits);
     // What fits in the component's memory comes back, and the host keeps a bounded part of each text...
     let (small, four) = (notification("huge 1000000"), recipients(4));
     let (outcomes, ()) = tokio::join!(hostile.deliver("p1", &small, &four), world.slack_serves());
@@ -352,7 +323,7 @@ async fn a_log_flood_is_cut_at_the_quota() {
         log_lines: 50,
         ..Limits::default()
     };
-    let hostile = world.hostile(no_outbound(), limits);
+    let hostile = load_hostile(&world, no_outbound(), limits);
     assert_eq!(
         contained(&world, &hostile, "flood 20000").await,
         Ok("flooded".to_string())
@@ -437,7 +408,7 @@ async fn another_connectors_secrets_are_out_of_reach() {
         .set_secret("p1", "slack", "bot_token", "xoxb-the-real-token")
         .unwrap();
     // Same platform, another connector id: the settings import is scoped to the caller's own connector.
-    let hostile = world.hostile(no_outbound(), Limits::default());
+    let hostile = load_hostile(&world, no_outbound(), Limits::default());
     assert_eq!(
         contained(&world, &hostile, "secret bot_token").await,
         Ok("secret:none".to_string())
@@ -506,7 +477,7 @@ secrets = ["api_key"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panic_is_reported_with_the_components_stderr() {
     let world = World::new("hostile-panic");
-    let hostile = world.hostile(no_outbound(), Limits::default());
+    let hostile = load_hostile(&world, no_outbound(), Limits::default());
     let error = contained(&world, &hostile, "panic").await.unwrap_err();
     assert!(
         error.contains("the connector failed during deliver"),
@@ -527,7 +498,7 @@ async fn repeated_failures_disable_the_connector_on_that_platform_with_an_alert(
         failures_before_disable: 3,
         ..Limits::default()
     };
-    let hostile = world.hostile(no_outbound(), limits);
+    let hostile = load_hostile(&world, no_outbound(), limits);
     for _ in 0..3 {
         assert!(!hostile.is_disabled("p2"));
         assert!(attack(&hostile, "p2", "panic").await.is_err());
@@ -638,7 +609,7 @@ async fn a_burst_of_requests_fails_the_call_and_another_platform_is_still_served
     let slack = Recorder::start(Duration::from_millis(200));
     let outbound = slack.outbound(&["GET", "POST"]);
     let cap = outbound.max_requests_in_flight;
-    let hostile = world.hostile(outbound, Limits::default());
+    let hostile = load_hostile(&world, outbound, Limits::default());
     // Platform p1's call opens 300 requests at once; platform p2's call, in the same process and through the same
     // connector, makes one ordinary request meanwhile; the Slack connector is called too.
     let (burst, other, ()) = tokio::join!(
@@ -675,7 +646,7 @@ async fn a_connector_at_its_connection_cap_makes_other_calls_wait_their_turn() {
     let mut outbound = slack.outbound(&["GET", "POST"]);
     outbound.max_requests_in_flight = 3;
     outbound.pool = std::sync::Arc::new(connector_host::outbound::ConnectionPool::new(3));
-    let hostile = world.hostile(outbound, Limits::default());
+    let hostile = load_hostile(&world, outbound, Limits::default());
     // p1 holds all three connections for 300 ms; p2's request waits for the first to close, then goes through.
     let (burst, other) = tokio::join!(
         attack(&hostile, "p1", "burst 3 https://slack.com/api/auth.test"),
@@ -694,7 +665,7 @@ async fn encoded_dot_segments_path_parameters_and_userinfo_are_denied_and_the_ho
  {
     let world = World::new("hostile-urls");
     let slack = Recorder::start(Duration::ZERO);
-    let hostile = world.hostile(slack.outbound(&["GET", "POST"]), Limits::default());
+    let hostile = load_hostile(&world, slack.outbound(&["GET", "POST"]), Limits::default());
     for url in [
         "https://slack.com/api/%2e%2e/admin".to_string(),
         "https://slack.com/api/%2E%2E/admin".to_string(),
@@ -749,7 +720,7 @@ async fn encoded_dot_segments_path_parameters_and_userinfo_are_denied_and_the_ho
 async fn only_get_and_post_are_sent_unless_the_grant_lists_other_methods() {
     let world = World::new("hostile-methods");
     let slack = Recorder::start(Duration::ZERO);
-    let hostile = world.hostile(slack.outbound(&["GET", "POST"]), Limits::default());
+    let hostile = load_hostile(&world, slack.outbound(&["GET", "POST"]), Limits::default());
     for method in ["CONNECT", "TRACE", "PUT", "DELETE", "PROPFIND"] {
         assert_eq!(
             contained(
@@ -776,7 +747,8 @@ async fn only_get_and_post_are_sent_unless_the_grant_lists_other_methods() {
         );
     }
     // A grant that lists PUT and TRACE lets them through, and only them.
-    let granted = world.hostile(
+    let granted = load_hostile(
+        &world,
         slack.outbound(&["GET", "POST", "PUT", "TRACE"]),
         Limits::default(),
     );

@@ -8,83 +8,42 @@ use connector_host::grants::Grants;
 use connector_host::manifest::Manifest;
 use connector_host::outbound::OutboundConfig;
 use connector_host::store::ConnectorStore;
-use connector_host::{Limits, Policy, Sandbox, wit};
-use e2e_tests::TestDir;
-use e2e_tests::hostile::attack;
+use connector_host::{Limits, Policy, Sandbox};
+use e2e_tests::hostile::{World, attack};
 use lms::db::{Db, Platform, Retention, Role, User};
 use lms::secrets::SecretBox;
-use lms_harness::connector::{EMBEDDED_CONNECTOR, default_grants, embedded_manifest};
+use lms_harness::connector::default_grants;
 use std::sync::Arc;
 use std::time::Duration;
 
 const HOSTILE_RESOURCES: &[u8] = include_bytes!(env!("HOSTILE_RESOURCES_CONNECTOR_WASM"));
 const CONNECTOR: &str = "hostile-resources";
 
-/// A database, an engine, and the real Slack connector loaded as the harness loads it.
-struct World {
-    _dir: TestDir,
-    db: Db,
-    engine: connector_host::Engine,
-    slack: Sandbox,
+/// The hostile component, without a manifest, under `limits`.
+fn load_hostile(world: &World, limits: Limits) -> Sandbox {
+    e2e_tests::load_unmanifested(
+        &world.engine,
+        HOSTILE_RESOURCES,
+        CONNECTOR,
+        &world.db,
+        OutboundConfig::new(vec![]),
+        limits,
+    )
+    .unwrap()
 }
 
-impl World {
-    fn new(name: &str) -> World {
-        World::with_retention(name, Retention::default())
-    }
-
-    fn with_retention(name: &str, retention: Retention) -> World {
-        let dir = TestDir::new(name);
-        let db = Db::open(&dir.path().join("db.sqlite3"), SecretBox::new([3; 32]))
-            .unwrap()
-            .with_retention(retention);
-        let engine = Sandbox::engine().unwrap();
-        let policy = Policy::new("slack", default_grants(), Some(embedded_manifest())).unwrap();
-        let slack =
-            Sandbox::new(&engine, EMBEDDED_CONNECTOR, Arc::new(db.clone()), policy).unwrap();
-        World {
-            _dir: dir,
-            db,
-            engine,
-            slack,
-        }
-    }
-
-    /// The hostile component, without a manifest, under `limits`.
-    fn hostile(&self, limits: Limits) -> Sandbox {
-        e2e_tests::load_unmanifested(
-            &self.engine,
-            HOSTILE_RESOURCES,
-            CONNECTOR,
-            &self.db,
-            OutboundConfig::new(vec![]),
-            limits,
+/// Rows of the hostile connector's log on `platform`.
+fn log_rows(world: &World, platform: &str) -> Vec<String> {
+    let conn = world.db.conn();
+    let mut stmt = conn
+        .prepare(
+            "SELECT message FROM connector_log WHERE platform_id = ?1 AND connector_id = ?2 ORDER BY seq",
         )
+        .unwrap();
+    stmt.query_map([platform, CONNECTOR], |r| r.get(0))
         .unwrap()
-    }
-
-    /// The well-behaved connector answers.
-    async fn slack_serves(&self) {
-        assert_eq!(self.slack.describe().await.unwrap().id, "slack");
-        assert!(matches!(
-            self.slack.status("p1").await.unwrap(),
-            wit::IntegrationState::Inactive
-        ));
-    }
-
-    /// Rows of the hostile connector's log on `platform`.
-    fn log_rows(&self, platform: &str) -> Vec<String> {
-        let conn = self.db.conn();
-        let mut stmt = conn
-            .prepare(
-                "SELECT message FROM connector_log WHERE platform_id = ?1 AND connector_id = ?2 ORDER BY seq",
-            )
-            .unwrap();
-        stmt.query_map([platform, CONNECTOR], |r| r.get(0))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap()
-    }
+        .collect::<Result<_, _>>()
+        .unwrap()
 }
 
 /// Runs an attack on p1 while the real connector is called at the same time, then checks that another platform's
@@ -151,8 +110,7 @@ redact_prefixes = [{}]
         contained(&world, &hostile, "longline 400000 100").await,
         Ok("longline:done".to_string())
     );
-    let lines: Vec<String> = world
-        .log_rows("p1")
+    let lines: Vec<String> = log_rows(&world, "p1")
         .into_iter()
         .filter(|l| l.contains("[redacted]"))
         .collect();
@@ -179,7 +137,7 @@ async fn header_maps_never_dropped_hit_the_header_and_resource_caps() {
         failures_before_disable: 5,
         ..Limits::default()
     };
-    let hostile = world.hostile(limits.clone());
+    let hostile = load_hostile(&world, limits.clone());
     // 5,000 maps of 100 KB each would hold 500 MB in the host: the first map stops at the per-map cap.
     let error = contained(&world, &hostile, "headers 100000 5000")
         .await
@@ -206,7 +164,7 @@ async fn header_maps_never_dropped_hit_the_header_and_resource_caps() {
         error.contains("the first header map accepted 8192 bytes"),
         "{error}"
     );
-    let log = world.log_rows("p1");
+    let log = log_rows(&world, "p1");
     assert!(
         log.iter().any(|l| l.contains("header map larger than"))
             && log.iter().any(|l| l.contains("host resources at once")),
@@ -251,7 +209,7 @@ async fn a_host_call_storm_is_stopped_by_the_host_time_budget() {
         failures_before_disable: 3,
         ..Limits::default()
     };
-    let hostile = world.hostile(limits);
+    let hostile = load_hostile(&world, limits);
     for kind in ["settings", "log", "users"] {
         let error = contained(&world, &hostile, &format!("storm {kind} 100000000"))
             .await
@@ -268,7 +226,7 @@ async fn a_host_call_storm_is_stopped_by_the_host_time_budget() {
         attack(&hostile, "p2", "hello").await,
         Ok("hello".to_string())
     );
-    let log = world.log_rows("p1");
+    let log = log_rows(&world, "p1");
     assert!(
         log.iter().filter(|l| l.contains("in host calls")).count() >= 3,
         "{log:?}"
@@ -282,7 +240,7 @@ async fn a_settings_flood_hits_the_byte_quota() {
         settings_bytes: 256 << 10,
         ..Limits::default()
     };
-    let hostile = world.hostile(limits.clone());
+    let hostile = load_hostile(&world, limits.clone());
     let code = contained(&world, &hostile, "settings 1000 60000")
         .await
         .unwrap();
@@ -294,7 +252,7 @@ async fn a_settings_flood_hits_the_byte_quota() {
     let used = world.db.stored_bytes("p1", CONNECTOR, None).unwrap();
     assert!(used <= limits.settings_bytes, "{used}");
     assert!(used >= 4 * 60_000, "{used}");
-    let log = world.log_rows("p1");
+    let log = log_rows(&world, "p1");
     assert_eq!(
         log.iter().filter(|l| l.contains("over its quota")).count(),
         1,
@@ -314,7 +272,7 @@ async fn a_settings_flood_hits_the_byte_quota() {
     );
     // The quota counts what is already stored, across restarts of the host.
     let reopened = Db::open(
-        &world._dir.path().join("db.sqlite3"),
+        &world.dir.path().join("db.sqlite3"),
         SecretBox::new([3; 32]),
     )
     .unwrap();
@@ -333,7 +291,7 @@ async fn a_log_flood_hits_the_byte_quota_and_retention_keeps_the_tables_bounded(
         log_bytes: 64 << 10,
         ..Limits::default()
     };
-    let hostile = world.hostile(limits);
+    let hostile = load_hostile(&world, limits);
     let error = contained(&world, &hostile, "logbytes 1000 1000")
         .await
         .unwrap_err();
@@ -341,7 +299,7 @@ async fn a_log_flood_hits_the_byte_quota_and_retention_keeps_the_tables_bounded(
         error.contains("it wrote more than 65536 bytes to its log in one call"),
         "{error}"
     );
-    let rows = world.log_rows("p1");
+    let rows = log_rows(&world, "p1");
     assert!(
         rows.len() <= 66,
         "64 lines of 1,000 bytes, then the error: {}",
@@ -358,7 +316,7 @@ async fn a_log_flood_hits_the_byte_quota_and_retention_keeps_the_tables_bounded(
             Ok("logbytes:done".to_string())
         );
     }
-    let rows = world.log_rows("p1");
+    let rows = log_rows(&world, "p1");
     assert!(
         rows.len() <= retention.log_rows + retention.trim_every,
         "{}",
@@ -366,7 +324,7 @@ async fn a_log_flood_hits_the_byte_quota_and_retention_keeps_the_tables_bounded(
     );
     assert!(rows.len() >= retention.log_rows, "{}", rows.len());
     // Another platform's rows are its own: p2's `hello` lines are all kept.
-    assert_eq!(world.log_rows("p2").len(), 1);
+    assert_eq!(log_rows(&world, "p2").len(), 1);
     // Audit rows are kept the same way, per platform.
     for i in 0..500 {
         world.db.audit("p1", "x", "test", &format!("{i}")).unwrap();
@@ -412,7 +370,7 @@ fn memory_kib() -> (u64, u64) {
 async fn measure_host_memory_under_resource_attacks() {
     let world = World::new("resources-memory");
     let limits = Limits::default();
-    let hostile = world.hostile(limits.clone());
+    let hostile = load_hostile(&world, limits.clone());
     // Warm up: the first call compiles nothing more but fills the pool's first slots.
     assert_eq!(
         attack(&hostile, "p2", "hello").await,
