@@ -4,7 +4,7 @@
 
 use crate::db::Role;
 use crate::db::{Db, now};
-use crate::inbound::InboundGuard;
+use crate::inbound_guard::InboundGuard;
 use anyhow::{Context, Result, bail};
 use axum::http::Uri;
 use connector_host::ConnectorStore;

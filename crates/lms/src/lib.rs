@@ -12,6 +12,7 @@
 
 pub mod db;
 pub mod inbound;
+pub mod inbound_guard;
 pub mod integration;
 pub mod outbox;
 pub mod replay;

@@ -3,11 +3,12 @@
 //!
 //! - the `Origin` header names this site (the request's own `Host`); a missing or `null` origin is refused, since
 //!   browsers send one with every POST;
-//! - the form carries the browser's CSRF token (the hidden field [`FIELD`]): an HMAC of the browser's session
+//! - the form carries the browser's CSRF token (the hidden field [`CSRF_FIELD`]): an HMAC of the browser's session
 //!   cookie under a key of this process, compared in constant time. A page rendered before a restart needs a reload.
 
 use super::App;
 use super::errors::plain_page;
+use super::frame::CSRF_FIELD;
 use super::limits::FORM_BYTES;
 use super::session::BrowserId;
 use axum::body::Body;
@@ -16,12 +17,8 @@ use axum::middleware::Next;
 use axum::response::Response;
 use hmac::{Hmac, Mac};
 use http::{HeaderMap, Method, StatusCode, header};
-use maud::{Markup, html};
 use rand::RngCore;
 use sha2::Sha256;
-
-/// The form field carrying the token.
-pub(super) const FIELD: &str = "csrf";
 
 /// The key the tokens are made with, new at every start.
 pub(super) struct CsrfKey([u8; 32]);
@@ -52,11 +49,6 @@ impl CsrfKey {
     }
 }
 
-/// The hidden field every form of the pages carries.
-pub(super) fn field(token: &str) -> Markup {
-    html! { input type="hidden" name=(FIELD) value=(token); }
-}
-
 /// Whether the request's `Origin` is this site: `http://` or `https://` followed by the request's own `Host`.
 fn same_origin(headers: &HeaderMap) -> bool {
     let value = |name| headers.get(name).and_then(|v| v.to_str().ok());
@@ -84,7 +76,7 @@ fn refusal(app: &App, headers: &HeaderMap, body: &[u8]) -> Option<&'static str> 
         .and_then(|v| v.to_str().ok())
         .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
     let token = form_urlencoded::parse(body)
-        .find(|(k, _)| k == FIELD)
+        .find(|(k, _)| k == CSRF_FIELD)
         .map(|(_, v)| v.into_owned());
     match token {
         Some(t) if form_encoded && app.csrf.verify(&browser, &t) => None,

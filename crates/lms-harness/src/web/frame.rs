@@ -2,12 +2,19 @@
 //! navigation, the flash message; and the bare page of errors and refusals. Templates are maud: values are
 //! escaped unless marked pre-escaped.
 
-use super::csrf;
 use super::flash::Flash;
 use super::urls;
 use lms::db::Role;
 use lms::db::User;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
+
+/// The name of the hidden field that carries the browser's CSRF token in every form (checked by `csrf::guard`).
+pub(super) const CSRF_FIELD: &str = "csrf";
+
+/// The hidden field every form of the pages carries.
+pub(super) fn csrf_field(token: &str) -> Markup {
+    html! { input type="hidden" name=(CSRF_FIELD) value=(token); }
+}
 
 /// The pages' style sheet.
 const CSS: &str = include_str!("../assets/lms.css");
@@ -81,7 +88,7 @@ pub(super) fn page(frame: &Frame<'_>, section: Section, title: &str, body: Marku
                 div.harness role="region" aria-label="Harness" {
                     span.muted-light { "Simulated LMS" }
                     form.actas method="post" action="/sign-in" {
-                        (csrf::field(frame.csrf))
+                        (csrf_field(frame.csrf))
                         label for="act-as" { "Signed in as:" }
                         select #act-as name="user" {
                             @for u in frame.users {
@@ -94,7 +101,7 @@ pub(super) fn page(frame: &Frame<'_>, section: Section, title: &str, body: Marku
                         button type="submit" { "Switch" }
                     }
                     form.signout method="post" action="/sign-out" {
-                        (csrf::field(frame.csrf))
+                        (csrf_field(frame.csrf))
                         button #sign-out type="submit" { "Sign out" }
                     }
                     a href={ (frame.slack_url) "/_sim/" } target="_blank" rel="noopener" {

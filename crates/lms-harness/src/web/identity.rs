@@ -3,7 +3,6 @@
 //! picking a user is how one signs in. Every page that needs a user sends an anonymous visitor there (a GET) or
 //! refuses (anything else, 403).
 
-use super::csrf;
 use super::errors::{Page, WebError, plain_page};
 use super::flash::{self, Flash, see_other};
 use super::format::url_enc;
@@ -115,7 +114,7 @@ impl Visitor {
 
     /// The hidden CSRF field every form of the visitor's pages carries.
     pub(super) fn csrf_field(&self) -> Markup {
-        csrf::field(&self.csrf)
+        frame::csrf_field(&self.csrf)
     }
 
     /// The page, clearing the flash message it shows.
@@ -189,7 +188,7 @@ async fn sign_in_page(State(app): State<App>, headers: HeaderMap, RawQuery(q): R
              do the same, which is why they listen on this computer only."
         }
         form.card.sign-in method="post" action=(SIGN_IN) {
-            (csrf::field(&app.csrf.token(&browser)))
+            (frame::csrf_field(&app.csrf.token(&browser)))
             input type="hidden" name="return_to" value=(back);
             ul.users {
                 @for u in &users {
