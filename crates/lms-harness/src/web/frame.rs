@@ -75,14 +75,7 @@ pub(super) fn page(frame: &Frame<'_>, section: Section, title: &str, body: Marku
     html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " – " (frame.platform_name) }
-                link rel="icon" href=(urls::LOGO);
-                style { (PreEscaped(CSS)) }
-                script { (PreEscaped(ACT_AS_SCRIPT)) }
-            }
+            (head(title, frame.platform_name, true))
             body {
                 a.skip href="#main" { "Skip to content" }
                 div.harness role="region" aria-label="Harness" {
@@ -125,11 +118,7 @@ pub(super) fn page(frame: &Frame<'_>, section: Section, title: &str, body: Marku
                     }
                 }
                 main #main {
-                    @match frame.flash {
-                        Some(Flash::Ok(m)) => p.flash.ok role="status" { (m) },
-                        Some(Flash::Error(m)) => p.flash.error role="alert" { (m) },
-                        None => {},
-                    }
+                    (flash_message(frame.flash))
                     (body)
                 }
             }
@@ -147,26 +136,43 @@ pub(super) fn signed_out_page(
     html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " – " (platform_name) }
-                link rel="icon" href=(urls::LOGO);
-                style { (PreEscaped(CSS)) }
-            }
+            (head(title, platform_name, false))
             body {
                 header.top {
                     a.brand href="/" { img src=(urls::LOGO) alt=""; (platform_name) }
                 }
                 main #main {
-                    @match flash {
-                        Some(Flash::Ok(m)) => p.flash.ok role="status" { (m) },
-                        Some(Flash::Error(m)) => p.flash.error role="alert" { (m) },
-                        None => {},
-                    }
+                    (flash_message(flash))
                     (body)
                 }
             }
+        }
+    }
+}
+
+/// The `<head>` of the site's pages; `act_as` adds the script of the "Signed in as" switch.
+fn head(title: &str, platform_name: &str, act_as: bool) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            title { (title) " – " (platform_name) }
+            link rel="icon" href=(urls::LOGO);
+            style { (PreEscaped(CSS)) }
+            @if act_as {
+                script { (PreEscaped(ACT_AS_SCRIPT)) }
+            }
+        }
+    }
+}
+
+/// The flash message above a page's body, if any.
+fn flash_message(flash: Option<&Flash>) -> Markup {
+    html! {
+        @match flash {
+            Some(Flash::Ok(m)) => p.flash.ok role="status" { (m) },
+            Some(Flash::Error(m)) => p.flash.error role="alert" { (m) },
+            None => {},
         }
     }
 }
