@@ -9,6 +9,7 @@ const COMPONENTS: &[&str] = &[
     "hostile-fs-connector",
     "hostile-sockets-connector",
     "hostile-resources-connector",
+    "legacy-v0-1-0-connector",
 ];
 
 fn main() {

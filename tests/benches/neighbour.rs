@@ -7,6 +7,7 @@
 //! The target: under every attack, p99 at most 2× the quiet p99.
 
 use connector_host::outbound::{Grant, OutboundConfig};
+use connector_host::progress::Collected;
 use connector_host::{Limits, Sandbox, wit};
 use e2e_tests::TestDir;
 use lms_harness::bench_invite::{self as bench, BIG_PLATFORM, BIG_SESSION};
@@ -135,7 +136,12 @@ async fn deliver(
         recipient.delivery_id = format!("d-{n}");
         let started = Instant::now();
         let outcomes = slack
-            .deliver(BIG_PLATFORM, &notification(n), &[recipient])
+            .deliver(
+                BIG_PLATFORM,
+                &notification(n),
+                &[recipient],
+                Arc::new(Collected::default()),
+            )
             .await
             .expect("the well-behaved connector delivers");
         times.push(started.elapsed());
@@ -176,8 +182,16 @@ async fn phase(
                         },
                         delivery_id: format!("evil-{a}-{n}"),
                         attempt: 1,
+                        earlier_post: None,
                     };
-                    let _ = hostile.deliver("evil", &notification, &[recipient]).await;
+                    let _ = hostile
+                        .deliver(
+                            "evil",
+                            &notification,
+                            &[recipient],
+                            Arc::new(Collected::default()),
+                        )
+                        .await;
                     done.fetch_add(1, Ordering::Relaxed);
                     n += 1;
                 }
@@ -249,6 +263,7 @@ async fn run(deliveries: usize) {
                 },
                 delivery_id: String::new(),
                 attempt: 1,
+                earlier_post: None,
             }
         })
         .collect();

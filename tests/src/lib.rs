@@ -188,6 +188,7 @@ impl World {
 /// the notification it is asked to deliver, and answers with a failure whose code says what happened.
 pub mod hostile {
     use crate::TestDir;
+    use connector_host::progress::Collected;
     use connector_host::{Engine, Policy, Sandbox, wit};
     use lms::db::{Db, Retention};
     use lms::secrets::SecretBox;
@@ -269,6 +270,7 @@ pub mod hostile {
                 },
                 delivery_id: format!("d{i}"),
                 attempt: 1,
+                earlier_post: None,
             })
             .collect()
     }
@@ -276,7 +278,12 @@ pub mod hostile {
     /// Runs an attack on `platform` and returns its outcome code, or the call's error.
     pub async fn attack(sandbox: &Sandbox, platform: &str, body: &str) -> Result<String, String> {
         match sandbox
-            .deliver(platform, &notification(body), &recipients(1))
+            .deliver(
+                platform,
+                &notification(body),
+                &recipients(1),
+                Arc::new(Collected::default()),
+            )
             .await
         {
             Ok(outcomes) => match &outcomes[0].outcome {

@@ -49,3 +49,74 @@ async fn an_lms_with_an_in_memory_store_embeds_the_host() {
         ]
     );
 }
+
+const LEGACY: &[u8] = include_bytes!(env!("LEGACY_V0_1_0_CONNECTOR_WASM"));
+
+/// A connector of contract 0.1.0, built before 0.2.0 existed, loads and delivers as it always did: it reports no
+/// progress, and the host gives it recipients without `earlier-post`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connector_of_contract_0_1_0_still_loads_and_delivers() {
+    use connector_host::bindings::Contract;
+    use connector_host::progress::Collected;
+    use connector_host::{Limits, outbound::OutboundConfig};
+    let dir = e2e_tests::TestDir::new("legacy");
+    let db = lms::db::Db::open(
+        &dir.path().join("lms.sqlite3"),
+        lms::secrets::SecretBox::new([3; 32]),
+    )
+    .unwrap();
+    let engine = connector_host::Sandbox::engine().unwrap();
+    let legacy = e2e_tests::load_unmanifested(
+        &engine,
+        LEGACY,
+        "legacy",
+        &db,
+        OutboundConfig::new(vec![]),
+        Limits::default(),
+    )
+    .unwrap();
+    assert_eq!(legacy.contract(), Contract::V0_1_0);
+    assert!(!legacy.reports_progress());
+    assert_eq!(legacy.describe().await.unwrap().id, "legacy");
+    let user = wit::User {
+        id: "u".into(),
+        email: "u@x".into(),
+        display_name: "U".into(),
+        locale: "en".into(),
+        time_zone: "UTC".into(),
+    };
+    let recipients: Vec<wit::Recipient> = [(1, None), (2, Some(1_700_000_000))]
+        .into_iter()
+        .map(|(attempt, earlier_post)| wit::Recipient {
+            user: user.clone(),
+            delivery_id: format!("d{attempt}"),
+            attempt,
+            earlier_post,
+        })
+        .collect();
+    let notification = wit::Notification {
+        id: "n".into(),
+        kind: wit::NotificationKind::PathStep,
+        title: "t".into(),
+        session: None,
+        body: None,
+        group: wit::PlatformGroup {
+            name: "g".into(),
+            logo_url: None,
+        },
+    };
+    let progress = std::sync::Arc::new(Collected::default());
+    let outcomes = legacy
+        .deliver("p1", &notification, &recipients, progress.clone())
+        .await
+        .unwrap();
+    assert!(progress.outcomes().is_empty() && progress.postings().is_empty());
+    let sent: Vec<(String, bool)> = outcomes
+        .into_iter()
+        .map(|o| match o.outcome {
+            wit::Outcome::Sent(s) => (o.delivery_id, s.already_sent),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(sent, [("d1".into(), false), ("d2".into(), true)]);
+}

@@ -6,6 +6,7 @@ use connector_host::ConnectorStore;
 use connector_host::grants::Grants;
 use connector_host::manifest::Manifest;
 use connector_host::outbound::{Grant, OutboundConfig, Route};
+use connector_host::progress::Collected;
 use connector_host::redact::REDACTED;
 use connector_host::untrusted;
 use connector_host::{Limits, Policy, Sandbox, wit};
@@ -14,6 +15,7 @@ use e2e_tests::hostile::{World, attack, notification, recipients};
 use lms_harness::connector::default_grants;
 use std::io::{Read, Write};
 use std::net::TcpListener;
+use std::sync::Arc;
 use std::time::Duration;
 
 const HOSTILE: &[u8] = include_bytes!(env!("HOSTILE_CONNECTOR_WASM"));
@@ -234,6 +236,53 @@ async fn request_and_response_bodies_are_capped_and_a_silent_server_times_out() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_reports_are_checked_against_the_call_that_makes_them() {
+    let world = World::new("hostile-progress");
+    let hostile = load_hostile(&world, no_outbound(), Limits::default());
+    // Each on a platform of its own: three failed calls in a row disable a connector on a platform.
+    for (platform, how, refusal) in [
+        ("p1", "unknown", "a delivery it was not given"),
+        ("p2", "twice", "a second outcome"),
+        ("p3", "flood", "more posts for one recipient"),
+        ("p4", "after", "a post for a recipient whose outcome it had reported"),
+    ] {
+        let error = attack(&hostile, platform, &format!("progress {how}"))
+            .await
+            .unwrap_err();
+        assert!(error.contains(refusal), "{how}: {error}");
+    }
+    world.slack_serves().await;
+    let inbound = wit::InboundRequest {
+        route: "progress".into(),
+        headers: vec![],
+        body: vec![],
+        received_at: 0,
+    };
+    let error = hostile.handle_inbound("p5", &inbound).await.unwrap_err();
+    assert!(error.to_string().contains("outside a delivery"), "{error}");
+    // A truthful report reaches the embedder as it is made, and is not returned a second time.
+    let progress = Arc::new(Collected::default());
+    let returned = hostile
+        .deliver(
+            "p6",
+            &notification("progress ok"),
+            &recipients(2),
+            progress.clone(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(progress.postings(), ["d0"]);
+    let reported: Vec<String> = progress
+        .outcomes()
+        .into_iter()
+        .map(|o| o.delivery_id)
+        .collect();
+    assert_eq!(reported, ["d0"]);
+    let returned: Vec<&str> = returned.iter().map(|o| o.delivery_id.as_str()).collect();
+    assert_eq!(returned, ["d1"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_endless_loop_is_interrupted_by_the_cpu_limit() {
     let world = World::new("hostile-loop");
     let limits = Limits {
@@ -303,14 +352,20 @@ async fn huge_outputs_are_bounded_by_the_memory_limit() {
     let hostile = load_hostile(&world, no_outbound(), limits);
     // What fits in the component's memory comes back, and the host keeps a bounded part of each text...
     let (small, four) = (notification("huge 1000000"), recipients(4));
-    let (outcomes, ()) = tokio::join!(hostile.deliver("p1", &small, &four), world.slack_serves());
+    let (outcomes, ()) = tokio::join!(
+        hostile.deliver("p1", &small, &four, Arc::new(Collected::default())),
+        world.slack_serves()
+    );
     let outcomes = outcomes.unwrap();
     assert_eq!(outcomes.len(), 4);
     assert!(outcomes.iter().all(|o| matches!(&o.outcome,
         wit::Outcome::Failed(f) if f.message.len() == untrusted::MAX_TEXT + '…'.len_utf8())));
     // ...and an output larger than the memory limit cannot even be built: the call fails, the host is unharmed.
     let big = notification("huge 20000000");
-    let (result, ()) = tokio::join!(hostile.deliver("p1", &big, &four), world.slack_serves());
+    let (result, ()) = tokio::join!(
+        hostile.deliver("p1", &big, &four, Arc::new(Collected::default())),
+        world.slack_serves()
+    );
     let error = format!("{:#}", result.unwrap_err());
     assert!(error.contains("memory"), "{error}");
     world.slack_serves().await;
@@ -439,10 +494,10 @@ async fn another_connectors_secrets_are_out_of_reach() {
 id = "hostile"
 name = "Hostile"
 version = "0.0.0"
-contract = "lms:connector@0.1.0"
+contract = "lms:connector@0.2.0"
 [interfaces]
 imports = ["lms:connector/*", "wasi:cli/*", "wasi:io/*", "wasi:clocks/*", "wasi:random/*", "wasi:http/*"]
-exports = ["lms:connector/connector@0.1.0"]
+exports = ["lms:connector/connector@0.2.0"]
 [settings]
 secrets = ["api_key"]
 "#,

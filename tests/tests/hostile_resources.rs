@@ -78,10 +78,10 @@ async fn a_long_log_line_full_of_tokens_is_cut_then_blanked_in_bounded_work() {
 id = "{CONNECTOR}"
 name = "Hostile resources"
 version = "0.0.0"
-contract = "lms:connector@0.1.0"
+contract = "lms:connector@0.2.0"
 [interfaces]
 imports = ["lms:connector/*", "wasi:cli/*", "wasi:io/*", "wasi:clocks/*", "wasi:random/*", "wasi:http/*"]
-exports = ["lms:connector/connector@0.1.0"]
+exports = ["lms:connector/connector@0.2.0"]
 [settings]
 redact_prefixes = [{}]
 "#,

@@ -1,11 +1,13 @@
 //! A component that tries to reach anything but the granted Slack origin gets a denial, not a connection.
 
 use connector_host::outbound::{Grant, OutboundConfig, Route};
+use connector_host::progress::Collected;
 use connector_host::{Limits, Sandbox, wit};
 use e2e_tests::TestDir;
 use lms::db::Db;
 use lms::secrets::SecretBox;
 use std::net::TcpListener;
+use std::sync::Arc;
 
 const PROBE: &[u8] = include_bytes!(env!("PROBE_CONNECTOR_WASM"));
 
@@ -31,9 +33,15 @@ async fn fetch(sandbox: &Sandbox, url: &str) -> String {
         },
         delivery_id: "d".into(),
         attempt: 1,
+        earlier_post: None,
     };
     let outcomes = sandbox
-        .deliver("p1", &notification, &[recipient])
+        .deliver(
+            "p1",
+            &notification,
+            &[recipient],
+            Arc::new(Collected::default()),
+        )
         .await
         .unwrap();
     match &outcomes[0].outcome {

@@ -1,7 +1,7 @@
 //! The guest side of the contract: the [`Connector`] trait (one method per export of the WIT `connector` interface)
 //! and the [`Context`] each call gets, holding the host's services.
 
-use crate::ports::{Log, Settings, Transport, Users};
+use crate::ports::{Log, Progress, Settings, Transport, Unreported, Users};
 use crate::types::{
     ActivationRequest, ActivationResult, ConnectorError, ConnectorInfo, DeliveryOutcome, Failure,
     FailureKind, InboundRequest, InboundResponse, IntegrationState, Notification, Recipient,
@@ -13,7 +13,8 @@ pub const UNSUPPORTED: &str = "unsupported";
 
 /// The set of port types a [`Context`] holds.
 ///
-/// Implemented for every tuple `(settings, log, transport, users)` of port types: in the component the host's
+/// Implemented for every tuple `(settings, log, transport, users)` of port types (whose progress is
+/// [`Unreported`]) and `(settings, log, transport, users, progress)`: in the component the host's
 /// (`host::HostPorts`, on `wasm32`), natively whatever a test assembles, such as
 /// `(MemorySettings, MemoryLog, NoTransport, MemoryUsers)` from `fakes`. The ports are static types, not trait
 /// objects, so that a component only imports what its code really calls.
@@ -26,6 +27,8 @@ pub trait Ports {
     type Transport: Transport;
     /// The LMS directory.
     type Users: Users;
+    /// Where delivery progress is reported.
+    type Progress: Progress;
 }
 
 impl<S: Settings, L: Log, T: Transport, U: Users> Ports for (S, L, T, U) {
@@ -33,6 +36,15 @@ impl<S: Settings, L: Log, T: Transport, U: Users> Ports for (S, L, T, U) {
     type Log = L;
     type Transport = T;
     type Users = U;
+    type Progress = Unreported;
+}
+
+impl<S: Settings, L: Log, T: Transport, U: Users, R: Progress> Ports for (S, L, T, U, R) {
+    type Settings = S;
+    type Log = L;
+    type Transport = T;
+    type Users = U;
+    type Progress = R;
 }
 
 /// What one call of a connector may use: the host's settings, log, HTTP transport and directory, and the time.
@@ -48,6 +60,8 @@ pub struct Context<P: Ports> {
     pub transport: P::Transport,
     /// The LMS directory.
     pub users: P::Users,
+    /// Where the progress of a delivery is reported ([`Progress`]).
+    pub progress: P::Progress,
     now: Option<UnixSeconds>,
 }
 
@@ -59,7 +73,20 @@ impl<S: Settings, L: Log, T: Transport, U: Users> Context<(S, L, T, U)> {
             log,
             transport,
             users,
+            progress: Unreported,
             now: None,
+        }
+    }
+
+    /// The same context, reporting delivery progress to `progress`.
+    pub fn with_progress<R: Progress>(self, progress: R) -> Context<(S, L, T, U, R)> {
+        Context {
+            settings: self.settings,
+            log: self.log,
+            transport: self.transport,
+            users: self.users,
+            progress,
+            now: self.now,
         }
     }
 }

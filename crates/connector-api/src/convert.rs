@@ -2,8 +2,9 @@
 
 #![allow(clippy::useless_conversion)]
 
-use crate::bindings::lms::connector::log as wit_log;
-use crate::bindings::lms::connector::types as wit;
+use crate::bindings::lms::connector0_1_0::log as wit_log;
+use crate::bindings::lms::connector0_1_0::types as wit;
+use crate::bindings::lms::connector0_2_0::types as wit_0_2_0;
 use crate::ports::Level;
 use crate::types::*;
 
@@ -61,11 +62,16 @@ record!(Session {
     url
 });
 record!(PlatformGroup { name, logo_url });
-record!(Recipient {
-    user,
-    delivery_id,
-    attempt
-});
+impl From<wit_0_2_0::Recipient> for Recipient {
+    fn from(v: wit_0_2_0::Recipient) -> Self {
+        Recipient {
+            user: v.user.into(),
+            delivery_id: v.delivery_id,
+            attempt: v.attempt,
+            earlier_post: v.earlier_post,
+        }
+    }
+}
 record!(Failure {
     kind,
     code,

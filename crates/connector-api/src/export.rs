@@ -1,10 +1,11 @@
 //! The generated `Guest` trait implemented for any [`Connector`] (on `wasm32` only); used by
 //! [`export_connector!`](crate::export_connector).
 
-use crate::bindings::exports::lms::connector::connector::Guest;
-use crate::bindings::lms::connector::types as wit;
+use crate::bindings::exports::lms::connector0_2_0::connector::Guest;
+use crate::bindings::lms::connector0_1_0::types as wit;
+use crate::bindings::lms::connector0_2_0::types as wit_0_2_0;
 use crate::connector::{Connector, Context};
-use crate::host::{HostLog, HostPorts, HostSettings, HostUsers, WasiHttp};
+use crate::host::{HostLog, HostPorts, HostProgress, HostSettings, HostUsers, WasiHttp};
 use std::marker::PhantomData;
 
 /// Exports the connector `C`: converts each call's arguments, runs `C`'s function with the host's ports, converts
@@ -12,7 +13,7 @@ use std::marker::PhantomData;
 pub struct Export<C>(PhantomData<C>);
 
 fn context() -> Context<HostPorts> {
-    Context::new(HostSettings, HostLog, WasiHttp, HostUsers)
+    Context::new(HostSettings, HostLog, WasiHttp, HostUsers).with_progress(HostProgress)
 }
 
 impl<C: Connector> Guest for Export<C> {
@@ -38,7 +39,7 @@ impl<C: Connector> Guest for Export<C> {
 
     fn deliver(
         notification: wit::Notification,
-        recipients: Vec<wit::Recipient>,
+        recipients: Vec<wit_0_2_0::Recipient>,
     ) -> Vec<wit::DeliveryOutcome> {
         let recipients = recipients.into_iter().map(Into::into).collect();
         C::deliver(&mut context(), notification.into(), recipients)

@@ -12,9 +12,9 @@
 //! ```
 
 use crate::ports::{
-    HttpRequest, HttpResponse, Level, Log, Settings, Transport, TransportError, Users,
+    HttpRequest, HttpResponse, Level, Log, Progress, Settings, Transport, TransportError, Users,
 };
-use crate::types::{User, UserPage};
+use crate::types::{DeliveryOutcome, User, UserPage};
 use std::collections::BTreeMap;
 
 /// Settings and secrets in two maps; writes always succeed.
@@ -92,6 +92,31 @@ impl Users for MemoryUsers {
             users: self.users[start..end].to_vec(),
             next_cursor: (end < self.users.len()).then(|| end.to_string()),
         }
+    }
+}
+
+/// One report a connector made through [`Progress`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Report {
+    /// [`Progress::posting`] of this delivery.
+    Posting(String),
+    /// [`Progress::outcome`].
+    Outcome(DeliveryOutcome),
+}
+
+/// Progress reports kept in order, for tests that check what a connector reported and when.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemoryProgress {
+    /// The reports, oldest first.
+    pub reports: Vec<Report>,
+}
+
+impl Progress for MemoryProgress {
+    fn posting(&mut self, delivery_id: &str) {
+        self.reports.push(Report::Posting(delivery_id.to_string()));
+    }
+    fn outcome(&mut self, outcome: &DeliveryOutcome) {
+        self.reports.push(Report::Outcome(outcome.clone()));
     }
 }
 

@@ -4,19 +4,21 @@
 //! Each is a unit struct whose methods call the imports; [`export_connector!`](crate::export_connector) hands them to
 //! every call in a [`Context`](crate::Context) of [`HostPorts`].
 
-use crate::bindings::lms::connector::{
+use crate::bindings::lms::connector0_1_0::{
     log as host_log, settings as host_settings, users as host_users,
 };
+use crate::bindings::lms::connector0_2_0::progress as host_progress;
 use crate::ports::{
-    HttpRequest, HttpResponse, Level, Log, Method, Settings, Transport, TransportError, Users,
+    HttpRequest, HttpResponse, Level, Log, Method, Progress, Settings, Transport, TransportError,
+    Users,
 };
-use crate::types::{User, UserPage};
+use crate::types::{DeliveryOutcome, User, UserPage};
 use wasip2::http::outgoing_handler;
 use wasip2::http::types::{self as http, ErrorCode, Fields, OutgoingBody, OutgoingRequest, Scheme};
 use wasip2::io::streams::StreamError;
 
-/// The ports of a component: the host's settings, log, wasi:http and directory.
-pub type HostPorts = (HostSettings, HostLog, WasiHttp, HostUsers);
+/// The ports of a component: the host's settings, log, wasi:http, directory and progress.
+pub type HostPorts = (HostSettings, HostLog, WasiHttp, HostUsers, HostProgress);
 
 /// The host's settings store (the `lms:connector/settings` import).
 #[derive(Debug, Clone, Copy, Default)]
@@ -63,6 +65,19 @@ impl Users for HostUsers {
     }
     fn page(&self, cursor: Option<&str>, limit: u32) -> UserPage {
         host_users::page(cursor, limit).into()
+    }
+}
+
+/// The host's record of a delivery's progress (the `lms:connector/progress` import of contract 0.2.0).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HostProgress;
+
+impl Progress for HostProgress {
+    fn posting(&mut self, delivery_id: &str) {
+        host_progress::posting(delivery_id)
+    }
+    fn outcome(&mut self, outcome: &DeliveryOutcome) {
+        host_progress::outcome(&outcome.clone().into())
     }
 }
 

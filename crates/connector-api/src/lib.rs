@@ -1,10 +1,10 @@
-//! The guest SDK for LMS connectors: everything a connector needs to implement the `lms:connector@0.1.0` contract
+//! The guest SDK for LMS connectors: everything a connector needs to implement the `lms:connector@0.2.0` contract
 //! (`wit/connector.wit`, world `lms-connector`) as a WASI 0.2 component.
 //!
 //! - [`Connector`]: one function per export of the contract; only [`Connector::describe`] is required, the others
 //!   default to a polite refusal (see each one).
 //! - [`Context`]: what each call may use, the host's services as traits ([`ports`]): [`Settings`], [`Log`],
-//!   [`Users`] and an HTTP [`Transport`], plus the time.
+//!   [`Users`], an HTTP [`Transport`] and delivery [`Progress`], plus the time.
 //! - [`types`]: plain Rust mirrors of the contract's records and variants.
 //! - [`export_connector!`]: exports a [`Connector`] from a component.
 //! - On `wasm32` only: `bindings` (what `wit_bindgen` generates for the world) and `host` (the ports over the
@@ -139,7 +139,8 @@ pub mod host;
 
 pub use connector::{Connector, Context, Ports, UNSUPPORTED};
 pub use ports::{
-    HttpRequest, HttpResponse, Level, Log, Method, Settings, Transport, TransportError, Users,
+    HttpRequest, HttpResponse, Level, Log, Method, Progress, Settings, Transport, TransportError,
+    Unreported, Users,
 };
 pub use types::*;
 

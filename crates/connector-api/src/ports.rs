@@ -5,7 +5,7 @@
 //! Every trait is also implemented for `&mut T` (and [`Users`] for `&T`), so that a port can be lent to a
 //! [`Context`](crate::Context) and inspected afterwards.
 
-use crate::types::{User, UserPage};
+use crate::types::{DeliveryOutcome, User, UserPage};
 use std::fmt;
 
 /// The connector's configuration and persistent state on one platform (the WIT `settings` interface).
@@ -308,6 +308,38 @@ impl<T: Transport + ?Sized> Transport for &mut T {
     fn send(&mut self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
         (**self).send(request)
     }
+}
+
+/// Tells the host how a delivery is going, while it goes (contract 0.2.0's `progress` import): the host records each
+/// report at once, so that when it is killed mid-batch only the delivery whose request was in flight is left unsure.
+///
+/// A connector calls [`Progress::posting`] just before every request that may deliver to a recipient (the post
+/// itself, not the look-ups before it), and [`Progress::outcome`] once it knows what became of a recipient it
+/// worked on. Recipients it does not report come back in the list `deliver` returns, as in version 0.1.0.
+pub trait Progress {
+    /// About to make the request that may deliver `delivery_id`.
+    fn posting(&mut self, delivery_id: &str);
+    /// What became of one recipient; at most once per recipient.
+    fn outcome(&mut self, outcome: &DeliveryOutcome);
+}
+
+impl<P: Progress + ?Sized> Progress for &mut P {
+    fn posting(&mut self, delivery_id: &str) {
+        (**self).posting(delivery_id)
+    }
+    fn outcome(&mut self, outcome: &DeliveryOutcome) {
+        (**self).outcome(outcome)
+    }
+}
+
+/// Progress reported to no one: outcomes are known to the host when `deliver` returns (a context built with
+/// [`crate::Context::new`], and tests that do not look at progress).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Unreported;
+
+impl Progress for Unreported {
+    fn posting(&mut self, _: &str) {}
+    fn outcome(&mut self, _: &DeliveryOutcome) {}
 }
 
 #[cfg(test)]

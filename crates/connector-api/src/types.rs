@@ -94,9 +94,14 @@ pub struct Recipient {
     pub user: User,
     /// The host's identifier of this (notification, recipient) delivery; stable across retries.
     pub delivery_id: String,
-    /// Which attempt this is, from 1. A later attempt may follow one whose outcome was lost (a crash, a time-out
-    /// after the service acted): the connector then first checks whether the message already went out.
+    /// Which attempt this is, from 1.
     pub attempt: u32,
+    /// Set when an earlier attempt may have delivered without the host learning it (the host was killed, or the
+    /// request failed in a way that leaves it unknown whether the service acted): the instant, by the host's clock,
+    /// at which that attempt said it was posting ([`crate::Progress::posting`]). The connector must look for a
+    /// message of this delivery posted since then (allowing for clock skew) before posting again. `None`: nothing
+    /// can have been delivered yet; post at once, without looking.
+    pub earlier_post: Option<UnixSeconds>,
 }
 
 /// Why a recipient was deliberately not sent anything.

@@ -12,6 +12,7 @@
 use anyhow::{Context as _, Result};
 use connector_host::grants::Grants;
 use connector_host::outbound::Route;
+use connector_host::progress::Collected;
 use connector_host::store::{ConnectorStore, DirectoryUser, LogLevel, StoredKind};
 use connector_host::{Policy, Sandbox, wit};
 use std::collections::BTreeMap;
@@ -218,11 +219,16 @@ pub async fn run(component: &[u8], body: &str) -> Result<Report> {
             user: user.into(),
             delivery_id: format!("n1/{id}"),
             attempt: 1,
+            earlier_post: None,
         });
     }
-    let outcomes = sandbox
-        .deliver("platform-1", &notification, &recipients)
+    // A connector of contract 0.2.0 reports each recipient's outcome as it goes; an LMS records each one durably
+    // there (see `DeliveryProgress`). Here they are only kept, then put with the outcomes the call returned.
+    let progress = Arc::new(Collected::default());
+    let returned = sandbox
+        .deliver("platform-1", &notification, &recipients, progress.clone())
         .await?;
+    let outcomes = [progress.outcomes(), returned].concat();
     Ok(Report {
         info,
         state,

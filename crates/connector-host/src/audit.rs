@@ -3,6 +3,7 @@
 //! limits and outbound policy in force, and every difference between what is declared, granted and imported.
 
 use crate::Policy;
+use crate::bindings::Contract;
 use crate::grants::Grants;
 use crate::link;
 use crate::manifest::Manifest;
@@ -123,16 +124,31 @@ impl Audit {
                 );
             }
         }
-        // Exports: the contract must be there.
-        if !surface
-            .exports
-            .iter()
-            .any(|e| e.name == "lms:connector/connector@0.1.0")
-        {
-            diff(
+        // Exports: a version of the contract the host loads must be there, and be the one the manifest names.
+        match surface.contract() {
+            None => diff(
                 Severity::Error,
-                "does not export `lms:connector/connector@0.1.0`: it is not a connector".into(),
-            );
+                format!(
+                    "exports none of {}: it is not a connector this host loads",
+                    Contract::ALL
+                        .map(|c| format!("`{}`", c.export()))
+                        .join(", ")
+                ),
+            ),
+            Some(contract) => {
+                if let Some(m) = &manifest
+                    && m.contract != contract.package()
+                {
+                    diff(
+                        Severity::Error,
+                        format!(
+                            "implements `{}` but its manifest says `contract = \"{}\"`",
+                            contract.package(),
+                            m.contract
+                        ),
+                    );
+                }
+            }
         }
         let policy = match &manifest {
             None => {

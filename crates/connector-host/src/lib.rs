@@ -25,6 +25,7 @@ pub mod link;
 pub mod manifest;
 pub mod outbound;
 mod policy;
+pub mod progress;
 pub mod redact;
 mod sandbox;
 mod state;
@@ -32,7 +33,12 @@ pub mod store;
 pub mod surface;
 pub mod untrusted;
 
-pub use bindings::v0_1_0::wit;
+/// The contract's types as the host uses them, whatever version a connector implements: those of 0.1.0, which
+/// 0.2.0 reuses, and the recipient of 0.2.0 (given to a 0.1.0 connector without what it added).
+pub mod wit {
+    pub use crate::bindings::v0_1_0::wit::*;
+    pub use crate::bindings::v0_2_0::types::Recipient;
+}
 pub use limits::{EPOCH_TICK, FUEL_PER_TICK, Limits, THROTTLE_AFTER};
 pub use policy::Policy;
 pub use sandbox::{CALL_THREADS_ENV, DEFAULT_POOL_INSTANCES, MAX_POOLED_MEMORY, POOL_ENV, Sandbox};

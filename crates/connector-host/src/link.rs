@@ -2,7 +2,7 @@
 //! on its own, so that a store of a component that does not import `wasi:filesystem` or `wasi:sockets` has no such
 //! functions at all.
 
-use crate::bindings::v0_1_0::lms;
+use crate::bindings::{v0_1_0, v0_2_0};
 use crate::state::StoreState;
 use crate::surface::unversioned;
 use wasmtime::component::{HasData, HasSelf, Linker, ResourceTable};
@@ -19,6 +19,7 @@ pub const PROVIDED: &[&str] = &[
     "lms:connector/settings",
     "lms:connector/users",
     "lms:connector/log",
+    "lms:connector/progress",
     "wasi:http/types",
     "wasi:http/outgoing-handler",
     "wasi:io/error",
@@ -50,6 +51,17 @@ pub const PROVIDED: &[&str] = &[
     "wasi:sockets/ip-name-lookup",
 ];
 
+/// What the linker knows an import by: the contract's own interfaces by their full name (its versions are not
+/// compatible with each other: 0.2.0 has `types` of its own beside those of 0.1.0), every other interface without
+/// its version (wasmtime matches the host's WASI version to any compatible one the component names).
+pub fn key(name: &str) -> &str {
+    if name.starts_with("lms:connector/") {
+        name
+    } else {
+        unversioned(name)
+    }
+}
+
 /// Adds the host's implementation of the interface `name` (with or without version) to the linker; `Ok(false)`
 /// when the host does not provide it.
 pub fn link(l: &mut Linker<StoreState>, name: &str) -> wasmtime::Result<bool> {
@@ -65,12 +77,14 @@ pub fn link(l: &mut Linker<StoreState>, name: &str) -> wasmtime::Result<bool> {
     let wasi_options = wasmtime_wasi::p2::bindings::LinkOptions::default();
     let http_options = wasmtime_wasi_http::p2::bindings::LinkOptions::default();
     match unversioned(name) {
-        "lms:connector/types" => lms::connector::types::add_to_linker::<S, HasSelf<S>>(l, |s| s)?,
-        "lms:connector/settings" => {
-            lms::connector::settings::add_to_linker::<S, HasSelf<S>>(l, |s| s)?
+        "lms:connector/types" if name.ends_with("@0.2.0") => {
+            v0_2_0::types::add_to_linker::<S, HasSelf<S>>(l, |s| s)?
         }
-        "lms:connector/users" => lms::connector::users::add_to_linker::<S, HasSelf<S>>(l, |s| s)?,
-        "lms:connector/log" => lms::connector::log::add_to_linker::<S, HasSelf<S>>(l, |s| s)?,
+        "lms:connector/types" => v0_1_0::types::add_to_linker::<S, HasSelf<S>>(l, |s| s)?,
+        "lms:connector/settings" => v0_1_0::settings::add_to_linker::<S, HasSelf<S>>(l, |s| s)?,
+        "lms:connector/users" => v0_1_0::users::add_to_linker::<S, HasSelf<S>>(l, |s| s)?,
+        "lms:connector/log" => v0_1_0::log::add_to_linker::<S, HasSelf<S>>(l, |s| s)?,
+        "lms:connector/progress" => v0_2_0::progress::add_to_linker::<S, HasSelf<S>>(l, |s| s)?,
         "wasi:http/types" => wasmtime_wasi_http::p2::bindings::http::types::add_to_linker::<
             S,
             WasiHttp,

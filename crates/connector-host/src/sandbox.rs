@@ -10,7 +10,7 @@
 //! failed call, and repeated failures disable the connector on that platform with an admin alert ([`health`]).
 
 use crate::EPOCH_TICK;
-use crate::bindings::v0_1_0::{LmsConnector, LmsConnectorPre, wit};
+use crate::bindings::{Contract, v0_1_0, v0_2_0};
 use crate::cache::compile;
 use crate::capture;
 use crate::health;
@@ -19,11 +19,13 @@ use crate::limits::{Exceeded, FUEL_PER_TICK, Limits, THROTTLE_AFTER, Tracked};
 use crate::link;
 use crate::outbound::{OutboundConfig, OutboundPolicy};
 use crate::policy::Policy;
+use crate::progress::{CallProgress, DeliveryProgress};
 use crate::redact::redact;
 use crate::state::{Scope, SecretRules, StoreState};
 use crate::store::{ConnectorStore, LogLevel};
 use crate::surface::Surface;
 use crate::untrusted::{Cleaner, Untrusted};
+use crate::wit;
 use anyhow::{Context, Result, anyhow, bail};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -96,7 +98,9 @@ pub struct Sandbox {
 /// What a loaded connector holds; a [`Sandbox`] shares it with the calls it runs on the call runtime.
 struct Loaded {
     engine: Engine,
-    pre: LmsConnectorPre<StoreState>,
+    pre: Pre,
+    /// Whether the component imports `progress` (contract 0.2.0): it reports each recipient as it goes.
+    reports_progress: bool,
     outbound: Arc<OutboundConfig>,
     store: Arc<dyn ConnectorStore>,
     connector_id: String,
@@ -110,6 +114,35 @@ struct Loaded {
     last_fuel: std::sync::atomic::AtomicU64,
     /// Nanoseconds the last call spent inside host functions.
     last_host_time: std::sync::atomic::AtomicU64,
+}
+
+/// The component, pre-instantiated, in the version of the contract it implements.
+enum Pre {
+    V0_1_0(v0_1_0::LmsConnectorPre<StoreState>),
+    V0_2_0(v0_2_0::LmsConnectorPre<StoreState>),
+}
+
+/// One instance of the component, in the version of the contract it implements.
+enum Instance {
+    V0_1_0(v0_1_0::LmsConnector),
+    V0_2_0(v0_2_0::LmsConnector),
+}
+
+/// Calls the same export on an instance of any version: `$c` is its `connector` interface. The functions other than
+/// `deliver` have the same types in every version.
+macro_rules! on_connector {
+    ($instance:expr, |$c:ident| $call:expr) => {
+        match $instance {
+            Instance::V0_1_0(i) => {
+                let $c = i.lms_connector0_1_0_connector();
+                $call
+            }
+            Instance::V0_2_0(i) => {
+                let $c = i.lms_connector0_2_0_connector();
+                $call
+            }
+        }
+    };
 }
 
 impl Sandbox {
@@ -187,17 +220,32 @@ impl Sandbox {
         let mut linker: Linker<StoreState> = Linker::new(engine);
         let mut linked = std::collections::BTreeSet::new();
         for import in &surface.imports {
-            if linked.insert(import.unversioned().to_string()) {
+            if linked.insert(link::key(&import.name).to_string()) {
                 link::link(&mut linker, &import.name).map_err(anyhow::Error::from)?;
             }
         }
+        let contract = surface.contract().with_context(|| {
+            format!(
+                "the component exports no connector interface the host loads ({})",
+                Contract::ALL.map(Contract::export).join(", ")
+            )
+        })?;
         let pre = linker
             .instantiate_pre(&component)
             .map_err(anyhow::Error::from)
             .context("linking the component")?;
-        let pre = LmsConnectorPre::new(pre)
-            .map_err(anyhow::Error::from)
-            .context("the component does not export the connector interface")?;
+        let pre = match contract {
+            Contract::V0_1_0 => v0_1_0::LmsConnectorPre::new(pre).map(Pre::V0_1_0),
+            Contract::V0_2_0 => v0_2_0::LmsConnectorPre::new(pre).map(Pre::V0_2_0),
+        }
+        .map_err(anyhow::Error::from)
+        .with_context(|| {
+            format!("the component does not export the connector interface of {contract}")
+        })?;
+        let reports_progress = surface
+            .imports
+            .iter()
+            .any(|i| i.unversioned() == "lms:connector/progress");
         let secrets = Arc::new(SecretRules {
             declared: policy.manifest.as_ref().map(|m| m.secrets.clone()),
             prefixes: policy
@@ -210,6 +258,7 @@ impl Sandbox {
             loaded: Arc::new(Loaded {
                 engine: engine.clone(),
                 pre,
+                reports_progress,
                 outbound: Arc::new(policy.outbound),
                 store,
                 inbound: policy.manifest.as_ref().and_then(|m| m.inbound.clone()),
@@ -307,7 +356,7 @@ impl Loaded {
         &self,
         platform_id: &str,
         stderr: capture::Capture,
-    ) -> Result<(Store<StoreState>, LmsConnector)> {
+    ) -> Result<(Store<StoreState>, Instance)> {
         let started = Instant::now();
         let caller = format!("{platform_id}/{}", self.connector_id);
         // What the call can make the host hold in resources: at most `resources` entries, and each header map it
@@ -331,6 +380,7 @@ impl Loaded {
                     .trap_on_grow_failure(true)
                     .build(),
             ),
+            progress: None,
             scope: Scope::new(
                 self.store.clone(),
                 platform_id,
@@ -361,11 +411,17 @@ impl Loaded {
                 UpdateDeadline::Yield(1)
             })
         });
-        let instance = self
-            .pre
-            .instantiate_async(&mut store)
-            .await
-            .map_err(anyhow::Error::from)?;
+        let instance = match &self.pre {
+            Pre::V0_1_0(pre) => pre
+                .instantiate_async(&mut store)
+                .await
+                .map(Instance::V0_1_0),
+            Pre::V0_2_0(pre) => pre
+                .instantiate_async(&mut store)
+                .await
+                .map(Instance::V0_2_0),
+        }
+        .map_err(anyhow::Error::from)?;
         Ok((store, instance))
     }
 
@@ -419,7 +475,7 @@ impl Loaded {
         &self,
         platform_id: &str,
         what: &str,
-        call: impl AsyncFnOnce(&mut Store<StoreState>, &LmsConnector) -> wasmtime::Result<R>,
+        call: impl AsyncFnOnce(&mut Store<StoreState>, &Instance) -> wasmtime::Result<R>,
     ) -> Result<R> {
         if let Some(reason) = self.health.get(platform_id).disabled {
             bail!(
@@ -568,7 +624,7 @@ impl Sandbox {
         self.on_call_runtime(async move {
             loaded
                 .run("-", "describe", async |s, i| {
-                    i.lms_connector_connector().call_describe(s).await
+                    on_connector!(i, |c| c.call_describe(s).await)
                 })
                 .await
         })
@@ -590,9 +646,7 @@ impl Sandbox {
         self.on_call_runtime(async move {
             let value = loaded
                 .run(&platform, "start-activation", async |s, i| {
-                    i.lms_connector_connector()
-                        .call_start_activation(s, &request)
-                        .await
+                    on_connector!(i, |c| c.call_start_activation(s, &request).await)
                 })
                 .await?;
             Ok(loaded.cleaned(&platform, value))
@@ -611,9 +665,7 @@ impl Sandbox {
         self.on_call_runtime(async move {
             let value = loaded
                 .run(&platform, "complete-activation", async |s, i| {
-                    i.lms_connector_connector()
-                        .call_complete_activation(s, &query)
-                        .await
+                    on_connector!(i, |c| c.call_complete_activation(s, &query).await)
                 })
                 .await?;
             Ok(loaded.cleaned(&platform, value))
@@ -627,7 +679,7 @@ impl Sandbox {
         self.on_call_runtime(async move {
             let value = loaded
                 .run(&platform, "deactivate", async |s, i| {
-                    i.lms_connector_connector().call_deactivate(s).await
+                    on_connector!(i, |c| c.call_deactivate(s).await)
                 })
                 .await?;
             Ok(loaded.cleaned(&platform, value))
@@ -635,12 +687,15 @@ impl Sandbox {
         .await
     }
 
-    /// `deliver`.
+    /// `deliver`: the outcomes the connector did not report through `progress` during the call (all of them for a
+    /// connector that reports nothing), cleaned. Each report it made went to `progress` as it came; where the list it
+    /// returns disagrees with a report, the report stands.
     pub async fn deliver(
         &self,
         platform_id: &str,
         notification: &wit::Notification,
         recipients: &[wit::Recipient],
+        progress: Arc<dyn DeliveryProgress>,
     ) -> Result<Vec<wit::DeliveryOutcome>> {
         let (loaded, platform, notification, recipients) = (
             self.loaded.clone(),
@@ -651,14 +706,45 @@ impl Sandbox {
         self.on_call_runtime(async move {
             let value = loaded
                 .run(&platform, "deliver", async |s, i| {
-                    i.lms_connector_connector()
-                        .call_deliver(s, &notification, &recipients)
-                        .await
+                    let ids = recipients.iter().map(|r| r.delivery_id.as_str());
+                    s.data_mut().progress = Some(CallProgress::new(progress, ids));
+                    let mut outcomes = match i {
+                        Instance::V0_1_0(i) => {
+                            let recipients: Vec<_> =
+                                recipients.iter().map(v0_1_0_recipient).collect();
+                            i.lms_connector0_1_0_connector()
+                                .call_deliver(&mut *s, &notification, &recipients)
+                                .await?
+                        }
+                        Instance::V0_2_0(i) => {
+                            i.lms_connector0_2_0_connector()
+                                .call_deliver(&mut *s, &notification, &recipients)
+                                .await?
+                        }
+                    };
+                    if let Some(call) = s.data_mut().progress.take() {
+                        outcomes.retain(|o| !call.reported(&o.delivery_id));
+                    }
+                    Ok(outcomes)
                 })
                 .await?;
             Ok(loaded.cleaned(&platform, value))
         })
         .await
+    }
+
+    /// Whether the connector reports each recipient's progress while it delivers (it imports `progress` of
+    /// contract 0.2.0). When it does not, a delivery handed to it may have been delivered until the call returns.
+    pub fn reports_progress(&self) -> bool {
+        self.loaded.reports_progress
+    }
+
+    /// The version of the contract the connector implements.
+    pub fn contract(&self) -> Contract {
+        match self.loaded.pre {
+            Pre::V0_1_0(_) => Contract::V0_1_0,
+            Pre::V0_2_0(_) => Contract::V0_2_0,
+        }
     }
 
     /// `status`.
@@ -667,7 +753,7 @@ impl Sandbox {
         self.on_call_runtime(async move {
             let value = loaded
                 .run(&platform, "status", async |s, i| {
-                    i.lms_connector_connector().call_status(s).await
+                    on_connector!(i, |c| c.call_status(s).await)
                 })
                 .await?;
             Ok(loaded.cleaned(&platform, value))
@@ -689,14 +775,22 @@ impl Sandbox {
         self.on_call_runtime(async move {
             let value = loaded
                 .run(&platform, "handle-inbound", async |s, i| {
-                    i.lms_connector_connector()
-                        .call_handle_inbound(s, &request)
-                        .await
+                    on_connector!(i, |c| c.call_handle_inbound(s, &request).await)
                 })
                 .await?;
             Ok(loaded.cleaned(&platform, value))
         })
         .await
+    }
+}
+
+/// A recipient as a connector of contract 0.1.0 sees it: without `earlier-post` (such a connector looks for an
+/// earlier message on every attempt after the first).
+fn v0_1_0_recipient(r: &wit::Recipient) -> v0_1_0::wit::Recipient {
+    v0_1_0::wit::Recipient {
+        user: r.user.clone(),
+        delivery_id: r.delivery_id.clone(),
+        attempt: r.attempt,
     }
 }
 

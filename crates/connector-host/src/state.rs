@@ -3,6 +3,7 @@
 
 use crate::limits::{Exceeded, Limits, THROTTLE_AFTER, Tracked};
 use crate::outbound::OutboundPolicy;
+use crate::progress::CallProgress;
 use crate::store::ConnectorStore;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,6 +18,8 @@ pub struct StoreState {
     pub(crate) http: WasiHttpCtx,
     pub(crate) hooks: OutboundPolicy,
     pub(crate) limits: Tracked,
+    /// The reports of the `deliver` call running in this store, if it is one.
+    pub(crate) progress: Option<CallProgress>,
     /// The platform and connector this store serves; every import is scoped to it.
     pub(crate) scope: Scope,
 }

@@ -76,4 +76,12 @@ impl Surface {
         exports.sort_by(|a, b| a.name.cmp(&b.name));
         Surface { imports, exports }
     }
+
+    /// The newest version of the contract whose connector interface the component exports, if any.
+    pub fn contract(&self) -> Option<crate::bindings::Contract> {
+        self.exports
+            .iter()
+            .filter_map(|e| crate::bindings::Contract::of_export(&e.name))
+            .max()
+    }
 }

@@ -7,12 +7,14 @@ use crate::demo::{DEMO_PLATFORM, DEMO_REDIRECT_URI, consent};
 use crate::harness::{Harness, HarnessOptions};
 use anyhow::{Context, Result, bail};
 use connector_host::ConnectorStore;
+use connector_host::progress::Collected;
 use connector_host::{Sandbox, wit};
 use slack_connector::api::{HttpRequest, HttpResponse, Transport, TransportError};
-use slack_connector::connector::{Connector, Level, Log, Outcome, Recipient, Settings};
+use slack_connector::connector::{Connector, Level, Log, Outcome, Recipient, Settings, Unreported};
 use slack_connector::model;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The command that reproduces the benchmark.
@@ -170,6 +172,7 @@ async fn run_in(dir: &std::path::Path, iterations: usize) -> Result<Report> {
         user: user.clone(),
         delivery_id: format!("c{i}"),
         attempt: 1,
+        earlier_post: None,
     };
     let forget_dm = || {
         lms.db()
@@ -178,7 +181,12 @@ async fn run_in(dir: &std::path::Path, iterations: usize) -> Result<Report> {
             .map(drop)
     };
     lms.sandbox()
-        .deliver(DEMO_PLATFORM, &notification, &[recipient(0)])
+        .deliver(
+            DEMO_PLATFORM,
+            &notification,
+            &[recipient(0)],
+            Arc::new(Collected::default()),
+        )
         .await?;
     let instantiation = Stats::of(
         lms.sandbox()
@@ -190,12 +198,19 @@ async fn run_in(dir: &std::path::Path, iterations: usize) -> Result<Report> {
     let mut component_times = Vec::with_capacity(iterations);
     for i in 1..=iterations {
         forget_dm()?;
+        let progress = Arc::new(Collected::default());
         let t = Instant::now();
-        let outcomes = lms
+        let returned = lms
             .sandbox()
-            .deliver(DEMO_PLATFORM, &notification, &[recipient(i)])
+            .deliver(
+                DEMO_PLATFORM,
+                &notification,
+                &[recipient(i)],
+                progress.clone(),
+            )
             .await?;
         component_times.push(t.elapsed());
+        let outcomes = [progress.outcomes(), returned].concat();
         if !matches!(
             outcomes.first().map(|o| &o.outcome),
             Some(wit::Outcome::Sent(_))
@@ -232,8 +247,9 @@ async fn run_in(dir: &std::path::Path, iterations: usize) -> Result<Report> {
                 user: native_user.clone(),
                 delivery_id: format!("n{i}"),
                 attempt: 1,
+                earlier_post: None,
             };
-            Connector::new(settings, &mut NoLog, transport, now).deliver(&n, &[r])
+            Connector::new(settings, &mut NoLog, transport, now).deliver(&n, &[r], &mut Unreported)
         };
         deliver(&mut settings, &mut transport, 0);
         let mut times = Vec::with_capacity(iterations);

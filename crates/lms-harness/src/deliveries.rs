@@ -28,7 +28,8 @@ pub struct DeliveriesArgs {
     /// Prints counts per notification and status instead of one line per delivery.
     #[arg(long)]
     pub summary: bool,
-    /// Runs the outbox first, until nothing is queued (deliveries a crash left in flight are recovered first).
+    /// Runs the outbox first, until nothing is queued (deliveries a stopped runner left in flight are taken over once
+    /// its lease expires, at once when its process is gone; a platform another live runner drives is left to it).
     #[arg(long)]
     pub run: bool,
     /// With --run: routes https://slack.com to this URL (a simulated Slack), e.g. http://127.0.0.1:8025.
@@ -44,8 +45,6 @@ pub struct DeliveriesArgs {
 pub struct DeliveriesOutput {
     /// The run, with --run.
     pub run: Option<RunReport>,
-    /// Deliveries a crash had left in flight, put back in the queue (with --run).
-    pub recovered: Option<usize>,
     /// Counts per notification and status.
     pub summary: BTreeMap<String, BTreeMap<String, usize>>,
     /// The log (absent with --summary).
@@ -54,14 +53,8 @@ pub struct DeliveriesOutput {
 
 /// Runs `lms-harness deliveries`.
 pub async fn deliveries_command(args: DeliveriesArgs) -> Result<()> {
-    let (db, run, recovered) = if args.run {
+    let (db, run) = if args.run {
         let lms = DataDir::open_lms(&args.data, args.slack_url.as_deref())?;
-        let recovered = lms.outbox().recover_in_flight()?;
-        if recovered > 0 {
-            eprintln!(
-                "{recovered} deliveries left in flight by an interrupted run were put back in the queue"
-            );
-        }
         let config = OutboxConfig {
             concurrency: args.concurrency.max(1),
             ..OutboxConfig::default()
@@ -70,9 +63,15 @@ pub async fn deliveries_command(args: DeliveriesArgs) -> Result<()> {
         let report = workers
             .drain(args.platform.as_deref(), &SystemClock)
             .await?;
-        (lms.db().clone(), Some(report), Some(recovered))
+        if report.taken_over > 0 {
+            eprintln!(
+                "{} deliveries left in flight by a runner that stopped were taken over",
+                report.taken_over
+            );
+        }
+        (lms.db().clone(), Some(report))
     } else {
-        (DataDir::open_db(&args.data, false)?, None, None)
+        (DataDir::open_db(&args.data, false)?, None)
     };
     let filter = LogFilter {
         platform: args.platform.clone(),
@@ -91,7 +90,6 @@ pub async fn deliveries_command(args: DeliveriesArgs) -> Result<()> {
     if args.json {
         let out = DeliveriesOutput {
             run,
-            recovered,
             summary,
             deliveries: (!args.summary).then_some(entries),
         };

@@ -10,6 +10,17 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+/// How long a write waits for another process's write to the same database to finish (several runners may share a
+/// data folder).
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Begins a transaction that takes the database's write lock at once (waiting up to [`BUSY_TIMEOUT`] for another
+/// process's): a transaction that reads first and writes later could otherwise fail with "database is locked" when
+/// another process wrote in between.
+pub fn write(conn: &mut Connection) -> rusqlite::Result<rusqlite::Transaction<'_>> {
+    conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+}
+
 /// The schema; `user_version` records which migrations ran.
 const MIGRATIONS: &[&str] = &[
     r#"
@@ -166,6 +177,19 @@ CREATE TABLE web_sessions (
     expires_at INTEGER NOT NULL
 );
 CREATE INDEX web_sessions_by_age ON web_sessions (platform_id, created_at);
+"#,
+    // Leases: a delivery in flight belongs to one runner until its lease expires; `posting_since` is when an attempt
+    // said it was posting, while that attempt's outcome is unknown. One runner drives a platform's outbox at a time.
+    r#"
+ALTER TABLE deliveries ADD COLUMN lease_owner TEXT;
+ALTER TABLE deliveries ADD COLUMN lease_expires_at INTEGER;
+ALTER TABLE deliveries ADD COLUMN posting_since INTEGER;
+CREATE INDEX deliveries_leases ON deliveries (platform_id, status, lease_expires_at);
+CREATE TABLE platform_leases (
+    platform_id TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+);
 "#,
 ];
 
@@ -372,15 +396,22 @@ impl Db {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        let version: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        for (i, migration) in MIGRATIONS.iter().enumerate().skip(version) {
-            conn.execute_batch(migration)
-                .with_context(|| format!("migration {}", i + 1))?;
-            conn.pragma_update(None, "user_version", i + 1)?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        let mut conn = conn;
+        {
+            // One transaction holding the write lock: another process opening the same folder at the same moment
+            // waits, then finds the migrations done.
+            let tx = write(&mut conn)?;
+            let version: usize = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+            for (i, migration) in MIGRATIONS.iter().enumerate().skip(version) {
+                tx.execute_batch(migration)
+                    .with_context(|| format!("migration {}", i + 1))?;
+                tx.pragma_update(None, "user_version", i + 1)?;
+            }
+            tx.execute_batch(QUOTAS_AND_RETENTION)
+                .context("setting up the connector quotas and the retention of log rows")?;
+            tx.commit()?;
         }
-        conn.execute_batch(QUOTAS_AND_RETENTION)
-            .context("setting up the connector quotas and the retention of log rows")?;
         Ok(Db {
             conn: Arc::new(FairMutex::new(conn)),
             secrets,

@@ -14,6 +14,7 @@ pub mod db;
 pub mod inbound;
 pub mod inbound_guard;
 pub mod integration;
+pub mod lease;
 pub mod outbox;
 pub mod replay;
 pub mod scheduler;

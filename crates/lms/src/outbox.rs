@@ -4,8 +4,13 @@
 
 use crate::db::{Db, now};
 use crate::integration::Lms;
+use crate::lease::Runner;
 use anyhow::{Context, Result, bail};
+use connector_host::progress::DeliveryProgress;
 use connector_host::wit;
+use parking_lot::Mutex;
+use std::collections::HashSet;
+use std::sync::Arc;
 
 /// One row of the delivery log.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -170,6 +175,10 @@ pub(crate) struct Claimed {
     mandatory: bool,
     /// This attempt's number, from 1.
     attempt: u32,
+    /// When an earlier attempt said it was posting, if its outcome is unknown.
+    earlier_post: Option<i64>,
+    /// Whether another runner had it in flight and stopped.
+    pub(crate) taken_over: bool,
 }
 
 /// What became of one delivery of a batch, before it is recorded.
@@ -187,10 +196,142 @@ pub(crate) enum Record {
     Failed(String, String),
     /// Failed for good because the integration's credentials no longer work.
     Disconnected(String, String),
-    /// Retryable: code, why, and the wait Slack asked for.
-    Retry(String, String, Option<u64>),
+    /// Retryable: code, why, the wait Slack asked for, and whether the service may have acted on the request
+    /// (a time-out or a server error may come after the message was posted; a refusal to go faster never does).
+    Retry {
+        code: String,
+        why: String,
+        wait_ms: Option<u64>,
+        may_have_acted: bool,
+    },
     /// Held back by the connector's pacing, without any call: wait this many ms; not an attempt.
     Paced(u64),
+}
+
+impl Record {
+    /// What a connector's outcome means for the delivery.
+    pub(crate) fn of(outcome: &wit::Outcome) -> Record {
+        match outcome {
+            wit::Outcome::Sent(sent) => Record::Sent {
+                conversation: sent.conversation.clone(),
+                message_id: sent.message_id.clone(),
+                already_sent: sent.already_sent,
+            },
+            wit::Outcome::Skipped(wit::SkipReason::NoAccount) => Record::Skipped(
+                "no_account".into(),
+                "No active Slack member has this learner's e-mail address.".into(),
+            ),
+            wit::Outcome::Skipped(wit::SkipReason::Inactive(why)) => {
+                Record::Skipped("inactive".into(), why.clone())
+            }
+            wit::Outcome::Failed(f) => match f.kind {
+                wit::FailureKind::RateLimited if f.code == PACED => {
+                    Record::Paced(f.retry_after_ms.unwrap_or(1))
+                }
+                wit::FailureKind::Transient | wit::FailureKind::RateLimited => Record::Retry {
+                    code: f.code.clone(),
+                    why: f.message.clone(),
+                    wait_ms: f.retry_after_ms,
+                    may_have_acted: f.kind == wit::FailureKind::Transient,
+                },
+                wit::FailureKind::Permanent => Record::Failed(f.code.clone(), f.message.clone()),
+                wit::FailureKind::Disconnected => {
+                    Record::Disconnected(f.code.clone(), f.message.clone())
+                }
+            },
+        }
+    }
+}
+
+/// What a connector reports while it delivers a batch (contract 0.2.0), recorded at once under the runner's lease:
+/// a post it announces marks the delivery as possibly posted, an outcome is recorded as if the batch had returned it.
+pub(crate) struct BatchProgress {
+    lms: Lms,
+    platform_id: String,
+    runner: Runner,
+    at: i64,
+    policy: RetryPolicy,
+    state: Mutex<BatchState>,
+}
+
+/// What a batch's reports have added up to so far.
+#[derive(Default)]
+pub(crate) struct BatchState {
+    /// The deliveries the connector said it was posting to.
+    pub(crate) announced: HashSet<String>,
+    /// The outcomes recorded.
+    pub(crate) report: RunReport,
+    /// The longest short wait asked for recipients held back.
+    pub(crate) paced: Option<u64>,
+}
+
+impl BatchProgress {
+    /// The reports of one batch of `platform_id`, run by `runner` at `at`.
+    pub(crate) fn new(
+        lms: Lms,
+        platform_id: &str,
+        runner: Runner,
+        at: i64,
+        policy: RetryPolicy,
+    ) -> Self {
+        BatchProgress {
+            lms,
+            platform_id: platform_id.to_string(),
+            runner,
+            at,
+            policy,
+            state: Mutex::default(),
+        }
+    }
+
+    /// What the reports added up to.
+    pub(crate) fn finish(&self) -> BatchState {
+        std::mem::take(&mut *self.state.lock())
+    }
+
+    /// Records the outcomes the batch returned rather than reported, and adds them to what the reports counted.
+    pub(crate) fn record_returned(&self, records: &[(String, Record)]) -> Result<()> {
+        let mut state = self.state.lock();
+        let BatchState {
+            announced,
+            report,
+            paced,
+        } = &mut *state;
+        let waited = self.lms.record(
+            &self.platform_id,
+            records,
+            self.at,
+            &self.policy,
+            &self.runner,
+            announced,
+            report,
+        )?;
+        *paced = (*paced).max(waited);
+        Ok(())
+    }
+}
+
+impl DeliveryProgress for BatchProgress {
+    fn posting(&self, delivery_id: &str) -> Result<()> {
+        let t = now();
+        let marked = self.lms.db().conn().execute(
+            "UPDATE deliveries SET posting_since = ?3, updated_at = ?3
+             WHERE id = ?1 AND status = 'in_flight' AND lease_owner = ?2",
+            params![delivery_id, self.runner.owner(), t],
+        )?;
+        if marked == 0 {
+            bail!(
+                "the delivery {delivery_id} is no longer this runner's to send (its lease expired and another runner \
+                 took it, or it was recorded)"
+            );
+        }
+        self.state.lock().announced.insert(delivery_id.to_string());
+        Ok(())
+    }
+
+    fn outcome(&self, outcome: &wit::DeliveryOutcome) -> Result<()> {
+        self.record_returned(&[(outcome.delivery_id.clone(), Record::of(&outcome.outcome))])
+    }
 }
 
 /// When a retryable failure is tried again, and when it becomes final.
@@ -277,6 +418,10 @@ pub struct RunReport {
     pub already_sent: usize,
     /// Held back by the connector's pacing and handed over again (counted each time).
     pub paced: usize,
+    /// Deliveries a stopped runner had left in flight, taken over.
+    pub taken_over: usize,
+    /// Some platform was left alone: another live runner holds its lease.
+    pub elsewhere: bool,
 }
 
 impl RunReport {
@@ -288,6 +433,8 @@ impl RunReport {
         self.retrying += other.retrying;
         self.already_sent += other.already_sent;
         self.paced += other.paced;
+        self.taken_over += other.taken_over;
+        self.elsewhere |= other.elsewhere;
     }
 }
 
@@ -318,7 +465,7 @@ impl Outbox {
         user_ids: &[String],
     ) -> Result<usize> {
         let mut conn = self.db().conn();
-        let tx = conn.transaction()?;
+        let tx = crate::db::write(&mut conn)?;
         if let Some(session_id) = n.session_id {
             let exists: Option<i64> = tx
                 .query_row(
@@ -390,30 +537,29 @@ impl Outbox {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// After a crash: deliveries left in flight go back to the queue. Their attempt was counted, so the next one
-    /// makes the connector look for an earlier post before posting again. Call it once when a worker process starts,
-    /// before any batch of this database is in flight.
-    pub fn recover_in_flight(&self) -> Result<usize> {
-        Ok(self.db().conn().execute(
-            "UPDATE deliveries SET status = 'queued', updated_at = ?1 WHERE status = 'in_flight'",
-            [now()],
-        )?)
-    }
-
-    /// Claims up to `batch` due deliveries of one notification: marks them in flight and counts the attempt.
+    /// Claims up to `batch` deliveries of one notification for `runner`: those due at `at`, and those another runner
+    /// left in flight whose lease expired (see [`crate::lease`]). Marks them in flight under `runner`'s lease and
+    /// counts the attempt; a delivery whose earlier attempt may have posted is handed over with the instant it said
+    /// so. When the connector does not report its progress (`reports_progress` false), every claimed delivery may
+    /// be posted from now until its outcome is recorded.
     pub(crate) fn claim(
         &self,
         platform_id: &str,
         at: i64,
         batch: usize,
+        runner: &Runner,
+        reports_progress: bool,
     ) -> Result<Option<(String, Vec<Claimed>)>> {
         let mut conn = self.db().conn();
-        let tx = conn.transaction()?;
+        let tx = crate::db::write(&mut conn)?;
+        let t = now();
         let notification: Option<String> = tx
             .query_row(
-                "SELECT notification_id FROM deliveries WHERE platform_id = ?1 AND status = 'queued' AND next_attempt_at <= ?2
+                "SELECT notification_id FROM deliveries WHERE platform_id = ?1 AND (
+                     (status = 'queued' AND next_attempt_at <= ?2)
+                     OR (status = 'in_flight' AND (lease_expires_at IS NULL OR lease_expires_at < ?3)))
                  ORDER BY next_attempt_at, notification_id LIMIT 1",
-                params![platform_id, at],
+                params![platform_id, at, t],
                 |r| r.get(0),
             )
             .optional()?;
@@ -422,27 +568,42 @@ impl Outbox {
         };
         let claimed: Vec<Claimed> = {
             let mut stmt = tx.prepare(
-                "SELECT id, user_id, mandatory, attempts + 1 FROM deliveries WHERE platform_id = ?1 AND notification_id = ?2
-                 AND status = 'queued' AND next_attempt_at <= ?3 ORDER BY next_attempt_at, user_id LIMIT ?4",
+                "SELECT id, user_id, mandatory, attempts + 1, posting_since, status = 'in_flight' FROM deliveries
+                 WHERE platform_id = ?1 AND notification_id = ?2 AND (
+                     (status = 'queued' AND next_attempt_at <= ?3)
+                     OR (status = 'in_flight' AND (lease_expires_at IS NULL OR lease_expires_at < ?5)))
+                 ORDER BY next_attempt_at, user_id LIMIT ?4",
             )?;
-            let rows =
-                stmt.query_map(params![platform_id, notification, at, batch as i64], |r| {
+            let rows = stmt.query_map(
+                params![platform_id, notification, at, batch as i64, t],
+                |r| {
                     Ok(Claimed {
                         delivery_id: r.get(0)?,
                         user_id: r.get(1)?,
                         mandatory: r.get(2)?,
                         attempt: r.get(3)?,
+                        earlier_post: r.get(4)?,
+                        taken_over: r.get(5)?,
                     })
-                })?;
+                },
+            )?;
             rows.collect::<rusqlite::Result<_>>()?
         };
         {
             let mut update = tx.prepare(
-                "UPDATE deliveries SET status = 'in_flight', attempts = attempts + 1, updated_at = ?2 WHERE id = ?1",
+                "UPDATE deliveries SET status = 'in_flight', attempts = attempts + 1, lease_owner = ?2,
+                 lease_expires_at = ?3, posting_since = CASE WHEN ?4 THEN posting_since
+                 ELSE COALESCE(posting_since, ?5) END, updated_at = ?5 WHERE id = ?1",
             )?;
-            let t = now();
+            let expiry = runner.expiry();
             for c in &claimed {
-                update.execute(params![c.delivery_id, t])?;
+                update.execute(params![
+                    c.delivery_id,
+                    runner.owner(),
+                    expiry,
+                    reports_progress,
+                    t
+                ])?;
             }
         }
         tx.commit()?;
@@ -491,12 +652,14 @@ impl Lms {
         )
     }
 
-    /// Hands a claimed batch to the connector and says what became of each delivery (nothing is recorded here).
+    /// Hands a claimed batch to the connector and says what became of each delivery it did not report through
+    /// `progress` while it ran (nothing is recorded here; `progress` records what it is told at once).
     pub(crate) async fn send_batch(
         &self,
         platform_id: &str,
         notification_id: &str,
         claimed: Vec<Claimed>,
+        progress: Arc<BatchProgress>,
     ) -> Result<Vec<(String, Record)>> {
         let (kind, notification) = self.wit_notification(platform_id, notification_id)?;
         let mut records = Vec::with_capacity(claimed.len());
@@ -506,6 +669,8 @@ impl Lms {
             user_id,
             mandatory,
             attempt,
+            earlier_post,
+            ..
         } in claimed
         {
             if !mandatory && !self.preference(platform_id, &user_id, kind.preference())? {
@@ -536,6 +701,7 @@ impl Lms {
                 },
                 delivery_id,
                 attempt,
+                earlier_post,
             });
         }
         if recipients.is_empty() {
@@ -543,76 +709,69 @@ impl Lms {
         }
         let outcomes = match self
             .sandbox()
-            .deliver(platform_id, &notification, &recipients)
+            .deliver(platform_id, &notification, &recipients, progress)
             .await
         {
             Ok(outcomes) => outcomes,
             Err(e) => {
-                // The component failed as a whole (trap, time limit): the recipients' attempts were counted, so
-                // the next attempt checks Slack's history before posting again.
+                // The component failed as a whole (trap, time limit): the recipients it had not reported are
+                // retried; those it said it was posting to are looked for in Slack's history first.
                 let message = format!("{e:#}");
                 for r in recipients {
                     records.push((
                         r.delivery_id,
-                        Record::Retry("connector_failed".into(), message.clone(), None),
+                        Record::Retry {
+                            code: "connector_failed".into(),
+                            why: message.clone(),
+                            wait_ms: None,
+                            may_have_acted: true,
+                        },
                     ));
                 }
                 return Ok(records);
             }
         };
+        for o in outcomes {
+            if !recipients.iter().any(|r| r.delivery_id == o.delivery_id) {
+                tracing::warn!(
+                    platform = platform_id,
+                    "the connector returned an outcome for a delivery it was not given; ignored"
+                );
+                continue;
+            }
+            records.push((o.delivery_id.clone(), Record::of(&o.outcome)));
+        }
+        // A recipient with no outcome at all (neither reported nor returned) is still in flight under this runner's
+        // lease: retried, as possibly posted if it said it was posting.
         for r in recipients {
-            let Some(o) = outcomes.iter().find(|o| o.delivery_id == r.delivery_id) else {
+            if !records.iter().any(|(id, _)| *id == r.delivery_id) {
                 records.push((
                     r.delivery_id,
-                    Record::Retry(
-                        "no_outcome".into(),
-                        "The connector returned no outcome for this recipient.".into(),
-                        None,
-                    ),
+                    Record::Retry {
+                        code: "no_outcome".into(),
+                        why: "The connector returned no outcome for this recipient.".into(),
+                        wait_ms: None,
+                        may_have_acted: true,
+                    },
                 ));
-                continue;
-            };
-            let record = match &o.outcome {
-                wit::Outcome::Sent(sent) => Record::Sent {
-                    conversation: sent.conversation.clone(),
-                    message_id: sent.message_id.clone(),
-                    already_sent: sent.already_sent,
-                },
-                wit::Outcome::Skipped(wit::SkipReason::NoAccount) => Record::Skipped(
-                    "no_account".into(),
-                    "No active Slack member has this learner's e-mail address.".into(),
-                ),
-                wit::Outcome::Skipped(wit::SkipReason::Inactive(why)) => {
-                    Record::Skipped("inactive".into(), why.clone())
-                }
-                wit::Outcome::Failed(f) => match f.kind {
-                    wit::FailureKind::RateLimited if f.code == PACED => {
-                        Record::Paced(f.retry_after_ms.unwrap_or(1))
-                    }
-                    wit::FailureKind::Transient | wit::FailureKind::RateLimited => {
-                        Record::Retry(f.code.clone(), f.message.clone(), f.retry_after_ms)
-                    }
-                    wit::FailureKind::Permanent => {
-                        Record::Failed(f.code.clone(), f.message.clone())
-                    }
-                    wit::FailureKind::Disconnected => {
-                        Record::Disconnected(f.code.clone(), f.message.clone())
-                    }
-                },
-            };
-            records.push((r.delivery_id, record));
+            }
         }
         Ok(records)
     }
 
-    /// Records a batch's outcomes in one transaction, and counts them into `report`. Returns the longest wait the
-    /// connector asked for recipients it held back, if any.
+    /// Records outcomes of deliveries `runner` holds in flight, in one transaction, and counts them into `report`;
+    /// a delivery no longer in flight under `runner`'s lease (already recorded, or taken over by another runner after
+    /// the lease expired) is left as it is. `announced` are the deliveries the connector said it was posting to during
+    /// this attempt. Returns the longest wait the connector asked for recipients it held back, if any.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn record(
         &self,
         platform_id: &str,
         records: &[(String, Record)],
         at: i64,
         policy: &RetryPolicy,
+        runner: &Runner,
+        announced: &HashSet<String>,
         report: &mut RunReport,
     ) -> Result<Option<u64>> {
         let mut paced: Option<u64> = None;
@@ -620,9 +779,30 @@ impl Lms {
         let mut refused_wait: Option<u64> = None;
         {
             let mut conn = self.db().conn();
-            let tx = conn.transaction()?;
+            let tx = crate::db::write(&mut conn)?;
             let t = now();
             for (id, record) in records {
+                let held: Option<(i64, i64, Option<i64>)> = tx
+                    .query_row(
+                        "SELECT attempts, next_attempt_at, posting_since FROM deliveries
+                         WHERE id = ?1 AND status = 'in_flight' AND lease_owner = ?2",
+                        params![id, runner.owner()],
+                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    )
+                    .optional()?;
+                let Some((attempts, next_attempt_at, posting_since)) = held else {
+                    continue;
+                };
+                // Whether a message may be out there after this attempt: when the connector said it was posting
+                // and the answer leaves it unknown, or when an earlier attempt's doubt was not cleared by a look
+                // (the connector looks before it says it is posting).
+                let unsure = |may_have_acted: bool| {
+                    if may_have_acted || !announced.contains(id) {
+                        posting_since
+                    } else {
+                        None
+                    }
+                };
                 let finish = |status: DeliveryStatus,
                               conversation: Option<&str>,
                               message_id: Option<&str>,
@@ -631,8 +811,30 @@ impl Lms {
                  -> rusqlite::Result<usize> {
                     tx.execute(
                         "UPDATE deliveries SET status = ?2, conversation = ?3, message_id = ?4, reason_code = ?5,
-                         reason = ?6, updated_at = ?7 WHERE id = ?1",
+                         reason = ?6, updated_at = ?7, lease_owner = NULL, lease_expires_at = NULL,
+                         posting_since = NULL WHERE id = ?1",
                         params![id, status, conversation, message_id, code, reason, t],
+                    )
+                };
+                let requeue = |attempts: i64,
+                               due: i64,
+                               reason: Option<(&str, &str)>,
+                               posting_since: Option<i64>|
+                 -> rusqlite::Result<usize> {
+                    tx.execute(
+                        "UPDATE deliveries SET status = 'queued', attempts = ?2, next_attempt_at = ?3,
+                         reason_code = COALESCE(?4, reason_code), reason = COALESCE(?5, reason),
+                         posting_since = ?6, lease_owner = NULL, lease_expires_at = NULL, updated_at = ?7
+                         WHERE id = ?1",
+                        params![
+                            id,
+                            attempts,
+                            due,
+                            reason.map(|r| r.0),
+                            reason.map(|r| r.1),
+                            posting_since,
+                            t
+                        ],
                     )
                 };
                 match record {
@@ -666,9 +868,10 @@ impl Lms {
                         report.failed += 1;
                         disconnected.get_or_insert_with(|| why.clone());
                     }
-                    Record::Paced(ms) | Record::Retry(_, _, Some(ms))
-                        if policy.refuses_wait(*ms) =>
-                    {
+                    Record::Paced(ms)
+                    | Record::Retry {
+                        wait_ms: Some(ms), ..
+                    } if policy.refuses_wait(*ms) => {
                         let why = policy.wait_refused(*ms);
                         finish(
                             DeliveryStatus::Failed,
@@ -689,29 +892,31 @@ impl Lms {
                         } else {
                             at + ms.div_ceil(1000) as i64
                         };
-                        tx.execute(
-                            "UPDATE deliveries SET status = 'queued', attempts = MAX(attempts - 1, 0),
-                             next_attempt_at = MAX(next_attempt_at, ?3), updated_at = ?2 WHERE id = ?1",
-                            params![id, t, due],
+                        requeue(
+                            (attempts - 1).max(0),
+                            next_attempt_at.max(due),
+                            None,
+                            unsure(false),
                         )?;
                         report.paced += 1;
                     }
-                    Record::Retry(code, why, retry_after_ms) => {
-                        let attempts: i64 = tx.query_row(
-                            "SELECT attempts FROM deliveries WHERE id = ?1",
-                            [id],
-                            |r| r.get(0),
-                        )?;
+                    Record::Retry {
+                        code,
+                        why,
+                        wait_ms,
+                        may_have_acted,
+                    } => {
                         if attempts >= policy.max_attempts {
                             let why = format!("{why} (after {attempts} attempts)");
                             finish(DeliveryStatus::Failed, None, None, Some(code), Some(&why))?;
                             report.failed += 1;
                         } else {
-                            let wait = policy.wait_secs(attempts, *retry_after_ms);
-                            tx.execute(
-                                "UPDATE deliveries SET status = 'queued', next_attempt_at = ?2, reason_code = ?3,
-                                 reason = ?4, updated_at = ?5 WHERE id = ?1",
-                                params![id, at + wait, code, why, t],
+                            let wait = policy.wait_secs(attempts, *wait_ms);
+                            requeue(
+                                attempts,
+                                at + wait,
+                                Some((code, why)),
+                                unsure(*may_have_acted),
                             )?;
                             report.retrying += 1;
                         }
@@ -901,23 +1106,25 @@ pub fn pending(db: &crate::db::Db, platform: Option<&str>) -> Result<usize> {
     )? as usize)
 }
 
-/// When the next queued delivery of one platform (or any) is due.
+/// When the next delivery of one platform (or any) is due: a queued one's next attempt, or the expiry of the lease
+/// of one in flight (after which a stopped runner's delivery is taken again).
 pub fn next_due(db: &crate::db::Db, platform: Option<&str>) -> Result<Option<i64>> {
     Ok(db.conn().query_row(
-        "SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'queued' AND (?1 IS NULL OR platform_id = ?1)",
+        "SELECT MIN(CASE status WHEN 'queued' THEN next_attempt_at ELSE COALESCE(lease_expires_at, 0) END)
+         FROM deliveries WHERE status IN ('queued', 'in_flight') AND (?1 IS NULL OR platform_id = ?1)",
         params![platform],
         |r| r.get(0),
     )?)
 }
 
-/// Platforms with deliveries due at `at`.
+/// Platforms with deliveries due at `at`, or left in flight by a runner whose lease expired.
 pub fn due_platforms(db: &crate::db::Db, at: i64) -> Result<Vec<String>> {
     let conn = db.conn();
     let mut stmt = conn.prepare(
-        "SELECT DISTINCT platform_id FROM deliveries WHERE status = 'queued' AND next_attempt_at <= ?1
-         ORDER BY platform_id",
+        "SELECT DISTINCT platform_id FROM deliveries WHERE (status = 'queued' AND next_attempt_at <= ?1)
+         OR (status = 'in_flight' AND (lease_expires_at IS NULL OR lease_expires_at < ?2)) ORDER BY platform_id",
     )?;
-    let rows = stmt.query_map([at], |r| r.get(0))?;
+    let rows = stmt.query_map([at, now()], |r| r.get(0))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
@@ -998,43 +1205,91 @@ mod tests {
     #[test]
     fn claims_take_due_deliveries_of_one_notification_in_batches_and_count_the_attempt() {
         let outbox = outbox(5);
+        let runner = Runner::new(60);
         outbox
             .enqueue("p", &step("later", 1_000), &users(5))
             .unwrap();
         outbox.enqueue("p", &step("now", 0), &users(5)).unwrap();
-        let (notification, claimed) = outbox.claim("p", 10, 2).unwrap().unwrap();
+        let claim = |at, batch| outbox.claim("p", at, batch, &runner, true).unwrap();
+        let (notification, claimed) = claim(10, 2).unwrap();
         assert_eq!(notification, "now");
         let ids: Vec<&str> = claimed.iter().map(|c| c.user_id.as_str()).collect();
         assert_eq!(ids, ["l1", "l2"]);
-        assert!(claimed.iter().all(|c| c.attempt == 1));
-        let (_, rest) = outbox.claim("p", 10, 50).unwrap().unwrap();
+        assert!(
+            claimed
+                .iter()
+                .all(|c| c.attempt == 1 && c.earlier_post.is_none())
+        );
+        let (_, rest) = claim(10, 50).unwrap();
         assert_eq!(rest.len(), 3);
         // Nothing else is due before `later`'s time.
-        assert!(outbox.claim("p", 10, 50).unwrap().is_none());
+        assert!(claim(10, 50).is_none());
         assert!(
             statuses(&outbox, "now")
                 .iter()
                 .all(|(_, s, a)| *s == DeliveryStatus::InFlight && *a == 1)
         );
-        let (notification, claimed) = outbox.claim("p", 1_000, 50).unwrap().unwrap();
+        let (notification, claimed) = claim(1_000, 50).unwrap();
         assert_eq!((notification.as_str(), claimed.len()), ("later", 5));
     }
 
+    fn posting_since(outbox: &Outbox, user: &str) -> Option<i64> {
+        outbox
+            .db()
+            .conn()
+            .query_row(
+                "SELECT posting_since FROM deliveries WHERE user_id = ?1",
+                [user],
+                |r| r.get(0),
+            )
+            .unwrap()
+    }
+
     #[test]
-    fn recovery_puts_in_flight_deliveries_back_and_the_next_claim_is_a_second_attempt() {
+    fn a_delivery_left_in_flight_is_taken_again_only_once_its_lease_expired() {
         let outbox = outbox(2);
         outbox.enqueue("p", &step("n", 0), &users(2)).unwrap();
-        outbox.claim("p", 0, 50).unwrap().unwrap();
-        assert_eq!(outbox.recover_in_flight().unwrap(), 2);
+        let (a, b) = (Runner::new(60), Runner::new(60));
+        outbox.claim("p", 0, 50, &a, true).unwrap().unwrap();
+        // The connector said it was posting to l1, then `a` stopped.
+        outbox
+            .db()
+            .conn()
+            .execute(
+                "UPDATE deliveries SET posting_since = 1234 WHERE user_id = 'l1'",
+                [],
+            )
+            .unwrap();
         assert!(
-            statuses(&outbox, "n")
-                .iter()
-                .all(|(_, s, a)| *s == DeliveryStatus::Queued && *a == 1)
+            outbox.claim("p", 0, 50, &b, true).unwrap().is_none(),
+            "a live lease is never taken"
         );
-        let (_, claimed) = outbox.claim("p", 0, 50).unwrap().unwrap();
-        assert!(claimed.iter().all(|c| c.attempt == 2));
-        assert_eq!(outbox.recover_in_flight().unwrap(), 2);
-        assert_eq!(outbox.recover_in_flight().unwrap(), 0);
+        outbox
+            .db()
+            .conn()
+            .execute("UPDATE deliveries SET lease_expires_at = 0", [])
+            .unwrap();
+        let (_, claimed) = outbox.claim("p", 0, 50, &b, true).unwrap().unwrap();
+        let seen: Vec<(&str, u32, Option<i64>, bool)> = claimed
+            .iter()
+            .map(|c| (c.user_id.as_str(), c.attempt, c.earlier_post, c.taken_over))
+            .collect();
+        assert_eq!(
+            seen,
+            [("l1", 2, Some(1234), true), ("l2", 2, None, true)],
+            "only the delivery whose post was announced is looked for"
+        );
+    }
+
+    #[test]
+    fn a_connector_that_reports_nothing_may_have_posted_to_every_claimed_delivery() {
+        let outbox = outbox(2);
+        outbox.enqueue("p", &step("n", 0), &users(2)).unwrap();
+        outbox
+            .claim("p", 0, 50, &Runner::new(60), false)
+            .unwrap()
+            .unwrap();
+        assert!(posting_since(&outbox, "l1").is_some() && posting_since(&outbox, "l2").is_some());
     }
 
     #[test]

@@ -9,12 +9,14 @@
 //! - **Time.** What is due is decided by an instant the caller gives (`at`) or a [`Clock`] (tests use
 //!   [`ManualClock`]); back-offs are recorded as `next_attempt_at`. The only real-time waits are the connector's
 //!   pacing (Slack's limits run in real time).
-//! - **Recovery.** [`crate::integration::Lms::recover_in_flight`] puts deliveries a crash left in flight back in the queue;
-//!   `lms-harness deliveries --run` calls it when it starts.
+//! - **Recovery.** Every batch is claimed under this process's lease ([`crate::lease`]): deliveries a stopped runner
+//!   left in flight are claimed again once its lease expired (at once when its process is gone from this machine),
+//!   whatever command runs the outbox, when it starts and while it runs.
 
 use crate::db::now;
 use crate::integration::Lms;
-use crate::outbox::{self, BATCH, Record, RetryPolicy, RunReport};
+use crate::lease::{Heartbeat, Runner};
+use crate::outbox::{self, BATCH, BatchProgress, Record, RetryPolicy, RunReport};
 use anyhow::Result;
 use std::collections::HashMap;
 use std::future::Future;
@@ -176,6 +178,7 @@ impl Progress {
 pub struct Workers {
     lms: Lms,
     config: OutboxConfig,
+    runner: Runner,
     slots: Arc<Semaphore>,
     progress: Option<Arc<Progress>>,
 }
@@ -187,6 +190,7 @@ impl Workers {
         Workers {
             lms,
             config,
+            runner: Runner::process(),
             slots,
             progress: None,
         }
@@ -198,49 +202,87 @@ impl Workers {
         self
     }
 
+    /// The same workers under another runner's name (tests play several runners in one process).
+    pub fn with_runner(mut self, runner: Runner) -> Self {
+        self.runner = runner;
+        self
+    }
+
     /// The LMS.
     pub fn lms(&self) -> &Lms {
         &self.lms
     }
 
-    /// Sends every delivery of one platform due at `at`, batch after batch, until none is left. Recipients the
-    /// connector held back for a short while stay due: the lane waits, then hands them over again.
+    /// Sends every delivery of one platform due at `at`, batch after batch, until none is left, while this
+    /// process's runner holds the platform's lease (nothing, when another live runner holds it). Deliveries another
+    /// runner left in flight whose lease expired are taken again. Recipients the connector held back for a short while
+    /// stay due: the lane waits, then hands them over again.
     pub async fn run_platform(&self, platform_id: &str, at: i64) -> Result<RunReport> {
         let lane = lane(platform_id);
         let _one_at_a_time = lane.lock().await;
         let mut report = RunReport::default();
-        while let Some((notification, claimed)) =
-            self.lms
-                .outbox()
-                .claim(platform_id, at, self.config.batch)?
-        {
+        let db = self.lms.db();
+        if !self.runner.acquire(db, platform_id)? {
+            report.elsewhere = true;
+            return Ok(report);
+        }
+        let _heartbeat = Heartbeat::start(db.clone(), self.runner.clone(), platform_id.to_string());
+        let reports_progress = self.lms.sandbox().reports_progress();
+        let result = self
+            .run_batches(platform_id, at, reports_progress, &mut report)
+            .await;
+        self.runner.release(db, platform_id)?;
+        result.map(|()| report)
+    }
+
+    async fn run_batches(
+        &self,
+        platform_id: &str,
+        at: i64,
+        reports_progress: bool,
+        report: &mut RunReport,
+    ) -> Result<()> {
+        while let Some((notification, claimed)) = self.lms.outbox().claim(
+            platform_id,
+            at,
+            self.config.batch,
+            &self.runner,
+            reports_progress,
+        )? {
             let ids: Vec<String> = claimed.iter().map(|c| c.delivery_id.clone()).collect();
+            report.taken_over += claimed.iter().filter(|c| c.taken_over).count();
             let permit = self.slots.clone().acquire_owned().await?;
-            let lms = self.lms.clone();
-            let platform = platform_id.to_string();
+            let progress = Arc::new(BatchProgress::new(
+                self.lms.clone(),
+                platform_id,
+                self.runner.clone(),
+                at,
+                self.config.retry.clone(),
+            ));
+            let (lms, platform, sink) =
+                (self.lms.clone(), platform_id.to_string(), progress.clone());
             // Each batch is its own task: the sandbox bounds its time; a panic is the batch's alone.
             let task = tokio::spawn(async move {
                 let _permit = permit;
-                lms.send_batch(&platform, &notification, claimed).await
+                lms.send_batch(&platform, &notification, claimed, sink)
+                    .await
             });
             let records: Vec<(String, Record)> = match task.await {
                 Ok(Ok(records)) => records,
                 Ok(Err(e)) => retry_all(ids, "batch_failed", &format!("{e:#}")),
                 Err(e) => retry_all(ids, "worker_failed", &format!("{e}")),
             };
-            let mut batch = RunReport::default();
-            let paced =
-                self.lms
-                    .record(platform_id, &records, at, &self.config.retry, &mut batch)?;
+            progress.record_returned(&records)?;
+            let batch = progress.finish();
             if let Some(p) = &self.progress {
-                p.add(batch.sent + batch.skipped + batch.failed);
+                p.add(batch.report.sent + batch.report.skipped + batch.report.failed);
             }
-            report.add(&batch);
-            if let Some(ms) = paced {
+            report.add(&batch.report);
+            if let Some(ms) = batch.paced {
                 tokio::time::sleep(Duration::from_millis(ms)).await;
             }
         }
-        Ok(report)
+        Ok(())
     }
 
     /// Sends every delivery due at `at`, on every platform, the platforms side by side.
@@ -283,6 +325,10 @@ impl Workers {
             report.add(&r);
             match outbox::next_due(self.lms.db(), platform_id)? {
                 None => break,
+                // Another runner drives what is due (or holds it in flight): look again in a while.
+                Some(t) if t <= at && r.elsewhere => {
+                    tokio::time::sleep(Duration::from_millis(500)).await
+                }
                 Some(t) if t <= at => tokio::time::sleep(Duration::from_millis(10)).await,
                 Some(t) => clock.sleep_until(t).await,
             }
@@ -296,7 +342,15 @@ impl Workers {
 
 fn retry_all(ids: Vec<String>, code: &str, why: &str) -> Vec<(String, Record)> {
     ids.into_iter()
-        .map(|id| (id, Record::Retry(code.into(), why.into(), None)))
+        .map(|id| {
+            let record = Record::Retry {
+                code: code.into(),
+                why: why.into(),
+                wait_ms: None,
+                may_have_acted: true,
+            };
+            (id, record)
+        })
         .collect()
 }
 

@@ -373,21 +373,26 @@ impl<'t, T: Transport + ?Sized> Slack<'t, T> {
 }
 
 impl<'t, T: Transport + ?Sized> Slack<'t, T> {
-    /// `conversations.history` with metadata: the `ts` of a recent message whose metadata is `event_type` with
-    /// `event_payload.delivery_id == delivery_id`, if any. Reads the most recent pages only (a retry follows its
-    /// first attempt closely).
+    /// `conversations.history` with metadata: the `ts` of a message posted since `oldest` (Unix seconds) whose
+    /// metadata is `event_type` with `event_payload.delivery_id == delivery_id`, if any. Reads at most
+    /// [`HISTORY_PAGES`] pages of [`HISTORY_PAGE`] messages: since `oldest` the app's conversation with one learner
+    /// holds a handful of messages.
     pub fn find_by_metadata(
         &mut self,
         token: &str,
         channel: &str,
         event_type: &str,
         delivery_id: &str,
+        oldest: i64,
     ) -> Result<Option<String>, SlackError> {
+        let oldest = format!("{}.000000", oldest.max(0));
+        let limit = HISTORY_PAGE.to_string();
         let mut cursor: Option<String> = None;
         for _ in 0..HISTORY_PAGES {
             let mut params = vec![
                 ("channel", channel),
-                ("limit", "200"),
+                ("limit", limit.as_str()),
+                ("oldest", oldest.as_str()),
                 ("include_all_metadata", "true"),
             ];
             if let Some(c) = &cursor {
@@ -422,7 +427,10 @@ impl<'t, T: Transport + ?Sized> Slack<'t, T> {
 }
 
 /// Pages of history read when looking for an earlier attempt's message.
-const HISTORY_PAGES: usize = 3;
+pub const HISTORY_PAGES: usize = 3;
+/// Messages per page of history: since 2025, Slack gives apps outside the Marketplace at most 15 (and one page a
+/// minute).
+pub const HISTORY_PAGE: usize = 15;
 
 fn missing(field: &str) -> SlackError {
     SlackError::BadResponse(format!("the answer has no {field}"))

@@ -32,9 +32,14 @@ pub const DELIVERY_EVENT: &str = "lms_delivery";
 pub use crate::stored::{keys, normalise_email, secrets};
 
 pub use connector_api::{
-    ActivationResult, ConnectorError, Failure, FailureKind, InboundRequest, InboundResponse,
-    IntegrationState, Level, Log, Outcome, Recipient, Sent, Settings, SkipReason, Workspace,
+    ActivationResult, ConnectorError, DeliveryOutcome, Failure, FailureKind, InboundRequest,
+    InboundResponse, IntegrationState, Level, Log, Outcome, Progress, Recipient, Sent, Settings,
+    SkipReason, Unreported, Workspace,
 };
+
+/// How far before the host's `earlier_post` instant an earlier attempt's message is looked for: the host's clock and
+/// Slack's may disagree by this much.
+pub const CLOCK_SKEW_SECS: i64 = 120;
 
 /// The error of a connector operation from a failed Web API call: Slack's code, and `context` with Slack's answer.
 fn slack_error(context: &str, e: &SlackError) -> ConnectorError {
@@ -341,10 +346,14 @@ impl<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized> Connector
     /// Delivers a notification: one outcome per recipient, in order. Every call to Slack is paced by the persisted
     /// buckets of [`crate::pacing`]; recipients that do not fit in the batch's time budget come back as
     /// [`pacing::PACED`] failures (rate-limited, no call made) for the host to hand over again after the wait.
+    ///
+    /// Each recipient the connector works on is reported to `progress` as it goes: `posting` just before the post,
+    /// its outcome as soon as it is known.
     pub fn deliver(
         &mut self,
         notification: &Notification,
         recipients: &[Recipient],
+        progress: &mut impl Progress,
     ) -> Vec<(String, Outcome)> {
         let mut clock = SystemClock;
         let started = clock.now_ms();
@@ -356,15 +365,17 @@ impl<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized> Connector
             transport: &mut paced,
             now: self.now,
         };
-        inner.deliver_paced(notification, recipients)
+        inner.deliver_paced(notification, recipients, progress)
     }
 
-    /// Delivers to one recipient; stops at the first call the pacing holds back.
+    /// Delivers to one recipient; stops at the first call the pacing holds back. Tells `progress` just before each
+    /// post.
     fn deliver_one(
         &mut self,
         token: &str,
         notification: &Notification,
         recipient: &Recipient,
+        progress: &mut impl Progress,
     ) -> Result<Outcome, HeldBack> {
         let member = match self.member_for(token, &recipient.user.email) {
             Ok(Some(member)) => member,
@@ -375,14 +386,16 @@ impl<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized> Connector
             Ok(channel) => channel,
             Err(e) => return failed("Opening the app's conversation failed", e),
         };
-        if recipient.attempt > 1 {
+        if let Some(since) = recipient.earlier_post {
             // An earlier attempt may have posted and lost the answer (a crash, a time-out, a dropped connection):
-            // Slack has no idempotency key, so look for the message's metadata before posting again.
+            // Slack has no idempotency key, so look for the message's metadata, since that attempt, before posting
+            // again. Only then: history costs a call a minute for an app outside the Marketplace.
             match Slack::new(self.transport).find_by_metadata(
                 token,
                 &channel,
                 DELIVERY_EVENT,
                 &recipient.delivery_id,
+                since - CLOCK_SKEW_SECS,
             ) {
                 Ok(Some(ts)) => {
                     return Ok(Outcome::Sent(Sent {
@@ -410,6 +423,7 @@ impl<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized> Connector
                 icon_url: notification.group.logo_url.as_deref(),
                 metadata: Some(&metadata),
             };
+            progress.posting(&recipient.delivery_id);
             match Slack::new(self.transport).post_message(token, &message) {
                 Ok(ts) => {
                     return Ok(Outcome::Sent(Sent {
@@ -580,6 +594,7 @@ impl<S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized, C: Clock>
         &mut self,
         notification: &Notification,
         recipients: &[Recipient],
+        progress: &mut impl Progress,
     ) -> Vec<(String, Outcome)> {
         let token = match self.status() {
             IntegrationState::Active(_) => self.settings.get_secret(secrets::BOT_TOKEN),
@@ -607,13 +622,19 @@ impl<S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized, C: Clock>
                 (_, Some(failure), _) => Outcome::Failed(failure.clone()),
                 (_, _, Some(ms)) => paced(ms),
                 (Some(token), None, None) => {
-                    match self.deliver_one(token, notification, recipient) {
+                    let outcome = match self.deliver_one(token, notification, recipient, progress) {
                         Ok(outcome) => outcome,
                         Err(HeldBack(ms)) => {
                             deferred = Some(ms);
                             paced(ms)
                         }
-                    }
+                    };
+                    // Known now: the host records it before the next recipient's calls.
+                    progress.outcome(&DeliveryOutcome {
+                        delivery_id: recipient.delivery_id.clone(),
+                        outcome: outcome.clone(),
+                    });
+                    outcome
                 }
             };
             if let Outcome::Failed(f) = &outcome
@@ -666,7 +687,7 @@ mod tests {
     use super::*;
     use crate::api::{HttpRequest, HttpResponse, TransportError};
     use crate::model::{NotificationKind, PlatformGroup, Session, User};
-    use connector_api::fakes::{MemoryLog, MemorySettings};
+    use connector_api::fakes::{MemoryLog, MemoryProgress, MemorySettings, Report};
     use std::collections::{BTreeMap, VecDeque};
 
     /// Answers each request with the next scripted answer, and records the requests.
@@ -864,6 +885,7 @@ mod tests {
             },
             delivery_id: format!("d-{id}"),
             attempt: 1,
+            earlier_post: None,
         }
     }
 
@@ -877,6 +899,7 @@ mod tests {
             .answer(200, json!({"ok": false, "error": "users_not_found"}))
             .answer(200, json!({"ok": true, "user": {"id": "U3", "deleted": true, "profile": {"email": "gone@x.io"}}}));
         let mut c = Connector::new(&mut s, &mut l, &mut t, NOW);
+        let mut progress = MemoryProgress::default();
         let outcomes = c.deliver(
             &notification(),
             &[
@@ -884,6 +907,22 @@ mod tests {
                 recipient("b", "bob@x.io"),
                 recipient("c", "gone@x.io"),
             ],
+            &mut progress,
+        );
+        // The post is announced before it is made, and every outcome reported as soon as it is known; the look-ups
+        // of the learners who have no account are not announced (they cannot deliver).
+        let reported: Vec<Report> = outcomes
+            .iter()
+            .map(|(id, outcome)| {
+                Report::Outcome(DeliveryOutcome {
+                    delivery_id: id.clone(),
+                    outcome: outcome.clone(),
+                })
+            })
+            .collect();
+        assert_eq!(
+            progress.reports,
+            [vec![Report::Posting("d-a".into())], reported].concat()
         );
         assert_eq!(
             outcomes,
@@ -915,7 +954,11 @@ mod tests {
         let mut t2 =
             Script::default().answer(200, json!({"ok": true, "channel": "D1", "ts": "2.000100"}));
         let mut c = Connector::new(&mut s, &mut l, &mut t2, NOW);
-        let again = c.deliver(&notification(), &[recipient("a", "ann@x.io")]);
+        let again = c.deliver(
+            &notification(),
+            &[recipient("a", "ann@x.io")],
+            &mut Unreported,
+        );
         assert!(
             matches!(&again[0].1, Outcome::Sent(Sent { message_id, .. }) if message_id == "2.000100")
         );
@@ -930,6 +973,7 @@ mod tests {
         let outcomes = c.deliver(
             &notification(),
             &[recipient("a", "a@x.io"), recipient("b", "b@x.io")],
+            &mut Unreported,
         );
         for (_, o) in &outcomes {
             assert!(
@@ -937,7 +981,11 @@ mod tests {
             );
         }
         assert!(matches!(c.status(), IntegrationState::Disconnected(_)));
-        let later = c.deliver(&notification(), &[recipient("a", "a@x.io")]);
+        let later = c.deliver(
+            &notification(),
+            &[recipient("a", "a@x.io")],
+            &mut Unreported,
+        );
         assert!(
             matches!(&later[0].1, Outcome::Skipped(SkipReason::Inactive(why)) if why.contains("disconnected"))
         );
@@ -958,6 +1006,7 @@ mod tests {
         let o = c.deliver(
             &notification(),
             &[recipient("a", "a@x.io"), recipient("b", "b@x.io")],
+            &mut Unreported,
         );
         assert!(
             matches!(&o[0].1, Outcome::Failed(f) if f.kind == FailureKind::RateLimited && f.retry_after_ms == Some(3000))
@@ -971,7 +1020,11 @@ mod tests {
         // A 5xx answer is transient.
         s.remove(pacing::STATE_KEY);
         let mut c = Connector::new(&mut s, &mut l, &mut t, NOW);
-        let o = c.deliver(&notification(), &[recipient("b", "b@x.io")]);
+        let o = c.deliver(
+            &notification(),
+            &[recipient("b", "b@x.io")],
+            &mut Unreported,
+        );
         assert!(matches!(&o[0].1, Outcome::Failed(f) if f.kind == FailureKind::Transient));
     }
 
@@ -1044,7 +1097,7 @@ mod tests {
             .map(|i| recipient(&format!("r{i}"), &format!("l{i}@x.io")))
             .collect();
         let mut c = Connector::new(&mut s, &mut l, &mut t, NOW);
-        let outcomes = c.deliver(&notification(), &recipients);
+        let outcomes = c.deliver(&notification(), &recipients, &mut Unreported);
         let sent = outcomes
             .iter()
             .filter(|(_, o)| matches!(o, Outcome::Sent { .. }))
@@ -1064,8 +1117,11 @@ mod tests {
         assert_eq!(t.form(1)["cursor"], "c2");
         // Within the max age, the map (including the two known misses) is reused without any call.
         let mut t2 = Script::default();
-        let again = Connector::new(&mut s, &mut l, &mut t2, NOW + 60)
-            .deliver(&notification(), &recipients[11..]);
+        let again = Connector::new(&mut s, &mut l, &mut t2, NOW + 60).deliver(
+            &notification(),
+            &recipients[11..],
+            &mut Unreported,
+        );
         assert!(
             again
                 .iter()
@@ -1076,8 +1132,11 @@ mod tests {
         s.set(keys::DIRECTORY_MAX_AGE, "3600").unwrap();
         let mut t3 =
             Script::default().answer(200, json!({"ok": false, "error": "users_not_found"}));
-        Connector::new(&mut s, &mut l, &mut t3, NOW + 7200)
-            .deliver(&notification(), &recipients[12..]);
+        Connector::new(&mut s, &mut l, &mut t3, NOW + 7200).deliver(
+            &notification(),
+            &recipients[12..],
+            &mut Unreported,
+        );
         assert_eq!(t3.methods(), ["users.lookupByEmail"]);
     }
 
@@ -1094,8 +1153,13 @@ mod tests {
             .answer(200, json!({"ok": true, "channel": "D1", "ts": "6.0001"}));
         let mut retry = recipient("a", "a@x.io");
         retry.attempt = 2;
+        retry.earlier_post = Some(NOW - 30);
         let mut c = Connector::new(&mut s, &mut l, &mut t, NOW);
-        let found = c.deliver(&notification(), std::slice::from_ref(&retry));
+        let found = c.deliver(
+            &notification(),
+            std::slice::from_ref(&retry),
+            &mut Unreported,
+        );
         assert_eq!(
             found[0].1,
             Outcome::Sent(Sent {
@@ -1104,8 +1168,11 @@ mod tests {
                 already_sent: true
             })
         );
-        // When the earlier attempt did not post, the retry posts.
-        let posted = c.deliver(&notification(), &[retry]);
+        // When the earlier attempt did not post, the retry posts (a minute later: history is one call a minute for
+        // an app outside the Marketplace).
+        s.remove(pacing::STATE_KEY);
+        let mut c = Connector::new(&mut s, &mut l, &mut t, NOW);
+        let posted = c.deliver(&notification(), &[retry], &mut Unreported);
         assert_eq!(
             posted[0].1,
             Outcome::Sent(Sent {
@@ -1123,6 +1190,16 @@ mod tests {
             ]
         );
         assert_eq!(t.form(0)["include_all_metadata"], "true");
+        assert_eq!(
+            t.form(0)["limit"],
+            "15",
+            "Slack's page for apps outside the Marketplace"
+        );
+        assert_eq!(
+            t.form(0)["oldest"],
+            format!("{}.000000", NOW - 30 - CLOCK_SKEW_SECS),
+            "only since the earlier attempt said it was posting"
+        );
     }
 
     #[test]

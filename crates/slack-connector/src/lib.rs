@@ -67,7 +67,9 @@ impl connector_api::Connector for SlackConnector {
         notification: Notification,
         recipients: Vec<Recipient>,
     ) -> Vec<DeliveryOutcome> {
-        run(ctx, |c| c.deliver(&notification, &recipients))
+        let now = ctx.now();
+        connector::Connector::new(&mut ctx.settings, &mut ctx.log, &mut ctx.transport, now)
+            .deliver(&notification, &recipients, &mut ctx.progress)
             .into_iter()
             .map(|(delivery_id, outcome)| DeliveryOutcome {
                 delivery_id,
@@ -122,6 +124,7 @@ mod tests {
             user: User::default(),
             delivery_id: "d1".into(),
             attempt: 1,
+            earlier_post: None,
         };
         let outcomes = SlackConnector::deliver(&mut ctx, notification, vec![recipient]);
         assert_eq!(outcomes[0].delivery_id, "d1");

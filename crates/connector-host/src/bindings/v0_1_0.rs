@@ -1,9 +1,10 @@
-//! The bindings of `lms:connector@0.1.0`, generated from `wit/connector.wit`: the host's view of the contract in
-//! its first version. A later version of the contract gets a module of its own beside this one.
+//! The bindings of `lms:connector@0.1.0` (`wit/deps/lms-connector-0.1.0/connector.wit`, frozen): the host's view of
+//! the contract's first version. Its types are the host's types in every version ([`crate::wit`]): version 0.2.0
+//! reuses them.
 
 wasmtime::component::bindgen!({
     path: "../../wit",
-    world: "lms-connector",
+    world: "lms:connector/lms-connector@0.1.0",
     imports: { default: trappable },
     exports: { default: async },
     with: {
@@ -14,6 +15,6 @@ wasmtime::component::bindgen!({
 });
 
 /// The contract's types (`lms:connector/types@0.1.0`).
-pub use lms::connector::types as wit;
+pub use lms::connector0_1_0::types as wit;
 /// The host's side of the imports: settings, users and log.
-pub use lms::connector::{log, settings, types, users};
+pub use lms::connector0_1_0::{log, settings, types, users};

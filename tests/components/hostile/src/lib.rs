@@ -6,13 +6,15 @@
 //! outcomes holding BYTES-long strings), `flood LINES` (writes LINES log lines), `secret KEY` (reads a secret),
 //! `set-secret KEY` (writes one), `panic` (writes to stderr, then panics), `burst N URL` (opens N GET requests at
 //! once before waiting for any), `method METHOD URL` (a request with that method), `host URL HOST` (a GET that sets
-//! its own `Host` header).
+//! its own `Host` header), `progress unknown|twice|flood|after|ok` (abuses the progress reports of contract 0.2.0:
+//! about a delivery it was not given, a second outcome, a flood of posts, a post after the outcome; or reports
+//! truthfully). An inbound request on the route `progress` reports progress outside any delivery.
 
 #![cfg(target_arch = "wasm32")]
 
 use connector_api::{
-    Connector, ConnectorInfo, Context, DeliveryOutcome, Failure, FailureKind, Level, Log,
-    Notification, Ports, Recipient, Settings,
+    Connector, ConnectorInfo, Context, DeliveryOutcome, Failure, FailureKind, InboundRequest,
+    InboundResponse, Level, Log, Notification, Outcome, Ports, Progress, Recipient, Settings,
 };
 use std::hint::black_box;
 // Raw wasi:http rather than the SDK's transport: the attacks need the streams themselves (a body written chunk by
@@ -225,9 +227,56 @@ impl Connector for Hostile {
                 Failure::new(FailureKind::Permanent, "huge", "x".repeat(size)),
             );
         }
+        if let Some(how) = body.strip_prefix("progress ") {
+            return misreport(ctx, how, recipients);
+        }
         let code = attack(ctx, &body);
         DeliveryOutcome::fail_all(recipients, Failure::new(FailureKind::Permanent, code, body))
     }
+
+    fn handle_inbound(ctx: &mut Context<impl Ports>, request: InboundRequest) -> InboundResponse {
+        if request.route == "progress" {
+            ctx.progress.posting("not-delivering");
+        }
+        InboundResponse::not_found()
+    }
+}
+
+/// Reports the first recipient's progress the way `how` says, then returns every outcome.
+fn misreport(
+    ctx: &mut Context<impl Ports>,
+    how: &str,
+    recipients: Vec<Recipient>,
+) -> Vec<DeliveryOutcome> {
+    let outcomes = DeliveryOutcome::fail_all(
+        recipients,
+        Failure::new(FailureKind::Permanent, "reported", how),
+    );
+    let first = &outcomes[0];
+    match how {
+        "unknown" => ctx.progress.posting("a-delivery-it-was-not-given"),
+        "twice" => {
+            ctx.progress.outcome(first);
+            ctx.progress.outcome(&DeliveryOutcome {
+                delivery_id: first.delivery_id.clone(),
+                outcome: Outcome::Skipped(connector_api::SkipReason::NoAccount),
+            });
+        }
+        "flood" => {
+            for _ in 0..1_000 {
+                ctx.progress.posting(&first.delivery_id);
+            }
+        }
+        "after" => {
+            ctx.progress.outcome(first);
+            ctx.progress.posting(&first.delivery_id);
+        }
+        _ => {
+            ctx.progress.posting(&first.delivery_id);
+            ctx.progress.outcome(first);
+        }
+    }
+    outcomes
 }
 
 connector_api::export_connector!(Hostile);

@@ -1,0 +1,179 @@
+//! The `progress` import of contract 0.2.0: while it delivers, a connector says when it is about to make the request
+//! that may deliver to a recipient (`posting`) and what became of each recipient (`outcome`). The host checks each
+//! report against the call's recipients, cleans it like any connector output ([`crate::untrusted`]) and hands it to
+//! the embedder's [`DeliveryProgress`] at once, so that a host killed mid-batch loses the outcome of at most the
+//! request in flight, not the batch's.
+//!
+//! A report is refused (the call traps, and counts towards the health rule) when it names a delivery that is not in
+//! the call, reports a second outcome for one, announces a post after its outcome, or comes from another call than
+//! `deliver`; and a call may announce at most [`POSTINGS_PER_RECIPIENT`] posts per recipient.
+
+use crate::bindings::v0_2_0::progress;
+use crate::state::StoreState;
+use crate::untrusted::{Cleaner, Untrusted};
+use crate::wit;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Posts a call may announce per recipient (a post repeated after a refusal, a conversation reopened).
+pub const POSTINGS_PER_RECIPIENT: u32 = 4;
+
+/// Where a `deliver` call's reports go. The embedder records each one durably before returning: the host function
+/// waits for it (and its time counts against the call), so that the connector's next request starts only once the
+/// report is safe.
+pub trait DeliveryProgress: Send + Sync {
+    /// The connector is about to make the request that may deliver `delivery_id`: until its outcome is recorded,
+    /// the delivery may have been delivered.
+    fn posting(&self, delivery_id: &str) -> anyhow::Result<()>;
+    /// What became of one recipient of the call, cleaned; at most once per recipient.
+    fn outcome(&self, outcome: &wit::DeliveryOutcome) -> anyhow::Result<()>;
+}
+
+/// Progress kept in memory, for callers that want every outcome and keep nothing durable (benchmarks, tests):
+/// [`Collected::outcomes`] are those the connector reported, in order; the rest are what `deliver` returned.
+#[derive(Default)]
+pub struct Collected {
+    postings: parking_lot::Mutex<Vec<String>>,
+    outcomes: parking_lot::Mutex<Vec<wit::DeliveryOutcome>>,
+}
+
+impl Collected {
+    /// The deliveries announced as posting, in order.
+    pub fn postings(&self) -> Vec<String> {
+        self.postings.lock().clone()
+    }
+
+    /// The outcomes reported, in order.
+    pub fn outcomes(&self) -> Vec<wit::DeliveryOutcome> {
+        self.outcomes.lock().clone()
+    }
+}
+
+impl DeliveryProgress for Collected {
+    fn posting(&self, delivery_id: &str) -> anyhow::Result<()> {
+        self.postings.lock().push(delivery_id.to_string());
+        Ok(())
+    }
+    fn outcome(&self, outcome: &wit::DeliveryOutcome) -> anyhow::Result<()> {
+        self.outcomes.lock().push(outcome.clone());
+        Ok(())
+    }
+}
+
+/// What a call has reported about one recipient.
+#[derive(Debug, Clone, Copy, Default)]
+struct Reported {
+    postings: u32,
+    outcome: bool,
+}
+
+/// A report the host refused: the call traps with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refused {
+    /// A report from another call than `deliver`.
+    NotDelivering,
+    /// A delivery id that is not one of the call's recipients.
+    Unknown,
+    /// A second outcome for a recipient.
+    SecondOutcome,
+    /// A post announced after the recipient's outcome.
+    PostAfterOutcome,
+    /// More posts announced for one recipient than [`POSTINGS_PER_RECIPIENT`].
+    TooManyPosts,
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Refused::NotDelivering => "it reported delivery progress outside a delivery",
+            Refused::Unknown => "it reported progress about a delivery it was not given",
+            Refused::SecondOutcome => "it reported a second outcome for the same recipient",
+            Refused::PostAfterOutcome => {
+                "it announced a post for a recipient whose outcome it had reported"
+            }
+            Refused::TooManyPosts => "it announced more posts for one recipient than allowed",
+        })?;
+        f.write_str(" and was stopped")
+    }
+}
+
+impl std::error::Error for Refused {}
+
+/// The reports of one `deliver` call: its recipients, what each has reported, and where the reports go.
+pub(crate) struct CallProgress {
+    sink: Arc<dyn DeliveryProgress>,
+    recipients: HashMap<String, Reported>,
+}
+
+impl CallProgress {
+    /// The reports of a call delivering to `delivery_ids`, handed to `sink`.
+    pub(crate) fn new<'a>(
+        sink: Arc<dyn DeliveryProgress>,
+        delivery_ids: impl IntoIterator<Item = &'a str>,
+    ) -> Self {
+        CallProgress {
+            sink,
+            recipients: delivery_ids
+                .into_iter()
+                .map(|id| (id.to_string(), Reported::default()))
+                .collect(),
+        }
+    }
+
+    /// Whether the outcome of `delivery_id` was reported during the call.
+    pub(crate) fn reported(&self, delivery_id: &str) -> bool {
+        self.recipients.get(delivery_id).is_some_and(|r| r.outcome)
+    }
+
+    fn entry(&mut self, delivery_id: &str) -> Result<&mut Reported, Refused> {
+        self.recipients.get_mut(delivery_id).ok_or(Refused::Unknown)
+    }
+}
+
+fn refused(r: Refused) -> wasmtime::Error {
+    wasmtime::Error::new(r)
+}
+
+fn trap(e: anyhow::Error) -> wasmtime::Error {
+    wasmtime::Error::from_anyhow(e.context("the LMS could not record the delivery's progress"))
+}
+
+impl progress::Host for StoreState {
+    fn posting(&mut self, delivery_id: String) -> wasmtime::Result<()> {
+        let Some(call) = self.progress.as_mut() else {
+            return Err(refused(Refused::NotDelivering));
+        };
+        let entry = call.entry(&delivery_id).map_err(refused)?;
+        if entry.outcome {
+            return Err(refused(Refused::PostAfterOutcome));
+        }
+        if entry.postings >= POSTINGS_PER_RECIPIENT {
+            return Err(refused(Refused::TooManyPosts));
+        }
+        entry.postings += 1;
+        let sink = call.sink.clone();
+        self.scope
+            .host_call(|_| sink.posting(&delivery_id).map_err(trap))
+    }
+
+    fn outcome(&mut self, mut outcome: wit::DeliveryOutcome) -> wasmtime::Result<()> {
+        let Some(call) = self.progress.as_mut() else {
+            return Err(refused(Refused::NotDelivering));
+        };
+        let entry = call.entry(&outcome.delivery_id).map_err(refused)?;
+        if entry.outcome {
+            return Err(refused(Refused::SecondOutcome));
+        }
+        entry.outcome = true;
+        let sink = call.sink.clone();
+        self.scope.host_call(|scope| {
+            let prefixes = scope.rules.prefixes.clone();
+            let secrets = scope.known_secrets().to_vec();
+            outcome.clean(&Cleaner {
+                secrets: &secrets,
+                prefixes: &prefixes,
+            });
+            sink.outcome(&outcome).map_err(trap)
+        })
+    }
+}
