@@ -89,9 +89,9 @@ pub use api::{METHODS, Tier};
 pub use blocks::{MAX_BLOCKS, image_extension_ok, validate as validate_blocks};
 pub use ids::SLACKBOT_ID;
 pub use model::{
-    ApiCall, App, Conversation, ConversationKind, Delivery, Fault, InstallRequest, Installation,
-    Interaction, Member, MemberMessage, Message, RateLimits, RequestStatus, Sender, SimConfig,
-    TokenRecord, TokenRevocation, Workspace,
+    ApiCall, App, Conversation, ConversationKind, Delivery, Edited, Fault, InstallRequest,
+    Installation, Interaction, Member, MemberMessage, Message, RateLimits, RequestStatus, Sender,
+    SimConfig, TokenRecord, TokenRevocation, Workspace,
 };
 pub use signature::sign as sign_request;
 pub use state::{CODE_TTL_SECS, StateSnapshot};

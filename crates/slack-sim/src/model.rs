@@ -618,7 +618,7 @@ pub struct ApiCall {
     pub http_method: String,
     /// Parameters (query and body); tokens and codes as fingerprints, secrets hidden.
     pub params: serde_json::Map<String, Value>,
-    /// Where the token came from: `header`, `param`, `basic` or none.
+    /// Where the token came from: `header`, `param` (a body field), `query` (refused), `basic` or none.
     pub auth: Option<String>,
     /// Simulation time of the call, Unix seconds with fractions.
     pub time: f64,
