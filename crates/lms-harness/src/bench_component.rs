@@ -114,7 +114,9 @@ async fn run_in(dir: &std::path::Path, iterations: usize) -> Result<Report> {
         cached.push(t.elapsed());
     }
 
-    let options = HarnessOptions::in_dir(dir);
+    let mut options = HarnessOptions::in_dir(dir);
+    // The simulation's limits off, as the connector's pacing below.
+    options.sim.rate_limits.enabled = false;
     let sim = options.sim.clone();
     let harness = Harness::start(options).await?;
     let data = harness.seed_demo(DEMO_PLATFORM, &sim)?;

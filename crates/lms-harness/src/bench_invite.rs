@@ -56,6 +56,7 @@ pub fn workspace(members: usize) -> SimConfig {
         App::demo(),
     );
     config.calls_kept = members * 4 + 1_000;
+    config.rate_limits.enabled = false;
     config
 }
 

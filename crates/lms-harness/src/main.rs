@@ -34,7 +34,7 @@ enum Command {
         #[arg(long, default_value = "BENCHMARKS.md")]
         out: PathBuf,
     },
-    /// Serves the simulated Slack workspace alone.
+    /// Serves the simulated Slack workspace alone, with Slack's real rate limits.
     SlackSim {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8025")]
@@ -42,6 +42,9 @@ enum Command {
         /// A workspace seed file (JSON); the demo workspace when absent.
         #[arg(long)]
         workspace: Option<PathBuf>,
+        /// Turns Slack's rate limits off (they are on by default, as in Slack).
+        #[arg(long)]
+        no_rate_limits: bool,
     },
     /// Serves the LMS pages (Settings → Connectors, notifications, paths and sessions, delivery logs) with the
     /// simulated Slack in the same process; demo data is seeded on first start.
@@ -62,6 +65,9 @@ enum Command {
         /// request the app, and an app manager approves it at /_sim/requests.
         #[arg(long)]
         restricted: bool,
+        /// Turns the simulated workspace's rate limits off (Slack's real limits are on by default).
+        #[arg(long)]
+        no_rate_limits: bool,
         /// Allows a --listen or --slack-listen address other than loopback. The pages let any visitor sign in as
         /// any user, admins included (there are no passwords), so say this only when a reverse proxy or gateway
         /// in front of the site already signs real people in and lets only them through.
@@ -127,8 +133,16 @@ async fn main() -> Result<()> {
             print!("{section}");
             lms_harness::bench_component::write_section(&out, &section)?;
         }
-        Command::SlackSim { listen, workspace } => {
-            slack_sim::run_standalone(listen, workspace).await?
+        Command::SlackSim {
+            listen,
+            workspace,
+            no_rate_limits,
+        } => {
+            let mut config = slack_sim::standalone_config(workspace)?;
+            if no_rate_limits {
+                config.rate_limits.enabled = false;
+            }
+            slack_sim::run_until_ctrl_c(listen, config).await?
         }
         Command::Serve {
             data,
@@ -136,6 +150,7 @@ async fn main() -> Result<()> {
             slack_listen,
             workspace,
             restricted,
+            no_rate_limits,
             behind_sign_in,
             connector,
             manifest,
@@ -163,6 +178,7 @@ async fn main() -> Result<()> {
                 slack_listen,
                 workspace,
                 restricted,
+                rate_limits: !no_rate_limits,
                 behind_sign_in,
                 timeouts: lms_harness::web::Timeouts::default(),
                 connector: Some(connector),

@@ -38,6 +38,8 @@ select, textarea { font: inherit; padding: .35rem; }
 .meta { margin: 0 0 .2rem; }
 .tag { font-size: .65rem; background: #e8e8e8; color: var(--muted); padding: 0 .25rem; border-radius: 3px; font-weight: 700; }
 time { color: var(--muted); font-size: .8rem; }
+.edited { color: var(--muted); font-size: .8rem; }
+.thread { list-style: none; margin: .3rem 0 0; padding-left: 1rem; border-left: 3px solid var(--line); }
 .blk-header { font-size: 1.1rem; margin: .3rem 0; }
 .blk-section { display: flex; gap: 1rem; justify-content: space-between; margin: .3rem 0; }
 .fields { display: grid; grid-template-columns: 1fr 1fr; gap: .3rem 1rem; }

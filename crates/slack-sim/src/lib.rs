@@ -6,7 +6,7 @@
 //!
 //! | endpoint | what |
 //! | --- | --- |
-//! | `GET/POST /api/METHOD` | the Web API (`oauth.v2.access`, `auth.test`, `auth.revoke`, `apps.uninstall`, `users.lookupByEmail`, `users.list`, `users.info`, `conversations.open`, `conversations.history`, `chat.postMessage`) |
+//! | `GET/POST /api/METHOD` | the Web API (the methods below) |
 //! | `GET/POST /oauth/v2/authorize` | the consent page (Allow, Cancel, or the request form in a restricted workspace) |
 //! | `GET /_sim/` | web view: a member's conversations as Slack shows them |
 //! | `GET /_sim/state`, `/_sim/conversations[?member=]`, `/_sim/calls`, `/_sim/installations`, `/_sim/requests`, `/_sim/deliveries`, `/_sim/interactions`, `/_sim/faults`, `/_sim/clock` | JSON inspection (`/_sim/requests` is an HTML page with Approve buttons for a browser) |
@@ -16,6 +16,22 @@
 //! | `POST /_sim/requests/{id}/approve`, `/deny` | app manager decisions |
 //! | `POST /_sim/apps/uninstall` | an admin removes the app (signed events follow) |
 //! | `POST /_sim/click` `{"member","channel","ts","action_id"}` | a button click (signed `block_actions`) |
+//!
+//! The Web API's methods and their rate limit tiers ([`METHODS`]; with Slack's limits, on by default
+//! ([`RateLimits`]), a call over its tier is answered HTTP 429 `ratelimited` with `Retry-After`):
+//!
+//! | method | tier |
+//! | --- | --- |
+//! | `oauth.v2.access`, `auth.test`, `users.info` | Tier 4 (100 a minute) |
+//! | `auth.revoke`, `users.lookupByEmail`, `conversations.open`, `chat.update`, `chat.delete` | Tier 3 (50) |
+//! | `conversations.history`, `conversations.replies` | Tier 3 for an app approved for the Marketplace; else Tier 1 (1 a minute) with pages of at most 15 ([`App::marketplace_approved`]) |
+//! | `users.list` | Tier 2 (20) |
+//! | `apps.uninstall` | Tier 1 (1) |
+//! | `chat.postMessage` | about 1 a second per conversation (a burst of 3), 300 a minute per workspace |
+//!
+//! Requests are read as Slack reads them: the token from `Authorization: Bearer` or a POST body (a token in the
+//! query string is `invalid_auth`), bodies as JSON, urlencoded forms in UTF-8 or ISO-8859-1 (any other charset is
+//! `invalid_charset`) or `multipart/form-data`.
 //!
 //! What it guards: it answers only a `Host` naming its own address (or `localhost`, or a name of
 //! [`SimConfig::hosts`], `slack.com` by default), else 421; the Web API and every POST refuse a request from
@@ -28,8 +44,8 @@
 
 // How the modules depend on each other; each uses only modules of the lines above its own:
 //   leaves     b64, blocks, hosts (the `Host`s served), ids, scopes, secrets (what pages show of them), signature,
-//              text, tz; html (page layout), request (reading requests), csrf (form tokens, on request),
-//              mrkdwn (Slack's markup to HTML, on html, text and tz)
+//              text, ts (Slack timestamps), tz; html (page layout), request (reading requests), csrf (form tokens,
+//              on request), mrkdwn (Slack's markup to HTML, on html, text and tz)
 //   data       model
 //   state      state (the simulation and its lock), then objects (its records as Slack's JSON objects)
 //   endpoints  api and ratelimit (the Web API), oauth (consent pages), web (the web view), to_app (events and
@@ -58,6 +74,7 @@ mod signature;
 mod state;
 mod text;
 mod to_app;
+mod ts;
 mod tz;
 mod web;
 
@@ -72,9 +89,9 @@ pub use api::{METHODS, Tier};
 pub use blocks::{MAX_BLOCKS, image_extension_ok, validate as validate_blocks};
 pub use ids::SLACKBOT_ID;
 pub use model::{
-    ApiCall, App, Conversation, ConversationKind, Delivery, Fault, InstallRequest, Installation,
-    Interaction, Member, MemberMessage, Message, RateLimits, RequestStatus, Sender, SimConfig,
-    TokenRecord, TokenRevocation, Workspace,
+    ApiCall, App, Conversation, ConversationKind, Delivery, Edited, Fault, InstallRequest,
+    Installation, Interaction, Member, MemberMessage, Message, RateLimits, RequestStatus, Sender,
+    SimConfig, TokenRecord, TokenRevocation, Workspace,
 };
 pub use signature::sign as sign_request;
 pub use state::{CODE_TTL_SECS, StateSnapshot};
@@ -310,15 +327,6 @@ impl SimHandle {
         let _ = self.stop.send(true);
         let _ = self.task.await;
     }
-}
-
-/// Runs the simulation until Ctrl-C, with the workspace (and optionally the app) of a seed file, or the demo
-/// workspace. Prints the address and the demo links at start.
-pub async fn run_standalone(
-    listen: SocketAddr,
-    workspace_file: Option<PathBuf>,
-) -> anyhow::Result<()> {
-    run_until_ctrl_c(listen, standalone_config(workspace_file)?).await
 }
 
 /// The configuration of a seed file (the workspace, optionally the app), or the demo's.

@@ -4,7 +4,8 @@ use clap::Parser;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-/// Serves a simulated Slack workspace: the Web API, the OAuth consent pages, the inspection pages at `/_sim/`.
+/// Serves a simulated Slack workspace: the Web API (with Slack's rate limits), the OAuth consent pages, the
+/// inspection pages at `/_sim/`.
 #[derive(Parser)]
 #[command(name = "slack-sim", version)]
 struct Cli {
@@ -18,6 +19,9 @@ struct Cli {
     /// naming any other `Host` are refused.
     #[arg(long = "host", value_name = "NAME")]
     hosts: Vec<String>,
+    /// Turns Slack's rate limits off (they are on by default, as in Slack).
+    #[arg(long)]
+    no_rate_limits: bool,
 }
 
 #[tokio::main]
@@ -32,5 +36,8 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let mut config = slack_sim::standalone_config(cli.workspace)?;
     config.hosts.extend(cli.hosts);
+    if cli.no_rate_limits {
+        config.rate_limits.enabled = false;
+    }
     slack_sim::run_until_ctrl_c(cli.listen, config).await
 }

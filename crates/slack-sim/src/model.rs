@@ -88,6 +88,13 @@ pub struct App {
     /// App Home → Messages tab enabled (otherwise posting to the app's DM answers `messages_tab_disabled`).
     #[serde(default = "yes")]
     pub messages_tab_enabled: bool,
+    /// Approved for the Slack Marketplace. Not by default, as for an LMS's own app: since 29 May 2025 (and for
+    /// existing installations since 2 September 2025) an app distributed outside the Marketplace and not approved
+    /// gets `conversations.history` and `conversations.replies` at 1 request a minute, with pages of at most 15
+    /// messages (Slack's changelog "Rate limit changes for non-Marketplace apps"); an approved app keeps Tier 3
+    /// and the usual page sizes.
+    #[serde(default)]
+    pub marketplace_approved: bool,
 }
 
 /// `true`, for fields on by default.
@@ -95,11 +102,11 @@ fn yes() -> bool {
     true
 }
 
-/// Rate limiting configuration. Off by default.
+/// Rate limiting configuration: Slack's real limits, on by default.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct RateLimits {
-    /// Enforce the limits at all.
+    /// Enforce the limits at all (on by default; a test or a benchmark that wants none says so).
     pub enabled: bool,
     /// How much faster than real time Slack's limits pass: 60 means a minute of Slack's limits passes in one
     /// real second. `Retry-After` is given in real seconds (rounded up, at least 1).
@@ -117,7 +124,7 @@ pub struct RateLimits {
 impl Default for RateLimits {
     fn default() -> Self {
         RateLimits {
-            enabled: false,
+            enabled: true,
             time_scale: 1.0,
             per_method_per_minute: BTreeMap::new(),
             post_per_channel_per_second: 1.0,
@@ -134,7 +141,7 @@ pub struct SimConfig {
     pub workspace: Workspace,
     /// The one app that can be installed.
     pub app: App,
-    /// Rate limits (off by default).
+    /// Rate limits (Slack's, on by default).
     #[serde(default)]
     pub rate_limits: RateLimits,
     /// Deadline within which the app must acknowledge an interaction (Slack: 3 s).
@@ -382,6 +389,7 @@ impl App {
             events_url: None,
             interactivity_url: None,
             messages_tab_enabled: true,
+            marketplace_approved: false,
         }
     }
 }
@@ -457,6 +465,52 @@ pub struct Message {
     pub metadata: Option<Value>,
     /// Parent message `ts` for a thread reply.
     pub thread_ts: Option<String>,
+    /// Who last changed it and when, once `chat.update` changed it (Slack's `edited`; the clients show
+    /// "(edited)").
+    #[serde(default)]
+    pub edited: Option<Edited>,
+    /// A thread's parent deleted by `chat.delete` while it had replies: Slack keeps a tombstone in its place,
+    /// "This message was deleted.", so that the replies keep their thread.
+    #[serde(default)]
+    pub tombstone: bool,
+}
+
+impl Message {
+    /// The user ID Slack gives as the message's `user`: the app's bot user, or Slackbot.
+    pub fn user(&self) -> &str {
+        match &self.sender {
+            Sender::App { bot_user_id, .. } => bot_user_id,
+            Sender::Slackbot => SLACKBOT_ID,
+        }
+    }
+
+    /// Whether it replies in another message's thread (a thread's parent carries its own ts as `thread_ts`).
+    pub fn is_reply(&self) -> bool {
+        self.thread_ts.as_ref().is_some_and(|t| *t != self.ts)
+    }
+}
+
+impl Conversation {
+    /// A message by ts.
+    pub fn message(&self, ts: &str) -> Option<&Message> {
+        self.messages.iter().find(|m| m.ts == ts)
+    }
+
+    /// The replies in the thread of the message `ts`, oldest first.
+    pub fn replies<'a>(&'a self, ts: &'a str) -> impl Iterator<Item = &'a Message> + 'a {
+        self.messages
+            .iter()
+            .filter(move |m| m.is_reply() && m.thread_ts.as_deref() == Some(ts))
+    }
+}
+
+/// The last change of an edited message.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Edited {
+    /// The user who changed it (for the app: its bot user).
+    pub user: String,
+    /// When, a Slack ts.
+    pub ts: String,
 }
 
 /// A message with the conversation it is in (see [`crate::SimHandle::messages_for_member`]).
@@ -564,7 +618,7 @@ pub struct ApiCall {
     pub http_method: String,
     /// Parameters (query and body); tokens and codes as fingerprints, secrets hidden.
     pub params: serde_json::Map<String, Value>,
-    /// Where the token came from: `header`, `param`, `basic` or none.
+    /// Where the token came from: `header`, `param` (a body field), `query` (refused), `basic` or none.
     pub auth: Option<String>,
     /// Simulation time of the call, Unix seconds with fractions.
     pub time: f64,

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::ids::SLACKBOT_ID;
-use crate::model::{Installation, Member, Message, Sender};
+use crate::model::{Conversation, Installation, Member, Message, Sender};
 use crate::state::SimState;
 use crate::tz;
 
@@ -56,8 +56,48 @@ pub fn message_json(state: &SimState, m: &Message, with_metadata: bool) -> Value
     if let Some(t) = &m.thread_ts {
         v["thread_ts"] = json!(t);
     }
+    if let Some(e) = &m.edited {
+        v["edited"] = json!({"user": e.user, "ts": e.ts});
+    }
+    if m.tombstone {
+        v["subtype"] = json!("tombstone");
+        v["hidden"] = json!(true);
+    }
     if with_metadata && let Some(md) = &m.metadata {
         v["metadata"] = md.clone();
+    }
+    v
+}
+
+/// A message of `conv` as `conversations.history` and `conversations.replies` answer it: [`message_json`] with
+/// its place in a thread (a reply's `parent_user_id`; a parent's `reply_count`, `reply_users`,
+/// `reply_users_count` and `latest_reply`).
+pub fn message_in_conversation_json(
+    state: &SimState,
+    conv: &Conversation,
+    m: &Message,
+    with_metadata: bool,
+) -> Value {
+    let mut v = message_json(state, m, with_metadata);
+    if m.is_reply() {
+        if let Some(parent) = m.thread_ts.as_deref().and_then(|t| conv.message(t)) {
+            v["parent_user_id"] = json!(parent.user());
+        }
+        return v;
+    }
+    let replies: Vec<&Message> = conv.replies(&m.ts).collect();
+    if let Some(latest) = replies.last() {
+        let mut users: Vec<&str> = Vec::new();
+        for r in &replies {
+            if !users.contains(&r.user()) {
+                users.push(r.user());
+            }
+        }
+        v["thread_ts"] = json!(m.ts);
+        v["reply_count"] = json!(replies.len());
+        v["reply_users_count"] = json!(users.len());
+        v["reply_users"] = json!(users);
+        v["latest_reply"] = json!(latest.ts);
     }
     v
 }

@@ -1,7 +1,7 @@
-//! Rate limits per method tier, and `chat.postMessage`'s per-conversation and workspace limits, as token
-//! buckets in "Slack time" (real time × scale + clock offset).
+//! Rate limits per method tier (as the app's profile sets it: see `api::marketplace`), and `chat.postMessage`'s
+//! per-conversation and workspace limits, as token buckets in "Slack time" (real time × scale + clock offset).
 
-use crate::api::{Params, Tier, post_rate_key, tier};
+use crate::api::{Params, Tier, app_tier, post_rate_key};
 use crate::state::{Bucket, SimState};
 
 /// Takes one call from the buckets of `method`; `Some(retry_after_real_secs)` when over the limit.
@@ -9,7 +9,7 @@ pub fn check(state: &mut SimState, method: &str, p: &Params) -> Option<u64> {
     if !state.config.rate_limits.enabled {
         return None;
     }
-    let method_tier = tier(method)?;
+    let method_tier = app_tier(&state.config.app, method)?;
     let now = state.rate_limit_now();
     let limits = state.config.rate_limits.clone();
     let scale = limits.time_scale;

@@ -146,7 +146,8 @@ async fn api_route(
             return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n").into_response();
         }
     };
-    let (params, early) = api::decode(&parts.method, &parts.headers, parts.uri.query(), &bytes);
+    let (params, early) =
+        api::decode(&parts.method, &parts.headers, parts.uri.query(), bytes).await;
     let known = api::tier(&method).is_some();
     let mut call = ApiCall {
         seq: 0,
@@ -156,7 +157,7 @@ async fn api_route(
         auth: if params.basic_credentials.is_some() && params.token_source.is_none() {
             Some("basic".into())
         } else {
-            params.token_source.map(Into::into)
+            params.token_source.map(|s| s.as_str().into())
         },
         time: shared.lock().now(),
         status: 0,

@@ -487,6 +487,8 @@ impl SimState {
                 icon_emoji: None,
                 metadata: None,
                 thread_ts: None,
+                edited: None,
+                tombstone: false,
             });
         }
     }

@@ -176,7 +176,34 @@ fn initials(name: &str) -> String {
         .unwrap_or_else(|| "?".into())
 }
 
-/// One message: the sender's avatar and name, the time, the blocks (or the text).
+/// One message of a conversation as Slack lists it: the message, then its thread's replies under it (a reply
+/// whose thread is not in the conversation is not shown, as in Slack).
+fn listed_message(
+    state: &SimState,
+    c: &Conversation,
+    m: &Message,
+    ctx: &RenderCtx,
+    member: &str,
+    token: &PageToken,
+) -> Markup {
+    let replies: Vec<&Message> = c.replies(&m.ts).collect();
+    html! {
+        (message(state, m, ctx, member, token))
+        @if !replies.is_empty() {
+            li {
+                p class="muted" {
+                    (replies.len()) @if replies.len() == 1 { " reply" } @else { " replies" }
+                }
+                ol class="thread" {
+                    @for r in replies { (message(state, r, ctx, member, token)) }
+                }
+            }
+        }
+    }
+}
+
+/// One message: the sender's avatar and name, the time, the blocks (or the text), "(edited)" once changed; a
+/// deleted thread parent as Slack shows it.
 fn message(
     state: &SimState,
     m: &Message,
@@ -184,6 +211,9 @@ fn message(
     member: &str,
     token: &PageToken,
 ) -> Markup {
+    if m.tombstone {
+        return html! { li class="msg" { div {} p class="muted" { (m.text) } } };
+    }
     let (name, icon, is_app) = match &m.sender {
         Sender::App { .. } => {
             let name = m.username.as_deref().unwrap_or(&state.config.app.name);
@@ -229,6 +259,7 @@ fn message(
                     },
                     None => div { (mrkdwn::render(&m.text, ctx)) },
                 }
+                @if m.edited.is_some() { span class="edited" { "(edited)" } }
             }
         }
     }
@@ -371,7 +402,9 @@ pub async fn index(
                     (flash)
                     p class="muted" { "Times in " (member.real_name) " (" (member.tz) ")" }
                     ol class="messages" {
-                        @for m in &c.messages { (message(&state, m, &ctx, &member.id, &token)) }
+                        @for m in c.messages.iter().filter(|m| !m.is_reply()) {
+                            (listed_message(&state, c, m, &ctx, &member.id, &token))
+                        }
                         @if c.messages.is_empty() { li class="muted" { "No messages yet." } }
                     }
                 }

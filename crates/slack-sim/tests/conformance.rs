@@ -406,6 +406,22 @@ fn spec() -> Value {
         "type": "object", "additionalProperties": false, "required": ["event_type", "event_payload"],
         "properties": {"event_type": {"type": "string"}, "event_payload": {"type": "object"}}
     });
+    // An edited message carries `edited` ({user, ts}: who changed it last and when), and a thread parent
+    // deleted while it has replies is a `hidden` tombstone (Slack's current message object docs).
+    m["edited"] = json!({
+        "type": "object", "additionalProperties": false, "required": ["user", "ts"],
+        "properties": {"user": {"$ref": "#/definitions/defs_user_id"}, "ts": {"$ref": "#/definitions/defs_ts"}}
+    });
+    m["hidden"] = json!({"type": "boolean"});
+    // conversations.replies: the file describes a user's thread only (no bot_id, blocks or bot_profile, and
+    // per-user `subscribed` required on the parent); its messages are message objects, the parent with
+    // `reply_count`, the replies with `parent_user_id`, as Slack's current docs show them.
+    let replies = &mut spec["paths"]["/conversations.replies"]["get"]["responses"]["200"]["schema"];
+    replies["properties"]["messages"]["items"] = json!({"$ref": "#/definitions/objs_message"});
+    replies["properties"]["has_more"] = json!({"type": "boolean"});
+    // chat.update: the file types the answer's `blocks` as an object; it is the updated message object.
+    let update = &mut spec["paths"]["/chat.update"]["post"]["responses"]["200"]["schema"];
+    update["properties"]["message"] = json!({"$ref": "#/definitions/objs_message"});
     // User objects: current responses carry `is_email_confirmed`.
     for i in 0..2 {
         spec["definitions"]["objs_user"]["items"][i]["properties"]["is_email_confirmed"] =
@@ -430,9 +446,19 @@ fn extra_errors(method: &str) -> Vec<&'static str> {
             "messages_tab_disabled",
             "invalid_metadata_format",
             "invalid_attachments",
+            "invalid_thread_ts",
+        ]),
+        "chat.update" => v.extend([
+            "invalid_blocks",
+            "invalid_blocks_format",
+            "invalid_metadata_format",
+            "invalid_attachments",
         ]),
         "conversations.open" => v.extend(["cannot_dm_bot"]),
         "conversations.history" => v.extend(["invalid_cursor"]),
+        "conversations.replies" => {
+            v.extend(["invalid_cursor", "invalid_ts_latest", "invalid_ts_oldest"])
+        }
         _ => {}
     }
     v
@@ -513,6 +539,8 @@ async fn answers_of(
 async fn every_answer_conforms_to_the_openapi_file() {
     let spec = spec();
     let (sim, token) = start_installed(ALL_SCOPES).await;
+    // Shapes, not rates: a rate-limited answer would stand in for the one to check.
+    without_rate_limits(&sim);
     let get = Get(&token);
     let mut answers = answers_of(
         &sim,
@@ -583,6 +611,51 @@ async fn every_answer_conforms_to_the_openapi_file() {
         )
         .await,
     );
+    // A thread, an update, a deletion that leaves a tombstone, and their errors.
+    let parent = call(
+        &sim,
+        get,
+        "chat.postMessage",
+        &json!({"channel": dm, "text": "parent"}),
+    )
+    .await
+    .json();
+    let pts = parent["ts"].as_str().unwrap().to_string();
+    answers.push(("chat.postMessage", parent));
+    let nowhere = "1600000000.000100";
+    answers.extend(
+        answers_of(
+            &sim,
+            get,
+            &[
+                // Successes.
+                ("chat.postMessage", json!({"channel": dm, "text": "reply", "thread_ts": pts})),
+                ("conversations.replies", json!({"channel": dm, "ts": pts})),
+                ("conversations.replies", json!({"channel": dm, "ts": pts, "limit": "1"})),
+                ("conversations.history", json!({"channel": dm})),
+                (
+                    "chat.update",
+                    json!({"channel": dm, "ts": pts, "text": "changed", "blocks": blocks.to_string()}),
+                ),
+                ("conversations.history", json!({"channel": dm, "limit": "1"})),
+                ("chat.delete", json!({"channel": dm, "ts": pts})),
+                ("conversations.replies", json!({"channel": dm, "ts": pts})),
+                // Errors.
+                ("chat.postMessage", json!({"channel": dm, "text": "x", "thread_ts": "0"})),
+                ("conversations.replies", json!({"channel": dm, "ts": nowhere})),
+                ("conversations.replies", json!({"channel": dm})),
+                ("conversations.replies", json!({"channel": "D0NOPE0000", "ts": pts})),
+                ("conversations.replies", json!({"channel": dm, "ts": pts, "latest": "x"})),
+                ("chat.update", json!({"channel": dm, "ts": nowhere, "text": "x"})),
+                ("chat.update", json!({"channel": dm, "ts": pts, "text": "x"})),
+                ("chat.update", json!({"channel": "D0NOPE0000", "ts": pts, "text": "x"})),
+                ("chat.update", json!({"channel": dm, "ts": pts})),
+                ("chat.delete", json!({"channel": dm, "ts": nowhere})),
+                ("chat.delete", json!({"channel": "D0NOPE0000", "ts": pts})),
+            ],
+        )
+        .await,
+    );
     sim.set_messages_tab(false);
     let tab_off = [("chat.postMessage", json!({"channel": dm, "text": "x"}))];
     answers.extend(answers_of(&sim, get, &tab_off).await);
@@ -594,7 +667,10 @@ async fn every_answer_conforms_to_the_openapi_file() {
         "users.lookupByEmail",
         "conversations.open",
         "conversations.history",
+        "conversations.replies",
         "chat.postMessage",
+        "chat.update",
+        "chat.delete",
         "auth.revoke",
     ] {
         for via in [Get("xoxb-0-0-invalid"), Form(None)] {
@@ -603,6 +679,7 @@ async fn every_answer_conforms_to_the_openapi_file() {
     }
     // Missing scopes.
     let (sim2, t2) = start_installed("team:read").await;
+    without_rate_limits(&sim2);
     let every_parameter = json!({"user": "U0ALICE001", "users": "U0ALICE001", "email": "a@b.c", "channel": "U0ALICE001", "text": "x"});
     for m in [
         "users.list",
@@ -610,6 +687,8 @@ async fn every_answer_conforms_to_the_openapi_file() {
         "users.lookupByEmail",
         "conversations.open",
         "chat.postMessage",
+        "chat.update",
+        "chat.delete",
     ] {
         let v = call(&sim2, Get(&t2), m, &every_parameter).await.json();
         assert_eq!(v["error"], "missing_scope", "{m}: {v}");
@@ -662,6 +741,17 @@ async fn every_answer_conforms_to_the_openapi_file() {
 async fn requests_missing_required_parameters_are_refused() {
     let spec = spec();
     let (sim, token) = start_installed(ALL_SCOPES).await;
+    without_rate_limits(&sim);
+    let posted = post_form(
+        &format!("{}chat.postMessage", sim.api_url()),
+        &[("token", &token), ("channel", "U0ALICE001"), ("text", "x")],
+    )
+    .await
+    .json();
+    let (dm, ts) = (
+        posted["channel"].as_str().unwrap(),
+        posted["ts"].as_str().unwrap(),
+    );
     let q = allow(&sim, "U0ALICE001", "chat:write", "s").await;
     let cfg = sim.state();
     // A valid call of each method.
@@ -696,6 +786,15 @@ async fn requests_missing_required_parameters_are_refused() {
             vec![("token", token.clone()), ("channel", "U0ALICE001".into())],
         ),
         (
+            "chat.update",
+            vec![
+                ("token", token.clone()),
+                ("channel", dm.into()),
+                ("ts", ts.into()),
+                ("text", "y".into()),
+            ],
+        ),
+        (
             "oauth.v2.access",
             vec![
                 ("client_id", cfg.app.client_id.clone()),
@@ -708,7 +807,8 @@ async fn requests_missing_required_parameters_are_refused() {
         match (m, p) {
             (_, "token") => "not_authed",
             ("users.lookupByEmail", "email") => "invalid_arguments",
-            ("chat.postMessage", "channel") => "channel_not_found",
+            ("chat.postMessage" | "chat.update", "channel") => "channel_not_found",
+            ("chat.update", "ts") => "message_not_found",
             ("oauth.v2.access", "code") => "invalid_code",
             (m, p) => panic!("no expectation for {m} without {p}"),
         }

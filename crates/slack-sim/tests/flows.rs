@@ -370,6 +370,7 @@ async fn uninstall_hides_and_reinstall_shows_the_same_conversations() {
 #[tokio::test]
 async fn apps_uninstall_and_auth_revoke() {
     let sim = start_demo().await;
+    without_rate_limits(&sim);
     let cfg = sim.state();
     let token = install(&sim, "U0ADMIN001", ALL_SCOPES).await;
     let (id, secret) = (cfg.app.client_id.as_str(), cfg.app.client_secret.as_str());

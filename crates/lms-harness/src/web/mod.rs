@@ -66,6 +66,8 @@ pub struct ServeOptions {
     /// Restricts app installs in the simulated workspace: members who are neither admins nor app managers must
     /// request the app, and an app manager approves it.
     pub restricted: bool,
+    /// The simulated workspace enforces Slack's real rate limits (`--no-rate-limits` turns them off).
+    pub rate_limits: bool,
     /// The operator put real sign-in in front of the site: only then may it listen on an address other than
     /// loopback (its own sign-in lets anyone act as anyone).
     pub behind_sign_in: bool,
@@ -76,7 +78,8 @@ pub struct ServeOptions {
 }
 
 impl ServeOptions {
-    /// Serving the data folder `data_dir` on free loopback ports, with the demo workspace and default time-outs.
+    /// Serving the data folder `data_dir` on free loopback ports, with the demo workspace (Slack's rate limits on)
+    /// and default time-outs.
     pub fn local(data_dir: PathBuf) -> ServeOptions {
         let any_port = SocketAddr::from(([127, 0, 0, 1], 0));
         ServeOptions {
@@ -85,6 +88,7 @@ impl ServeOptions {
             slack_listen: any_port,
             workspace: None,
             restricted: false,
+            rate_limits: true,
             behind_sign_in: false,
             timeouts: Timeouts::default(),
             connector: None,
@@ -149,6 +153,9 @@ pub async fn start(opts: ServeOptions) -> Result<Server> {
     }
     if opts.restricted {
         options.sim.workspace.restrict_app_installs = true;
+    }
+    if !opts.rate_limits {
+        options.sim.rate_limits.enabled = false;
     }
     options.sim_listen = opts.slack_listen;
     let callback = format!("{base}{CALLBACK_PATH}");

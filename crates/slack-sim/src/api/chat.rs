@@ -1,13 +1,14 @@
 //! `chat.postMessage`: where a post lands (the app's DM, or Slackbot's conversation for a customised post to a
 //! user ID), its content checked as Slack checks it, and the key it is rate-limited on.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
+use super::content::{Content, MetadataChange, non_empty, shows_nothing};
 use super::{MethodResult, Params, Reply, authenticate, is_app_dm_of, require_scopes};
-use crate::blocks;
 use crate::model::{ConversationKind, Installation, Message, Sender};
 use crate::objects::message_json;
 use crate::state::SimState;
+use crate::ts;
 
 /// Where a post lands.
 enum Target {
@@ -39,40 +40,28 @@ pub fn post_message(state: &mut SimState, p: &Params) -> MethodResult<Reply> {
     {
         return Err(Reply::err("messages_tab_disabled"));
     }
-    let text = p.string("text").unwrap_or_default();
-    let blocks = p.json("blocks", "invalid_blocks_format")?;
-    if let Some(b) = &blocks {
-        if !b.is_array() {
-            return Err(Reply::err("invalid_blocks_format"));
-        }
-        let errors = blocks::validate(b);
-        if !errors.is_empty() {
-            return Err(Reply::err_msgs("invalid_blocks", errors));
-        }
-    }
-    let attachments = p.json("attachments", "invalid_attachments")?;
-    if attachments.as_ref().is_some_and(|a| !a.is_array()) {
-        return Err(Reply::err("invalid_attachments"));
-    }
-    let non_empty_array = |v: &Value| v.as_array().is_some_and(|a| !a.is_empty());
-    let blocks = blocks.filter(non_empty_array);
-    let attachments = attachments.filter(non_empty_array);
-    if text.trim().is_empty() && blocks.is_none() && attachments.is_none() {
+    let content = Content::read(p)?;
+    let text = content.text.unwrap_or_default();
+    let blocks = non_empty(content.blocks);
+    let attachments = non_empty(content.attachments);
+    if shows_nothing(&text, &blocks, &attachments) {
         return Err(Reply::err("no_text"));
     }
-    if text.chars().count() > 40_000 {
-        return Err(Reply::err("msg_too_long"));
-    }
-    let metadata = p.json("metadata", "invalid_metadata_format")?;
-    if let Some(md) = &metadata {
-        let ok = md
-            .get("event_type")
-            .and_then(Value::as_str)
-            .is_some_and(|s| !s.is_empty())
-            && md.get("event_payload").is_some_and(Value::is_object);
-        if !ok {
-            return Err(Reply::err("invalid_metadata_format"));
-        }
+    let metadata = match content.metadata {
+        None => None,
+        Some(MetadataChange::Set(md)) => Some(md),
+        // `{}` removes metadata from a message being updated; a new message has none to remove.
+        Some(MetadataChange::Clear) => return Err(Reply::err("invalid_metadata_format")),
+    };
+    let thread_ts = p.non_empty("thread_ts");
+    if let Some(t) = &thread_ts
+        && ts::parse(t).is_none_or(|micros| micros == 0)
+    {
+        // As Slack answers `thread_ts=0`: `invalid_thread_ts`, "[ERROR] 0 is not a valid thread_ts".
+        return Err(Reply::err_msgs(
+            "invalid_thread_ts",
+            vec![format!("[ERROR] {t} is not a valid thread_ts")],
+        ));
     }
     let (Target::AppDm(conversation_id) | Target::Slackbot(conversation_id)) = target;
     let ts = state.new_ts();
@@ -90,9 +79,11 @@ pub fn post_message(state: &mut SimState, p: &Params) -> MethodResult<Reply> {
         username: p.non_empty("username"),
         icon_url: p.non_empty("icon_url"),
         icon_emoji: p.non_empty("icon_emoji"),
-        metadata: metadata
-            .map(|m| json!({"event_type": m["event_type"], "event_payload": m["event_payload"]})),
-        thread_ts: p.non_empty("thread_ts"),
+        metadata,
+        // A ts that names no message is taken, as Slack takes it: the reply belongs to no visible thread.
+        thread_ts,
+        edited: None,
+        tombstone: false,
     };
     let message = message_json(state, &msg, false);
     if let Some(c) = state.conversation_mut(&conversation_id) {

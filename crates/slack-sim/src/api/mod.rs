@@ -6,16 +6,20 @@
 
 mod auth;
 mod chat;
+mod content;
 mod conversations;
+mod history;
+mod marketplace;
+mod modify;
 pub mod params;
 pub mod reply;
 mod users;
 
 pub use chat::post_rate_key;
-pub use params::{Params, decode};
+pub use params::{Params, TokenSource, decode};
 pub use reply::Reply;
 
-use crate::model::{Conversation, ConversationKind, Installation, TokenRevocation};
+use crate::model::{App, Conversation, ConversationKind, Installation, TokenRevocation};
 use crate::state::SimState;
 
 /// Rate limit tier of a method (Slack's tiers, calls per minute).
@@ -63,7 +67,11 @@ const IMPLEMENTED: &[(&str, Tier, Method)] = &[
     ("auth.revoke", Tier::T3, auth::auth_revoke),
     ("apps.uninstall", Tier::T1, auth::apps_uninstall),
     ("users.info", Tier::T4, users::info),
-    ("conversations.history", Tier::T3, conversations::history),
+    // Tier 3 for an app approved for the Marketplace; Tier 1 otherwise (see `marketplace`).
+    ("conversations.history", Tier::T3, history::history),
+    ("conversations.replies", Tier::T3, history::replies),
+    ("chat.update", Tier::T3, modify::update),
+    ("chat.delete", Tier::T3, modify::delete),
 ];
 
 /// The methods the simulation implements, with their tiers (from Slack's method pages).
@@ -87,6 +95,11 @@ pub fn tier(method: &str) -> Option<Tier> {
     implemented(method).map(|(_, t, _)| *t)
 }
 
+/// The tier of a method for `app`: its own, or Tier 1 where Slack slows an app not approved for the Marketplace.
+pub fn app_tier(app: &App, method: &str) -> Option<Tier> {
+    tier(method).map(|t| marketplace::tier_for(app, method, t))
+}
+
 /// Runs one implemented method against the state (`unknown_method` for any other).
 pub fn call(state: &mut SimState, method: &str, p: &Params) -> Reply {
     match implemented(method) {
@@ -100,6 +113,9 @@ fn authenticate(state: &SimState, p: &Params) -> MethodResult<Installation> {
     let Some(tok) = p.token.as_deref().filter(|t| !t.is_empty()) else {
         return Err(Reply::err("not_authed"));
     };
+    if p.token_source == Some(TokenSource::Query) {
+        return Err(Reply::err("invalid_auth"));
+    }
     let Some(rec) = state.tokens.get(tok) else {
         return Err(Reply::err("invalid_auth"));
     };

@@ -12,7 +12,7 @@ use crate::state::SimState;
 /// Where a `users.list` cursor points: the user ID it starts at.
 const CURSOR_PREFIX: &str = "user:";
 
-/// `users.lookupByEmail`: a member by e-mail address.
+/// `users.lookupByEmail`: an active member by e-mail address.
 pub fn lookup_by_email(state: &mut SimState, p: &Params) -> MethodResult<Reply> {
     let inst = authenticate(state, p)?;
     require_scopes(&inst, &["users:read.email"])?;
@@ -22,11 +22,14 @@ pub fn lookup_by_email(state: &mut SimState, p: &Params) -> MethodResult<Reply> 
             vec!["[ERROR] missing required field: email".into()],
         ));
     };
-    // Slack matches e-mail addresses case-insensitively. Deleted members are found too (deleted: true).
+    // Slack matches e-mail addresses case-insensitively. A deactivated member is not found: "If the user has been
+    // deactivated, users_not_found will be returned instead of a user object" (Slack's users.lookupByEmail page;
+    // users.list still lists them, `deleted: true`).
     let member = state.config.workspace.members.iter().find(|m| {
-        m.email
-            .as_deref()
-            .is_some_and(|e| e.eq_ignore_ascii_case(&email))
+        !m.deleted
+            && m.email
+                .as_deref()
+                .is_some_and(|e| e.eq_ignore_ascii_case(&email))
     });
     match member {
         Some(m) => Ok(Reply::ok(json!({"user": user_json(state, m, true)}))),

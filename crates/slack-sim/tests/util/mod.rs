@@ -10,7 +10,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use serde_json::Value;
-use slack_sim::{SimConfig, SimHandle};
+use slack_sim::{RateLimits, SimConfig, SimHandle};
 
 // ------------------------------------------------------------------------------------------------------------
 // The HTTP client.
@@ -350,6 +350,15 @@ pub async fn start_demo() -> SimHandle {
 /// A simulation of `cfg`.
 pub async fn start_with(cfg: SimConfig) -> SimHandle {
     slack_sim::start(loopback(), cfg).await.unwrap()
+}
+
+/// Turns the simulation's rate limits off (they are on by default, as in Slack): for a test of what methods answer
+/// that calls them more often than Slack allows.
+pub fn without_rate_limits(sim: &SimHandle) {
+    sim.set_rate_limits(RateLimits {
+        enabled: false,
+        ..RateLimits::default()
+    });
 }
 
 /// A demo workspace where the admin installed the app with `scopes`; with the bot token.
