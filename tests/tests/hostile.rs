@@ -244,7 +244,11 @@ async fn progress_reports_are_checked_against_the_call_that_makes_them() {
         ("p1", "unknown", "a delivery it was not given"),
         ("p2", "twice", "a second outcome"),
         ("p3", "flood", "more posts for one recipient"),
-        ("p4", "after", "a post for a recipient whose outcome it had reported"),
+        (
+            "p4",
+            "after",
+            "a post for a recipient whose outcome it had reported",
+        ),
     ] {
         let error = attack(&hostile, platform, &format!("progress {how}"))
             .await

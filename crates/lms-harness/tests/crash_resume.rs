@@ -1,18 +1,29 @@
-//! A crash in the middle of a 2,000-recipient invitation: the harness process that runs the outbox is killed with
-//! SIGKILL, then started again on the same data folder. The simulated Slack (in this test process) outlives it. In
-//! the end every matched learner has exactly one message: the deliveries the crash left in flight are put back in
-//! the queue, and their next attempt finds an already posted message in the conversation's history.
+//! Exactly once through crashes, under the limits Slack gives an app that is not approved for its Marketplace
+//! (`conversations.history` once a minute, pages of 15): a 2,000-member workspace, the simulated Slack's real limits at
+//! a time scale (the connector paces at the same scale), and the process running the outbox (`lms-harness deliveries
+//! --run`) killed with SIGKILL at several random moments, then started again on the same data folder. The simulated
+//! Slack (in this test process) outlives it.
+//!
+//! In the end every learner has exactly one message and no delivery is lost; and the history calls made equal the
+//! deliveries whose outcome a kill left unknown (announced as posting, not answered): at most one per batch in flight
+//! per kill, the rest of the batch having been recorded as it went. Two runners started at once on one data folder
+//! share it without a duplicate, without dying, and without taking each other's live batch.
 
 use lms::db::Db;
 use lms::secrets::SecretBox;
 use lms_harness::bench_invite::{self as bench, BIG_PLATFORM};
 use lms_harness::connector::DataDir;
+use serde_json::Value;
+use slack_sim::{Fault, SimConfig, SimHandle};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const RECIPIENTS: usize = 2_000;
+/// A minute of Slack's limits passes in half a second.
+const TIME_SCALE: f64 = 120.0;
+const KILLS: usize = 3;
 
 fn run_outbox(dir: &Path, slack_url: &str, log: &str) -> Child {
     let out = std::fs::File::create(dir.join(format!("{log}.out"))).unwrap();
@@ -25,6 +36,7 @@ fn run_outbox(dir: &Path, slack_url: &str, log: &str) -> Child {
             BIG_PLATFORM,
             "--run",
             "--summary",
+            "--json",
             "--slack-url",
             slack_url,
         ])
@@ -34,12 +46,16 @@ fn run_outbox(dir: &Path, slack_url: &str, log: &str) -> Child {
         .unwrap()
 }
 
-fn statuses(dir: &Path) -> Vec<(String, i64)> {
-    let db = Db::open(
+fn open(dir: &Path) -> Db {
+    Db::open(
         &dir.join("lms.sqlite3"),
         SecretBox::from_key_file(&dir.join("secrets.key")).unwrap(),
     )
-    .unwrap();
+    .unwrap()
+}
+
+fn statuses(dir: &Path) -> Vec<(String, i64)> {
+    let db = open(dir);
     let conn = db.conn();
     let mut stmt = conn
         .prepare("SELECT status, COUNT(*) FROM deliveries GROUP BY status ORDER BY status")
@@ -50,6 +66,46 @@ fn statuses(dir: &Path) -> Vec<(String, i64)> {
         .unwrap()
 }
 
+/// Deliveries whose outcome is unknown: in flight, announced as posting.
+fn unknown(dir: &Path) -> i64 {
+    open(dir)
+        .conn()
+        .query_row(
+            "SELECT COUNT(*) FROM deliveries WHERE status = 'in_flight' AND posting_since IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
+
+/// `conversations.history` calls Slack answered.
+fn history_calls(sim: &SimHandle) -> usize {
+    sim.api_calls()
+        .iter()
+        .filter(|c| c.method == "conversations.history" && c.status == 200)
+        .count()
+}
+
+fn messages(sim: &SimHandle) -> usize {
+    bench::app_messages(sim).iter().map(|(_, n)| n).sum()
+}
+
+/// Waits for a run to end by itself, and returns what it printed (JSON).
+async fn finish(mut child: Child, dir: &Path, log: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "{log} did not finish");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let out = std::fs::read_to_string(dir.join(format!("{log}.out"))).unwrap();
+    let err = std::fs::read_to_string(dir.join(format!("{log}.err"))).unwrap();
+    assert!(status.success(), "{log}: {out}\n{err}");
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{log}: {e}: {out}"))
+}
+
 struct Dir(PathBuf);
 
 impl Drop for Dir {
@@ -58,69 +114,127 @@ impl Drop for Dir {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_harness_killed_mid_invitation_resumes_with_exactly_one_message_each() {
-    let dir = Dir(std::env::temp_dir().join(format!("lms-crash-{}", std::process::id())));
+/// A data folder with the platform seeded, activated and its learners invited, and the simulated Slack with the
+/// limits of an app outside the Marketplace at [`TIME_SCALE`].
+async fn invited(name: &str) -> (Dir, SimHandle) {
+    let dir = Dir(std::env::temp_dir().join(format!("lms-{name}-{}", std::process::id())));
     let _ = std::fs::remove_dir_all(&dir.0);
-    let config = bench::workspace(RECIPIENTS);
+    let mut config: SimConfig = bench::workspace(RECIPIENTS);
+    config.rate_limits.enabled = true;
+    config.rate_limits.time_scale = TIME_SCALE;
+    assert!(!config.app.marketplace_approved);
     let sim = slack_sim::start(SocketAddr::from(([127, 0, 0, 1], 0)), config.clone())
         .await
         .unwrap();
-    {
-        let lms = DataDir::open_lms(&dir.0, Some(&sim.base_url())).unwrap();
-        let seeded = bench::seed(&lms, &config, RECIPIENTS, 0).unwrap();
-        bench::activate(&lms, &seeded.admin).await.unwrap();
-        // The simulation's limits are off, and so is the pacing: the crash is what this test is about.
-        lms.configure(BIG_PLATFORM, "rate_limit_scale", "off", false)
-            .unwrap();
-        assert_eq!(bench::invite(&lms, "crash-1", &seeded).unwrap(), RECIPIENTS);
-    }
+    let lms = DataDir::open_lms(&dir.0, Some(&sim.base_url())).unwrap();
+    let seeded = bench::seed(&lms, &config, RECIPIENTS, 0).unwrap();
+    bench::activate(&lms, &seeded.admin).await.unwrap();
+    lms.configure(
+        BIG_PLATFORM,
+        "rate_limit_scale",
+        &TIME_SCALE.to_string(),
+        false,
+    )
+    .unwrap();
+    assert_eq!(bench::invite(&lms, "crash-1", &seeded).unwrap(), RECIPIENTS);
+    (dir, sim)
+}
 
-    let messages = |sim: &slack_sim::SimHandle| -> usize {
-        bench::app_messages(sim).iter().map(|(_, n)| n).sum()
-    };
-    let mut first = run_outbox(&dir.0, &sim.base_url(), "first");
-    let deadline = Instant::now() + Duration::from_secs(300);
-    while messages(&sim) < RECIPIENTS / 3 {
-        assert!(
-            first.try_wait().unwrap().is_none(),
-            "the first run ended before it could be killed"
-        );
-        assert!(Instant::now() < deadline, "no progress");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    first.kill().unwrap(); // SIGKILL
-    first.wait().unwrap();
-    let at_kill = messages(&sim);
-    let left = statuses(&dir.0);
-    eprintln!("killed with {at_kill} messages posted; deliveries: {left:?}");
-    assert!(
-        left.iter()
-            .any(|(s, n)| (s == "queued" || s == "in_flight") && *n > 0),
-        "the kill happened in the middle of the invitation"
-    );
-
-    let mut second = run_outbox(&dir.0, &sim.base_url(), "second");
-    let deadline = Instant::now() + Duration::from_secs(300);
-    let status = loop {
-        if let Some(status) = second.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "the second run did not finish");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    let out = std::fs::read_to_string(dir.0.join("second.out")).unwrap();
-    let err = std::fs::read_to_string(dir.0.join("second.err")).unwrap();
-    assert!(status.success(), "{out}\n{err}");
-    eprintln!("second run: {out}{err}");
-
-    assert_eq!(
-        statuses(&dir.0),
-        vec![("sent".to_string(), RECIPIENTS as i64)]
-    );
-    let per_conversation = bench::app_messages(&sim);
+fn assert_exactly_once(dir: &Path, sim: &SimHandle) {
+    assert_eq!(statuses(dir), vec![("sent".to_string(), RECIPIENTS as i64)]);
+    let per_conversation = bench::app_messages(sim);
     assert_eq!(per_conversation.len(), RECIPIENTS, "every learner reached");
     let twice: Vec<_> = per_conversation.iter().filter(|(_, n)| *n != 1).collect();
     assert!(twice.is_empty(), "duplicates: {twice:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runner_killed_at_random_moments_leaves_one_message_each_and_looks_only_for_the_unknown()
+{
+    let (dir, sim) = invited("crash").await;
+    // Kill points: random counts of messages posted, increasing.
+    let mut at: Vec<usize> = (0..KILLS)
+        .map(|_| rand::random_range(RECIPIENTS / 20..RECIPIENTS * 9 / 10))
+        .collect();
+    at.sort_unstable();
+    let mut unknown_at_kills = 0;
+    for (i, threshold) in at.iter().enumerate() {
+        let mut run = run_outbox(&dir.0, &sim.base_url(), &format!("run{i}"));
+        let deadline = Instant::now() + Duration::from_secs(300);
+        let last = i + 1 == at.len();
+        if last {
+            // The last kill lands while a post is in flight, whatever the random moments did: Slack answers posts a
+            // second late, and the runner is killed once it has announced one.
+            sim.set_fault(
+                "chat.postMessage",
+                Fault::Delay {
+                    ms: 1_000,
+                    count: None,
+                },
+            );
+        }
+        while messages(&sim) < *threshold || (last && unknown(&dir.0) == 0) {
+            assert!(
+                run.try_wait().unwrap().is_none(),
+                "run {i} ended before it could be killed"
+            );
+            assert!(Instant::now() < deadline, "no progress");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        if !last {
+            tokio::time::sleep(Duration::from_millis(rand::random_range(0..200))).await;
+        }
+        run.kill().unwrap(); // SIGKILL
+        run.wait().unwrap();
+        sim.clear_fault("chat.postMessage");
+        let left = unknown(&dir.0);
+        eprintln!(
+            "kill {i} at {} messages: {left} unknown; deliveries {:?}",
+            messages(&sim),
+            statuses(&dir.0)
+        );
+        assert!(
+            left <= 1,
+            "one batch in flight: at most one unknown delivery"
+        );
+        unknown_at_kills += left as usize;
+    }
+    assert!(unknown_at_kills >= 1, "the last kill left a post unknown");
+    assert!(
+        messages(&sim) < RECIPIENTS,
+        "the last kill happened in the middle of the invitation"
+    );
+    let report = finish(run_outbox(&dir.0, &sim.base_url(), "last"), &dir.0, "last").await;
+    eprintln!("last run: {}", report["run"]);
+    assert_exactly_once(&dir.0, &sim);
+    assert_eq!(
+        history_calls(&sim),
+        unknown_at_kills,
+        "history is read exactly for the deliveries whose outcome a kill left unknown"
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_runners_on_one_data_folder_share_it_without_duplicates() {
+    let (dir, sim) = invited("two-runners").await;
+    let (first, second) = (
+        run_outbox(&dir.0, &sim.base_url(), "first"),
+        run_outbox(&dir.0, &sim.base_url(), "second"),
+    );
+    let first = finish(first, &dir.0, "first").await;
+    let second = finish(second, &dir.0, "second").await;
+    eprintln!("first: {}\nsecond: {}", first["run"], second["run"]);
+    assert_exactly_once(&dir.0, &sim);
+    for run in [&first, &second] {
+        assert_eq!(run["run"]["taken_over"], 0, "a live batch is never taken");
+    }
+    let sent = |run: &Value| run["run"]["sent"].as_u64().unwrap();
+    assert_eq!(sent(&first) + sent(&second), RECIPIENTS as u64);
+    assert!(
+        first["run"]["elsewhere"] == true || second["run"]["elsewhere"] == true,
+        "they ran at the same time: one found the platform driven by the other"
+    );
+    assert_eq!(history_calls(&sim), 0, "no outcome was ever unknown");
     sim.shutdown().await;
 }

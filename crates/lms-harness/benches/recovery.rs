@@ -1,0 +1,249 @@
+//! Recovery after a SIGKILL under the limits Slack gives an app outside its Marketplace (`conversations.history` once
+//! a minute): a workspace of `--learners` members and the simulated Slack's real limits at a time scale of 60 (a minute
+//! passes in a second; the connector paces at the same scale). `lms-harness deliveries --run` is killed once
+//! `--kill-after` messages are out, in the middle of a batch, then started again; the recovery time is from the
+//! restart until every delivery the kill left in flight has its outcome, given in Slack's time (real time × 60).
+//!
+//! `cargo bench -p lms-harness --bench recovery -- [--before PATH] [--runs N] [--learners N] [--kill-after N]`:
+//! `--before` runs another build of `lms-harness` (such as the previous release) side by side, alternating with this
+//! one, to compare them on the same machine in the same run.
+
+use lms::db::Db;
+use lms::secrets::SecretBox;
+use lms_harness::bench_invite::{self as bench, BIG_PLATFORM};
+use lms_harness::connector::DataDir;
+use slack_sim::SimHandle;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const TIME_SCALE: f64 = 60.0;
+
+struct Options {
+    before: Option<PathBuf>,
+    runs: usize,
+    learners: usize,
+    kill_after: usize,
+}
+
+fn options() -> Options {
+    let mut o = Options {
+        before: None,
+        runs: 3,
+        learners: 400,
+        kill_after: 120,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().unwrap_or_else(|| panic!("{arg} needs a value"));
+        match arg.as_str() {
+            "--before" => o.before = Some(PathBuf::from(value())),
+            "--runs" => o.runs = value().parse().expect("--runs N"),
+            "--learners" => o.learners = value().parse().expect("--learners N"),
+            "--kill-after" => o.kill_after = value().parse().expect("--kill-after N"),
+            // What `cargo bench` adds.
+            "--bench" => {}
+            other => panic!("unknown option {other}"),
+        }
+    }
+    o
+}
+
+/// One measured recovery.
+#[derive(Debug, Clone)]
+struct Recovery {
+    in_flight: usize,
+    announced: usize,
+    history_calls: usize,
+    real: Duration,
+    failed: i64,
+    duplicates: usize,
+}
+
+fn run_outbox(binary: &Path, dir: &Path, slack_url: &str) -> Child {
+    Command::new(binary)
+        .args(["deliveries", "--data"])
+        .arg(dir)
+        .args([
+            "--platform",
+            BIG_PLATFORM,
+            "--run",
+            "--summary",
+            "--slack-url",
+            slack_url,
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting lms-harness")
+}
+
+fn db(dir: &Path) -> Db {
+    Db::open(
+        &dir.join("lms.sqlite3"),
+        SecretBox::from_key_file(&dir.join("secrets.key")).unwrap(),
+    )
+    .unwrap()
+}
+
+fn count(db: &Db, sql: &str) -> i64 {
+    db.conn().query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+fn history_calls(sim: &SimHandle) -> usize {
+    sim.api_calls()
+        .iter()
+        .filter(|c| c.method == "conversations.history")
+        .count()
+}
+
+fn messages(sim: &SimHandle) -> usize {
+    bench::app_messages(sim).iter().map(|(_, n)| n).sum()
+}
+
+async fn measure(binary: &Path, o: &Options, run: usize) -> Recovery {
+    let dir = std::env::temp_dir().join(format!("lms-recovery-{}-{run}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut config = bench::workspace(o.learners);
+    config.rate_limits.enabled = true;
+    config.rate_limits.time_scale = TIME_SCALE;
+    let sim = slack_sim::start(SocketAddr::from(([127, 0, 0, 1], 0)), config.clone())
+        .await
+        .unwrap();
+    {
+        let lms = DataDir::open_lms(&dir, Some(&sim.base_url())).unwrap();
+        let seeded = bench::seed(&lms, &config, o.learners, 0).unwrap();
+        bench::activate(&lms, &seeded.admin).await.unwrap();
+        lms.configure(
+            BIG_PLATFORM,
+            "rate_limit_scale",
+            &TIME_SCALE.to_string(),
+            false,
+        )
+        .unwrap();
+        bench::invite(&lms, "recovery", &seeded).unwrap();
+    }
+    let mut first = run_outbox(binary, &dir, &sim.base_url());
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while messages(&sim) < o.kill_after {
+        assert!(first.try_wait().unwrap().is_none(), "ended before the kill");
+        assert!(Instant::now() < deadline, "no progress");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let db = db(&dir);
+    let in_flight: Vec<String> = {
+        let conn = db.conn();
+        let mut stmt = conn
+            .prepare("SELECT id FROM deliveries WHERE status = 'in_flight'")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    let announced = count(
+        &db,
+        "SELECT COUNT(*) FROM deliveries WHERE status = 'in_flight' AND posting_since IS NOT NULL",
+    ) as usize;
+    let history_before = history_calls(&sim);
+    let started = Instant::now();
+    let mut second = run_outbox(binary, &dir, &sim.base_url());
+    let resolved = |db: &Db| {
+        let conn = db.conn();
+        in_flight.iter().all(|id| {
+            conn.query_row(
+                "SELECT status IN ('sent', 'failed', 'skipped') FROM deliveries WHERE id = ?1",
+                [id],
+                |r| r.get::<_, bool>(0),
+            )
+            .unwrap()
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(3_600);
+    while !resolved(&db) {
+        assert!(Instant::now() < deadline, "recovery did not end");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let real = started.elapsed();
+    while second.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "the run did not end");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let recovery = Recovery {
+        in_flight: in_flight.len(),
+        announced,
+        history_calls: history_calls(&sim) - history_before,
+        real,
+        failed: count(
+            &db,
+            "SELECT COUNT(*) FROM deliveries WHERE status = 'failed'",
+        ),
+        duplicates: bench::app_messages(&sim)
+            .iter()
+            .filter(|(_, n)| *n > 1)
+            .count(),
+    };
+    sim.shutdown().await;
+    drop(db);
+    let _ = std::fs::remove_dir_all(&dir);
+    recovery
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn row(label: &str, runs: &[Recovery]) -> String {
+    let slack_minutes: Vec<f64> = runs
+        .iter()
+        .map(|r| r.real.as_secs_f64() * TIME_SCALE / 60.0)
+        .collect();
+    let list = |f: &dyn Fn(&Recovery) -> String| runs.iter().map(f).collect::<Vec<_>>().join(", ");
+    format!(
+        "| {label} | {} | {} | {} | {:.1} ({}) | {} | {} |",
+        list(&|r| r.in_flight.to_string()),
+        list(&|r| r.announced.to_string()),
+        list(&|r| r.history_calls.to_string()),
+        median(slack_minutes.clone()),
+        slack_minutes
+            .iter()
+            .map(|m| format!("{m:.1}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        list(&|r| r.failed.to_string()),
+        list(&|r| r.duplicates.to_string()),
+    )
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let o = options();
+    let this = PathBuf::from(env!("CARGO_BIN_EXE_lms-harness"));
+    let mut mine = Vec::new();
+    let mut theirs = Vec::new();
+    for run in 0..o.runs {
+        if let Some(before) = &o.before {
+            theirs.push(measure(before, &o, 2 * run).await);
+            eprintln!("before, run {run}: {:?}", theirs.last().unwrap());
+        }
+        mine.push(measure(&this, &o, 2 * run + 1).await);
+        eprintln!("this build, run {run}: {:?}", mine.last().unwrap());
+    }
+    println!(
+        "{} learners, killed after {} messages, Slack's limits for an app outside the Marketplace at time scale {TIME_SCALE}; \
+         one value per run",
+        o.learners, o.kill_after
+    );
+    println!(
+        "| build | in flight at the kill | announced as posting | history calls after restart | recovery, Slack minutes: median (runs) | failed | duplicated |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- | --- |");
+    if let Some(before) = &o.before {
+        println!("{}", row(&before.display().to_string(), &theirs));
+    }
+    println!("{}", row("this build", &mine));
+}
