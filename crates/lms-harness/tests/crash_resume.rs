@@ -3,8 +3,6 @@
 //! the end every matched learner has exactly one message: the deliveries the crash left in flight are put back in
 //! the queue, and their next attempt finds an already posted message in the conversation's history.
 
-use lms::db::Db;
-use lms::secrets::SecretBox;
 use lms_harness::bench_invite::{self as bench, BIG_PLATFORM};
 use lms_harness::connector::DataDir;
 use std::net::SocketAddr;
@@ -35,11 +33,7 @@ fn run_outbox(dir: &Path, slack_url: &str, log: &str) -> Child {
 }
 
 fn statuses(dir: &Path) -> Vec<(String, i64)> {
-    let db = Db::open(
-        &dir.join("lms.sqlite3"),
-        SecretBox::from_key_file(&dir.join("secrets.key")).unwrap(),
-    )
-    .unwrap();
+    let db = DataDir::open_db(dir, false).unwrap();
     let conn = db.conn();
     let mut stmt = conn
         .prepare("SELECT status, COUNT(*) FROM deliveries GROUP BY status ORDER BY status")
