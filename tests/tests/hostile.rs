@@ -559,12 +559,12 @@ async fn repeated_failures_disable_the_connector_on_that_platform_with_an_alert(
     };
     let hostile = load_hostile(&world, no_outbound(), limits);
     for _ in 0..3 {
-        assert!(!hostile.is_disabled("p2"));
+        assert!(hostile.disabled("p2").unwrap().is_none());
         assert!(attack(&hostile, "p2", "panic").await.is_err());
         world.slack_serves().await;
     }
-    assert!(hostile.is_disabled("p2"));
-    assert!(!hostile.is_disabled("p1"));
+    assert!(hostile.disabled("p2").unwrap().is_some());
+    assert!(hostile.disabled("p1").unwrap().is_none());
     let error = format!("{:#}", hostile.status("p2").await.unwrap_err());
     assert!(error.contains("disabled on platform p2"), "{error}");
     let alert: String = world
@@ -579,7 +579,7 @@ async fn repeated_failures_disable_the_connector_on_that_platform_with_an_alert(
     assert!(alert.contains("disabled"), "{alert}");
     // Other platforms are served; an admin re-enables it on p2.
     assert!(hostile.status("p1").await.is_ok());
-    hostile.enable("p2");
+    assert!(hostile.enable("p2").unwrap());
     assert!(hostile.status("p2").await.is_ok());
 }
 

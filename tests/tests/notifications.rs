@@ -328,13 +328,14 @@ async fn opt_outs_stop_their_kind_until_turned_back_on_and_mandatory_messages_ig
 async fn a_scheduled_step_is_refused_while_inactive_and_sent_once_at_its_time() {
     let w = World::start("steps", |_| {}).await;
     let lms = &w.harness.lms;
-    lms.upsert_path(
-        DEMO_PLATFORM,
-        "onboarding",
-        "Onboarding",
-        Some(&w.data.session.id),
-    )
-    .unwrap();
+    lms.db()
+        .upsert_path(
+            DEMO_PLATFORM,
+            "onboarding",
+            "Onboarding",
+            Some(&w.data.session.id),
+        )
+        .unwrap();
     let author = User {
         id: "author".into(),
         email: "author@acme.example".into(),

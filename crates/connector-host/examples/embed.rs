@@ -13,13 +13,14 @@ use anyhow::{Context as _, Result};
 use connector_host::grants::Grants;
 use connector_host::outbound::Route;
 use connector_host::progress::Collected;
-use connector_host::store::{ConnectorStore, DirectoryUser, LogLevel, StoredKind};
+use connector_host::store::{ConnectorStore, DirectoryUser, Disabled, LogLevel, StoredKind};
 use connector_host::{Policy, Sandbox, wit};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
 
-/// An LMS's state in memory: settings, secrets and log per (platform, connector), users per platform, alerts.
+/// An LMS's state in memory: settings, secrets and log per (platform, connector), users per platform, alerts, and
+/// where the connector is disabled.
 #[derive(Default)]
 pub struct MemoryStore {
     values: Mutex<BTreeMap<(String, String, String, bool), String>>,
@@ -28,6 +29,7 @@ pub struct MemoryStore {
     pub log: Mutex<Vec<(String, LogLevel, String)>>,
     /// Every alert raised, as (platform, message).
     pub alerts: Mutex<Vec<(String, String)>>,
+    disabled: Mutex<BTreeMap<(String, String), Disabled>>,
 }
 
 impl MemoryStore {
@@ -142,6 +144,37 @@ impl ConnectorStore for MemoryStore {
         let mut alerts = self.alerts.lock().unwrap();
         alerts.push((platform.into(), message.into()));
         Ok(())
+    }
+
+    fn disabled(&self, platform: &str, connector: &str) -> Result<Option<Disabled>> {
+        let disabled = self.disabled.lock().unwrap();
+        Ok(disabled.get(&(platform.into(), connector.into())).cloned())
+    }
+
+    fn disable(&self, platform: &str, connector: &str, reason: &str) -> Result<bool> {
+        let mut disabled = self.disabled.lock().unwrap();
+        let since = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_secs() as i64;
+        let key = (platform.to_string(), connector.to_string());
+        if disabled.contains_key(&key) {
+            return Ok(false);
+        }
+        disabled.insert(
+            key,
+            Disabled {
+                reason: reason.into(),
+                since,
+            },
+        );
+        Ok(true)
+    }
+
+    fn enable(&self, platform: &str, connector: &str) -> Result<bool> {
+        let mut disabled = self.disabled.lock().unwrap();
+        Ok(disabled
+            .remove(&(platform.to_string(), connector.to_string()))
+            .is_some())
     }
 }
 

@@ -1,19 +1,19 @@
-//! The connector's health per platform: consecutive failed calls (traps, exhausted limits, time-outs) are counted,
-//! and after the operator's threshold the connector is disabled on that platform until an admin re-enables it.
+//! The connector's health per platform: consecutive failed calls (traps, exhausted limits, time-outs) are counted in
+//! this process, and reaching the operator's threshold disables the connector on that platform. Being disabled is
+//! durable, kept by the LMS's store ([`crate::store::ConnectorStore::disable`]) until an admin re-enables it; the
+//! count starts afresh once the threshold is reached.
 
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-/// The health of a connector on one platform.
+/// The failed calls of a connector on one platform, in this process.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct PlatformHealth {
-    /// Failed calls in a row (reset by a successful call).
+    /// Failed calls in a row (reset by a successful call, and when they disable the connector).
     pub consecutive_failures: u32,
     /// Failed calls since the host started.
     pub total_failures: u64,
-    /// Why the connector is disabled on this platform, when it is.
-    pub disabled: Option<String>,
 }
 
 /// Health records of every platform.
@@ -46,35 +46,37 @@ impl Health {
         self.with(platform_id, |h| h.consecutive_failures = 0);
     }
 
-    /// A call (`what`) failed; returns the alert to raise when this failure disables the connector.
+    /// A call (`what`) failed; returns why the connector must be disabled when this failure reaches the threshold
+    /// (the count then starts afresh, so that a re-enabled connector gets the whole threshold again).
     pub fn failure(&self, platform_id: &str, what: &str) -> Option<String> {
         let threshold = self.threshold;
         self.with(platform_id, |h| {
             h.consecutive_failures += 1;
             h.total_failures += 1;
-            if h.disabled.is_none() && h.consecutive_failures >= threshold {
-                let reason = format!(
-                    "{} consecutive failed calls, the last one during {what}",
-                    h.consecutive_failures
-                );
-                h.disabled = Some(reason.clone());
-                Some(format!(
-                    "The connector was disabled on this platform after {reason}. See the connector log for the \
-                     errors; re-enable it once the cause is fixed."
-                ))
-            } else {
-                None
+            if h.consecutive_failures < threshold {
+                return None;
             }
+            let reason = format!(
+                "{} consecutive failed calls, the last one during {what}",
+                h.consecutive_failures
+            );
+            h.consecutive_failures = 0;
+            Some(reason)
         })
     }
 
-    /// Re-enables the connector on `platform_id` and clears its failure count.
+    /// Clears the count of failures in a row on `platform_id` (the connector was re-enabled there).
     pub fn reset(&self, platform_id: &str) {
-        self.with(platform_id, |h| {
-            h.consecutive_failures = 0;
-            h.disabled = None;
-        });
+        self.with(platform_id, |h| h.consecutive_failures = 0);
     }
+}
+
+/// The alert raised when a connector is disabled on a platform for `reason`.
+pub fn disabled_alert(reason: &str) -> String {
+    format!(
+        "The connector was disabled on this platform after {reason}. See the connector log for the errors; \
+         re-enable it once the cause is fixed."
+    )
 }
 
 #[cfg(test)]
@@ -82,18 +84,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn three_failures_in_a_row_disable_one_platform_only() {
+    fn the_threshold_of_failures_in_a_row_disables_one_platform_only_then_counts_afresh() {
         let h = Health::new(3);
         assert_eq!(h.failure("p1", "deliver"), None);
         h.success("p1");
         assert_eq!(h.failure("p1", "deliver"), None);
         assert_eq!(h.failure("p1", "deliver"), None);
-        assert!(h.failure("p1", "status").is_some());
-        assert_eq!(h.failure("p1", "status"), None, "alerted once");
-        assert!(h.get("p1").disabled.is_some());
-        assert!(h.get("p2").disabled.is_none());
+        assert_eq!(
+            h.failure("p1", "status").as_deref(),
+            Some("3 consecutive failed calls, the last one during status")
+        );
+        assert_eq!(h.get("p1").consecutive_failures, 0);
+        assert_eq!(h.failure("p1", "status"), None, "counts afresh");
+        assert_eq!(h.get("p2"), PlatformHealth::default());
         h.reset("p1");
-        assert_eq!(h.get("p1").disabled, None);
+        assert_eq!(h.get("p1").consecutive_failures, 0);
         assert_eq!(h.get("p1").total_failures, 5);
     }
 }

@@ -22,7 +22,7 @@ use crate::policy::Policy;
 use crate::progress::{CallProgress, DeliveryProgress};
 use crate::redact::redact;
 use crate::state::{Scope, SecretRules, StoreState};
-use crate::store::{ConnectorStore, LogLevel};
+use crate::store::{ConnectorStore, Disabled, LogLevel};
 use crate::surface::Surface;
 use crate::untrusted::{Cleaner, Untrusted};
 use crate::wit;
@@ -333,20 +333,29 @@ impl Sandbox {
         &self.loaded.limits
     }
 
-    /// Whether the connector was disabled on `platform_id` after repeated failures.
-    pub fn is_disabled(&self, platform_id: &str) -> bool {
-        self.loaded.health.get(platform_id).disabled.is_some()
+    /// Whether the connector is disabled on `platform_id` after repeated failures, and why (the store's durable
+    /// state, which any process sharing the store may have changed).
+    pub fn disabled(&self, platform_id: &str) -> Result<Option<Disabled>> {
+        self.loaded
+            .store
+            .disabled(platform_id, &self.loaded.connector_id)
     }
 
-    /// The connector's health on `platform_id`.
+    /// The connector's failed calls on `platform_id` in this process.
     pub fn health(&self, platform_id: &str) -> health::PlatformHealth {
         self.loaded.health.get(platform_id)
     }
 
-    /// Re-enables the connector on `platform_id` (an admin's decision after a disabling alert).
-    pub fn enable(&self, platform_id: &str) {
+    /// Re-enables the connector on `platform_id` (an admin's decision after a disabling alert); false when it was
+    /// not disabled.
+    pub fn enable(&self, platform_id: &str) -> Result<bool> {
         self.loaded.health.reset(platform_id);
-        tracing::info!(target: "sandbox", platform = platform_id, connector = %self.loaded.connector_id, "re-enabled");
+        let enabled = self
+            .loaded
+            .store
+            .enable(platform_id, &self.loaded.connector_id)?;
+        tracing::info!(target: "sandbox", platform = platform_id, connector = %self.loaded.connector_id, enabled, "re-enabled");
+        Ok(enabled)
     }
 }
 
@@ -477,10 +486,11 @@ impl Loaded {
         what: &str,
         call: impl AsyncFnOnce(&mut Store<StoreState>, &Instance) -> wasmtime::Result<R>,
     ) -> Result<R> {
-        if let Some(reason) = self.health.get(platform_id).disabled {
+        if let Some(disabled) = self.store.disabled(platform_id, &self.connector_id)? {
             bail!(
-                "the connector `{}` is disabled on platform {platform_id} ({reason}); an admin must re-enable it",
-                self.connector_id
+                "the connector `{}` is disabled on platform {platform_id} ({}); an admin must re-enable it",
+                self.connector_id,
+                disabled.reason
             );
         }
         let stderr = capture::Capture::new(self.limits.stderr_bytes);
@@ -580,10 +590,21 @@ impl Loaded {
 
     /// Counts a failed call (`what`) towards the health rule, raising the alert when it disables the connector.
     fn count_failure(&self, platform_id: &str, what: &str) {
-        if let Some(alert) = self.health.failure(platform_id, what) {
-            tracing::error!(target: "sandbox", platform = platform_id, connector = %self.connector_id, "{alert}");
-            if let Err(e) = self.store.alert(platform_id, &alert) {
-                tracing::error!(target: "sandbox", "recording the alert failed: {e}");
+        let Some(reason) = self.health.failure(platform_id, what) else {
+            return;
+        };
+        // Another call or process may have disabled it first: one alert.
+        match self.store.disable(platform_id, &self.connector_id, &reason) {
+            Ok(false) => {}
+            Ok(true) => {
+                let alert = health::disabled_alert(&reason);
+                tracing::error!(target: "sandbox", platform = platform_id, connector = %self.connector_id, "{alert}");
+                if let Err(e) = self.store.alert(platform_id, &alert) {
+                    tracing::error!(target: "sandbox", "recording the alert failed: {e}");
+                }
+            }
+            Err(e) => {
+                tracing::error!(target: "sandbox", platform = platform_id, "disabling the connector failed: {e:#}")
             }
         }
     }

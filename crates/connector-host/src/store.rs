@@ -54,6 +54,15 @@ pub enum StoredKind {
     Secret,
 }
 
+/// A connector disabled on a platform after repeated failed calls: why, and since when.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Disabled {
+    /// Why it was disabled (the failures that did it).
+    pub reason: String,
+    /// When, in Unix seconds.
+    pub since: i64,
+}
+
 /// The LMS's storage, as the host uses it on a connector's behalf. Implementations must be cheap to call from many
 /// threads at once; an error is reported to the connector as a failed call (it traps), never as data.
 pub trait ConnectorStore: Send + Sync + 'static {
@@ -96,4 +105,11 @@ pub trait ConnectorStore: Send + Sync + 'static {
     fn log(&self, platform: &str, connector: &str, level: LogLevel, message: &str) -> Result<()>;
     /// Raises an alert for the platform's admins (the connector was disabled after repeated failures).
     fn alert(&self, platform: &str, message: &str) -> Result<()>;
+    /// Whether `connector` is disabled on `platform`, and why. Durable: it survives restarts and every process
+    /// sharing the store sees it. The host reads it at the start of every call, so it must be cheap.
+    fn disabled(&self, platform: &str, connector: &str) -> Result<Option<Disabled>>;
+    /// Disables `connector` on `platform` for `reason`, now. Returns false, changing nothing, when it already was.
+    fn disable(&self, platform: &str, connector: &str, reason: &str) -> Result<bool>;
+    /// Re-enables `connector` on `platform`. Returns false when it was not disabled.
+    fn enable(&self, platform: &str, connector: &str) -> Result<bool>;
 }

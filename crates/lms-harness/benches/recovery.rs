@@ -9,7 +9,6 @@
 //! one, to compare them on the same machine in the same run.
 
 use lms::db::Db;
-use lms::secrets::SecretBox;
 use lms_harness::bench_invite::{self as bench, BIG_PLATFORM};
 use lms_harness::connector::DataDir;
 use slack_sim::SimHandle;
@@ -80,11 +79,7 @@ fn run_outbox(binary: &Path, dir: &Path, slack_url: &str) -> Child {
 }
 
 fn db(dir: &Path) -> Db {
-    Db::open(
-        &dir.join("lms.sqlite3"),
-        SecretBox::from_key_file(&dir.join("secrets.key")).unwrap(),
-    )
-    .unwrap()
+    DataDir::open_db(dir, false).unwrap()
 }
 
 fn count(db: &Db, sql: &str) -> i64 {

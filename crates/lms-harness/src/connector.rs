@@ -2,7 +2,7 @@
 //! manifest intersected with the operator's grants, the compile cache, and in local mode the route that sends
 //! `https://slack.com` to a simulated Slack.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use connector_host::audit::find_manifest;
 use connector_host::grants::Grants;
 use connector_host::manifest::Manifest;
@@ -10,7 +10,7 @@ use connector_host::outbound::Route;
 use connector_host::{Policy, Sandbox};
 use lms::db::Db;
 use lms::integration::Lms;
-use lms::secrets::SecretBox;
+use lms::sealed::{KeyProblem, KeyRefused};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -146,19 +146,55 @@ impl DataDir {
         dir.join("component-cache")
     }
 
-    /// Opens the database of `dir` (creating the folder, the database and the key when `create`).
+    /// Opens the database of `dir` with its key (creating the folder, the database and the key when `create`): see
+    /// [`DataDir::open_files`].
     pub fn open_db(dir: &Path, create: bool) -> Result<Db> {
         let path = DataDir::database(dir);
         if !create && !path.exists() {
             bail!("no LMS database in {}", dir.display());
         }
-        std::fs::create_dir_all(dir)?;
-        Db::open(&path, SecretBox::from_key_file(&DataDir::key_file(dir))?)
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating the data folder {}", dir.display()))?;
+        DataDir::open_files(&path, &DataDir::key_file(dir))
     }
 
+    /// Opens the database `database` (creating it when missing) with the key in `key_file`. Refused, saying which
+    /// file, what happened and what to do, when SQLite finds the file damaged, or when the database holds sealed
+    /// secrets and the key file is missing, unreadable or does not open them; a new key is made only when nothing
+    /// is sealed.
+    pub fn open_files(database: &Path, key_file: &Path) -> Result<Db> {
+        Db::open_with_key_file(database, key_file).map_err(|e| match e.downcast::<KeyRefused>() {
+            Ok(refused) => anyhow!(what_to_do(&refused, database)),
+            Err(e) => e,
+        })
+    }
     /// The LMS of `dir` with the embedded connector (see [`ConnectorSpec::load`] for `slack_url`).
     pub fn open_lms(dir: &Path, slack_url: Option<&str>) -> Result<Lms> {
         let db = DataDir::open_db(dir, true)?;
         ConnectorSpec::embedded(Some(DataDir::cache(dir))).open_lms(db, slack_url)
     }
+}
+
+/// Why the data folder of `database` does not start, and the two ways out: the key back, or its sealed secrets
+/// forgotten on purpose.
+fn what_to_do(refused: &KeyRefused, database: &Path) -> String {
+    let folder = database.parent().unwrap_or(Path::new("."));
+    let key = refused.key_file.display();
+    let unreadable = match refused.problem {
+        KeyProblem::Unreadable(_) => {
+            format!(", then delete {key} (a new key is made once nothing is sealed)")
+        }
+        KeyProblem::Missing | KeyProblem::DoesNotOpen(_) => String::new(),
+    };
+    format!(
+        "Refusing to start: {refused}. Without that key every delivery and activation would fail.\n\
+         What to do, either:\n\
+         - restore {key} from a backup of this data folder (the key that sealed the secrets) and start again; or\n\
+         - if that key is lost for good, forget the {n} sealed secrets: `lms-harness secrets reset --data {folder} \
+         --yes`{unreadable}. Every connected integration then turns Disconnected, its admins are alerted and \
+         activate it again, and the operator sets the connector's own secrets (such as the Slack app's client and \
+         signing secrets) again.",
+        n = refused.sealed,
+        folder = folder.display(),
+    )
 }

@@ -2,20 +2,22 @@
 //! `https://slack.com` routed to the simulation (local mode).
 
 use crate::connector::{ConnectorSpec, DataDir};
+use crate::seed;
 use anyhow::Result;
-use lms::db::Role;
-use lms::db::{Db, Platform, Session, User};
+use lms::db::Platform;
 use lms::integration::Lms;
-use lms::secrets::SecretBox;
 use slack_sim::{SimConfig, SimHandle};
 use std::net::SocketAddr;
 use std::path::PathBuf;
+
+pub use crate::seed::DemoData;
 
 /// How to start a harness.
 pub struct HarnessOptions {
     /// The SQLite database file.
     pub db_path: PathBuf,
-    /// The secrets key file, 64 hex digits: the operator's, or one created with a random key when missing.
+    /// The secrets key file, 64 hex digits: the operator's, or one created with a random key when missing while
+    /// nothing is sealed (see [`DataDir::open_db`]).
     pub key_file: PathBuf,
     /// The connector: component, manifest, grants and compile cache.
     pub connector: ConnectorSpec,
@@ -47,126 +49,26 @@ pub struct Harness {
 }
 
 impl Harness {
-    /// Starts the simulation, opens the database and loads the connector.
+    /// Opens the database (refused when it is damaged or its key does not open its sealed secrets, see
+    /// [`DataDir::open_files`]), starts the simulation and loads the connector.
     pub async fn start(options: HarnessOptions) -> Result<Harness> {
+        let db = DataDir::open_files(&options.db_path, &options.key_file)?;
         let sim = slack_sim::start(options.sim_listen, options.sim.clone()).await?;
-        let db = Db::open(
-            &options.db_path,
-            SecretBox::from_key_file(&options.key_file)?,
-        )?;
         let lms = options.connector.open_lms(db, Some(&sim.base_url()))?;
         Ok(Harness { lms, sim })
     }
 
     /// Creates a platform whose connector is available and configured with the simulated app's credentials.
     pub fn add_platform(&self, platform: &Platform, sim: &SimConfig) -> Result<()> {
-        let db = self.lms.db();
-        db.upsert_platform(platform)?;
-        self.lms.set_available(&platform.id, true, "vendor")?;
-        self.lms
-            .configure(&platform.id, "client_id", &sim.app.client_id, false)?;
-        self.lms
-            .configure(&platform.id, "client_secret", &sim.app.client_secret, true)?;
-        self.lms.configure(
-            &platform.id,
-            "signing_secret",
-            &sim.app.signing_secret,
-            true,
-        )?;
-        Ok(())
+        seed::add_platform(self.lms.db(), self.connector_id(), platform, sim)
     }
 
-    /// Seeds a platform with the demo's group, users and session.
+    /// Seeds a platform with the demo's group, users and session ([`seed::demo`]).
     pub fn seed_demo(&self, platform_id: &str, sim: &SimConfig) -> Result<DemoData> {
-        let platform = Platform {
-            id: platform_id.to_string(),
-            name: "Acme Academy".into(),
-            group_name: "Acme Learning".into(),
-            group_logo_url: Some("https://lms.example/static/acme-logo.png".into()),
-            default_cover_url: Some("https://lms.example/static/default-cover.png".into()),
-            base_url: "https://lms.example/acme".into(),
-        };
-        self.add_platform(&platform, sim)?;
-        let members: Vec<_> = sim
-            .workspace
-            .members
-            .iter()
-            .filter(|m| {
-                !m.deleted
-                    && !m.is_bot
-                    && !m.is_admin
-                    && !sim.workspace.app_managers.contains(&m.id)
-            })
-            .collect();
-        let mut users = vec![User {
-            id: "admin".into(),
-            email: "admin@acme.example".into(),
-            display_name: "Ada Admin".into(),
-            locale: "en".into(),
-            time_zone: "Europe/Paris".into(),
-            role: Role::Admin,
-        }];
-        for (i, m) in members.iter().enumerate().take(3) {
-            let Some(email) = &m.email else { continue };
-            // The second learner's address differs in letter case from Slack's: matching must not care.
-            let email = if i == 1 {
-                email.to_uppercase()
-            } else {
-                email.clone()
-            };
-            users.push(User {
-                id: format!("learner-{}", i + 1),
-                email,
-                display_name: m.real_name.clone(),
-                locale: if i == 0 {
-                    "fr-FR".into()
-                } else {
-                    "en-US".into()
-                },
-                time_zone: m.tz.clone(),
-                role: Role::Learner,
-            });
-        }
-        users.push(User {
-            id: "learner-nobody".into(),
-            email: "no.slack.account@acme.example".into(),
-            display_name: "Noa Nobody".into(),
-            locale: "en".into(),
-            time_zone: "America/New_York".into(),
-            role: Role::Learner,
-        });
-        for u in &users {
-            self.lms.db().upsert_user(platform_id, u)?;
-        }
-        let session = Session {
-            id: "onboarding-2026-12".into(),
-            title: "Onboarding path — December cohort".into(),
-            description: "Welcome to Acme! This path walks you through our tools, our customers and the way we \
-                work together. Plan two hours per week; each module ends with a short quiz, and the last one with a \
-                live session with your mentor. Bring your questions!"
-                .into(),
-            cover_url: Some("https://lms.example/static/covers/onboarding.png".into()),
-            starts_at: 1_796_112_000, // 2026-12-01T08:00:00Z
-            ends_at: 1_796_122_800,   // 2026-12-01T11:00:00Z
-        };
-        self.lms.db().upsert_session(platform_id, &session)?;
-        Ok(DemoData {
-            admin: "admin".into(),
-            learners: users
-                .into_iter()
-                .filter(|u| u.role == Role::Learner)
-                .collect(),
-            session,
-        })
+        seed::demo(self.lms.db(), self.connector_id(), platform_id, sim)
     }
-}
 
-/// What [`Harness::seed_demo`] created.
-pub struct DemoData {
-    /// The platform admin's id.
-    pub admin: String,
-    /// The learners.
-    pub learners: Vec<User>,
-    /// The session they are invited to.
-    pub session: Session,
+    fn connector_id(&self) -> &str {
+        self.lms.sandbox().connector_id()
+    }
 }

@@ -5,9 +5,16 @@
 pub mod audit;
 pub mod bench_component;
 pub mod bench_invite;
+pub mod connect;
 pub mod connector;
+pub mod connector_health;
 pub mod deliveries;
 pub mod demo;
 pub mod harness;
 pub mod http_client;
+pub mod invite;
+pub mod operator;
+pub mod secrets_reset;
+pub mod seed;
+pub mod users_import;
 pub mod web;

@@ -106,6 +106,20 @@ enum Command {
     },
     /// Benchmarks a large invitation against the simulated Slack with its rate limits off.
     Bench(lms_harness::bench_invite::BenchArgs),
+    /// A platform's users: `users import --data DIR FILE.csv`.
+    #[command(subcommand)]
+    Users(lms_harness::users_import::UsersCommand),
+    /// Activates a platform's integration against a simulated Slack on this machine, clicking Allow on its consent
+    /// page as the demo does; the tile is left Active.
+    Connect(lms_harness::connect::ConnectArgs),
+    /// Invites a session's learners without sending anything; prints the notification id.
+    Invite(lms_harness::invite::InviteArgs),
+    /// The connector's health per platform, and re-enabling it where repeated failures disabled it.
+    #[command(subcommand)]
+    Connector(lms_harness::connector_health::ConnectorCommand),
+    /// The sealed secrets of a data folder: `secrets reset` when their key is lost for good.
+    #[command(subcommand)]
+    Secrets(lms_harness::secrets_reset::SecretsCommand),
 }
 
 #[tokio::main]
@@ -201,6 +215,11 @@ async fn main() -> Result<()> {
             std::process::exit(code);
         }
         Command::Bench(args) => lms_harness::bench_invite::bench_command(args).await?,
+        Command::Users(command) => lms_harness::users_import::command(command)?,
+        Command::Connect(args) => lms_harness::connect::command(args).await?,
+        Command::Invite(args) => lms_harness::invite::command(args)?,
+        Command::Connector(command) => lms_harness::connector_health::command(command)?,
+        Command::Secrets(command) => lms_harness::secrets_reset::command(command)?,
     }
     Ok(())
 }

@@ -10,7 +10,6 @@
 //! share it without a duplicate, without dying, and without taking each other's live batch.
 
 use lms::db::Db;
-use lms::secrets::SecretBox;
 use lms_harness::bench_invite::{self as bench, BIG_PLATFORM};
 use lms_harness::connector::DataDir;
 use serde_json::Value;
@@ -47,11 +46,7 @@ fn run_outbox(dir: &Path, slack_url: &str, log: &str) -> Child {
 }
 
 fn open(dir: &Path) -> Db {
-    Db::open(
-        &dir.join("lms.sqlite3"),
-        SecretBox::from_key_file(&dir.join("secrets.key")).unwrap(),
-    )
-    .unwrap()
+    DataDir::open_db(dir, false).unwrap()
 }
 
 fn statuses(dir: &Path) -> Vec<(String, i64)> {

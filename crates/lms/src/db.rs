@@ -2,8 +2,9 @@
 //! the delivery outbox and the audit log. Nothing a user would lose on restart lives only in memory.
 
 use crate::secrets::SecretBox;
+use crate::{integrity, sealed};
 use anyhow::{Context, Result};
-use connector_host::store::{ConnectorStore, DirectoryUser, LogLevel, StoredKind};
+use connector_host::store::{ConnectorStore, DirectoryUser, Disabled, LogLevel, StoredKind};
 use parking_lot::{FairMutex, FairMutexGuard};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::HashMap;
@@ -177,6 +178,15 @@ CREATE TABLE web_sessions (
     expires_at INTEGER NOT NULL
 );
 CREATE INDEX web_sessions_by_age ON web_sessions (platform_id, created_at);
+"#,
+    r#"
+CREATE TABLE disabled_connectors (
+    platform_id TEXT NOT NULL,
+    connector_id TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    since INTEGER NOT NULL,
+    PRIMARY KEY (platform_id, connector_id)
+);
 "#,
     // Leases: a delivery in flight belongs to one runner until its lease expires; `posting_since` is when an attempt
     // said it was posting, while that attempt's outcome is unknown. One runner drives a platform's outbox at a time.
@@ -388,36 +398,58 @@ pub struct Session {
     pub ends_at: i64,
 }
 
-impl Db {
-    /// Opens (creating if needed) the database at `path`, sealing secrets with `secrets`.
-    pub fn open(path: &Path, secrets: SecretBox) -> Result<Db> {
-        let conn = Connection::open(path)
-            .with_context(|| format!("opening the database {}", path.display()))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.busy_timeout(BUSY_TIMEOUT)?;
-        let mut conn = conn;
-        {
-            // One transaction holding the write lock: another process opening the same folder at the same moment
-            // waits, then finds the migrations done.
-            let tx = write(&mut conn)?;
-            let version: usize = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
-            for (i, migration) in MIGRATIONS.iter().enumerate().skip(version) {
-                tx.execute_batch(migration)
-                    .with_context(|| format!("migration {}", i + 1))?;
-                tx.pragma_update(None, "user_version", i + 1)?;
-            }
-            tx.execute_batch(QUOTAS_AND_RETENTION)
-                .context("setting up the connector quotas and the retention of log rows")?;
-            tx.commit()?;
+/// Opens (creating if needed) the database at `path`: checks its integrity ([`integrity::check`]), then brings its
+/// schema up to date.
+pub(crate) fn connect(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path)
+        .with_context(|| format!("opening the database {}", path.display()))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    integrity::check(&conn, path)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    let mut conn = conn;
+    {
+        // One transaction holding the write lock: another process opening the same folder at the same moment waits,
+        // then finds the migrations done.
+        let tx = write(&mut conn)?;
+        let version: usize = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        for (i, migration) in MIGRATIONS.iter().enumerate().skip(version) {
+            tx.execute_batch(migration)
+                .with_context(|| format!("migration {}", i + 1))?;
+            tx.pragma_update(None, "user_version", i + 1)?;
         }
-        Ok(Db {
+        tx.execute_batch(QUOTAS_AND_RETENTION)
+            .context("setting up the connector quotas and the retention of log rows")?;
+        tx.commit()?;
+    }
+    Ok(conn)
+}
+
+impl Db {
+    /// Opens (creating if needed) the database at `path`, sealing secrets with `secrets`. A damaged file is refused
+    /// with [`integrity::Damaged`].
+    pub fn open(path: &Path, secrets: SecretBox) -> Result<Db> {
+        Ok(Db::over(connect(path)?, secrets))
+    }
+
+    /// Opens (creating if needed) the database at `path` with the key in `key_file`: refused with
+    /// [`sealed::KeyRefused`] when the database holds sealed secrets and the key file is missing, unreadable or does
+    /// not open them; a new key file is created only when nothing is sealed. A damaged file is refused with
+    /// [`integrity::Damaged`].
+    pub fn open_with_key_file(path: &Path, key_file: &Path) -> Result<Db> {
+        let conn = connect(path)?;
+        let secrets = sealed::key_for(&conn, path, key_file)?;
+        Ok(Db::over(conn, secrets))
+    }
+
+    fn over(conn: Connection, secrets: SecretBox) -> Db {
+        Db {
             conn: Arc::new(FairMutex::new(conn)),
             secrets,
             retention: Retention::default(),
             since_trim: Arc::default(),
-        })
+        }
     }
 
     /// The same database keeping log and audit rows under `retention`.
@@ -777,6 +809,37 @@ impl ConnectorStore for Db {
     fn alert(&self, platform: &str, message: &str) -> Result<()> {
         Db::alert(self, platform, message)
     }
+
+    /// One lookup by primary key.
+    fn disabled(&self, platform: &str, connector: &str) -> Result<Option<Disabled>> {
+        Ok(self
+            .conn()
+            .prepare_cached(
+                "SELECT reason, since FROM disabled_connectors WHERE platform_id = ?1 AND connector_id = ?2",
+            )?
+            .query_row([platform, connector], |r| {
+                Ok(Disabled {
+                    reason: r.get(0)?,
+                    since: r.get(1)?,
+                })
+            })
+            .optional()?)
+    }
+
+    fn disable(&self, platform: &str, connector: &str, reason: &str) -> Result<bool> {
+        Ok(self.conn().execute(
+            "INSERT INTO disabled_connectors (platform_id, connector_id, reason, since) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (platform_id, connector_id) DO NOTHING",
+            params![platform, connector, reason, now()],
+        )? > 0)
+    }
+
+    fn enable(&self, platform: &str, connector: &str) -> Result<bool> {
+        Ok(self.conn().execute(
+            "DELETE FROM disabled_connectors WHERE platform_id = ?1 AND connector_id = ?2",
+            [platform, connector],
+        )? > 0)
+    }
 }
 
 impl User {
@@ -815,7 +878,7 @@ fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
 }
 
 /// Binds a sealed secret to its owner, so that a sealed value copied to another row does not open.
-fn secret_context(platform_id: &str, connector_id: &str, key: &str) -> String {
+pub(crate) fn secret_context(platform_id: &str, connector_id: &str, key: &str) -> String {
     format!("{platform_id}\u{0}{connector_id}\u{0}{key}")
 }
 

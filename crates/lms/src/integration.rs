@@ -81,6 +81,47 @@ pub fn consent_url(outbound: &OutboundConfig, url: &str) -> Result<String> {
     Ok(outbound.public_url(url))
 }
 
+/// The vendor-side switch that makes `connector` available to a platform, audited for `actor`.
+pub fn set_available(
+    db: &Db,
+    platform_id: &str,
+    connector: &str,
+    available: bool,
+    actor: &str,
+) -> Result<()> {
+    db.conn().execute(
+        "INSERT INTO connectors (platform_id, connector_id, available, updated_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (platform_id, connector_id) DO UPDATE SET available = ?3, updated_at = ?4",
+        params![platform_id, connector, available, now()],
+    )?;
+    db.audit(
+        platform_id,
+        actor,
+        if available {
+            "connector.available"
+        } else {
+            "connector.unavailable"
+        },
+        connector,
+    )
+}
+
+/// The tile of `connector` on `platform_id`, as the platform's admins see it.
+pub fn tile(db: &Db, platform_id: &str, connector: &str) -> Result<Tile> {
+    let row: Option<(bool, String, Option<String>)> = db
+        .conn()
+        .query_row(
+            "SELECT available, state, detail FROM connectors WHERE platform_id = ?1 AND connector_id = ?2",
+            [platform_id, connector],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    Ok(match row {
+        None | Some((false, _, _)) => Tile::Unavailable,
+        Some((true, state, detail)) => Tile::from_stored(&state, detail)?,
+    })
+}
+
 /// What a platform admin sees on a connector's tile.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "state", content = "detail", rename_all = "snake_case")]
@@ -99,7 +140,7 @@ pub enum Tile {
 
 impl Tile {
     /// The state and detail as the `connectors` table stores them.
-    fn stored(&self) -> Result<(&'static str, Option<&str>)> {
+    pub(crate) fn stored(&self) -> Result<(&'static str, Option<&str>)> {
         Ok(match self {
             Tile::Unavailable => bail!("availability is the vendor's switch, not a state"),
             Tile::Inactive(detail) => ("inactive", detail.as_deref()),
@@ -160,21 +201,7 @@ impl Lms {
 
     /// The vendor-side switch that makes the connector available to a platform.
     pub fn set_available(&self, platform_id: &str, available: bool, actor: &str) -> Result<()> {
-        self.db.conn().execute(
-            "INSERT INTO connectors (platform_id, connector_id, available, updated_at) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (platform_id, connector_id) DO UPDATE SET available = ?3, updated_at = ?4",
-            params![platform_id, self.connector_id(), available, now()],
-        )?;
-        self.db.audit(
-            platform_id,
-            actor,
-            if available {
-                "connector.available"
-            } else {
-                "connector.unavailable"
-            },
-            self.connector_id(),
-        )
+        set_available(&self.db, platform_id, self.connector_id(), available, actor)
     }
 
     /// Stores an operator-provided setting or secret of the connector (client id, client secret, signing secret).
@@ -190,19 +217,7 @@ impl Lms {
 
     /// The tile as the platform's admins see it.
     pub fn tile(&self, platform_id: &str) -> Result<Tile> {
-        let row: Option<(bool, String, Option<String>)> = self
-            .db
-            .conn()
-            .query_row(
-                "SELECT available, state, detail FROM connectors WHERE platform_id = ?1 AND connector_id = ?2",
-                [platform_id, self.connector_id()],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()?;
-        Ok(match row {
-            None | Some((false, _, _)) => Tile::Unavailable,
-            Some((true, state, detail)) => Tile::from_stored(&state, detail)?,
-        })
+        tile(&self.db, platform_id, self.connector_id())
     }
 
     pub(crate) fn set_tile(
@@ -222,7 +237,12 @@ impl Lms {
     }
 
     /// Refuses unless the connector is available and `user_id` is a platform admin; refusals are audited.
-    fn require_admin(&self, platform_id: &str, user_id: &str, action: &str) -> Result<()> {
+    pub(crate) fn require_admin(
+        &self,
+        platform_id: &str,
+        user_id: &str,
+        action: &str,
+    ) -> Result<()> {
         if self.tile(platform_id)? == Tile::Unavailable {
             self.db.audit(
                 platform_id,

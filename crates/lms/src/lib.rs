@@ -1,22 +1,30 @@
 //! A simulated LMS that hosts connectors, as a real platform would embed `connector-host`.
 //!
 //! - [`db`]: the SQLite store (it implements the host's [`connector_host::ConnectorStore`]), with secrets sealed by
-//!   [`secrets::SecretBox`].
+//!   [`secrets::SecretBox`]; [`integrity`] checks the file and [`sealed`] the key when it is opened.
 //! - [`integration`]: a platform's integration with a connector and its state (inactive, approval requested,
 //!   active, disconnected), activation and deactivation.
+//! - [`connector_health`]: a connector disabled after repeated failures, and re-enabling it.
+//! - [`invitations`]: inviting a platform's learners to a session.
 //! - [`outbox`]: deliveries as data: enqueued, claimed, recorded, retried.
 //! - [`workers`]: what drives the outbox: claims due deliveries, calls the connector, records outcomes.
 //! - [`scheduler`]: paths' scheduled steps, due once.
 //! - [`inbound`]: requests the messaging service sends to the platform, checked and routed to the connector.
 //! - [`replay`]: the signed inbound requests seen recently, to refuse replays.
 
+pub mod connector_health;
 pub mod db;
 pub mod inbound;
 pub mod inbound_guard;
 pub mod integration;
+pub mod integrity;
+pub mod invitations;
 pub mod lease;
 pub mod outbox;
 pub mod replay;
 pub mod scheduler;
+pub mod sealed;
 pub mod secrets;
+#[cfg(test)]
+mod test_support;
 pub mod workers;

@@ -3,7 +3,7 @@
 //! deliveries, once per (step, learner) thanks to the outbox's unique key; its clock is whatever `now` it is given.
 
 use crate::db::Role;
-use crate::db::now;
+use crate::db::{Db, now};
 use crate::integration::{Lms, Tile};
 use crate::outbox::{Kind, NewNotification};
 use anyhow::{Result, bail};
@@ -34,7 +34,7 @@ pub struct PathStep {
     pub schedule: Schedule,
 }
 
-impl Lms {
+impl Db {
     /// Creates or updates a path (optionally tied to a session).
     pub fn upsert_path(
         &self,
@@ -43,14 +43,16 @@ impl Lms {
         title: &str,
         session_id: Option<&str>,
     ) -> Result<()> {
-        self.db().conn().execute(
+        self.conn().execute(
             "INSERT INTO paths (platform_id, id, title, session_id) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (platform_id, id) DO UPDATE SET title = ?3, session_id = ?4",
             params![platform_id, path_id, title, session_id],
         )?;
         Ok(())
     }
+}
 
+impl Lms {
     /// Enrols a learner in a path at `at`.
     pub fn enrol(&self, platform_id: &str, path_id: &str, user_id: &str, at: i64) -> Result<()> {
         self.db().conn().execute(

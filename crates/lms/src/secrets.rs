@@ -30,18 +30,30 @@ impl SecretBox {
         }
     }
 
-    /// Reads the key file (64 hex digits), creating it with a random key (mode 0600) when it does not exist.
-    pub fn from_key_file(path: &Path) -> Result<Self> {
-        if !path.exists() {
-            let mut key = [0u8; 32];
-            rand::rng().fill_bytes(&mut key);
-            write_private(path, &hex::encode(key))?;
+    /// Reads the key file (64 hex digits); `None` when it does not exist.
+    pub fn read_key_file(path: &Path) -> Result<Option<Self>> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => {
+                return Err(e).with_context(|| format!("reading the key file {}", path.display()));
+            }
+        };
+        let key = parse_key(text.trim())
+            .with_context(|| format!("the key file {} is not a key", path.display()))?;
+        Ok(Some(Self::new(key)))
+    }
+
+    /// Creates the key file with a random key (mode 0600). When another process created it first, its key is read.
+    pub fn create_key_file(path: &Path) -> Result<Self> {
+        let mut key = [0u8; 32];
+        rand::rng().fill_bytes(&mut key);
+        match write_private(path, &hex::encode(key)) {
+            Ok(()) => Ok(Self::new(key)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Self::read_key_file(path)?
+                .with_context(|| format!("the key file {} vanished", path.display())),
+            Err(e) => Err(e).with_context(|| format!("creating the key file {}", path.display())),
         }
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading the key file {}", path.display()))?;
-        Ok(Self::new(parse_key(text.trim()).with_context(|| {
-            format!("the key file {}", path.display())
-        })?))
     }
 
     /// Seals `value` for `owner`.
@@ -94,7 +106,8 @@ fn parse_key(text: &str) -> Result<[u8; 32]> {
     Ok(key)
 }
 
-fn write_private(path: &Path, text: &str) -> Result<()> {
+/// Writes `text` to a new file readable by its owner only; fails when the file exists.
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
     #[cfg(unix)]
     use std::os::unix::fs::OpenOptionsExt;
@@ -102,11 +115,7 @@ fn write_private(path: &Path, text: &str) -> Result<()> {
     options.write(true).create_new(true);
     #[cfg(unix)]
     options.mode(0o600);
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("creating the key file {}", path.display()))?;
-    file.write_all(text.as_bytes())?;
-    Ok(())
+    options.open(path)?.write_all(text.as_bytes())
 }
 
 #[cfg(test)]
@@ -137,12 +146,17 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("key");
         let _ = std::fs::remove_file(&path);
-        let first = SecretBox::from_key_file(&path).unwrap();
+        assert!(SecretBox::read_key_file(&path).unwrap().is_none());
+        let first = SecretBox::create_key_file(&path).unwrap();
         let sealed = first.seal("o", "v").unwrap();
-        let second = SecretBox::from_key_file(&path).unwrap();
+        let second = SecretBox::read_key_file(&path).unwrap().unwrap();
         assert_eq!(second.open("o", &sealed).unwrap(), "v");
+        // A second creation (another process starting at the same time) reads the key the first one wrote.
+        let third = SecretBox::create_key_file(&path).unwrap();
+        assert_eq!(third.open("o", &sealed).unwrap(), "v");
         std::fs::write(&path, "nothex").unwrap();
-        assert!(SecretBox::from_key_file(&path).is_err());
+        let e = SecretBox::read_key_file(&path).unwrap_err();
+        assert!(format!("{e:#}").contains("is not a key"), "{e:#}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

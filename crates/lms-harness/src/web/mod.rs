@@ -27,7 +27,7 @@ mod return_to;
 mod seed;
 mod server;
 mod session;
-mod urls;
+pub(crate) mod urls;
 
 pub use limits::{FORM_BYTES, INBOUND_BYTES, Timeouts};
 
@@ -168,25 +168,14 @@ pub async fn start(opts: ServeOptions) -> Result<Server> {
     let harness = Arc::new(Harness::start(options).await?);
     let lms = harness.lms.clone();
 
+    let connector = lms.sandbox().connector_id();
     let seeded = lms.db().platform(PLATFORM)?.is_none();
     if seeded {
-        seed::seed(&harness, &sim_config, &base)?;
+        crate::seed::site(lms.db(), connector, PLATFORM, &sim_config, &base)?;
     }
     seed::point_urls_at(&lms, &base)?;
     // The simulated app's credentials, in case the workspace file changed them since the database was seeded.
-    lms.configure(PLATFORM, "client_id", &sim_config.app.client_id, false)?;
-    lms.configure(
-        PLATFORM,
-        "client_secret",
-        &sim_config.app.client_secret,
-        true,
-    )?;
-    lms.configure(
-        PLATFORM,
-        "signing_secret",
-        &sim_config.app.signing_secret,
-        true,
-    )?;
+    crate::seed::configure_app(lms.db(), connector, PLATFORM, &sim_config.app)?;
 
     let platform_name = lms
         .db()

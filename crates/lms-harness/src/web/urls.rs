@@ -1,8 +1,8 @@
 //! Where the LMS serves the demo platform's images.
 
 /// The platform group's logo: a rounded teal square with a white "A" and a sun dot.
-pub(super) const LOGO: &str = "/static/acme-logo.png";
+pub(crate) const LOGO: &str = "/static/acme-logo.png";
 /// The platform's default cover: plain grey (the connector leaves it out of messages).
-pub(super) const DEFAULT_COVER: &str = "/static/default-cover.png";
+pub(crate) const DEFAULT_COVER: &str = "/static/default-cover.png";
 /// Where session covers are: every `*.png` below it is the one session cover, a landscape in the group's colours.
-pub(super) const COVERS: &str = "/static/covers/";
+pub(crate) const COVERS: &str = "/static/covers/";

@@ -1,5 +1,6 @@
 //! Settings → Connectors: the Slack tile (ACTIVATE opens Slack's consent page in a new tab, the OAuth callback
-//! brings that tab back here), the platform's alerts, and the tile's state as JSON for the page's refresh script.
+//! brings that tab back here; a connector disabled after repeated failures says why, with Re-enable for admins),
+//! the platform's alerts, and the tile's state as JSON for the page's refresh script.
 
 use crate::web::errors::{Page, plain_page};
 use crate::web::flash::{Flash, see_other};
@@ -13,6 +14,7 @@ use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use connector_host::store::Disabled;
 use http::{HeaderMap, StatusCode, header};
 use lms::integration::{CallbackRefused, Lms, Tile};
 use maud::{Markup, PreEscaped, html};
@@ -32,12 +34,14 @@ pub(in crate::web) fn routes() -> Router<App> {
         .route("/settings/connectors/slack/activate", post(activate))
         .route("/settings/connectors/slack/deactivate", post(deactivate))
         .route("/settings/connectors/slack/requested", post(requested))
+        .route("/settings/connectors/slack/enable", post(enable))
         .route(CALLBACK_PATH, get(callback))
 }
 
 /// `/settings/connectors`.
 async fn connectors(State(app): State<App>, v: Visitor) -> Page {
     let tile = app.lms.tile(PLATFORM)?;
+    let disabled = app.lms.connector_disabled(PLATFORM)?;
     let alerts = alerts(&app.lms)?;
     let tile_json = serde_json::to_string(&tile)?;
     let body = html! {
@@ -55,7 +59,7 @@ async fn connectors(State(app): State<App>, v: Visitor) -> Page {
                  for the Slack connector."
             }
         } @else {
-            div.tiles { (tile_card(&tile, &v)) }
+            div.tiles { (tile_card(&tile, disabled.as_ref(), &v)) }
         }
         @if !alerts.is_empty() {
             h2 { "Alerts" }
@@ -70,7 +74,7 @@ async fn connectors(State(app): State<App>, v: Visitor) -> Page {
     Ok(v.page(&app, Section::Connectors, "Connectors", body))
 }
 
-fn tile_card(tile: &Tile, v: &Visitor) -> Markup {
+fn tile_card(tile: &Tile, disabled: Option<&Disabled>, v: &Visitor) -> Markup {
     let (badge, class) = match tile {
         Tile::Unavailable => unreachable!("no tile when unavailable"),
         Tile::Inactive(_) => ("Inactive", "inactive"),
@@ -115,6 +119,24 @@ fn tile_card(tile: &Tile, v: &Visitor) -> Markup {
                     p { "Click ACTIVATE to connect again." }
                 },
                 Tile::Unavailable => {},
+            }
+            @if let Some(d) = disabled {
+                div.flash.error #disabled role="alert" {
+                    p {
+                        strong { "Disabled:" } " " (d.reason) " (since " time { (date(d.since, &v.me.time_zone)) }
+                        "). Nothing is sent to Slack until it is re-enabled; the connector log has the errors."
+                    }
+                    @if admin {
+                        form.inline method="post" action="/settings/connectors/slack/enable" {
+                            (v.csrf_field())
+                            button.primary #enable type="submit" { "Re-enable" }
+                        }
+                        " "
+                        span.muted { "once the cause is fixed." }
+                    } @else {
+                        p.muted { "A platform admin can re-enable it." }
+                    }
+                }
             }
             div.actions {
                 @match tile {
@@ -228,6 +250,16 @@ async fn requested(State(app): State<App>, v: Visitor) -> Page {
         app.lms.approval_requested(PLATFORM, &v.me.id),
         "Noted: the app waits for an app manager's approval in Slack.",
     ))
+}
+
+/// `POST …/enable`: an admin re-enables the connector that repeated failures disabled (audited).
+async fn enable(State(app): State<App>, v: Visitor) -> Page {
+    let flash = match app.lms.enable_connector(PLATFORM, &v.me.id) {
+        Ok(true) => Flash::Ok("Slack is enabled again: the next deliveries go out.".into()),
+        Ok(false) => Flash::Ok("Slack was not disabled: nothing changed.".into()),
+        Err(e) => Flash::Error(format!("{e:#}")),
+    };
+    Ok(see_other(SETTINGS, Some(flash)))
 }
 
 /// `POST …/deactivate`.

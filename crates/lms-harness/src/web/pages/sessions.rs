@@ -1,7 +1,6 @@
 //! A session's page (what the Slack message's button opens), and inviting the platform's learners to it.
 
 use super::deliveries::notification_table;
-use super::paths::path_rows;
 use crate::web::errors::{Page, not_found};
 use crate::web::flash::{Flash, see_other};
 use crate::web::format::{date, url_enc};
@@ -12,7 +11,6 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use lms::db::now;
-use lms::outbox::{Kind, NewNotification};
 use maud::html;
 
 /// The routes of a session's page and of its invitation.
@@ -59,8 +57,8 @@ async fn session_page(State(app): State<App>, v: Visitor, Path(id): Path<String>
     Ok(v.page(&app, Section::Paths, &s.title, body))
 }
 
-/// `POST /sessions/{id}/invite`: invites every learner, enrols them in the session's paths, sends, and shows the
-/// delivery log of the invitation.
+/// `POST /sessions/{id}/invite`: invites every learner and enrols them in the session's paths
+/// ([`lms::invitations::invite_learners`]), sends, and shows the delivery log of the invitation.
 async fn invite(State(app): State<App>, v: Visitor, Path(id): Path<String>) -> Page {
     if !v.is_author() {
         return Ok(see_other(
@@ -73,40 +71,15 @@ async fn invite(State(app): State<App>, v: Visitor, Path(id): Path<String>) -> P
     let Some(session) = app.lms.db().session(PLATFORM, &id)? else {
         return Ok(not_found());
     };
-    let learner_ids: Vec<String> = v.learners().map(|u| u.id.clone()).collect();
     let at = now();
-    let nid = format!("invite-{}-{at}-{:04x}", session.id, rand::random::<u16>());
-    app.lms.outbox().enqueue(
-        PLATFORM,
-        &NewNotification {
-            id: &nid,
-            kind: Kind::SessionAssignment,
-            title: &format!("You are invited to {}", session.title),
-            session_id: Some(&session.id),
-            body: None,
-            mandatory: false,
-            not_before: 0,
-        },
-        &learner_ids,
-    )?;
-    app.lms
-        .db()
-        .audit(PLATFORM, &v.me.id, "session.invite", &nid)?;
-    // Invited learners are enrolled in the session's paths (for their "Slack message" steps).
-    for p in path_rows(&app.lms)?
-        .into_iter()
-        .filter(|p| p.session_id.as_deref() == Some(session.id.as_str()))
-    {
-        for u in &learner_ids {
-            app.lms.enrol(PLATFORM, &p.id, u, at)?;
-        }
-    }
+    let invitation =
+        lms::invitations::invite_learners(app.lms.db(), PLATFORM, &session, &v.me.id, at)?;
     let report = lms::workers::run_outbox(&app.lms, PLATFORM, at).await?;
     Ok(see_other(
-        &format!("/notifications/{}", url_enc(&nid)),
+        &format!("/notifications/{}", url_enc(&invitation.notification_id)),
         Some(Flash::Ok(format!(
             "{} learners invited: {} sent, {} skipped, {} failed, {} to retry.",
-            learner_ids.len(),
+            invitation.learners.len(),
             report.sent,
             report.skipped,
             report.failed,
