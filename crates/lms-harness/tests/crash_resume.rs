@@ -49,8 +49,7 @@ fn open(dir: &Path) -> Db {
     DataDir::open_db(dir, false).unwrap()
 }
 
-fn statuses(dir: &Path) -> Vec<(String, i64)> {
-    let db = open(dir);
+fn statuses(db: &Db) -> Vec<(String, i64)> {
     let conn = db.conn();
     let mut stmt = conn
         .prepare("SELECT status, COUNT(*) FROM deliveries GROUP BY status ORDER BY status")
@@ -62,9 +61,8 @@ fn statuses(dir: &Path) -> Vec<(String, i64)> {
 }
 
 /// Deliveries whose outcome is unknown: in flight, announced as posting.
-fn unknown(dir: &Path) -> i64 {
-    open(dir)
-        .conn()
+fn unknown(db: &Db) -> i64 {
+    db.conn()
         .query_row(
             "SELECT COUNT(*) FROM deliveries WHERE status = 'in_flight' AND posting_since IS NOT NULL",
             [],
@@ -136,7 +134,10 @@ async fn invited(name: &str) -> (Dir, SimHandle) {
 }
 
 fn assert_exactly_once(dir: &Path, sim: &SimHandle) {
-    assert_eq!(statuses(dir), vec![("sent".to_string(), RECIPIENTS as i64)]);
+    assert_eq!(
+        statuses(&open(dir)),
+        vec![("sent".to_string(), RECIPIENTS as i64)]
+    );
     let per_conversation = bench::app_messages(sim);
     assert_eq!(per_conversation.len(), RECIPIENTS, "every learner reached");
     let twice: Vec<_> = per_conversation.iter().filter(|(_, n)| *n != 1).collect();
@@ -152,14 +153,28 @@ async fn a_runner_killed_at_random_moments_leaves_one_message_each_and_looks_onl
         .map(|_| rand::random_range(RECIPIENTS / 20..RECIPIENTS * 9 / 10))
         .collect();
     at.sort_unstable();
+    // One connection for the whole test: opening the database checks and counts it, as every command does.
+    let db = open(&dir.0);
     let mut unknown_at_kills = 0;
     for (i, threshold) in at.iter().enumerate() {
         let mut run = run_outbox(&dir.0, &sim.base_url(), &format!("run{i}"));
         let deadline = Instant::now() + Duration::from_secs(300);
-        let last = i + 1 == at.len();
-        if last {
-            // The last kill lands while a post is in flight, whatever the random moments did: Slack answers posts a
-            // second late, and the runner is killed once it has announced one.
+        let progress = |run: &mut Child| {
+            assert!(
+                run.try_wait().unwrap().is_none(),
+                "run {i} ended before it could be killed"
+            );
+            assert!(Instant::now() < deadline, "no progress");
+        };
+        while messages(&sim) < *threshold {
+            progress(&mut run);
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        if i + 1 < at.len() {
+            tokio::time::sleep(Duration::from_millis(rand::random_range(0..200))).await;
+        } else {
+            // The last kill lands while a post is in flight, whatever the random moments did: Slack now answers
+            // posts a second late, and the runner is killed once it has announced one.
             sim.set_fault(
                 "chat.postMessage",
                 Fault::Delay {
@@ -167,26 +182,19 @@ async fn a_runner_killed_at_random_moments_leaves_one_message_each_and_looks_onl
                     count: None,
                 },
             );
-        }
-        while messages(&sim) < *threshold || (last && unknown(&dir.0) == 0) {
-            assert!(
-                run.try_wait().unwrap().is_none(),
-                "run {i} ended before it could be killed"
-            );
-            assert!(Instant::now() < deadline, "no progress");
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        if !last {
-            tokio::time::sleep(Duration::from_millis(rand::random_range(0..200))).await;
+            while unknown(&db) == 0 {
+                progress(&mut run);
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
         }
         run.kill().unwrap(); // SIGKILL
         run.wait().unwrap();
         sim.clear_fault("chat.postMessage");
-        let left = unknown(&dir.0);
+        let left = unknown(&db);
         eprintln!(
             "kill {i} at {} messages: {left} unknown; deliveries {:?}",
             messages(&sim),
-            statuses(&dir.0)
+            statuses(&db)
         );
         assert!(
             left <= 1,

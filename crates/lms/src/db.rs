@@ -409,20 +409,18 @@ pub(crate) fn connect(path: &Path) -> Result<Connection> {
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     let mut conn = conn;
-    {
-        // One transaction holding the write lock: another process opening the same folder at the same moment waits,
-        // then finds the migrations done.
-        let tx = write(&mut conn)?;
-        let version: usize = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        for (i, migration) in MIGRATIONS.iter().enumerate().skip(version) {
-            tx.execute_batch(migration)
-                .with_context(|| format!("migration {}", i + 1))?;
-            tx.pragma_update(None, "user_version", i + 1)?;
-        }
-        tx.execute_batch(QUOTAS_AND_RETENTION)
-            .context("setting up the connector quotas and the retention of log rows")?;
-        tx.commit()?;
+    let tx = write(&mut conn)?;
+    // Under the write lock: another process opening the same folder at the same moment waits, then finds the
+    // migrations done.
+    let version: usize = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    for (i, migration) in MIGRATIONS.iter().enumerate().skip(version) {
+        tx.execute_batch(migration)
+            .with_context(|| format!("migration {}", i + 1))?;
+        tx.pragma_update(None, "user_version", i + 1)?;
     }
+    tx.execute_batch(QUOTAS_AND_RETENTION)
+        .context("setting up the connector quotas and the retention of log rows")?;
+    tx.commit()?;
     Ok(conn)
 }
 
