@@ -1,8 +1,9 @@
 //! Recovery after a SIGKILL under the limits Slack gives an app outside its Marketplace (`conversations.history` once
 //! a minute): a workspace of `--learners` members and the simulated Slack's real limits at a time scale of 60 (a minute
 //! passes in a second; the connector paces at the same scale). `lms-harness deliveries --run` is killed once
-//! `--kill-after` messages are out, in the middle of a batch, then started again; the recovery time is from the
-//! restart until every delivery the kill left in flight has its outcome, given in Slack's time (real time × 60).
+//! `--kill-after` messages are out, in the middle of a batch and of a post (Slack then answers posts a second late),
+//! then started again; the recovery time is from the restart until every delivery the kill left in flight has its
+//! outcome, given in Slack's time (real time × 60).
 //!
 //! `cargo bench -p lms-harness --bench recovery -- [--before PATH] [--runs N] [--learners N] [--kill-after N]`:
 //! `--before` runs another build of `lms-harness` (such as the previous release) side by side, alternating with this
@@ -11,13 +12,16 @@
 use lms::db::Db;
 use lms_harness::bench_invite::{self as bench, BIG_PLATFORM};
 use lms_harness::connector::DataDir;
-use slack_sim::SimHandle;
+use slack_sim::{Fault, SimHandle};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const TIME_SCALE: f64 = 60.0;
+/// Deliveries in flight whose post was announced: their outcome is unknown.
+const ANNOUNCED: &str =
+    "SELECT COUNT(*) FROM deliveries WHERE status = 'in_flight' AND posting_since IS NOT NULL";
 
 struct Options {
     before: Option<PathBuf>,
@@ -126,9 +130,23 @@ async fn measure(binary: &Path, o: &Options, run: usize) -> Recovery {
         assert!(Instant::now() < deadline, "no progress");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+    // The worst moment: while a post is in flight. Slack now answers posts a second late; the run is killed once it
+    // has announced one (a build that announces nothing is killed after that second).
+    sim.set_fault(
+        "chat.postMessage",
+        Fault::Delay {
+            ms: 1_000,
+            count: None,
+        },
+    );
+    let db = db(&dir);
+    let mid_post = Instant::now() + Duration::from_secs(1);
+    while Instant::now() < mid_post && count(&db, ANNOUNCED) == 0 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     first.kill().unwrap();
     first.wait().unwrap();
-    let db = db(&dir);
+    sim.clear_fault("chat.postMessage");
     let in_flight: Vec<String> = {
         let conn = db.conn();
         let mut stmt = conn
@@ -139,10 +157,7 @@ async fn measure(binary: &Path, o: &Options, run: usize) -> Recovery {
             .collect::<Result<_, _>>()
             .unwrap()
     };
-    let announced = count(
-        &db,
-        "SELECT COUNT(*) FROM deliveries WHERE status = 'in_flight' AND posting_since IS NOT NULL",
-    ) as usize;
+    let announced = count(&db, ANNOUNCED) as usize;
     let history_before = history_calls(&sim);
     let started = Instant::now();
     let mut second = run_outbox(binary, &dir, &sim.base_url());
