@@ -13,7 +13,6 @@ use lms::db::Db;
 use lms_harness::bench_invite::{self as bench, BIG_PLATFORM};
 use lms_harness::connector::DataDir;
 use slack_sim::{Fault, SimHandle};
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -104,25 +103,9 @@ fn messages(sim: &SimHandle) -> usize {
 async fn measure(binary: &Path, o: &Options, run: usize) -> Recovery {
     let dir = std::env::temp_dir().join(format!("lms-recovery-{}-{run}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let mut config = bench::workspace(o.learners);
-    config.rate_limits.enabled = true;
-    config.rate_limits.time_scale = TIME_SCALE;
-    let sim = slack_sim::start(SocketAddr::from(([127, 0, 0, 1], 0)), config.clone())
+    let sim = bench::invited_folder(&dir, o.learners, TIME_SCALE, "recovery")
         .await
         .unwrap();
-    {
-        let lms = DataDir::open_lms(&dir, Some(&sim.base_url())).unwrap();
-        let seeded = bench::seed(&lms, &config, o.learners, 0).unwrap();
-        bench::activate(&lms, &seeded.admin).await.unwrap();
-        lms.configure(
-            BIG_PLATFORM,
-            "rate_limit_scale",
-            &TIME_SCALE.to_string(),
-            false,
-        )
-        .unwrap();
-        bench::invite(&lms, "recovery", &seeded).unwrap();
-    }
     let mut first = run_outbox(binary, &dir, &sim.base_url());
     let deadline = Instant::now() + Duration::from_secs(600);
     while messages(&sim) < o.kill_after {

@@ -177,6 +177,35 @@ pub fn invite(lms: &Lms, id: &str, seeded: &Seeded) -> Result<usize> {
     )
 }
 
+/// A data folder and the simulated Slack to run it against: a workspace of `members`, with Slack's real limits at
+/// `time_scale` (an app outside the Marketplace, as the simulation's default app), and in `dir` the platform seeded
+/// with a learner per member, activated, paced at the same scale, and every learner invited (notification `id`). What
+/// the crash tests and the recovery benchmark start from.
+pub async fn invited_folder(
+    dir: &std::path::Path,
+    members: usize,
+    time_scale: f64,
+    id: &str,
+) -> Result<SimHandle> {
+    let mut config = workspace(members);
+    config.rate_limits.enabled = true;
+    config.rate_limits.time_scale = time_scale;
+    let sim = slack_sim::start(SocketAddr::from(([127, 0, 0, 1], 0)), config.clone()).await?;
+    let lms = DataDir::open_lms(dir, Some(&sim.base_url()))?;
+    let seeded = seed(&lms, &config, members, 0)?;
+    activate(&lms, &seeded.admin).await?;
+    lms.configure(
+        BIG_PLATFORM,
+        "rate_limit_scale",
+        &time_scale.to_string(),
+        false,
+    )?;
+    if invite(&lms, id, &seeded)? != members {
+        bail!("the invitation did not write one delivery per learner");
+    }
+    Ok(sim)
+}
+
 /// Messages the app posted in the simulation, per conversation.
 pub fn app_messages(sim: &SimHandle) -> Vec<(String, usize)> {
     sim.conversations()

@@ -13,8 +13,7 @@ use lms::db::Db;
 use lms_harness::bench_invite::{self as bench, BIG_PLATFORM};
 use lms_harness::connector::DataDir;
 use serde_json::Value;
-use slack_sim::{Fault, SimConfig, SimHandle};
-use std::net::SocketAddr;
+use slack_sim::{Fault, SimHandle};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -107,29 +106,14 @@ impl Drop for Dir {
     }
 }
 
-/// A data folder with the platform seeded, activated and its learners invited, and the simulated Slack with the
-/// limits of an app outside the Marketplace at [`TIME_SCALE`].
+/// A data folder whose learners are all invited, and the simulated Slack with the limits of an app outside the
+/// Marketplace at [`TIME_SCALE`].
 async fn invited(name: &str) -> (Dir, SimHandle) {
     let dir = Dir(std::env::temp_dir().join(format!("lms-{name}-{}", std::process::id())));
     let _ = std::fs::remove_dir_all(&dir.0);
-    let mut config: SimConfig = bench::workspace(RECIPIENTS);
-    config.rate_limits.enabled = true;
-    config.rate_limits.time_scale = TIME_SCALE;
-    assert!(!config.app.marketplace_approved);
-    let sim = slack_sim::start(SocketAddr::from(([127, 0, 0, 1], 0)), config.clone())
+    let sim = bench::invited_folder(&dir.0, RECIPIENTS, TIME_SCALE, "crash-1")
         .await
         .unwrap();
-    let lms = DataDir::open_lms(&dir.0, Some(&sim.base_url())).unwrap();
-    let seeded = bench::seed(&lms, &config, RECIPIENTS, 0).unwrap();
-    bench::activate(&lms, &seeded.admin).await.unwrap();
-    lms.configure(
-        BIG_PLATFORM,
-        "rate_limit_scale",
-        &TIME_SCALE.to_string(),
-        false,
-    )
-    .unwrap();
-    assert_eq!(bench::invite(&lms, "crash-1", &seeded).unwrap(), RECIPIENTS);
     (dir, sim)
 }
 

@@ -1131,36 +1131,13 @@ pub fn due_platforms(db: &crate::db::Db, at: i64) -> Result<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::{Platform, Role, User};
     use crate::secrets::SecretBox;
     use std::path::Path;
 
     /// An outbox on an in-memory database, with one platform and learners `l1`..`l{n}`.
     fn outbox(learners: usize) -> Outbox {
         let db = Db::open(Path::new(":memory:"), SecretBox::new([7; 32])).unwrap();
-        db.upsert_platform(&Platform {
-            id: "p".into(),
-            name: "P".into(),
-            group_name: "G".into(),
-            group_logo_url: None,
-            default_cover_url: None,
-            base_url: "https://lms.example/p".into(),
-        })
-        .unwrap();
-        for i in 1..=learners {
-            db.upsert_user(
-                "p",
-                &User {
-                    id: format!("l{i}"),
-                    email: format!("l{i}@example.org"),
-                    display_name: format!("L{i}"),
-                    locale: "en".into(),
-                    time_zone: "UTC".into(),
-                    role: Role::Learner,
-                },
-            )
-            .unwrap();
-        }
+        crate::test_support::platform_with_users(&db, learners);
         Outbox::new(db)
     }
 
