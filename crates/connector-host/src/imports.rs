@@ -1,6 +1,7 @@
-//! The LMS's side of the WIT imports (`settings`, `users`, `log`), over a [`ConnectorStore`], scoped to the one
-//! platform and connector a store was created for: a connector can never read another platform's or another
-//! connector's data.
+//! The LMS's side of the WIT imports (`settings`, `users`, `log` of 0.1.0 and `progress` of 0.2.0), over a
+//! [`ConnectorStore`] and the call's [`crate::progress::CallProgress`], scoped to the one platform and connector a
+//! store was created for: a connector can never read another platform's or another connector's data, nor report on
+//! a delivery it was not given.
 //!
 //! A host function runs on the runtime's thread and cannot be interrupted, so each one does a bounded, small amount
 //! of work: one indexed query on at most a key, a value of [`MAX_VALUE`] bytes, or a page of at most
@@ -9,6 +10,10 @@
 //! them either.
 
 use crate::bindings::v0_1_0::{log, settings, types, users};
+use crate::bindings::v0_2_0::progress;
+use crate::progress::Refused;
+use crate::untrusted::{Cleaner, Untrusted};
+use crate::wit;
 use crate::redact::{cut, redact};
 use crate::state::{Scope, StoreState};
 use crate::store::{DirectoryUser, LogLevel, StoredKind};
@@ -208,6 +213,45 @@ impl log::Host for StoreState {
             s.store
                 .log(&s.platform_id, &s.connector_id, level, &message)
                 .map_err(trap)
+        })
+    }
+}
+
+fn refused(r: Refused) -> wasmtime::Error {
+    wasmtime::Error::new(r)
+}
+
+fn unrecorded(e: anyhow::Error) -> wasmtime::Error {
+    wasmtime::Error::from_anyhow(e.context("the LMS could not record the delivery's progress"))
+}
+
+impl progress::Host for StoreState {
+    fn posting(&mut self, delivery_id: String) -> wasmtime::Result<()> {
+        let call = self
+            .progress
+            .as_mut()
+            .ok_or(Refused::NotDelivering)
+            .map_err(refused)?;
+        let sink = call.posting(&delivery_id).map_err(refused)?;
+        self.scope
+            .host_call(|_| sink.posting(&delivery_id).map_err(unrecorded))
+    }
+
+    fn outcome(&mut self, mut outcome: wit::DeliveryOutcome) -> wasmtime::Result<()> {
+        let call = self
+            .progress
+            .as_mut()
+            .ok_or(Refused::NotDelivering)
+            .map_err(refused)?;
+        let sink = call.outcome(&outcome.delivery_id).map_err(refused)?;
+        self.scope.host_call(|scope| {
+            let prefixes = scope.rules.prefixes.clone();
+            let secrets = scope.known_secrets().to_vec();
+            outcome.clean(&Cleaner {
+                secrets: &secrets,
+                prefixes: &prefixes,
+            });
+            sink.outcome(&outcome).map_err(unrecorded)
         })
     }
 }

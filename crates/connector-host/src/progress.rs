@@ -1,16 +1,14 @@
 //! The `progress` import of contract 0.2.0: while it delivers, a connector says when it is about to make the request
 //! that may deliver to a recipient (`posting`) and what became of each recipient (`outcome`). The host checks each
-//! report against the call's recipients, cleans it like any connector output ([`crate::untrusted`]) and hands it to
-//! the embedder's [`DeliveryProgress`] at once, so that a host killed mid-batch loses the outcome of at most the
+//! report against the call's recipients ([`CallProgress`]), cleans it like any connector output
+//! ([`crate::untrusted`]) and hands it to the embedder's [`DeliveryProgress`] at once (the host functions are in
+//! `imports.rs` with the other imports), so that a host killed mid-batch loses the outcome of at most the
 //! request in flight, not the batch's.
 //!
 //! A report is refused (the call traps, and counts towards the health rule) when it names a delivery that is not in
 //! the call, reports a second outcome for one, announces a post after its outcome, or comes from another call than
 //! `deliver`; and a call may announce at most [`POSTINGS_PER_RECIPIENT`] posts per recipient.
 
-use crate::bindings::v0_2_0::progress;
-use crate::state::StoreState;
-use crate::untrusted::{Cleaner, Untrusted};
 use crate::wit;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -125,55 +123,38 @@ impl CallProgress {
         self.recipients.get(delivery_id).is_some_and(|r| r.outcome)
     }
 
-    fn entry(&mut self, delivery_id: &str) -> Result<&mut Reported, Refused> {
-        self.recipients.get_mut(delivery_id).ok_or(Refused::Unknown)
-    }
-}
-
-fn refused(r: Refused) -> wasmtime::Error {
-    wasmtime::Error::new(r)
-}
-
-fn trap(e: anyhow::Error) -> wasmtime::Error {
-    wasmtime::Error::from_anyhow(e.context("the LMS could not record the delivery's progress"))
-}
-
-impl progress::Host for StoreState {
-    fn posting(&mut self, delivery_id: String) -> wasmtime::Result<()> {
-        let Some(call) = self.progress.as_mut() else {
-            return Err(refused(Refused::NotDelivering));
-        };
-        let entry = call.entry(&delivery_id).map_err(refused)?;
+    /// Checks and counts an announced post of `delivery_id`; the sink to tell.
+    pub(crate) fn posting(
+        &mut self,
+        delivery_id: &str,
+    ) -> Result<Arc<dyn DeliveryProgress>, Refused> {
+        let entry = self
+            .recipients
+            .get_mut(delivery_id)
+            .ok_or(Refused::Unknown)?;
         if entry.outcome {
-            return Err(refused(Refused::PostAfterOutcome));
+            return Err(Refused::PostAfterOutcome);
         }
         if entry.postings >= POSTINGS_PER_RECIPIENT {
-            return Err(refused(Refused::TooManyPosts));
+            return Err(Refused::TooManyPosts);
         }
         entry.postings += 1;
-        let sink = call.sink.clone();
-        self.scope
-            .host_call(|_| sink.posting(&delivery_id).map_err(trap))
+        Ok(self.sink.clone())
     }
 
-    fn outcome(&mut self, mut outcome: wit::DeliveryOutcome) -> wasmtime::Result<()> {
-        let Some(call) = self.progress.as_mut() else {
-            return Err(refused(Refused::NotDelivering));
-        };
-        let entry = call.entry(&outcome.delivery_id).map_err(refused)?;
+    /// Checks and counts the outcome of `delivery_id`; the sink to tell.
+    pub(crate) fn outcome(
+        &mut self,
+        delivery_id: &str,
+    ) -> Result<Arc<dyn DeliveryProgress>, Refused> {
+        let entry = self
+            .recipients
+            .get_mut(delivery_id)
+            .ok_or(Refused::Unknown)?;
         if entry.outcome {
-            return Err(refused(Refused::SecondOutcome));
+            return Err(Refused::SecondOutcome);
         }
         entry.outcome = true;
-        let sink = call.sink.clone();
-        self.scope.host_call(|scope| {
-            let prefixes = scope.rules.prefixes.clone();
-            let secrets = scope.known_secrets().to_vec();
-            outcome.clean(&Cleaner {
-                secrets: &secrets,
-                prefixes: &prefixes,
-            });
-            sink.outcome(&outcome).map_err(trap)
-        })
+        Ok(self.sink.clone())
     }
 }

@@ -2,7 +2,7 @@
 //! the delivery outbox and the audit log. Nothing a user would lose on restart lives only in memory.
 
 use crate::secrets::SecretBox;
-use crate::{integrity, sealed};
+use crate::integrity;
 use anyhow::{Context, Result};
 use connector_host::store::{ConnectorStore, DirectoryUser, Disabled, LogLevel, StoredKind};
 use parking_lot::{FairMutex, FairMutexGuard};
@@ -431,17 +431,8 @@ impl Db {
         Ok(Db::over(connect(path)?, secrets))
     }
 
-    /// Opens (creating if needed) the database at `path` with the key in `key_file`: refused with
-    /// [`sealed::KeyRefused`] when the database holds sealed secrets and the key file is missing, unreadable or does
-    /// not open them; a new key file is created only when nothing is sealed. A damaged file is refused with
-    /// [`integrity::Damaged`].
-    pub fn open_with_key_file(path: &Path, key_file: &Path) -> Result<Db> {
-        let conn = connect(path)?;
-        let secrets = sealed::key_for(&conn, path, key_file)?;
-        Ok(Db::over(conn, secrets))
-    }
-
-    fn over(conn: Connection, secrets: SecretBox) -> Db {
+    /// The database over an open, checked connection, sealing secrets with `secrets`.
+    pub(crate) fn over(conn: Connection, secrets: SecretBox) -> Db {
         Db {
             conn: Arc::new(FairMutex::new(conn)),
             secrets,

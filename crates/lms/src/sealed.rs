@@ -4,13 +4,25 @@
 //! only when nothing is sealed. When the key is lost for good, [`forget`] drops the sealed secrets on purpose: the
 //! integrations that used them are disconnected and their admins alerted, so that they activate again.
 
-use crate::db::{connect, now, secret_context};
+use crate::db::{Db, connect, now, secret_context};
 use crate::integration::Tile;
 use crate::secrets::SecretBox;
 use anyhow::Result;
 use rusqlite::{Connection, params};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+
+impl Db {
+    /// Opens (creating if needed) the database at `path` with the key in `key_file`: refused with [`KeyRefused`]
+    /// when the database holds sealed secrets and the key file is missing, unreadable or does not open them; a new
+    /// key file is created only when nothing is sealed. A damaged file is refused with
+    /// [`crate::integrity::Damaged`].
+    pub fn open_with_key_file(path: &Path, key_file: &Path) -> Result<Db> {
+        let conn = connect(path)?;
+        let secrets = key_for(&conn, path, key_file)?;
+        Ok(Db::over(conn, secrets))
+    }
+}
 
 /// What is wrong with the key file of a database that holds sealed secrets.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,7 +76,7 @@ impl std::fmt::Display for KeyRefused {
 impl std::error::Error for KeyRefused {}
 
 /// The key for the database open on `conn` (the file `database`), from `key_file`: see the module's rules.
-pub(crate) fn key_for(conn: &Connection, database: &Path, key_file: &Path) -> Result<SecretBox> {
+fn key_for(conn: &Connection, database: &Path, key_file: &Path) -> Result<SecretBox> {
     let sealed = sealed_secrets(conn)?;
     let refuse = |problem| KeyRefused {
         database: database.to_path_buf(),
