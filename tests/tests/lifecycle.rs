@@ -270,18 +270,51 @@ async fn deactivation_stops_messages_and_reactivation_continues_the_same_convers
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn removal_from_slacks_side_disconnects_through_signed_events() {
-    let w = World::start("events", |_| {}).await;
-    let lms = &w.harness.lms;
+/// Serves the LMS's inbound routes on 127.0.0.1 and points the simulated app's event and interactivity URLs at
+/// them; returns the events URL.
+async fn route_events(w: &World) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(axum::serve(listener, lms::inbound::router(lms.clone())).into_future());
+    tokio::spawn(axum::serve(listener, lms::inbound::router(w.harness.lms.clone())).into_future());
     let events = format!("http://{addr}/slack/{DEMO_PLATFORM}/events");
     w.harness.sim.set_app_urls(
         Some(events.clone()),
         Some(format!("http://{addr}/slack/{DEMO_PLATFORM}/interactivity")),
     );
+    events
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_uninstall_events_of_a_deactivation_leave_the_tile_inactive() {
+    let w = World::start("deactivation-events", |_| {}).await;
+    route_events(&w).await;
+    w.activate_as(&w.installer(), true).await.unwrap();
+    let tile = w
+        .harness
+        .lms
+        .deactivate(DEMO_PLATFORM, &w.data.admin)
+        .await
+        .unwrap();
+    assert_eq!(tile, Tile::Inactive(None));
+    // Slack tells the app it was uninstalled and its token revoked: the echo of the admin's own deactivation.
+    let deliveries = w
+        .harness
+        .sim
+        .wait_for_deliveries(2, Duration::from_secs(10))
+        .await;
+    assert!(deliveries.len() >= 2, "{deliveries:?}");
+    assert_eq!(
+        w.harness.lms.tile(DEMO_PLATFORM).unwrap(),
+        Tile::Inactive(None)
+    );
+    assert!(w.alerts().is_empty(), "{:?}", w.alerts());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removal_from_slacks_side_disconnects_through_signed_events() {
+    let w = World::start("events", |_| {}).await;
+    let lms = &w.harness.lms;
+    let events = route_events(&w).await;
     w.activate_as(&w.installer(), true).await.unwrap();
 
     // url_verification is answered with the challenge; forged and stale signatures are refused.

@@ -12,11 +12,11 @@
 use crate::bindings::v0_1_0::{log, settings, types, users};
 use crate::bindings::v0_2_0::progress;
 use crate::progress::Refused;
-use crate::untrusted::{Cleaner, Untrusted};
-use crate::wit;
 use crate::redact::{cut, redact};
 use crate::state::{Scope, StoreState};
 use crate::store::{DirectoryUser, LogLevel, StoredKind};
+use crate::untrusted::{Cleaner, Untrusted};
+use crate::wit;
 
 /// Longest log line kept; longer lines are cut.
 const MAX_LOG_LINE: usize = 2_000;

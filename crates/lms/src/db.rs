@@ -1,8 +1,8 @@
 //! The LMS's state in SQLite: platforms, their users, sessions and notifications, connector settings and secrets,
 //! the delivery outbox and the audit log. Nothing a user would lose on restart lives only in memory.
 
-use crate::secrets::SecretBox;
 use crate::integrity;
+use crate::secrets::SecretBox;
 use anyhow::{Context, Result};
 use connector_host::store::{ConnectorStore, DirectoryUser, Disabled, LogLevel, StoredKind};
 use parking_lot::{FairMutex, FairMutexGuard};

@@ -941,11 +941,12 @@ impl Lms {
         Ok(paced)
     }
 
-    /// Marks the integration disconnected and alerts the platform's admins (once per disconnection).
+    /// Marks the integration disconnected and alerts the platform's admins (once per disconnection). An integration an
+    /// admin deactivated stays Inactive: Slack's uninstall events that follow a deactivation are its echo.
     pub fn disconnected(&self, platform_id: &str, reason: &str) -> Result<()> {
         if matches!(
             self.tile(platform_id)?,
-            crate::integration::Tile::Disconnected(_)
+            crate::integration::Tile::Disconnected(_) | crate::integration::Tile::Inactive(_)
         ) {
             return Ok(());
         }

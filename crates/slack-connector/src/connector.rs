@@ -313,11 +313,18 @@ impl<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized> Connector
     pub fn deactivate(&mut self) -> Result<(), ConnectorError> {
         if let Some(token) = self.settings.get_secret(secrets::BOT_TOKEN) {
             let creds = self.credentials()?;
+            // Forgotten before Slack is asked: the `app_uninstalled` and `tokens_revoked` events Slack sends while it
+            // uninstalls then find no token, and do not turn the integration Disconnected behind the admin's back.
+            self.settings.remove_secret(secrets::BOT_TOKEN);
             match Slack::new(self.transport).apps_uninstall(&token, &creds) {
                 Ok(()) => {}
                 // Already gone on Slack's side: nothing left to uninstall.
                 Err(e) if e.is_disconnection() => {}
-                Err(e) => return Err(slack_error("Slack did not uninstall the app", &e)),
+                Err(e) => {
+                    // Still installed: keep the token, so that the admin can try again.
+                    let _ = self.settings.set_secret(secrets::BOT_TOKEN, &token);
+                    return Err(slack_error("Slack did not uninstall the app", &e));
+                }
             }
         }
         self.settings.remove_secret(secrets::BOT_TOKEN);
