@@ -200,6 +200,10 @@ CREATE TABLE platform_leases (
     owner TEXT NOT NULL,
     expires_at INTEGER NOT NULL
 );
+-- Before leases, every attempt after the first looked for an earlier message: deliveries left in flight by a crash,
+-- and those waiting for a retry, may have been posted, since when they were last touched.
+UPDATE deliveries SET posting_since = updated_at
+    WHERE status = 'in_flight' OR (status = 'queued' AND attempts > 0);
 "#,
 ];
 

@@ -18,7 +18,7 @@ use std::time::Duration;
 /// How long a lease lasts unless renewed, by default.
 pub const DEFAULT_LEASE_SECS: i64 = 60;
 
-/// A runner of the outbox: its name in the database (`host:pid:token`) and how long its leases last.
+/// A runner of the outbox: its name in the database (`host/pid-namespace:pid:token`) and how long its leases last.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Runner {
     owner: String,
@@ -95,15 +95,19 @@ impl Runner {
         Ok(true)
     }
 
-    /// Renews this runner's lease on `platform_id` and on the deliveries it holds in flight there.
+    /// Renews this runner's lease on `platform_id` and on the deliveries it holds in flight there; an error when the
+    /// lease is no longer its own (another runner took it over after it expired).
     pub fn renew(&self, db: &Db, platform_id: &str) -> Result<()> {
         let mut conn = db.conn();
         let tx = write(&mut conn)?;
         let expiry = self.expiry();
-        tx.execute(
+        let held = tx.execute(
             "UPDATE platform_leases SET expires_at = ?3 WHERE platform_id = ?1 AND owner = ?2",
             params![platform_id, self.owner, expiry],
         )?;
+        if held == 0 {
+            anyhow::bail!("the lease on {platform_id} was taken over by another runner");
+        }
         tx.execute(
             "UPDATE deliveries SET lease_expires_at = ?3
              WHERE platform_id = ?1 AND status = 'in_flight' AND lease_owner = ?2",
@@ -148,13 +152,24 @@ impl Drop for Heartbeat {
     }
 }
 
-/// This machine's name, as the leases' owners name it.
+/// This machine's name as the leases' owners give it: its host name and, on Linux, its process-id namespace, so that
+/// two containers sharing a host name but not their process ids never judge each other's processes.
 fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
         .ok()
         .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".into())
+        .unwrap_or_else(|| "localhost".into());
+    match std::fs::read_link("/proc/self/ns/pid") {
+        // `pid:[4026531836]`
+        Ok(ns) => format!(
+            "{name}/{}",
+            ns.to_string_lossy()
+                .trim_start_matches("pid:[")
+                .trim_end_matches(']')
+        ),
+        Err(_) => name,
+    }
 }
 
 /// Whether the runner `owner` may still be running: on this machine, whether its process exists (Linux); elsewhere,

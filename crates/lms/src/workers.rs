@@ -231,8 +231,10 @@ impl Workers {
         let result = self
             .run_batches(platform_id, at, reports_progress, &mut report)
             .await;
-        self.runner.release(db, platform_id)?;
-        result.map(|()| report)
+        let released = self.runner.release(db, platform_id);
+        result?;
+        released?;
+        Ok(report)
     }
 
     async fn run_batches(
@@ -242,13 +244,17 @@ impl Workers {
         reports_progress: bool,
         report: &mut RunReport,
     ) -> Result<()> {
-        while let Some((notification, claimed)) = self.lms.outbox().claim(
-            platform_id,
-            at,
-            self.config.batch,
-            &self.runner,
-            reports_progress,
-        )? {
+        // Before each batch: still this runner's platform (a runner stopped for longer than its lease may have been
+        // taken over, and then leaves the platform to the one that took it).
+        while self.runner.acquire(self.lms.db(), platform_id)?
+            && let Some((notification, claimed)) = self.lms.outbox().claim(
+                platform_id,
+                at,
+                self.config.batch,
+                &self.runner,
+                reports_progress,
+            )?
+        {
             let ids: Vec<String> = claimed.iter().map(|c| c.delivery_id.clone()).collect();
             report.taken_over += claimed.iter().filter(|c| c.taken_over).count();
             let permit = self.slots.clone().acquire_owned().await?;
@@ -261,18 +267,28 @@ impl Workers {
             ));
             let (lms, platform, sink) =
                 (self.lms.clone(), platform_id.to_string(), progress.clone());
-            // Each batch is its own task: the sandbox bounds its time; a panic is the batch's alone.
+            // Each batch is its own task, which also records what the batch returned, so that it is recorded even if
+            // this run is dropped (a page whose visitor left): the sandbox bounds its time; a panic is the batch's
+            // alone.
+            let held = ids.clone();
             let task = tokio::spawn(async move {
                 let _permit = permit;
-                lms.send_batch(&platform, &notification, claimed, sink)
+                let records = match lms
+                    .send_batch(&platform, &notification, claimed, sink.clone())
                     .await
+                {
+                    Ok(records) => records,
+                    Err(e) => retry_all(held, "batch_failed", &format!("{e:#}")),
+                };
+                sink.record_returned(&records)
             });
-            let records: Vec<(String, Record)> = match task.await {
-                Ok(Ok(records)) => records,
-                Ok(Err(e)) => retry_all(ids, "batch_failed", &format!("{e:#}")),
-                Err(e) => retry_all(ids, "worker_failed", &format!("{e}")),
-            };
-            progress.record_returned(&records)?;
+            match task.await {
+                Ok(recorded) => recorded?,
+                // The task panicked: what it still held is retried (what it recorded is left as it is).
+                Err(e) => {
+                    progress.record_returned(&retry_all(ids, "worker_failed", &format!("{e}")))?
+                }
+            }
             let batch = progress.finish();
             if let Some(p) = &self.progress {
                 p.add(batch.report.sent + batch.report.skipped + batch.report.failed);

@@ -35,6 +35,8 @@ pub enum SlackError {
     Transport(TransportError),
     /// An answer that is not Slack's envelope.
     BadResponse(String),
+    /// The history around an earlier attempt holds more messages than one page: whether it posted is not known.
+    TooMuchHistory,
 }
 
 /// The failure code of a recipient handed back without any call for it (the pacer deferred the request): wait
@@ -53,6 +55,7 @@ impl SlackError {
             SlackError::Transport(TransportError::Connection(_)) => "connection_failed".into(),
             SlackError::Transport(TransportError::Deferred { .. }) => PACED.into(),
             SlackError::BadResponse(_) => "bad_response".into(),
+            SlackError::TooMuchHistory => "too_much_history".into(),
         }
     }
 
@@ -66,6 +69,7 @@ impl SlackError {
     pub fn is_transient(&self) -> bool {
         match self {
             SlackError::Http(status) => *status >= 500,
+            SlackError::TooMuchHistory => true,
             SlackError::Transport(TransportError::Timeout(_) | TransportError::Connection(_)) => {
                 true
             }
@@ -99,6 +103,10 @@ impl fmt::Display for SlackError {
             SlackError::Http(status) => write!(f, "Slack answered HTTP {status}"),
             SlackError::Transport(e) => write!(f, "{e}"),
             SlackError::BadResponse(m) => write!(f, "unexpected answer from Slack: {m}"),
+            SlackError::TooMuchHistory => write!(
+                f,
+                "the conversation holds more messages around the earlier attempt than one page of history shows"
+            ),
         }
     }
 }
@@ -373,61 +381,52 @@ impl<'t, T: Transport + ?Sized> Slack<'t, T> {
 }
 
 impl<'t, T: Transport + ?Sized> Slack<'t, T> {
-    /// `conversations.history` with metadata: the `ts` of a message posted since `oldest` (Unix seconds) whose
-    /// metadata is `event_type` with `event_payload.delivery_id == delivery_id`, if any. Reads at most
-    /// [`HISTORY_PAGES`] pages of [`HISTORY_PAGE`] messages: since `oldest` the app's conversation with one learner
-    /// holds a handful of messages.
+    /// `conversations.history` with metadata: the `ts` of a message posted between `oldest` and `latest` (Unix
+    /// seconds) whose metadata is `event_type` with `event_payload.delivery_id == delivery_id`, if any. Reads one page
+    /// of [`HISTORY_PAGE`] messages (Slack gives an app outside its Marketplace one history call a minute): when the
+    /// window holds more, and the message is not on the page, it answers [`SlackError::TooMuchHistory`] rather than
+    /// guess.
     pub fn find_by_metadata(
         &mut self,
         token: &str,
         channel: &str,
         event_type: &str,
         delivery_id: &str,
-        oldest: i64,
+        (oldest, latest): (i64, i64),
     ) -> Result<Option<String>, SlackError> {
         let oldest = format!("{}.000000", oldest.max(0));
+        let latest = format!("{}.000000", latest.max(0));
         let limit = HISTORY_PAGE.to_string();
-        let mut cursor: Option<String> = None;
-        for _ in 0..HISTORY_PAGES {
-            let mut params = vec![
-                ("channel", channel),
-                ("limit", limit.as_str()),
-                ("oldest", oldest.as_str()),
-                ("include_all_metadata", "true"),
-            ];
-            if let Some(c) = &cursor {
-                params.push(("cursor", c));
-            }
-            let v = self.call("conversations.history", Some(token), &params, None)?;
-            let found = v
-                .get("messages")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .find(|m| {
-                    m.pointer("/metadata/event_type").and_then(Value::as_str) == Some(event_type)
-                        && m.pointer("/metadata/event_payload/delivery_id")
-                            .and_then(Value::as_str)
-                            == Some(delivery_id)
-                });
-            if let Some(m) = found {
-                return Ok(m.get("ts").and_then(Value::as_str).map(str::to_string));
-            }
-            match v
-                .pointer("/response_metadata/next_cursor")
-                .and_then(Value::as_str)
-                .filter(|c| !c.is_empty())
-            {
-                Some(next) => cursor = Some(next.to_string()),
-                None => break,
-            }
+        let params = [
+            ("channel", channel),
+            ("limit", limit.as_str()),
+            ("oldest", oldest.as_str()),
+            ("latest", latest.as_str()),
+            ("inclusive", "true"),
+            ("include_all_metadata", "true"),
+        ];
+        let v = self.call("conversations.history", Some(token), &params, None)?;
+        let found = v
+            .get("messages")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find(|m| {
+                m.pointer("/metadata/event_type").and_then(Value::as_str) == Some(event_type)
+                    && m.pointer("/metadata/event_payload/delivery_id")
+                        .and_then(Value::as_str)
+                        == Some(delivery_id)
+            });
+        if let Some(m) = found {
+            return Ok(m.get("ts").and_then(Value::as_str).map(str::to_string));
+        }
+        if v.get("has_more").and_then(Value::as_bool) == Some(true) {
+            return Err(SlackError::TooMuchHistory);
         }
         Ok(None)
     }
 }
 
-/// Pages of history read when looking for an earlier attempt's message.
-pub const HISTORY_PAGES: usize = 3;
 /// Messages per page of history: since 2025, Slack gives apps outside the Marketplace at most 15 (and one page a
 /// minute).
 pub const HISTORY_PAGE: usize = 15;

@@ -37,8 +37,8 @@ pub use connector_api::{
     SkipReason, Unreported, Workspace,
 };
 
-/// How far before the host's `earlier_post` instant an earlier attempt's message is looked for: the host's clock and
-/// Slack's may disagree by this much.
+/// How far around the host's `earlier_post` instant an earlier attempt's message is looked for: the host's clock and
+/// Slack's may disagree by this much, and the post may have been answered this long after it was announced.
 pub const CLOCK_SKEW_SECS: i64 = 120;
 
 /// The error of a connector operation from a failed Web API call: Slack's code, and `context` with Slack's answer.
@@ -402,7 +402,7 @@ impl<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized> Connector
                 &channel,
                 DELIVERY_EVENT,
                 &recipient.delivery_id,
-                since - CLOCK_SKEW_SECS,
+                (since - CLOCK_SKEW_SECS, since + 2 * CLOCK_SKEW_SECS),
             ) {
                 Ok(Some(ts)) => {
                     return Ok(Outcome::Sent(Sent {
@@ -1179,7 +1179,11 @@ mod tests {
         // an app outside the Marketplace).
         s.remove(pacing::STATE_KEY);
         let mut c = Connector::new(&mut s, &mut l, &mut t, NOW);
-        let posted = c.deliver(&notification(), &[retry], &mut Unreported);
+        let posted = c.deliver(
+            &notification(),
+            std::slice::from_ref(&retry),
+            &mut Unreported,
+        );
         assert_eq!(
             posted[0].1,
             Outcome::Sent(Sent {
@@ -1205,8 +1209,26 @@ mod tests {
         assert_eq!(
             t.form(0)["oldest"],
             format!("{}.000000", NOW - 30 - CLOCK_SKEW_SECS),
-            "only since the earlier attempt said it was posting"
+            "only around the instant the earlier attempt said it was posting"
         );
+        assert_eq!(
+            t.form(0)["latest"],
+            format!("{}.000000", NOW - 30 + 2 * CLOCK_SKEW_SECS)
+        );
+        // More messages around that instant than one page shows, none of them this delivery's: not known, so not
+        // posted; retried as a transient failure (bounded by the host's attempts), never held back for ever.
+        s.remove(pacing::STATE_KEY);
+        let mut crowded = Script::default().answer(
+            200,
+            json!({"ok": true, "messages": [other], "has_more": true, "response_metadata": {"next_cursor": "c2"}}),
+        );
+        let mut c = Connector::new(&mut s, &mut l, &mut crowded, NOW);
+        let unsure = c.deliver(&notification(), &[retry], &mut Unreported);
+        assert!(
+            matches!(&unsure[0].1, Outcome::Failed(f) if f.kind == FailureKind::Transient && f.code == "too_much_history"),
+            "{unsure:?}"
+        );
+        assert_eq!(crowded.methods(), ["conversations.history"]);
     }
 
     #[test]
