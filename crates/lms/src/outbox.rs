@@ -263,6 +263,8 @@ pub(crate) struct BatchState {
     pub(crate) report: RunReport,
     /// The longest short wait asked for recipients held back.
     pub(crate) paced: Option<u64>,
+    /// Whether the admins were alerted of a wait refused as too long.
+    wait_alerted: bool,
 }
 
 impl BatchProgress {
@@ -292,22 +294,14 @@ impl BatchProgress {
     /// Records the outcomes the batch returned rather than reported, and adds them to what the reports counted.
     pub(crate) fn record_returned(&self, records: &[(String, Record)]) -> Result<()> {
         let mut state = self.state.lock();
-        let BatchState {
-            announced,
-            report,
-            paced,
-        } = &mut *state;
-        let waited = self.lms.record(
+        self.lms.record(
             &self.platform_id,
             records,
             self.at,
             &self.policy,
             &self.runner,
-            announced,
-            report,
-        )?;
-        *paced = (*paced).max(waited);
-        Ok(())
+            &mut state,
+        )
     }
 }
 
@@ -759,11 +753,11 @@ impl Lms {
         Ok(records)
     }
 
-    /// Records outcomes of deliveries `runner` holds in flight, in one transaction, and counts them into `report`;
-    /// a delivery no longer in flight under `runner`'s lease (already recorded, or taken over by another runner after
-    /// the lease expired) is left as it is. `announced` are the deliveries the connector said it was posting to during
-    /// this attempt. Returns the longest wait the connector asked for recipients it held back, if any.
-    #[allow(clippy::too_many_arguments)]
+    /// Records outcomes of deliveries `runner` holds in flight, in one transaction, and adds them to `batch` (its
+    /// counts, and the longest wait the connector asked for recipients it held back); a delivery no longer in flight
+    /// under `runner`'s lease (already recorded, or taken over by another runner after the lease expired) is left as
+    /// it is. `batch.announced` are the deliveries the connector said it was posting to during this attempt. A wait
+    /// refused as too long alerts the admins once per batch.
     pub(crate) fn record(
         &self,
         platform_id: &str,
@@ -771,10 +765,14 @@ impl Lms {
         at: i64,
         policy: &RetryPolicy,
         runner: &Runner,
-        announced: &HashSet<String>,
-        report: &mut RunReport,
-    ) -> Result<Option<u64>> {
-        let mut paced: Option<u64> = None;
+        batch: &mut BatchState,
+    ) -> Result<()> {
+        let BatchState {
+            announced,
+            report,
+            paced,
+            wait_alerted,
+        } = batch;
         let mut disconnected: Option<String> = None;
         let mut refused_wait: Option<u64> = None;
         {
@@ -887,7 +885,7 @@ impl Lms {
                         // Nothing was sent: not an attempt. A short wait keeps it due (the worker waits before its
                         // next batch); a long one puts it back in the queue until then.
                         let due = if *ms <= policy.max_inline_pace_ms {
-                            paced = Some(paced.map_or(*ms, |p| p.max(*ms)));
+                            *paced = Some(paced.map_or(*ms, |p| p.max(*ms)));
                             at
                         } else {
                             at + ms.div_ceil(1000) as i64
@@ -928,7 +926,9 @@ impl Lms {
         if let Some(why) = disconnected {
             self.disconnected(platform_id, &why)?;
         }
-        if let Some(ms) = refused_wait {
+        if let Some(ms) = refused_wait
+            && !std::mem::replace(wait_alerted, true)
+        {
             self.db().alert(
                 platform_id,
                 &format!(
@@ -938,7 +938,7 @@ impl Lms {
                 ),
             )?;
         }
-        Ok(paced)
+        Ok(())
     }
 
     /// Marks the integration disconnected and alerts the platform's admins (once per disconnection). An integration an
