@@ -95,7 +95,16 @@ impl rusqlite::types::FromSql for DeliveryStatus {
 
 /// The failure code of a recipient the connector held back without calling Slack (see the connector's pacing).
 pub const PACED: &str = "paced";
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{OptionalExtension, named_params, params};
+
+/// The one condition of a delivery a runner may claim (SQL, with the parameters `:at` and `:now`): queued and due at
+/// `:at`, or left in flight by a runner whose lease had expired by `:now`.
+macro_rules! claimable {
+    () => {
+        "((status = 'queued' AND next_attempt_at <= :at)
+          OR (status = 'in_flight' AND (lease_expires_at IS NULL OR lease_expires_at < :now)))"
+    };
+}
 
 /// Recipients handed to the connector in one call (the default of [`crate::workers::OutboxConfig`]).
 pub const BATCH: usize = 50;
@@ -549,11 +558,12 @@ impl Outbox {
         let t = now();
         let notification: Option<String> = tx
             .query_row(
-                "SELECT notification_id FROM deliveries WHERE platform_id = ?1 AND (
-                     (status = 'queued' AND next_attempt_at <= ?2)
-                     OR (status = 'in_flight' AND (lease_expires_at IS NULL OR lease_expires_at < ?3)))
-                 ORDER BY next_attempt_at, notification_id LIMIT 1",
-                params![platform_id, at, t],
+                concat!(
+                    "SELECT notification_id FROM deliveries WHERE platform_id = :platform AND ",
+                    claimable!(),
+                    " ORDER BY next_attempt_at, notification_id LIMIT 1"
+                ),
+                named_params! {":platform": platform_id, ":at": at, ":now": t},
                 |r| r.get(0),
             )
             .optional()?;
@@ -561,15 +571,20 @@ impl Outbox {
             return Ok(None);
         };
         let claimed: Vec<Claimed> = {
-            let mut stmt = tx.prepare(
+            let mut stmt = tx.prepare(concat!(
                 "SELECT id, user_id, mandatory, attempts + 1, posting_since, status = 'in_flight' FROM deliveries
-                 WHERE platform_id = ?1 AND notification_id = ?2 AND (
-                     (status = 'queued' AND next_attempt_at <= ?3)
-                     OR (status = 'in_flight' AND (lease_expires_at IS NULL OR lease_expires_at < ?5)))
-                 ORDER BY next_attempt_at, user_id LIMIT ?4",
-            )?;
+                 WHERE platform_id = :platform AND notification_id = :notification AND ",
+                claimable!(),
+                " ORDER BY next_attempt_at, user_id LIMIT :batch"
+            ))?;
             let rows = stmt.query_map(
-                params![platform_id, notification, at, batch as i64, t],
+                named_params! {
+                    ":platform": platform_id,
+                    ":notification": notification,
+                    ":at": at,
+                    ":now": t,
+                    ":batch": batch as i64,
+                },
                 |r| {
                     Ok(Claimed {
                         delivery_id: r.get(0)?,
@@ -1121,11 +1136,12 @@ pub fn next_due(db: &crate::db::Db, platform: Option<&str>) -> Result<Option<i64
 /// Platforms with deliveries due at `at`, or left in flight by a runner whose lease expired.
 pub fn due_platforms(db: &crate::db::Db, at: i64) -> Result<Vec<String>> {
     let conn = db.conn();
-    let mut stmt = conn.prepare(
-        "SELECT DISTINCT platform_id FROM deliveries WHERE (status = 'queued' AND next_attempt_at <= ?1)
-         OR (status = 'in_flight' AND (lease_expires_at IS NULL OR lease_expires_at < ?2)) ORDER BY platform_id",
-    )?;
-    let rows = stmt.query_map([at, now()], |r| r.get(0))?;
+    let mut stmt = conn.prepare(concat!(
+        "SELECT DISTINCT platform_id FROM deliveries WHERE ",
+        claimable!(),
+        " ORDER BY platform_id"
+    ))?;
+    let rows = stmt.query_map(named_params! {":at": at, ":now": now()}, |r| r.get(0))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
