@@ -123,18 +123,29 @@ impl CallProgress {
         self.recipients.get(delivery_id).is_some_and(|r| r.outcome)
     }
 
-    /// Checks and counts an announced post of `delivery_id`; the sink to tell.
-    pub(crate) fn posting(
+    /// What `delivery_id` has reported, while its outcome is not known: refused as `after_outcome` once it is, and as
+    /// [`Refused::Unknown`] when it is not a recipient of the call.
+    fn open_entry(
         &mut self,
         delivery_id: &str,
-    ) -> Result<Arc<dyn DeliveryProgress>, Refused> {
+        after_outcome: Refused,
+    ) -> Result<&mut Reported, Refused> {
         let entry = self
             .recipients
             .get_mut(delivery_id)
             .ok_or(Refused::Unknown)?;
         if entry.outcome {
-            return Err(Refused::PostAfterOutcome);
+            return Err(after_outcome);
         }
+        Ok(entry)
+    }
+
+    /// Checks and counts an announced post of `delivery_id`; the sink to tell.
+    pub(crate) fn posting(
+        &mut self,
+        delivery_id: &str,
+    ) -> Result<Arc<dyn DeliveryProgress>, Refused> {
+        let entry = self.open_entry(delivery_id, Refused::PostAfterOutcome)?;
         if entry.postings >= POSTINGS_PER_RECIPIENT {
             return Err(Refused::TooManyPosts);
         }
@@ -147,13 +158,7 @@ impl CallProgress {
         &mut self,
         delivery_id: &str,
     ) -> Result<Arc<dyn DeliveryProgress>, Refused> {
-        let entry = self
-            .recipients
-            .get_mut(delivery_id)
-            .ok_or(Refused::Unknown)?;
-        if entry.outcome {
-            return Err(Refused::SecondOutcome);
-        }
+        let entry = self.open_entry(delivery_id, Refused::SecondOutcome)?;
         entry.outcome = true;
         Ok(self.sink.clone())
     }
