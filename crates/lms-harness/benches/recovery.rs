@@ -10,11 +10,11 @@
 //! one, to compare them on the same machine in the same run.
 
 use lms::db::Db;
-use lms_harness::bench_invite::{self as bench, BIG_PLATFORM};
+use lms_harness::bench_invite as bench;
 use lms_harness::connector::DataDir;
 use slack_sim::{Fault, SimHandle};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 const TIME_SCALE: f64 = 60.0;
@@ -64,17 +64,7 @@ struct Recovery {
 }
 
 fn run_outbox(binary: &Path, dir: &Path, slack_url: &str) -> Child {
-    Command::new(binary)
-        .args(["deliveries", "--data"])
-        .arg(dir)
-        .args([
-            "--platform",
-            BIG_PLATFORM,
-            "--run",
-            "--summary",
-            "--slack-url",
-            slack_url,
-        ])
+    bench::run_outbox(binary, dir, slack_url)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -96,10 +86,6 @@ fn history_calls(sim: &SimHandle) -> usize {
         .count()
 }
 
-fn messages(sim: &SimHandle) -> usize {
-    bench::app_messages(sim).iter().map(|(_, n)| n).sum()
-}
-
 async fn measure(binary: &Path, o: &Options, run: usize) -> Recovery {
     let dir = std::env::temp_dir().join(format!("lms-recovery-{}-{run}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -108,7 +94,7 @@ async fn measure(binary: &Path, o: &Options, run: usize) -> Recovery {
         .unwrap();
     let mut first = run_outbox(binary, &dir, &sim.base_url());
     let deadline = Instant::now() + Duration::from_secs(600);
-    while messages(&sim) < o.kill_after {
+    while bench::app_message_total(&sim) < o.kill_after {
         assert!(first.try_wait().unwrap().is_none(), "ended before the kill");
         assert!(Instant::now() < deadline, "no progress");
         tokio::time::sleep(Duration::from_millis(5)).await;

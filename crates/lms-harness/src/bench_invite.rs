@@ -215,6 +215,30 @@ pub fn app_messages(sim: &SimHandle) -> Vec<(String, usize)> {
         .collect()
 }
 
+/// Every message the app posted in the simulation.
+pub fn app_message_total(sim: &SimHandle) -> usize {
+    app_messages(sim).iter().map(|(_, n)| n).sum()
+}
+
+/// `lms-harness deliveries --run --summary` of the big platform in `dir`, routing Slack to `slack_url`, with the
+/// build `binary`: the run the crash tests and the recovery benchmark kill and start again.
+pub fn run_outbox(
+    binary: &std::path::Path,
+    dir: &std::path::Path,
+    slack_url: &str,
+) -> std::process::Command {
+    let mut command = std::process::Command::new(binary);
+    command.args(["deliveries", "--data"]).arg(dir).args([
+        "--platform",
+        BIG_PLATFORM,
+        "--run",
+        "--summary",
+        "--slack-url",
+        slack_url,
+    ]);
+    command
+}
+
 /// The host process's peak and current resident memory, in KiB (`VmHWM`, `VmRSS` of `/proc/self/status`).
 pub fn memory_kib() -> (Option<u64>, Option<u64>) {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();

@@ -10,12 +10,12 @@
 //! share it without a duplicate, without dying, and without taking each other's live batch.
 
 use lms::db::Db;
-use lms_harness::bench_invite::{self as bench, BIG_PLATFORM};
+use lms_harness::bench_invite as bench;
 use lms_harness::connector::DataDir;
 use serde_json::Value;
 use slack_sim::{Fault, SimHandle};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 const RECIPIENTS: usize = 2_000;
@@ -26,18 +26,8 @@ const KILLS: usize = 3;
 fn run_outbox(dir: &Path, slack_url: &str, log: &str) -> Child {
     let out = std::fs::File::create(dir.join(format!("{log}.out"))).unwrap();
     let err = std::fs::File::create(dir.join(format!("{log}.err"))).unwrap();
-    Command::new(env!("CARGO_BIN_EXE_lms-harness"))
-        .args(["deliveries", "--data"])
-        .arg(dir)
-        .args([
-            "--platform",
-            BIG_PLATFORM,
-            "--run",
-            "--summary",
-            "--json",
-            "--slack-url",
-            slack_url,
-        ])
+    bench::run_outbox(Path::new(env!("CARGO_BIN_EXE_lms-harness")), dir, slack_url)
+        .arg("--json")
         .stdout(Stdio::from(out))
         .stderr(Stdio::from(err))
         .spawn()
@@ -76,10 +66,6 @@ fn history_calls(sim: &SimHandle) -> usize {
         .iter()
         .filter(|c| c.method == "conversations.history" && c.status == 200)
         .count()
-}
-
-fn messages(sim: &SimHandle) -> usize {
-    bench::app_messages(sim).iter().map(|(_, n)| n).sum()
 }
 
 /// Waits for a run to end by itself, and returns what it printed (JSON).
@@ -150,7 +136,7 @@ async fn a_runner_killed_at_random_moments_leaves_one_message_each_and_looks_onl
             );
             assert!(Instant::now() < deadline, "no progress");
         };
-        while messages(&sim) < *threshold {
+        while bench::app_message_total(&sim) < *threshold {
             progress(&mut run);
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
@@ -177,7 +163,7 @@ async fn a_runner_killed_at_random_moments_leaves_one_message_each_and_looks_onl
         let left = unknown(&db);
         eprintln!(
             "kill {i} at {} messages: {left} unknown; deliveries {:?}",
-            messages(&sim),
+            bench::app_message_total(&sim),
             statuses(&db)
         );
         assert!(
@@ -188,7 +174,7 @@ async fn a_runner_killed_at_random_moments_leaves_one_message_each_and_looks_onl
     }
     assert!(unknown_at_kills >= 1, "the last kill left a post unknown");
     assert!(
-        messages(&sim) < RECIPIENTS,
+        bench::app_message_total(&sim) < RECIPIENTS,
         "the last kill happened in the middle of the invitation"
     );
     let report = finish(run_outbox(&dir.0, &sim.base_url(), "last"), &dir.0, "last").await;
