@@ -476,6 +476,25 @@ pub struct Message {
 }
 
 impl Message {
+    /// A plain-text message from Slackbot in `channel`.
+    pub fn from_slackbot(ts: String, channel: String, text: String) -> Message {
+        Message {
+            ts,
+            channel,
+            sender: Sender::Slackbot,
+            text,
+            blocks: None,
+            attachments: None,
+            username: None,
+            icon_url: None,
+            icon_emoji: None,
+            metadata: None,
+            thread_ts: None,
+            edited: None,
+            tombstone: false,
+        }
+    }
+
     /// The user ID Slack gives as the message's `user`: the app's bot user, or Slackbot.
     pub fn user(&self) -> &str {
         match &self.sender {

@@ -475,21 +475,8 @@ impl SimState {
         let conv = self.slackbot_dm(member_id);
         let ts = self.new_ts();
         if let Some(c) = self.conversation_mut(&conv) {
-            c.messages.push(Message {
-                ts,
-                channel: conv,
-                sender: Sender::Slackbot,
-                text: text.to_string(),
-                blocks: None,
-                attachments: None,
-                username: None,
-                icon_url: None,
-                icon_emoji: None,
-                metadata: None,
-                thread_ts: None,
-                edited: None,
-                tombstone: false,
-            });
+            c.messages
+                .push(Message::from_slackbot(ts, conv, text.to_string()));
         }
     }
 

@@ -122,18 +122,8 @@ pub fn delete(state: &mut SimState, p: &Params) -> MethodResult<Reply> {
 /// What stays of a deleted thread parent: Slack's tombstone, from Slackbot, with the thread's ts.
 fn tombstone(m: &Message) -> Message {
     Message {
-        ts: m.ts.clone(),
-        channel: m.channel.clone(),
-        sender: Sender::Slackbot,
-        text: TOMBSTONE_TEXT.into(),
-        blocks: None,
-        attachments: None,
-        username: None,
-        icon_url: None,
-        icon_emoji: None,
-        metadata: None,
         thread_ts: Some(m.ts.clone()),
-        edited: None,
         tombstone: true,
+        ..Message::from_slackbot(m.ts.clone(), m.channel.clone(), TOMBSTONE_TEXT.into())
     }
 }
