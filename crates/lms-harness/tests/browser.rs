@@ -1,18 +1,20 @@
-//! The browser tests (`tests/browser/run.mjs`) in real headless Chromium, against `lms-harness serve --restricted`
-//! started on free ports with a fresh data folder. Needs Debian's `chromium` (`/usr/bin/chromium`, or `CHROMIUM`),
-//! `node` and `tests/browser/node_modules` (`npm ci`; run here when missing). Without Chromium the test is skipped
-//! with a message, unless `CI` is set: then it fails.
+//! The browser walks (`tests/browser/*.mjs`, sharing `lib.mjs`) in real headless Chromium, each against its own
+//! `lms-harness serve` started on free ports with a fresh data folder, one walk at a time. Needs Debian's `chromium`
+//! (`/usr/bin/chromium`, or `CHROMIUM`), `node` and `tests/browser/node_modules` (`npm ci`; run here when missing).
+//! Without Chromium the walks are skipped with a message, unless `CI` is set: then they fail.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 /// How long `serve` may take to start (the first start compiles the connector component).
 const START_TIMEOUT: Duration = Duration::from_secs(240);
-/// How long the whole browser walk may take.
+/// How long one browser walk may take.
 const RUN_TIMEOUT: Duration = Duration::from_secs(600);
+/// One walk at a time: two Chromiums and two servers on a 2-core machine would slow each other into time-outs.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 struct KillOnDrop(Child);
 
@@ -51,8 +53,15 @@ fn wait_with_deadline(child: &mut Child, timeout: Duration) -> Option<std::proce
     }
 }
 
+/// The whole story on a workspace that restricts app installs (`run.mjs`).
 #[test]
-fn browser_walk_in_headless_chromium() {
+fn the_story_in_headless_chromium() {
+    walk("run.mjs", &["--restricted"]);
+}
+
+/// Runs `tests/browser/{script}` against a fresh `lms-harness serve {serve_args}`; panics unless every step passes.
+fn walk(script: &str, serve_args: &[&str]) {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     if !Path::new(&chromium).exists() {
         if in_ci() {
@@ -80,10 +89,11 @@ fn browser_walk_in_headless_chromium() {
         assert!(status.success(), "npm ci in tests/browser failed");
     }
 
-    let artifacts = browser_dir.join("artifacts");
+    let name = script.trim_end_matches(".mjs");
+    let artifacts = browser_dir.join("artifacts").join(name);
     std::fs::create_dir_all(&artifacts).unwrap();
     let data = std::env::temp_dir().join(format!(
-        "lms-harness-browser-{}-{}",
+        "lms-harness-browser-{name}-{}-{}",
         std::process::id(),
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -93,7 +103,9 @@ fn browser_walk_in_headless_chromium() {
     let log = std::fs::File::create(artifacts.join("serve.log")).unwrap();
     let mut server = KillOnDrop(
         Command::new(env!("CARGO_BIN_EXE_lms-harness"))
-            .args(["serve", "--restricted", "--listen", "127.0.0.1:0"])
+            .arg("serve")
+            .args(serve_args)
+            .args(["--listen", "127.0.0.1:0"])
             .args(["--slack-listen", "127.0.0.1:0", "--data"])
             .arg(&data)
             .env("RUST_LOG", "warn,lms_harness=info,lms=info")
@@ -135,7 +147,7 @@ fn browser_walk_in_headless_chromium() {
     let (lms, slack) = (lms.unwrap(), slack.unwrap());
 
     let mut node = Command::new("node")
-        .arg(browser_dir.join("run.mjs"))
+        .arg(browser_dir.join(script))
         .env("LMS_URL", &lms)
         .env("SLACK_URL", &slack)
         .env("CHROMIUM", &chromium)
@@ -144,7 +156,7 @@ fn browser_walk_in_headless_chromium() {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("running node tests/browser/run.mjs (node is needed for the browser tests)");
+        .expect("running node on a browser walk (node is needed for the browser tests)");
     // Forward the walk's output through the test harness (shown on failure, or with --nocapture).
     let out = node.stdout.take().unwrap();
     let err = node.stderr.take().unwrap();
@@ -166,9 +178,9 @@ fn browser_walk_in_headless_chromium() {
     match status {
         Some(s) => assert!(
             s.success(),
-            "the browser tests failed ({s}); screenshots and serve.log in {}",
+            "the browser walk {script} failed ({s}); screenshots and serve.log in {}",
             artifacts.display()
         ),
-        None => panic!("the browser tests did not finish within {RUN_TIMEOUT:?}"),
+        None => panic!("the browser walk {script} did not finish within {RUN_TIMEOUT:?}"),
     }
 }

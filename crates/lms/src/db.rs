@@ -528,6 +528,15 @@ impl Db {
         Ok(())
     }
 
+    /// Sets a user's locale (their language switch); `false` when there is no such user.
+    pub fn set_locale(&self, platform_id: &str, user_id: &str, locale: &str) -> Result<bool> {
+        let n = self.conn().execute(
+            "UPDATE users SET locale = ?3 WHERE platform_id = ?1 AND id = ?2",
+            params![platform_id, user_id, locale],
+        )?;
+        Ok(n == 1)
+    }
+
     /// A user of a platform.
     pub fn user(&self, platform_id: &str, id: &str) -> Result<Option<User>> {
         Ok(self

@@ -6,6 +6,7 @@
 //!   active, disconnected), activation and deactivation.
 //! - [`connector_health`]: a connector disabled after repeated failures, and re-enabling it.
 //! - [`invitations`]: inviting a platform's learners to a session.
+//! - [`lang`]: the languages of the LMS's pages and texts, chosen by a user's locale.
 //! - [`outbox`]: deliveries as data: enqueued, claimed, recorded, retried.
 //! - [`workers`]: what drives the outbox: claims due deliveries, calls the connector, records outcomes.
 //! - [`scheduler`]: paths' scheduled steps, due once.
@@ -19,6 +20,7 @@ pub mod inbound_guard;
 pub mod integration;
 pub mod integrity;
 pub mod invitations;
+pub mod lang;
 pub mod lease;
 pub mod outbox;
 pub mod replay;

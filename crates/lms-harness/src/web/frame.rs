@@ -6,6 +6,7 @@ use super::flash::Flash;
 use super::urls;
 use lms::db::Role;
 use lms::db::User;
+use lms::lang::Lang;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 /// The name of the hidden field that carries the browser's CSRF token in every form (checked by `csrf::guard`).
@@ -52,20 +53,39 @@ pub(super) struct Frame<'a> {
     pub csrf: &'a str,
     /// The status message to show, if any.
     pub flash: Option<&'a Flash>,
+    /// The language of the page (the visitor's).
+    pub lang: Lang,
 }
 
 /// A role as the pages name it.
-pub(super) fn role_label(role: Role) -> &'static str {
+pub(super) fn role_label(role: Role, lang: Lang) -> &'static str {
     match role {
-        Role::Admin => "platform admin",
-        Role::Author => "author",
-        Role::Learner => "learner",
+        Role::Admin => lang.pick("platform admin", "admin de la plateforme"),
+        Role::Author => lang.pick("author", "auteur"),
+        Role::Learner => lang.pick("learner", "apprenant"),
     }
 }
+
+/// The language switch: one button per other language, each named in itself; it sets the visitor's locale.
+fn language_switch(frame: &Frame<'_>) -> Markup {
+    html! {
+        form.lang method="post" action=(LANGUAGE) {
+            (csrf_field(frame.csrf))
+            input type="hidden" name="return_to" value=(frame.here);
+            @for l in Lang::ALL.into_iter().filter(|l| *l != frame.lang) {
+                button #language type="submit" name="lang" value=(l.tag()) lang=(l.tag()) { (l.autonym()) }
+            }
+        }
+    }
+}
+
+/// Where the language switch posts.
+pub(super) const LANGUAGE: &str = "/me/language";
 
 /// A whole page.
 pub(super) fn page(frame: &Frame<'_>, section: Section, title: &str, body: Markup) -> Markup {
     let me = frame.me;
+    let t = |en, fr| frame.lang.pick(en, fr);
     let link = |s: Section, href: &str, label: &str| {
         html! {
             li { a href=(href) aria-current=[(s == section).then_some("page")] { (label) } }
@@ -74,46 +94,47 @@ pub(super) fn page(frame: &Frame<'_>, section: Section, title: &str, body: Marku
     let is_author = me.role.is_author();
     html! {
         (DOCTYPE)
-        html lang="en" {
+        html lang=(frame.lang.tag()) {
             (head(title, frame.platform_name, true))
             body {
-                a.skip href="#main" { "Skip to content" }
-                div.harness role="region" aria-label="Harness" {
-                    span.muted-light { "Simulated LMS" }
+                a.skip href="#main" { (t("Skip to content", "Aller au contenu")) }
+                div.harness role="region" aria-label=(t("Harness", "Banc d'essai")) {
+                    span.muted-light { (t("Simulated LMS", "LMS simulé")) }
                     form.actas method="post" action="/sign-in" {
                         (csrf_field(frame.csrf))
-                        label for="act-as" { "Signed in as:" }
+                        label for="act-as" { (t("Signed in as:", "Connecté en tant que :")) }
                         select #act-as name="user" {
                             @for u in frame.users {
                                 option value=(u.id) selected[u.id == me.id] {
-                                    (u.display_name) " (" (role_label(u.role)) ")"
+                                    (u.display_name) " (" (role_label(u.role, frame.lang)) ")"
                                 }
                             }
                         }
                         input type="hidden" name="return_to" value=(frame.here);
-                        button type="submit" { "Switch" }
+                        button type="submit" { (t("Switch", "Changer")) }
                     }
                     form.signout method="post" action="/sign-out" {
                         (csrf_field(frame.csrf))
-                        button #sign-out type="submit" { "Sign out" }
+                        button #sign-out type="submit" { (t("Sign out", "Se déconnecter")) }
                     }
+                    (language_switch(frame))
                     a href={ (frame.slack_url) "/_sim/" } target="_blank" rel="noopener" {
-                        "Open simulated Slack"
-                        span.visually-hidden { " (opens in a new tab)" }
+                        (t("Open simulated Slack", "Ouvrir le Slack simulé"))
+                        span.visually-hidden { (t(" (opens in a new tab)", " (s'ouvre dans un nouvel onglet)")) }
                     }
                 }
                 header.top {
                     a.brand href="/" { img src=(urls::LOGO) alt=""; (frame.platform_name) }
-                    nav.main aria-label="Main" {
+                    nav.main aria-label=(t("Main", "Principale")) {
                         ul {
                             @if me.role == Role::Admin {
-                                (link(Section::Connectors, "/settings/connectors", "Settings → Connectors"))
+                                (link(Section::Connectors, "/settings/connectors", t("Settings → Connectors", "Paramètres → Connecteurs")))
                             }
                             @if is_author {
-                                (link(Section::Paths, "/paths", "Paths & sessions"))
-                                (link(Section::Deliveries, "/notifications", "Delivery log"))
+                                (link(Section::Paths, "/paths", t("Paths & sessions", "Parcours et sessions")))
+                                (link(Section::Deliveries, "/notifications", t("Delivery log", "Journal des envois")))
                             }
-                            (link(Section::MyNotifications, "/me/notifications", "My notifications"))
+                            (link(Section::MyNotifications, "/me/notifications", t("My notifications", "Mes notifications")))
                         }
                     }
                 }
@@ -129,13 +150,14 @@ pub(super) fn page(frame: &Frame<'_>, section: Section, title: &str, body: Marku
 /// A page for a visitor nobody is signed in as: the platform's header without navigation or harness bar.
 pub(super) fn signed_out_page(
     platform_name: &str,
+    lang: Lang,
     flash: Option<&Flash>,
     title: &str,
     body: Markup,
 ) -> Markup {
     html! {
         (DOCTYPE)
-        html lang="en" {
+        html lang=(lang.tag()) {
             (head(title, platform_name, false))
             body {
                 header.top {
@@ -226,6 +248,7 @@ mod tests {
             here: "/x?a=\"b\"",
             csrf: "t\"0",
             flash: Some(&Flash::Error("<script>".into())),
+            lang: Lang::En,
         };
         let out = page(&frame, Section::None, "T<", html! { "body" }).into_string();
         assert!(out.contains(r#"<option value="u&quot;1" selected>&lt;b&gt;Eve&lt;/b&gt; &amp; co (learner)</option>"#));
@@ -233,8 +256,8 @@ mod tests {
         assert_eq!(
             out.matches(r#"<input type="hidden" name="csrf" value="t&quot;0">"#)
                 .count(),
-            2,
-            "both header forms carry the token"
+            3,
+            "the header's forms carry the token"
         );
         assert!(out.contains(r#"<p class="flash error" role="alert">&lt;script&gt;</p>"#));
         assert!(out.contains("<title>T&lt; – Acme</title>"));
@@ -242,5 +265,35 @@ mod tests {
             !out.contains("Settings → Connectors"),
             "no admin link for a learner"
         );
+        assert!(out.contains(r#"<html lang="en">"#));
+        assert!(out.contains(r#"value="fr" lang="fr">Français</button>"#));
+    }
+
+    #[test]
+    fn a_french_visitor_gets_the_frame_in_french() {
+        let me = User {
+            id: "a".into(),
+            email: "e@x".into(),
+            display_name: "Ada".into(),
+            locale: "fr-CA".into(),
+            time_zone: "UTC".into(),
+            role: Role::Admin,
+        };
+        let frame = Frame {
+            me: &me,
+            users: std::slice::from_ref(&me),
+            platform_name: "Acme",
+            slack_url: "http://127.0.0.1:1",
+            here: "/",
+            csrf: "t",
+            flash: None,
+            lang: Lang::Fr,
+        };
+        let out = page(&frame, Section::Connectors, "T", html! {}).into_string();
+        assert!(out.contains(r#"<html lang="fr">"#));
+        assert!(out.contains("Paramètres → Connecteurs"));
+        assert!(out.contains("Ada (admin de la plateforme)"));
+        assert!(out.contains(r#"value="en" lang="en">English</button>"#));
+        assert!(!out.contains("Sign out"));
     }
 }

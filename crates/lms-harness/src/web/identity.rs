@@ -18,6 +18,7 @@ use http::request::Parts;
 use http::{HeaderMap, Method, StatusCode};
 use lms::db::{Role, User, now};
 use lms::integration::Lms;
+use lms::lang::Lang;
 use maud::{Markup, html};
 
 /// The sign-in page.
@@ -38,6 +39,8 @@ fn users(lms: &Lms) -> Result<Vec<User>> {
 /// CSRF token) and the page they are on. Handlers take it as an argument; an anonymous visitor never gets one.
 pub(super) struct Visitor {
     pub me: User,
+    /// The language of the visitor's pages: their locale's ([`Lang::of_locale`]).
+    pub lang: Lang,
     pub users: Vec<User>,
     /// The browser, whose session this is.
     pub browser: BrowserId,
@@ -90,6 +93,7 @@ impl Visitor {
             return Ok(None);
         };
         Ok(Some(Visitor {
+            lang: Lang::of_locale(&me.locale),
             me,
             users,
             csrf: app.csrf.token(&browser),
@@ -97,6 +101,11 @@ impl Visitor {
             flash: Flash::from_cookie(headers),
             here: here.to_string(),
         }))
+    }
+
+    /// The text in the visitor's language, from its English and French forms.
+    pub(super) fn t<'a>(&self, en: &'a str, fr: &'a str) -> &'a str {
+        self.lang.pick(en, fr)
     }
 
     pub(super) fn is_admin(&self) -> bool {
@@ -127,6 +136,7 @@ impl Visitor {
             here: &self.here,
             csrf: &self.csrf,
             flash: self.flash.as_ref(),
+            lang: self.lang,
         };
         let mut r = Html(frame::page(&frame, section, title, body).into_string()).into_response();
         if self.flash.is_some() {
@@ -140,8 +150,9 @@ impl Visitor {
         let body = html! {
             h1 { (title) }
             p.flash.error role="alert" {
-                "Only authors and platform admins can see this page; you are signed in as "
-                (self.me.display_name) " (" (self.me.role) ")."
+                (self.t("Only authors and platform admins can see this page; you are signed in as ",
+                    "Seuls les auteurs et les admins de la plateforme peuvent voir cette page ; vous êtes connecté en tant que "))
+                (self.me.display_name) " (" (role_label(self.me.role, self.lang)) ")."
             }
         };
         self.page(app, Section::None, title, body)
@@ -154,6 +165,7 @@ pub(super) fn routes() -> Router<App> {
         .route("/", get(home))
         .route(SIGN_IN, get(sign_in_page).post(sign_in))
         .route("/sign-out", post(sign_out))
+        .route(frame::LANGUAGE, post(set_language))
 }
 
 /// `/`: the visitor's home, by role.
@@ -181,11 +193,19 @@ async fn sign_in_page(State(app): State<App>, headers: HeaderMap, RawQuery(q): R
     };
     let flash = Flash::from_cookie(&headers);
     let users = users(&app.lms)?;
+    let lang = headers
+        .get(http::header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .map_or(Lang::En, Lang::of_accept_language);
+    let t = |en, fr| lang.pick(en, fr);
+    let title = t("Sign in", "Connexion");
     let body = html! {
-        h1 { "Sign in" }
+        h1 { (title) }
         p {
-            "This simulated LMS has no passwords: choose the user you act as. Anyone who can reach these pages can \
-             do the same, which is why they listen on this computer only."
+            (t("This simulated LMS has no passwords: choose the user you act as. Anyone who can reach these pages can \
+                do the same, which is why they listen on this computer only.",
+               "Ce LMS simulé n'a pas de mots de passe : choisissez l'utilisateur que vous incarnez. Quiconque atteint \
+                ces pages peut en faire autant ; c'est pourquoi elles n'écoutent que sur cet ordinateur."))
         }
         form.card.sign-in method="post" action=(SIGN_IN) {
             (frame::csrf_field(&app.csrf.token(&browser)))
@@ -194,7 +214,7 @@ async fn sign_in_page(State(app): State<App>, headers: HeaderMap, RawQuery(q): R
                 @for u in &users {
                     li {
                         button type="submit" name="user" value=(u.id) {
-                            (u.display_name) " (" (role_label(u.role)) ")"
+                            (u.display_name) " (" (role_label(u.role, lang)) ")"
                         }
                     }
                 }
@@ -202,7 +222,7 @@ async fn sign_in_page(State(app): State<App>, headers: HeaderMap, RawQuery(q): R
         }
     };
     let mut r = Html(
-        frame::signed_out_page(&app.platform_name, flash.as_ref(), "Sign in", body).into_string(),
+        frame::signed_out_page(&app.platform_name, lang, flash.as_ref(), title, body).into_string(),
     )
     .into_response();
     if new {
@@ -252,4 +272,23 @@ async fn sign_out(State(app): State<App>, headers: HeaderMap) -> Page {
     let mut r = see_other(SIGN_IN, Some(Flash::Ok("You are signed out.".into())));
     BrowserId::new().set_cookie(&mut r);
     Ok(r)
+}
+
+/// `POST /me/language` (the language switch of every page): sets the visitor's locale to the chosen language, which
+/// their pages and the messages they receive then use; a locale already in that language (`fr-CA`) is kept.
+async fn set_language(State(app): State<App>, v: Visitor, Form(form): Form<forms::Fields>) -> Page {
+    let back = return_to::safe(forms::value(&form, "return_to")).unwrap_or("/");
+    let Some(lang) = Lang::from_tag(forms::value(&form, "lang")) else {
+        return Ok(see_other(
+            back,
+            Some(Flash::Error(
+                v.t("There is no such language.", "Cette langue n'existe pas.")
+                    .into(),
+            )),
+        ));
+    };
+    if Lang::of_locale(&v.me.locale) != lang {
+        app.lms.db().set_locale(PLATFORM, &v.me.id, lang.tag())?;
+    }
+    Ok(see_other(back, None))
 }
