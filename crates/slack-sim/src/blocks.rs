@@ -13,6 +13,9 @@ use serde_json::Value;
 /// Largest number of blocks in a message.
 pub const MAX_BLOCKS: usize = 50;
 
+/// The longest `text` of a message Slack takes, in characters (`msg_too_long` beyond).
+pub const MAX_TEXT_CHARS: usize = 40_000;
+
 /// Validates `blocks`; returns the list of violations (empty when valid).
 pub fn validate(blocks: &Value) -> Vec<String> {
     let mut v = Validator { errors: Vec::new() };
@@ -160,11 +163,24 @@ impl Validator {
             self.err("must provide an object", p);
             return;
         }
-        match t.get("type").and_then(Value::as_str) {
+        let kind = t.get("type").and_then(Value::as_str);
+        match kind {
             Some("plain_text") => {}
             Some("mrkdwn") if !plain_only => {}
             Some(_) => self.err("must be a valid enum value", &format!("{p}/type")),
             None => self.err("missing required field: type", p),
+        }
+        // `emoji` belongs to plain_text objects and `verbatim` to mrkdwn ones, both booleans.
+        for (field, owner) in [("emoji", "plain_text"), ("verbatim", "mrkdwn")] {
+            match t.get(field) {
+                None => {}
+                Some(Value::Bool(_)) if kind == Some(owner) => {}
+                Some(Value::Bool(_)) => self.err(
+                    format!("{field} is only allowed in {owner} text"),
+                    &format!("{p}/{field}"),
+                ),
+                Some(_) => self.err("must be a boolean", &format!("{p}/{field}")),
+            }
         }
         match t.get("text") {
             Some(Value::String(s)) => {
@@ -434,6 +450,137 @@ mod tests {
         );
         assert!(find_button(&blocks, "auto_1_0").is_none());
         assert!(find_button(&json!({}), "go").is_none());
+    }
+
+    fn plain(text: &str) -> Value {
+        json!({"type": "plain_text", "text": text})
+    }
+
+    #[test]
+    fn slacks_documented_limits_hold_at_the_limit_and_fail_beyond() {
+        let long = |n: usize| "x".repeat(n);
+        let url = |n: usize| format!("https://x.test/{}", "u".repeat(n - 15));
+        let image_url = |n: usize| format!("https://x.test/{}.png", "u".repeat(n - 19));
+        // Each case: a message at the limit, the same one past it, and the pointer of the violation.
+        /// A message whose one measured quantity is `n`.
+        type Message = Box<dyn Fn(usize) -> Value>;
+        let cases: Vec<(Message, usize, &str)> = vec![
+            (
+                Box::new(move |n| json!([{"type": "header", "text": plain(&long(n))}])),
+                150,
+                "/blocks/0/text",
+            ),
+            (
+                Box::new(
+                    move |n| json!([{"type": "section", "text": {"type": "mrkdwn", "text": long(n)}}]),
+                ),
+                3000,
+                "/blocks/0/text",
+            ),
+            (
+                Box::new(move |n| json!([{"type": "section", "text": plain(&long(n))}])),
+                3000,
+                "/blocks/0/text",
+            ),
+            (
+                Box::new(move |n| json!([{"type": "section", "fields": [plain(&long(n))]}])),
+                2000,
+                "/blocks/0/fields/0",
+            ),
+            (
+                Box::new(
+                    move |n| json!([{"type": "section", "fields": vec![plain("f"); n / 200]}]),
+                ),
+                2000,
+                "/blocks/0/fields",
+            ),
+            (
+                Box::new(
+                    move |n| json!([{"type": "context", "elements": vec![plain("c"); n / 200]}]),
+                ),
+                2000,
+                "/blocks/0/elements",
+            ),
+            (
+                Box::new(
+                    move |n| json!([{"type": "actions", "elements": [{"type": "button", "text": plain(&long(n / 40)), "url": "https://x.test"}]}]),
+                ),
+                3000,
+                "/blocks/0/elements/0/text",
+            ),
+            (
+                Box::new(
+                    move |n| json!([{"type": "actions", "elements": [{"type": "button", "text": plain("b"), "url": url(n)}]}]),
+                ),
+                3000,
+                "/blocks/0/elements/0/url",
+            ),
+            (
+                Box::new(
+                    move |n| json!([{"type": "image", "image_url": image_url(n), "alt_text": "a"}]),
+                ),
+                3000,
+                "/blocks/0/image_url",
+            ),
+            (
+                Box::new(
+                    move |n| json!([{"type": "image", "image_url": "https://x.test/a.png", "alt_text": long(n)}]),
+                ),
+                2000,
+                "/blocks/0/alt_text",
+            ),
+            (
+                Box::new(move |n| json!(vec![json!({"type": "divider"}); n / 60])),
+                3000,
+                "/blocks",
+            ),
+        ];
+        for (message, at_limit, pointer) in cases {
+            assert_eq!(
+                validate(&message(at_limit)),
+                Vec::<String>::new(),
+                "{pointer}"
+            );
+            // Past the limit: one more character, or (for counts) one more item.
+            let past = if pointer.ends_with("/fields") || pointer.ends_with("/elements") {
+                at_limit + 200
+            } else if pointer == "/blocks" {
+                at_limit + 60
+            } else if pointer.ends_with("/elements/0/text") {
+                at_limit + 40
+            } else {
+                at_limit + 1
+            };
+            let errors = validate(&message(past));
+            assert_eq!(errors.len(), 1, "{pointer}: {errors:?}");
+            assert!(
+                errors[0].ends_with(&format!("[json-pointer:{pointer}]")),
+                "{errors:?}"
+            );
+        }
+        assert_eq!(MAX_TEXT_CHARS, 40_000);
+    }
+
+    #[test]
+    fn emoji_and_verbatim_belong_to_their_kind_of_text() {
+        let ok = json!([
+            {"type": "header", "text": {"type": "plain_text", "text": "h", "emoji": false}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": "s", "verbatim": true}}
+        ]);
+        assert!(validate(&ok).is_empty());
+        let bad = json!([
+            {"type": "header", "text": {"type": "plain_text", "text": "h", "verbatim": true}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": "s", "emoji": true}},
+            {"type": "section", "text": {"type": "plain_text", "text": "s", "emoji": "no"}}
+        ]);
+        assert_eq!(
+            validate(&bad),
+            [
+                "[ERROR] verbatim is only allowed in mrkdwn text [json-pointer:/blocks/0/text/verbatim]",
+                "[ERROR] emoji is only allowed in plain_text text [json-pointer:/blocks/1/text/emoji]",
+                "[ERROR] must be a boolean [json-pointer:/blocks/2/text/emoji]",
+            ]
+        );
     }
 
     #[test]

@@ -46,7 +46,7 @@
 //   leaves     b64, blocks, hosts (the `Host`s served), ids, scopes, secrets (what pages show of them), signature,
 //              text, ts (Slack timestamps), tz; html (page layout), request (reading requests), csrf (form tokens,
 //              on request), mrkdwn (Slack's markup to HTML, on html, text and tz)
-//   data       model
+//   data       model, then reading (a message as a member reads it, on model, mrkdwn, ts and tz)
 //   state      state (the simulation and its lock), then objects (its records as Slack's JSON objects)
 //   endpoints  api and ratelimit (the Web API), oauth (consent pages), web (the web view), to_app (events and
 //              interactivity sent to the app), inspect (`/_sim/*`, which sends through to_app)
@@ -66,6 +66,7 @@ mod mrkdwn;
 mod oauth;
 mod objects;
 mod ratelimit;
+mod reading;
 mod request;
 mod scopes;
 mod secrets;
@@ -86,16 +87,18 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 pub use api::{METHODS, Tier};
-pub use blocks::{MAX_BLOCKS, image_extension_ok, validate as validate_blocks};
+pub use blocks::{MAX_BLOCKS, MAX_TEXT_CHARS, image_extension_ok, validate as validate_blocks};
 pub use ids::SLACKBOT_ID;
 pub use model::{
     ApiCall, App, Conversation, ConversationKind, Delivery, Edited, Fault, InstallRequest,
     Installation, Interaction, Member, MemberMessage, Message, RateLimits, RequestStatus, Sender,
     SimConfig, TokenRecord, TokenRevocation, Workspace,
 };
+pub use mrkdwn::{RenderCtx, pings, render_plain, render_unformatted, text_object_plain};
+pub use reading::{ReadMessage, read_blocks, read_message, reader};
 pub use signature::sign as sign_request;
 pub use state::{CODE_TTL_SECS, StateSnapshot};
-pub use tz::render_date;
+pub use tz::{Lang, render_date};
 
 use state::{Shared, SimState};
 

@@ -48,6 +48,10 @@ pub struct Member {
     /// IANA time zone, e.g. `Europe/Paris`.
     #[serde(default = "default_tz")]
     pub tz: String,
+    /// The language the member reads Slack in, a BCP 47 tag (Slack's `locale`, in `users.info` and `users.list`
+    /// with `include_locale`): the simulation shows dates in French for `fr…`, else in English.
+    #[serde(default = "default_locale")]
+    pub locale: String,
     /// A deactivated account.
     #[serde(default)]
     pub deleted: bool,
@@ -62,6 +66,11 @@ pub struct Member {
 /// A member without a time zone is on UTC.
 fn default_tz() -> String {
     "UTC".to_string()
+}
+
+/// A member without a locale reads Slack's default, US English.
+fn default_locale() -> String {
+    "en-US".to_string()
 }
 
 /// The Slack app (the connector's app as configured at api.slack.com/apps).
@@ -266,6 +275,17 @@ fn is_host_name(name: &str) -> bool {
         })
 }
 
+/// Whether `tag` looks like a language tag Slack gives as a `locale`: subtags of 1 to 8 letters or digits joined by
+/// `-` (`en-US`, `fr-FR`, `zh-Hant-TW`), the first of letters.
+fn looks_like_locale(tag: &str) -> bool {
+    let mut subtags = tag.split('-');
+    subtags
+        .next()
+        .is_some_and(|s| (2..=8).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphabetic()))
+        && subtags
+            .all(|s| (1..=8).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
 impl Workspace {
     /// Reads a workspace from a JSON seed file (a [`Workspace`] object, or a file with a `workspace` key).
     pub fn from_file(path: impl AsRef<Path>) -> anyhow::Result<Self> {
@@ -273,7 +293,7 @@ impl Workspace {
     }
 
     /// A small default workspace: an admin, an app manager, three learners (one deactivated), a bot, in
-    /// several time zones.
+    /// several time zones; Alice reads Slack in French, the others in US English.
     pub fn demo() -> Self {
         let m = |id: &str, name: &str, real: &str, email: Option<&str>, tz: &str| Member {
             id: id.into(),
@@ -281,6 +301,7 @@ impl Workspace {
             real_name: real.into(),
             email: email.map(Into::into),
             tz: tz.into(),
+            locale: default_locale(),
             deleted: false,
             is_bot: false,
             is_admin: false,
@@ -300,13 +321,14 @@ impl Workspace {
             Some("max@example.com"),
             "Europe/London",
         );
-        let alice = m(
+        let mut alice = m(
             "U0ALICE001",
             "alice",
             "Alice Martin",
             Some("alice@example.com"),
             "Europe/Paris",
         );
+        alice.locale = "fr-FR".into();
         let bob = m(
             "U0BOB00001",
             "bob",
@@ -365,6 +387,13 @@ impl Workspace {
             }
             if jiff::tz::TimeZone::get(&m.tz).is_err() {
                 bail!("member {}: unknown time zone {:?}", m.id, m.tz);
+            }
+            if !looks_like_locale(&m.locale) {
+                bail!(
+                    "member {}: locale {:?} must be a language tag such as fr-FR",
+                    m.id,
+                    m.locale
+                );
             }
         }
         for id in &self.app_managers {
@@ -791,4 +820,27 @@ pub struct Interaction {
     pub delivery: Option<Delivery>,
     /// Answered HTTP 200 within the ack deadline (else Slack shows the member a warning).
     pub acknowledged: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_members_locale_is_a_language_tag_and_en_us_by_default() {
+        let member: Member = serde_json::from_value(serde_json::json!({
+            "id": "U0NEW00001", "name": "n", "real_name": "N"
+        }))
+        .unwrap();
+        assert_eq!(member.locale, "en-US");
+        for ok in ["en-US", "fr-FR", "fr", "zh-Hant-TW", "es-419"] {
+            assert!(looks_like_locale(ok), "{ok}");
+        }
+        for bad in ["", "f", "fr_FR", "fr-", "-FR", "1a-FR", "fr FR", "français"] {
+            assert!(!looks_like_locale(bad), "{bad}");
+        }
+        let mut ws = Workspace::demo();
+        ws.members[0].locale = "fr_FR".into();
+        assert!(ws.validate().unwrap_err().to_string().contains("locale"));
+    }
 }

@@ -195,6 +195,7 @@ fn system_user(id: String, name: String, real_name: String, deleted: bool, is_bo
         real_name,
         email: None,
         tz: "America/Los_Angeles".into(),
+        locale: "en-US".into(),
         deleted,
         is_bot,
         is_admin: false,

@@ -15,6 +15,7 @@ use crate::csrf::PageToken;
 use crate::html::{conversation_href, page};
 use crate::model::{Conversation, ConversationKind, Member, Message, Sender};
 use crate::mrkdwn::{self, RenderCtx};
+use crate::reading;
 use crate::request::{form_pairs, member_cookie};
 use crate::state::{Shared, SimState};
 use crate::tz;
@@ -45,20 +46,6 @@ fn str_field<'v>(v: &'v Value, k: &str) -> Option<&'v str> {
 /// Whether a URL is `http(s)` (the only images and links the view follows).
 fn is_http_url(u: &str) -> bool {
     u.starts_with("http://") || u.starts_with("https://")
-}
-
-/// A Block Kit text object: mrkdwn rendered, plain text with its line breaks.
-fn text_object(t: &Value, ctx: &RenderCtx) -> Markup {
-    let s = str_field(t, "text").unwrap_or("");
-    if str_field(t, "type") == Some("mrkdwn") {
-        return mrkdwn::render(s, ctx);
-    }
-    html! {
-        @for (i, line) in s.split('\n').enumerate() {
-            @if i > 0 { br; }
-            (line)
-        }
-    }
 }
 
 /// The message a button's form posts from.
@@ -121,14 +108,14 @@ fn block(b: &Value, block_index: usize, ctx: &RenderCtx, r: &MessageRef) -> Mark
     html! {
         @match str_field(b, "type") {
             Some("header") => h3 class="blk-header" {
-                @if let Some(t) = b.get("text") { (text_object(t, ctx)) }
+                @if let Some(t) = b.get("text") { (mrkdwn::text_object_html(t, ctx)) }
             },
             Some("section") => div class="blk-section" {
                 div {
-                    @if let Some(t) = b.get("text") { div { (text_object(t, ctx)) } }
+                    @if let Some(t) = b.get("text") { div { (mrkdwn::text_object_html(t, ctx)) } }
                     @if let Some(fields) = b.get("fields").and_then(Value::as_array) {
                         div class="fields" {
-                            @for f in fields { div { (text_object(f, ctx)) } }
+                            @for f in fields { div { (mrkdwn::text_object_html(f, ctx)) } }
                         }
                     }
                 }
@@ -143,7 +130,7 @@ fn block(b: &Value, block_index: usize, ctx: &RenderCtx, r: &MessageRef) -> Mark
                 }
             },
             Some("image") => figure class="blk-image" {
-                @if let Some(t) = b.get("title") { figcaption { (text_object(t, ctx)) } }
+                @if let Some(t) = b.get("title") { figcaption { (mrkdwn::text_object_html(t, ctx)) } }
                 (image(b))
             },
             Some("context") => div class="blk-context" {
@@ -151,7 +138,7 @@ fn block(b: &Value, block_index: usize, ctx: &RenderCtx, r: &MessageRef) -> Mark
                     @if str_field(e, "type") == Some("image") {
                         (image(e))
                     } @else {
-                        span { (text_object(e, ctx)) }
+                        span { (mrkdwn::text_object_html(e, ctx)) }
                     }
                 }
             },
@@ -231,8 +218,14 @@ fn message(
             .next()
             .and_then(|s| s.parse::<i64>().ok())
             .unwrap_or(0);
-    let when =
-        tz::render_date(secs, "{date_short_pretty} {time}", ctx.tz, ctx.now).unwrap_or_default();
+    let when = tz::render_date(
+        secs,
+        "{date_short_pretty} {time}",
+        ctx.tz,
+        ctx.lang,
+        ctx.now,
+    )
+    .unwrap_or_default();
     let iso = jiff::Timestamp::from_second(secs)
         .map(|t| t.to_string())
         .unwrap_or_default();
@@ -372,15 +365,7 @@ pub async fn index(
         .and_then(|id| conversations.iter().find(|c| &c.id == id))
         .or(conversations.first())
         .copied();
-    let ctx = RenderCtx {
-        tz: &member.tz,
-        now: state.now_secs(),
-        names: ws
-            .members
-            .iter()
-            .map(|m| (m.id.clone(), m.name.clone()))
-            .collect(),
-    };
+    let ctx = reading::reader(member, ws, state.now_secs());
     let flash = html! {
         @match query.get("click").map(String::as_str) {
             Some("ack") => p class="notice" role="status" { "The app acknowledged the click." },

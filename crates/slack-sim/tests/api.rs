@@ -387,7 +387,21 @@ async fn users_info() {
             Case::ok(Get(&token), "users.info", json!({"user": "U0CHEN0001"})).check(|v| {
                 assert_eq!(v["user"]["tz"], "Asia/Tokyo");
                 assert_eq!(v["user"]["tz_offset"], 32400);
+                // The locale only when asked for, as Slack gives it.
+                assert!(v["user"].get("locale").is_none());
             }),
+            Case::ok(
+                Get(&token),
+                "users.info",
+                json!({"user": "U0ALICE001", "include_locale": "true"}),
+            )
+            .check(|v| assert_eq!(v["user"]["locale"], "fr-FR")),
+            Case::ok(
+                Get(&token),
+                "users.info",
+                json!({"user": "USLACKBOT", "include_locale": "true"}),
+            )
+            .check(|v| assert_eq!(v["user"]["locale"], "en-US")),
             Case::err(
                 Get(&token),
                 "users.info",

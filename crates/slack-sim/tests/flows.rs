@@ -610,7 +610,8 @@ async fn web_view_shows_conversations_as_slack_does() {
         "<strong>Bold</strong> <em>it</em>",
         r#"<a href="https://lms.test/p?a=1&amp;b=2" rel="noopener">the path</a>"#,
         "&lt;tag&gt;",
-        r#"<span class="date">2023-11-14 11:13 PM</span>"#,
+        // Alice reads Slack in French: 24-hour time.
+        r#"<span class="date">2023-11-14 23:13</span>"#,
         r#"<span class="mention broadcast">@channel</span>"#,
         r#"<img class="" src="https://lms.test/cover.png" alt="Cover of the session">"#,
         "<hr>",

@@ -6,10 +6,7 @@
 use serde_json::{Value, json};
 
 use super::{MethodResult, Params, Reply};
-use crate::blocks;
-
-/// The longest `text` Slack takes, in characters (`msg_too_long` beyond).
-const MAX_TEXT_CHARS: usize = 40_000;
+use crate::blocks::{self, MAX_TEXT_CHARS};
 
 /// What a call says of a message's metadata.
 #[derive(Debug, Clone, PartialEq)]

@@ -37,6 +37,17 @@ pub fn lookup_by_email(state: &mut SimState, p: &Params) -> MethodResult<Reply> 
     }
 }
 
+/// A user object with its `locale` when the call asks `include_locale` (Slack's default, `en-US`, for users that
+/// are not members).
+fn with_locale(state: &SimState, mut user: Value, p: &Params) -> Value {
+    if p.flag("include_locale") {
+        let id = user["id"].as_str().unwrap_or_default();
+        let locale = state.member(id).map_or("en-US", |m| m.locale.as_str());
+        user["locale"] = Value::from(locale);
+    }
+    user
+}
+
 /// `users.info`: a user by ID (e-mail shown with `users:read.email`).
 pub fn info(state: &mut SimState, p: &Params) -> MethodResult<Reply> {
     let inst = authenticate(state, p)?;
@@ -44,7 +55,7 @@ pub fn info(state: &mut SimState, p: &Params) -> MethodResult<Reply> {
     let with_email = has_scope(&inst, "users:read.email");
     p.non_empty("user")
         .and_then(|user| user_json_by_id(state, &user, with_email))
-        .map(|u| Reply::ok(json!({"user": u})))
+        .map(|u| Reply::ok(json!({"user": with_locale(state, u, p)})))
         .ok_or_else(|| Reply::err("user_not_found"))
 }
 
@@ -72,6 +83,7 @@ pub fn list(state: &mut SimState, p: &Params) -> MethodResult<Reply> {
     let members: Vec<Value> = users[start..end]
         .iter()
         .filter_map(|id| user_json_by_id(state, id, with_email))
+        .map(|u| with_locale(state, u, p))
         .collect();
     Ok(Reply::ok(json!({
         "members": members,
