@@ -464,6 +464,7 @@ async fn a_large_workspace_is_mapped_with_users_list_pages_not_one_lookup_each()
                 real_name: format!("Member {i}"),
                 email: Some(format!("Member.{i}@Big.example")),
                 tz: "UTC".into(),
+                locale: "en-US".into(),
                 deleted: i % 100 == 99,
                 is_bot: false,
                 is_admin: false,

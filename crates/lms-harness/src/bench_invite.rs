@@ -30,6 +30,7 @@ pub fn workspace(members: usize) -> SimConfig {
         name,
         email: Some(email),
         tz: "UTC".into(),
+        locale: "en-US".into(),
         deleted: false,
         is_bot: false,
         is_admin: false,
