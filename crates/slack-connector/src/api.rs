@@ -175,7 +175,7 @@ pub struct Installation {
 pub struct PostMessage<'a> {
     /// A `D…` conversation id.
     pub channel: &'a str,
-    /// The plain fallback text.
+    /// The fallback text, escaped for mrkdwn and posted with `mrkdwn: false`.
     pub text: &'a str,
     /// Block Kit blocks (a JSON array).
     pub blocks: &'a Value,
@@ -361,6 +361,8 @@ impl<'t, T: Transport + ?Sized> Slack<'t, T> {
         let mut params = vec![
             ("channel", message.channel),
             ("text", message.text),
+            // The text is escaped plain text (`render::Rendered::text`): Slack reads its entities, no formatting.
+            ("mrkdwn", "false"),
             ("blocks", blocks.as_str()),
             ("username", message.username),
             ("unfurl_links", "false"),
