@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::text::{char_len, single_line, truncate_graphemes};
+use super::text::{char_len, cut, single_line};
 
 /// At most this many blocks in a message.
 pub const MAX_BLOCKS: usize = 50;
@@ -18,36 +18,35 @@ pub const BUTTON_TEXT_MAX: usize = 75;
 pub const URL_MAX: usize = 3000;
 /// An image's alt text.
 pub const ALT_TEXT_MAX: usize = 2000;
-/// The message's plain `text` fallback (kept well under Slack's own limit, as a notification preview).
+/// The message's `text` once escaped (kept well under Slack's 40,000 characters: it is a notification's preview).
 pub const TEXT_MAX: usize = 3000;
 /// A session's description is cut beyond this many characters (M9).
 pub const DESCRIPTION_MAX: usize = 200;
 
-/// A `plain_text` object, emoji shortcodes rendered. Not escaped: plain text is shown as written.
+/// A `plain_text` object: Slack shows it as written, with no formatting, link, mention or entity, and (`emoji`
+/// false) `:emoji:` codes as typed. For every text from the LMS.
 pub fn plain_text(text: &str) -> Value {
-    json!({ "type": "plain_text", "text": text, "emoji": true })
+    json!({ "type": "plain_text", "text": text, "emoji": false })
 }
 
-/// A `mrkdwn` object. `text` must already be escaped. `verbatim` stops Slack from turning bare words into links or
-/// mentions; the connector's own `<!date…>` tokens are still read.
+/// A `mrkdwn` object for the connector's own words and date tokens. `text` must already be escaped. `verbatim`
+/// stops Slack from turning bare words into links or mentions; the `<!date…>` tokens are still read.
 pub fn mrkdwn(text: &str) -> Value {
     json!({ "type": "mrkdwn", "text": text, "verbatim": true })
 }
 
-/// A `header` block for `title`, on one line and cut to 150 characters; `None` when the title is blank (Slack
-/// rejects an empty text).
+/// A `header` block for `title`, on one line and cut at a word to 150 characters; `None` when the title is blank
+/// (Slack rejects an empty text).
 pub fn header(title: &str) -> Option<Value> {
     let title = single_line(title);
-    if title.is_empty() {
-        return None;
-    }
-    Some(json!({ "type": "header", "text": plain_text(&truncate_graphemes(&title, HEADER_MAX)) }))
+    (!title.is_empty())
+        .then(|| json!({ "type": "header", "text": plain_text(&cut(&title, HEADER_MAX)) }))
 }
 
-/// A `section` block of escaped mrkdwn text (the caller keeps it within [`SECTION_MAX`]); `None` when empty.
-pub fn section(escaped: String) -> Option<Value> {
-    debug_assert!(char_len(&escaped) <= SECTION_MAX);
-    (!escaped.is_empty()).then(|| json!({ "type": "section", "text": mrkdwn(&escaped) }))
+/// A `section` block of plain text, cut at a word to 3,000 characters; `None` when blank.
+pub fn plain_section(text: &str) -> Option<Value> {
+    (!text.trim().is_empty())
+        .then(|| json!({ "type": "section", "text": plain_text(&cut(text, SECTION_MAX)) }))
 }
 
 /// A `section` block of fields (escaped mrkdwn, each within [`FIELD_MAX`]); `None` when there is none.
@@ -61,15 +60,13 @@ pub fn section_fields(fields: &[String]) -> Option<Value> {
     (!fields.is_empty()).then(|| json!({ "type": "section", "fields": fields }))
 }
 
-/// An `image` block, when `url` is an image Slack can show (see [`is_supported_image_url`]). `alt` is cut to
-/// 2,000 characters; `alt_fallback` is used when `alt` is blank.
-pub fn image(url: &str, alt: &str, alt_fallback: &str) -> Option<Value> {
+/// An `image` block, when `url` is an image Slack can show (see [`is_supported_image_url`]), described by `alt` (one
+/// line, cut to 2,000 characters here).
+pub fn image(url: &str, alt: &str) -> Option<Value> {
     if !is_supported_image_url(url) {
         return None;
     }
-    let alt = Some(single_line(alt))
-        .filter(|a| !a.is_empty())
-        .unwrap_or_else(|| single_line(alt_fallback));
+    let alt = single_line(alt);
     let alt = if alt.is_empty() {
         "image".to_string()
     } else {
@@ -78,7 +75,7 @@ pub fn image(url: &str, alt: &str, alt_fallback: &str) -> Option<Value> {
     Some(json!({
         "type": "image",
         "image_url": url,
-        "alt_text": truncate_graphemes(&alt, ALT_TEXT_MAX),
+        "alt_text": cut(&alt, ALT_TEXT_MAX),
     }))
 }
 
@@ -94,7 +91,7 @@ pub fn link_button(action_id: &str, label: &str, url: &str) -> Option<Value> {
         "elements": [{
             "type": "button",
             "action_id": action_id,
-            "text": plain_text(&truncate_graphemes(&label, BUTTON_TEXT_MAX)),
+            "text": plain_text(&cut(&label, BUTTON_TEXT_MAX)),
             "url": url,
             "style": "primary",
         }],
@@ -213,7 +210,20 @@ mod tests {
             header("<!channel> & co").unwrap()["text"]["text"],
             "<!channel> & co"
         );
-        assert_eq!(header("x").unwrap()["text"]["emoji"], true);
+        // Not even emoji codes.
+        assert_eq!(header("x").unwrap()["text"]["emoji"], false);
+    }
+
+    #[test]
+    fn a_plain_section_is_cut_at_a_word() {
+        assert_eq!(plain_section(" \n\t"), None);
+        let s = plain_section(&"word ".repeat(1000)).unwrap();
+        let text = s["text"]["text"].as_str().unwrap();
+        assert!(
+            char_len(text) <= SECTION_MAX && text.ends_with("word…"),
+            "{text}"
+        );
+        assert_eq!(s["text"]["type"], "plain_text");
     }
 
     #[test]
@@ -230,15 +240,12 @@ mod tests {
 
     #[test]
     fn alt_text_is_cut_and_never_empty() {
-        let i = image("https://x.io/a.png", &"a".repeat(5000), "cover").unwrap();
+        let i = image("https://x.io/a.png", &"a".repeat(5000)).unwrap();
         assert_eq!(char_len(i["alt_text"].as_str().unwrap()), 2000);
         assert_eq!(
-            image("https://x.io/a.png", " ", "cover").unwrap()["alt_text"],
-            "cover"
-        );
-        assert_eq!(
-            image("https://x.io/a.png", "", "").unwrap()["alt_text"],
+            image("https://x.io/a.png", " \n").unwrap()["alt_text"],
             "image"
         );
+        assert!(image("https://x.io/a.svg", "cover").is_none());
     }
 }

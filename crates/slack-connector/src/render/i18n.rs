@@ -2,8 +2,9 @@
 //!
 //! Each language is one file, `crates/slack-connector/locales/<tag>.json`: a flat JSON object whose values are strings, or arrays of
 //! strings (month and weekday names). `build.rs` embeds every file of the folder, so adding a language needs no code
-//! change. The files are parsed once, at first use. A key missing from a language falls back to English; an unknown
-//! language is English.
+//! change. The files are parsed once, at first use. A regional file (`fr-ca.json`) holds only what differs from its
+//! language: a key it lacks comes from the language's file (`fr.json`), then from English; an unknown language is
+//! English.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -52,19 +53,20 @@ impl Locale {
         Ok(locale)
     }
 
-    /// The string for `key` in this language, else in English, else the key itself (a visible, harmless mistake).
+    /// The string for `key` in this language, else in the next one of its chain (`fr-ca` → `fr` → `en`, see
+    /// [`chain`]), else the key itself (a visible, harmless mistake).
     pub fn text<'a>(&'a self, key: &'a str) -> &'a str {
-        self.strings
-            .get(key)
-            .or_else(|| english().strings.get(key))
+        chain(registry(), self)
+            .into_iter()
+            .find_map(|l| l.strings.get(key))
             .map(String::as_str)
             .unwrap_or(key)
     }
 
-    /// Item `index` of the list `key` of exactly `len` items (12 months, 7 weekdays), from this language when its
-    /// list has that length, else from English; `None` when neither has it.
+    /// Item `index` of the list `key` of exactly `len` items (12 months, 7 weekdays), from the first language of
+    /// this one's chain whose list has that length; `None` when none has it.
     pub fn list_item(&self, key: &str, len: usize, index: usize) -> Option<&str> {
-        [self, english()]
+        chain(registry(), self)
             .into_iter()
             .filter_map(|l| l.lists.get(key))
             .find(|list| list.len() == len)
@@ -79,6 +81,21 @@ impl Locale {
             .chain(self.lists.keys())
             .map(String::as_str)
     }
+}
+
+/// Where `locale`'s words come from, most specific first: itself, the languages of `registry` its tag narrows
+/// (`fr-ca` → `fr`; `pt-br-x` → `pt-br` → `pt`), then English.
+fn chain<'a>(registry: &'a HashMap<&str, Locale>, locale: &'a Locale) -> Vec<&'a Locale> {
+    let mut chain = vec![locale];
+    let mut tag = locale.tag.as_str();
+    while let Some(dash) = tag.rfind('-') {
+        tag = &tag[..dash];
+        chain.extend(registry.get(tag));
+    }
+    if locale.tag != FALLBACK_TAG {
+        chain.extend(registry.get(FALLBACK_TAG));
+    }
+    chain
 }
 
 /// All embedded languages, parsed at first use. A file that does not parse is left out (its language then falls
@@ -163,6 +180,28 @@ mod tests {
         assert!(en.keys().count() > 5);
         for (tag, json) in files::LOCALE_FILES {
             let locale = Locale::parse(tag, json).expect("parses");
+            // Every value that is not a list is a string.
+            let map: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(json).unwrap();
+            assert_eq!(
+                map.len(),
+                locale.keys().count(),
+                "{tag}: a value is neither a string nor a string list"
+            );
+            for key in locale.keys() {
+                assert!(
+                    en.keys().any(|k| k == key),
+                    "{tag}.json has {key}, which en.json lacks"
+                );
+            }
+            if let Some((language, _)) = tag.split_once('-') {
+                // A regional file completes its language's file.
+                assert!(
+                    registry().contains_key(language),
+                    "{tag}.json without {language}.json"
+                );
+                continue;
+            }
             for key in en.keys() {
                 assert!(locale.keys().any(|k| k == key), "{tag}.json lacks {key}");
             }
@@ -176,15 +215,58 @@ mod tests {
                 Some(7),
                 "{tag}: 7 weekdays"
             );
-            // Every value that is not a list is a string.
-            let map: serde_json::Map<String, serde_json::Value> =
-                serde_json::from_str(json).unwrap();
-            assert_eq!(
-                map.len(),
-                locale.keys().count(),
-                "{tag}: a value is neither a string nor a string list"
-            );
         }
+    }
+
+    #[test]
+    fn the_chain_goes_from_the_region_to_the_language_to_english() {
+        let registry: HashMap<&str, Locale> = [
+            ("fr-ca", r#"{"a": "fr-ca a"}"#),
+            ("fr", r#"{"a": "fr a", "b": "fr b"}"#),
+            ("en", r#"{"a": "en a", "b": "en b", "c": "en c"}"#),
+        ]
+        .into_iter()
+        .map(|(t, json)| (t, Locale::parse(t, json).unwrap()))
+        .collect();
+        let fr_ca = pick(&registry, "fr-CA").unwrap();
+        let tags: Vec<&str> = chain(&registry, fr_ca)
+            .iter()
+            .map(|l| l.tag.as_str())
+            .collect();
+        assert_eq!(tags, ["fr-ca", "fr", "en"]);
+        let word = |key: &str| {
+            chain(&registry, fr_ca)
+                .into_iter()
+                .find_map(|l| l.strings.get(key))
+                .cloned()
+        };
+        assert_eq!(word("a").as_deref(), Some("fr-ca a"));
+        assert_eq!(word("b").as_deref(), Some("fr b"));
+        assert_eq!(word("c").as_deref(), Some("en c"));
+        assert_eq!(word("d"), None);
+        let en = pick(&registry, "en-US").unwrap();
+        assert_eq!(chain(&registry, en).len(), 1);
+    }
+
+    #[test]
+    fn canadian_french_has_its_own_times_and_french_words() {
+        let fr_ca = locale_for("fr-CA");
+        assert_eq!(fr_ca.tag, "fr-ca");
+        // Its own file: times as "9 h 00".
+        assert_eq!(
+            fr_ca.text("date.pattern"),
+            "{weekday} {day} {month} {year} à {h} h {mm}"
+        );
+        // French's file for what it does not change.
+        assert_eq!(fr_ca.text("button.open_session"), "Ouvrir la session");
+        assert_eq!(fr_ca.list_item("date.months", 12, 11), Some("déc."));
+        // English for what French lacks (nothing today: a made-up regional file shows the last step).
+        let partial = Locale::parse("fr-ca", "{}").unwrap();
+        assert_eq!(partial.text("label.starts"), "Début");
+        assert_eq!(partial.text("no.such.key"), "no.such.key");
+        // Other French regions read France's French.
+        assert_eq!(locale_for("fr-FR").tag, "fr");
+        assert_eq!(locale_for("fr_BE").tag, "fr");
     }
 
     #[test]
@@ -198,15 +280,16 @@ mod tests {
         for tag in [
             "fr",
             "fr-FR",
-            "fr_CA",
             "FR",
-            "fr-ca",
             " fr-BE ",
             "fr_FR.UTF-8",
             "fr_FR@euro",
             "fr-Latn-FR",
         ] {
             assert_eq!(locale_for(tag).tag, "fr", "{tag}");
+        }
+        for tag in ["fr-CA", "fr_ca", "FR-CA.UTF-8"] {
+            assert_eq!(locale_for(tag).tag, "fr-ca", "{tag}");
         }
     }
 

@@ -1,8 +1,10 @@
-//! Text helpers: mrkdwn escaping, grapheme-aware truncation and template filling.
+//! Text helpers: mrkdwn escaping (for the connector's own mrkdwn and the message's `text`), cuts at word
+//! boundaries, cleaning to one or many lines, and template filling.
 //!
-//! Lengths are counted in Unicode scalar values (`char`s), which is how the limits of this module are stated.
-//! A cut never falls inside a multi-byte character nor inside an extended grapheme cluster (emoji ZWJ sequences,
-//! flags, skin tones, combining marks): a cluster is kept whole or dropped whole.
+//! Lengths are counted in Unicode scalar values (`char`s), which is how Slack states its limits. A cut keeps the
+//! text's first whole words and marks the cut with [`ELLIPSIS`]; it never falls inside an extended grapheme cluster
+//! (emoji ZWJ sequences, flags, skin tones, combining marks), and falls inside a word only when that word alone is
+//! longer than half of what may be kept (a long URL, a run of letters with no space).
 
 use std::borrow::Cow;
 
@@ -14,35 +16,30 @@ pub const ELLIPSIS: &str = "…";
 /// Escapes text for Slack mrkdwn: `&` → `&amp;`, `<` → `&lt;`, `>` → `&gt;`.
 ///
 /// After this, the text holds no `<` and cannot form a link, a mention (`<!channel>`, `<@U123>`) or a date token.
+/// Formatting characters (`*_~``) stay: Slack has no escape for them, so text from the LMS goes in `plain_text`
+/// objects, and in mrkdwn only where Slack reads nothing but entities (a `text` posted with `mrkdwn: false`).
 pub fn escape_mrkdwn(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
-        push_escaped(&mut out, c);
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
     }
     out
 }
 
-fn push_escaped(out: &mut String, c: char) {
-    match c {
-        '&' => out.push_str("&amp;"),
-        '<' => out.push_str("&lt;"),
-        '>' => out.push_str("&gt;"),
-        c => out.push(c),
-    }
-}
-
-/// The length in characters of `c` once escaped for mrkdwn.
-fn escaped_char_len(c: char) -> usize {
-    match c {
-        '&' => 5,
-        '<' | '>' => 4,
-        _ => 1,
-    }
-}
-
 /// The length in characters of `s` once escaped for mrkdwn.
 pub fn escaped_len(s: &str) -> usize {
-    s.chars().map(escaped_char_len).sum()
+    s.chars()
+        .map(|c| match c {
+            '&' => 5,
+            '<' | '>' => 4,
+            _ => 1,
+        })
+        .sum()
 }
 
 /// Number of characters (Unicode scalar values).
@@ -50,26 +47,46 @@ pub fn char_len(s: &str) -> usize {
     s.chars().count()
 }
 
-/// Cuts `s` to at most `max_chars` characters: text that fits is returned whole; longer text is cut at a grapheme
-/// boundary so that the kept part plus [`ELLIPSIS`] is at most `max_chars` characters.
-pub fn truncate_graphemes(s: &str, max_chars: usize) -> Cow<'_, str> {
-    truncate_measured(s, max_chars, char_len)
+/// Cuts `s` to at most `max_chars` characters (see the module's documentation): text that fits is returned whole.
+pub fn cut(s: &str, max_chars: usize) -> Cow<'_, str> {
+    cut_measured(s, max_chars, char_len)
 }
 
-/// Escapes `s` for mrkdwn and cuts it so that the escaped result is at most `max_chars` characters (`&amp;` counts
-/// five). The cut falls between grapheme clusters of the original text, so no entity is ever split.
-pub fn escape_truncated(s: &str, max_chars: usize) -> String {
-    escape_mrkdwn(&truncate_measured(s, max_chars, escaped_len))
+/// Cuts `s` so that once escaped for mrkdwn it is at most `max_chars` characters (`&` counts five), and escapes it.
+pub fn escape_cut(s: &str, max_chars: usize) -> String {
+    escape_mrkdwn(&cut_measured(s, max_chars, escaped_len))
+}
+
+/// Punctuation not left before the ellipsis: after a word (`quiz,…`), or alone after a space (`Safety &…`).
+const AFTER_WORD: &[char] = &[',', ';', ':'];
+/// See [`AFTER_WORD`].
+const ALONE: &[char] = &[
+    '&', '-', '–', '—', '/', '(', '[', '{', '«', '“', '‘', '"', '\'',
+];
+
+/// `kept` without trailing spaces and one dangling punctuation mark (see [`AFTER_WORD`]).
+fn without_dangling(kept: &str) -> &str {
+    let kept = kept.trim_end();
+    match kept.char_indices().next_back() {
+        Some((i, c))
+            if AFTER_WORD.contains(&c)
+                || (ALONE.contains(&c) && kept[..i].ends_with(char::is_whitespace)) =>
+        {
+            kept[..i].trim_end()
+        }
+        _ => kept,
+    }
 }
 
 /// The shared cut: `measure` gives the length of a piece of text in the output (plain or escaped).
-fn truncate_measured(s: &str, max_chars: usize, measure: fn(&str) -> usize) -> Cow<'_, str> {
+fn cut_measured(s: &str, max_chars: usize, measure: fn(&str) -> usize) -> Cow<'_, str> {
     if measure(s) <= max_chars {
         return Cow::Borrowed(s);
     }
     let Some(budget) = max_chars.checked_sub(char_len(ELLIPSIS)) else {
         return Cow::Borrowed("");
     };
+    // The most whole grapheme clusters that fit…
     let mut used = 0;
     let mut end = 0;
     for (start, grapheme) in s.grapheme_indices(true) {
@@ -80,8 +97,17 @@ fn truncate_measured(s: &str, max_chars: usize, measure: fn(&str) -> usize) -> C
         used += len;
         end = start + grapheme.len();
     }
-    let kept = s[..end].trim_end();
-    Cow::Owned(format!("{kept}{ELLIPSIS}"))
+    // …back to the last word boundary (Unicode's, UAX #29), unless that drops more than half of them.
+    let word_end = s
+        .split_word_bound_indices()
+        .map(|(start, word)| start + word.len())
+        .take_while(|&word_end| word_end <= end)
+        .last()
+        .unwrap_or(0);
+    if measure(&s[..word_end]) * 2 >= used {
+        end = word_end;
+    }
+    Cow::Owned(format!("{}{ELLIPSIS}", without_dangling(&s[..end])))
 }
 
 /// Makes text fit on one line: control characters (newlines, tabs…) become spaces, runs of spaces collapse to one,
@@ -164,20 +190,24 @@ fn parse_template<'a>(template: &'a str, names: &[&str]) -> Vec<Piece<'a>> {
     pieces
 }
 
-/// Fills `template` (plain text with `{name}` placeholders) with `vars` and escapes the whole for mrkdwn, within
-/// `max_chars` characters after escaping.
+/// Fills `template` (plain text with `{name}` placeholders) with `vars`, within `max_chars` characters as
+/// `measure` counts them ([`char_len`] for plain text, [`escaped_len`] for text to be escaped).
 ///
-/// When the result would be too long, the longest values are cut first (each at a grapheme boundary, with
-/// [`ELLIPSIS`]) so that short values stay whole; the template's own words are kept. Placeholders naming no variable
-/// stay as written. The template is plain text too: an `&` in a translation is escaped like any other.
-pub fn fill_mrkdwn(template: &str, vars: &[(&str, &str)], max_chars: usize) -> String {
+/// When the result would be too long, the longest values are cut first (each at a word, see [`cut`]) so that short
+/// values stay whole; the template's own words are kept. Placeholders naming no variable stay as written.
+pub fn fill(
+    template: &str,
+    vars: &[(&str, &str)],
+    max_chars: usize,
+    measure: fn(&str) -> usize,
+) -> String {
     let names: Vec<&str> = vars.iter().map(|(name, _)| *name).collect();
     let pieces = parse_template(template, &names);
 
     let literal_len: usize = pieces
         .iter()
         .map(|p| match p {
-            Piece::Literal(text) => escaped_len(text),
+            Piece::Literal(text) => measure(text),
             Piece::Var(_) => 0,
         })
         .sum();
@@ -185,7 +215,7 @@ pub fn fill_mrkdwn(template: &str, vars: &[(&str, &str)], max_chars: usize) -> S
     let wanted: Vec<usize> = pieces
         .iter()
         .filter_map(|p| match p {
-            Piece::Var(i) => Some(escaped_len(vars[*i].1)),
+            Piece::Var(i) => Some(measure(vars[*i].1)),
             Piece::Literal(_) => None,
         })
         .collect();
@@ -195,18 +225,15 @@ pub fn fill_mrkdwn(template: &str, vars: &[(&str, &str)], max_chars: usize) -> S
     let mut occurrence = 0;
     for piece in &pieces {
         match piece {
-            Piece::Literal(text) => out.push_str(&escape_mrkdwn(text)),
+            Piece::Literal(text) => out.push_str(text),
             Piece::Var(i) => {
-                out.push_str(&escape_truncated(vars[*i].1, allowance[occurrence]));
+                out.push_str(&cut_measured(vars[*i].1, allowance[occurrence], measure));
                 occurrence += 1;
             }
         }
     }
-    if char_len(&out) > max_chars {
-        // Only when the template's own words are longer than the limit.
-        out = truncate_escaped(&out, max_chars);
-    }
-    out
+    // Only when the template's own words are longer than the limit.
+    cut_measured(&out, max_chars, measure).into_owned()
 }
 
 /// Shares `budget` between values that want `wanted[i]` characters: values shorter than an even share get all they
@@ -222,23 +249,6 @@ fn share_out(budget: usize, wanted: &[usize]) -> Vec<usize> {
         remaining -= given[i];
     }
     given
-}
-
-/// Cuts text that is already escaped for mrkdwn to `max_chars` characters, at a grapheme boundary, never inside an
-/// `&amp;`/`&lt;`/`&gt;` entity.
-pub fn truncate_escaped(escaped: &str, max_chars: usize) -> String {
-    let Cow::Owned(cut) = truncate_graphemes(escaped, max_chars) else {
-        return escaped.to_string();
-    };
-    let Some(kept) = cut.strip_suffix(ELLIPSIS) else {
-        return cut;
-    };
-    // In escaped text every `&` opens an entity that ends with `;`: drop a trailing entity that was cut.
-    let kept = match kept.rfind('&') {
-        Some(amp) if !kept[amp..].contains(';') => kept[..amp].trim_end(),
-        _ => kept,
-    };
-    format!("{kept}{ELLIPSIS}")
 }
 
 #[cfg(test)]
@@ -291,48 +301,69 @@ mod tests {
 
     #[test]
     fn short_text_is_kept_whole() {
-        assert!(matches!(truncate_graphemes("abc", 3), Cow::Borrowed("abc")));
-        assert_eq!(truncate_graphemes("", 0), "");
+        assert!(matches!(cut("abc", 3), Cow::Borrowed("abc")));
+        assert_eq!(cut("", 0), "");
         let s = "é".repeat(200);
-        assert_eq!(truncate_graphemes(&s, 200), s);
+        assert_eq!(cut(&s, 200), s);
     }
 
     #[test]
-    fn descriptions_of_199_200_and_201_characters() {
-        let d199 = "x".repeat(199);
-        let d200 = "y".repeat(200);
+    fn cuts_fall_between_words() {
+        // The description of the issue: never "live session w…" nor "hameçonn…".
+        let s = "each module ends with a short quiz, and the last one with a live session with your mentor.";
+        assert_eq!(
+            cut(s, 80),
+            "each module ends with a short quiz, and the last one with a live session with…"
+        );
+        assert_eq!(
+            cut(s, 77),
+            "each module ends with a short quiz, and the last one with a live session…"
+        );
+        assert_eq!(cut(s, 40), "each module ends with a short quiz, and…");
+        // A comma is not left before the ellipsis.
+        assert_eq!(cut(s, 38), "each module ends with a short quiz…");
+        let fr = "Repérer un courriel d’hameçonnage avant de cliquer";
+        assert_eq!(cut(fr, 30), "Repérer un courriel…");
+        // An apostrophe inside a word does not end it.
+        assert_eq!(cut("l’hameçonnage ciblé", 16), "l’hameçonnage…");
+        // A cut exactly at the end of a word keeps it.
+        assert_eq!(cut("abc def ghi", 8), "abc def…");
+        // Dangling punctuation and spaces go before the ellipsis.
+        assert_eq!(cut("Safety & Security", 12), "Safety…");
+        assert_eq!(cut("abc def", 5), "abc…");
+        // Text without spaces in another script: each ideograph is a word.
+        assert_eq!(cut("安全研修のご案内です", 6), "安全研修の…");
+    }
+
+    #[test]
+    fn a_word_longer_than_half_the_room_is_cut_inside() {
         let d201 = "z".repeat(201);
-        assert_eq!(truncate_graphemes(&d199, 200), d199);
-        assert_eq!(truncate_graphemes(&d200, 200), d200);
-        let cut = truncate_graphemes(&d201, 200);
-        assert_eq!(cut, format!("{}…", "z".repeat(199)));
-        assert_eq!(char_len(&cut), 200);
-        // Multi-byte characters count one each.
+        let cut201 = cut(&d201, 200);
+        assert_eq!(cut201, format!("{}…", "z".repeat(199)));
+        assert_eq!(char_len(&cut201), 200);
         let e201 = "é".repeat(201);
-        let cut = truncate_graphemes(&e201, 200);
-        assert_eq!(cut, format!("{}…", "é".repeat(199)));
+        assert_eq!(cut(&e201, 200), format!("{}…", "é".repeat(199)));
+        // A short first word then a long one: the long one is cut rather than dropping almost everything.
+        let s = format!("See https://lms.example/{}", "p".repeat(300));
+        let got = cut(&s, 100);
+        assert_eq!(char_len(&got), 100);
+        assert!(got.starts_with("See https://lms.example/ppp"), "{got}");
     }
 
     #[test]
     fn cut_keeps_or_drops_whole_grapheme_clusters() {
         for cluster in [FAMILY, FLAG_FR, THUMB_SKIN, E_ACUTE_COMBINING] {
             for pad in 0..=char_len(cluster) + 1 {
-                // The cluster straddles the cut at every possible position.
+                // The cluster straddles the cut at every possible position, inside one long word.
                 let s = format!("{}{cluster}{}", "a".repeat(199 - pad), "b".repeat(20));
-                let cut = truncate_graphemes(&s, 200);
-                assert!(char_len(&cut) <= 200, "{cluster:?} pad {pad}");
-                let kept = cut.strip_suffix(ELLIPSIS).expect("was cut");
+                let got = cut(&s, 200);
+                assert!(char_len(&got) <= 200, "{cluster:?} pad {pad}");
+                let kept = got.strip_suffix(ELLIPSIS).expect("was cut");
                 // The kept part is made of the input's own first graphemes, whole.
                 let kept_graphemes: Vec<&str> = kept.graphemes(true).collect();
                 let input_graphemes: Vec<&str> =
                     s.graphemes(true).take(kept_graphemes.len()).collect();
                 assert_eq!(kept_graphemes, input_graphemes, "{cluster:?} pad {pad}");
-                // And as many as fit: the next grapheme would not.
-                let next = s.graphemes(true).nth(kept_graphemes.len()).unwrap();
-                assert!(
-                    char_len(kept) + char_len(next) > 199,
-                    "{cluster:?} pad {pad}"
-                );
             }
         }
     }
@@ -341,41 +372,33 @@ mod tests {
     fn emoji_sequences_at_the_cut() {
         // 198 letters, then the family (7 chars): 198 + 7 > 199, so the family is dropped whole.
         let s = format!("{}{FAMILY}", "a".repeat(198));
-        assert_eq!(truncate_graphemes(&s, 200), format!("{}…", "a".repeat(198)));
+        assert_eq!(cut(&s, 200), format!("{}…", "a".repeat(198)));
         // A flag fits exactly: 197 + 2 = 199, plus the ellipsis = 200.
         let s = format!("{}{FLAG_FR}{FLAG_FR}", "a".repeat(197));
-        assert_eq!(
-            truncate_graphemes(&s, 200),
-            format!("{}{FLAG_FR}…", "a".repeat(197))
-        );
+        assert_eq!(cut(&s, 200), format!("{}{FLAG_FR}…", "a".repeat(197)));
         // A skin tone is never separated from its emoji.
         let s = format!("{}{THUMB_SKIN}zz", "a".repeat(198));
-        assert_eq!(truncate_graphemes(&s, 200), format!("{}…", "a".repeat(198)));
+        assert_eq!(cut(&s, 200), format!("{}…", "a".repeat(198)));
         // A combining accent stays on its letter.
         let s = format!("{}{E_ACUTE_COMBINING}zz", "a".repeat(198));
-        assert_eq!(truncate_graphemes(&s, 200), format!("{}…", "a".repeat(198)));
+        assert_eq!(cut(&s, 200), format!("{}…", "a".repeat(198)));
         // Only one huge cluster: nothing of it is kept.
-        assert_eq!(truncate_graphemes(FAMILY, 5), "…");
-        assert_eq!(truncate_graphemes(FAMILY, 0), "");
+        assert_eq!(cut(FAMILY, 5), "…");
+        assert_eq!(cut(FAMILY, 0), "");
     }
 
     #[test]
-    fn trailing_space_before_the_ellipsis_is_dropped() {
-        assert_eq!(truncate_graphemes("abc def", 5), "abc…");
-    }
-
-    #[test]
-    fn escape_truncated_counts_after_escaping_and_never_splits_an_entity() {
+    fn escape_cut_counts_after_escaping_and_never_splits_an_entity() {
         let s = "&".repeat(1000);
-        let out = escape_truncated(&s, 3000);
+        let out = escape_cut(&s, 3000);
         assert!(char_len(&out) <= 3000);
         assert_eq!(out, format!("{}…", "&amp;".repeat(599)));
-        assert_eq!(escape_truncated("a<b", 6), "a&lt;b");
-        assert_eq!(escape_truncated("a<b", 5), "a…");
-        assert_eq!(escape_truncated("ab<", 5), "ab…");
-        assert_eq!(escape_truncated("", 10), "");
+        assert_eq!(escape_cut("a<b", 6), "a&lt;b");
+        assert_eq!(escape_cut("a<b", 5), "a…");
+        assert_eq!(escape_cut("ab<", 5), "ab…");
+        assert_eq!(escape_cut("", 10), "");
         for max in 0..40 {
-            let out = escape_truncated("x&y<z>w&&<<>>", max);
+            let out = escape_cut("x&y<z>w&&<<>>", max);
             assert!(char_len(&out) <= max);
             let body = out.trim_end_matches(ELLIPSIS);
             assert!(!body.contains('<') && !body.contains('>'));
@@ -393,14 +416,6 @@ mod tests {
     }
 
     #[test]
-    fn truncate_escaped_drops_a_cut_entity() {
-        assert_eq!(truncate_escaped("ab&amp;cd", 5), "ab…");
-        assert_eq!(truncate_escaped("ab&amp;cd", 8), "ab&amp;…");
-        assert_eq!(truncate_escaped("ab&amp;cd", 9), "ab&amp;cd");
-        assert_eq!(truncate_escaped("abc…", 4), "abc…");
-    }
-
-    #[test]
     fn single_and_multi_line_cleaning() {
         assert_eq!(single_line("  a\n\tb \r\n c\u{0}d  "), "a b c d");
         assert_eq!(single_line("\n\n"), "");
@@ -408,41 +423,43 @@ mod tests {
     }
 
     #[test]
-    fn fill_substitutes_and_escapes() {
-        let out = fill_mrkdwn(
+    fn fill_substitutes_without_escaping() {
+        let out = fill(
             "Invitation: {session}",
             &[("session", "<!channel> & co")],
             3000,
+            char_len,
         );
-        assert_eq!(out, "Invitation: &lt;!channel&gt; &amp; co");
+        assert_eq!(out, "Invitation: <!channel> & co");
         // Unknown placeholders and lone braces stay.
-        assert_eq!(fill_mrkdwn("{x} {a} {", &[("a", "1")], 100), "{x} 1 {");
-        // A translator's & is escaped too.
-        assert_eq!(fill_mrkdwn("Q&A {a}", &[("a", "1")], 100), "Q&amp;A 1");
+        assert_eq!(fill("{x} {a} {", &[("a", "1")], 100, char_len), "{x} 1 {");
         // Repeated variables.
-        assert_eq!(fill_mrkdwn("{a}{a}", &[("a", "xy")], 100), "xyxy");
+        assert_eq!(fill("{a}{a}", &[("a", "xy")], 100, char_len), "xyxy");
     }
 
     #[test]
     fn fill_cuts_the_longest_values_first() {
-        let long = "L".repeat(5000);
-        let out = fill_mrkdwn(
+        let long = "Long words ".repeat(500);
+        let out = fill(
             "{title} — {session}",
             &[("title", &long), ("session", "Short")],
             100,
+            char_len,
         );
-        assert_eq!(char_len(&out), 100);
-        assert!(out.ends_with(" — Short"));
-        assert!(out.starts_with(&"L".repeat(90)));
-        let out = fill_mrkdwn(
+        assert!(char_len(&out) <= 100);
+        assert!(out.ends_with("… — Short"), "{out}");
+        assert!(out.starts_with("Long words Long words"));
+        // Measured once escaped.
+        let out = fill(
             "{a}|{b}",
             &[("a", &"&".repeat(900)), ("b", &"<".repeat(900))],
             3000,
+            escaped_len,
         );
-        assert!(char_len(&out) <= 3000);
+        assert!(escaped_len(&out) <= 3000);
         // Template words longer than the limit.
-        let out = fill_mrkdwn(&"W&".repeat(100), &[], 50);
-        assert!(char_len(&out) <= 50 && out.ends_with('…'));
+        let out = fill(&"W& ".repeat(100), &[], 50, escaped_len);
+        assert!(escaped_len(&out) <= 50 && out.ends_with('…'), "{out}");
     }
 
     #[test]
