@@ -1,13 +1,15 @@
 //! `lms-harness demo`: the whole story on embedded defaults. A temporary database, the simulated Slack on a free
 //! port, a platform with its group and learners, activation through the OAuth code exchange (Allow clicked on the
-//! simulated consent page over HTTP), an invitation, and what each learner's conversation with the app shows.
+//! simulated consent page over HTTP), an invitation, and what each learner reads in their conversation with the app:
+//! each message as the simulated Slack shows it to them (dates in their time zone and language, formatting
+//! applied) and when it was sent.
 
 use crate::harness::{Harness, HarnessOptions};
 use crate::http_client;
 use anyhow::{Context, Result, bail};
-use lms::outbox::{Kind, NewNotification};
 use serde::Serialize;
 use serde_json::Value;
+use slack_sim::{Conversation, Member, Workspace};
 
 /// The platform the demo creates.
 pub const DEMO_PLATFORM: &str = "acme";
@@ -27,8 +29,21 @@ pub struct LearnerReport {
     pub reason: Option<String>,
     /// The conversation it landed in.
     pub conversation: Option<String>,
-    /// The messages of the learner's conversation with the app, as text lines.
+    /// The Slack member who reads the conversation, when there is one.
+    pub reader: Option<Reader>,
+    /// The messages of the learner's conversation with the app.
     pub messages: Vec<MessageView>,
+}
+
+/// The Slack member who reads a conversation: what Slack shows them depends on these.
+#[derive(Debug, Serialize)]
+pub struct Reader {
+    /// The member's ID.
+    pub member: String,
+    /// Their time zone.
+    pub time_zone: String,
+    /// Their Slack locale.
+    pub locale: String,
 }
 
 /// A message as the learner sees it.
@@ -38,7 +53,13 @@ pub struct MessageView {
     pub sender: String,
     /// Sender icon.
     pub icon_url: Option<String>,
-    /// The rendered lines.
+    /// When it was sent, in the reader's time zone and language.
+    pub sent: String,
+    /// When it was sent, RFC 3339 with the reader's offset.
+    pub sent_at: String,
+    /// What the reader reads, one entry per text of the message (see `slack_sim::read_blocks`).
+    pub read: Vec<String>,
+    /// The texts of the blocks as posted (mrkdwn and date tokens unread).
     pub lines: Vec<String>,
 }
 
@@ -123,24 +144,19 @@ async fn run_in(dir: &std::path::Path) -> Result<DemoReport> {
         other => bail!("activation did not succeed: {other:?}"),
     };
 
-    let notification_id = format!("invite-{}", data.session.id);
-    let learners: Vec<String> = data.learners.iter().map(|u| u.id.clone()).collect();
-    lms.outbox().enqueue(
+    // Invited as the pages' "Invite learners" does: each learner's invitation in their own language.
+    let invitation = lms::invitations::invite_learners(
+        lms.db(),
         DEMO_PLATFORM,
-        &NewNotification {
-            id: &notification_id,
-            kind: Kind::SessionAssignment,
-            title: &format!("You are invited to {}", data.session.title),
-            session_id: Some(&data.session.id),
-            body: None,
-            mandatory: false,
-            not_before: 0,
-        },
-        &learners,
+        &data.session,
+        &data.admin,
+        lms::db::now(),
     )?;
+    let notification_id = invitation.notification_id;
     lms::workers::run_outbox(lms, DEMO_PLATFORM, lms::db::now()).await?;
 
     let conversations = harness.sim.conversations();
+    let now = harness.sim.now() as i64;
     let deliveries = lms.outbox().deliveries(DEMO_PLATFORM, &notification_id)?;
     let mut report = Vec::new();
     for user in &data.learners {
@@ -148,28 +164,22 @@ async fn run_in(dir: &std::path::Path) -> Result<DemoReport> {
             .iter()
             .find(|d| d.user_id == user.id)
             .context("a learner has no delivery")?;
-        let messages = match &d.conversation {
-            Some(channel) => conversations
+        let conversation = d
+            .conversation
+            .as_ref()
+            .and_then(|channel| conversations.iter().find(|c| &c.id == channel));
+        let member = conversation.and_then(|c| {
+            sim_config
+                .workspace
+                .members
                 .iter()
-                .filter(|c| &c.id == channel)
-                .flat_map(|c| c.messages.iter())
-                .map(|m| {
-                    let m = serde_json::to_value(m).unwrap_or(Value::Null);
-                    MessageView {
-                        sender: m
-                            .get("username")
-                            .and_then(Value::as_str)
-                            .unwrap_or_default()
-                            .to_string(),
-                        icon_url: m
-                            .get("icon_url")
-                            .and_then(Value::as_str)
-                            .map(str::to_string),
-                        lines: block_lines(m.get("blocks").unwrap_or(&Value::Null)),
-                    }
-                })
-                .collect(),
-            None => Vec::new(),
+                .find(|m| m.id == c.member_id)
+        });
+        let messages = match (conversation, member) {
+            (Some(c), Some(m)) => {
+                read_conversation(c, m, &sim_config.workspace, &sim_config.app.name, now)
+            }
+            _ => Vec::new(),
         };
         report.push(LearnerReport {
             user_id: user.id.clone(),
@@ -177,6 +187,11 @@ async fn run_in(dir: &std::path::Path) -> Result<DemoReport> {
             status: d.status.to_string(),
             reason: d.reason.clone(),
             conversation: d.conversation.clone(),
+            reader: member.map(|m| Reader {
+                member: m.id.clone(),
+                time_zone: m.tz.clone(),
+                locale: m.locale.clone(),
+            }),
             messages,
         });
     }
@@ -186,6 +201,32 @@ async fn run_in(dir: &std::path::Path) -> Result<DemoReport> {
         notification_id,
         learners: report,
     })
+}
+
+/// The messages of `conversation` as `member` reads them at simulation time `now`.
+fn read_conversation(
+    conversation: &Conversation,
+    member: &Member,
+    workspace: &Workspace,
+    app_name: &str,
+    now: i64,
+) -> Vec<MessageView> {
+    let reader = slack_sim::reader(member, workspace, now);
+    conversation
+        .messages
+        .iter()
+        .map(|m| {
+            let read = slack_sim::read_message(m, app_name, &reader);
+            MessageView {
+                sender: read.sender,
+                icon_url: m.icon_url.clone(),
+                sent: read.sent,
+                sent_at: read.sent_at,
+                read: read.texts,
+                lines: block_lines(m.blocks.as_ref().unwrap_or(&Value::Null)),
+            }
+        })
+        .collect()
 }
 
 /// Block Kit blocks as the text lines a reader sees (without Slack's own formatting).
@@ -253,17 +294,25 @@ pub fn print(report: &DemoReport) {
         if let Some(reason) = &l.reason {
             println!("    why: {reason}");
         }
-        if let Some(c) = &l.conversation {
-            println!("    conversation {c}:");
+        match (&l.conversation, &l.reader) {
+            (Some(c), Some(r)) => println!(
+                "    conversation {c}, read by {} ({}, {}):",
+                r.member, r.locale, r.time_zone
+            ),
+            (Some(c), None) => println!("    conversation {c}:"),
+            (None, _) => {}
         }
         for m in &l.messages {
             println!(
-                "    from {} (icon {})",
+                "    from {} (icon {}), sent {}",
                 m.sender,
-                m.icon_url.as_deref().unwrap_or("none")
+                m.icon_url.as_deref().unwrap_or("none"),
+                m.sent
             );
-            for line in m.lines.iter().flat_map(|l| l.lines()) {
-                println!("      {line}");
+            for text in &m.read {
+                for line in text.lines() {
+                    println!("      {line}");
+                }
             }
         }
         println!();
