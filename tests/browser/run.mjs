@@ -168,10 +168,12 @@ await step("the learner's conversation in Slack shows every element of the messa
   check(text.includes('Welcome to Acme!'), 'the description');
   check(!text.includes('Bring your questions!'), 'the description is cut');
   check(text.includes('…'), 'the cut is marked');
+  check(text.includes('with a live session…'), `the cut falls between words: ${text}`);
   // The cover image.
   const cover = msg.locator('.blk-image img, .accessory img').first();
   check((await cover.getAttribute('src')).endsWith('/static/covers/onboarding.png'), 'the cover');
   check(await imageLoaded(cover), 'the cover loads');
+  check((await cover.getAttribute('alt')) === `Cover image of the session ${SESSION_TITLE}`, 'the cover is described');
   // Start and end dates, in the reader's time zone (New York: 08:00 UTC is 3:00 AM).
   check(/Starts/.test(text) && /Ends/.test(text), 'start and end labels');
   check(/3:00\s?AM/.test(text) && /6:00\s?AM/.test(text), `dates in New York time: ${text}`);
