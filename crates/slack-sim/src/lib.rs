@@ -94,7 +94,7 @@ pub use model::{
     Installation, Interaction, Member, MemberMessage, Message, RateLimits, RequestStatus, Sender,
     SimConfig, TokenRecord, TokenRevocation, Workspace,
 };
-pub use mrkdwn::{RenderCtx, pings, render_plain, render_unformatted, text_object_plain};
+pub use mrkdwn::{RenderCtx, pings, render_unformatted};
 pub use reading::{ReadMessage, read_blocks, read_message, reader};
 pub use signature::sign as sign_request;
 pub use state::{CODE_TTL_SECS, StateSnapshot};
