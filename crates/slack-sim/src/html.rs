@@ -53,7 +53,7 @@ time { color: var(--muted); font-size: .8rem; }
 .mention.broadcast { background: #fff4d6; color: #8a6000; }
 code { background: #f4f4f4; border: 1px solid #e4e4e4; border-radius: 3px; padding: 0 3px; color: #c01343; }
 table { border-collapse: collapse; width: 100%; }
-th, td { text-align: left; padding: .4rem; border-bottom: 1px solid var(--line); vertical-align: top; }
+th, td { text-align: left; padding: .4rem; border-bottom: 1px solid var(--line); vertical-align: top; overflow-wrap: break-word; }
 .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 img { max-width: 100%; }
 /* Phones: one column, nothing wider than the screen; a table too wide scrolls inside its own box. */
