@@ -247,7 +247,7 @@ await step('an author adds a "Slack message" step to the path; it reaches the en
   await page.goto(`${LMS}/`);
   await actAs('author');
   await page.waitForURL(`${LMS}/paths`);
-  const path = page.locator('#path-onboarding');
+  const path = page.locator('#path-onboarding details.add-step form');
   await path.getByLabel('Title (the e-mail subject)').fill(title);
   await path.getByLabel('Message').fill('Book your first call with your mentor this week.');
   await path.getByLabel("After each learner's enrolment:").check();
@@ -255,7 +255,7 @@ await step('an author adds a "Slack message" step to the path; it reaches the en
   await path.getByLabel('Unit').selectOption({ label: 'minutes' });
   await Promise.all([page.waitForNavigation(), path.getByRole('button', { name: 'Add the step' }).click()]);
   await page.locator('.flash.ok', { hasText: 'was added' }).waitFor();
-  await page.locator('#path-onboarding .steps li', { hasText: `Slack message: ${title}` }).waitFor();
+  await page.locator('#path-onboarding li.step', { hasText: `Slack message: ${title}` }).waitFor();
   await shot(page, '14-path-step');
   // The background runner (every 2 s) queues and sends it: wait, bounded, until the delivery log lists it with
   // nothing pending.

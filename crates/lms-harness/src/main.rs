@@ -2,6 +2,7 @@
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -122,6 +123,12 @@ enum Command {
     Secrets(lms_harness::secrets_reset::SecretsCommand),
 }
 
+/// Whether the log on stderr is in colour: only on a terminal, and never when `NO_COLOR` is set to anything
+/// (<https://no-color.org>).
+fn colour() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     tracing_subscriber::fmt()
@@ -130,6 +137,7 @@ async fn main() -> Result<()> {
                 .unwrap_or_else(|_| "warn,lms_harness=info,lms=info,connector_host=info".into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(colour())
         .init();
     match Cli::parse().command {
         Command::Demo { json } => {

@@ -59,6 +59,18 @@ fn the_story_in_headless_chromium() {
     walk("run.mjs", &["--restricted"]);
 }
 
+/// Every page on a phone, no wider than the screen, and in French after the header's switch (`phone.mjs`).
+#[test]
+fn the_pages_on_a_phone_in_headless_chromium() {
+    walk("phone.mjs", &["--restricted"]);
+}
+
+/// An author's path steps: a past date refused, edit, pause, resume, sent status, delete (`steps.mjs`).
+#[test]
+fn path_steps_in_headless_chromium() {
+    walk("steps.mjs", &[]);
+}
+
 /// Runs `tests/browser/{script}` against a fresh `lms-harness serve {serve_args}`; panics unless every step passes.
 fn walk(script: &str, serve_args: &[&str]) {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());

@@ -205,6 +205,10 @@ CREATE TABLE platform_leases (
 UPDATE deliveries SET posting_since = updated_at
     WHERE status = 'in_flight' OR (status = 'queued' AND attempts > 0);
 "#,
+    // Path steps an author paused: since when (NULL while the step runs).
+    r#"
+ALTER TABLE path_steps ADD COLUMN paused_at INTEGER;
+"#,
 ];
 
 /// What keeps the connector quotas and the retention of log and audit rows cheap: a running total of the bytes

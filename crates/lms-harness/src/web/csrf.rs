@@ -7,7 +7,7 @@
 //!   cookie under a key of this process, compared in constant time. A page rendered before a restart needs a reload.
 
 use super::App;
-use super::errors::plain_page;
+use super::errors::{Both, plain_page};
 use super::frame::CSRF_FIELD;
 use super::limits::FORM_BYTES;
 use super::session::BrowserId;
@@ -62,14 +62,18 @@ fn same_origin(headers: &HeaderMap) -> bool {
 }
 
 /// Why a state-changing request is refused, or `None` when it holds.
-fn refusal(app: &App, headers: &HeaderMap, body: &[u8]) -> Option<&'static str> {
+fn refusal(app: &App, headers: &HeaderMap, body: &[u8]) -> Option<Both<'static>> {
     if !same_origin(headers) {
-        return Some(
+        return Some((
             "This form was posted from another site, or without saying where from; nothing was changed.",
-        );
+            "Ce formulaire a été envoyé depuis un autre site, ou sans dire d'où ; rien n'a été changé.",
+        ));
     }
     let Some(browser) = BrowserId::from_headers(headers) else {
-        return Some("Your browser sent no session cookie; reload the page and try again.");
+        return Some((
+            "Your browser sent no session cookie; reload the page and try again.",
+            "Votre navigateur n'a envoyé aucun cookie de session ; rechargez la page et réessayez.",
+        ));
     };
     let form_encoded = headers
         .get(header::CONTENT_TYPE)
@@ -80,9 +84,10 @@ fn refusal(app: &App, headers: &HeaderMap, body: &[u8]) -> Option<&'static str> 
         .map(|(_, v)| v.into_owned());
     match token {
         Some(t) if form_encoded && app.csrf.verify(&browser, &t) => None,
-        _ => Some(
+        _ => Some((
             "This form's security token is missing or out of date; reload the page and try again.",
-        ),
+            "Le jeton de sécurité de ce formulaire manque ou n'est plus valable ; rechargez la page et réessayez.",
+        )),
     }
 }
 
@@ -100,13 +105,13 @@ pub(super) async fn guard(State(app): State<App>, request: Request, next: Next) 
     let Ok(bytes) = axum::body::to_bytes(body, FORM_BYTES).await else {
         return plain_page(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "Refused",
-            "This form is too large.",
+            ("Refused", "Refusé"),
+            ("This form is too large.", "Ce formulaire est trop grand."),
         );
     };
     if let Some(why) = refusal(&app, &parts.headers, &bytes) {
-        tracing::warn!(path = parts.uri.path(), "form refused: {why}");
-        return plain_page(StatusCode::FORBIDDEN, "Refused", why);
+        tracing::warn!(path = parts.uri.path(), "form refused: {}", why.0);
+        return plain_page(StatusCode::FORBIDDEN, ("Refused", "Refusé"), why);
     }
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await

@@ -1,5 +1,7 @@
 //! Values as the pages write them: dates, durations, and URL segments.
 
+use lms::lang::Lang;
+
 /// Percent-encodes a value for a URL query or path segment.
 pub(super) fn url_enc(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
@@ -16,16 +18,47 @@ pub(super) fn date(secs: i64, tz: &str) -> String {
     }
 }
 
-/// A duration in seconds, in words ("3 days", "2 hours", "45 minutes").
-pub(super) fn duration(secs: i64) -> String {
-    let plural = |n: i64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
-    if secs % 86_400 == 0 && secs > 0 {
-        plural(secs / 86_400, "day")
-    } else if secs % 3_600 == 0 && secs > 0 {
-        plural(secs / 3_600, "hour")
-    } else {
-        plural(secs / 60, "minute")
+/// A Unix time in a time zone, in `lang`: "Tue 1 Dec 2026, 09:00 CET", "mar. 1 déc. 2026, 09:00 CET".
+pub(super) fn date_in(secs: i64, tz: &str, lang: Lang) -> String {
+    const DAYS_FR: [&str; 7] = ["lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim."];
+    const MONTHS_FR: [&str; 12] = [
+        "janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.",
+        "déc.",
+    ];
+    let Ok(ts) = jiff::Timestamp::from_second(secs) else {
+        return secs.to_string();
+    };
+    let zoned = ts
+        .in_tz(tz)
+        .unwrap_or_else(|_| ts.to_zoned(jiff::tz::TimeZone::UTC));
+    match lang {
+        Lang::En => date(secs, tz),
+        Lang::Fr => format!(
+            "{} {} {} {}, {}",
+            DAYS_FR[usize::from(zoned.weekday().to_monday_zero_offset().unsigned_abs())],
+            zoned.day(),
+            MONTHS_FR[usize::from(zoned.month().unsigned_abs()) - 1],
+            zoned.year(),
+            zoned.strftime("%H:%M %Z"),
+        ),
     }
+}
+
+/// A duration in seconds, in words in `lang` ("3 days", "2 hours", "45 minutes"; "3 jours").
+pub(super) fn duration(secs: i64, lang: Lang) -> String {
+    let (n, unit) = if secs % 86_400 == 0 && secs > 0 {
+        (secs / 86_400, lang.pick("day", "jour"))
+    } else if secs % 3_600 == 0 && secs > 0 {
+        (secs / 3_600, lang.pick("hour", "heure"))
+    } else {
+        (secs / 60, "minute")
+    };
+    // French puts 0 and 1 in the singular, English only 1.
+    let singular = match lang {
+        Lang::En => n == 1,
+        Lang::Fr => n <= 1,
+    };
+    format!("{n} {unit}{}", if singular { "" } else { "s" })
 }
 
 #[cfg(test)]
@@ -39,8 +72,20 @@ mod tests {
             date(1_796_112_000, "Europe/Paris"),
             "Tue 1 Dec 2026, 09:00 CET"
         );
-        assert_eq!(duration(3 * 86_400), "3 days");
-        assert_eq!(duration(3_600), "1 hour");
-        assert_eq!(duration(300), "5 minutes");
+        assert_eq!(duration(3 * 86_400, Lang::En), "3 days");
+        assert_eq!(duration(3_600, Lang::En), "1 hour");
+        assert_eq!(duration(300, Lang::En), "5 minutes");
+        assert_eq!(
+            date_in(1_796_112_000, "Europe/Paris", Lang::Fr),
+            "mar. 1 déc. 2026, 09:00 CET"
+        );
+        assert_eq!(
+            date_in(1_796_112_000, "Europe/Paris", Lang::En),
+            "Tue 1 Dec 2026, 09:00 CET"
+        );
+        assert_eq!(duration(3 * 86_400, Lang::Fr), "3 jours");
+        assert_eq!(duration(3_600, Lang::Fr), "1 heure");
+        assert_eq!(duration(0, Lang::Fr), "0 minute");
+        assert_eq!(duration(0, Lang::En), "0 minutes");
     }
 }

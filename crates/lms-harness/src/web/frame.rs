@@ -1,5 +1,5 @@
 //! The page layout: the harness bar (who is signed in, switching user, signing out, the link to the simulated Slack), the platform's header and
-//! navigation, the flash message; and the bare page of errors and refusals. Templates are maud: values are
+//! navigation, the flash message. Templates are maud: values are
 //! escaped unless marked pre-escaped.
 
 use super::flash::Flash;
@@ -195,24 +195,6 @@ fn flash_message(flash: Option<&Flash>) -> Markup {
             Some(Flash::Ok(m)) => p.flash.ok role="status" { (m) },
             Some(Flash::Error(m)) => p.flash.error role="alert" { (m) },
             None => {},
-        }
-    }
-}
-
-/// A page without the layout, for errors and refusals.
-pub(super) fn bare_page(title: &str, detail: &str) -> Markup {
-    html! {
-        (DOCTYPE)
-        html lang="en" {
-            head {
-                meta charset="utf-8";
-                title { (title) }
-            }
-            body style="font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem" {
-                h1 { (title) }
-                p role="alert" { (detail) }
-                p { a href="/" { "Back to the LMS" } }
-            }
         }
     }
 }

@@ -73,8 +73,11 @@ fn anonymous(method: &Method, here: &str) -> Response {
     } else {
         plain_page(
             StatusCode::FORBIDDEN,
-            "Sign in first",
-            "Nobody is signed in in this browser; sign in and try again.",
+            ("Sign in first", "Connectez-vous d'abord"),
+            (
+                "Nobody is signed in in this browser; sign in and try again.",
+                "Personne n'est connecté dans ce navigateur ; connectez-vous et réessayez.",
+            ),
         )
     }
 }

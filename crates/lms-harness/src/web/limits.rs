@@ -55,18 +55,24 @@ pub(super) async fn read_body(
             next.run(Request::from_parts(parts, Body::from(bytes)))
                 .await
         }
-        Ok(Err(_)) => plain_page(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "Refused",
-            &format!(
-                "The request's body is larger than {} KiB, or was cut short.",
-                limit.bytes / 1024
-            ),
-        ),
+        Ok(Err(_)) => {
+            let kib = limit.bytes / 1024;
+            plain_page(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ("Refused", "Refusé"),
+                (
+                    &format!("The request's body is larger than {kib} KiB, or was cut short."),
+                    &format!("Le corps de la requête dépasse {kib} Kio, ou a été coupé."),
+                ),
+            )
+        }
         Err(_) => plain_page(
             StatusCode::REQUEST_TIMEOUT,
-            "Too slow",
-            "The request's body did not arrive in time.",
+            ("Too slow", "Trop lent"),
+            (
+                "The request's body did not arrive in time.",
+                "Le corps de la requête n'est pas arrivé à temps.",
+            ),
         ),
     }
 }

@@ -129,7 +129,9 @@ struct App {
     csrf: Arc<csrf::CsrfKey>,
 }
 
-/// Starts the simulated Slack, opens (or creates and seeds) the database and serves the LMS pages.
+/// Starts the simulated Slack, opens (or creates and seeds) the database and serves the LMS pages. A start that
+/// fails leaves nothing behind: the addresses are checked before the data folder is touched, and a data folder this
+/// start created is removed ([`server::NewFolder`]); an existing one is left as it was.
 pub async fn start(opts: ServeOptions) -> Result<Server> {
     server::check_listen("the LMS pages", opts.listen, opts.behind_sign_in)?;
     server::check_listen(
@@ -137,11 +139,18 @@ pub async fn start(opts: ServeOptions) -> Result<Server> {
         opts.slack_listen,
         opts.behind_sign_in,
     )?;
-    std::fs::create_dir_all(&opts.data_dir)
-        .with_context(|| format!("creating the data folder {}", opts.data_dir.display()))?;
     let listener = tokio::net::TcpListener::bind(opts.listen)
         .await
-        .with_context(|| format!("listening on {}", opts.listen))?;
+        .with_context(|| format!("listening on {} (the LMS pages)", opts.listen))?;
+    server::check_free("the simulated Slack", opts.slack_listen)?;
+    let folder = server::NewFolder::create(&opts.data_dir)?;
+    let server = serve_in(opts, listener).await?;
+    folder.keep();
+    Ok(server)
+}
+
+/// [`start`] once the LMS pages' address is bound and the data folder exists.
+async fn serve_in(opts: ServeOptions, listener: tokio::net::TcpListener) -> Result<Server> {
     let base = format!("http://{}", listener.local_addr()?);
 
     let mut options = HarnessOptions::in_dir(&opts.data_dir);
@@ -275,7 +284,7 @@ async fn run_due(lms: Lms, mut stop: watch::Receiver<bool>) {
 }
 
 /// The LMS pages: every page module's routes behind the refusal of forms from elsewhere ([`csrf::guard`]), the
-/// images; every request body bounded in size and time.
+/// images; every request body bounded in size and time; error pages in the asker's language ([`errors::language`]).
 fn router(app: App, timeouts: Timeouts) -> Router {
     Router::new()
         .merge(identity::routes())
@@ -296,6 +305,10 @@ fn router(app: App, timeouts: Timeouts) -> Router {
                 time: timeouts.body,
             },
             limits::read_body,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            errors::language,
         ))
         .with_state(app)
 }

@@ -237,10 +237,22 @@ async fn callback(State(app): State<App>, headers: HeaderMap, RawQuery(q): RawQu
 
 /// The page of a refused activation callback.
 fn refused_callback(why: &CallbackRefused) -> Response {
+    let fr = match why {
+        CallbackRefused::Unknown => {
+            "Ce lien d'activation n'est pas valable ou a déjà servi. Cliquez à nouveau sur ACTIVER."
+        }
+        CallbackRefused::OtherBrowser => {
+            "Cette activation a commencé dans une autre session du navigateur. Cliquez à nouveau sur ACTIVER ici."
+        }
+        CallbackRefused::Expired => "Ce lien d'activation a expiré. Cliquez à nouveau sur ACTIVER.",
+    };
     plain_page(
         StatusCode::BAD_REQUEST,
-        "Activation refused",
-        &format!("{why} Nothing was changed."),
+        ("Activation refused", "Activation refusée"),
+        (
+            &format!("{why} Nothing was changed."),
+            &format!("{fr} Rien n'a été changé."),
+        ),
     )
 }
 
