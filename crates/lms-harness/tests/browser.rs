@@ -59,6 +59,13 @@ fn the_story_in_headless_chromium() {
     walk("run.mjs", &["--restricted"]);
 }
 
+/// The admin's side (`admin.mjs`): buttons for admins only, the restricted workspace's request, denial and cancel,
+/// the vendor console's switch, and DEACTIVATE's confirmation.
+#[test]
+fn the_admins_side_in_headless_chromium() {
+    walk("admin.mjs", &["--restricted"]);
+}
+
 /// Runs `tests/browser/{script}` against a fresh `lms-harness serve {serve_args}`; panics unless every step passes.
 fn walk(script: &str, serve_args: &[&str]) {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
