@@ -112,14 +112,6 @@ fn requests_page(state: &SimState, token: &PageToken) -> Html<String> {
                                     RequestStatus::Approved => "Approved",
                                     RequestStatus::Denied => "Denied",
                                 }
-                                @if let Some(by) = &r.decided_by {
-                                    br;
-                                    span class="muted" { "by " (member_name(state, by)) }
-                                }
-                                @if let Some(reason) = &r.reason {
-                                    br;
-                                    span class="muted" { "“" (reason) "”" }
-                                }
                             }
                             td {
                                 @if r.status == RequestStatus::Pending {
@@ -136,6 +128,13 @@ fn requests_page(state: &SimState, token: &PageToken) -> Html<String> {
                                         " "
                                         button type="submit" { "Deny" }
                                     }
+                                }
+                                @if let Some(by) = &r.decided_by {
+                                    "By " (member_name(state, by))
+                                }
+                                @if let Some(reason) = &r.reason {
+                                    br;
+                                    span class="muted" { "“" (reason) "”" }
                                 }
                             }
                         }

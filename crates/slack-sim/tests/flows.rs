@@ -377,7 +377,7 @@ async fn after_a_request_the_page_links_back_to_the_app_and_a_denial_reaches_the
         .await
         .text();
     assert!(
-        page.contains("by Max Manager") && page.contains("“We use *another* tool &lt;!here&gt;”"),
+        page.contains("By Max Manager") && page.contains("“We use *another* tool &lt;!here&gt;”"),
         "{page}"
     );
     let html = get_with(&url, &alice).await.text();
