@@ -148,9 +148,13 @@ impl PlatformConnector {
     }
 }
 
+/// A platform's row as [`platforms`] reads it: id, name, and the connector's availability, state and detail (none
+/// when the platform has no row for the connector).
+type PlatformRow = (String, String, Option<bool>, Option<String>, Option<String>);
+
 /// Every platform with `connector`'s availability and state, by platform id.
 pub fn platforms(db: &Db, connector: &str) -> Result<Vec<PlatformConnector>> {
-    let rows: Vec<(String, String, Option<bool>, Option<String>, Option<String>)> = {
+    let rows: Vec<PlatformRow> = {
         let conn = db.conn();
         let mut stmt = conn.prepare(
             "SELECT p.id, p.name, c.available, c.state, c.detail FROM platforms p
@@ -706,19 +710,17 @@ mod tests {
                 "SELECT actor, action, detail FROM audit_log WHERE platform_id = 'p' ORDER BY seq",
             )
             .unwrap();
-        let rows = stmt
-            .query_map([], |r| {
-                Ok(format!(
-                    "{} {} {}",
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?
-                ))
-            })
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
-        rows
+        stmt.query_map([], |r| {
+            Ok(format!(
+                "{} {} {}",
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?
+            ))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
     }
 
     fn requested(db: &Db) {
