@@ -2,10 +2,11 @@
 // playwright-core; no browser is downloaded). Run by `cargo test` through crates/lms-harness/tests/browser.rs, which
 // starts `lms-harness serve --restricted` on free ports and passes LMS_URL and SLACK_URL.
 //
-// The walk: an anonymous visitor signs in (picks a user) → the Slack tile refuses a learner → ACTIVATE in a workspace that restricts app installs (the member
+// The walk: an anonymous visitor signs in (picks a user) → a learner sees the Slack tile without buttons → ACTIVATE in a workspace that restricts app installs (the member
 // requests the app, an app manager approves it, ACTIVATE → Allow) → invite → the learner's conversation in the
 // simulated Slack shows every element of the message → the learner turns a toggle off → the next invitation is
-// skipped with its reason in the delivery log → DEACTIVATE hides the conversation → reactivating shows it again.
+// skipped with its reason in the delivery log → DEACTIVATE, once confirmed, hides the conversation → reactivating
+// shows it again.
 //
 // Screenshots go to tests/browser/artifacts/ (ARTIFACTS overrides). With UPDATE_DOCS_SCREENSHOTS=1, the two
 // shown in the README are copied to docs/screenshots/.
@@ -80,14 +81,14 @@ await step('an anonymous visitor is sent to sign in; as the admin, Settings → 
   await shot(page, '01-connectors-inactive');
 });
 
-await step('a learner cannot activate: the refusal is shown', async () => {
+await step('a learner sees the tile without ACTIVATE or DEACTIVATE: only admins get the buttons', async () => {
   await actAs('learner-2');
   await page.waitForURL(`${LMS}/me/notifications`);
   await page.goto(`${LMS}/settings/connectors`);
   await page.getByText('Only platform admins can activate or deactivate connectors.').waitFor();
-  await page.click('#activate'); // no new tab for non-admins: the refusal comes back here
-  await page.locator('.flash.error').filter({ hasText: 'Only platform admins may activate a connector.' }).waitFor();
-  await shot(page, '02-refused-for-learner');
+  await tileState(page).filter({ hasText: 'Inactive' }).waitFor();
+  check((await page.locator('#activate, #deactivate').count()) === 0, 'no button a learner would be refused');
+  await shot(page, '02-no-buttons-for-learner');
   await actAs('admin');
   await page.waitForURL(`${LMS}/settings/connectors`);
 });
@@ -103,6 +104,8 @@ await step('restricted workspace: ACTIVATE → the member submits a request to i
   await shot(popup, '03-slack-request-form');
   await popup.click('button[value=request]');
   await popup.getByRole('heading', { name: 'Request submitted' }).waitFor();
+  // Slack's page links back to the LMS.
+  await Promise.all([popup.waitForURL(`${LMS}/settings/connectors`), popup.click('#back-to-app')]);
   await popup.close();
   // Back in the LMS, the admin says so: the tile shows Approval requested and what to do next.
   await Promise.all([page.waitForNavigation(), page.click('#requested')]);
@@ -217,9 +220,11 @@ await step('the next invitation is skipped for that learner, with the reason in 
   await shot(page, '10-delivery-log-opted-out');
 });
 
-await step('DEACTIVATE: the tile is Inactive and the conversation is hidden in Slack', async () => {
+await step('DEACTIVATE, confirmed: the tile is Inactive and the conversation is hidden in Slack', async () => {
   await page.goto(`${LMS}/settings/connectors`);
-  await page.click('#deactivate');
+  await Promise.all([page.waitForURL(/\/settings\/connectors\/slack\/deactivate/), page.click('#deactivate')]);
+  await page.locator('#effects', { hasText: 'Learners stop receiving messages from the app' }).waitFor();
+  await Promise.all([page.waitForURL(`${LMS}/settings/connectors`), page.click('#confirm-deactivate')]);
   await page.locator('.flash.ok', { hasText: 'deactivated' }).waitFor();
   await tileState(page).filter({ hasText: 'Inactive' }).waitFor();
   await shot(page, '11-connectors-deactivated');

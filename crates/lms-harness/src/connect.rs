@@ -101,11 +101,11 @@ pub async fn command(args: ConnectArgs) -> Result<()> {
 }
 
 /// The simulated Slack's address, `http://HOST:PORT`, when `url` is one on this machine (a loopback address or
-/// `localhost`): connect works in local mode only.
-fn local_slack(url: &str) -> Result<String> {
+/// `localhost`): connect (and `vendor disable --deactivate`) works in local mode only.
+pub(crate) fn local_slack(url: &str) -> Result<String> {
     let refuse = || {
         anyhow::anyhow!(
-            "connect works in local mode only: --slack-url must be a simulated Slack on this machine, such as \
+            "this command works in local mode only: --slack-url must be a simulated Slack on this machine, such as \
              http://127.0.0.1:8025, not `{url}`"
         )
     };

@@ -17,4 +17,5 @@ pub mod operator;
 pub mod secrets_reset;
 pub mod seed;
 pub mod users_import;
+pub mod vendor;
 pub mod web;

@@ -118,6 +118,9 @@ enum Command {
     /// The connector's health per platform, and re-enabling it where repeated failures disabled it.
     #[command(subcommand)]
     Connector(lms_harness::connector_health::ConnectorCommand),
+    /// The vendor's switch: which platforms may use the connector (`vendor list|enable|disable`).
+    #[command(subcommand)]
+    Vendor(lms_harness::vendor::VendorCommand),
     /// The sealed secrets of a data folder: `secrets reset` when their key is lost for good.
     #[command(subcommand)]
     Secrets(lms_harness::secrets_reset::SecretsCommand),
@@ -228,6 +231,7 @@ async fn main() -> Result<()> {
         Command::Invite(args) => lms_harness::invite::command(args)?,
         Command::Connector(command) => lms_harness::connector_health::command(command)?,
         Command::Secrets(command) => lms_harness::secrets_reset::command(command)?,
+        Command::Vendor(command) => lms_harness::vendor::command(command).await?,
     }
     Ok(())
 }

@@ -71,6 +71,14 @@ fn path_steps_in_headless_chromium() {
     walk("steps.mjs", &[]);
 }
 
+/// The admin's side (`admin.mjs`): buttons for admins only, the restricted workspace's request, denial and cancel,
+/// the vendor console's switch, and DEACTIVATE's confirmation. Without Slack's rate limits: the walk uninstalls the
+/// app twice within a minute, and `apps.uninstall` is Tier 1 (the second would be refused with a wait, as in Slack).
+#[test]
+fn the_admins_side_in_headless_chromium() {
+    walk("admin.mjs", &["--restricted", "--no-rate-limits"]);
+}
+
 /// Runs `tests/browser/{script}` against a fresh `lms-harness serve {serve_args}`; panics unless every step passes.
 fn walk(script: &str, serve_args: &[&str]) {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());

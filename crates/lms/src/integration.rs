@@ -17,9 +17,12 @@ use std::sync::Arc;
 /// How long an activation's CSRF state is valid.
 pub const STATE_TTL_SECS: i64 = 15 * 60;
 
-/// What the tile says while an app install request waits in Slack.
+/// What the tile says while an app install request waits in Slack. Slack tells the requester, not the app, whether
+/// the request was approved or denied: the LMS cannot know, so the tile says what to do in either case.
 pub const APPROVAL_NEXT_STEP: &str = "Your request to install the app was sent to your Slack workspace's App Managers. \
-    When Slackbot tells you it was approved, click ACTIVATE again and then Allow.";
+    Slack does not tell the LMS their answer: Slackbot tells you, in Slack. Approved: click ACTIVATE again, then \
+    Allow. Denied: ask your App Managers again (ACTIVATE shows Slack's request form again), or cancel the request \
+    here.";
 
 /// Why an activation callback was refused. Nothing changed: the tile stays as it was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,6 +125,200 @@ pub fn tile(db: &Db, platform_id: &str, connector: &str) -> Result<Tile> {
     })
 }
 
+/// A platform as the vendor's console lists it: whether the connector is available there, and the state its
+/// integration is in (kept while the connector is unavailable, so that the tile comes back as it was).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PlatformConnector {
+    /// The platform's id.
+    pub platform_id: String,
+    /// The platform's name.
+    pub name: String,
+    /// Whether the vendor made the connector available there.
+    pub available: bool,
+    /// The integration's state, as the tile shows it when the connector is available (never
+    /// [`Tile::Unavailable`]).
+    pub state: Tile,
+}
+
+impl PlatformConnector {
+    /// Whether the integration holds the service's credentials (Active, or Disconnected with them kept): turning
+    /// the connector off there deactivates it first.
+    pub fn connected(&self) -> bool {
+        matches!(self.state, Tile::Active(_) | Tile::Disconnected(_))
+    }
+}
+
+/// A platform's row as [`platforms`] reads it: id, name, and the connector's availability, state and detail (none
+/// when the platform has no row for the connector).
+type PlatformRow = (String, String, Option<bool>, Option<String>, Option<String>);
+
+/// Every platform with `connector`'s availability and state, by platform id.
+pub fn platforms(db: &Db, connector: &str) -> Result<Vec<PlatformConnector>> {
+    let rows: Vec<PlatformRow> = {
+        let conn = db.conn();
+        let mut stmt = conn.prepare(
+            "SELECT p.id, p.name, c.available, c.state, c.detail FROM platforms p
+             LEFT JOIN connectors c ON c.platform_id = p.id AND c.connector_id = ?1 ORDER BY p.id",
+        )?;
+        let rows = stmt.query_map([connector], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    rows.into_iter()
+        .map(|(platform_id, name, available, state, detail)| {
+            Ok(PlatformConnector {
+                platform_id,
+                name,
+                available: available.unwrap_or(false),
+                state: match state {
+                    Some(state) => Tile::from_stored(&state, detail)?,
+                    None => Tile::Inactive(None),
+                },
+            })
+        })
+        .collect()
+}
+
+/// What the vendor's switch does on a platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Switch {
+    /// The connector already was as asked: nothing changed.
+    Unchanged,
+    /// The connector is available: the platform's admins see its tile.
+    MadeAvailable,
+    /// The connector is no longer available: no tile; the integration was not connected.
+    MadeUnavailable,
+    /// The integration was connected: it was deactivated (as DEACTIVATE does: the app's conversations hidden,
+    /// nothing more sent), then the connector made unavailable.
+    DeactivatedAndMadeUnavailable,
+}
+
+/// The vendor's switch refused to turn a connector off where its integration is connected, because deactivating
+/// it was not confirmed. Nothing changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StillConnected {
+    /// The platform.
+    pub platform_id: String,
+}
+
+impl std::fmt::Display for StillConnected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "The integration is connected on platform {}: making the connector unavailable deactivates it first \
+             (the app's conversations are hidden in the workspace and learners receive nothing more). Confirm the \
+             deactivation to go on; nothing was changed.",
+            self.platform_id
+        )
+    }
+}
+
+impl std::error::Error for StillConnected {}
+
+/// What the vendor's switch will do on `platform_id` when asked to make `connector` `available`: turning it off
+/// where the integration is connected deactivates it first, only when `deactivate` confirms it (else
+/// [`StillConnected`]). An unknown platform is an error.
+pub fn plan_switch(
+    db: &Db,
+    platform_id: &str,
+    connector: &str,
+    available: bool,
+    deactivate: bool,
+) -> Result<Switch> {
+    let Some(p) = platforms(db, connector)?
+        .into_iter()
+        .find(|p| p.platform_id == platform_id)
+    else {
+        bail!("There is no platform `{platform_id}`.");
+    };
+    Ok(match (p.available, available) {
+        (was, wanted) if was == wanted => Switch::Unchanged,
+        (_, true) => Switch::MadeAvailable,
+        (_, false) if !p.connected() => Switch::MadeUnavailable,
+        (_, false) if deactivate => Switch::DeactivatedAndMadeUnavailable,
+        (_, false) => {
+            return Err(StillConnected {
+                platform_id: platform_id.into(),
+            }
+            .into());
+        }
+    })
+}
+
+/// Refuses unless `connector` is available on `platform_id` and `user_id` is a platform admin; refusals are
+/// audited.
+fn require_admin(
+    db: &Db,
+    platform_id: &str,
+    connector: &str,
+    user_id: &str,
+    action: &str,
+) -> Result<()> {
+    if tile(db, platform_id, connector)? == Tile::Unavailable {
+        db.audit(
+            platform_id,
+            user_id,
+            &format!("{action}.refused"),
+            "connector not available",
+        )?;
+        bail!(
+            "The {connector} connector is not available on this platform; ask your vendor to make it available."
+        );
+    }
+    let role = db.user(platform_id, user_id)?.map(|u| u.role);
+    if role != Some(Role::Admin) {
+        db.audit(
+            platform_id,
+            user_id,
+            &format!("{action}.refused"),
+            "not a platform admin",
+        )?;
+        bail!("Only platform admins may {action} a connector.");
+    }
+    Ok(())
+}
+
+/// Stores the integration's new state, audited for `actor` with `why`.
+fn store_tile(
+    db: &Db,
+    platform_id: &str,
+    connector: &str,
+    tile: &Tile,
+    actor: &str,
+    why: &str,
+) -> Result<()> {
+    let (state, detail) = tile.stored()?;
+    db.conn().execute(
+        "UPDATE connectors SET state = ?3, detail = ?4, updated_at = ?5 WHERE platform_id = ?1 AND connector_id = ?2",
+        params![platform_id, connector, state, detail, now()],
+    )?;
+    db.audit(platform_id, actor, &format!("connector.{state}"), why)
+}
+
+/// Cancel request: an admin withdraws, on the LMS's side, the app install request the tile waits for; the tile is
+/// Inactive again (audited). Slack keeps the request itself until an App Manager decides: the LMS has no way to
+/// withdraw it there.
+pub fn cancel_request(db: &Db, platform_id: &str, connector: &str, user_id: &str) -> Result<Tile> {
+    require_admin(db, platform_id, connector, user_id, "activate")?;
+    if !matches!(
+        tile(db, platform_id, connector)?,
+        Tile::ApprovalRequested(_)
+    ) {
+        bail!("No app install request is waiting: nothing to cancel.");
+    }
+    store_tile(
+        db,
+        platform_id,
+        connector,
+        &Tile::Inactive(None),
+        user_id,
+        "app install request cancelled in the LMS",
+    )?;
+    tile(db, platform_id, connector)
+}
+
 /// What a platform admin sees on a connector's tile.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "state", content = "detail", rename_all = "snake_case")]
@@ -199,7 +396,8 @@ impl Lms {
         self.sandbox.connector_id()
     }
 
-    /// The vendor-side switch that makes the connector available to a platform.
+    /// Sets the availability flag alone, for seeding and tests: the vendor's console goes through
+    /// [`Lms::switch_availability`], which deactivates a connected integration first.
     pub fn set_available(&self, platform_id: &str, available: bool, actor: &str) -> Result<()> {
         set_available(&self.db, platform_id, self.connector_id(), available, actor)
     }
@@ -227,13 +425,7 @@ impl Lms {
         actor: &str,
         why: &str,
     ) -> Result<()> {
-        let (state, detail) = tile.stored()?;
-        self.db.conn().execute(
-            "UPDATE connectors SET state = ?3, detail = ?4, updated_at = ?5 WHERE platform_id = ?1 AND connector_id = ?2",
-            params![platform_id, self.connector_id(), state, detail, now()],
-        )?;
-        self.db
-            .audit(platform_id, actor, &format!("connector.{state}"), why)
+        store_tile(&self.db, platform_id, self.connector_id(), tile, actor, why)
     }
 
     /// Refuses unless the connector is available and `user_id` is a platform admin; refusals are audited.
@@ -243,29 +435,7 @@ impl Lms {
         user_id: &str,
         action: &str,
     ) -> Result<()> {
-        if self.tile(platform_id)? == Tile::Unavailable {
-            self.db.audit(
-                platform_id,
-                user_id,
-                &format!("{action}.refused"),
-                "connector not available",
-            )?;
-            bail!(
-                "The {} connector is not available on this platform; ask your vendor to make it available.",
-                self.connector_id()
-            );
-        }
-        let role = self.db.user(platform_id, user_id)?.map(|u| u.role);
-        if role != Some(Role::Admin) {
-            self.db.audit(
-                platform_id,
-                user_id,
-                &format!("{action}.refused"),
-                "not a platform admin",
-            )?;
-            bail!("Only platform admins may {action} a connector.");
-        }
-        Ok(())
+        require_admin(&self.db, platform_id, self.connector_id(), user_id, action)
     }
 
     /// ACTIVATE: returns the URL of the service's consent page for the admin's browser. The state is bound to no
@@ -460,27 +630,201 @@ impl Lms {
         self.tile(platform_id)
     }
 
+    /// Cancel request (see [`cancel_request`]).
+    pub fn cancel_request(&self, platform_id: &str, user_id: &str) -> Result<Tile> {
+        cancel_request(&self.db, platform_id, self.connector_id(), user_id)
+    }
+
     /// DEACTIVATE.
     pub async fn deactivate(&self, platform_id: &str, user_id: &str) -> Result<Tile> {
         self.require_admin(platform_id, user_id, "deactivate")?;
+        self.uninstall(platform_id, user_id, "deactivated by an admin")
+            .await?;
+        self.tile(platform_id)
+    }
+
+    /// Has the connector deactivate the integration (the service forgets the app: its conversations are hidden),
+    /// then marks it Inactive, audited for `actor` with `why`. When the connector fails, nothing changes.
+    async fn uninstall(&self, platform_id: &str, actor: &str, why: &str) -> Result<()> {
         self.sandbox
             .deactivate(platform_id)
             .await?
             .map_err(|e| anyhow::anyhow!("{}", e.message))?;
-        self.set_tile(
+        self.set_tile(platform_id, &Tile::Inactive(None), actor, why)
+    }
+
+    /// The vendor's switch (M1): makes the connector available on `platform_id` or not, audited for `actor`. Where
+    /// the integration is connected, turning the connector off deactivates it first, as DEACTIVATE does, when
+    /// `deactivate` confirms it; otherwise it is refused with [`StillConnected`]. The integration's other states
+    /// are kept: the tile comes back as it was when the connector is made available again.
+    pub async fn switch_availability(
+        &self,
+        platform_id: &str,
+        available: bool,
+        actor: &str,
+        deactivate: bool,
+    ) -> Result<Switch> {
+        let switch = plan_switch(
+            &self.db,
             platform_id,
-            &Tile::Inactive(None),
-            user_id,
-            "deactivated by an admin",
+            self.connector_id(),
+            available,
+            deactivate,
         )?;
-        self.tile(platform_id)
+        if switch == Switch::DeactivatedAndMadeUnavailable {
+            self.uninstall(
+                platform_id,
+                actor,
+                "deactivated: the vendor made the connector unavailable",
+            )
+            .await?;
+        }
+        if switch != Switch::Unchanged {
+            self.set_available(platform_id, available, actor)?;
+        }
+        Ok(switch)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::secrets::SecretBox;
+    use crate::test_support::platform_with_users;
     use connector_host::outbound::{Grant, Route};
+    use std::path::Path;
+
+    /// A database with platform `p` (admin `admin`, learner `l1`) where `slack` is available.
+    fn platform() -> Db {
+        let db = Db::open(Path::new(":memory:"), SecretBox::new([7; 32])).unwrap();
+        platform_with_users(&db, 1);
+        set_available(&db, "p", "slack", true, "vendor").unwrap();
+        db
+    }
+
+    /// The audit rows of `p`: "actor action detail", oldest first.
+    fn audit(db: &Db) -> Vec<String> {
+        let conn = db.conn();
+        let mut stmt = conn
+            .prepare(
+                "SELECT actor, action, detail FROM audit_log WHERE platform_id = 'p' ORDER BY seq",
+            )
+            .unwrap();
+        stmt.query_map([], |r| {
+            Ok(format!(
+                "{} {} {}",
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?
+            ))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+    }
+
+    fn requested(db: &Db) {
+        let tile = Tile::ApprovalRequested(APPROVAL_NEXT_STEP.into());
+        store_tile(db, "p", "slack", &tile, "admin", "app install requested").unwrap();
+    }
+
+    #[test]
+    fn an_admin_cancels_a_waiting_request_and_the_tile_is_inactive_again() {
+        let db = platform();
+        requested(&db);
+        // A learner is refused, audited; the request still waits.
+        let e = cancel_request(&db, "p", "slack", "l1").unwrap_err();
+        assert!(e.to_string().contains("Only platform admins"), "{e}");
+        assert!(matches!(
+            tile(&db, "p", "slack").unwrap(),
+            Tile::ApprovalRequested(_)
+        ));
+        assert_eq!(
+            cancel_request(&db, "p", "slack", "admin").unwrap(),
+            Tile::Inactive(None)
+        );
+        let audit = audit(&db);
+        assert!(
+            audit.contains(&"l1 activate.refused not a platform admin".to_string()),
+            "{audit:?}"
+        );
+        assert_eq!(
+            audit.last().unwrap(),
+            "admin connector.inactive app install request cancelled in the LMS"
+        );
+        // Nothing waits any more: a second cancel says so and changes nothing.
+        let e = cancel_request(&db, "p", "slack", "admin").unwrap_err();
+        assert!(e.to_string().contains("nothing to cancel"), "{e}");
+        assert_eq!(tile(&db, "p", "slack").unwrap(), Tile::Inactive(None));
+    }
+
+    #[test]
+    fn the_vendors_switch_hides_and_shows_the_tile_as_it_was() {
+        let db = platform();
+        requested(&db);
+        assert_eq!(
+            plan_switch(&db, "p", "slack", true, false).unwrap(),
+            Switch::Unchanged
+        );
+        // Not connected: turned off at once; the state is kept behind the switch.
+        assert_eq!(
+            plan_switch(&db, "p", "slack", false, false).unwrap(),
+            Switch::MadeUnavailable
+        );
+        set_available(&db, "p", "slack", false, "vendor").unwrap();
+        assert_eq!(tile(&db, "p", "slack").unwrap(), Tile::Unavailable);
+        let listed = platforms(&db, "slack").unwrap();
+        assert_eq!(listed.len(), 1);
+        assert!(!listed[0].available);
+        assert!(matches!(listed[0].state, Tile::ApprovalRequested(_)));
+        // Refused to the platform's admin while unavailable.
+        let e = cancel_request(&db, "p", "slack", "admin").unwrap_err();
+        assert!(e.to_string().contains("not available"), "{e}");
+        assert_eq!(
+            plan_switch(&db, "p", "slack", true, false).unwrap(),
+            Switch::MadeAvailable
+        );
+        set_available(&db, "p", "slack", true, "vendor").unwrap();
+        assert!(matches!(
+            tile(&db, "p", "slack").unwrap(),
+            Tile::ApprovalRequested(_)
+        ));
+        let audit = audit(&db);
+        assert!(
+            audit.contains(&"vendor connector.unavailable slack".to_string()),
+            "{audit:?}"
+        );
+        assert_eq!(audit.last().unwrap(), "vendor connector.available slack");
+        // An unknown platform is refused.
+        let e = plan_switch(&db, "nope", "slack", false, true).unwrap_err();
+        assert!(e.to_string().contains("no platform `nope`"), "{e}");
+    }
+
+    #[test]
+    fn turning_the_connector_off_where_it_is_connected_needs_the_deactivation_confirmed() {
+        let db = platform();
+        for connected in [
+            Tile::Active("WS".into()),
+            Tile::Disconnected("revoked".into()),
+        ] {
+            store_tile(&db, "p", "slack", &connected, "admin", "test").unwrap();
+            assert!(platforms(&db, "slack").unwrap()[0].connected());
+            let e = plan_switch(&db, "p", "slack", false, false).unwrap_err();
+            assert_eq!(
+                e.downcast_ref::<StillConnected>(),
+                Some(&StillConnected {
+                    platform_id: "p".into()
+                })
+            );
+            assert!(e.to_string().contains("deactivates it first"), "{e}");
+            assert_eq!(
+                plan_switch(&db, "p", "slack", false, true).unwrap(),
+                Switch::DeactivatedAndMadeUnavailable
+            );
+            // Nothing changed by planning.
+            assert_eq!(tile(&db, "p", "slack").unwrap(), connected);
+        }
+    }
 
     fn slack() -> OutboundConfig {
         OutboundConfig::new(vec![Grant::parse("https://slack.com/api/").unwrap()])

@@ -103,7 +103,7 @@ fn requests_page(state: &SimState, token: &PageToken) -> Html<String> {
                     @for r in &state.requests {
                         tr {
                             td { (r.id) }
-                            td { (state.member(&r.member_id).map_or(&r.member_id, |m| &m.real_name)) }
+                            td { (member_name(state, &r.member_id)) }
                             td { (r.message) }
                             td { code { (r.scopes.join(", ")) } }
                             td {
@@ -122,8 +122,19 @@ fn requests_page(state: &SimState, token: &PageToken) -> Html<String> {
                                     " "
                                     form method="post" action=(format!("/_sim/requests/{}/deny", r.id)) style="display:inline" {
                                         (token.field())
+                                        input type="text" name="reason" maxlength="2000"
+                                            aria-label={ "Reason for " (member_name(state, &r.member_id)) " (optional)" }
+                                            placeholder="Reason (optional)";
+                                        " "
                                         button type="submit" { "Deny" }
                                     }
+                                }
+                                @if let Some(by) = &r.decided_by {
+                                    "By " (member_name(state, by))
+                                }
+                                @if let Some(reason) = &r.reason {
+                                    br;
+                                    span class="muted" { "“" (reason) "”" }
                                 }
                             }
                         }
@@ -138,8 +149,14 @@ fn requests_page(state: &SimState, token: &PageToken) -> Html<String> {
     page("App requests – simulated Slack", body)
 }
 
+/// A member's real name, else their ID.
+fn member_name<'a>(state: &'a SimState, id: &'a str) -> &'a str {
+    state.member(id).map_or(id, |m| &m.real_name)
+}
+
 /// `POST /_sim/requests/{id}/approve` (`APPROVE`) and `/deny` (not `APPROVE`): an app manager decides
-/// (JSON `{"by"}` or a form from the requests page, which is shown again).
+/// (JSON `{"by", "reason"}`, or a form from the requests page, which is shown again: decided by the workspace's first
+/// app manager, with the reason typed for a denial).
 pub async fn decide<const APPROVE: bool>(
     State(shared): State<Arc<Shared>>,
     Path(id): Path<String>,
@@ -147,13 +164,19 @@ pub async fn decide<const APPROVE: bool>(
     body: Bytes,
 ) -> Response {
     let fields = body_fields(&headers, &body);
-    let by = fields.get("by").and_then(Value::as_str);
+    let reason = fields.get("reason").and_then(Value::as_str);
     let decided = {
         let mut state = shared.lock();
+        let first_manager = state.config.workspace.app_managers.first().cloned();
+        let by = match fields.get("by").and_then(Value::as_str) {
+            Some(by) => Some(by.to_string()),
+            None if is_form(&headers) => first_manager,
+            None => None,
+        };
         if APPROVE {
-            state.approve_request(&id, by)
+            state.approve_request(&id, by.as_deref())
         } else {
-            state.deny_request(&id, by)
+            state.deny_request(&id, by.as_deref(), reason)
         }
     };
     match decided {

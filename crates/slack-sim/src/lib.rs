@@ -290,7 +290,7 @@ impl SimHandle {
 
     /// An app manager denies an install request; Slackbot tells the member.
     pub fn deny_request(&self, id: &str) -> anyhow::Result<InstallRequest> {
-        self.shared.lock().deny_request(id, None)
+        self.shared.lock().deny_request(id, None, None)
     }
 
     /// A member clicks a button of a message: the signed `block_actions` payload goes to the interactivity

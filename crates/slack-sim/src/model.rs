@@ -653,6 +653,9 @@ pub struct InstallRequest {
     pub created: i64,
     /// Who approved or denied it.
     pub decided_by: Option<String>,
+    /// Why it was denied, as the app manager wrote it for the member (optional).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// One Web API call, as recorded by the simulation.

@@ -76,6 +76,30 @@ struct Checked {
     scopes: Vec<String>,
 }
 
+/// Where "Back to …" goes after an app request: the origin (scheme, host and port) of the redirect URL, which
+/// [`check`] found among the app's registered Redirect URLs, so the link can only lead to the app's own site (never an
+/// open redirect). `None` when the URL has no origin to link to.
+fn origin_of(redirect: &str) -> Option<(String, String)> {
+    let uri: http::Uri = redirect.parse().ok()?;
+    let scheme = uri
+        .scheme_str()
+        .filter(|s| matches!(*s, "http" | "https"))?;
+    let authority = uri.authority()?.as_str();
+    if authority.contains('@') {
+        return None;
+    }
+    Some((format!("{scheme}://{authority}/"), authority.to_string()))
+}
+
+/// The link back to the app's site after an app request (see [`origin_of`]).
+fn back_link(redirect: &str) -> Markup {
+    html! {
+        @if let Some((href, host)) = origin_of(redirect) {
+            p { a id="back-to-app" class="button" href=(href) { "Back to " (host) } }
+        }
+    }
+}
+
 /// A page with `status`.
 fn page_response(status: StatusCode, title: &str, body: Markup) -> Response {
     (status, page(title, body)).into_response()
@@ -267,10 +291,14 @@ fn consent_page(
 fn request_page(
     state: &SimState,
     r: &AuthorizeRequest,
+    c: &Checked,
     member: &Member,
     token: &PageToken,
 ) -> Response {
     let app = &state.config.app.name;
+    let denied = state
+        .latest_request(&member.id)
+        .filter(|q| q.status == RequestStatus::Denied);
     let body = html! {
         main class="card" {
             h1 { "Request to install " (app) " on " (state.config.workspace.team_name) }
@@ -285,7 +313,19 @@ fn request_page(
                     input type="hidden" name="member" value=(member.id);
                     div class="actions" { (cancel_button(true)) }
                 }
+                (back_link(&c.redirect))
             } @else {
+                @if let Some(q) = denied {
+                    p class="notice" role="alert" id="denied" {
+                        "Your last request to install " (app) " was not approved"
+                        @if let Some(by) = q.decided_by.as_deref().and_then(|id| state.member(id)) {
+                            " by " (by.real_name)
+                        }
+                        "."
+                        @if let Some(reason) = &q.reason { " “" (reason) "”" }
+                        " You can send a new request."
+                    }
+                }
                 p {
                     "Your workspace requires App Manager approval to install apps. Tell them why you want "
                     (app) "; you will hear from Slackbot when your request is approved."
@@ -314,15 +354,16 @@ fn request_page(
     ))
 }
 
-/// The page after a request is submitted.
-fn request_submitted_page(state: &SimState) -> Response {
+/// The page after a request is submitted, with a link back to the app's site.
+fn request_submitted_page(state: &SimState, c: &Checked) -> Response {
     let body = html! {
         main class="card" {
             h1 { "Request submitted" }
             p role="status" {
                 "Your request to install " (state.config.app.name) " was sent to your App Managers. "
-                "Slackbot will send you a message when it is approved; then install the app again."
+                "Slackbot will send you a message when they decide; once it is approved, install the app again."
             }
+            (back_link(&c.redirect))
         }
     };
     page_response(StatusCode::OK, "Request submitted – Slack", body)
@@ -355,7 +396,7 @@ pub async fn authorize_get(
     if let Some(m) = &member
         && !may_install(&state, m, &c.scopes)
     {
-        return request_page(&state, &r, m, &token);
+        return request_page(&state, &r, &c, m, &token);
     }
     let member = member.as_ref().map(|m| m.id.as_str());
     consent_page(&state, &r, &c, member, None, &token)
@@ -418,13 +459,13 @@ pub async fn authorize_post(
             );
             with_state(vec![("code", code)])
         }
-        "allow" => request_page(&state, &r, &member, &token),
+        "allow" => request_page(&state, &r, &c, &member, &token),
         "request" if !may_install(&state, &member, &c.scopes) => {
             let message = fields.get("message").cloned().unwrap_or_default();
             if !state.has_pending_request(&member.id) {
                 submit_request(&mut state, &member, &c.scopes, &message);
             }
-            request_submitted_page(&state)
+            request_submitted_page(&state, &c)
         }
         _ => consent_page(&state, &r, &c, Some(&member.id), None, &token),
     };
@@ -445,6 +486,7 @@ fn submit_request(state: &mut SimState, member: &Member, scopes: &[String], mess
         status: RequestStatus::Pending,
         created,
         decided_by: None,
+        reason: None,
     });
     let app_name = escape_mrkdwn(&state.config.app.name);
     state.slackbot_says(

@@ -503,15 +503,42 @@ impl SimState {
         Ok(req)
     }
 
-    /// Denies a pending install request; Slackbot tells the member.
-    pub fn deny_request(&mut self, id: &str, by: Option<&str>) -> anyhow::Result<InstallRequest> {
-        let req = self.decide_request(id, by, RequestStatus::Denied)?;
+    /// Denies a pending install request (decided by `by`, with the app manager's `reason` if any); Slackbot tells
+    /// the member, as Slack does, with the reason.
+    pub fn deny_request(
+        &mut self,
+        id: &str,
+        by: Option<&str>,
+        reason: Option<&str>,
+    ) -> anyhow::Result<InstallRequest> {
+        let reason = reason
+            .map(|r| r.trim().chars().take(2000).collect::<String>())
+            .filter(|r| !r.is_empty());
+        let mut req = self.decide_request(id, by, RequestStatus::Denied)?;
+        if let Some(r) = self.requests.iter_mut().find(|r| r.id == id) {
+            r.reason.clone_from(&reason);
+        }
+        req.reason.clone_from(&reason);
         let app_name = escape_mrkdwn(&self.config.app.name);
+        let by = by.map(|m| format!(" by <@{m}>")).unwrap_or_default();
+        let why = reason
+            .map(|r| format!("\n>{}", escape_mrkdwn(&r).replace('\n', "\n>")))
+            .unwrap_or_default();
         self.slackbot_says(
             &req.member_id,
-            &format!("Your request to install *{app_name}* was not approved."),
+            &format!(
+                "Your request to install *{app_name}* was not approved{by}.{why}\nYou can send a new request from the app's install page."
+            ),
         );
         Ok(req)
+    }
+
+    /// The member's latest install request for the app, if any.
+    pub fn latest_request(&self, member_id: &str) -> Option<&InstallRequest> {
+        self.requests
+            .iter()
+            .rev()
+            .find(|q| q.member_id == member_id && q.app_id == self.config.app.app_id)
     }
 
     /// Sets the status of a pending install request (decided by `by`); returns it.

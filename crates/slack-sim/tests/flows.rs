@@ -295,6 +295,107 @@ async fn restricted_workspace_lets_admins_and_managers_install() {
 }
 
 #[tokio::test]
+async fn after_a_request_the_page_links_back_to_the_app_and_a_denial_reaches_the_requester() {
+    let mut cfg = SimConfig::demo();
+    cfg.workspace.restrict_app_installs = true;
+    cfg.app
+        .redirect_urls
+        .push("https://lms.example:8443/connectors/slack/callback?x=1".into());
+    let sim = start_with(cfg).await;
+    let st = sim.state();
+    let request = |redirect: &'static str| {
+        let fields = [
+            ("client_id", st.app.client_id.clone()),
+            ("scope", "chat:write".into()),
+            ("redirect_uri", redirect.into()),
+            ("state", "st-1".into()),
+            ("member", "U0ALICE001".into()),
+            ("action", "request".into()),
+            ("message", "for the LMS".into()),
+        ];
+        let url = sim.authorize_url();
+        async move {
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            post_form(&url, &fields).await
+        }
+    };
+    // After Submit: back to the origin of the registered redirect URL the request named, nothing else of it.
+    let html = request("https://lms.example:8443/connectors/slack/callback?x=1")
+        .await
+        .text();
+    assert!(html.contains("Request submitted"), "{html}");
+    assert!(
+        html.contains(r#"<a id="back-to-app" class="button" href="https://lms.example:8443/">Back to lms.example:8443</a>"#),
+        "{html}"
+    );
+    // An unregistered redirect URL is Slack's error page: no request, no link.
+    let html = request("https://evil.example/connectors/slack/callback")
+        .await
+        .text();
+    assert!(html.contains("redirect_uri did not match"), "{html}");
+    assert!(!html.contains("back-to-app"), "{html}");
+    assert_eq!(sim.requests().len(), 1);
+    // While the request waits, the install page says so and links back too.
+    let url = format!(
+        "{}?{}",
+        sim.authorize_url(),
+        authorize_query(&st, "chat:write")
+    );
+    let alice = [("cookie", "sim_member=U0ALICE001")];
+    let html = get_with(&url, &alice).await.text();
+    assert!(html.contains("waiting for an App Manager"), "{html}");
+    assert!(
+        html.contains(r#"href="http://127.0.0.1:8080/">Back to 127.0.0.1:8080</a>"#),
+        "{html}"
+    );
+
+    // An app manager denies it from the requests page, with a reason: Slackbot tells the requester who and why.
+    let id = sim.requests()[0].id.clone();
+    let r = post_form(
+        &sim_url(&sim, &format!("/_sim/requests/{id}/deny")),
+        &[("reason", "We use *another* tool <!here>")],
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    let denied = &sim.requests()[0];
+    assert_eq!(denied.status, RequestStatus::Denied);
+    assert_eq!(denied.decided_by.as_deref(), Some("U0MANAGER1"));
+    assert_eq!(
+        denied.reason.as_deref(),
+        Some("We use *another* tool <!here>")
+    );
+    let last = sim.messages_for_member("U0ALICE001").pop().unwrap();
+    assert_eq!(last.kind, ConversationKind::Slackbot);
+    assert_eq!(
+        last.message.text,
+        "Your request to install *LMS Notifications* was not approved by <@U0MANAGER1>.\n\
+         >We use *another* tool &lt;!here&gt;\n\
+         You can send a new request from the app's install page.",
+    );
+    // The requests page shows the decision; the install page shows the denial and offers a new request.
+    let page = get_with(&sim_url(&sim, "/_sim/requests"), &[("accept", "text/html")])
+        .await
+        .text();
+    assert!(
+        page.contains("By Max Manager") && page.contains("“We use *another* tool &lt;!here&gt;”"),
+        "{page}"
+    );
+    let html = get_with(&url, &alice).await.text();
+    assert!(
+        html.contains(r#"id="denied""#) && html.contains("was not approved"),
+        "{html}"
+    );
+    assert!(
+        html.contains("We use *another* tool &lt;!here&gt;"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<textarea"),
+        "a new request can be sent: {html}"
+    );
+}
+
+#[tokio::test]
 async fn uninstall_hides_and_reinstall_shows_the_same_conversations() {
     let sim = start_demo().await;
     let rx_events = receiver(200, Duration::ZERO).await;

@@ -37,7 +37,7 @@ use anyhow::{Context, Result};
 use axum::Router;
 use lms::db::now;
 use lms::integration::{Lms, Tile};
-use pages::{connectors, deliveries, notifications, paths, sessions};
+use pages::{connectors, deliveries, notifications, paths, sessions, vendor};
 use slack_sim::SimConfig;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -293,6 +293,7 @@ fn router(app: App, timeouts: Timeouts) -> Router {
         .merge(paths::routes())
         .merge(sessions::routes())
         .merge(deliveries::routes())
+        .merge(vendor::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             app.clone(),
             csrf::guard,

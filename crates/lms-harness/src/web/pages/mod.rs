@@ -5,3 +5,4 @@ pub(super) mod deliveries;
 pub(super) mod notifications;
 pub(super) mod paths;
 pub(super) mod sessions;
+pub(super) mod vendor;

@@ -10,12 +10,17 @@ use axum::extract::{Form, State};
 use axum::routing::get;
 use maud::html;
 
-/// The preferences the page shows: key and label.
-const PREFERENCES: [(&str, &str); 2] = [
-    ("assigned_to_session", "I am assigned to a path session"),
+/// The preferences the page shows: key, and label in English and in French.
+const PREFERENCES: [(&str, &str, &str); 2] = [
+    (
+        "assigned_to_session",
+        "I am assigned to a path session",
+        "Je suis affecté à une session de parcours",
+    ),
     (
         "session_information",
         "I receive information as part of a path session I am enrolled in",
+        "Je reçois des informations dans le cadre d'une session de parcours à laquelle je suis inscrit",
     ),
 ];
 
@@ -30,21 +35,35 @@ pub(in crate::web) fn routes() -> Router<App> {
 /// `/me/notifications`.
 async fn my_notifications(State(app): State<App>, v: Visitor) -> Page {
     let mut switches = Vec::new();
-    for (key, label) in PREFERENCES {
-        switches.push((key, label, app.lms.preference(PLATFORM, &v.me.id, key)?));
+    for (key, en, fr) in PREFERENCES {
+        switches.push((
+            key,
+            v.t(en, fr),
+            app.lms.preference(PLATFORM, &v.me.id, key)?,
+        ));
     }
+    let title = v.t("Notifications", "Notifications");
     let body = html! {
-        (crumbs(&["Personal settings", "Notifications", "My training", "Trainings"]))
-        h1 { "Notifications" }
-        p.muted { "Personal settings of " (v.me.display_name) " (" (v.me.email) ")." }
+        (crumbs(&[
+            v.t("Personal settings", "Paramètres personnels"),
+            title,
+            v.t("My training", "Ma formation"),
+            v.t("Trainings", "Formations"),
+        ]))
+        h1 { (title) }
+        p.muted {
+            (v.t("Personal settings of ", "Paramètres personnels de ")) (v.me.display_name) " (" (v.me.email) ")."
+        }
         form.card method="post" action="/me/notifications" {
             (v.csrf_field())
-            h2 #my-training { "My training" }
+            h2 #my-training { (v.t("My training", "Ma formation")) }
             fieldset aria-describedby="trainings-help" {
-                legend { "Trainings" }
+                legend { (v.t("Trainings", "Formations")) }
                 p.muted #trainings-help {
-                    "Turned off, these stop the matching Slack messages; the integration stays on, and turning them \
-                     on again restores them."
+                    (v.t("Turned off, these stop the matching Slack messages; the integration stays on, and turning \
+                          them on again restores them.",
+                         "Désactivés, ils arrêtent les messages Slack correspondants ; l'intégration reste active, et \
+                          les réactiver les rétablit."))
                 }
                 @for (key, label, on) in switches {
                     div.switch {
@@ -53,10 +72,15 @@ async fn my_notifications(State(app): State<App>, v: Visitor) -> Page {
                     }
                 }
             }
-            div.actions { button.primary type="submit" { "Save" } }
+            div.actions { button.primary type="submit" { (v.t("Save", "Enregistrer")) } }
         }
     };
-    Ok(v.page(&app, Section::MyNotifications, "My notifications", body))
+    Ok(v.page(
+        &app,
+        Section::MyNotifications,
+        v.t("My notifications", "Mes notifications"),
+        body,
+    ))
 }
 
 /// `POST /me/notifications`: saves the switches (an absent one is off).
@@ -65,7 +89,7 @@ async fn save_notifications(
     v: Visitor,
     Form(form): Form<forms::Fields>,
 ) -> Page {
-    for (key, _) in PREFERENCES {
+    for (key, _, _) in PREFERENCES {
         let on = form.contains_key(key);
         if app.lms.preference(PLATFORM, &v.me.id, key)? != on {
             app.lms.set_preference(PLATFORM, &v.me.id, key, on)?;
@@ -73,6 +97,12 @@ async fn save_notifications(
     }
     Ok(see_other(
         "/me/notifications",
-        Some(Flash::Ok("Your notification settings are saved.".into())),
+        Some(Flash::Ok(
+            v.t(
+                "Your notification settings are saved.",
+                "Vos paramètres de notification sont enregistrés.",
+            )
+            .into(),
+        )),
     ))
 }
