@@ -130,7 +130,7 @@ async fn run_in(dir: &std::path::Path) -> Result<DemoReport> {
         &NewNotification {
             id: &notification_id,
             kind: Kind::SessionAssignment,
-            title: &format!("You are invited to {}", data.session.title),
+            title: &lms::invitations::subject(&data.session.title, lms::lang::Lang::En),
             session_id: Some(&data.session.id),
             body: None,
             mandatory: false,
