@@ -105,8 +105,15 @@ async fn an_invitation_reaches_each_matched_learner_once_in_the_apps_dm() {
         let blocks = m["blocks"].as_array().unwrap();
         let all = serde_json::to_string(blocks).unwrap();
         let header = blocks.iter().find(|b| b["type"] == "header").unwrap();
-        let subject = lms::invitations::subject(&data.session.title, lms::lang::Lang::of_locale(&learner.locale));
-        assert_eq!(header["text"]["text"], subject.as_str(), "the subject in the learner's language");
+        let subject = lms::invitations::subject(
+            &data.session.title,
+            lms::lang::Lang::of_locale(&learner.locale),
+        );
+        assert_eq!(
+            header["text"]["text"],
+            subject.as_str(),
+            "the subject in the learner's language"
+        );
         assert!(
             all.contains("Onboarding path — December cohort"),
             "session title"

@@ -53,7 +53,11 @@ fn check_filters(db: &Db, args: &DeliveriesArgs) -> Result<()> {
     let platform = args.platform.as_deref();
     // Whether `table` has a row with this id (on the platform, when one is given).
     let exists = |table: &str, id: &str| -> Result<bool> {
-        let platform_column = if table == "platforms" { "id" } else { "platform_id" };
+        let platform_column = if table == "platforms" {
+            "id"
+        } else {
+            "platform_id"
+        };
         let sql = format!(
             "SELECT EXISTS (SELECT 1 FROM {table} WHERE id = ?1 AND (?2 IS NULL OR {platform_column} = ?2))"
         );

@@ -74,7 +74,9 @@ pub fn command(args: InviteArgs) -> Result<()> {
                 args.data.display()
             );
             if !already.is_empty() {
-                eprintln!("Already invited, not invited again: {already} (`--reminder` sends it to them again).");
+                eprintln!(
+                    "Already invited, not invited again: {already} (`--reminder` sends it to them again)."
+                );
             }
         }
         (Some(id), Sending::Reminder) => {

@@ -31,7 +31,9 @@ async fn activate(harness: &Harness) -> Tile {
         .await
         .unwrap();
     let query = consent(&url, INSTALLER, true).await.unwrap();
-    lms.complete_activation(DEMO_PLATFORM, &query).await.unwrap()
+    lms.complete_activation(DEMO_PLATFORM, &query)
+        .await
+        .unwrap()
 }
 
 /// The headers of the app's messages to `member`, oldest first.
@@ -65,7 +67,8 @@ fn alerts(harness: &Harness) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn subjects_in_each_language_one_message_per_address_and_failures_sent_again_once_reconnected() {
+async fn subjects_in_each_language_one_message_per_address_and_failures_sent_again_once_reconnected()
+ {
     let dir = TempDir::new("invitations");
     let mut options = HarnessOptions::in_dir(&dir.0);
     options.sim.rate_limits.enabled = false;
@@ -89,28 +92,59 @@ async fn subjects_in_each_language_one_message_per_address_and_failures_sent_aga
     .unwrap();
     assert!(matches!(activate(&harness).await, Tile::Active(_)));
 
-    let invitation =
-        invite_learners(db, DEMO_PLATFORM, &data.session, "admin", lms::db::now(), Sending::Invitation).unwrap();
+    let invitation = invite_learners(
+        db,
+        DEMO_PLATFORM,
+        &data.session,
+        "admin",
+        lms::db::now(),
+        Sending::Invitation,
+    )
+    .unwrap();
     let id = invitation.notification_id.clone().unwrap();
-    let report = lms::workers::run_outbox(lms, DEMO_PLATFORM, lms::db::now()).await.unwrap();
+    let report = lms::workers::run_outbox(lms, DEMO_PLATFORM, lms::db::now())
+        .await
+        .unwrap();
     assert_eq!((report.sent, report.failed), (3, 0), "{report:?}");
     let (en, fr) = (
         subject(&data.session.title, Lang::En),
         subject(&data.session.title, Lang::Fr),
     );
-    assert_eq!(headers(&harness, "U0CHEN0001"), [fr.clone()], "fr-CA reads French");
-    assert_eq!(headers(&harness, "U0ALICE001"), [fr.clone()], "fr-FR reads French");
-    assert_eq!(headers(&harness, "U0BOB00001"), [en.clone()], "one message at Bob's address, in his language");
+    assert_eq!(
+        headers(&harness, "U0CHEN0001"),
+        [fr.clone()],
+        "fr-CA reads French"
+    );
+    assert_eq!(
+        headers(&harness, "U0ALICE001"),
+        [fr.clone()],
+        "fr-FR reads French"
+    );
+    assert_eq!(
+        headers(&harness, "U0BOB00001"),
+        [en.clone()],
+        "one message at Bob's address, in his language"
+    );
     let deliveries = lms.outbox().deliveries(DEMO_PLATFORM, &id).unwrap();
-    let twin = deliveries.iter().find(|d| d.user_id == "learner-2-twin").unwrap();
+    let twin = deliveries
+        .iter()
+        .find(|d| d.user_id == "learner-2-twin")
+        .unwrap();
     assert_eq!(
         (twin.status, twin.shares_with.as_deref()),
         (DeliveryStatus::Skipped, Some("learner-2"))
     );
 
     // Inviting again sends nothing.
-    let again =
-        invite_learners(db, DEMO_PLATFORM, &data.session, "admin", lms::db::now(), Sending::Invitation).unwrap();
+    let again = invite_learners(
+        db,
+        DEMO_PLATFORM,
+        &data.session,
+        "admin",
+        lms::db::now(),
+        Sending::Invitation,
+    )
+    .unwrap();
     assert_eq!(again.notification_id, None);
     assert_eq!(again.already_invited.len(), 5);
 
@@ -122,11 +156,23 @@ async fn subjects_in_each_language_one_message_per_address_and_failures_sent_aga
             count: None,
         },
     );
-    let reminder =
-        invite_learners(db, DEMO_PLATFORM, &data.session, "admin", lms::db::now(), Sending::Reminder).unwrap();
+    let reminder = invite_learners(
+        db,
+        DEMO_PLATFORM,
+        &data.session,
+        "admin",
+        lms::db::now(),
+        Sending::Reminder,
+    )
+    .unwrap();
     let reminder = reminder.notification_id.unwrap();
-    lms::workers::run_outbox(lms, DEMO_PLATFORM, lms::db::now()).await.unwrap();
-    assert!(matches!(lms.tile(DEMO_PLATFORM).unwrap(), Tile::Disconnected(_)));
+    lms::workers::run_outbox(lms, DEMO_PLATFORM, lms::db::now())
+        .await
+        .unwrap();
+    assert!(matches!(
+        lms.tile(DEMO_PLATFORM).unwrap(),
+        Tile::Disconnected(_)
+    ));
     let failed: Vec<_> = lms
         .outbox()
         .deliveries(DEMO_PLATFORM, &reminder)
@@ -140,10 +186,15 @@ async fn subjects_in_each_language_one_message_per_address_and_failures_sent_aga
         assert_eq!(d.on_reconnect, Some(Reconnect::Waiting), "{d:?}");
         assert_eq!(d.reason_code.as_deref(), Some("invalid_auth"));
         let reason = d.reason.as_deref().unwrap();
-        assert!(!reason.contains("invalid_auth"), "the code once, apart: {reason}");
+        assert!(
+            !reason.contains("invalid_auth"),
+            "the code once, apart: {reason}"
+        );
     }
     assert!(
-        alerts(&harness).iter().any(|a| a.starts_with("The Slack integration was disconnected")),
+        alerts(&harness)
+            .iter()
+            .any(|a| a.starts_with("The Slack integration was disconnected")),
         "{:?}",
         alerts(&harness)
     );
@@ -152,12 +203,20 @@ async fn subjects_in_each_language_one_message_per_address_and_failures_sent_aga
     harness.sim.clear_fault("chat.postMessage");
     assert!(matches!(activate(&harness).await, Tile::Active(_)));
     assert!(
-        !alerts(&harness).iter().any(|a| a.starts_with("The Slack integration was disconnected")),
+        !alerts(&harness)
+            .iter()
+            .any(|a| a.starts_with("The Slack integration was disconnected")),
         "{:?}",
         alerts(&harness)
     );
-    let report = lms::workers::run_outbox(lms, DEMO_PLATFORM, lms::db::now()).await.unwrap();
-    assert_eq!((report.sent, report.skipped, report.failed), (3, 1, 0), "{report:?}");
+    let report = lms::workers::run_outbox(lms, DEMO_PLATFORM, lms::db::now())
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.sent, report.skipped, report.failed),
+        (3, 1, 0),
+        "{report:?}"
+    );
     assert_eq!(headers(&harness, "U0CHEN0001"), [fr.clone(), fr.clone()]);
     assert_eq!(headers(&harness, "U0BOB00001"), [en.clone(), en]);
     // Once: another activation queues nothing again.
@@ -175,7 +234,13 @@ fn folder(dir: &TempDir, csv: &str) -> String {
     let users = dir.0.join("users.csv");
     std::fs::write(&users, csv).unwrap();
     let data = dir.0.join("data");
-    let import = lms_harness(&["users", "import", "--data", data.to_str().unwrap(), users.to_str().unwrap()]);
+    let import = lms_harness(&[
+        "users",
+        "import",
+        "--data",
+        data.to_str().unwrap(),
+        users.to_str().unwrap(),
+    ]);
     assert!(import.ok, "{}", import.stderr);
     data.to_str().unwrap().to_string()
 }
@@ -190,21 +255,41 @@ fn invite_once_then_a_reminder_retry_failed_and_unknown_filters_from_the_command
     let invite = lms_harness(&["invite", "--data", &data, "--session", "onboarding-2026-12"]);
     assert!(invite.ok, "{}", invite.stderr);
     let first = invite.stdout.trim().to_string();
-    assert!(first.starts_with("invite-onboarding-2026-12-"), "{}", invite.stdout);
+    assert!(
+        first.starts_with("invite-onboarding-2026-12-"),
+        "{}",
+        invite.stdout
+    );
 
     let again = lms_harness(&["invite", "--data", &data, "--session", "onboarding-2026-12"]);
     assert!(again.ok, "{}", again.stderr);
     assert_eq!(again.stdout, "", "nothing new to send");
     assert!(
-        again.stderr.contains("Nobody to invite: every learner was already invited")
+        again
+            .stderr
+            .contains("Nobody to invite: every learner was already invited")
             && again.stderr.contains("ines")
             && again.stderr.contains("--reminder"),
         "{}",
         again.stderr
     );
-    let reminder = lms_harness(&["invite", "--data", &data, "--session", "onboarding-2026-12", "--reminder"]);
+    let reminder = lms_harness(&[
+        "invite",
+        "--data",
+        &data,
+        "--session",
+        "onboarding-2026-12",
+        "--reminder",
+    ]);
     assert!(reminder.ok, "{}", reminder.stderr);
-    assert!(reminder.stdout.trim().starts_with("reminder-onboarding-2026-12-"), "{}", reminder.stdout);
+    assert!(
+        reminder
+            .stdout
+            .trim()
+            .starts_with("reminder-onboarding-2026-12-"),
+        "{}",
+        reminder.stdout
+    );
 
     // A failed delivery, as a run would have left it, is queued again by --retry-failed.
     {
@@ -218,9 +303,21 @@ fn invite_once_then_a_reminder_retry_failed_and_unknown_filters_from_the_command
             .unwrap();
         assert!(n > 0);
     }
-    let retried = lms_harness(&["deliveries", "--data", &data, "--retry-failed", "--notification", &first, "--json"]);
+    let retried = lms_harness(&[
+        "deliveries",
+        "--data",
+        &data,
+        "--retry-failed",
+        "--notification",
+        &first,
+        "--json",
+    ]);
     assert!(retried.ok, "{}", retried.stderr);
-    assert!(retried.stderr.contains("failed deliveries of"), "{}", retried.stderr);
+    assert!(
+        retried.stderr.contains("failed deliveries of"),
+        "{}",
+        retried.stderr
+    );
     let log: Value = serde_json::from_str(&retried.stdout).unwrap();
     let statuses: Vec<&str> = log["deliveries"]
         .as_array()
@@ -228,20 +325,39 @@ fn invite_once_then_a_reminder_retry_failed_and_unknown_filters_from_the_command
         .iter()
         .map(|d| d["status"].as_str().unwrap())
         .collect();
-    assert!(!statuses.is_empty() && statuses.iter().all(|s| *s == "queued"), "{statuses:?}");
+    assert!(
+        !statuses.is_empty() && statuses.iter().all(|s| *s == "queued"),
+        "{statuses:?}"
+    );
     let without = lms_harness(&["deliveries", "--data", &data, "--retry-failed"]);
     assert!(!without.ok, "--retry-failed needs --notification");
 
     for (flag, value, said) in [
         ("--notification", "nope", "there is no notification `nope`"),
         ("--learner", "nobody", "there is no user `nobody`"),
-        ("--platform", "elsewhere", "there is no platform `elsewhere`"),
+        (
+            "--platform",
+            "elsewhere",
+            "there is no platform `elsewhere`",
+        ),
     ] {
         let refused = lms_harness(&["deliveries", "--data", &data, flag, value]);
         assert!(!refused.ok, "{flag} {value}: {}", refused.stdout);
         assert!(refused.stderr.contains(said), "{}", refused.stderr);
-        assert!(!refused.stdout.contains("NOTIFICATION"), "no empty table: {}", refused.stdout);
+        assert!(
+            !refused.stdout.contains("NOTIFICATION"),
+            "no empty table: {}",
+            refused.stdout
+        );
     }
-    let known = lms_harness(&["deliveries", "--data", &data, "--notification", &first, "--learner", "ines"]);
+    let known = lms_harness(&[
+        "deliveries",
+        "--data",
+        &data,
+        "--notification",
+        &first,
+        "--learner",
+        "ines",
+    ]);
     assert!(known.ok, "{}", known.stderr);
 }

@@ -69,7 +69,14 @@ pub fn invite_learners(
                      VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (platform_id, session_id, user_id) DO NOTHING",
                 )?;
                 for learner in everyone {
-                    if record.execute(params![platform_id, session.id, learner, notification_id, at])? == 1 {
+                    if record.execute(params![
+                        platform_id,
+                        session.id,
+                        learner,
+                        notification_id,
+                        at
+                    ])? == 1
+                    {
                         new.push(learner);
                     } else {
                         already.push(learner);
@@ -185,7 +192,12 @@ pub fn preview(db: &Db, platform_id: &str, session_id: &str) -> Result<Preview> 
         if no_account.contains(&learner.id) {
             audience.no_account.push(learner.clone());
         }
-        if !outbox::preference_on(&conn, platform_id, &learner.id, Kind::SessionAssignment.preference())? {
+        if !outbox::preference_on(
+            &conn,
+            platform_id,
+            &learner.id,
+            Kind::SessionAssignment.preference(),
+        )? {
             audience.opted_out.push(learner.clone());
         }
         audience.learners.push(learner);
@@ -202,7 +214,11 @@ fn learners(conn: &rusqlite::Connection, platform_id: &str) -> Result<Vec<String
 }
 
 /// The learners already invited to a session.
-fn invited(conn: &rusqlite::Connection, platform_id: &str, session_id: &str) -> Result<HashSet<String>> {
+fn invited(
+    conn: &rusqlite::Connection,
+    platform_id: &str,
+    session_id: &str,
+) -> Result<HashSet<String>> {
     let mut stmt =
         conn.prepare("SELECT user_id FROM invitations WHERE platform_id = ?1 AND session_id = ?2")?;
     let rows = stmt.query_map([platform_id, session_id], |r| r.get(0))?;
@@ -300,12 +316,18 @@ mod tests {
 
     #[test]
     fn the_subject_is_written_in_the_learner_s_language() {
-        assert_eq!(subject("Safety & you", Lang::En), "You are invited to Safety & you");
+        assert_eq!(
+            subject("Safety & you", Lang::En),
+            "You are invited to Safety & you"
+        );
         assert_eq!(
             subject("Safety & you", Lang::Fr),
             "Vous êtes invité·e à « Safety & you »"
         );
-        assert_eq!(subject("X", Lang::of_locale("fr-CA")), subject("X", Lang::Fr));
+        assert_eq!(
+            subject("X", Lang::of_locale("fr-CA")),
+            subject("X", Lang::Fr)
+        );
         // An invitation's title follows the session's title in each language; a step's is its author's text.
         let fr = outbox::title_in(Kind::SessionAssignment, "ignored", Some("X"), Lang::Fr);
         assert_eq!(fr, subject("X", Lang::Fr));
@@ -331,7 +353,11 @@ mod tests {
         );
         let conn = db.conn();
         let title: String = conn
-            .query_row("SELECT title FROM notifications WHERE id = ?1", [&id], |r| r.get(0))
+            .query_row(
+                "SELECT title FROM notifications WHERE id = ?1",
+                [&id],
+                |r| r.get(0),
+            )
             .unwrap();
         assert_eq!(title, subject("Onboarding", Lang::En));
         let enrolled: Vec<(String, String, i64)> = conn
@@ -371,14 +397,25 @@ mod tests {
             "nothing is sent again"
         );
         let count = |sql: &str| -> i64 { db.conn().query_row(sql, [], |r| r.get(0)).unwrap() };
-        assert_eq!(count("SELECT COUNT(*) FROM notifications"), 1, "no empty notification");
+        assert_eq!(
+            count("SELECT COUNT(*) FROM notifications"),
+            1,
+            "no empty notification"
+        );
         platform_with_users(&db, 3);
         let third = invite_learners(&db, "p", &session(), "a", 3, Sending::Invitation).unwrap();
-        assert_eq!((third.learners, third.already_invited.len()), (vec!["l3".to_string()], 2));
+        assert_eq!(
+            (third.learners, third.already_invited.len()),
+            (vec!["l3".to_string()], 2)
+        );
         let reminder = invite_learners(&db, "p", &session(), "a", 4, Sending::Reminder).unwrap();
         let id = reminder.notification_id.unwrap();
         assert!(id.starts_with("reminder-s-4-"), "{id}");
-        assert_eq!(users(&db, &id).len(), 3, "a reminder goes to everyone already invited");
+        assert_eq!(
+            users(&db, &id).len(),
+            3,
+            "a reminder goes to everyone already invited"
+        );
         assert_eq!(count("SELECT COUNT(*) FROM deliveries"), 6);
         let other = Session {
             id: "other".into(),
@@ -386,7 +423,10 @@ mod tests {
         };
         db.upsert_session("p", &other).unwrap();
         let nobody = invite_learners(&db, "p", &other, "a", 5, Sending::Reminder).unwrap();
-        assert_eq!(nobody.notification_id, None, "a reminder of nothing sends nothing");
+        assert_eq!(
+            nobody.notification_id, None,
+            "a reminder of nothing sends nothing"
+        );
     }
 
     #[test]
@@ -473,7 +513,11 @@ mod tests {
         assert_eq!(ids(&p.new.learners), ["l5"]);
         assert_eq!(p.new.reached(), 1);
         assert_eq!(ids(&p.already_invited.learners), ["l1", "l2", "l3", "l4"]);
-        assert_eq!(ids(&p.already_invited.no_account), ["l1"], "l2 was found since");
+        assert_eq!(
+            ids(&p.already_invited.no_account),
+            ["l1"],
+            "l2 was found since"
+        );
         assert_eq!(ids(&p.already_invited.opted_out), ["l4"]);
         assert_eq!(p.already_invited.reached(), 2);
     }
@@ -493,7 +537,8 @@ mod tests {
                 [],
             )
             .unwrap();
-        let invitation = invite_learners(&db, "p", &session(), "a", 1, Sending::Invitation).unwrap();
+        let invitation =
+            invite_learners(&db, "p", &session(), "a", 1, Sending::Invitation).unwrap();
         let id = invitation.notification_id.unwrap();
         let deliveries = Outbox::new(db.clone()).deliveries("p", &id).unwrap();
         let l1 = deliveries.iter().find(|d| d.user_id == "l1").unwrap();
@@ -501,12 +546,18 @@ mod tests {
         assert_eq!(l1.reason_code.as_deref(), Some(outbox::SHARED_ADDRESS));
         assert_eq!(l1.shares_with.as_deref(), Some("l1-twin"));
         assert!(
-            l1.reason.as_deref().unwrap().contains("with Twin (l1-twin), who receives the message"),
+            l1.reason
+                .as_deref()
+                .unwrap()
+                .contains("with Twin (l1-twin), who receives the message"),
             "{:?}",
             l1.reason
         );
         let twin = deliveries.iter().find(|d| d.user_id == "l1-twin").unwrap();
-        assert_eq!((twin.status, twin.shares_with.as_deref()), (DeliveryStatus::Queued, None));
+        assert_eq!(
+            (twin.status, twin.shares_with.as_deref()),
+            (DeliveryStatus::Queued, None)
+        );
         // Enqueued later for the same notification, a third account at that address shares it too.
         let mut third = db.user("p", "l2").unwrap().unwrap();
         third.id = "l1-third".into();
@@ -522,7 +573,12 @@ mod tests {
             mandatory: false,
             not_before: 0,
         };
-        assert_eq!(reminder.enqueue("p", &n, &["l1-third".to_string()]).unwrap(), 1);
+        assert_eq!(
+            reminder
+                .enqueue("p", &n, &["l1-third".to_string()])
+                .unwrap(),
+            1
+        );
         let third = reminder
             .deliveries("p", &id)
             .unwrap()

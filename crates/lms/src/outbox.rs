@@ -338,6 +338,8 @@ pub(crate) struct BatchState {
     pub(crate) paced: Option<u64>,
     /// Whether the admins were alerted of a wait refused as too long.
     wait_alerted: bool,
+    /// The first failure recorded because the integration was disconnected: code and why.
+    disconnection: Option<(String, String)>,
 }
 
 impl BatchProgress {
@@ -362,6 +364,11 @@ impl BatchProgress {
     /// What the reports added up to.
     pub(crate) fn finish(&self) -> BatchState {
         std::mem::take(&mut *self.state.lock())
+    }
+
+    /// The first failure recorded in this batch because the integration was disconnected: code and why.
+    fn disconnection(&self) -> Option<(String, String)> {
+        self.state.lock().disconnection.clone()
     }
 
     /// Records the outcomes the batch returned rather than reported, and adds them to what the reports counted.
@@ -725,11 +732,16 @@ pub(crate) fn enqueue_in(
         let Some((email, name)) = user else {
             bail!("no user {user_id} on platform {platform_id}");
         };
-        let opted_out = !n.mandatory && !preference_on(tx, platform_id, user_id, n.kind.preference())?;
+        let opted_out =
+            !n.mandatory && !preference_on(tx, platform_id, user_id, n.kind.preference())?;
         recipients.push((user_id, email, name, opted_out));
     }
     // Those who will read it first, so that an opted-out learner never stands in for one who would.
-    for (user_id, email, name, _) in recipients.iter().filter(|r| !r.3).chain(recipients.iter().filter(|r| r.3)) {
+    for (user_id, email, name, _) in recipients
+        .iter()
+        .filter(|r| !r.3)
+        .chain(recipients.iter().filter(|r| r.3))
+    {
         receivers
             .entry(address(email))
             .or_insert_with(|| ((*user_id).clone(), name.clone()));
@@ -860,7 +872,12 @@ impl Lms {
         let mut groups: Vec<(String, Vec<wit::Recipient>)> = Vec::new();
         for r in recipients {
             let session = notification.session.as_ref().map(|s| s.title.as_str());
-            let title = title_in(kind, &notification.title, session, Lang::of_locale(&r.user.locale));
+            let title = title_in(
+                kind,
+                &notification.title,
+                session,
+                Lang::of_locale(&r.user.locale),
+            );
             match groups.iter_mut().find(|(t, _)| *t == title) {
                 Some((_, group)) => group.push(r),
                 None => groups.push((title, vec![r])),
@@ -871,7 +888,10 @@ impl Lms {
         for (title, group) in groups {
             if let Some((code, why)) = &broken {
                 for r in group {
-                    records.push((r.delivery_id, Record::Disconnected(code.clone(), why.clone())));
+                    records.push((
+                        r.delivery_id,
+                        Record::Disconnected(code.clone(), why.clone()),
+                    ));
                 }
                 continue;
             }
@@ -903,6 +923,10 @@ impl Lms {
                     continue;
                 }
             };
+            // Reported while the call ran (and recorded then), or returned.
+            if broken.is_none() {
+                broken = progress.disconnection();
+            }
             for o in outcomes {
                 if !group.iter().any(|r| r.delivery_id == o.delivery_id) {
                     tracing::warn!(
@@ -955,6 +979,7 @@ impl Lms {
             report,
             paced,
             wait_alerted,
+            disconnection,
         } = batch;
         let mut disconnected: Option<String> = None;
         let mut refused_wait: Option<u64> = None;
@@ -1053,6 +1078,7 @@ impl Lms {
                         )?;
                         report.failed += 1;
                         disconnected.get_or_insert_with(|| why.clone());
+                        disconnection.get_or_insert_with(|| (code.clone(), why.clone()));
                     }
                     Record::Paced(ms)
                     | Record::Retry {

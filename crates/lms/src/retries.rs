@@ -37,7 +37,12 @@ impl Outbox {
     }
 
     /// Queues every failed delivery of a notification again, for `actor`; returns how many.
-    pub fn retry_failed(&self, platform_id: &str, notification_id: &str, actor: &str) -> Result<usize> {
+    pub fn retry_failed(
+        &self,
+        platform_id: &str,
+        notification_id: &str,
+        actor: &str,
+    ) -> Result<usize> {
         let n = self.db().conn().execute(
             concat!(
                 "UPDATE deliveries SET ",
@@ -87,7 +92,9 @@ impl Lms {
     /// queued again (once each), and the disconnection alert is cleared. Returns how many were queued again.
     pub fn reconnected(&self, platform_id: &str) -> Result<usize> {
         let requeued = self.outbox().requeue_reconnected(platform_id)?;
-        let cleared = self.db().clear_alerts(platform_id, AlertTopic::Disconnected)?;
+        let cleared = self
+            .db()
+            .clear_alerts(platform_id, AlertTopic::Disconnected)?;
         if requeued + cleared > 0 {
             self.db().audit(
                 platform_id,
@@ -150,16 +157,34 @@ mod tests {
     #[test]
     fn a_failed_delivery_is_queued_again_by_hand_one_or_all_and_nothing_else_is() {
         let outbox = outbox();
-        set(&outbox, "l1", "status = 'failed', attempts = 1, reason_code = 'restricted_action'");
-        set(&outbox, "l2", "status = 'failed', attempts = 5, reason_code = 'timeout', posting_since = 7");
+        set(
+            &outbox,
+            "l1",
+            "status = 'failed', attempts = 1, reason_code = 'restricted_action'",
+        );
+        set(
+            &outbox,
+            "l2",
+            "status = 'failed', attempts = 5, reason_code = 'timeout', posting_since = 7",
+        );
         set(&outbox, "l3", "status = 'sent', attempts = 1");
         let l1 = crate::outbox::delivery_id("p", "n", "l1");
         let l3 = crate::outbox::delivery_id("p", "n", "l3");
         assert!(outbox.retry("p", &l1, "author").unwrap());
         assert!(!outbox.retry("p", &l1, "author").unwrap(), "already queued");
-        assert!(!outbox.retry("p", &l3, "author").unwrap(), "a sent delivery is never sent again");
-        assert!(!outbox.retry("other", &l1, "author").unwrap(), "another platform's");
-        assert_eq!(outbox.retry_failed("p", "n", "author").unwrap(), 1, "only l2 was left");
+        assert!(
+            !outbox.retry("p", &l3, "author").unwrap(),
+            "a sent delivery is never sent again"
+        );
+        assert!(
+            !outbox.retry("other", &l1, "author").unwrap(),
+            "another platform's"
+        );
+        assert_eq!(
+            outbox.retry_failed("p", "n", "author").unwrap(),
+            1,
+            "only l2 was left"
+        );
         assert_eq!(
             state(&outbox),
             [
@@ -178,7 +203,11 @@ mod tests {
             )
             .unwrap();
         assert_eq!(reason, None, "a queued delivery has no reason yet");
-        assert_eq!(posting_since, Some(7), "the doubt of an attempt that may have posted is kept");
+        assert_eq!(
+            posting_since,
+            Some(7),
+            "the doubt of an attempt that may have posted is kept"
+        );
         let audited: i64 = outbox
             .db()
             .conn()
@@ -194,13 +223,29 @@ mod tests {
     #[test]
     fn deliveries_failed_by_a_disconnection_are_queued_again_once() {
         let outbox = outbox();
-        set(&outbox, "l1", "status = 'failed', attempts = 1, on_reconnect = 'waiting'");
+        set(
+            &outbox,
+            "l1",
+            "status = 'failed', attempts = 1, on_reconnect = 'waiting'",
+        );
         set(&outbox, "l2", "status = 'failed', attempts = 1");
         assert_eq!(outbox.requeue_reconnected("p").unwrap(), 1);
         assert_eq!(outbox.requeue_reconnected("p").unwrap(), 0, "once");
         let s = state(&outbox);
-        assert_eq!(s[0], ("l1".into(), DeliveryStatus::Queued, 0, Some(Reconnect::Requeued)));
-        assert_eq!(s[1].1, DeliveryStatus::Failed, "another failure waits for a retry by hand");
+        assert_eq!(
+            s[0],
+            (
+                "l1".into(),
+                DeliveryStatus::Queued,
+                0,
+                Some(Reconnect::Requeued)
+            )
+        );
+        assert_eq!(
+            s[1].1,
+            DeliveryStatus::Failed,
+            "another failure waits for a retry by hand"
+        );
         // Failing again by a disconnection: it is not queued again by itself, only by hand.
         set(&outbox, "l1", "status = 'failed', attempts = 1");
         assert_eq!(outbox.requeue_reconnected("p").unwrap(), 0);

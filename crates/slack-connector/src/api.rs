@@ -94,7 +94,9 @@ fn plain_words(code: &str) -> &'static str {
         "users_not_found" | "user_not_found" => "Slack has no member with this e-mail address",
         "channel_not_found" => "Slack could not find the app's conversation with this member",
         "is_archived" => "the app's conversation with this member is archived",
-        "msg_too_long" | "invalid_blocks" | "invalid_blocks_format" => "Slack refused the message's content",
+        "msg_too_long" | "invalid_blocks" | "invalid_blocks_format" => {
+            "Slack refused the message's content"
+        }
         "restricted_action" | "not_allowed_token_type" | "ekm_access_denied" => {
             "the Slack workspace's settings do not let the app do this"
         }
@@ -121,12 +123,17 @@ impl fmt::Display for SlackError {
             }
             SlackError::Api { code, .. } => f.write_str(plain_words(code)),
             SlackError::RateLimited { retry_after_secs } => {
-                write!(f, "Slack asked to wait {retry_after_secs} s before trying again")
+                write!(
+                    f,
+                    "Slack asked to wait {retry_after_secs} s before trying again"
+                )
             }
             SlackError::Http(status) if *status >= 500 => {
                 write!(f, "Slack had a temporary problem (HTTP {status})")
             }
-            SlackError::Http(status) => write!(f, "Slack did not accept the request (HTTP {status})"),
+            SlackError::Http(status) => {
+                write!(f, "Slack did not accept the request (HTTP {status})")
+            }
             SlackError::Transport(e) => write!(f, "{e}"),
             SlackError::BadResponse(m) => write!(f, "Slack's answer could not be read: {m}"),
             SlackError::TooMuchHistory => write!(
@@ -563,7 +570,12 @@ mod tests {
              grant it",
             "plain words; the code is kept apart"
         );
-        let e = parse_envelope(&response(200, &[], "{\"ok\":false,\"error\":\"invalid_auth\"}")).unwrap_err();
+        let e = parse_envelope(&response(
+            200,
+            &[],
+            "{\"ok\":false,\"error\":\"invalid_auth\"}",
+        ))
+        .unwrap_err();
         assert!(!e.to_string().contains("invalid_auth"), "{e}");
     }
 

@@ -66,7 +66,9 @@ fn notification_rows(lms: &Lms, session_id: Option<&str>) -> Result<Vec<Notifica
 fn kind_label(kind: Option<Kind>, lang: Lang) -> &'static str {
     match kind {
         Some(Kind::SessionAssignment) => lang.pick("Invitation", "Invitation"),
-        Some(Kind::SessionInformation) => lang.pick("Session information", "Information de session"),
+        Some(Kind::SessionInformation) => {
+            lang.pick("Session information", "Information de session")
+        }
         Some(Kind::PathStep) => lang.pick("Slack message step", "Étape « message Slack »"),
         None => lang.pick("Other", "Autre"),
     }
@@ -168,7 +170,9 @@ async fn notification(State(app): State<App>, v: Visitor, Path(id): Path<String>
     let title = n.title(v.lang);
     let counts = match v.lang {
         Lang::En => format!("{sent} sent, {skipped} skipped, {failed} failed, {pending} pending"),
-        Lang::Fr => format!("{sent} envoyés, {skipped} ignorés, {failed} en échec, {pending} en attente"),
+        Lang::Fr => {
+            format!("{sent} envoyés, {skipped} ignorés, {failed} en échec, {pending} en attente")
+        }
     };
     let base = format!("/notifications/{}", url_enc(&n.id));
     let headers = [

@@ -196,7 +196,13 @@ async fn confirm(State(app): State<App>, v: Visitor, Path(id): Path<String>) -> 
 }
 
 /// What the flash says after sending.
-fn sent_message(v: &Visitor, sending: Sending, invitation: &Invitation, report: &RunReport, names: &str) -> String {
+fn sent_message(
+    v: &Visitor,
+    sending: Sending,
+    invitation: &Invitation,
+    report: &RunReport,
+    names: &str,
+) -> String {
     let n = learners(invitation.learners.len(), v.lang);
     let counts = match v.lang {
         Lang::En => format!(
@@ -266,14 +272,25 @@ async fn invite(
                  le renvoyer."
             ),
             (Lang::En, Sending::Reminder) => "Nothing was sent: nobody was invited yet.".into(),
-            (Lang::Fr, Sending::Reminder) => "Rien n'a été envoyé : personne n'a encore été invité.".into(),
+            (Lang::Fr, Sending::Reminder) => {
+                "Rien n'a été envoyé : personne n'a encore été invité.".into()
+            }
         };
-        return Ok(see_other(&invite_href(&session.id), Some(Flash::Error(why))));
+        return Ok(see_other(
+            &invite_href(&session.id),
+            Some(Flash::Error(why)),
+        ));
     };
     let report = lms::workers::run_outbox(&app.lms, PLATFORM, at).await?;
     Ok(see_other(
         &format!("/notifications/{}", url_enc(notification)),
-        Some(Flash::Ok(sent_message(&v, sending, &invitation, &report, &already))),
+        Some(Flash::Ok(sent_message(
+            &v,
+            sending,
+            &invitation,
+            &report,
+            &already,
+        ))),
     ))
 }
 
