@@ -112,17 +112,17 @@ async fn subjects_in_each_language_one_message_per_address_and_failures_sent_aga
     );
     assert_eq!(
         headers(&harness, "U0CHEN0001"),
-        [fr.clone()],
+        std::slice::from_ref(&fr),
         "fr-CA reads French"
     );
     assert_eq!(
         headers(&harness, "U0ALICE001"),
-        [fr.clone()],
+        std::slice::from_ref(&fr),
         "fr-FR reads French"
     );
     assert_eq!(
         headers(&harness, "U0BOB00001"),
-        [en.clone()],
+        std::slice::from_ref(&en),
         "one message at Bob's address, in his language"
     );
     let deliveries = lms.outbox().deliveries(DEMO_PLATFORM, &id).unwrap();
