@@ -102,7 +102,7 @@ fn notification(n: usize) -> wit::Notification {
     wit::Notification {
         id: format!("neighbour-{n}"),
         kind: wit::NotificationKind::SessionAssignment,
-        title: "You are invited to Safety at work — 2026".into(),
+        title: lms::invitations::subject("Safety at work — 2026", lms::lang::Lang::En),
         session: Some(wit::Session {
             id: BIG_SESSION.into(),
             title: "Safety at work — 2026".into(),

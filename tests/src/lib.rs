@@ -135,7 +135,7 @@ impl World {
     pub async fn invite(&self, id: &str) -> anyhow::Result<lms::outbox::RunReport> {
         let lms = &self.harness.lms;
         let learners: Vec<String> = self.data.learners.iter().map(|u| u.id.clone()).collect();
-        let title = format!("You are invited to {}", self.data.session.title);
+        let title = lms::invitations::subject(&self.data.session.title, lms::lang::Lang::En);
         lms.outbox().enqueue(
             DEMO_PLATFORM,
             &NewNotification {

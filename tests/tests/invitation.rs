@@ -43,7 +43,7 @@ async fn an_invitation_reaches_each_matched_learner_once_in_the_apps_dm() {
 
     // One invitation to every learner.
     let learners: Vec<String> = data.learners.iter().map(|u| u.id.clone()).collect();
-    let title = format!("You are invited to {}", data.session.title);
+    let title = lms::invitations::subject(&data.session.title, lms::lang::Lang::En);
     let n = NewNotification {
         id: "invite-1",
         kind: Kind::SessionAssignment,
@@ -105,7 +105,15 @@ async fn an_invitation_reaches_each_matched_learner_once_in_the_apps_dm() {
         let blocks = m["blocks"].as_array().unwrap();
         let all = serde_json::to_string(blocks).unwrap();
         let header = blocks.iter().find(|b| b["type"] == "header").unwrap();
-        assert_eq!(header["text"]["text"], title.as_str());
+        let subject = lms::invitations::subject(
+            &data.session.title,
+            lms::lang::Lang::of_locale(&learner.locale),
+        );
+        assert_eq!(
+            header["text"]["text"],
+            subject.as_str(),
+            "the subject in the learner's language"
+        );
         assert!(
             all.contains("Onboarding path — December cohort"),
             "session title"

@@ -404,7 +404,7 @@ async fn a_token_revoked_under_a_delivery_disconnects() {
     assert!(report.failed >= 1, "{report:?}");
     let tile = lms.tile(DEMO_PLATFORM).unwrap();
     assert!(
-        matches!(&tile, Tile::Disconnected(why) if why.contains("token_revoked")),
+        matches!(&tile, Tile::Disconnected(why) if why.contains("access was revoked")),
         "{tile:?}"
     );
     let alerts = w.alerts();

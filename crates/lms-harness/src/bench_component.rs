@@ -144,7 +144,7 @@ async fn run_in(dir: &std::path::Path, iterations: usize) -> Result<Report> {
     let notification = wit::Notification {
         id: "bench".into(),
         kind: wit::NotificationKind::SessionAssignment,
-        title: format!("You are invited to {}", session.title),
+        title: lms::invitations::subject(&session.title, lms::lang::Lang::En),
         session: Some(wit::Session {
             id: session.id.clone(),
             title: session.title.clone(),

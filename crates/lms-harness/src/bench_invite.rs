@@ -168,7 +168,7 @@ pub fn invite(lms: &Lms, id: &str, seeded: &Seeded) -> Result<usize> {
         &NewNotification {
             id,
             kind: Kind::SessionAssignment,
-            title: "You are invited to Safety at work — 2026",
+            title: &lms::invitations::subject("Safety at work — 2026", lms::lang::Lang::En),
             session_id: Some(BIG_SESSION),
             body: None,
             mandatory: false,

@@ -1,7 +1,10 @@
-//! `lms-harness deliveries`: the delivery log of a data folder, and optionally a run of its outbox first.
+//! `lms-harness deliveries`: the delivery log of a data folder, and optionally a run of its outbox first; with
+//! `--retry-failed`, a notification's failed deliveries are queued again first. A filter naming a platform,
+//! notification or learner that does not exist is refused (exit 1), rather than printing an empty log.
 
 use crate::connector::DataDir;
-use anyhow::Result;
+use anyhow::{Result, bail};
+use lms::db::Db;
 use lms::outbox::{self, DeliveryStatus, LogEntry, LogFilter, RunReport};
 use lms::workers::{OutboxConfig, SystemClock, Workers};
 use std::collections::BTreeMap;
@@ -38,6 +41,68 @@ pub struct DeliveriesArgs {
     /// With --run: batches in the connector at once, across platforms.
     #[arg(long, default_value_t = 4)]
     pub concurrency: usize,
+    /// Queues the notification's failed deliveries again first (with --run, they are sent at once).
+    #[arg(long, requires = "notification")]
+    pub retry_failed: bool,
+}
+
+/// Refuses a filter that names nothing: a platform, notification or learner that does not exist (on the platform,
+/// when one is given).
+fn check_filters(db: &Db, args: &DeliveriesArgs) -> Result<()> {
+    let conn = db.conn();
+    let platform = args.platform.as_deref();
+    // Whether `table` has a row with this id (on the platform, when one is given).
+    let exists = |table: &str, id: &str| -> Result<bool> {
+        let platform_column = if table == "platforms" {
+            "id"
+        } else {
+            "platform_id"
+        };
+        let sql = format!(
+            "SELECT EXISTS (SELECT 1 FROM {table} WHERE id = ?1 AND (?2 IS NULL OR {platform_column} = ?2))"
+        );
+        Ok(conn.query_row(&sql, rusqlite::params![id, platform], |r| r.get(0))?)
+    };
+    if let Some(p) = platform
+        && !exists("platforms", p)?
+    {
+        bail!("there is no platform `{p}` in {}", args.data.display());
+    }
+    let on = platform.map_or(String::new(), |p| format!(" on platform {p}"));
+    if let Some(n) = &args.notification
+        && !exists("notifications", n)?
+    {
+        bail!("there is no notification `{n}`{on} (`lms-harness deliveries --summary` lists them)");
+    }
+    if let Some(l) = &args.learner
+        && !exists("users", l)?
+    {
+        bail!("there is no user `{l}`{on}");
+    }
+    Ok(())
+}
+
+/// Queues the failed deliveries of `--notification` again (on `--platform`, or every platform that has it).
+fn retry_failed(db: &Db, args: &DeliveriesArgs) -> Result<()> {
+    let Some(notification) = &args.notification else {
+        bail!("--retry-failed needs --notification");
+    };
+    let platforms: Vec<String> = {
+        let conn = db.conn();
+        let mut stmt = conn.prepare(
+            "SELECT platform_id FROM notifications WHERE id = ?1 AND (?2 IS NULL OR platform_id = ?2)",
+        )?;
+        let rows = stmt.query_map(rusqlite::params![notification, args.platform], |r| r.get(0))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    let outbox = lms::outbox::Outbox::new(db.clone());
+    let actor = crate::operator::actor("deliveries --retry-failed");
+    let mut queued = 0;
+    for platform in &platforms {
+        queued += outbox.retry_failed(platform, notification, &actor)?;
+    }
+    eprintln!("{queued} failed deliveries of {notification} queued again");
+    Ok(())
 }
 
 /// What `deliveries --json` prints.
@@ -53,6 +118,13 @@ pub struct DeliveriesOutput {
 
 /// Runs `lms-harness deliveries`.
 pub async fn deliveries_command(args: DeliveriesArgs) -> Result<()> {
+    {
+        let db = DataDir::open_db(&args.data, args.run)?;
+        check_filters(&db, &args)?;
+        if args.retry_failed {
+            retry_failed(&db, &args)?;
+        }
+    }
     let (db, run) = if args.run {
         let lms = DataDir::open_lms(&args.data, args.slack_url.as_deref())?;
         let config = OutboxConfig {

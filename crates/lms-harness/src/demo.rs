@@ -151,6 +151,7 @@ async fn run_in(dir: &std::path::Path) -> Result<DemoReport> {
         &data.session,
         &data.admin,
         lms::db::now(),
+        lms::invitations::Sending::Invitation,
     )?;
     let notification_id = invitation.notification_id;
     lms::workers::run_outbox(lms, DEMO_PLATFORM, lms::db::now()).await?;

@@ -1,12 +1,14 @@
 //! `lms-harness invite`: invites a session's learners as the pages' "Invite learners" does
-//! ([`lms::invitations::invite_learners`]), without sending anything: the notification id goes to stdout alone on
-//! its line, for scripts; `deliveries --run` sends it.
+//! ([`lms::invitations::invite_learners`]): those not invited yet, or with `--reminder` those already invited, without
+//! sending anything. The notification id goes to stdout alone on its line, for scripts (nothing when it goes to
+//! nobody); `deliveries --run` sends it. Who was already invited is said on stderr.
 
 use crate::connector::DataDir;
 use crate::operator;
 use crate::web::PLATFORM;
 use anyhow::{Result, bail};
 use lms::db::now;
+use lms::invitations::Sending;
 use std::path::PathBuf;
 
 /// `lms-harness invite`.
@@ -21,6 +23,10 @@ pub struct InviteArgs {
     /// The session's platform.
     #[arg(long, default_value = PLATFORM)]
     pub platform: String,
+    /// Sends the invitation again to the learners already invited (a reminder), instead of inviting those not invited
+    /// yet.
+    #[arg(long)]
+    pub reminder: bool,
 }
 
 /// Runs `lms-harness invite`.
@@ -43,20 +49,55 @@ pub fn command(args: InviteArgs) -> Result<()> {
             }
         );
     };
+    let sending = if args.reminder {
+        Sending::Reminder
+    } else {
+        Sending::Invitation
+    };
     let invitation = lms::invitations::invite_learners(
         &db,
         &args.platform,
         &session,
         &operator::actor("invite"),
         now(),
+        sending,
     )?;
-    println!("{}", invitation.notification_id);
-    eprintln!(
-        "{} learners invited to \"{}\"; nothing is sent yet: `lms-harness deliveries --data {} --run --slack-url URL` \
-         sends it.",
-        invitation.learners.len(),
-        session.title,
-        args.data.display()
-    );
+    let already = invitation.already_invited.join(", ");
+    match (&invitation.notification_id, sending) {
+        (Some(id), Sending::Invitation) => {
+            println!("{id}");
+            eprintln!(
+                "{} learners invited to \"{}\"; nothing is sent yet: `lms-harness deliveries --data {} --run \
+                 --slack-url URL` sends it.",
+                invitation.learners.len(),
+                session.title,
+                args.data.display()
+            );
+            if !already.is_empty() {
+                eprintln!(
+                    "Already invited, not invited again: {already} (`--reminder` sends it to them again)."
+                );
+            }
+        }
+        (Some(id), Sending::Reminder) => {
+            println!("{id}");
+            eprintln!(
+                "A reminder of \"{}\" to the {} learners already invited; nothing is sent yet: `lms-harness \
+                 deliveries --data {} --run --slack-url URL` sends it.",
+                session.title,
+                invitation.learners.len(),
+                args.data.display()
+            );
+        }
+        (None, Sending::Invitation) => eprintln!(
+            "Nobody to invite: every learner was already invited to \"{}\" ({already}); `--reminder` sends it to \
+             them again.",
+            session.title
+        ),
+        (None, Sending::Reminder) => eprintln!(
+            "Nobody to remind: no learner was invited to \"{}\" yet.",
+            session.title
+        ),
+    }
     Ok(())
 }

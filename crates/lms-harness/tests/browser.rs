@@ -79,6 +79,14 @@ fn the_admins_side_in_headless_chromium() {
     walk("admin.mjs", &["--restricted", "--no-rate-limits"]);
 }
 
+/// Invitations: the confirmation page with its counts and names, once per learner, subjects in each learner's
+/// language, a failed delivery retried from the page, and failures sent again after a new ACTIVATE
+/// (`invitations.mjs`).
+#[test]
+fn invitations_in_headless_chromium() {
+    walk("invitations.mjs", &["--no-rate-limits"]);
+}
+
 /// Runs `tests/browser/{script}` against a fresh `lms-harness serve {serve_args}`; panics unless every step passes.
 fn walk(script: &str, serve_args: &[&str]) {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());

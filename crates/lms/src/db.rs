@@ -205,6 +205,31 @@ CREATE TABLE platform_leases (
 UPDATE deliveries SET posting_since = updated_at
     WHERE status = 'in_flight' OR (status = 'queued' AND attempts > 0);
 "#,
+    // Invitations once per (session, learner): the invitation that first reached each learner, which a unique key keeps
+    // single however many clicks arrive at once. A delivery skipped because its learner shares their e-mail address
+    // with another (`shares_with`, who receives it); a failure because the integration was disconnected, waiting to
+    // be queued again when it is active again (`on_reconnect`: `waiting`, then `requeued`, once). Alerts carry their
+    // topic, so that the disconnection alert is cleared when the integration is active again.
+    r#"
+CREATE TABLE invitations (
+    platform_id TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    notification_id TEXT NOT NULL,
+    invited_at INTEGER NOT NULL,
+    PRIMARY KEY (platform_id, session_id, user_id)
+);
+INSERT OR IGNORE INTO invitations (platform_id, session_id, user_id, notification_id, invited_at)
+    SELECT n.platform_id, n.session_id, d.user_id, n.id, n.created_at
+    FROM notifications n JOIN deliveries d ON d.platform_id = n.platform_id AND d.notification_id = n.id
+    WHERE n.kind = 'session_assignment' AND n.session_id IS NOT NULL
+    ORDER BY n.created_at, n.rowid;
+ALTER TABLE deliveries ADD COLUMN shares_with TEXT;
+ALTER TABLE deliveries ADD COLUMN on_reconnect TEXT CHECK (on_reconnect IN ('waiting', 'requeued'));
+CREATE INDEX deliveries_on_reconnect ON deliveries (platform_id, on_reconnect);
+ALTER TABLE alerts ADD COLUMN topic TEXT;
+UPDATE alerts SET topic = 'disconnected' WHERE message LIKE 'The Slack integration was disconnected:%';
+"#,
     // Path steps an author paused: since when (NULL while the step runs).
     r#"
 ALTER TABLE path_steps ADD COLUMN paused_at INTEGER;
@@ -386,6 +411,22 @@ impl rusqlite::types::FromSql for Role {
                 ));
             }
         })
+    }
+}
+
+/// What an alert is about, when something later settles it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlertTopic {
+    /// The integration was disconnected; settled when it is active again.
+    Disconnected,
+}
+
+impl AlertTopic {
+    /// The topic as the `alerts` table stores it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertTopic::Disconnected => "disconnected",
+        }
     }
 }
 
@@ -631,6 +672,24 @@ impl Db {
             params![platform_id, now(), message],
         )?;
         Ok(())
+    }
+
+    /// Raises an alert about `topic` for the platform's admins, which [`Db::clear_alerts`] clears when the topic is
+    /// settled.
+    pub fn alert_about(&self, platform_id: &str, topic: AlertTopic, message: &str) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO alerts (platform_id, at, message, topic) VALUES (?1, ?2, ?3, ?4)",
+            params![platform_id, now(), message, topic.as_str()],
+        )?;
+        Ok(())
+    }
+
+    /// Clears the platform's alerts about `topic`; returns how many there were.
+    pub fn clear_alerts(&self, platform_id: &str, topic: AlertTopic) -> Result<usize> {
+        Ok(self.conn().execute(
+            "DELETE FROM alerts WHERE platform_id = ?1 AND topic = ?2",
+            params![platform_id, topic.as_str()],
+        )?)
     }
 
     /// Appends a connector's log line.

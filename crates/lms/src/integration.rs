@@ -552,6 +552,7 @@ impl Lms {
                     &actor,
                     &format!("connected to {} ({})", workspace.name, workspace.id),
                 )?;
+                self.reconnected(platform_id)?;
             }
             Ok(wit::ActivationResult::ApprovalRequested(next)) => {
                 self.set_tile(

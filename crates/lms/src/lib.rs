@@ -5,9 +5,10 @@
 //! - [`integration`]: a platform's integration with a connector and its state (inactive, approval requested,
 //!   active, disconnected), activation and deactivation.
 //! - [`connector_health`]: a connector disabled after repeated failures, and re-enabling it.
-//! - [`invitations`]: inviting a platform's learners to a session.
+//! - [`invitations`]: inviting a platform's learners to a session, once each, and its subject line.
 //! - [`lang`]: the languages of the LMS's pages and texts, chosen by a user's locale.
 //! - [`outbox`]: deliveries as data: enqueued, claimed, recorded, retried.
+//! - [`retries`]: failed deliveries sent again, by hand or once the integration is active again.
 //! - [`workers`]: what drives the outbox: claims due deliveries, calls the connector, records outcomes.
 //! - [`scheduler`]: paths' scheduled steps, due once.
 //! - [`inbound`]: requests the messaging service sends to the platform, checked and routed to the connector.
@@ -24,6 +25,7 @@ pub mod lang;
 pub mod lease;
 pub mod outbox;
 pub mod replay;
+pub mod retries;
 pub mod scheduler;
 pub mod sealed;
 pub mod secrets;

@@ -2,14 +2,15 @@
 //! anything is sent; the runner claims due deliveries, hands them to the connector in batches, and records each
 //! outcome. A learner's opt-outs are applied here, at send time.
 
-use crate::db::{Db, now};
+use crate::db::{AlertTopic, Db, now};
 use crate::integration::Lms;
+use crate::lang::Lang;
 use crate::lease::Runner;
 use anyhow::{Context, Result, bail};
 use connector_host::progress::DeliveryProgress;
 use connector_host::wit;
 use parking_lot::Mutex;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 /// One row of the delivery log.
@@ -33,6 +34,48 @@ pub struct Delivery {
     pub reason: Option<String>,
     /// Attempts made.
     pub attempts: i64,
+    /// Skipped because the learner shares their e-mail address with this user, who receives the message.
+    pub shares_with: Option<String>,
+    /// Failed because the integration was disconnected: whether it waits to be queued again when it is active again.
+    pub on_reconnect: Option<Reconnect>,
+}
+
+/// What becomes of a delivery that failed because the integration was disconnected, when it is active again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reconnect {
+    /// It is queued again once the integration is active again.
+    Waiting,
+    /// It was queued again once; a new failure waits for a retry by hand.
+    Requeued,
+}
+
+impl Reconnect {
+    /// As the `deliveries` table stores it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reconnect::Waiting => "waiting",
+            Reconnect::Requeued => "requeued",
+        }
+    }
+}
+
+impl rusqlite::ToSql for Reconnect {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(self.as_str().into())
+    }
+}
+
+impl rusqlite::types::FromSql for Reconnect {
+    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        match value.as_str()? {
+            "waiting" => Ok(Reconnect::Waiting),
+            "requeued" => Ok(Reconnect::Requeued),
+            other => Err(rusqlite::types::FromSqlError::Other(
+                format!("unknown reconnection state `{other}`").into(),
+            )),
+        }
+    }
 }
 
 /// Where a delivery is in its life.
@@ -95,6 +138,13 @@ impl rusqlite::types::FromSql for DeliveryStatus {
 
 /// The failure code of a recipient the connector held back without calling Slack (see the connector's pacing).
 pub const PACED: &str = "paced";
+/// The reason code of a delivery skipped because its learner shares their e-mail address with another learner of the
+/// notification, who receives the message.
+pub const SHARED_ADDRESS: &str = "shared_address";
+/// The reason code of a delivery skipped because the learner turned that kind of notification off.
+pub const OPTED_OUT: &str = "opted_out";
+/// The reason code of a delivery skipped because no active Slack member has the learner's e-mail address.
+pub const NO_ACCOUNT: &str = "no_account";
 use rusqlite::{OptionalExtension, named_params, params};
 
 /// The one condition of a delivery a runner may claim (SQL, with the parameters `:at` and `:now`): queued and due at
@@ -132,7 +182,8 @@ impl Kind {
         }
     }
 
-    fn parse(s: &str) -> Result<Kind> {
+    /// The kind a stored name names.
+    pub fn parse(s: &str) -> Result<Kind> {
         Ok(match s {
             "session_assignment" => Kind::SessionAssignment,
             "session_information" => Kind::SessionInformation,
@@ -158,6 +209,16 @@ impl Kind {
     }
 }
 
+/// A notification's title (the e-mail subject) in `lang`: an invitation to a session is the LMS's subject line for
+/// that session's title ([`crate::invitations::subject`]), written in each learner's language; any other title is its
+/// author's text, as written.
+pub fn title_in(kind: Kind, title: &str, session_title: Option<&str>, lang: Lang) -> String {
+    match (kind, session_title) {
+        (Kind::SessionAssignment, Some(session)) => crate::invitations::subject(session, lang),
+        _ => title.to_string(),
+    }
+}
+
 /// A notification to write to the outbox.
 #[derive(Debug, Clone)]
 pub struct NewNotification<'a> {
@@ -165,7 +226,10 @@ pub struct NewNotification<'a> {
     pub id: &'a str,
     /// Its kind.
     pub kind: Kind,
-    /// The e-mail subject.
+    /// The title (the e-mail subject), as the delivery log lists it. An invitation to a session
+    /// ([`Kind::SessionAssignment`] with a session) is sent with the LMS's subject line in each learner's language,
+    /// from the session's title when it is sent (as the rest of the message), see [`title_in`]: give it
+    /// [`crate::invitations::subject`] in English.
     pub title: &'a str,
     /// The session, if any.
     pub session_id: Option<&'a str>,
@@ -227,7 +291,7 @@ impl Record {
                 already_sent: sent.already_sent,
             },
             wit::Outcome::Skipped(wit::SkipReason::NoAccount) => Record::Skipped(
-                "no_account".into(),
+                NO_ACCOUNT.into(),
                 "No active Slack member has this learner's e-mail address.".into(),
             ),
             wit::Outcome::Skipped(wit::SkipReason::Inactive(why)) => {
@@ -274,6 +338,8 @@ pub(crate) struct BatchState {
     pub(crate) paced: Option<u64>,
     /// Whether the admins were alerted of a wait refused as too long.
     wait_alerted: bool,
+    /// The first failure recorded because the integration was disconnected: code and why.
+    disconnection: Option<(String, String)>,
 }
 
 impl BatchProgress {
@@ -298,6 +364,11 @@ impl BatchProgress {
     /// What the reports added up to.
     pub(crate) fn finish(&self) -> BatchState {
         std::mem::take(&mut *self.state.lock())
+    }
+
+    /// The first failure recorded in this batch because the integration was disconnected: code and why.
+    fn disconnection(&self) -> Option<(String, String)> {
+        self.state.lock().disconnection.clone()
     }
 
     /// Records the outcomes the batch returned rather than reported, and adds them to what the reports counted.
@@ -455,12 +526,14 @@ impl Outbox {
         Outbox { db }
     }
 
-    fn db(&self) -> &Db {
+    pub(crate) fn db(&self) -> &Db {
         &self.db
     }
 
-    /// Writes a notification and one queued delivery per recipient, in one transaction. Returns how many deliveries
-    /// were new (recipients already queued for this notification are left as they are).
+    /// Writes a notification and one delivery per recipient, in one transaction. Returns how many deliveries were new
+    /// (recipients already queued for this notification are left as they are). Learners whose e-mail addresses differ
+    /// only in letter case are one member of the messaging service: one of them is queued (one who has not turned
+    /// this kind off, if any), the others are skipped as sharing the address with that one, who receives it.
     pub fn enqueue(
         &self,
         platform_id: &str,
@@ -469,50 +542,7 @@ impl Outbox {
     ) -> Result<usize> {
         let mut conn = self.db().conn();
         let tx = crate::db::write(&mut conn)?;
-        if let Some(session_id) = n.session_id {
-            let exists: Option<i64> = tx
-                .query_row(
-                    "SELECT 1 FROM sessions WHERE platform_id = ?1 AND id = ?2",
-                    [platform_id, session_id],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            if exists.is_none() {
-                bail!("no session {session_id} on platform {platform_id}");
-            }
-        }
-        tx.execute(
-            "INSERT INTO notifications (platform_id, id, kind, title, session_id, body, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (platform_id, id) DO NOTHING",
-            params![
-                platform_id,
-                n.id,
-                n.kind.as_str(),
-                n.title,
-                n.session_id,
-                n.body,
-                now()
-            ],
-        )?;
-        let mut added = 0;
-        for user_id in user_ids {
-            let known: Option<i64> = tx
-                .query_row(
-                    "SELECT 1 FROM users WHERE platform_id = ?1 AND id = ?2",
-                    [platform_id, user_id],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            if known.is_none() {
-                bail!("no user {user_id} on platform {platform_id}");
-            }
-            added += tx.execute(
-                "INSERT INTO deliveries (id, platform_id, notification_id, user_id, status, next_attempt_at, mandatory, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?7)
-                 ON CONFLICT (platform_id, notification_id, user_id) DO NOTHING",
-                params![delivery_id(platform_id, n.id, user_id), platform_id, n.id, user_id, n.not_before, n.mandatory, now()],
-            )?;
-        }
+        let added = enqueue_in(&tx, platform_id, n, user_ids)?;
         tx.commit()?;
         Ok(added)
     }
@@ -521,7 +551,8 @@ impl Outbox {
     pub fn deliveries(&self, platform_id: &str, notification_id: &str) -> Result<Vec<Delivery>> {
         let conn = self.db().conn();
         let mut stmt = conn.prepare(
-            "SELECT id, notification_id, user_id, status, conversation, message_id, reason_code, reason, attempts
+            "SELECT id, notification_id, user_id, status, conversation, message_id, reason_code, reason, attempts,
+                    shares_with, on_reconnect
              FROM deliveries WHERE platform_id = ?1 AND notification_id = ?2 ORDER BY user_id",
         )?;
         let rows = stmt.query_map([platform_id, notification_id], |r| {
@@ -535,6 +566,8 @@ impl Outbox {
                 reason_code: r.get(6)?,
                 reason: r.get(7)?,
                 attempts: r.get(8)?,
+                shares_with: r.get(9)?,
+                on_reconnect: r.get(10)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -620,6 +653,137 @@ impl Outbox {
     }
 }
 
+/// Whether a learner has a notification preference on (the default).
+pub(crate) fn preference_on(
+    conn: &rusqlite::Connection,
+    platform_id: &str,
+    user_id: &str,
+    preference: &str,
+) -> Result<bool> {
+    let enabled: Option<bool> = conn
+        .query_row(
+            "SELECT enabled FROM preferences WHERE platform_id = ?1 AND user_id = ?2 AND kind = ?3",
+            [platform_id, user_id, preference],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(enabled.unwrap_or(true))
+}
+
+/// [`Outbox::enqueue`] in the caller's transaction.
+pub(crate) fn enqueue_in(
+    tx: &rusqlite::Transaction<'_>,
+    platform_id: &str,
+    n: &NewNotification<'_>,
+    user_ids: &[String],
+) -> Result<usize> {
+    if let Some(session_id) = n.session_id {
+        let exists: Option<i64> = tx
+            .query_row(
+                "SELECT 1 FROM sessions WHERE platform_id = ?1 AND id = ?2",
+                [platform_id, session_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if exists.is_none() {
+            bail!("no session {session_id} on platform {platform_id}");
+        }
+    }
+    tx.execute(
+        "INSERT INTO notifications (platform_id, id, kind, title, session_id, body, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (platform_id, id) DO NOTHING",
+        params![
+            platform_id,
+            n.id,
+            n.kind.as_str(),
+            n.title,
+            n.session_id,
+            n.body,
+            now()
+        ],
+    )?;
+    // Who receives the message at each address (e-mail addresses compared without letter case): those the
+    // notification already reaches, then the first of the new ones who has not turned this kind off.
+    let address = |email: &str| email.trim().to_lowercase();
+    let mut receivers: HashMap<String, (String, String)> = HashMap::new();
+    {
+        let mut stmt = tx.prepare(
+            "SELECT d.user_id, u.email, u.display_name FROM deliveries d
+             JOIN users u ON u.platform_id = d.platform_id AND u.id = d.user_id
+             WHERE d.platform_id = ?1 AND d.notification_id = ?2 AND d.shares_with IS NULL",
+        )?;
+        let rows = stmt.query_map([platform_id, n.id], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?))
+        })?;
+        for row in rows {
+            let (id, email, name) = row?;
+            receivers.entry(address(&email)).or_insert((id, name));
+        }
+    }
+    let mut recipients = Vec::with_capacity(user_ids.len());
+    for user_id in user_ids {
+        let user: Option<(String, String)> = tx
+            .query_row(
+                "SELECT email, display_name FROM users WHERE platform_id = ?1 AND id = ?2",
+                [platform_id, user_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let Some((email, name)) = user else {
+            bail!("no user {user_id} on platform {platform_id}");
+        };
+        let opted_out =
+            !n.mandatory && !preference_on(tx, platform_id, user_id, n.kind.preference())?;
+        recipients.push((user_id, email, name, opted_out));
+    }
+    // Those who will read it first, so that an opted-out learner never stands in for one who would.
+    for (user_id, email, name, _) in recipients
+        .iter()
+        .filter(|r| !r.3)
+        .chain(recipients.iter().filter(|r| r.3))
+    {
+        receivers
+            .entry(address(email))
+            .or_insert_with(|| ((*user_id).clone(), name.clone()));
+    }
+    let mut added = 0;
+    for (user_id, email, _, _) in &recipients {
+        let (receiver, receiver_name) = &receivers[&address(email)];
+        let id = delivery_id(platform_id, n.id, user_id);
+        added += if receiver == *user_id {
+            tx.execute(
+                "INSERT INTO deliveries (id, platform_id, notification_id, user_id, status, next_attempt_at, mandatory, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?7)
+                 ON CONFLICT (platform_id, notification_id, user_id) DO NOTHING",
+                params![id, platform_id, n.id, user_id, n.not_before, n.mandatory, now()],
+            )?
+        } else {
+            let why = format!(
+                "Shares the e-mail address {email} with {receiver_name} ({receiver}), who receives the message."
+            );
+            tx.execute(
+                "INSERT INTO deliveries (id, platform_id, notification_id, user_id, status, reason_code, reason,
+                     shares_with, next_attempt_at, mandatory, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, 'skipped', ?5, ?6, ?7, ?8, ?9, ?10)
+                 ON CONFLICT (platform_id, notification_id, user_id) DO NOTHING",
+                params![
+                    id,
+                    platform_id,
+                    n.id,
+                    user_id,
+                    SHARED_ADDRESS,
+                    why,
+                    receiver,
+                    n.not_before,
+                    n.mandatory,
+                    now()
+                ],
+            )?
+        };
+    }
+    Ok(added)
+}
+
 impl Lms {
     /// The platform's outbox.
     pub fn outbox(&self) -> Outbox {
@@ -628,16 +792,7 @@ impl Lms {
 
     /// Whether a learner has a notification preference on (the default).
     pub fn preference(&self, platform_id: &str, user_id: &str, preference: &str) -> Result<bool> {
-        let enabled: Option<bool> = self
-            .db()
-            .conn()
-            .query_row(
-                "SELECT enabled FROM preferences WHERE platform_id = ?1 AND user_id = ?2 AND kind = ?3",
-                [platform_id, user_id, preference],
-                |r| r.get(0),
-            )
-            .optional()?;
-        Ok(enabled.unwrap_or(true))
+        preference_on(&self.db().conn(), platform_id, user_id, preference)
     }
 
     /// Sets a learner's notification preference.
@@ -687,7 +842,7 @@ impl Lms {
                     "The learner turned off Slack notifications of this kind ({}).",
                     kind.preference()
                 );
-                records.push((delivery_id, Record::Skipped("opted_out".into(), why)));
+                records.push((delivery_id, Record::Skipped(OPTED_OUT.into(), why)));
                 continue;
             }
             let Some(user) = self.db().user(platform_id, &user_id)? else {
@@ -713,56 +868,93 @@ impl Lms {
                 earlier_post,
             });
         }
-        if recipients.is_empty() {
-            return Ok(records);
+        // One call per title: an invitation's title is written in each learner's language.
+        let mut groups: Vec<(String, Vec<wit::Recipient>)> = Vec::new();
+        for r in recipients {
+            let session = notification.session.as_ref().map(|s| s.title.as_str());
+            let title = title_in(
+                kind,
+                &notification.title,
+                session,
+                Lang::of_locale(&r.user.locale),
+            );
+            match groups.iter_mut().find(|(t, _)| *t == title) {
+                Some((_, group)) => group.push(r),
+                None => groups.push((title, vec![r])),
+            }
         }
-        let outcomes = match self
-            .sandbox()
-            .deliver(platform_id, &notification, &recipients, progress)
-            .await
-        {
-            Ok(outcomes) => outcomes,
-            Err(e) => {
-                // The component failed as a whole (trap, time limit): the recipients it had not reported are
-                // retried; those it said it was posting to are looked for in Slack's history first.
-                let message = format!("{e:#}");
-                for r in recipients {
+        // A disconnection stops the batch, as the connector stops it within a call: the next groups fail with it.
+        let mut broken: Option<(String, String)> = None;
+        for (title, group) in groups {
+            if let Some((code, why)) = &broken {
+                for r in group {
+                    records.push((
+                        r.delivery_id,
+                        Record::Disconnected(code.clone(), why.clone()),
+                    ));
+                }
+                continue;
+            }
+            let notification = wit::Notification {
+                title,
+                ..notification.clone()
+            };
+            let outcomes = match self
+                .sandbox()
+                .deliver(platform_id, &notification, &group, progress.clone())
+                .await
+            {
+                Ok(outcomes) => outcomes,
+                Err(e) => {
+                    // The component failed as a whole (trap, time limit): the recipients it had not reported are
+                    // retried; those it said it was posting to are looked for in Slack's history first.
+                    let message = format!("{e:#}");
+                    for r in group {
+                        records.push((
+                            r.delivery_id,
+                            Record::Retry {
+                                code: "connector_failed".into(),
+                                why: message.clone(),
+                                wait_ms: None,
+                                may_have_acted: true,
+                            },
+                        ));
+                    }
+                    continue;
+                }
+            };
+            // Reported while the call ran (and recorded then), or returned.
+            if broken.is_none() {
+                broken = progress.disconnection();
+            }
+            for o in outcomes {
+                if !group.iter().any(|r| r.delivery_id == o.delivery_id) {
+                    tracing::warn!(
+                        platform = platform_id,
+                        "the connector returned an outcome for a delivery it was not given; ignored"
+                    );
+                    continue;
+                }
+                let record = Record::of(&o.outcome);
+                if let Record::Disconnected(code, why) = &record {
+                    broken.get_or_insert_with(|| (code.clone(), why.clone()));
+                }
+                records.push((o.delivery_id.clone(), record));
+            }
+            // A recipient with no outcome at all (neither reported nor returned) is still in flight under this
+            // runner's lease: retried, as possibly posted if it said it was posting.
+            for r in group {
+                if !records.iter().any(|(id, _)| *id == r.delivery_id) {
                     records.push((
                         r.delivery_id,
                         Record::Retry {
-                            code: "connector_failed".into(),
-                            why: message.clone(),
+                            code: "no_outcome".into(),
+                            why: "The connector returned no outcome for this recipient.".into(),
                             wait_ms: None,
                             may_have_acted: true,
                         },
                     ));
                 }
-                return Ok(records);
-            }
-        };
-        for o in outcomes {
-            if !recipients.iter().any(|r| r.delivery_id == o.delivery_id) {
-                tracing::warn!(
-                    platform = platform_id,
-                    "the connector returned an outcome for a delivery it was not given; ignored"
-                );
-                continue;
-            }
-            records.push((o.delivery_id.clone(), Record::of(&o.outcome)));
-        }
-        // A recipient with no outcome at all (neither reported nor returned) is still in flight under this runner's
-        // lease: retried, as possibly posted if it said it was posting.
-        for r in recipients {
-            if !records.iter().any(|(id, _)| *id == r.delivery_id) {
-                records.push((
-                    r.delivery_id,
-                    Record::Retry {
-                        code: "no_outcome".into(),
-                        why: "The connector returned no outcome for this recipient.".into(),
-                        wait_ms: None,
-                        may_have_acted: true,
-                    },
-                ));
             }
         }
         Ok(records)
@@ -787,6 +979,7 @@ impl Lms {
             report,
             paced,
             wait_alerted,
+            disconnection,
         } = batch;
         let mut disconnected: Option<String> = None;
         let mut refused_wait: Option<u64> = None;
@@ -878,8 +1071,14 @@ impl Lms {
                     }
                     Record::Disconnected(code, why) => {
                         finish(DeliveryStatus::Failed, None, None, Some(code), Some(why))?;
+                        // Queued again when the integration is active again, once ([`Outbox::requeue_reconnected`]).
+                        tx.execute(
+                            "UPDATE deliveries SET on_reconnect = ?2 WHERE id = ?1 AND on_reconnect IS NULL",
+                            params![id, Reconnect::Waiting],
+                        )?;
                         report.failed += 1;
                         disconnected.get_or_insert_with(|| why.clone());
+                        disconnection.get_or_insert_with(|| (code.clone(), why.clone()));
                     }
                     Record::Paced(ms)
                     | Record::Retry {
@@ -922,6 +1121,11 @@ impl Lms {
                         if attempts >= policy.max_attempts {
                             let why = format!("{why} (after {attempts} attempts)");
                             finish(DeliveryStatus::Failed, None, None, Some(code), Some(&why))?;
+                            // A retry by hand looks for a message this attempt may have posted first.
+                            tx.execute(
+                                "UPDATE deliveries SET posting_since = ?2 WHERE id = ?1",
+                                params![id, unsure(*may_have_acted)],
+                            )?;
                             report.failed += 1;
                         } else {
                             let wait = policy.wait_secs(attempts, *wait_ms);
@@ -971,8 +1175,9 @@ impl Lms {
             "connector",
             reason,
         )?;
-        self.db().alert(
+        self.db().alert_about(
             platform_id,
+            AlertTopic::Disconnected,
             &format!("The Slack integration was disconnected: {reason}"),
         )
     }
@@ -1078,6 +1283,8 @@ pub struct LogEntry {
     pub next_attempt_at: i64,
     /// Last change, Unix seconds.
     pub updated_at: i64,
+    /// Skipped because the learner shares their e-mail address with this user, who receives the message.
+    pub shares_with: Option<String>,
 }
 
 /// The delivery log, per notification and learner.
@@ -1085,7 +1292,7 @@ pub fn delivery_log(db: &crate::db::Db, filter: &LogFilter) -> Result<Vec<LogEnt
     let conn = db.conn();
     let mut stmt = conn.prepare(
         "SELECT d.platform_id, d.notification_id, d.user_id, u.email, d.status, d.attempts, d.conversation,
-                d.message_id, d.reason_code, d.reason, d.next_attempt_at, d.updated_at
+                d.message_id, d.reason_code, d.reason, d.next_attempt_at, d.updated_at, d.shares_with
          FROM deliveries d LEFT JOIN users u ON u.platform_id = d.platform_id AND u.id = d.user_id
          WHERE (?1 IS NULL OR d.platform_id = ?1) AND (?2 IS NULL OR d.notification_id = ?2)
            AND (?3 IS NULL OR d.user_id = ?3)
@@ -1107,6 +1314,7 @@ pub fn delivery_log(db: &crate::db::Db, filter: &LogFilter) -> Result<Vec<LogEnt
                 reason: r.get(9)?,
                 next_attempt_at: r.get(10)?,
                 updated_at: r.get(11)?,
+                shares_with: r.get(12)?,
             })
         },
     )?;

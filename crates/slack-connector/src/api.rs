@@ -84,25 +84,58 @@ impl SlackError {
     }
 }
 
+/// What Slack's error code means, in plain words (the code itself is kept apart, in [`SlackError::code`]).
+fn plain_words(code: &str) -> &'static str {
+    match code {
+        "token_revoked" | "invalid_auth" | "account_inactive" | "not_authed" | "token_expired" => {
+            "Slack no longer accepts the app's access (the app was removed from the workspace or its access was \
+             revoked); an admin must activate the integration again"
+        }
+        "users_not_found" | "user_not_found" => "Slack has no member with this e-mail address",
+        "channel_not_found" => "Slack could not find the app's conversation with this member",
+        "is_archived" => "the app's conversation with this member is archived",
+        "msg_too_long" | "invalid_blocks" | "invalid_blocks_format" => {
+            "Slack refused the message's content"
+        }
+        "restricted_action" | "not_allowed_token_type" | "ekm_access_denied" => {
+            "the Slack workspace's settings do not let the app do this"
+        }
+        "cannot_dm_bot" => "this member is a bot, which the app cannot write to",
+        "internal_error" | "fatal_error" | "service_unavailable" | "request_timeout" => {
+            "Slack had a temporary problem"
+        }
+        _ => "Slack refused the request",
+    }
+}
+
 impl fmt::Display for SlackError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SlackError::Api {
-                code,
                 needed: Some(needed),
+                ..
             } => {
                 write!(
                     f,
-                    "Slack answered {code} (the app needs the {needed} scope)"
+                    "the app lacks a Slack permission it needs ({needed}); an admin must activate the integration \
+                     again to grant it"
                 )
             }
-            SlackError::Api { code, .. } => write!(f, "Slack answered {code}"),
+            SlackError::Api { code, .. } => f.write_str(plain_words(code)),
             SlackError::RateLimited { retry_after_secs } => {
-                write!(f, "Slack asked to retry after {retry_after_secs} s")
+                write!(
+                    f,
+                    "Slack asked to wait {retry_after_secs} s before trying again"
+                )
             }
-            SlackError::Http(status) => write!(f, "Slack answered HTTP {status}"),
+            SlackError::Http(status) if *status >= 500 => {
+                write!(f, "Slack had a temporary problem (HTTP {status})")
+            }
+            SlackError::Http(status) => {
+                write!(f, "Slack did not accept the request (HTTP {status})")
+            }
             SlackError::Transport(e) => write!(f, "{e}"),
-            SlackError::BadResponse(m) => write!(f, "unexpected answer from Slack: {m}"),
+            SlackError::BadResponse(m) => write!(f, "Slack's answer could not be read: {m}"),
             SlackError::TooMuchHistory => write!(
                 f,
                 "the conversation holds more messages around the earlier attempt than one page of history shows"
@@ -532,10 +565,20 @@ mod tests {
             "{\"ok\":false,\"error\":\"missing_scope\",\"needed\":\"im:write\",\"provided\":\"chat:write\"}",
         ))
         .unwrap_err();
+        assert_eq!(e.code(), "missing_scope");
         assert_eq!(
             e.to_string(),
-            "Slack answered missing_scope (the app needs the im:write scope)"
+            "the app lacks a Slack permission it needs (im:write); an admin must activate the integration again to \
+             grant it",
+            "plain words; the code is kept apart"
         );
+        let e = parse_envelope(&response(
+            200,
+            &[],
+            "{\"ok\":false,\"error\":\"invalid_auth\"}",
+        ))
+        .unwrap_err();
+        assert!(!e.to_string().contains("invalid_auth"), "{e}");
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! The delivery log: every notification with its counts, and one notification's delivery to each learner, with
-//! why it was skipped or failed.
+//! why it was skipped or failed in plain words (the service's code once, in a detail), and a way to send failed
+//! deliveries again: one, or every failed one of the notification.
 
 use crate::web::errors::{Page, not_found};
+use crate::web::flash::{Flash, see_other};
 use crate::web::format::{date, url_enc};
 use crate::web::frame::{Section, crumbs};
 use crate::web::identity::Visitor;
@@ -9,29 +11,41 @@ use crate::web::{App, PLATFORM};
 use anyhow::Result;
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::routing::get;
+use axum::routing::{get, post};
 use lms::integration::Lms;
-use lms::outbox::Delivery;
-use lms::outbox::DeliveryStatus;
+use lms::lang::Lang;
+use lms::outbox::{self, Delivery, DeliveryStatus, Kind, Reconnect, RunReport};
 use maud::{Markup, html};
 use rusqlite::params;
 
 /// A notification and how many of its deliveries were sent, skipped, failed, or are pending.
 struct NotificationRow {
     id: String,
-    kind: String,
+    kind: Option<Kind>,
     title: String,
+    session_title: Option<String>,
     created_at: i64,
     counts: [i64; 4],
+}
+
+impl NotificationRow {
+    /// The title as the visitor reads it (an invitation's subject in their language).
+    fn title(&self, lang: Lang) -> String {
+        match self.kind {
+            Some(kind) => outbox::title_in(kind, &self.title, self.session_title.as_deref(), lang),
+            None => self.title.clone(),
+        }
+    }
 }
 
 fn notification_rows(lms: &Lms, session_id: Option<&str>) -> Result<Vec<NotificationRow>> {
     let conn = lms.db().conn();
     let mut stmt = conn.prepare(
-        "SELECT n.id, n.kind, n.title, n.created_at,
+        "SELECT n.id, n.kind, n.title, s.title, n.created_at,
                 COALESCE(SUM(d.status = 'sent'), 0), COALESCE(SUM(d.status = 'skipped'), 0),
                 COALESCE(SUM(d.status = 'failed'), 0), COALESCE(SUM(d.status IN ('queued', 'in_flight')), 0)
          FROM notifications n
+         LEFT JOIN sessions s ON s.platform_id = n.platform_id AND s.id = n.session_id
          LEFT JOIN deliveries d ON d.platform_id = n.platform_id AND d.notification_id = n.id
          WHERE n.platform_id = ?1 AND (?2 IS NULL OR n.session_id = ?2)
          GROUP BY n.id ORDER BY n.created_at DESC, n.rowid DESC",
@@ -39,21 +53,34 @@ fn notification_rows(lms: &Lms, session_id: Option<&str>) -> Result<Vec<Notifica
     let rows = stmt.query_map(params![PLATFORM, session_id], |r| {
         Ok(NotificationRow {
             id: r.get(0)?,
-            kind: r.get(1)?,
+            kind: Kind::parse(&r.get::<_, String>(1)?).ok(),
             title: r.get(2)?,
-            created_at: r.get(3)?,
-            counts: [r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?],
+            session_title: r.get(3)?,
+            created_at: r.get(4)?,
+            counts: [r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?],
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-fn kind_label(kind: &str) -> &str {
+fn kind_label(kind: Option<Kind>, lang: Lang) -> &'static str {
     match kind {
-        "session_assignment" => "Invitation",
-        "session_information" => "Session information",
-        "path_step" => "Slack message step",
-        other => other,
+        Some(Kind::SessionAssignment) => lang.pick("Invitation", "Invitation"),
+        Some(Kind::SessionInformation) => {
+            lang.pick("Session information", "Information de session")
+        }
+        Some(Kind::PathStep) => lang.pick("Slack message step", "Étape « message Slack »"),
+        None => lang.pick("Other", "Autre"),
+    }
+}
+
+fn status_label(status: DeliveryStatus, lang: Lang) -> &'static str {
+    match status {
+        DeliveryStatus::Queued => lang.pick("queued", "en attente"),
+        DeliveryStatus::InFlight => lang.pick("sending", "en cours"),
+        DeliveryStatus::Sent => lang.pick("sent", "envoyé"),
+        DeliveryStatus::Skipped => lang.pick("skipped", "ignoré"),
+        DeliveryStatus::Failed => lang.pick("failed", "échec"),
     }
 }
 
@@ -61,28 +88,33 @@ fn kind_label(kind: &str) -> &str {
 pub(in crate::web) fn notification_table(
     lms: &Lms,
     session_id: Option<&str>,
-    tz: &str,
+    v: &Visitor,
 ) -> Result<Markup> {
     let rows = notification_rows(lms, session_id)?;
+    let headers = [
+        v.t("Notification", "Notification"),
+        v.t("Kind", "Type"),
+        v.t("Created", "Créée"),
+        v.t("Sent", "Envoyés"),
+        v.t("Skipped", "Ignorés"),
+        v.t("Failed", "Échecs"),
+        v.t("Pending", "En attente"),
+    ];
     Ok(html! {
         @if rows.is_empty() {
-            p.muted { "No notifications yet." }
+            p.muted { (v.t("No notifications yet.", "Aucune notification pour l'instant.")) }
         } @else {
             table {
-                caption.visually-hidden { "Notifications" }
+                caption.visually-hidden { (v.t("Notifications", "Notifications")) }
                 thead {
-                    tr {
-                        @for h in ["Notification", "Kind", "Created", "Sent", "Skipped", "Failed", "Pending"] {
-                            th scope="col" { (h) }
-                        }
-                    }
+                    tr { @for h in headers { th scope="col" { (h) } } }
                 }
                 tbody {
                     @for n in &rows {
                         tr {
-                            td { a href={ "/notifications/" (url_enc(&n.id)) } { (n.title) } }
-                            td { (kind_label(&n.kind)) }
-                            td { (date(n.created_at, tz)) }
+                            td { a href={ "/notifications/" (url_enc(&n.id)) } { (n.title(v.lang)) } }
+                            td { (kind_label(n.kind, v.lang)) }
+                            td { (date(n.created_at, &v.me.time_zone)) }
                             @for c in n.counts { td { (c) } }
                         }
                     }
@@ -92,30 +124,40 @@ pub(in crate::web) fn notification_table(
     })
 }
 
-/// The routes of the delivery log.
+/// The routes of the delivery log and of its retries.
 pub(in crate::web) fn routes() -> Router<App> {
     Router::new()
         .route("/notifications", get(notifications))
         .route("/notifications/{id}", get(notification))
+        .route("/notifications/{id}/retry-failed", post(retry_failed))
+        .route(
+            "/notifications/{id}/deliveries/{delivery}/retry",
+            post(retry),
+        )
 }
 
 /// `/notifications`: the delivery log.
 async fn notifications(State(app): State<App>, v: Visitor) -> Page {
+    let title = v.t("Delivery log", "Journal des envois");
     if !v.is_author() {
-        return Ok(v.refused_for_learners(&app, "Delivery log"));
+        return Ok(v.refused_for_learners(&app, title));
     }
     let body = html! {
-        h1 { "Delivery log" }
-        p.muted { "Every notification, newest first; open one to see what happened for each learner." }
-        (notification_table(&app.lms, None, &v.me.time_zone)?)
+        h1 { (title) }
+        p.muted {
+            (v.t("Every notification, newest first; open one to see what happened for each learner.",
+                 "Chaque notification, la plus récente d'abord ; ouvrez-en une pour voir ce qu'il en est pour chaque apprenant."))
+        }
+        (notification_table(&app.lms, None, &v)?)
     };
-    Ok(v.page(&app, Section::Deliveries, "Delivery log", body))
+    Ok(v.page(&app, Section::Deliveries, title, body))
 }
 
-/// `/notifications/{id}`: one notification's delivery to each learner.
+/// `/notifications/{id}`: one notification's delivery to each learner, with "Retry" on each failed one and "Retry
+/// all failed".
 async fn notification(State(app): State<App>, v: Visitor, Path(id): Path<String>) -> Page {
     if !v.is_author() {
-        return Ok(v.refused_for_learners(&app, "Delivery log"));
+        return Ok(v.refused_for_learners(&app, v.t("Delivery log", "Journal des envois")));
     }
     let Some(n) = notification_rows(&app.lms, None)?
         .into_iter()
@@ -125,19 +167,43 @@ async fn notification(State(app): State<App>, v: Visitor, Path(id): Path<String>
     };
     let deliveries = app.lms.outbox().deliveries(PLATFORM, &id)?;
     let [sent, skipped, failed, pending] = n.counts;
+    let title = n.title(v.lang);
+    let counts = match v.lang {
+        Lang::En => format!("{sent} sent, {skipped} skipped, {failed} failed, {pending} pending"),
+        Lang::Fr => {
+            format!("{sent} envoyés, {skipped} ignorés, {failed} en échec, {pending} en attente")
+        }
+    };
+    let base = format!("/notifications/{}", url_enc(&n.id));
+    let headers = [
+        v.t("Learner", "Apprenant"),
+        v.t("Status", "État"),
+        v.t("Why", "Pourquoi"),
+        v.t("Attempts", "Tentatives"),
+        v.t("Action", "Action"),
+    ];
     let body = html! {
-        (crumbs(&["Delivery log", &n.title]))
-        h1 { (n.title) }
+        (crumbs(&[v.t("Delivery log", "Journal des envois"), &title]))
+        h1 { (title) }
         p.muted {
-            (kind_label(&n.kind)) " · created " (date(n.created_at, &v.me.time_zone)) " · "
-            (sent) " sent, " (skipped) " skipped, " (failed) " failed, " (pending) " pending"
+            (kind_label(n.kind, v.lang)) " · " (v.t("created", "créée le")) " "
+            (date(n.created_at, &v.me.time_zone)) " · " (counts)
+        }
+        @if failed > 0 {
+            form.actions method="post" action={ (base) "/retry-failed" } {
+                (v.csrf_field())
+                button.primary #retry-failed type="submit" {
+                    (match v.lang {
+                        Lang::En => format!("Retry all failed ({failed})"),
+                        Lang::Fr => format!("Réessayer tous les échecs ({failed})"),
+                    })
+                }
+            }
         }
         table #deliveries {
-            caption.visually-hidden { "Delivery to each learner" }
+            caption.visually-hidden { (v.t("Delivery to each learner", "Envoi à chaque apprenant")) }
             thead {
-                tr {
-                    @for h in ["Learner", "Status", "Why", "Attempts"] { th scope="col" { (h) } }
-                }
+                tr { @for h in headers { th scope="col" { (h) } } }
             }
             tbody {
                 @for d in &deliveries {
@@ -148,28 +214,168 @@ async fn notification(State(app): State<App>, v: Visitor, Path(id): Path<String>
                                 None => (d.user_id),
                             }
                         }
-                        td class={ "status status-" (d.status) } { (d.status) }
-                        td { (why(d)) }
+                        td class={ "status status-" (d.status) } { (status_label(d.status, v.lang)) }
+                        td.why { (why(d, &v)) }
                         td { (d.attempts) }
+                        td {
+                            @if d.status == DeliveryStatus::Failed {
+                                form method="post" action={ (base) "/deliveries/" (url_enc(&d.id)) "/retry" } {
+                                    (v.csrf_field())
+                                    button.retry type="submit" { (v.t("Retry", "Réessayer")) }
+                                }
+                            }
+                        }
                     }
                 }
             }
         }
     };
-    Ok(v.page(&app, Section::Deliveries, &n.title, body))
+    Ok(v.page(&app, Section::Deliveries, &title, body))
 }
 
-/// Why a delivery is as it is: its reason and code, or where a sent one went.
-fn why(d: &Delivery) -> Markup {
+/// Why a delivery is as it is, in plain words, with the service's code (and its own words, when the page says it
+/// otherwise) in a detail; or where a sent one went.
+fn why(d: &Delivery, v: &Visitor) -> Markup {
+    let name = |id: &str| {
+        v.users
+            .iter()
+            .find(|u| u.id == id)
+            .map_or(id.to_string(), |u| u.display_name.clone())
+    };
+    let plain: Option<String> = match (d.reason_code.as_deref(), d.status) {
+        (Some(outbox::SHARED_ADDRESS), _) => {
+            let who = name(d.shares_with.as_deref().unwrap_or_default());
+            Some(match v.lang {
+                Lang::En => format!("Shares the e-mail address with {who}, who receives the message."),
+                Lang::Fr => format!("Partage son adresse e-mail avec {who}, qui reçoit le message."),
+            })
+        }
+        (Some(outbox::OPTED_OUT), _) => Some(
+            v.t(
+                "The learner turned off Slack messages of this kind.",
+                "L'apprenant a désactivé les messages Slack de ce type.",
+            )
+            .into(),
+        ),
+        (Some(outbox::NO_ACCOUNT), _) => Some(
+            v.t(
+                "No Slack member has this learner's e-mail address.",
+                "Aucun membre Slack n'a l'adresse e-mail de cet apprenant.",
+            )
+            .into(),
+        ),
+        (_, DeliveryStatus::Failed) if d.on_reconnect == Some(Reconnect::Waiting) => Some(
+            v.t(
+                "The Slack integration was disconnected. This message is sent again by itself once an admin \
+                 activates it again.",
+                "L'intégration Slack a été déconnectée. Ce message sera renvoyé automatiquement dès qu'un admin \
+                 l'aura réactivée.",
+            )
+            .into(),
+        ),
+        (_, DeliveryStatus::Failed) if d.on_reconnect == Some(Reconnect::Requeued) => Some(
+            v.t(
+                "The Slack integration was disconnected again. Retry once it is active.",
+                "L'intégration Slack a de nouveau été déconnectée. Réessayez une fois qu'elle est active.",
+            )
+            .into(),
+        ),
+        _ => None,
+    };
+    // The connector's words (checked by the host as untrusted text), in English, when the page has none of its own.
+    let (own, detail) = match &plain {
+        None => (d.reason.as_deref(), None),
+        Some(_) => (None, d.reason.as_deref()),
+    };
     html! {
-        @match (&d.reason, &d.reason_code) {
-            (Some(r), Some(c)) => { (r) " " code { (c) } },
-            (Some(r), None) => (r),
-            (None, Some(c)) => code { (c) },
-            (None, None) if d.status == DeliveryStatus::Sent => {
-                "In the app's conversation " code { (d.conversation.as_deref().unwrap_or("?")) }
-            },
-            (None, None) => {},
+        @if let Some(p) = &plain { (p) }
+        @if let Some(r) = own { (r) }
+        @if d.status == DeliveryStatus::Sent && d.reason_code.is_none() {
+            (v.t("In the app's conversation ", "Dans la conversation de l'application "))
+            code { (d.conversation.as_deref().unwrap_or("?")) }
+        }
+        @if let Some(code) = &d.reason_code {
+            details {
+                summary { (v.t("Details", "Détails")) }
+                (v.t("Code: ", "Code : ")) code { (code) }
+                @if let Some(r) = detail { br; (r) }
+            }
         }
     }
+}
+
+/// What the flash says after a retry: what became of the deliveries sent again.
+fn retried_message(lang: Lang, queued: usize, report: &RunReport) -> String {
+    match lang {
+        Lang::En => format!(
+            "{queued} sent again: {} sent, {} skipped, {} failed, {} to retry.",
+            report.sent, report.skipped, report.failed, report.retrying
+        ),
+        Lang::Fr => format!(
+            "{queued} renvoyé(s) : {} envoyés, {} ignorés, {} en échec, {} à réessayer.",
+            report.sent, report.skipped, report.failed, report.retrying
+        ),
+    }
+}
+
+/// Sends what was queued again, then back to the notification's log with what happened.
+async fn send_again(app: &App, v: &Visitor, notification: &str, queued: usize) -> Page {
+    let back = format!("/notifications/{}", url_enc(notification));
+    if queued == 0 {
+        let why = v.t(
+            "Nothing to retry: no delivery of this notification has failed.",
+            "Rien à réessayer : aucun envoi de cette notification n'est en échec.",
+        );
+        return Ok(see_other(&back, Some(Flash::Error(why.into()))));
+    }
+    let report = lms::workers::run_outbox(&app.lms, PLATFORM, lms::db::now()).await?;
+    Ok(see_other(
+        &back,
+        Some(Flash::Ok(retried_message(v.lang, queued, &report))),
+    ))
+}
+
+/// The refusal a learner gets for a retry.
+fn refused(v: &Visitor) -> Page {
+    Ok(see_other(
+        "/",
+        Some(Flash::Error(
+            v.t(
+                "Only authors and platform admins may retry deliveries.",
+                "Seuls les auteurs et les admins de la plateforme peuvent réessayer des envois.",
+            )
+            .into(),
+        )),
+    ))
+}
+
+/// `POST /notifications/{id}/deliveries/{delivery}/retry`: sends one failed delivery again.
+async fn retry(
+    State(app): State<App>,
+    v: Visitor,
+    Path((id, delivery)): Path<(String, String)>,
+) -> Page {
+    if !v.is_author() {
+        return refused(&v);
+    }
+    let of_notification = app
+        .lms
+        .outbox()
+        .deliveries(PLATFORM, &id)?
+        .iter()
+        .any(|d| d.id == delivery);
+    if !of_notification {
+        return Ok(not_found());
+    }
+    let queued = app.lms.outbox().retry(PLATFORM, &delivery, &v.me.id)?;
+    send_again(&app, &v, &id, usize::from(queued)).await
+}
+
+/// `POST /notifications/{id}/retry-failed`: sends every failed delivery of the notification again.
+async fn retry_failed(State(app): State<App>, v: Visitor, Path(id): Path<String>) -> Page {
+    if !v.is_author() {
+        return refused(&v);
+    }
+    let queued = app.lms.outbox().retry_failed(PLATFORM, &id, &v.me.id)?;
+    send_again(&app, &v, &id, queued).await
 }
