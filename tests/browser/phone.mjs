@@ -87,12 +87,14 @@ await step('ACTIVATE → Allow: the active tile fits', async () => {
   await popup.close();
 });
 
-await step('an invitation: the delivery log and the notification’s log fit', async () => {
+await step('an invitation: its confirmation page, the delivery log and the notification’s log fit', async () => {
   await page.goto(`${LMS}/paths`);
   await Promise.all([
-    page.waitForURL(/\/notifications\/invite-/),
+    page.waitForURL(/\/sessions\/[^/]+\/invite$/),
     page.getByRole('button', { name: `Invite learners to “${SESSION_TITLE}”` }).click(),
   ]);
+  await fits(page, 'admin-invite-confirmation');
+  await Promise.all([page.waitForURL(/\/notifications\/invite-/), page.locator('#send').click()]);
   notification = new URL(page.url()).pathname;
   await page.locator('#deliveries tr[data-user="learner-2"] .status', { hasText: 'sent' }).waitFor();
   await fits(page, 'admin-notification-log');
@@ -109,6 +111,10 @@ for (const [user, who] of [['admin', 'admin'], ['author', 'author'], ['learner-2
     await visit(notification, `${who}-notification-log`);
     await visit('/me/notifications', `${who}-my-notifications`);
     await visit('/no-such-page', `${who}-not-found`);
+    if (who === 'admin') {
+      await visit('/settings/connectors/slack/deactivate', 'admin-deactivate-confirmation');
+      await visit('/vendor', 'admin-vendor-console');
+    }
   });
 }
 

@@ -94,9 +94,10 @@ await step('the admin activates Slack and invites the learners, who are enrolled
   await popup.close();
   await page.goto(`${LMS}/paths`);
   await Promise.all([
-    page.waitForURL(/\/notifications\/invite-/),
+    page.waitForURL(/\/sessions\/[^/]+\/invite$/),
     page.getByRole('button', { name: `Invite learners to “${SESSION_TITLE}”` }).click(),
   ]);
+  await Promise.all([page.waitForURL(/\/notifications\/invite-/), page.locator('#send').click()]);
   await page.locator('#deliveries tr[data-user="learner-2"] .status', { hasText: 'sent' }).waitFor();
 });
 

@@ -153,7 +153,9 @@ async fn run_in(dir: &std::path::Path) -> Result<DemoReport> {
         lms::db::now(),
         lms::invitations::Sending::Invitation,
     )?;
-    let notification_id = invitation.notification_id;
+    let notification_id = invitation
+        .notification_id
+        .context("the demo's learners were already invited")?;
     lms::workers::run_outbox(lms, DEMO_PLATFORM, lms::db::now()).await?;
 
     let conversations = harness.sim.conversations();
