@@ -199,6 +199,32 @@ async fn subjects_in_each_language_one_message_per_address_and_failures_sent_aga
         alerts(&harness)
     );
 
+    // While it is disconnected, what falls due waits for it, without a call: another reminder fails as disconnected.
+    let calls = harness.sim.api_calls().len();
+    let waiting = invite_learners(
+        db,
+        DEMO_PLATFORM,
+        &data.session,
+        "admin",
+        lms::db::now(),
+        Sending::Reminder,
+    )
+    .unwrap()
+    .notification_id
+    .unwrap();
+    lms::workers::run_outbox(lms, DEMO_PLATFORM, lms::db::now())
+        .await
+        .unwrap();
+    assert_eq!(harness.sim.api_calls().len(), calls, "no call to Slack");
+    for d in lms.outbox().deliveries(DEMO_PLATFORM, &waiting).unwrap() {
+        if d.shares_with.is_some() {
+            continue;
+        }
+        assert_eq!(d.status, DeliveryStatus::Failed, "{d:?}");
+        assert_eq!(d.reason_code.as_deref(), Some(lms::outbox::DISCONNECTED));
+        assert_eq!(d.on_reconnect, Some(Reconnect::Waiting), "{d:?}");
+    }
+
     // A new ACTIVATE: the failed deliveries are queued again, and sent; the alert is gone.
     harness.sim.clear_fault("chat.postMessage");
     assert!(matches!(activate(&harness).await, Tile::Active(_)));
@@ -214,11 +240,17 @@ async fn subjects_in_each_language_one_message_per_address_and_failures_sent_aga
         .unwrap();
     assert_eq!(
         (report.sent, report.skipped, report.failed),
-        (3, 1, 0),
-        "{report:?}"
+        (6, 2, 0),
+        "both reminders: {report:?}"
     );
-    assert_eq!(headers(&harness, "U0CHEN0001"), [fr.clone(), fr.clone()]);
-    assert_eq!(headers(&harness, "U0BOB00001"), [en.clone(), en]);
+    assert_eq!(
+        headers(&harness, "U0CHEN0001"),
+        [fr.clone(), fr.clone(), fr.clone()]
+    );
+    assert_eq!(
+        headers(&harness, "U0BOB00001"),
+        [en.clone(), en.clone(), en]
+    );
     // Once: another activation queues nothing again.
     assert!(matches!(activate(&harness).await, Tile::Active(_)));
     let queued = lms.outbox().deliveries(DEMO_PLATFORM, &reminder).unwrap();

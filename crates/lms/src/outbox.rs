@@ -145,6 +145,9 @@ pub const SHARED_ADDRESS: &str = "shared_address";
 pub const OPTED_OUT: &str = "opted_out";
 /// The reason code of a delivery skipped because no active Slack member has the learner's e-mail address.
 pub const NO_ACCOUNT: &str = "no_account";
+/// The failure code of a delivery that fell due while the integration was disconnected: it waits for the integration
+/// to be active again.
+pub const DISCONNECTED: &str = "disconnected";
 use rusqlite::{OptionalExtension, named_params, params};
 
 /// The one condition of a delivery a runner may claim (SQL, with the parameters `:at` and `:now`): queued and due at
@@ -827,6 +830,20 @@ impl Lms {
     ) -> Result<Vec<(String, Record)>> {
         let (kind, notification) = self.wit_notification(platform_id, notification_id)?;
         let mut records = Vec::with_capacity(claimed.len());
+        // While the integration is disconnected (not by an admin), what falls due waits for it, as a failure of the
+        // disconnection: queued again, once, when it is active again ([`Outbox::requeue_reconnected`]).
+        if let crate::integration::Tile::Disconnected(reason) = self.tile(platform_id)? {
+            let why = format!(
+                "The Slack integration is disconnected ({reason}); this goes out once it is active again."
+            );
+            for c in claimed {
+                records.push((
+                    c.delivery_id,
+                    Record::Disconnected(DISCONNECTED.into(), why.clone()),
+                ));
+            }
+            return Ok(records);
+        }
         let mut recipients = Vec::with_capacity(claimed.len());
         for Claimed {
             delivery_id,
