@@ -170,16 +170,7 @@ pub fn preview(db: &Db, platform_id: &str, session_id: &str) -> Result<Preview> 
             "SELECT id, email, display_name, locale, time_zone, role FROM users
              WHERE platform_id = ?1 AND role = ?2 ORDER BY display_name, id",
         )?;
-        let rows = stmt.query_map(params![platform_id, Role::Learner], |r| {
-            Ok(User {
-                id: r.get(0)?,
-                email: r.get(1)?,
-                display_name: r.get(2)?,
-                locale: r.get(3)?,
-                time_zone: r.get(4)?,
-                role: r.get(5)?,
-            })
-        })?;
+        let rows = stmt.query_map(params![platform_id, Role::Learner], crate::db::user_row)?;
         rows.collect::<rusqlite::Result<_>>()?
     };
     let mut preview = Preview::default();

@@ -535,21 +535,7 @@ async fn pause_step(
     v: Visitor,
     Path((path_id, step_id)): Path<(String, String)>,
 ) -> Page {
-    let paused = app
-        .lms
-        .db()
-        .pause_path_step(PLATFORM, &v.me.id, &step_id, true, now());
-    let flash = outcome(&v, paused, |step| match v.lang {
-        Lang::En => format!(
-            "The step “{}” is paused: nothing goes out until it is resumed.",
-            step.title
-        ),
-        Lang::Fr => format!(
-            "L'étape « {} » est en pause : rien ne part avant sa reprise.",
-            step.title
-        ),
-    });
-    Ok(see_other(&back_to(&path_id), Some(flash)))
+    set_paused(&app, &v, &path_id, &step_id, true)
 }
 
 /// `POST /paths/{id}/steps/{step}/resume`.
@@ -558,21 +544,34 @@ async fn resume_step(
     v: Visitor,
     Path((path_id, step_id)): Path<(String, String)>,
 ) -> Page {
-    let resumed = app
+    set_paused(&app, &v, &path_id, &step_id, false)
+}
+
+/// Pauses or resumes a step, and goes back to its path saying what that means.
+fn set_paused(app: &App, v: &Visitor, path_id: &str, step_id: &str, paused: bool) -> Page {
+    let changed = app
         .lms
         .db()
-        .pause_path_step(PLATFORM, &v.me.id, &step_id, false, now());
-    let flash = outcome(&v, resumed, |step| match v.lang {
-        Lang::En => format!(
+        .pause_path_step(PLATFORM, &v.me.id, step_id, paused, now());
+    let flash = outcome(v, changed, |step| match (v.lang, paused) {
+        (Lang::En, true) => format!(
+            "The step “{}” is paused: nothing goes out until it is resumed.",
+            step.title
+        ),
+        (Lang::Fr, true) => format!(
+            "L'étape « {} » est en pause : rien ne part avant sa reprise.",
+            step.title
+        ),
+        (Lang::En, false) => format!(
             "The step “{}” is resumed: what fell due while it was paused goes out now.",
             step.title
         ),
-        Lang::Fr => format!(
+        (Lang::Fr, false) => format!(
             "L'étape « {} » a repris : ce qui arrivait à échéance pendant la pause part maintenant.",
             step.title
         ),
     });
-    Ok(see_other(&back_to(&path_id), Some(flash)))
+    Ok(see_other(&back_to(path_id), Some(flash)))
 }
 
 /// `POST /paths/{id}/steps/{step}/delete`.
