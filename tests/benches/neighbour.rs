@@ -183,6 +183,7 @@ async fn phase(
                         delivery_id: format!("evil-{a}-{n}"),
                         attempt: 1,
                         earlier_post: None,
+                        reply_to: None,
                     };
                     let _ = hostile
                         .deliver(
@@ -264,6 +265,7 @@ async fn run(deliveries: usize) {
                 delivery_id: String::new(),
                 attempt: 1,
                 earlier_post: None,
+                reply_to: None,
             }
         })
         .collect();

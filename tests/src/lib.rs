@@ -271,6 +271,7 @@ pub mod hostile {
                 delivery_id: format!("d{i}"),
                 attempt: 1,
                 earlier_post: None,
+                reply_to: None,
             })
             .collect()
     }

@@ -92,6 +92,7 @@ async fn a_connector_of_contract_0_1_0_still_loads_and_delivers() {
             delivery_id: format!("d{attempt}"),
             attempt,
             earlier_post,
+            reply_to: None,
         })
         .collect();
     let notification = wit::Notification {

@@ -498,10 +498,10 @@ async fn another_connectors_secrets_are_out_of_reach() {
 id = "hostile"
 name = "Hostile"
 version = "0.0.0"
-contract = "lms:connector@0.2.0"
+contract = "lms:connector@0.3.0"
 [interfaces]
 imports = ["lms:connector/*", "wasi:cli/*", "wasi:io/*", "wasi:clocks/*", "wasi:random/*", "wasi:http/*"]
-exports = ["lms:connector/connector@0.2.0"]
+exports = ["lms:connector/connector@0.3.0"]
 [settings]
 secrets = ["api_key"]
 "#,

@@ -34,6 +34,7 @@ async fn fetch(sandbox: &Sandbox, url: &str) -> String {
         delivery_id: "d".into(),
         attempt: 1,
         earlier_post: None,
+        reply_to: None,
     };
     let outcomes = sandbox
         .deliver(

@@ -19,8 +19,8 @@ wit_bindgen::generate!({
         "wasi:io/poll@0.2.12": wasip2::io::poll,
         "wasi:clocks/monotonic-clock@0.2.12": wasip2::clocks::monotonic_clock,
     },
-    // The interfaces of `lms:connector@0.1.0` that 0.2.0 reuses (types, settings, users, log) are generated here
-    // too.
+    // The interfaces of `lms:connector@0.1.0` and `@0.2.0` that 0.3.0 reuses (types, settings, users, log,
+    // progress) are generated here too.
     generate_all,
     pub_export_macro: true,
     default_bindings_module: "connector_api::bindings",

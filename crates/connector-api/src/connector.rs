@@ -4,8 +4,8 @@
 use crate::ports::{Log, Progress, Settings, Transport, Unreported, Users};
 use crate::types::{
     ActivationRequest, ActivationResult, ConnectorError, ConnectorInfo, DeliveryOutcome, Failure,
-    FailureKind, InboundRequest, InboundResponse, IntegrationState, Notification, Recipient,
-    UnixSeconds,
+    FailureKind, InboundRequest, InboundResponse, IntegrationState, MessageUpdate, Notification,
+    Recipient, SessionChange, UnixSeconds,
 };
 
 /// The code of the errors and failures of the [`Connector`] methods a connector does not implement.
@@ -169,6 +169,29 @@ pub trait Connector {
                 FailureKind::Permanent,
                 UNSUPPORTED,
                 "This connector does not deliver notifications.",
+            ),
+        )
+    }
+
+    /// Changes messages sent earlier about `notification`'s session so that they show it as it is now
+    /// ([`SessionChange::Edited`]: the new values, what changed since [`MessageUpdate::first_shown`], and that the
+    /// message was updated; [`SessionChange::Cancelled`]: that the session is cancelled, with nothing left to act
+    /// on). Returns one outcome per message, in the same order: [`crate::Outcome::Sent`] with the message's place
+    /// when it was changed.
+    ///
+    /// Default: every message fails permanently with the code [`UNSUPPORTED`].
+    fn update(
+        _ctx: &mut Context<impl Ports>,
+        _notification: Notification,
+        _change: SessionChange,
+        messages: Vec<MessageUpdate>,
+    ) -> Vec<DeliveryOutcome> {
+        DeliveryOutcome::fail_all(
+            messages.into_iter().map(|m| m.recipient).collect(),
+            Failure::new(
+                FailureKind::Permanent,
+                UNSUPPORTED,
+                "This connector does not update the messages it sent.",
             ),
         )
     }

@@ -4,7 +4,7 @@
 
 use crate::bindings::lms::connector0_1_0::log as wit_log;
 use crate::bindings::lms::connector0_1_0::types as wit;
-use crate::bindings::lms::connector0_2_0::types as wit_0_2_0;
+use crate::bindings::lms::connector0_3_0::types as wit_0_3_0;
 use crate::ports::Level;
 use crate::types::*;
 
@@ -62,13 +62,31 @@ record!(Session {
     url
 });
 record!(PlatformGroup { name, logo_url });
-impl From<wit_0_2_0::Recipient> for Recipient {
-    fn from(v: wit_0_2_0::Recipient) -> Self {
+impl From<wit_0_3_0::Recipient> for Recipient {
+    fn from(v: wit_0_3_0::Recipient) -> Self {
         Recipient {
             user: v.user.into(),
             delivery_id: v.delivery_id,
             attempt: v.attempt,
             earlier_post: v.earlier_post,
+            reply_to: v.reply_to.map(Into::into),
+        }
+    }
+}
+impl From<wit_0_3_0::MessageRef> for MessageRef {
+    fn from(v: wit_0_3_0::MessageRef) -> Self {
+        MessageRef {
+            conversation: v.conversation,
+            message_id: v.message_id,
+        }
+    }
+}
+impl From<wit_0_3_0::MessageUpdate> for MessageUpdate {
+    fn from(v: wit_0_3_0::MessageUpdate) -> Self {
+        MessageUpdate {
+            recipient: v.recipient.into(),
+            message: v.message.into(),
+            first_shown: v.first_shown.into(),
         }
     }
 }
@@ -107,11 +125,16 @@ record!(InboundRequest {
 
 cases!(
     NotificationKind,
-    wit::NotificationKind {
+    wit_0_3_0::NotificationKind {
         SessionAssignment,
         SessionInformation,
-        PathStep
+        PathStep,
+        SessionReminder
     }
+);
+cases!(
+    SessionChange,
+    wit_0_3_0::SessionChange { Edited, Cancelled }
 );
 cases!(
     FailureKind,
@@ -150,8 +173,8 @@ impl From<UserPage> for wit::UserPage {
     }
 }
 
-impl From<wit::Notification> for Notification {
-    fn from(v: wit::Notification) -> Self {
+impl From<wit_0_3_0::Notification> for Notification {
+    fn from(v: wit_0_3_0::Notification) -> Self {
         Notification {
             id: v.id,
             kind: v.kind.into(),
@@ -163,9 +186,9 @@ impl From<wit::Notification> for Notification {
     }
 }
 
-impl From<Notification> for wit::Notification {
+impl From<Notification> for wit_0_3_0::Notification {
     fn from(v: Notification) -> Self {
-        wit::Notification {
+        wit_0_3_0::Notification {
             id: v.id,
             kind: v.kind.into(),
             title: v.title,

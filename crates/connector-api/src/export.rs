@@ -1,9 +1,9 @@
 //! The generated `Guest` trait implemented for any [`Connector`] (on `wasm32` only); used by
 //! [`export_connector!`](crate::export_connector).
 
-use crate::bindings::exports::lms::connector0_2_0::connector::Guest;
+use crate::bindings::exports::lms::connector0_3_0::connector::Guest;
 use crate::bindings::lms::connector0_1_0::types as wit;
-use crate::bindings::lms::connector0_2_0::types as wit_0_2_0;
+use crate::bindings::lms::connector0_3_0::types as wit_0_3_0;
 use crate::connector::{Connector, Context};
 use crate::host::{HostLog, HostPorts, HostProgress, HostSettings, HostUsers, WasiHttp};
 use std::marker::PhantomData;
@@ -38,11 +38,23 @@ impl<C: Connector> Guest for Export<C> {
     }
 
     fn deliver(
-        notification: wit::Notification,
-        recipients: Vec<wit_0_2_0::Recipient>,
+        notification: wit_0_3_0::Notification,
+        recipients: Vec<wit_0_3_0::Recipient>,
     ) -> Vec<wit::DeliveryOutcome> {
         let recipients = recipients.into_iter().map(Into::into).collect();
         C::deliver(&mut context(), notification.into(), recipients)
+            .into_iter()
+            .map(Into::into)
+            .collect()
+    }
+
+    fn update(
+        notification: wit_0_3_0::Notification,
+        change: wit_0_3_0::SessionChange,
+        messages: Vec<wit_0_3_0::MessageUpdate>,
+    ) -> Vec<wit::DeliveryOutcome> {
+        let messages = messages.into_iter().map(Into::into).collect();
+        C::update(&mut context(), notification.into(), change.into(), messages)
             .into_iter()
             .map(Into::into)
             .collect()

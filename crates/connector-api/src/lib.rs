@@ -1,4 +1,4 @@
-//! The guest SDK for LMS connectors: everything a connector needs to implement the `lms:connector@0.2.0` contract
+//! The guest SDK for LMS connectors: everything a connector needs to implement the `lms:connector@0.3.0` contract
 //! (`wit/connector.wit`, world `lms-connector`) as a WASI 0.2 component.
 //!
 //! - [`Connector`]: one function per export of the contract; only [`Connector::describe`] is required, the others

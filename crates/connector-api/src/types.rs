@@ -38,6 +38,8 @@ pub enum NotificationKind {
     SessionInformation,
     /// A "Slack message" step of a path, scheduled by its author.
     PathStep,
+    /// A reminder that a session the learner was invited to starts soon (contract 0.3.0).
+    SessionReminder,
 }
 
 /// The session a notification is about.
@@ -102,6 +104,40 @@ pub struct Recipient {
     /// message of this delivery posted since then (allowing for clock skew) before posting again. `None`: nothing
     /// can have been delivered yet; post at once, without looking.
     pub earlier_post: Option<UnixSeconds>,
+    /// The message this one answers (a reminder: the invitation it recalls), to be shown as a reply to it where the
+    /// service can (Slack: in its thread); the earlier message looked for then is in that thread. `None`: a message
+    /// of its own.
+    pub reply_to: Option<MessageRef>,
+}
+
+/// Where a message the connector sent earlier is: the `conversation` and `message_id` of its [`Sent`] outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MessageRef {
+    /// The conversation the message was posted to.
+    pub conversation: String,
+    /// The message's identifier within the conversation.
+    pub message_id: String,
+}
+
+/// What a session's update is ([`crate::Connector::update`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SessionChange {
+    /// Its title, description, cover or dates changed.
+    Edited,
+    /// It was cancelled: nothing more is sent for it, and its invitation no longer invites.
+    Cancelled,
+}
+
+/// One message to update ([`crate::Connector::update`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MessageUpdate {
+    /// Its recipient (with no `reply_to` nor `earlier_post`: an update is made in place, and making it twice changes
+    /// nothing).
+    pub recipient: Recipient,
+    /// The message, as its [`Sent`] outcome located it.
+    pub message: MessageRef,
+    /// The session as this message first showed it, so that what changed since can be shown beside the new values.
+    pub first_shown: Session,
 }
 
 /// Why a recipient was deliberately not sent anything.

@@ -253,6 +253,7 @@ pub async fn run(component: &[u8], body: &str) -> Result<Report> {
             delivery_id: format!("n1/{id}"),
             attempt: 1,
             earlier_post: None,
+            reply_to: None,
         });
     }
     // A connector of contract 0.2.0 reports each recipient's outcome as it goes; an LMS records each one durably

@@ -43,6 +43,8 @@ impl types::Host for StoreState {}
 
 impl crate::bindings::v0_2_0::types::Host for StoreState {}
 
+impl crate::bindings::v0_3_0::types::Host for StoreState {}
+
 /// Whether writing `key` = `value` (of `kind`) keeps the connector within its settings quota on the platform; the
 /// refusal, when not, is the error the connector gets, and the first one of a call is logged as a warning.
 fn within_quota(

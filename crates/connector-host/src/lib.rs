@@ -34,10 +34,17 @@ pub mod surface;
 pub mod untrusted;
 
 /// The contract's types as the host uses them, whatever version a connector implements: those of 0.1.0, which
-/// 0.2.0 reuses, and the recipient of 0.2.0 (given to a 0.1.0 connector without what it added).
+/// later versions reuse, and the notification, recipient and updates of 0.3.0 (given to a connector of an earlier
+/// version without what it does not know).
 pub mod wit {
-    pub use crate::bindings::v0_1_0::wit::*;
-    pub use crate::bindings::v0_2_0::types::Recipient;
+    pub use crate::bindings::v0_1_0::wit::{
+        ActivationRequest, ActivationResult, ConnectorError, ConnectorInfo, DeliveryOutcome, Failure,
+        FailureKind, InboundRequest, InboundResponse, IntegrationState, Outcome, PlatformGroup,
+        Sent, Session, SettingSpec, SkipReason, UnixSeconds, User, UserPage, Workspace,
+    };
+    pub use crate::bindings::v0_3_0::types::{
+        MessageRef, MessageUpdate, Notification, NotificationKind, Recipient, SessionChange,
+    };
 }
 pub use limits::{EPOCH_TICK, FUEL_PER_TICK, Limits, THROTTLE_AFTER};
 pub use policy::Policy;

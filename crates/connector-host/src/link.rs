@@ -2,7 +2,7 @@
 //! on its own, so that a store of a component that does not import `wasi:filesystem` or `wasi:sockets` has no such
 //! functions at all.
 
-use crate::bindings::{v0_1_0, v0_2_0};
+use crate::bindings::{v0_1_0, v0_2_0, v0_3_0};
 use crate::state::StoreState;
 use crate::surface::unversioned;
 use wasmtime::component::{HasData, HasSelf, Linker, ResourceTable};
@@ -52,7 +52,7 @@ pub const PROVIDED: &[&str] = &[
 ];
 
 /// What the linker knows an import by: the contract's own interfaces by their full name (its versions are not
-/// compatible with each other: 0.2.0 has `types` of its own beside those of 0.1.0), every other interface without
+/// compatible with each other: 0.2.0 and 0.3.0 have `types` of their own beside those of 0.1.0), every other interface without
 /// its version (wasmtime matches the host's WASI version to any compatible one the component names).
 pub fn key(name: &str) -> &str {
     if name.starts_with("lms:connector/") {
@@ -79,6 +79,9 @@ pub fn link(l: &mut Linker<StoreState>, name: &str) -> wasmtime::Result<bool> {
     match unversioned(name) {
         "lms:connector/types" if name.ends_with("@0.2.0") => {
             v0_2_0::types::add_to_linker::<S, HasSelf<S>>(l, |s| s)?
+        }
+        "lms:connector/types" if name.ends_with("@0.3.0") => {
+            v0_3_0::types::add_to_linker::<S, HasSelf<S>>(l, |s| s)?
         }
         "lms:connector/types" => v0_1_0::types::add_to_linker::<S, HasSelf<S>>(l, |s| s)?,
         "lms:connector/settings" => v0_1_0::settings::add_to_linker::<S, HasSelf<S>>(l, |s| s)?,

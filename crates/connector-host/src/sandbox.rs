@@ -10,7 +10,7 @@
 //! failed call, and repeated failures disable the connector on that platform with an admin alert ([`health`]).
 
 use crate::EPOCH_TICK;
-use crate::bindings::{Contract, v0_1_0, v0_2_0};
+use crate::bindings::{Contract, v0_1_0, v0_2_0, v0_3_0};
 use crate::cache::compile;
 use crate::capture;
 use crate::health;
@@ -120,12 +120,14 @@ struct Loaded {
 enum Pre {
     V0_1_0(v0_1_0::LmsConnectorPre<StoreState>),
     V0_2_0(v0_2_0::LmsConnectorPre<StoreState>),
+    V0_3_0(v0_3_0::LmsConnectorPre<StoreState>),
 }
 
 /// One instance of the component, in the version of the contract it implements.
 enum Instance {
     V0_1_0(v0_1_0::LmsConnector),
     V0_2_0(v0_2_0::LmsConnector),
+    V0_3_0(v0_3_0::LmsConnector),
 }
 
 /// Calls the same export on an instance of any version: `$c` is its `connector` interface. The functions other than
@@ -139,6 +141,10 @@ macro_rules! on_connector {
             }
             Instance::V0_2_0(i) => {
                 let $c = i.lms_connector0_2_0_connector();
+                $call
+            }
+            Instance::V0_3_0(i) => {
+                let $c = i.lms_connector0_3_0_connector();
                 $call
             }
         }
@@ -237,6 +243,7 @@ impl Sandbox {
         let pre = match contract {
             Contract::V0_1_0 => v0_1_0::LmsConnectorPre::new(pre).map(Pre::V0_1_0),
             Contract::V0_2_0 => v0_2_0::LmsConnectorPre::new(pre).map(Pre::V0_2_0),
+            Contract::V0_3_0 => v0_3_0::LmsConnectorPre::new(pre).map(Pre::V0_3_0),
         }
         .map_err(anyhow::Error::from)
         .with_context(|| {
@@ -429,6 +436,10 @@ impl Loaded {
                 .instantiate_async(&mut store)
                 .await
                 .map(Instance::V0_2_0),
+            Pre::V0_3_0(pre) => pre
+                .instantiate_async(&mut store)
+                .await
+                .map(Instance::V0_3_0),
         }
         .map_err(anyhow::Error::from)?;
         Ok((store, instance))
@@ -734,11 +745,18 @@ impl Sandbox {
                             let recipients: Vec<_> =
                                 recipients.iter().map(v0_1_0_recipient).collect();
                             i.lms_connector0_1_0_connector()
-                                .call_deliver(&mut *s, &notification, &recipients)
+                                .call_deliver(&mut *s, &v0_1_0_notification(&notification), &recipients)
                                 .await?
                         }
                         Instance::V0_2_0(i) => {
+                            let recipients: Vec<_> =
+                                recipients.iter().map(v0_2_0_recipient).collect();
                             i.lms_connector0_2_0_connector()
+                                .call_deliver(&mut *s, &v0_1_0_notification(&notification), &recipients)
+                                .await?
+                        }
+                        Instance::V0_3_0(i) => {
+                            i.lms_connector0_3_0_connector()
                                 .call_deliver(&mut *s, &notification, &recipients)
                                 .await?
                         }
@@ -754,6 +772,68 @@ impl Sandbox {
         .await
     }
 
+    /// `update`: the outcomes the connector did not report through `progress` during the call, cleaned, as for
+    /// [`Sandbox::deliver`]. A connector of a contract before 0.3.0 cannot update messages
+    /// ([`Sandbox::updates_messages`]): each message fails, permanently, without a call.
+    pub async fn update(
+        &self,
+        platform_id: &str,
+        notification: &wit::Notification,
+        change: wit::SessionChange,
+        messages: &[wit::MessageUpdate],
+        progress: Arc<dyn DeliveryProgress>,
+    ) -> Result<Vec<wit::DeliveryOutcome>> {
+        if !self.updates_messages() {
+            return Ok(messages
+                .iter()
+                .map(|m| wit::DeliveryOutcome {
+                    delivery_id: m.recipient.delivery_id.clone(),
+                    outcome: wit::Outcome::Failed(wit::Failure {
+                        kind: wit::FailureKind::Permanent,
+                        code: UNSUPPORTED.into(),
+                        message: format!(
+                            "The connector implements {}, which cannot update a message it sent.",
+                            self.contract()
+                        ),
+                        retry_after_ms: None,
+                    }),
+                })
+                .collect());
+        }
+        let (loaded, platform, notification, messages) = (
+            self.loaded.clone(),
+            platform_id.to_string(),
+            notification.clone(),
+            messages.to_vec(),
+        );
+        self.on_call_runtime(async move {
+            let value = loaded
+                .run(&platform, "update", async |s, i| {
+                    let ids = messages.iter().map(|m| m.recipient.delivery_id.as_str());
+                    s.data_mut().progress = Some(CallProgress::new(progress, ids));
+                    let Instance::V0_3_0(i) = i else {
+                        unreachable!("checked by updates_messages");
+                    };
+                    let mut outcomes = i
+                        .lms_connector0_3_0_connector()
+                        .call_update(&mut *s, &notification, change, &messages)
+                        .await?;
+                    if let Some(call) = s.data_mut().progress.take() {
+                        outcomes.retain(|o| !call.reported(&o.delivery_id));
+                    }
+                    Ok(outcomes)
+                })
+                .await?;
+            Ok(loaded.cleaned(&platform, value))
+        })
+        .await
+    }
+
+    /// Whether the connector can update messages it sent (contract 0.3.0 and later).
+    pub fn updates_messages(&self) -> bool {
+        self.contract() >= Contract::V0_3_0
+    }
+
     /// Whether the connector reports each recipient's progress while it delivers (it imports `progress` of
     /// contract 0.2.0). When it does not, a delivery handed to it may have been delivered until the call returns.
     pub fn reports_progress(&self) -> bool {
@@ -765,6 +845,7 @@ impl Sandbox {
         match self.loaded.pre {
             Pre::V0_1_0(_) => Contract::V0_1_0,
             Pre::V0_2_0(_) => Contract::V0_2_0,
+            Pre::V0_3_0(_) => Contract::V0_3_0,
         }
     }
 
@@ -805,13 +886,45 @@ impl Sandbox {
     }
 }
 
+/// The code of the failure of an operation a connector's contract does not have.
+pub const UNSUPPORTED: &str = "unsupported";
+
 /// A recipient as a connector of contract 0.1.0 sees it: without `earlier-post` (such a connector looks for an
-/// earlier message on every attempt after the first).
+/// earlier message on every attempt after the first) nor `reply-to`.
 fn v0_1_0_recipient(r: &wit::Recipient) -> v0_1_0::wit::Recipient {
     v0_1_0::wit::Recipient {
         user: r.user.clone(),
         delivery_id: r.delivery_id.clone(),
         attempt: r.attempt,
+    }
+}
+
+/// A recipient as a connector of contract 0.2.0 sees it: without `reply-to` (its message stands on its own).
+fn v0_2_0_recipient(r: &wit::Recipient) -> v0_2_0::types::Recipient {
+    v0_2_0::types::Recipient {
+        user: r.user.clone(),
+        delivery_id: r.delivery_id.clone(),
+        attempt: r.attempt,
+        earlier_post: r.earlier_post,
+    }
+}
+
+/// A notification as a connector of contract 0.1.0 or 0.2.0 sees it: a reminder is information about its session.
+fn v0_1_0_notification(n: &wit::Notification) -> v0_1_0::wit::Notification {
+    use v0_1_0::wit::NotificationKind as Old;
+    v0_1_0::wit::Notification {
+        id: n.id.clone(),
+        kind: match n.kind {
+            wit::NotificationKind::SessionAssignment => Old::SessionAssignment,
+            wit::NotificationKind::SessionInformation | wit::NotificationKind::SessionReminder => {
+                Old::SessionInformation
+            }
+            wit::NotificationKind::PathStep => Old::PathStep,
+        },
+        title: n.title.clone(),
+        session: n.session.clone(),
+        body: n.body.clone(),
+        group: n.group.clone(),
     }
 }
 

@@ -175,6 +175,7 @@ async fn run_in(dir: &std::path::Path, iterations: usize) -> Result<Report> {
         delivery_id: format!("c{i}"),
         attempt: 1,
         earlier_post: None,
+        reply_to: None,
     };
     let forget_dm = || {
         lms.db()
@@ -250,6 +251,7 @@ async fn run_in(dir: &std::path::Path, iterations: usize) -> Result<Report> {
                 delivery_id: format!("n{i}"),
                 attempt: 1,
                 earlier_post: None,
+                reply_to: None,
             };
             Connector::new(settings, &mut NoLog, transport, now).deliver(&n, &[r], &mut Unreported)
         };

@@ -36,7 +36,7 @@ fn the_real_component_passes_its_audit_in_text() {
         "Grants     embedded default (for connector `slack`)",
         "outbound https://slack.com:443/api/",
         "ok wasi:http/outgoing-handler@0.2.12",
-        "lms:connector/connector@0.2.0: ",
+        "lms:connector/connector@0.3.0: ",
         "limits    memory 64 MiB",
         "redirects not followed",
         "only client_secret, signing_secret, bot_token are readable",
@@ -71,7 +71,7 @@ fn the_real_component_passes_its_audit_in_json() {
         serde_json::json!(["https://slack.com:443/api/"])
     );
     assert_eq!(json["in_force"]["outbound"]["redirects_followed"], false);
-    assert_eq!(json["exports"][0]["name"], "lms:connector/connector@0.2.0");
+    assert_eq!(json["exports"][0]["name"], "lms:connector/connector@0.3.0");
 }
 
 #[test]

@@ -883,6 +883,7 @@ impl Lms {
                 delivery_id,
                 attempt,
                 earlier_post,
+                reply_to: None,
             });
         }
         // One call per title: an invitation's title is written in each learner's language.

@@ -893,6 +893,7 @@ mod tests {
             delivery_id: format!("d-{id}"),
             attempt: 1,
             earlier_post: None,
+            reply_to: None,
         }
     }
 

@@ -125,6 +125,7 @@ mod tests {
             delivery_id: "d1".into(),
             attempt: 1,
             earlier_post: None,
+            reply_to: None,
         };
         let outcomes = SlackConnector::deliver(&mut ctx, notification, vec![recipient]);
         assert_eq!(outcomes[0].delivery_id, "d1");

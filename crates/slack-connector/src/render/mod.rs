@@ -178,7 +178,9 @@ fn about(notification: &Notification, locale: &Locale) -> String {
         (NotificationKind::PathStep, false) => return session,
         (_, true) => locale.text("text.notification"),
         (NotificationKind::SessionAssignment, false) => locale.text("text.session_assignment"),
-        (NotificationKind::SessionInformation, false) => locale.text("text.session_information"),
+        (NotificationKind::SessionInformation | NotificationKind::SessionReminder, false) => {
+            locale.text("text.session_information")
+        }
     };
     let text = fill(template, &[("session", &session)], TEXT_MAX, escaped_len);
     if text.trim().is_empty() {
