@@ -234,6 +234,33 @@ UPDATE alerts SET topic = 'disconnected' WHERE message LIKE 'The Slack integrati
     r#"
 ALTER TABLE path_steps ADD COLUMN paused_at INTEGER;
 "#,
+    // Sessions that change and are cancelled, and messages that follow them. Each change of a session is a new
+    // revision, whose content is kept (`session_revisions`), so that an update can show what a message first showed;
+    // a delivery records the revision its message showed when it was sent (`revision`). An update of messages names
+    // the notification whose messages it updates (`source_id`); a reminder, the rule that scheduled it (`reminder`).
+    // A platform's reminder rules (`reminders`, NULL: the defaults; empty: none).
+    r#"
+ALTER TABLE sessions ADD COLUMN revision INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE sessions ADD COLUMN cancelled_at INTEGER;
+CREATE TABLE session_revisions (
+    platform_id TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    title TEXT NOT NULL,
+    description TEXT NOT NULL,
+    cover_url TEXT,
+    starts_at INTEGER NOT NULL,
+    ends_at INTEGER NOT NULL,
+    PRIMARY KEY (platform_id, session_id, revision)
+);
+INSERT INTO session_revisions (platform_id, session_id, revision, title, description, cover_url, starts_at, ends_at)
+    SELECT platform_id, id, revision, title, description, cover_url, starts_at, ends_at FROM sessions;
+ALTER TABLE deliveries ADD COLUMN revision INTEGER;
+ALTER TABLE notifications ADD COLUMN source_id TEXT;
+ALTER TABLE notifications ADD COLUMN reminder TEXT;
+CREATE INDEX notifications_by_session ON notifications (platform_id, session_id, kind);
+ALTER TABLE platforms ADD COLUMN reminders TEXT;
+"#,
 ];
 
 /// What keeps the connector quotas and the retention of log and audit rows cheap: a running total of the bytes
@@ -611,15 +638,20 @@ impl Db {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Creates or updates a session.
+    /// Creates or overwrites a session, as a seed or an import does: its current revision takes the new content, and
+    /// no message sent about it changes (an author's change is [`crate::sessions::edit_session`]).
     pub fn upsert_session(&self, platform_id: &str, s: &Session) -> Result<()> {
-        self.conn().execute(
+        let mut conn = self.conn();
+        let tx = write(&mut conn)?;
+        tx.execute(
             "INSERT INTO sessions (platform_id, id, title, description, cover_url, starts_at, ends_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
              ON CONFLICT (platform_id, id) DO UPDATE SET title = ?3, description = ?4, cover_url = ?5,
                  starts_at = ?6, ends_at = ?7",
             params![platform_id, s.id, s.title, s.description, s.cover_url, s.starts_at, s.ends_at],
         )?;
+        crate::sessions::keep_revision(&tx, platform_id, &s.id)?;
+        tx.commit()?;
         Ok(())
     }
 

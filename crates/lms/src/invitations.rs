@@ -19,6 +19,14 @@ pub fn subject(session_title: &str, lang: Lang) -> String {
     }
 }
 
+/// A reminder's title, the e-mail subject, in a learner's language ([`crate::reminders`]).
+pub fn reminder_subject(session_title: &str, lang: Lang) -> String {
+    match lang {
+        Lang::En => format!("Reminder: {session_title} starts soon"),
+        Lang::Fr => format!("Rappel : « {session_title} » commence bientôt"),
+    }
+}
+
 /// Whom an invitation goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sending {
@@ -59,6 +67,7 @@ pub fn invite_learners(
     let (learners, already_invited) = {
         let mut conn = db.conn();
         let tx = crate::db::write(&mut conn)?;
+        crate::sessions::check_open(&tx, platform_id, &session.id)?;
         let everyone = learners(&tx, platform_id)?;
         let (learners, already) = match sending {
             Sending::Invitation => {
@@ -105,6 +114,9 @@ pub fn invite_learners(
                 },
                 &learners,
             )?;
+            if sending == Sending::Invitation {
+                crate::reminders::schedule(&tx, platform_id, &session.id, &learners, at)?;
+            }
         }
         tx.commit()?;
         (learners, already)

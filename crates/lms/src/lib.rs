@@ -6,6 +6,8 @@
 //!   active, disconnected), activation and deactivation.
 //! - [`connector_health`]: a connector disabled after repeated failures, and re-enabling it.
 //! - [`invitations`]: inviting a platform's learners to a session, once each, and its subject line.
+//! - [`sessions`]: changing and cancelling a session; the messages sent about it are updated in place.
+//! - [`reminders`]: reminders of a session before it starts, in each learner's own time.
 //! - [`lang`]: the languages of the LMS's pages and texts, chosen by a user's locale.
 //! - [`outbox`]: deliveries as data: enqueued, claimed, recorded, retried.
 //! - [`retries`]: failed deliveries sent again, by hand or once the integration is active again.
@@ -24,11 +26,13 @@ pub mod invitations;
 pub mod lang;
 pub mod lease;
 pub mod outbox;
+pub mod reminders;
 pub mod replay;
 pub mod retries;
 pub mod scheduler;
 pub mod sealed;
 pub mod secrets;
+pub mod sessions;
 #[cfg(test)]
 mod test_support;
 pub mod workers;

@@ -148,6 +148,16 @@ pub const NO_ACCOUNT: &str = "no_account";
 /// The failure code of a delivery that fell due while the integration was disconnected: it waits for the integration
 /// to be active again.
 pub const DISCONNECTED: &str = "disconnected";
+/// The reason code of a delivery skipped because its session was cancelled.
+pub const SESSION_CANCELLED: &str = "session_cancelled";
+/// The reason code of a delivery of an update or a reminder skipped because there is no invitation message to update
+/// or to reply to (it was not sent).
+pub const NO_MESSAGE: &str = "no_message";
+/// The reason code of a reminder skipped because its session had started when it fell due.
+pub const TOO_LATE: &str = "too_late";
+/// How long an update or a reminder waits, without counting an attempt, while the invitation message it needs is
+/// being sent.
+const WAIT_FOR_MESSAGE_MS: u64 = 5_000;
 use rusqlite::{OptionalExtension, named_params, params};
 
 /// The one condition of a delivery a runner may claim (SQL, with the parameters `:at` and `:now`): queued and due at
@@ -173,6 +183,11 @@ pub enum Kind {
     SessionInformation,
     /// A scheduled "Slack message" step of a path.
     PathStep,
+    /// An update of the invitation messages sent for a session that changed or was cancelled
+    /// ([`crate::sessions`]): each delivery changes one message in place.
+    SessionUpdate,
+    /// A reminder that a session starts soon ([`crate::reminders`]), in reply to the learner's invitation.
+    SessionReminder,
 }
 
 impl Kind {
@@ -182,6 +197,8 @@ impl Kind {
             Kind::SessionAssignment => "session_assignment",
             Kind::SessionInformation => "session_information",
             Kind::PathStep => "path_step",
+            Kind::SessionUpdate => "session_update",
+            Kind::SessionReminder => "session_reminder",
         }
     }
 
@@ -191,35 +208,66 @@ impl Kind {
             "session_assignment" => Kind::SessionAssignment,
             "session_information" => Kind::SessionInformation,
             "path_step" => Kind::PathStep,
+            "session_update" => Kind::SessionUpdate,
+            "session_reminder" => Kind::SessionReminder,
             other => bail!("unknown notification kind {other}"),
         })
     }
 
-    /// The learner preference that governs this kind (M7).
+    /// The learner preference that governs this kind (M7). An update is never new information: it keeps a message
+    /// already received true, whatever the preferences (its deliveries are mandatory).
     pub fn preference(self) -> &'static str {
         match self {
-            Kind::SessionAssignment => "assigned_to_session",
-            Kind::SessionInformation | Kind::PathStep => "session_information",
+            Kind::SessionAssignment | Kind::SessionUpdate => "assigned_to_session",
+            Kind::SessionInformation | Kind::PathStep | Kind::SessionReminder => {
+                "session_information"
+            }
         }
     }
 
+    /// What the connector is told the message is: an update rewrites an invitation.
     fn wit(self) -> wit::NotificationKind {
         match self {
-            Kind::SessionAssignment => wit::NotificationKind::SessionAssignment,
+            Kind::SessionAssignment | Kind::SessionUpdate => {
+                wit::NotificationKind::SessionAssignment
+            }
             Kind::SessionInformation => wit::NotificationKind::SessionInformation,
             Kind::PathStep => wit::NotificationKind::PathStep,
+            Kind::SessionReminder => wit::NotificationKind::SessionReminder,
         }
     }
 }
 
-/// A notification's title (the e-mail subject) in `lang`: an invitation to a session is the LMS's subject line for
-/// that session's title ([`crate::invitations::subject`]), written in each learner's language; any other title is its
-/// author's text, as written.
+/// A notification's title (the e-mail subject) in `lang`: an invitation to a session (or its update) and a reminder
+/// are the LMS's subject lines for that session's title ([`crate::invitations::subject`],
+/// [`crate::invitations::reminder_subject`]), written in each learner's language; any other title is its author's
+/// text, as written.
 pub fn title_in(kind: Kind, title: &str, session_title: Option<&str>, lang: Lang) -> String {
     match (kind, session_title) {
-        (Kind::SessionAssignment, Some(session)) => crate::invitations::subject(session, lang),
+        (Kind::SessionAssignment | Kind::SessionUpdate, Some(session)) => {
+            crate::invitations::subject(session, lang)
+        }
+        (Kind::SessionReminder, Some(session)) => {
+            crate::invitations::reminder_subject(session, lang)
+        }
         _ => title.to_string(),
     }
+}
+
+/// Skips, in the caller's transaction, the deliveries of a notification still queued, with this reason.
+pub(crate) fn skip_queued(
+    tx: &rusqlite::Transaction<'_>,
+    platform_id: &str,
+    notification_id: &str,
+    code: &str,
+    why: &str,
+) -> Result<usize> {
+    Ok(tx.execute(
+        "UPDATE deliveries SET status = 'skipped', reason_code = ?3, reason = ?4, posting_since = NULL,
+             updated_at = ?5
+         WHERE platform_id = ?1 AND notification_id = ?2 AND status = 'queued'",
+        params![platform_id, notification_id, code, why, now()],
+    )?)
 }
 
 /// A notification to write to the outbox.
@@ -828,7 +876,7 @@ impl Lms {
         claimed: Vec<Claimed>,
         progress: Arc<BatchProgress>,
     ) -> Result<Vec<(String, Record)>> {
-        let (kind, notification) = self.wit_notification(platform_id, notification_id)?;
+        let (kind, notification, about) = self.wit_notification(platform_id, notification_id)?;
         let mut records = Vec::with_capacity(claimed.len());
         // While the integration is disconnected (not by an admin), what falls due waits for it, as a failure of the
         // disconnection: queued again, once, when it is active again ([`Outbox::requeue_reconnected`]).
@@ -844,7 +892,9 @@ impl Lms {
             }
             return Ok(records);
         }
-        let mut recipients = Vec::with_capacity(claimed.len());
+        // Each recipient, with the message it updates (an update) or replies to (a reminder).
+        let mut recipients: Vec<(wit::Recipient, Option<Message>)> =
+            Vec::with_capacity(claimed.len());
         for Claimed {
             delivery_id,
             user_id,
@@ -854,6 +904,10 @@ impl Lms {
             ..
         } in claimed
         {
+            if let Some(refused) = about.as_ref().and_then(|a| a.refuses(kind, progress.at)) {
+                records.push((delivery_id, refused));
+                continue;
+            }
             if !mandatory && !self.preference(platform_id, &user_id, kind.preference())? {
                 let why = format!(
                     "The learner turned off Slack notifications of this kind ({}).",
@@ -872,23 +926,51 @@ impl Lms {
                 ));
                 continue;
             };
-            recipients.push(wit::Recipient {
-                user: wit::User {
-                    id: user.id,
-                    email: user.email,
-                    display_name: user.display_name,
-                    locale: user.locale,
-                    time_zone: user.time_zone,
+            let message = match (kind, &about) {
+                (Kind::SessionUpdate | Kind::SessionReminder, Some(about)) => {
+                    match self.message_for(platform_id, kind, about, &user_id)? {
+                        Ok(message) => Some(message),
+                        Err(record) => {
+                            records.push((delivery_id, record));
+                            continue;
+                        }
+                    }
+                }
+                _ => None,
+            };
+            let reply_to = match kind {
+                Kind::SessionReminder => message.as_ref().map(|m| m.place.clone()),
+                _ => None,
+            };
+            recipients.push((
+                wit::Recipient {
+                    user: wit::User {
+                        id: user.id,
+                        email: user.email,
+                        display_name: user.display_name,
+                        locale: user.locale,
+                        time_zone: user.time_zone,
+                    },
+                    delivery_id,
+                    attempt,
+                    earlier_post,
+                    reply_to,
                 },
-                delivery_id,
-                attempt,
-                earlier_post,
-                reply_to: None,
-            });
+                message,
+            ));
+        }
+        if let Some(about) = &about {
+            // The revision each message shows, for the updates that may follow.
+            let conn = self.db().conn();
+            let mut stmt =
+                conn.prepare_cached("UPDATE deliveries SET revision = ?2 WHERE id = ?1")?;
+            for (r, _) in &recipients {
+                stmt.execute(params![r.delivery_id, about.revision])?;
+            }
         }
         // One call per title: an invitation's title is written in each learner's language.
-        let mut groups: Vec<(String, Vec<wit::Recipient>)> = Vec::new();
-        for r in recipients {
+        let mut groups: Vec<(String, Vec<(wit::Recipient, Option<Message>)>)> = Vec::new();
+        for (r, message) in recipients {
             let session = notification.session.as_ref().map(|s| s.title.as_str());
             let title = title_in(
                 kind,
@@ -897,15 +979,15 @@ impl Lms {
                 Lang::of_locale(&r.user.locale),
             );
             match groups.iter_mut().find(|(t, _)| *t == title) {
-                Some((_, group)) => group.push(r),
-                None => groups.push((title, vec![r])),
+                Some((_, group)) => group.push((r, message)),
+                None => groups.push((title, vec![(r, message)])),
             }
         }
         // A disconnection stops the batch, as the connector stops it within a call: the next groups fail with it.
         let mut broken: Option<(String, String)> = None;
         for (title, group) in groups {
             if let Some((code, why)) = &broken {
-                for r in group {
+                for (r, _) in group {
                     records.push((
                         r.delivery_id,
                         Record::Disconnected(code.clone(), why.clone()),
@@ -917,11 +999,44 @@ impl Lms {
                 title,
                 ..notification.clone()
             };
-            let outcomes = match self
-                .sandbox()
-                .deliver(platform_id, &notification, &group, progress.clone())
-                .await
-            {
+            let called = match (kind, &about) {
+                (Kind::SessionUpdate, Some(about)) => {
+                    let messages: Vec<wit::MessageUpdate> = group
+                        .iter()
+                        .filter_map(|(r, m)| {
+                            let m = m.as_ref()?;
+                            Some(wit::MessageUpdate {
+                                recipient: r.clone(),
+                                message: m.place.clone(),
+                                first_shown: m.first_shown.clone()?,
+                            })
+                        })
+                        .collect();
+                    let change = if about.cancelled {
+                        wit::SessionChange::Cancelled
+                    } else {
+                        wit::SessionChange::Edited
+                    };
+                    self.sandbox()
+                        .update(
+                            platform_id,
+                            &notification,
+                            change,
+                            &messages,
+                            progress.clone(),
+                        )
+                        .await
+                }
+                _ => {
+                    let recipients: Vec<wit::Recipient> =
+                        group.iter().map(|(r, _)| r.clone()).collect();
+                    self.sandbox()
+                        .deliver(platform_id, &notification, &recipients, progress.clone())
+                        .await
+                }
+            };
+            let group: Vec<wit::Recipient> = group.into_iter().map(|(r, _)| r).collect();
+            let outcomes = match called {
                 Ok(outcomes) => outcomes,
                 Err(e) => {
                     // The component failed as a whole (trap, time limit): the recipients it had not reported are
@@ -1200,44 +1315,50 @@ impl Lms {
         )
     }
 
+    /// The notification as the connector receives it (the session as it is now), its kind, and where its session
+    /// stands.
     fn wit_notification(
         &self,
         platform_id: &str,
         notification_id: &str,
-    ) -> Result<(Kind, wit::Notification)> {
-        let (kind, title, session_id, body): (String, String, Option<String>, Option<String>) = self.db().conn().query_row(
-            "SELECT kind, title, session_id, body FROM notifications WHERE platform_id = ?1 AND id = ?2",
+    ) -> Result<(Kind, wit::Notification, Option<About>)> {
+        let (kind, title, session_id, body, source_id): (
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        ) = self.db().conn().query_row(
+            "SELECT kind, title, session_id, body, source_id FROM notifications
+             WHERE platform_id = ?1 AND id = ?2",
             [platform_id, notification_id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
         )?;
         let kind = Kind::parse(&kind)?;
         let platform = self
             .db()
             .platform(platform_id)?
             .context("no such platform")?;
-        let session = match session_id {
+        let (session, about) = match session_id {
             Some(id) => {
-                let s = self
-                    .db()
-                    .session(platform_id, &id)?
+                let conn = self.db().conn();
+                let (revision, cancelled_at): (i64, Option<i64>) = conn.query_row(
+                    "SELECT revision, cancelled_at FROM sessions WHERE platform_id = ?1 AND id = ?2",
+                    [platform_id, &id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?;
+                let s = crate::sessions::revision(&conn, platform_id, &id, revision)?
                     .context("the notification's session is gone")?;
-                Some(wit::Session {
-                    url: format!(
-                        "{}/sessions/{}",
-                        platform.base_url.trim_end_matches('/'),
-                        s.id
-                    ),
-                    cover_is_default: s.cover_url.is_none()
-                        || s.cover_url == platform.default_cover_url,
-                    cover_image_url: s.cover_url.or(platform.default_cover_url.clone()),
-                    id: s.id,
-                    title: s.title,
-                    description: s.description,
+                let about = About {
+                    session_id: id,
+                    revision,
+                    cancelled: cancelled_at.is_some(),
                     starts_at: s.starts_at,
-                    ends_at: s.ends_at,
-                })
+                    source_id,
+                };
+                (Some(wit_session(&platform, s)), Some(about))
             }
-            None => None,
+            None => (None, None),
         };
         Ok((
             kind,
@@ -1252,7 +1373,138 @@ impl Lms {
                     logo_url: platform.group_logo_url,
                 },
             },
+            about,
         ))
+    }
+
+    /// The invitation message an update changes or a reminder replies to, for `user_id`; or what becomes of the
+    /// delivery when there is none to use.
+    fn message_for(
+        &self,
+        platform_id: &str,
+        kind: Kind,
+        about: &About,
+        user_id: &str,
+    ) -> Result<std::result::Result<Message, Record>> {
+        let conn = self.db().conn();
+        // An update changes the messages of one invitation notification; a reminder replies to the learner's first
+        // invitation.
+        let source: Option<String> = match kind {
+            Kind::SessionUpdate => about.source_id.clone(),
+            _ => conn
+                .query_row(
+                    "SELECT notification_id FROM invitations
+                     WHERE platform_id = ?1 AND session_id = ?2 AND user_id = ?3",
+                    [platform_id, &about.session_id, user_id],
+                    |r| r.get(0),
+                )
+                .optional()?,
+        };
+        let found: Option<(DeliveryStatus, Option<String>, Option<String>, Option<i64>)> =
+            match &source {
+                Some(source) => conn
+                    .query_row(
+                        "SELECT status, conversation, message_id, revision FROM deliveries
+                         WHERE platform_id = ?1 AND notification_id = ?2 AND user_id = ?3",
+                        [platform_id, source, user_id],
+                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                    )
+                    .optional()?,
+                None => None,
+            };
+        let nothing = |why: &str| Err(Record::Skipped(NO_MESSAGE.into(), why.into()));
+        Ok(match found {
+            Some((DeliveryStatus::Sent, Some(conversation), Some(message_id), revision)) => {
+                let platform = self
+                    .db()
+                    .platform(platform_id)?
+                    .context("no such platform")?;
+                let first_shown = crate::sessions::revision(
+                    &conn,
+                    platform_id,
+                    &about.session_id,
+                    revision.unwrap_or(1),
+                )?
+                .map(|s| wit_session(&platform, s));
+                Ok(Message {
+                    place: wit::MessageRef {
+                        conversation,
+                        message_id,
+                    },
+                    first_shown,
+                })
+            }
+            // Being sent: wait for it, without counting an attempt.
+            Some((DeliveryStatus::InFlight, ..)) => Err(Record::Paced(WAIT_FOR_MESSAGE_MS)),
+            Some((DeliveryStatus::Queued, ..)) if kind == Kind::SessionReminder => {
+                Err(Record::Paced(WAIT_FOR_MESSAGE_MS))
+            }
+            Some((DeliveryStatus::Queued, ..)) => nothing(
+                "The invitation is not sent yet: it goes out with the session as it is then.",
+            ),
+            _ if kind == Kind::SessionUpdate => nothing(
+                "The invitation was not sent to this learner: there is no message to update.",
+            ),
+            _ => nothing(
+                "The invitation was not sent to this learner: there is nothing to remind them of.",
+            ),
+        })
+    }
+}
+
+/// Where the session of a notification stands when a batch of it is sent.
+struct About {
+    session_id: String,
+    /// Its current revision, which the messages sent now show.
+    revision: i64,
+    cancelled: bool,
+    starts_at: i64,
+    /// For an update: the invitation notification whose messages it changes.
+    source_id: Option<String>,
+}
+
+impl About {
+    /// What becomes of a delivery of `kind` about this session at `at`, when it is not to be sent at all: nothing more
+    /// goes out for a cancelled session but the updates that say so, and a reminder never comes once it started.
+    fn refuses(&self, kind: Kind, at: i64) -> Option<Record> {
+        if self.cancelled && kind != Kind::SessionUpdate {
+            return Some(Record::Skipped(
+                SESSION_CANCELLED.into(),
+                "The session was cancelled: this is not sent.".into(),
+            ));
+        }
+        if kind == Kind::SessionReminder && at >= self.starts_at {
+            return Some(Record::Skipped(
+                TOO_LATE.into(),
+                "The session had started when this reminder fell due.".into(),
+            ));
+        }
+        None
+    }
+}
+
+/// An invitation message an update changes or a reminder replies to.
+struct Message {
+    place: wit::MessageRef,
+    /// The session as the message first showed it (for an update).
+    first_shown: Option<wit::Session>,
+}
+
+/// A session as the connector receives it.
+fn wit_session(platform: &crate::db::Platform, s: crate::db::Session) -> wit::Session {
+    wit::Session {
+        url: format!(
+            "{}/sessions/{}",
+            platform.base_url.trim_end_matches('/'),
+            s.id
+        ),
+        cover_is_default: s.cover_url.is_none() || s.cover_url == platform.default_cover_url,
+        cover_image_url: s.cover_url.or(platform.default_cover_url.clone()),
+        id: s.id,
+        title: s.title,
+        description: s.description,
+        starts_at: s.starts_at,
+        ends_at: s.ends_at,
     }
 }
 
