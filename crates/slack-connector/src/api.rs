@@ -93,6 +93,10 @@ fn plain_words(code: &str) -> &'static str {
         }
         "users_not_found" | "user_not_found" => "Slack has no member with this e-mail address",
         "channel_not_found" => "Slack could not find the app's conversation with this member",
+        "thread_not_found" => "Slack no longer has the message this one answers",
+        "message_not_found" => "Slack no longer has the message (it was deleted)",
+        "cant_update_message" => "Slack does not let the app change this message",
+        "edit_window_closed" => "the time Slack allows for changing this message has passed",
         "is_archived" => "the app's conversation with this member is archived",
         "msg_too_long" | "invalid_blocks" | "invalid_blocks_format" => {
             "Slack refused the message's content"
@@ -218,6 +222,22 @@ pub struct PostMessage<'a> {
     pub icon_url: Option<&'a str>,
     /// Message metadata `{event_type, event_payload}`, used to find the message again.
     pub metadata: Option<&'a Value>,
+    /// The `ts` of the message to reply to, in its thread (`thread_ts`); `None` for a message of its own.
+    pub thread_ts: Option<&'a str>,
+}
+
+/// A message to change with `chat.update`: its new text and blocks. The sender (name and icon) and the metadata it
+/// was posted with stay (Slack keeps metadata a call leaves out).
+#[derive(Debug, Clone)]
+pub struct UpdateMessage<'a> {
+    /// The conversation the message is in.
+    pub channel: &'a str,
+    /// The message's `ts`.
+    pub ts: &'a str,
+    /// The new fallback text, escaped for mrkdwn.
+    pub text: &'a str,
+    /// The new Block Kit blocks (a JSON array), in place of the old ones.
+    pub blocks: &'a Value,
 }
 
 /// The Slack Web API over a transport.
@@ -407,11 +427,40 @@ impl<'t, T: Transport + ?Sized> Slack<'t, T> {
         if let Some(metadata) = &metadata {
             params.push(("metadata", metadata));
         }
+        if let Some(thread_ts) = message.thread_ts {
+            params.push(("thread_ts", thread_ts));
+        }
         let v = self.call("chat.postMessage", Some(token), &params, None)?;
         v.get("ts")
             .and_then(Value::as_str)
             .map(str::to_string)
             .ok_or_else(|| missing("ts"))
+    }
+
+    /// `chat.update`: replaces a message's text and blocks; returns where the message is (Slack's `channel` and
+    /// `ts`, which name the same message). `chat.update` takes no sender name or icon, and the metadata is left
+    /// out, so that the message keeps those it was posted with.
+    pub fn update_message(
+        &mut self,
+        token: &str,
+        message: &UpdateMessage<'_>,
+    ) -> Result<(String, String), SlackError> {
+        let blocks = message.blocks.to_string();
+        let params = [
+            ("channel", message.channel),
+            ("ts", message.ts),
+            ("text", message.text),
+            ("blocks", blocks.as_str()),
+        ];
+        let v = self.call("chat.update", Some(token), &params, None)?;
+        let field = |name: &str, given: &str| {
+            v.get(name)
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .unwrap_or(given)
+                .to_string()
+        };
+        Ok((field("channel", message.channel), field("ts", message.ts)))
     }
 }
 
@@ -427,20 +476,62 @@ impl<'t, T: Transport + ?Sized> Slack<'t, T> {
         channel: &str,
         event_type: &str,
         delivery_id: &str,
+        window: (i64, i64),
+    ) -> Result<Option<String>, SlackError> {
+        self.find_in_page(
+            "conversations.history",
+            token,
+            &[("channel", channel)],
+            event_type,
+            delivery_id,
+            window,
+        )
+    }
+
+    /// `conversations.replies` with metadata: as [`Slack::find_by_metadata`], among the replies in the thread of the
+    /// message `thread_ts` (Slack answers `thread_not_found` when the conversation no longer has that message).
+    pub fn find_reply_by_metadata(
+        &mut self,
+        token: &str,
+        channel: &str,
+        thread_ts: &str,
+        event_type: &str,
+        delivery_id: &str,
+        window: (i64, i64),
+    ) -> Result<Option<String>, SlackError> {
+        self.find_in_page(
+            "conversations.replies",
+            token,
+            &[("channel", channel), ("ts", thread_ts)],
+            event_type,
+            delivery_id,
+            window,
+        )
+    }
+
+    /// One page of `method` (history or replies) between `oldest` and `latest`, with metadata: the `ts` of the
+    /// delivery's message, if on the page; [`SlackError::TooMuchHistory`] when it is not and the window holds more.
+    fn find_in_page(
+        &mut self,
+        method: &str,
+        token: &str,
+        target: &[(&str, &str)],
+        event_type: &str,
+        delivery_id: &str,
         (oldest, latest): (i64, i64),
     ) -> Result<Option<String>, SlackError> {
         let oldest = format!("{}.000000", oldest.max(0));
         let latest = format!("{}.000000", latest.max(0));
         let limit = HISTORY_PAGE.to_string();
-        let params = [
-            ("channel", channel),
+        let mut params = target.to_vec();
+        params.extend([
             ("limit", limit.as_str()),
             ("oldest", oldest.as_str()),
             ("latest", latest.as_str()),
             ("inclusive", "true"),
             ("include_all_metadata", "true"),
-        ];
-        let v = self.call("conversations.history", Some(token), &params, None)?;
+        ]);
+        let v = self.call(method, Some(token), &params, None)?;
         let found = v
             .get("messages")
             .and_then(Value::as_array)

@@ -1,13 +1,13 @@
-//! The integration's life: activation, delivery, deactivation, status and inbound requests, over the host's settings
-//! and log and any [`Transport`]. The ports and the contract's types are the SDK's (`connector-api`), re-exported
-//! here; [`crate::SlackConnector`] exposes this as the SDK's `Connector`.
+//! The integration's life: activation, delivery, updates of sent messages, deactivation, status and inbound
+//! requests, over the host's settings and log and any [`Transport`]. The ports and the contract's types are the SDK's
+//! (`connector-api`), re-exported here; [`crate::SlackConnector`] exposes this as the SDK's `Connector`.
 
 use crate::api::{
     ClientCredentials, Member, PostMessage, SLACK_API, SLACK_AUTHORIZE, Slack, SlackError,
-    Transport, TransportError,
+    Transport, TransportError, UpdateMessage,
 };
 use crate::directory::{Directory, Entry, LIST_THRESHOLD};
-use crate::model::Notification;
+use crate::model::{MessageUpdate, Notification, SessionChange};
 use crate::pacing::{self, Clock, Paced, Pacer, SystemClock};
 use crate::render;
 use connector_api::{ConnectorInfo, SettingSpec};
@@ -16,7 +16,8 @@ use serde_json::{Value, json};
 /// The scopes the connector asks for, and why:
 /// `chat:write` to post, `chat:write.customize` to post as the platform group, `im:write` to open the app's DM,
 /// `users:read` and `users:read.email` to match learners by e-mail.
-/// `im:history` to find, after a lost answer, whether a message already went out (Slack has no idempotency key).
+/// `im:history` to find, after a lost answer, whether a message (or a reply in a thread) already went out (Slack has
+/// no idempotency key). `chat:write` also covers `chat.update` of the app's own messages.
 pub const SCOPES: &[&str] = &[
     "chat:write",
     "chat:write.customize",
@@ -356,12 +357,37 @@ impl<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized> Connector
     ///
     /// Each recipient the connector works on is reported to `progress` as it goes: `posting` just before the post,
     /// its outcome as soon as it is known.
+    ///
+    /// A recipient with `reply_to` (a reminder) is answered in the thread of that message, in that message's
+    /// conversation: the learner is not looked up and no conversation is opened.
     pub fn deliver(
         &mut self,
         notification: &Notification,
         recipients: &[Recipient],
         progress: &mut impl Progress,
     ) -> Vec<(String, Outcome)> {
+        self.paced(|c| c.deliver_paced(notification, recipients, progress))
+    }
+
+    /// Changes messages sent earlier about `notification`'s session (`chat.update`), each re-rendered for its
+    /// recipient as the session is now ([`render::render_update`]): one outcome per message, in order, `Sent` with
+    /// the message's place when it was changed. Paced and reported to `progress` as [`Connector::deliver`] is
+    /// (`posting` just before each `chat.update`), and stopped in the same way by a disconnection or the pacing.
+    pub fn update(
+        &mut self,
+        notification: &Notification,
+        change: SessionChange,
+        messages: &[MessageUpdate],
+        progress: &mut impl Progress,
+    ) -> Vec<(String, Outcome)> {
+        self.paced(|c| c.update_paced(notification, change, messages, progress))
+    }
+
+    /// Runs `f` on this connector over a transport paced by the buckets persisted in the settings.
+    fn paced<R>(
+        &mut self,
+        f: impl FnOnce(&mut Connector<'_, S, L, Paced<'_, T, SystemClock>>) -> R,
+    ) -> R {
         let mut clock = SystemClock;
         let started = clock.now_ms();
         let pacer = Pacer::load(&*self.settings, started);
@@ -372,7 +398,7 @@ impl<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized> Connector
             transport: &mut paced,
             now: self.now,
         };
-        inner.deliver_paced(notification, recipients, progress)
+        f(&mut inner)
     }
 
     /// Delivers to one recipient; stops at the first call the pacing holds back. Tells `progress` just before each
@@ -384,26 +410,47 @@ impl<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized> Connector
         recipient: &Recipient,
         progress: &mut impl Progress,
     ) -> Result<Outcome, HeldBack> {
-        let member = match self.member_for(token, &recipient.user.email) {
-            Ok(Some(member)) => member,
-            Ok(None) => return Ok(Outcome::Skipped(SkipReason::NoAccount)),
-            Err(e) => return failed("Looking up the learner in Slack failed", e),
+        let (mut channel, member) = match &recipient.reply_to {
+            // A reply goes in its thread, in the conversation given: nothing to look up or open.
+            Some(to) => (to.conversation.clone(), None),
+            None => {
+                let member = match self.member_for(token, &recipient.user.email) {
+                    Ok(Some(member)) => member,
+                    Ok(None) => return Ok(Outcome::Skipped(SkipReason::NoAccount)),
+                    Err(e) => return failed("Looking up the learner in Slack failed", e),
+                };
+                match self.dm_for(token, &member) {
+                    Ok(channel) => (channel, Some(member)),
+                    Err(e) => return failed("Opening the app's conversation failed", e),
+                }
+            }
         };
-        let mut channel = match self.dm_for(token, &member) {
-            Ok(channel) => channel,
-            Err(e) => return failed("Opening the app's conversation failed", e),
-        };
+        let thread_ts = recipient.reply_to.as_ref().map(|to| to.message_id.as_str());
         if let Some(since) = recipient.earlier_post {
             // An earlier attempt may have posted and lost the answer (a crash, a time-out, a dropped connection):
             // Slack has no idempotency key, so look for the message's metadata, since that attempt, before posting
-            // again. Only then: history costs a call a minute for an app outside the Marketplace.
-            match Slack::new(self.transport).find_by_metadata(
-                token,
-                &channel,
-                DELIVERY_EVENT,
-                &recipient.delivery_id,
-                (since - CLOCK_SKEW_SECS, since + 2 * CLOCK_SKEW_SECS),
-            ) {
+            // again (in the thread, for a reply). Only then: history costs a call a minute for an app outside the
+            // Marketplace.
+            let window = (since - CLOCK_SKEW_SECS, since + 2 * CLOCK_SKEW_SECS);
+            let mut slack = Slack::new(self.transport);
+            let found = match thread_ts {
+                Some(thread_ts) => slack.find_reply_by_metadata(
+                    token,
+                    &channel,
+                    thread_ts,
+                    DELIVERY_EVENT,
+                    &recipient.delivery_id,
+                    window,
+                ),
+                None => slack.find_by_metadata(
+                    token,
+                    &channel,
+                    DELIVERY_EVENT,
+                    &recipient.delivery_id,
+                    window,
+                ),
+            };
+            match found {
                 Ok(Some(ts)) => {
                     return Ok(Outcome::Sent(Sent {
                         conversation: channel,
@@ -429,6 +476,7 @@ impl<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized> Connector
                 username: &notification.group.name,
                 icon_url: notification.group.logo_url.as_deref(),
                 metadata: Some(&metadata),
+                thread_ts,
             };
             progress.posting(&recipient.delivery_id);
             match Slack::new(self.transport).post_message(token, &message) {
@@ -439,24 +487,63 @@ impl<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized> Connector
                         already_sent: false,
                     }));
                 }
-                Err(SlackError::Api { code, .. }) if code == "channel_not_found" && !reopened => {
+                Err(e) => {
+                    let not_found =
+                        matches!(&e, SlackError::Api { code, .. } if code == "channel_not_found");
+                    let Some(member) = member.as_ref().filter(|_| not_found) else {
+                        // A reply's conversation is the one given: a conversation that is gone stays gone.
+                        let context = if thread_ts.is_some() {
+                            "Posting the reply in the thread of the message it answers failed"
+                        } else {
+                            "Posting the message failed"
+                        };
+                        return failed(context, e);
+                    };
                     // A cached DM that no longer exists (nothing was posted): open it again, once.
                     let key = self.cache_key(keys::DM_PREFIX, &member.id);
                     self.settings.remove(&key);
+                    if reopened {
+                        return failed("Posting the message failed", e);
+                    }
                     reopened = true;
-                    channel = match self.dm_for(token, &member) {
+                    channel = match self.dm_for(token, member) {
                         Ok(channel) => channel,
                         Err(e) => return failed("Opening the app's conversation failed", e),
                     };
                 }
-                Err(e) => {
-                    if matches!(&e, SlackError::Api { code, .. } if code == "channel_not_found") {
-                        let key = self.cache_key(keys::DM_PREFIX, &member.id);
-                        self.settings.remove(&key);
-                    }
-                    return failed("Posting the message failed", e);
-                }
             }
+        }
+    }
+
+    /// Changes one message; stops at a call the pacing holds back. Tells `progress` just before the `chat.update`.
+    fn update_one(
+        &mut self,
+        token: &str,
+        notification: &Notification,
+        change: SessionChange,
+        update: &MessageUpdate,
+        progress: &mut impl Progress,
+    ) -> Result<Outcome, HeldBack> {
+        let rendered = render::render_update(
+            notification,
+            change,
+            &update.first_shown,
+            &update.recipient.user,
+        );
+        let message = UpdateMessage {
+            channel: &update.message.conversation,
+            ts: &update.message.message_id,
+            text: &rendered.text,
+            blocks: &rendered.blocks,
+        };
+        progress.posting(&update.recipient.delivery_id);
+        match Slack::new(self.transport).update_message(token, &message) {
+            Ok((conversation, message_id)) => Ok(Outcome::Sent(Sent {
+                conversation,
+                message_id,
+                already_sent: false,
+            })),
+            Err(e) => failed("Updating the message failed", e),
         }
     }
 
@@ -477,9 +564,13 @@ impl<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized> Connector
         if directory.is_fresh() {
             return;
         }
+        // Replies are not looked up: they go to the conversation of the message they answer.
         let unknown = recipients
             .iter()
-            .filter(|r| directory.entry(&normalise_email(&r.user.email)) == Entry::Unknown)
+            .filter(|r| {
+                r.reply_to.is_none()
+                    && directory.entry(&normalise_email(&r.user.email)) == Entry::Unknown
+            })
             .count();
         if unknown < LIST_THRESHOLD {
             return;
@@ -595,26 +686,72 @@ impl<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized> Connector
 impl<S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized, C: Clock>
     Connector<'_, S, L, Paced<'_, T, C>>
 {
-    /// The delivery loop over a paced transport: stops calling Slack once a call was held back or the batch's budget
-    /// is spent, and saves the buckets after every recipient.
+    /// The delivery over a paced transport: the directory listed when it is worth it, then [`Self::batch`].
     fn deliver_paced(
         &mut self,
         notification: &Notification,
         recipients: &[Recipient],
         progress: &mut impl Progress,
     ) -> Vec<(String, Outcome)> {
-        let token = match self.status() {
-            IntegrationState::Active(_) => self.settings.get_secret(secrets::BOT_TOKEN),
-            _ => None,
-        };
+        let token = self.active_token();
         if let Some(token) = &token {
             // A listing held back only means lookups; they are paced on their own.
             self.refresh_directory_if_worth_it(token, recipients);
         }
-        let mut outcomes = Vec::with_capacity(recipients.len());
+        self.batch(
+            token.as_deref(),
+            recipients,
+            |r| &r.delivery_id,
+            progress,
+            |c, token, recipient, progress| c.deliver_one(token, notification, recipient, progress),
+        )
+    }
+
+    /// The updates over a paced transport ([`Self::batch`]).
+    fn update_paced(
+        &mut self,
+        notification: &Notification,
+        change: SessionChange,
+        messages: &[MessageUpdate],
+        progress: &mut impl Progress,
+    ) -> Vec<(String, Outcome)> {
+        let token = self.active_token();
+        self.batch(
+            token.as_deref(),
+            messages,
+            |m| &m.recipient.delivery_id,
+            progress,
+            |c, token, message, progress| {
+                c.update_one(token, notification, change, message, progress)
+            },
+        )
+    }
+
+    /// The bot token, when the integration is active.
+    fn active_token(&self) -> Option<String> {
+        match self.status() {
+            IntegrationState::Active(_) => self.settings.get_secret(secrets::BOT_TOKEN),
+            _ => None,
+        }
+    }
+
+    /// The loop of a batch over a paced transport: `one` for each item (`token` given), its outcome reported to
+    /// `progress` as soon as it is known; stops calling Slack once a call was held back, the batch's budget is spent
+    /// or the token no longer works, and saves the buckets after every item. Without a token every item is skipped
+    /// as inactive.
+    fn batch<I, R: Progress>(
+        &mut self,
+        token: Option<&str>,
+        items: &[I],
+        delivery_id: impl Fn(&I) -> &str,
+        progress: &mut R,
+        mut one: impl FnMut(&mut Self, &str, &I, &mut R) -> Result<Outcome, HeldBack>,
+    ) -> Vec<(String, Outcome)> {
+        let mut outcomes = Vec::with_capacity(items.len());
         let mut broken: Option<Failure> = None;
         let mut deferred: Option<u64> = None;
-        for (i, recipient) in recipients.iter().enumerate() {
+        for (i, item) in items.iter().enumerate() {
+            let id = delivery_id(item).to_string();
             if deferred.is_none() && token.is_some() && broken.is_none() && i > 0 {
                 let now = self.transport.clock.now_ms();
                 if self.transport.pacer.budget_left(now) <= 0.0 {
@@ -622,23 +759,23 @@ impl<S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized, C: Clock>
                     deferred = Some(1);
                 }
             }
-            let outcome = match (&token, &broken, deferred) {
+            let outcome = match (token, &broken, deferred) {
                 (None, _, _) => {
                     Outcome::Skipped(SkipReason::Inactive(inactive_reason(&self.status())))
                 }
                 (_, Some(failure), _) => Outcome::Failed(failure.clone()),
                 (_, _, Some(ms)) => paced(ms),
                 (Some(token), None, None) => {
-                    let outcome = match self.deliver_one(token, notification, recipient, progress) {
+                    let outcome = match one(self, token, item, progress) {
                         Ok(outcome) => outcome,
                         Err(HeldBack(ms)) => {
                             deferred = Some(ms);
                             paced(ms)
                         }
                     };
-                    // Known now: the host records it before the next recipient's calls.
+                    // Known now: the host records it before the next item's calls.
                     progress.outcome(&DeliveryOutcome {
-                        delivery_id: recipient.delivery_id.clone(),
+                        delivery_id: id.clone(),
                         outcome: outcome.clone(),
                     });
                     outcome
@@ -651,7 +788,7 @@ impl<S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized, C: Clock>
                 self.disconnect(&f.message);
                 broken = Some(f.clone());
             }
-            outcomes.push((recipient.delivery_id.clone(), outcome));
+            outcomes.push((id, outcome));
             let now = self.transport.clock.now_ms();
             self.transport.pacer.save(&mut *self.settings, now);
         }
@@ -693,7 +830,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 mod tests {
     use super::*;
     use crate::api::{HttpRequest, HttpResponse, TransportError};
-    use crate::model::{NotificationKind, PlatformGroup, Session, User};
+    use crate::model::{MessageRef, NotificationKind, PlatformGroup, Session, User};
     use connector_api::fakes::{MemoryLog, MemoryProgress, MemorySettings, Report};
     use std::collections::{BTreeMap, VecDeque};
 
@@ -1230,6 +1367,410 @@ mod tests {
             "{unsure:?}"
         );
         assert_eq!(crowded.methods(), ["conversations.history"]);
+    }
+
+    /// The message sent to learner `id` (in `D-{id}`, at `ts`), which first showed the session a day earlier than
+    /// [`notification`] now has it.
+    fn message_update(id: &str, ts: &str) -> MessageUpdate {
+        let mut first_shown = notification().session.unwrap();
+        first_shown.starts_at -= 86_400;
+        MessageUpdate {
+            recipient: recipient(id, &format!("{id}@x.io")),
+            message: MessageRef {
+                conversation: format!("D-{id}"),
+                message_id: ts.into(),
+            },
+            first_shown,
+        }
+    }
+
+    fn blocks_of(form: &BTreeMap<String, String>) -> Vec<Value> {
+        serde_json::from_str::<Value>(&form["blocks"])
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    #[test]
+    fn an_update_changes_each_message_in_place_and_reports_as_it_goes() {
+        let (mut s, mut l) = (active(), MemoryLog::default());
+        let mut t = Script::default()
+            .answer(
+                200,
+                json!({"ok": true, "channel": "D-a", "ts": "5.0001", "text": "x", "message": {}}),
+            )
+            .answer(
+                200,
+                json!({"ok": true, "channel": "D-b", "ts": "6.0001", "text": "x", "message": {}}),
+            );
+        let mut progress = MemoryProgress::default();
+        let mut c = Connector::new(&mut s, &mut l, &mut t, NOW);
+        let outcomes = c.update(
+            &notification(),
+            SessionChange::Edited,
+            &[message_update("a", "5.0001"), message_update("b", "6.0001")],
+            &mut progress,
+        );
+        let sent = |conversation: &str, ts: &str| {
+            Outcome::Sent(Sent {
+                conversation: conversation.into(),
+                message_id: ts.into(),
+                already_sent: false,
+            })
+        };
+        assert_eq!(
+            outcomes,
+            [
+                ("d-a".to_string(), sent("D-a", "5.0001")),
+                ("d-b".to_string(), sent("D-b", "6.0001"))
+            ]
+        );
+        // Each update is announced before it is made, and its outcome reported before the next one.
+        assert_eq!(
+            progress.reports,
+            [
+                Report::Posting("d-a".into()),
+                Report::Outcome(DeliveryOutcome {
+                    delivery_id: "d-a".into(),
+                    outcome: sent("D-a", "5.0001")
+                }),
+                Report::Posting("d-b".into()),
+                Report::Outcome(DeliveryOutcome {
+                    delivery_id: "d-b".into(),
+                    outcome: sent("D-b", "6.0001")
+                }),
+            ]
+        );
+        // No look-up, no DM: the messages are where their outcomes said.
+        assert_eq!(t.methods(), ["chat.update", "chat.update"]);
+        let update = t.form(0);
+        assert_eq!(update["channel"], "D-a");
+        assert_eq!(update["ts"], "5.0001");
+        assert_eq!(update["text"], "Updated: Safety");
+        // The message keeps its sender and its metadata (Slack keeps what an update leaves out).
+        for kept in ["username", "icon_url", "metadata", "thread_ts"] {
+            assert!(!update.contains_key(kept), "{kept} in {update:?}");
+        }
+        let blocks = blocks_of(&update);
+        assert_eq!(blocks[0]["text"]["text"], "You are invited");
+        assert_eq!(blocks[1]["type"], "context");
+        assert_eq!(
+            blocks[1]["elements"][0]["text"],
+            "Message updated. Changes: dates."
+        );
+        let fields = blocks
+            .iter()
+            .find_map(|b| b.get("fields"))
+            .unwrap()
+            .to_string();
+        assert!(
+            fields.contains("~<!date^1796025600^") && fields.contains("<!date^1796112000^"),
+            "the old start struck through beside the new one: {fields}"
+        );
+        assert!(blocks.iter().any(|b| b["type"] == "actions"));
+        assert_eq!(t.form(1)["channel"], "D-b");
+    }
+
+    #[test]
+    fn a_cancellation_leaves_nothing_to_act_on_in_the_learners_language() {
+        let (mut s, mut l) = (active(), MemoryLog::default());
+        let mut t = Script::default()
+            .answer(200, json!({"ok": true, "channel": "D-a", "ts": "5.0001"}))
+            .answer(200, json!({"ok": true, "channel": "D-b", "ts": "6.0001"}));
+        let mut french = message_update("b", "6.0001");
+        french.recipient.user.locale = "fr-FR".into();
+        let mut c = Connector::new(&mut s, &mut l, &mut t, NOW);
+        let outcomes = c.update(
+            &notification(),
+            SessionChange::Cancelled,
+            &[message_update("a", "5.0001"), french],
+            &mut Unreported,
+        );
+        assert!(outcomes.iter().all(|(_, o)| matches!(o, Outcome::Sent(_))));
+        for (i, (notice, text)) in [
+            ("*This session is cancelled.*", "Session cancelled: Safety"),
+            (
+                "*Cette session est annulée.*",
+                "Session annulée\u{a0}: Safety",
+            ),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let form = t.form(i);
+            assert_eq!(form["text"], text);
+            let blocks = blocks_of(&form);
+            assert!(!blocks.iter().any(|b| b["type"] == "actions"), "no button");
+            assert_eq!(blocks[1]["text"]["text"], notice);
+        }
+    }
+
+    #[test]
+    fn a_message_slack_no_longer_has_fails_for_good_and_the_others_go_on() {
+        let (mut s, mut l) = (active(), MemoryLog::default());
+        let mut t = Script::default()
+            .answer(200, json!({"ok": false, "error": "message_not_found"}))
+            .answer(200, json!({"ok": false, "error": "cant_update_message"}))
+            .answer(200, json!({"ok": false, "error": "edit_window_closed"}))
+            .answer(200, json!({"ok": false, "error": "channel_not_found"}))
+            .answer(200, json!({"ok": true, "channel": "D-e", "ts": "9.0001"}));
+        let mut c = Connector::new(&mut s, &mut l, &mut t, NOW);
+        let outcomes = c.update(
+            &notification(),
+            SessionChange::Edited,
+            &["a", "b", "c", "d", "e"].map(|id| message_update(id, "1.0001")),
+            &mut Unreported,
+        );
+        for ((_, outcome), (code, words)) in outcomes.iter().zip([
+            ("message_not_found", "no longer has the message"),
+            (
+                "cant_update_message",
+                "does not let the app change this message",
+            ),
+            (
+                "edit_window_closed",
+                "the time Slack allows for changing this message has passed",
+            ),
+            ("channel_not_found", "could not find the app's conversation"),
+        ]) {
+            let Outcome::Failed(f) = outcome else {
+                panic!("{outcome:?}")
+            };
+            assert_eq!((f.kind, f.code.as_str()), (FailureKind::Permanent, code));
+            assert!(
+                f.message.starts_with("Updating the message failed: ") && f.message.contains(words),
+                "{}",
+                f.message
+            );
+            assert!(!f.message.contains(code), "plain words: {}", f.message);
+        }
+        assert!(matches!(&outcomes[4].1, Outcome::Sent(sent) if sent.message_id == "9.0001"));
+        assert_eq!(
+            c.status(),
+            IntegrationState::Active(Workspace {
+                id: "T1".into(),
+                name: "Acme".into()
+            })
+        );
+    }
+
+    #[test]
+    fn an_update_refused_for_the_rate_or_by_a_server_error_is_retried_and_a_revoked_token_stops_it()
+    {
+        let (mut s, mut l) = (active(), MemoryLog::default());
+        let mut t = Script::default()
+            .answer(429, json!({"ok": false, "error": "ratelimited"}))
+            .answer(503, json!({}));
+        let mut c = Connector::new(&mut s, &mut l, &mut t, NOW);
+        let o = c.update(
+            &notification(),
+            SessionChange::Edited,
+            &[message_update("a", "1.0001"), message_update("b", "2.0001")],
+            &mut Unreported,
+        );
+        assert!(
+            matches!(&o[0].1, Outcome::Failed(f) if f.kind == FailureKind::RateLimited && f.retry_after_ms == Some(3000)),
+            "{o:?}"
+        );
+        // Retry-After (3 s) is past the batch's budget: the next update is not sent, and handed back.
+        assert!(
+            matches!(&o[1].1, Outcome::Failed(f) if f.kind == FailureKind::RateLimited && f.code == pacing::PACED)
+        );
+        assert_eq!(t.methods(), ["chat.update"]);
+        s.remove(pacing::STATE_KEY);
+        let mut c = Connector::new(&mut s, &mut l, &mut t, NOW);
+        let o = c.update(
+            &notification(),
+            SessionChange::Edited,
+            &[message_update("b", "2.0001")],
+            &mut Unreported,
+        );
+        assert!(matches!(&o[0].1, Outcome::Failed(f) if f.kind == FailureKind::Transient));
+        // A revoked token disconnects the integration: the rest of the batch is not tried.
+        let mut t = Script::default().answer(200, json!({"ok": false, "error": "token_revoked"}));
+        let mut c = Connector::new(&mut s, &mut l, &mut t, NOW);
+        let o = c.update(
+            &notification(),
+            SessionChange::Cancelled,
+            &[message_update("a", "1.0001"), message_update("b", "2.0001")],
+            &mut Unreported,
+        );
+        for (_, o) in &o {
+            assert!(matches!(o, Outcome::Failed(f) if f.kind == FailureKind::Disconnected));
+        }
+        assert!(matches!(c.status(), IntegrationState::Disconnected(_)));
+        assert_eq!(t.requests.len(), 1);
+    }
+
+    /// A reminder of the invitation `1.0001` in `D-inv`, for learner `id`.
+    fn reminder_to(id: &str) -> (Notification, Recipient) {
+        let mut n = notification();
+        n.kind = NotificationKind::SessionReminder;
+        n.title = "Reminder: Safety".into();
+        let mut r = recipient(id, &format!("{id}@x.io"));
+        r.reply_to = Some(MessageRef {
+            conversation: "D-inv".into(),
+            message_id: "1.0001".into(),
+        });
+        (n, r)
+    }
+
+    #[test]
+    fn a_reminder_replies_in_the_invitations_thread_without_looking_anyone_up() {
+        let (mut s, mut l) = (active(), MemoryLog::default());
+        let mut t =
+            Script::default().answer(200, json!({"ok": true, "channel": "D-inv", "ts": "7.0001"}));
+        let (n, r) = reminder_to("a");
+        let mut c = Connector::new(&mut s, &mut l, &mut t, NOW);
+        let mut progress = MemoryProgress::default();
+        let outcomes = c.deliver(&n, &[r], &mut progress);
+        assert_eq!(
+            outcomes[0].1,
+            Outcome::Sent(Sent {
+                conversation: "D-inv".into(),
+                message_id: "7.0001".into(),
+                already_sent: false
+            })
+        );
+        assert_eq!(progress.reports[0], Report::Posting("d-a".into()));
+        assert_eq!(
+            t.methods(),
+            ["chat.postMessage"],
+            "no users.lookupByEmail, no conversations.open"
+        );
+        let post = t.form(0);
+        assert_eq!(post["channel"], "D-inv");
+        assert_eq!(post["thread_ts"], "1.0001");
+        assert!(
+            post["metadata"].contains("d-a"),
+            "found again by its metadata"
+        );
+        assert_eq!(post["text"], "Reminder: Safety");
+        let blocks = blocks_of(&post);
+        assert!(
+            blocks[1]["text"]["text"]
+                .as_str()
+                .unwrap()
+                .starts_with("Reminder: the session starts <!date^1796112000^"),
+            "{blocks:?}"
+        );
+        assert!(blocks.iter().any(|b| b["type"] == "actions"));
+        // Without `reply_to`, a reminder is a message of its own: looked up, in the learner's DM, no thread.
+        let (n, mut r) = reminder_to("b");
+        r.reply_to = None;
+        let mut t = Script::default()
+            .answer(
+                200,
+                json!({"ok": true, "user": {"id": "U2", "profile": {"email": "b@x.io"}}}),
+            )
+            .answer(200, json!({"ok": true, "channel": {"id": "D2"}}))
+            .answer(200, json!({"ok": true, "channel": "D2", "ts": "8.0001"}));
+        let mut c = Connector::new(&mut s, &mut l, &mut t, NOW);
+        c.deliver(&n, &[r], &mut Unreported);
+        assert_eq!(
+            t.methods(),
+            [
+                "users.lookupByEmail",
+                "conversations.open",
+                "chat.postMessage"
+            ]
+        );
+        assert!(!t.form(2).contains_key("thread_ts"));
+    }
+
+    #[test]
+    fn a_reminder_whose_conversation_is_gone_fails_for_good_without_opening_another() {
+        let (mut s, mut l) = (active(), MemoryLog::default());
+        let mut t =
+            Script::default().answer(200, json!({"ok": false, "error": "channel_not_found"}));
+        let (n, r) = reminder_to("a");
+        let mut c = Connector::new(&mut s, &mut l, &mut t, NOW);
+        let outcomes = c.deliver(&n, &[r], &mut Unreported);
+        let Outcome::Failed(f) = &outcomes[0].1 else {
+            panic!("{outcomes:?}")
+        };
+        assert_eq!(
+            (f.kind, f.code.as_str()),
+            (FailureKind::Permanent, "channel_not_found")
+        );
+        assert!(
+            f.message.contains("thread") && f.message.contains("could not find"),
+            "{}",
+            f.message
+        );
+        assert_eq!(t.methods(), ["chat.postMessage"]);
+    }
+
+    #[test]
+    fn a_reminders_retry_looks_for_the_earlier_reply_in_the_thread() {
+        let (mut s, mut l) = (active(), MemoryLog::default());
+        let earlier = json!({"ts": "7.0001", "thread_ts": "1.0001", "metadata": {"event_type": DELIVERY_EVENT, "event_payload": {"delivery_id": "d-a"}}});
+        let other = json!({"ts": "6.0001", "thread_ts": "1.0001", "metadata": {"event_type": DELIVERY_EVENT, "event_payload": {"delivery_id": "d-z"}}});
+        let mut t = Script::default()
+            .answer(
+                200,
+                json!({"ok": true, "messages": [other, earlier], "has_more": false}),
+            )
+            .answer(
+                200,
+                json!({"ok": true, "messages": [other], "has_more": false}),
+            )
+            .answer(200, json!({"ok": true, "channel": "D-inv", "ts": "8.0001"}))
+            .answer(200, json!({"ok": false, "error": "thread_not_found"}));
+        let (n, mut r) = reminder_to("a");
+        r.attempt = 2;
+        r.earlier_post = Some(NOW - 30);
+        let mut c = Connector::new(&mut s, &mut l, &mut t, NOW);
+        let found = c.deliver(&n, std::slice::from_ref(&r), &mut Unreported);
+        assert_eq!(
+            found[0].1,
+            Outcome::Sent(Sent {
+                conversation: "D-inv".into(),
+                message_id: "7.0001".into(),
+                already_sent: true
+            })
+        );
+        let replies = t.form(0);
+        assert_eq!(t.methods(), ["conversations.replies"]);
+        assert_eq!(replies["channel"], "D-inv");
+        assert_eq!(replies["ts"], "1.0001");
+        assert_eq!(replies["include_all_metadata"], "true");
+        assert_eq!(
+            replies["oldest"],
+            format!("{}.000000", NOW - 30 - CLOCK_SKEW_SECS)
+        );
+        assert_eq!(
+            replies["latest"],
+            format!("{}.000000", NOW - 30 + 2 * CLOCK_SKEW_SECS)
+        );
+        // Not in the thread: the reminder is posted there.
+        s.remove(pacing::STATE_KEY);
+        let mut c = Connector::new(&mut s, &mut l, &mut t, NOW);
+        let posted = c.deliver(&n, std::slice::from_ref(&r), &mut Unreported);
+        assert!(
+            matches!(&posted[0].1, Outcome::Sent(sent) if sent.message_id == "8.0001" && !sent.already_sent)
+        );
+        assert_eq!(t.form(2)["thread_ts"], "1.0001");
+        // The invitation is gone from its conversation: nothing to answer, for good.
+        s.remove(pacing::STATE_KEY);
+        let mut c = Connector::new(&mut s, &mut l, &mut t, NOW);
+        let gone = c.deliver(&n, &[r], &mut Unreported);
+        assert!(
+            matches!(&gone[0].1, Outcome::Failed(f) if f.kind == FailureKind::Permanent && f.code == "thread_not_found"
+                && f.message.contains("no longer has the message this one answers")),
+            "{gone:?}"
+        );
+        assert_eq!(
+            t.methods(),
+            [
+                "conversations.replies",
+                "conversations.replies",
+                "chat.postMessage",
+                "conversations.replies"
+            ],
+            "never conversations.history for a reply"
+        );
     }
 
     #[test]

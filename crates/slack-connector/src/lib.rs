@@ -2,8 +2,8 @@
 //!
 //! Everything Slack-specific lives here, as a plain Rust library that compiles and is tested natively:
 //! [`api`] speaks the Slack Web API over any [`api::Transport`], [`render`] builds the Block Kit message,
-//! and [`connector`] runs the integration's life (activation, delivery, deactivation, inbound requests) over the
-//! host's settings and log. The contract's types and ports come from the guest SDK, `connector-api`;
+//! and [`connector`] runs the integration's life (activation, delivery, updates, deactivation, inbound requests) over
+//! the host's settings and log. The contract's types and ports come from the guest SDK, `connector-api`;
 //! [`SlackConnector`] is the SDK's `Connector`, which `export_connector!` binds to the WIT contract on `wasm32`.
 
 pub mod api;
@@ -16,7 +16,8 @@ pub mod stored;
 
 use connector_api::{
     ActivationRequest, ActivationResult, ConnectorError, ConnectorInfo, Context, DeliveryOutcome,
-    InboundRequest, InboundResponse, IntegrationState, Notification, Ports, Recipient,
+    InboundRequest, InboundResponse, IntegrationState, MessageUpdate, Notification, Outcome, Ports,
+    Recipient, SessionChange,
 };
 
 /// The Slack connector as the SDK's [`connector_api::Connector`]: every export runs [`connector::Connector`] over
@@ -68,14 +69,23 @@ impl connector_api::Connector for SlackConnector {
         recipients: Vec<Recipient>,
     ) -> Vec<DeliveryOutcome> {
         let now = ctx.now();
-        connector::Connector::new(&mut ctx.settings, &mut ctx.log, &mut ctx.transport, now)
-            .deliver(&notification, &recipients, &mut ctx.progress)
-            .into_iter()
-            .map(|(delivery_id, outcome)| DeliveryOutcome {
-                delivery_id,
-                outcome,
-            })
-            .collect()
+        outcomes(
+            connector::Connector::new(&mut ctx.settings, &mut ctx.log, &mut ctx.transport, now)
+                .deliver(&notification, &recipients, &mut ctx.progress),
+        )
+    }
+
+    fn update(
+        ctx: &mut Context<impl Ports>,
+        notification: Notification,
+        change: SessionChange,
+        messages: Vec<MessageUpdate>,
+    ) -> Vec<DeliveryOutcome> {
+        let now = ctx.now();
+        outcomes(
+            connector::Connector::new(&mut ctx.settings, &mut ctx.log, &mut ctx.transport, now)
+                .update(&notification, change, &messages, &mut ctx.progress),
+        )
     }
 
     fn status(ctx: &mut Context<impl Ports>) -> IntegrationState {
@@ -87,6 +97,17 @@ impl connector_api::Connector for SlackConnector {
     }
 }
 
+/// The library's `(delivery id, outcome)` pairs as the contract's outcomes.
+fn outcomes(pairs: Vec<(String, Outcome)>) -> Vec<DeliveryOutcome> {
+    pairs
+        .into_iter()
+        .map(|(delivery_id, outcome)| DeliveryOutcome {
+            delivery_id,
+            outcome,
+        })
+        .collect()
+}
+
 // The component's one export (on wasm32; natively this only checks that `SlackConnector` is a `Connector`).
 connector_api::export_connector!(SlackConnector);
 
@@ -94,9 +115,7 @@ connector_api::export_connector!(SlackConnector);
 mod tests {
     use super::*;
     use connector_api::fakes::{MemoryLog, MemorySettings, MemoryUsers, NoTransport};
-    use connector_api::{
-        Connector as _, NotificationKind, Outcome, PlatformGroup, SkipReason, User,
-    };
+    use connector_api::{Connector as _, NotificationKind, PlatformGroup, SkipReason, User};
 
     #[test]
     fn the_sdk_connector_describes_slack_and_runs_the_library() {
@@ -129,6 +148,36 @@ mod tests {
         };
         let outcomes = SlackConnector::deliver(&mut ctx, notification, vec![recipient]);
         assert_eq!(outcomes[0].delivery_id, "d1");
+        assert!(matches!(
+            &outcomes[0].outcome,
+            Outcome::Skipped(SkipReason::Inactive(_))
+        ));
+        // Updates are the connector's own now, not the SDK's "unsupported": inactive here, so skipped as such.
+        let update = MessageUpdate {
+            recipient: Recipient {
+                delivery_id: "d2".into(),
+                ..Recipient::default()
+            },
+            message: connector_api::MessageRef {
+                conversation: "D1".into(),
+                message_id: "1.0001".into(),
+            },
+            first_shown: connector_api::Session::default(),
+        };
+        let outcomes = SlackConnector::update(
+            &mut ctx,
+            Notification {
+                id: "n".into(),
+                kind: NotificationKind::SessionAssignment,
+                title: "t".into(),
+                session: None,
+                body: None,
+                group: PlatformGroup::default(),
+            },
+            SessionChange::Cancelled,
+            vec![update],
+        );
+        assert_eq!(outcomes[0].delivery_id, "d2");
         assert!(matches!(
             &outcomes[0].outcome,
             Outcome::Skipped(SkipReason::Inactive(_))

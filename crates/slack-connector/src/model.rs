@@ -2,5 +2,6 @@
 //! so that the rendering and the tests name them here.
 
 pub use connector_api::{
-    Notification, NotificationKind, PlatformGroup, Session, UnixSeconds, User,
+    MessageRef, MessageUpdate, Notification, NotificationKind, PlatformGroup, Session,
+    SessionChange, UnixSeconds, User,
 };

@@ -3,8 +3,11 @@
 //! Every Web API call takes a token from the buckets of its method first: one bucket per method at its tier's rate
 //! (Tier 2 20 a minute, Tier 3 50, Tier 4 100), and for `chat.postMessage` one per conversation (about one a second)
 //! and one for the workspace (300 a minute). The rates and burst sizes are those of Slack's documentation, which the
-//! simulated Slack enforces too. The buckets are kept in the connector's settings (`pacing.state`), so that
-//! consecutive batches (each a fresh component instance) continue the same pace.
+//! simulated Slack enforces too. `chat.update` (Tier 3) also takes a token from its conversation's bucket: changing a
+//! message writes to the conversation as a post does (Slack's documentation names only the method's tier; counting
+//! it there too is the cautious reading), so a batch that updates and posts in one conversation (an invitation
+//! changed, a reminder in its thread) keeps to about one write a second. The buckets are kept in the connector's
+//! settings (`pacing.state`), so that consecutive batches (each a fresh component instance) continue the same pace.
 //!
 //! A call whose bucket is empty waits (`std::thread::sleep`, which in the component is a wasi clocks poll) as long as
 //! the batch's time budget allows (`batch_budget_ms`, 2 s by default: the host bounds each call's wall-clock time);
@@ -84,7 +87,11 @@ pub fn tier_per_minute(method: &str) -> f64 {
         // outside the Marketplace one call a minute of history (Slack's changelog, "Rate limit changes for
         // non-Marketplace apps"): an LMS's own app is such an app.
         "conversations.history" | "conversations.replies" => 1.0,
-        "users.lookupByEmail" | "conversations.open" | "auth.revoke" => 50.0,
+        "users.lookupByEmail"
+        | "conversations.open"
+        | "auth.revoke"
+        | "chat.update"
+        | "chat.delete" => 50.0,
         "auth.test" | "users.info" | "oauth.v2.access" => 100.0,
         _ => 50.0,
     }
@@ -288,7 +295,14 @@ fn refilled(b: &Bucket, l: Limit, scale: Option<f64>, now_ms: f64) -> f64 {
     (b.tokens + elapsed * per_ms(l, scale)).min(usable(l))
 }
 
-/// The bucket keys of a request to `https://slack.com/api/METHOD`.
+/// The bucket of writes to one conversation: posts and updates (a `chat.postMessage#CHANNEL` key, as before updates
+/// shared it).
+fn conversation_key(channel: &str) -> String {
+    format!("chat.postMessage#{channel}")
+}
+
+/// The bucket keys of a request to `https://slack.com/api/METHOD`: a post takes from its conversation's bucket and
+/// the workspace's, an update from its method's (Tier 3) and its conversation's, any other call from its method's.
 pub fn keys_of(request: &HttpRequest) -> Vec<String> {
     let method = request
         .url
@@ -298,17 +312,16 @@ pub fn keys_of(request: &HttpRequest) -> Vec<String> {
         .next()
         .unwrap_or_default()
         .to_string();
-    if method == "chat.postMessage" {
-        let channel = form_urlencoded::parse(&request.body)
+    let channel = || {
+        form_urlencoded::parse(&request.body)
             .find(|(k, _)| k == "channel")
             .map(|(_, v)| v.into_owned())
-            .unwrap_or_default();
-        vec![
-            format!("chat.postMessage#{channel}"),
-            POST_WORKSPACE.to_string(),
-        ]
-    } else {
-        vec![method]
+            .unwrap_or_default()
+    };
+    match method.as_str() {
+        "chat.postMessage" => vec![conversation_key(&channel()), POST_WORKSPACE.to_string()],
+        "chat.update" => vec![method.clone(), conversation_key(&channel())],
+        _ => vec![method],
     }
 }
 
@@ -498,6 +511,34 @@ mod tests {
         later.dirty = true;
         later.save(&mut s, 3_600_000.0);
         assert_eq!(s.get(STATE_KEY).as_deref(), Some("{}"));
+    }
+
+    #[test]
+    fn updates_take_from_their_tier_and_from_their_conversation_shared_with_posts() {
+        let s = MemorySettings::default();
+        let mut p = Pacer::load(&s, 0.0);
+        let update = keys_of(&call("chat.update", "D1"));
+        assert_eq!(update, ["chat.update", "chat.postMessage#D1"]);
+        assert_eq!(limit("chat.update").per_minute, 50.0);
+        // The conversation's burst is shared: an update then a post in the same DM use it up…
+        assert_eq!(p.acquire(&update, 0.0), Permit::Go);
+        let post = keys_of(&call("chat.postMessage", "D1"));
+        assert!(
+            matches!(p.acquire(&post, 0.0), Permit::Wait(ms) if ms > 900.0 && ms < 1100.0),
+            "a post right after an update in the same conversation waits"
+        );
+        // …while another conversation's update goes at once.
+        assert_eq!(
+            p.acquire(&keys_of(&call("chat.update", "D2")), 0.0),
+            Permit::Go
+        );
+        // Updates of many conversations keep Tier 3's pace: 50 a minute, 2 in reserve.
+        for i in 0..46 {
+            let k = keys_of(&call("chat.update", &format!("E{i}")));
+            assert_eq!(p.acquire(&k, 0.0), Permit::Go, "{i}");
+        }
+        let k = keys_of(&call("chat.update", "E99"));
+        assert!(matches!(p.acquire(&k, 0.0), Permit::Wait(_)));
     }
 
     #[test]

@@ -10,6 +10,8 @@ pub const MAX_BLOCKS: usize = 50;
 pub const HEADER_MAX: usize = 150;
 /// A section's text.
 pub const SECTION_MAX: usize = 3000;
+/// A context element's text.
+pub const CONTEXT_TEXT_MAX: usize = 3000;
 /// Each of a section's fields.
 pub const FIELD_MAX: usize = 2000;
 /// A button's text.
@@ -47,6 +49,20 @@ pub fn header(title: &str) -> Option<Value> {
 pub fn plain_section(text: &str) -> Option<Value> {
     (!text.trim().is_empty())
         .then(|| json!({ "type": "section", "text": plain_text(&cut(text, SECTION_MAX)) }))
+}
+
+/// A `section` block of the connector's own mrkdwn (`text` already escaped; it may hold date tokens), cut to 3,000
+/// characters; `None` when blank. Never for text from the LMS.
+pub fn mrkdwn_section(text: &str) -> Option<Value> {
+    (!text.trim().is_empty())
+        .then(|| json!({ "type": "section", "text": mrkdwn(&cut(text, SECTION_MAX)) }))
+}
+
+/// A `context` block of one element, the connector's own mrkdwn (`text` already escaped), cut to 3,000 characters
+/// (Slack's limit for a context element's text); `None` when blank. Never for text from the LMS.
+pub fn context(text: &str) -> Option<Value> {
+    (!text.trim().is_empty())
+        .then(|| json!({ "type": "context", "elements": [mrkdwn(&cut(text, CONTEXT_TEXT_MAX))] }))
 }
 
 /// A `section` block of fields (escaped mrkdwn, each within [`FIELD_MAX`]); `None` when there is none.

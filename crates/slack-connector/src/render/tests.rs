@@ -132,7 +132,7 @@ pub(super) fn assert_valid(r: &Rendered) {
     for block in blocks {
         let kind = block["type"].as_str().unwrap();
         assert!(
-            ["header", "section", "image", "actions"].contains(&kind),
+            ["header", "section", "image", "actions", "context"].contains(&kind),
             "{kind}"
         );
     }
@@ -826,4 +826,372 @@ fn huge_input_stays_within_every_limit() {
         ALT_TEXT_MAX
     );
     assert_eq!(find(&r, "actions").len(), 1);
+}
+
+/// The session as the invitation first showed it, then moved by a day and retitled.
+fn edited() -> (Session, Notification) {
+    let first_shown = session();
+    let mut n = notification(NotificationKind::SessionAssignment);
+    let now = n.session.as_mut().unwrap();
+    now.title = "Safety & Security, part 1".into();
+    now.starts_at = START + 86_400;
+    now.ends_at = END + 86_400;
+    (first_shown, n)
+}
+
+fn contexts(r: &Rendered) -> Vec<String> {
+    find(r, "context")
+        .into_iter()
+        .map(|b| b["elements"][0]["text"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn an_edited_session_says_what_changed_and_strikes_the_old_dates_through() {
+    let (first_shown, n) = edited();
+    let r = render_update(
+        &n,
+        SessionChange::Edited,
+        &first_shown,
+        &user("en-US", "America/New_York"),
+    );
+    assert_valid(&r);
+    assert_eq!(r.text, "Updated: Safety &amp; Security, part 1");
+    let expected = json!([
+        {
+            "type": "header",
+            "text": { "type": "plain_text", "text": "You are invited to Safety & Security", "emoji": false }
+        },
+        {
+            "type": "context",
+            "elements": [{ "type": "mrkdwn", "text": "Message updated. Changes: title, dates.", "verbatim": true }]
+        },
+        {
+            "type": "section",
+            "text": {
+                "type": "plain_text",
+                "text": "Safety & Security, part 1\nLearn the <basics> of site safety.",
+                "emoji": false
+            }
+        },
+        {
+            "type": "image",
+            "image_url": "https://cdn.example.com/covers/safety.png",
+            "alt_text": "Cover image of the session Safety & Security, part 1"
+        },
+        {
+            "type": "section",
+            "fields": [
+                {
+                    "type": "mrkdwn",
+                    "text": "*Starts*\n~<!date^1796112000^{date_short_pretty} {time}|Tue, Dec 1, 2026 at 3:00 AM>~ → \
+                             <!date^1796198400^{date_short_pretty} {time}|Wed, Dec 2, 2026 at 3:00 AM>",
+                    "verbatim": true
+                },
+                {
+                    "type": "mrkdwn",
+                    "text": "*Ends*\n~<!date^1796121000^{date_short_pretty} {time}|Tue, Dec 1, 2026 at 5:30 AM>~ → \
+                             <!date^1796207400^{date_short_pretty} {time}|Wed, Dec 2, 2026 at 5:30 AM>",
+                    "verbatim": true
+                }
+            ]
+        },
+        {
+            "type": "actions",
+            "elements": [{
+                "type": "button",
+                "action_id": "open_session",
+                "text": { "type": "plain_text", "text": "Open the session", "emoji": false },
+                "url": "https://lms.example.com/sessions/42",
+                "style": "primary"
+            }]
+        }
+    ]);
+    assert_eq!(
+        r.blocks,
+        expected,
+        "{}",
+        serde_json::to_string_pretty(&r.blocks).unwrap()
+    );
+    // What a member reads: the old date (struck through in Slack) then the new one, in the reader's own zone.
+    assert_eq!(
+        read(&r, "en-US", "Europe/Paris")[4..6],
+        [
+            "Starts\nDec 1, 2026 9:00 AM → Dec 2, 2026 9:00 AM",
+            "Ends\nDec 1, 2026 11:30 AM → Dec 2, 2026 11:30 AM"
+        ]
+    );
+}
+
+#[test]
+fn a_french_learner_reads_the_update_in_french() {
+    let (first_shown, n) = edited();
+    let r = render_update(
+        &n,
+        SessionChange::Edited,
+        &first_shown,
+        &user("fr-FR", "Europe/Paris"),
+    );
+    assert_valid(&r);
+    assert_eq!(
+        contexts(&r),
+        ["Message mis à jour. Modifications\u{a0}: titre, dates."]
+    );
+    assert_eq!(r.text, "Mise à jour\u{a0}: Safety &amp; Security, part 1");
+    assert_eq!(
+        date_fields(&r)[0],
+        "*Début*\n~<!date^1796112000^{date_short_pretty} {time}|mar. 1 déc. 2026 à 09:00>~ → \
+         <!date^1796198400^{date_short_pretty} {time}|mer. 2 déc. 2026 à 09:00>"
+    );
+    let everything = format!("{} {}", r.text, r.blocks);
+    for english in ["updated", "Changes", "title", "Starts", "Open the session"] {
+        assert!(!everything.contains(english), "{english} in {everything}");
+    }
+}
+
+#[test]
+fn an_old_date_is_struck_through_only_when_the_dates_changed() {
+    let first_shown = session();
+    let u = user("en", "UTC");
+    let render_now = |now: Session| {
+        let mut n = notification(NotificationKind::SessionAssignment);
+        n.session = Some(now);
+        let r = render_update(&n, SessionChange::Edited, &first_shown, &u);
+        assert_valid(&r);
+        r
+    };
+    // The title and description changed, not the dates: the dates are shown as in the invitation.
+    let mut now = session();
+    now.title = "Site safety".into();
+    now.description = "New agenda.".into();
+    let r = render_now(now);
+    assert_eq!(
+        contexts(&r),
+        ["Message updated. Changes: title, description."]
+    );
+    let invitation = render(&notification(NotificationKind::SessionAssignment), &u);
+    assert_eq!(date_fields(&r), date_fields(&invitation));
+    assert!(!r.blocks.to_string().contains('~'));
+    // Only the end moved: the start has no marker.
+    let mut now = session();
+    now.ends_at = END + 1800;
+    let r = render_now(now);
+    assert_eq!(contexts(&r), ["Message updated. Changes: dates."]);
+    let fields = date_fields(&r);
+    assert_eq!(fields[0], date_fields(&invitation)[0]);
+    assert_eq!(
+        fields[1],
+        "*Ends*\n~<!date^1796121000^{date_short_pretty} {time}|Tue, Dec 1, 2026 at 10:30 AM>~ → \
+         <!date^1796122800^{date_short_pretty} {time}|Tue, Dec 1, 2026 at 11:00 AM>"
+    );
+    // A new cover is named; a cover Slack cannot show, before and after, is no change.
+    let mut now = session();
+    now.cover_image_url = Some("https://cdn.example.com/covers/new.jpg".into());
+    assert_eq!(
+        contexts(&render_now(now)),
+        ["Message updated. Changes: cover image."]
+    );
+    // Nothing the message shows changed (say, the time zone of the room): updated, no list, no marker.
+    let r = render_now(session());
+    assert_eq!(contexts(&r), ["Message updated."]);
+    assert!(!r.blocks.to_string().contains('~'));
+    let mut with_context = blocks_of(&invitation).clone();
+    with_context.insert(1, find(&r, "context")[0].clone());
+    assert_eq!(r.blocks, Value::Array(with_context));
+}
+
+#[test]
+fn a_cancelled_session_says_so_strikes_its_dates_and_has_no_button() {
+    let n = notification(NotificationKind::SessionAssignment);
+    let r = render_update(
+        &n,
+        SessionChange::Cancelled,
+        &session(),
+        &user("en", "America/New_York"),
+    );
+    assert_valid(&r);
+    assert_eq!(r.text, "Session cancelled: Safety &amp; Security");
+    assert!(find(&r, "actions").is_empty(), "nothing left to act on");
+    assert!(find(&r, "image").is_empty());
+    let expected = json!([
+        {
+            "type": "header",
+            "text": { "type": "plain_text", "text": "You are invited to Safety & Security", "emoji": false }
+        },
+        {
+            "type": "section",
+            "text": { "type": "mrkdwn", "text": "*This session is cancelled.*", "verbatim": true }
+        },
+        {
+            "type": "section",
+            "text": {
+                "type": "plain_text",
+                "text": "Safety & Security\nLearn the <basics> of site safety.",
+                "emoji": false
+            }
+        },
+        {
+            "type": "section",
+            "fields": [
+                {
+                    "type": "mrkdwn",
+                    "text": "*Starts*\n~<!date^1796112000^{date_short_pretty} {time}|Tue, Dec 1, 2026 at 3:00 AM>~",
+                    "verbatim": true
+                },
+                {
+                    "type": "mrkdwn",
+                    "text": "*Ends*\n~<!date^1796121000^{date_short_pretty} {time}|Tue, Dec 1, 2026 at 5:30 AM>~",
+                    "verbatim": true
+                }
+            ]
+        }
+    ]);
+    assert_eq!(
+        r.blocks,
+        expected,
+        "{}",
+        serde_json::to_string_pretty(&r.blocks).unwrap()
+    );
+
+    let r = render_update(
+        &n,
+        SessionChange::Cancelled,
+        &session(),
+        &user("fr-FR", "Europe/Paris"),
+    );
+    assert_valid(&r);
+    assert!(find(&r, "actions").is_empty());
+    assert_eq!(r.text, "Session annulée\u{a0}: Safety &amp; Security");
+    assert_eq!(
+        read(&r, "fr-FR", "Europe/Paris"),
+        [
+            "You are invited to Safety & Security",
+            "Cette session est annulée.",
+            "Safety & Security\nLearn the <basics> of site safety.",
+            "Début\n1 déc. 2026 09:00",
+            "Fin\n1 déc. 2026 11:30",
+        ]
+    );
+    // Even without a session title, the text says it is cancelled.
+    let mut untitled = n.clone();
+    untitled.session.as_mut().unwrap().title = " ".into();
+    let r = render_update(
+        &untitled,
+        SessionChange::Cancelled,
+        &session(),
+        &user("en", "UTC"),
+    );
+    assert_eq!(
+        r.text,
+        "Session cancelled: You are invited to Safety &amp; Security"
+    );
+}
+
+#[test]
+fn updates_keep_every_text_from_the_lms_inert() {
+    for typed in TYPED {
+        let mut n = notification(NotificationKind::SessionAssignment);
+        n.title = typed.to_string();
+        let s = n.session.as_mut().unwrap();
+        s.title = typed.to_string();
+        s.description = typed.to_string();
+        for change in [SessionChange::Edited, SessionChange::Cancelled] {
+            let r = render_update(&n, change, &session(), &user("en", "Europe/Paris"));
+            assert_valid(&r);
+            let texts = read(&r, "en", "Europe/Paris");
+            assert_eq!(texts[0], typed, "the header");
+            assert_eq!(
+                texts[2],
+                format!("{typed}\n{typed}"),
+                "session title and description"
+            );
+            let shown = render_unformatted(&r.text, &reader("en", "UTC"));
+            assert!(shown.ends_with(typed), "{shown}");
+        }
+    }
+}
+
+#[test]
+fn a_reminder_is_short_says_when_the_session_starts_and_opens_it() {
+    let mut n = notification(NotificationKind::SessionReminder);
+    n.title = "Reminder: Safety & Security starts soon".into();
+    let r = render(&n, &user("en-US", "America/New_York"));
+    assert_valid(&r);
+    assert_eq!(r.text, "Reminder: Safety &amp; Security starts soon");
+    let expected = json!([
+        {
+            "type": "header",
+            "text": { "type": "plain_text", "text": "Reminder: Safety & Security starts soon", "emoji": false }
+        },
+        {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": "Reminder: the session starts <!date^1796112000^{date_short_pretty} {time}|Tue, Dec 1, 2026 at 3:00 AM>.",
+                "verbatim": true
+            }
+        },
+        {
+            "type": "section",
+            "text": { "type": "plain_text", "text": "Safety & Security", "emoji": false }
+        },
+        {
+            "type": "section",
+            "fields": [
+                {
+                    "type": "mrkdwn",
+                    "text": "*Starts*\n<!date^1796112000^{date_short_pretty} {time}|Tue, Dec 1, 2026 at 3:00 AM>",
+                    "verbatim": true
+                },
+                {
+                    "type": "mrkdwn",
+                    "text": "*Ends*\n<!date^1796121000^{date_short_pretty} {time}|Tue, Dec 1, 2026 at 5:30 AM>",
+                    "verbatim": true
+                }
+            ]
+        },
+        {
+            "type": "actions",
+            "elements": [{
+                "type": "button",
+                "action_id": "open_session",
+                "text": { "type": "plain_text", "text": "Open the session", "emoji": false },
+                "url": "https://lms.example.com/sessions/42",
+                "style": "primary"
+            }]
+        }
+    ]);
+    assert_eq!(
+        r.blocks,
+        expected,
+        "{}",
+        serde_json::to_string_pretty(&r.blocks).unwrap()
+    );
+    // No description and no cover: a reminder recalls, the invitation it answers says the rest.
+    assert!(!r.blocks.to_string().contains("basics"));
+    assert!(find(&r, "image").is_empty());
+}
+
+#[test]
+fn a_french_learner_reads_the_reminder_in_french() {
+    let mut n = notification(NotificationKind::SessionReminder);
+    n.title = " ".into();
+    let r = render(&n, &user("fr-FR", "Europe/Paris"));
+    assert_valid(&r);
+    assert_eq!(r.text, "Rappel\u{a0}: Safety &amp; Security");
+    assert_eq!(
+        read(&r, "fr-FR", "Europe/Paris"),
+        [
+            "Rappel\u{a0}: la session commence 1 déc. 2026 09:00.",
+            "Safety & Security",
+            "Début\n1 déc. 2026 09:00",
+            "Fin\n1 déc. 2026 11:30",
+            "[Ouvrir la session] https://lms.example.com/sessions/42",
+        ]
+    );
+    // English learners get "Reminder:" in the text too.
+    assert_eq!(
+        render(&n, &user("en", "UTC")).text,
+        "Reminder: Safety &amp; Security"
+    );
 }
