@@ -35,6 +35,9 @@ pub const DEFAULT_RULES: [Rule; 2] = [
     Rule::Before { minutes: 60 },
 ];
 
+/// The reason code of a reminder skipped because the platform no longer has its rule.
+pub const RULES_CHANGED: &str = "reminders_changed";
+
 /// The longest a [`Rule::Before`] may be: four weeks.
 const MAX_BEFORE_MINUTES: u32 = 28 * 24 * 60;
 
@@ -200,7 +203,7 @@ pub fn set_rules(db: &Db, platform_id: &str, actor: &str, rules: &[Rule], at: i6
             &tx,
             platform_id,
             &notification,
-            "reminders_changed",
+            RULES_CHANGED,
             "The platform's reminders changed; this one is no longer sent.",
         )?;
     }
@@ -216,6 +219,7 @@ pub fn set_rules(db: &Db, platform_id: &str, actor: &str, rules: &[Rule], at: i6
         schedule(&tx, platform_id, &session, &invited, at)?;
     }
     tx.commit()?;
+    drop(conn);
     db.audit(platform_id, actor, "reminders.set", &format_rules(rules))
 }
 
@@ -290,6 +294,15 @@ pub(crate) fn schedule(
                 "UPDATE notifications SET reminder = ?3 WHERE platform_id = ?1 AND id = ?2",
                 params![platform_id, id, rule.to_string()],
             )?;
+            // A rule turned off and on again: its reminders skipped meanwhile come back.
+            let mut revive = tx.prepare_cached(
+                "UPDATE deliveries SET status = 'queued', reason_code = NULL, reason = NULL, next_attempt_at = ?4
+                 WHERE platform_id = ?1 AND notification_id = ?2 AND user_id = ?3 AND status = 'skipped'
+                     AND reason_code = ?5",
+            )?;
+            for learner in &learners {
+                revive.execute(params![platform_id, id, learner, due, RULES_CHANGED])?;
+            }
         }
     }
     Ok(())

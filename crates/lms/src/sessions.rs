@@ -262,6 +262,7 @@ pub fn edit_session(
         crate::reminders::schedule(&tx, platform_id, &new.id, &invited, at)?;
     }
     tx.commit()?;
+    drop(conn);
     db.audit(
         platform_id,
         actor,
@@ -321,6 +322,7 @@ pub fn cancel_session(
         at,
     )?;
     tx.commit()?;
+    drop(conn);
     db.audit(
         platform_id,
         actor,
@@ -674,9 +676,10 @@ mod tests {
                 .all(|r| r.2 == DeliveryStatus::Skipped && r.3.as_deref() == Some("session_moved"))
         );
         assert_eq!(new.len(), 4);
+        // The day before the new start at 09:00 (an hour before the old start), and an hour before the new start.
         assert!(
-            new.iter()
-                .all(|r| r.2 == DeliveryStatus::Queued && r.4 > START)
+            new.iter().all(|r| r.2 == DeliveryStatus::Queued
+                && (r.4 == START - 3600 || r.4 == START + DAY - 3600))
         );
         // Turning reminders off skips those to come; the one-hour rule alone schedules only it.
         crate::reminders::set_rules(&db, "p", "admin", &[], NOW).unwrap();
