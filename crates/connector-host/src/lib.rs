@@ -38,9 +38,10 @@ pub mod untrusted;
 /// version without what it does not know).
 pub mod wit {
     pub use crate::bindings::v0_1_0::wit::{
-        ActivationRequest, ActivationResult, ConnectorError, ConnectorInfo, DeliveryOutcome, Failure,
-        FailureKind, InboundRequest, InboundResponse, IntegrationState, Outcome, PlatformGroup,
-        Sent, Session, SettingSpec, SkipReason, UnixSeconds, User, UserPage, Workspace,
+        ActivationRequest, ActivationResult, ConnectorError, ConnectorInfo, DeliveryOutcome,
+        Failure, FailureKind, InboundRequest, InboundResponse, IntegrationState, Outcome,
+        PlatformGroup, Sent, Session, SettingSpec, SkipReason, UnixSeconds, User, UserPage,
+        Workspace,
     };
     pub use crate::bindings::v0_3_0::types::{
         MessageRef, MessageUpdate, Notification, NotificationKind, Recipient, SessionChange,

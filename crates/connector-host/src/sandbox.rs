@@ -745,14 +745,22 @@ impl Sandbox {
                             let recipients: Vec<_> =
                                 recipients.iter().map(v0_1_0_recipient).collect();
                             i.lms_connector0_1_0_connector()
-                                .call_deliver(&mut *s, &v0_1_0_notification(&notification), &recipients)
+                                .call_deliver(
+                                    &mut *s,
+                                    &v0_1_0_notification(&notification),
+                                    &recipients,
+                                )
                                 .await?
                         }
                         Instance::V0_2_0(i) => {
                             let recipients: Vec<_> =
                                 recipients.iter().map(v0_2_0_recipient).collect();
                             i.lms_connector0_2_0_connector()
-                                .call_deliver(&mut *s, &v0_1_0_notification(&notification), &recipients)
+                                .call_deliver(
+                                    &mut *s,
+                                    &v0_1_0_notification(&notification),
+                                    &recipients,
+                                )
                                 .await?
                         }
                         Instance::V0_3_0(i) => {

@@ -70,6 +70,10 @@ fn kind_label(kind: Option<Kind>, lang: Lang) -> &'static str {
             lang.pick("Session information", "Information de session")
         }
         Some(Kind::PathStep) => lang.pick("Slack message step", "Étape « message Slack »"),
+        Some(Kind::SessionUpdate) => {
+            lang.pick("Update of the invitation", "Mise à jour de l'invitation")
+        }
+        Some(Kind::SessionReminder) => lang.pick("Reminder", "Rappel"),
         None => lang.pick("Other", "Autre"),
     }
 }
