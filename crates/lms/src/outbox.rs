@@ -1415,17 +1415,19 @@ impl Lms {
         let nothing = |why: &str| Err(Record::Skipped(NO_MESSAGE.into(), why.into()));
         Ok(match found {
             Some((DeliveryStatus::Sent, Some(conversation), Some(message_id), revision)) => {
-                let platform = self
-                    .db()
-                    .platform(platform_id)?
-                    .context("no such platform")?;
                 let first_shown = crate::sessions::revision(
                     &conn,
                     platform_id,
                     &about.session_id,
                     revision.unwrap_or(1),
-                )?
-                .map(|s| wit_session(&platform, s));
+                )?;
+                // One connection at a time: the platform is read through another.
+                drop(conn);
+                let platform = self
+                    .db()
+                    .platform(platform_id)?
+                    .context("no such platform")?;
+                let first_shown = first_shown.map(|s| wit_session(&platform, s));
                 Ok(Message {
                     place: wit::MessageRef {
                         conversation,
