@@ -53,7 +53,7 @@ async fn an_lms_with_an_in_memory_store_embeds_the_host() {
 const LEGACY: &[u8] = include_bytes!(env!("LEGACY_V0_1_0_CONNECTOR_WASM"));
 
 /// A connector of contract 0.1.0, built before 0.2.0 existed, loads and delivers as it always did: it reports no
-/// progress, and the host gives it recipients without `earlier-post`.
+/// progress, the host gives it recipients without `earlier-post`, and never asks it to update a message.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connector_of_contract_0_1_0_still_loads_and_delivers() {
     use connector_host::bindings::Contract;
@@ -120,4 +120,51 @@ async fn a_connector_of_contract_0_1_0_still_loads_and_delivers() {
         })
         .collect();
     assert_eq!(sent, [("d1".into(), false), ("d2".into(), true)]);
+    // It cannot update a message (contract 0.3.0): each update fails for good without a call, so that the LMS says
+    // why instead of retrying.
+    assert!(!legacy.updates_messages());
+    let session = wit::Session {
+        id: "s".into(),
+        title: "S".into(),
+        description: String::new(),
+        cover_image_url: None,
+        cover_is_default: true,
+        starts_at: 0,
+        ends_at: 0,
+        url: "https://lms.example/s".into(),
+    };
+    let update = wit::MessageUpdate {
+        recipient: recipients[0].clone(),
+        message: wit::MessageRef {
+            conversation: "D1".into(),
+            message_id: "1.0".into(),
+        },
+        first_shown: session,
+    };
+    let outcomes = legacy
+        .update(
+            "p1",
+            &notification,
+            wit::SessionChange::Edited,
+            &[update],
+            progress,
+        )
+        .await
+        .unwrap();
+    match &outcomes[..] {
+        [
+            wit::DeliveryOutcome {
+                delivery_id,
+                outcome: wit::Outcome::Failed(f),
+            },
+        ] => {
+            assert_eq!(delivery_id, "d1");
+            assert_eq!(
+                (f.kind, f.code.as_str()),
+                (wit::FailureKind::Permanent, "unsupported")
+            );
+            assert!(f.message.contains("lms:connector@0.1.0"), "{}", f.message);
+        }
+        other => panic!("{other:?}"),
+    }
 }
