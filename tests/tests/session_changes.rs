@@ -13,7 +13,6 @@ use lms::outbox::{DeliveryStatus, Kind, RunReport};
 use lms::sessions::{self, Field};
 use lms::workers::run_outbox;
 use lms_harness::demo::DEMO_PLATFORM;
-use serde_json::Value;
 use slack_sim::{Fault, Message, Sender};
 
 const HOUR: i64 = 3600;
@@ -106,7 +105,7 @@ fn has_button(message: &Message) -> bool {
         b.as_array()
             .unwrap()
             .iter()
-            .any(|b| b["type"] == Value::from("actions"))
+            .any(|b| b["type"] == "actions")
     })
 }
 

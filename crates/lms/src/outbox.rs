@@ -892,9 +892,7 @@ impl Lms {
             }
             return Ok(records);
         }
-        // Each recipient, with the message it updates (an update) or replies to (a reminder).
-        let mut recipients: Vec<(wit::Recipient, Option<Message>)> =
-            Vec::with_capacity(claimed.len());
+        let mut recipients: Vec<Addressed> = Vec::with_capacity(claimed.len());
         for Claimed {
             delivery_id,
             user_id,
@@ -969,7 +967,7 @@ impl Lms {
             }
         }
         // One call per title: an invitation's title is written in each learner's language.
-        let mut groups: Vec<(String, Vec<(wit::Recipient, Option<Message>)>)> = Vec::new();
+        let mut groups: Vec<(String, Vec<Addressed>)> = Vec::new();
         for (r, message) in recipients {
             let session = notification.session.as_ref().map(|s| s.title.as_str());
             let title = title_in(
@@ -1400,18 +1398,19 @@ impl Lms {
                 )
                 .optional()?,
         };
-        let found: Option<(DeliveryStatus, Option<String>, Option<String>, Option<i64>)> =
-            match &source {
-                Some(source) => conn
-                    .query_row(
-                        "SELECT status, conversation, message_id, revision FROM deliveries
+        // Its status, where it is, and the revision it showed.
+        type Found = (DeliveryStatus, Option<String>, Option<String>, Option<i64>);
+        let found: Option<Found> = match &source {
+            Some(source) => conn
+                .query_row(
+                    "SELECT status, conversation, message_id, revision FROM deliveries
                          WHERE platform_id = ?1 AND notification_id = ?2 AND user_id = ?3",
-                        [platform_id, source, user_id],
-                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-                    )
-                    .optional()?,
-                None => None,
-            };
+                    [platform_id, source, user_id],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                )
+                .optional()?,
+            None => None,
+        };
         let nothing = |why: &str| Err(Record::Skipped(NO_MESSAGE.into(), why.into()));
         Ok(match found {
             Some((DeliveryStatus::Sent, Some(conversation), Some(message_id), revision)) => {
@@ -1484,6 +1483,9 @@ impl About {
         None
     }
 }
+
+/// A recipient, with the message it updates (an update) or replies to (a reminder).
+type Addressed = (wit::Recipient, Option<Message>);
 
 /// An invitation message an update changes or a reminder replies to.
 struct Message {
