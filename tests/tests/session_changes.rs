@@ -2,7 +2,8 @@
 //! a session that moves updates the message each learner has (in place, marked edited, the old date struck through
 //! beside the new one, no second message); a cancelled one says so, without a button, and its reminders never come;
 //! reminders come at the day before 09:00 in each learner's own zone (across a daylight-saving change) and an hour
-//! before, in reply to the invitation; an update whose answer is lost is made again, and the message is updated once.
+//! before, in reply to the invitation; an update whose answer is lost is made again, and the message is updated once;
+//! a change before the invitation goes out is simply in the invitation.
 //!
 //! Time is the instant each run of the outbox is given (the test's clock); Slack's own clock only stamps messages.
 
@@ -101,12 +102,10 @@ fn read(world: &World, learner: &str, message: &Message) -> String {
 }
 
 fn has_button(message: &Message) -> bool {
-    message.blocks.as_ref().is_some_and(|b| {
-        b.as_array()
-            .unwrap()
-            .iter()
-            .any(|b| b["type"] == "actions")
-    })
+    message
+        .blocks
+        .as_ref()
+        .is_some_and(|b| b.as_array().unwrap().iter().any(|b| b["type"] == "actions"))
 }
 
 /// (user, status, reason code) of the deliveries of every notification of `kind`.
@@ -375,4 +374,40 @@ async fn a_change_is_durable_at_once_and_an_update_whose_answer_was_lost_updates
     assert_eq!(updates.len(), 3, "one update per message");
     assert!(updates.iter().all(|u| u.1 == DeliveryStatus::Sent));
     assert_eq!(run(&world, WEEK_BEFORE + 2 * DAY).await.sent, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_before_the_invitation_goes_out_changes_what_is_sent() {
+    let world = world("session-unsent").await;
+    let lms = &world.harness.lms;
+    invite_learners(
+        lms.db(),
+        DEMO_PLATFORM,
+        &session(&world),
+        &world.data.admin,
+        WEEK_BEFORE,
+        Sending::Invitation,
+    )
+    .unwrap();
+    // Changed while the invitations wait in the outbox: nothing to update, the invitations carry the change.
+    let renamed = Session {
+        title: "Onboarding, new edition".into(),
+        ..session(&world)
+    };
+    let changed =
+        sessions::edit_session(lms.db(), DEMO_PLATFORM, "admin", &renamed, WEEK_BEFORE).unwrap();
+    assert_eq!(changed.updates, 0);
+    assert_eq!(run(&world, WEEK_BEFORE).await.sent, 3);
+    for learner in ["learner-1", "learner-2", "learner-3"] {
+        let messages = app_messages(&world, learner);
+        assert_eq!(messages.len(), 1, "{learner}");
+        assert!(
+            messages[0].edited.is_none(),
+            "{learner}: sent once, as it is now"
+        );
+        let text = read(&world, learner, &messages[0]);
+        assert!(text.contains("Onboarding, new edition"), "{text}");
+        assert!(!text.contains("Message updated"), "{text}");
+    }
+    assert!(deliveries_of(&world, Kind::SessionUpdate).is_empty());
 }

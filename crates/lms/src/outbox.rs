@@ -1595,11 +1595,12 @@ pub fn delivery_log(db: &crate::db::Db, filter: &LogFilter) -> Result<Vec<LogEnt
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// Deliveries not yet done (queued or in flight) of one platform or all.
-pub fn pending(db: &crate::db::Db, platform: Option<&str>) -> Result<usize> {
+/// Deliveries not yet done of one platform or all: in flight, or queued and due by `until`.
+pub fn pending(db: &crate::db::Db, platform: Option<&str>, until: i64) -> Result<usize> {
     Ok(db.conn().query_row(
-        "SELECT COUNT(*) FROM deliveries WHERE status IN ('queued', 'in_flight') AND (?1 IS NULL OR platform_id = ?1)",
-        params![platform],
+        "SELECT COUNT(*) FROM deliveries WHERE (?1 IS NULL OR platform_id = ?1)
+             AND (status = 'in_flight' OR (status = 'queued' AND next_attempt_at <= ?2))",
+        params![platform, until],
         |r| r.get::<_, i64>(0),
     )? as usize)
 }

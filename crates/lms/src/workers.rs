@@ -323,11 +323,15 @@ impl Workers {
         }
     }
 
-    /// Runs until nothing is queued (of one platform, or of all), waiting on `clock` for back-offs.
+    /// Runs until nothing is queued (of one platform, or of all) that is due before the back-off's cap from now,
+    /// waiting on `clock` for back-offs; deliveries scheduled later (reminders) stay queued.
     pub async fn drain(&self, platform_id: Option<&str>, clock: &dyn Clock) -> Result<RunReport> {
+        // Retries and waits are never longer than the back-off's cap: what is due later than that is scheduled (a
+        // reminder, say), for `serve` to send when its time comes.
+        let horizon = self.config.retry.backoff_cap_secs;
         if let Some(p) = &self.progress {
             p.total.store(
-                outbox::pending(self.lms.db(), platform_id)?,
+                outbox::pending(self.lms.db(), platform_id, clock.now() + horizon)?,
                 Ordering::Relaxed,
             );
         }
@@ -341,6 +345,7 @@ impl Workers {
             report.add(&r);
             match outbox::next_due(self.lms.db(), platform_id)? {
                 None => break,
+                Some(t) if t > at + horizon => break,
                 // Another runner drives what is due (or holds it in flight): look again in a while.
                 Some(t) if t <= at && r.elsewhere => {
                     tokio::time::sleep(Duration::from_millis(500)).await
