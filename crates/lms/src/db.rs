@@ -952,7 +952,8 @@ impl User {
     }
 }
 
-fn session_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Session> {
+/// A session from a row of `id, title, description, cover_url, starts_at, ends_at`.
+pub(crate) fn session_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Session> {
     Ok(Session {
         id: r.get(0)?,
         title: r.get(1)?,

@@ -156,16 +156,7 @@ pub(crate) fn revision(
             "SELECT session_id, title, description, cover_url, starts_at, ends_at FROM session_revisions
              WHERE platform_id = ?1 AND session_id = ?2 AND revision <= ?3 ORDER BY revision DESC LIMIT 1",
             params![platform_id, session_id, revision],
-            |r| {
-                Ok(Session {
-                    id: r.get(0)?,
-                    title: r.get(1)?,
-                    description: r.get(2)?,
-                    cover_url: r.get(3)?,
-                    starts_at: r.get(4)?,
-                    ends_at: r.get(5)?,
-                })
-            },
+            crate::db::session_row,
         )
         .optional()?)
 }
