@@ -97,8 +97,9 @@ fn the_embedded_connector_imports_only_what_the_contract_and_std_need_and_passes
     assert!(!names.iter().any(|n| n.starts_with("wasi:sockets")));
     assert!(!names.iter().any(|n| n.starts_with("wasi:filesystem")));
     assert!(names.contains(&"lms:connector/progress@0.2.0"));
+    assert!(names.contains(&"lms:connector/types@0.3.0"));
     assert_eq!(
         audit.surface.exports[0].name,
-        "lms:connector/connector@0.2.0"
+        "lms:connector/connector@0.3.0"
     );
 }
