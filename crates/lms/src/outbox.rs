@@ -958,13 +958,17 @@ impl Lms {
             ));
         }
         if let Some(about) = &about {
-            // The revision each message shows, for the updates that may follow.
-            let conn = self.db().conn();
-            let mut stmt =
-                conn.prepare_cached("UPDATE deliveries SET revision = ?2 WHERE id = ?1")?;
-            for (r, _) in &recipients {
-                stmt.execute(params![r.delivery_id, about.revision])?;
+            // The revision each message shows, for the updates that may follow (one write for the batch).
+            let mut conn = self.db().conn();
+            let tx = crate::db::write(&mut conn)?;
+            {
+                let mut stmt =
+                    tx.prepare_cached("UPDATE deliveries SET revision = ?2 WHERE id = ?1")?;
+                for (r, _) in &recipients {
+                    stmt.execute(params![r.delivery_id, about.revision])?;
+                }
             }
+            tx.commit()?;
         }
         // One call per title: an invitation's title is written in each learner's language.
         let mut groups: Vec<(String, Vec<Addressed>)> = Vec::new();
