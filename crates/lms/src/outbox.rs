@@ -156,8 +156,9 @@ pub const NO_MESSAGE: &str = "no_message";
 /// The reason code of a reminder skipped because its session had started when it fell due.
 pub const TOO_LATE: &str = "too_late";
 /// How long an update or a reminder waits, without counting an attempt, while the invitation message it needs is
-/// being sent.
-const WAIT_FOR_MESSAGE_MS: u64 = 5_000;
+/// being sent: longer than a worker waits in line ([`RetryPolicy::max_inline_pace_ms`]), so that it goes back to the
+/// queue instead of holding the worker.
+const WAIT_FOR_MESSAGE_MS: u64 = 30_000;
 use rusqlite::{OptionalExtension, named_params, params};
 
 /// The one condition of a delivery a runner may claim (SQL, with the parameters `:at` and `:now`): queued and due at
