@@ -5,8 +5,9 @@
 
 use crate::connector::DataDir;
 use crate::operator;
+use crate::session::find_session;
 use crate::web::PLATFORM;
-use anyhow::{Result, bail};
+use anyhow::Result;
 use lms::db::now;
 use lms::invitations::Sending;
 use std::path::PathBuf;
@@ -32,23 +33,7 @@ pub struct InviteArgs {
 /// Runs `lms-harness invite`.
 pub fn command(args: InviteArgs) -> Result<()> {
     let db = DataDir::open_db(&args.data, false)?;
-    let Some(session) = db.session(&args.platform, &args.session)? else {
-        let known: Vec<String> = db
-            .sessions(&args.platform)?
-            .into_iter()
-            .map(|s| s.id)
-            .collect();
-        bail!(
-            "there is no session `{}` on platform {} (its sessions: {})",
-            args.session,
-            args.platform,
-            if known.is_empty() {
-                "none".into()
-            } else {
-                known.join(", ")
-            }
-        );
-    };
+    let session = find_session(&db, &args.platform, &args.session)?;
     let sending = if args.reminder {
         Sending::Reminder
     } else {

@@ -115,6 +115,11 @@ enum Command {
     Connect(lms_harness::connect::ConnectArgs),
     /// Invites a session's learners without sending anything; prints the notification id.
     Invite(lms_harness::invite::InviteArgs),
+    /// A session: `session edit|cancel|show SESSION --data DIR`. The messages sent about it follow its changes.
+    #[command(subcommand)]
+    Session(lms_harness::session::SessionCommand),
+    /// A platform's reminders before a session: prints them; `--set RULES` or `--off` changes them first.
+    Reminders(lms_harness::reminders::RemindersArgs),
     /// The connector's health per platform, and re-enabling it where repeated failures disabled it.
     #[command(subcommand)]
     Connector(lms_harness::connector_health::ConnectorCommand),
@@ -229,6 +234,8 @@ async fn main() -> Result<()> {
         Command::Users(command) => lms_harness::users_import::command(command)?,
         Command::Connect(args) => lms_harness::connect::command(args).await?,
         Command::Invite(args) => lms_harness::invite::command(args)?,
+        Command::Session(command) => lms_harness::session::command(command)?,
+        Command::Reminders(args) => lms_harness::reminders::command(args)?,
         Command::Connector(command) => lms_harness::connector_health::command(command)?,
         Command::Secrets(command) => lms_harness::secrets_reset::command(command)?,
         Command::Vendor(command) => lms_harness::vendor::command(command).await?,

@@ -87,6 +87,14 @@ fn invitations_in_headless_chromium() {
     walk("invitations.mjs", &["--no-rate-limits"]);
 }
 
+/// A session that changes and is cancelled (`sessions.mjs`): the admin's reminders, the author's change on the
+/// session's page, the learner's one message in Slack updated in place ("(edited)", the old date struck through),
+/// then the cancellation through its confirmation page, after which the message says so and has no button.
+#[test]
+fn sessions_that_change_and_are_cancelled_in_headless_chromium() {
+    walk("sessions.mjs", &["--no-rate-limits"]);
+}
+
 /// Runs `tests/browser/{script}` against a fresh `lms-harness serve {serve_args}`; panics unless every step passes.
 fn walk(script: &str, serve_args: &[&str]) {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());

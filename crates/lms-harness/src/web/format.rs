@@ -1,4 +1,5 @@
-//! Values as the pages write them: dates, durations, and URL segments.
+//! Values as the pages write them: dates, durations, and URL segments; and the local date and time a
+//! `datetime-local` field (or the command line) gives, read in a time zone.
 
 use lms::lang::Lang;
 
@@ -44,6 +45,24 @@ pub(super) fn date_in(secs: i64, tz: &str, lang: Lang) -> String {
     }
 }
 
+/// The form of a local date and time that a `datetime-local` field shows and the command line takes.
+const LOCAL_FORM: &str = "%Y-%m-%dT%H:%M";
+
+/// A Unix time as a `datetime-local` field's value (`2026-12-01T09:00`) in the time zone `tz`; `None` when either is
+/// not valid.
+pub(crate) fn local_input(secs: i64, tz: &str) -> Option<String> {
+    let zoned = jiff::Timestamp::from_second(secs).ok()?.in_tz(tz).ok()?;
+    Some(zoned.strftime(LOCAL_FORM).to_string())
+}
+
+/// The Unix time of a local date and time (`2026-12-01T09:00`, as a `datetime-local` field sends it) in the time
+/// zone `tz`; `None` when either is not valid. A local time that a daylight-saving change skips is taken after the
+/// change, and one it repeats, at its first occurrence.
+pub(crate) fn from_local_input(text: &str, tz: &str) -> Option<i64> {
+    let local = text.trim().parse::<jiff::civil::DateTime>().ok()?;
+    Some(local.in_tz(tz).ok()?.timestamp().as_second())
+}
+
 /// A duration in seconds, in words in `lang` ("3 days", "2 hours", "45 minutes"; "3 jours").
 pub(super) fn duration(secs: i64, lang: Lang) -> String {
     let (n, unit) = if secs % 86_400 == 0 && secs > 0 {
@@ -87,5 +106,21 @@ mod tests {
         assert_eq!(duration(3_600, Lang::Fr), "1 heure");
         assert_eq!(duration(0, Lang::Fr), "0 minute");
         assert_eq!(duration(0, Lang::En), "0 minutes");
+        assert_eq!(
+            local_input(1_796_112_000, "Europe/Paris").as_deref(),
+            Some("2026-12-01T09:00")
+        );
+        assert_eq!(
+            from_local_input("2026-12-01T09:00", "Europe/Paris"),
+            Some(1_796_112_000)
+        );
+        assert_eq!(
+            from_local_input(" 2026-12-01T08:00 ", "UTC"),
+            Some(1_796_112_000)
+        );
+        for bad in ["", "2026-13-01T09:00", "tomorrow"] {
+            assert_eq!(from_local_input(bad, "UTC"), None, "{bad}");
+        }
+        assert_eq!(from_local_input("2026-12-01T09:00", "Mars/Olympus"), None);
     }
 }

@@ -2,8 +2,9 @@
 //!
 //! The LMS pages are plain server-rendered HTML (a few lines of script for the user switch and to refresh the
 //! connector tile): Settings → Connectors with the Slack tile (ACTIVATE opens Slack's consent page in a new tab, the
-//! OAuth callback brings that tab back to the settings page), the learner's notification preferences, paths and
-//! sessions with invitations and "Slack message" steps, and the delivery log of every notification. A visitor signs
+//! OAuth callback brings that tab back to the settings page) and the platform's reminders, the learner's notification
+//! preferences, paths and sessions with invitations and "Slack message" steps, a session's page where authors change
+//! or cancel it, and the delivery log of every notification. A visitor signs
 //! in by picking one of the platform's users (this is a harness: there are no passwords, so the site listens on
 //! loopback unless told it is behind real sign-in); until then they are anonymous and see only the sign-in page.
 //! Every form carries a CSRF token and must come from the site's own origin; request headers and bodies are
@@ -17,7 +18,7 @@ mod cookies;
 mod csrf;
 mod errors;
 mod flash;
-mod format;
+pub(crate) mod format;
 mod forms;
 mod frame;
 mod identity;
@@ -37,7 +38,7 @@ use anyhow::{Context, Result};
 use axum::Router;
 use lms::db::now;
 use lms::integration::{Lms, Tile};
-use pages::{connectors, deliveries, notifications, paths, sessions, vendor};
+use pages::{connectors, deliveries, notifications, paths, reminders, sessions, vendor};
 use slack_sim::SimConfig;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -291,6 +292,7 @@ fn router(app: App, timeouts: Timeouts) -> Router {
         .merge(connectors::routes())
         .merge(notifications::routes())
         .merge(paths::routes())
+        .merge(reminders::routes())
         .merge(sessions::routes())
         .merge(deliveries::routes())
         .merge(vendor::routes())

@@ -5,7 +5,8 @@ use anyhow::Result;
 use lms::integration::Lms;
 use rusqlite::params;
 
-/// The platform's links (sessions, logo, covers) point at this site; moves them when it listens elsewhere.
+/// The platform's links (sessions, logo, covers, in every revision of a session) point at this site; moves them when
+/// it listens elsewhere.
 pub(super) fn point_urls_at(lms: &Lms, base: &str) -> Result<()> {
     let db = lms.db();
     let Some(mut platform) = db.platform(PLATFORM)? else {
@@ -25,10 +26,16 @@ pub(super) fn point_urls_at(lms: &Lms, base: &str) -> Result<()> {
     platform.default_cover_url = moved(platform.default_cover_url.take());
     platform.base_url = base.into();
     db.upsert_platform(&platform)?;
-    db.conn().execute(
-        "UPDATE sessions SET cover_url = ?3 || substr(cover_url, length(?2) + 1)
-         WHERE platform_id = ?1 AND substr(cover_url, 1, length(?2)) = ?2",
-        params![PLATFORM, old, base],
-    )?;
+    // The sessions' revisions move with them: a change compares with the latest revision, and a cover that only
+    // moved with the site is no change of the session.
+    for table in ["sessions", "session_revisions"] {
+        db.conn().execute(
+            &format!(
+                "UPDATE {table} SET cover_url = ?3 || substr(cover_url, length(?2) + 1)
+                 WHERE platform_id = ?1 AND substr(cover_url, 1, length(?2)) = ?2"
+            ),
+            params![PLATFORM, old, base],
+        )?;
+    }
     Ok(())
 }

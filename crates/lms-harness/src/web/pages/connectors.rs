@@ -1,8 +1,10 @@
 //! Settings → Connectors: the Slack tile (ACTIVATE opens Slack's consent page in a new tab, the OAuth callback
 //! brings that tab back here; DEACTIVATE asks for confirmation first; a waiting app request can be cancelled; a
-//! connector disabled after repeated failures says why, with Re-enable), the platform's alerts, and the tile's state
-//! as JSON for the page's refresh script. Only platform admins see the buttons: others see the tile, read-only.
+//! connector disabled after repeated failures says why, with Re-enable), the platform's reminders before a session
+//! ([`super::reminders`]), the platform's alerts, and the tile's state as JSON for the page's refresh script. Only
+//! platform admins see the buttons and forms: others see the tile and the reminders, read-only.
 
+use super::reminders;
 use crate::web::errors::{Page, plain_page};
 use crate::web::flash::{Flash, see_other};
 use crate::web::format::date;
@@ -52,6 +54,7 @@ async fn connectors(State(app): State<App>, v: Visitor) -> Page {
     let tile = app.lms.tile(PLATFORM)?;
     let disabled = app.lms.connector_disabled(PLATFORM)?;
     let alerts = alerts(&app.lms)?;
+    let rules = lms::reminders::rules(app.lms.db(), PLATFORM)?;
     let tile_json = serde_json::to_string(&tile)?;
     let title = v.t("Connectors", "Connecteurs");
     let body = html! {
@@ -74,6 +77,7 @@ async fn connectors(State(app): State<App>, v: Visitor) -> Page {
             }
         } @else {
             div.tiles { (tile_card(&tile, disabled.as_ref(), &v)) }
+            (reminders::card(&v, &rules))
         }
         @if !alerts.is_empty() {
             h2 { (v.t("Alerts", "Alertes")) }

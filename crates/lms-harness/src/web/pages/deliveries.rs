@@ -36,6 +36,12 @@ impl NotificationRow {
             None => self.title.clone(),
         }
     }
+
+    /// For an update of an invitation, what it says changed, as the LMS recorded it (in English: "Updated: Title
+    /// (dates changed)", "Cancelled: Title").
+    fn change(&self) -> Option<&str> {
+        (self.kind == Some(Kind::SessionUpdate)).then_some(self.title.as_str())
+    }
 }
 
 fn notification_rows(lms: &Lms, session_id: Option<&str>) -> Result<Vec<NotificationRow>> {
@@ -78,10 +84,14 @@ fn kind_label(kind: Option<Kind>, lang: Lang) -> &'static str {
     }
 }
 
-fn status_label(status: DeliveryStatus, lang: Lang) -> &'static str {
+/// A delivery's status in words: a sent update changed a message in place, so it reads "updated".
+fn status_label(kind: Option<Kind>, status: DeliveryStatus, lang: Lang) -> &'static str {
     match status {
         DeliveryStatus::Queued => lang.pick("queued", "en attente"),
         DeliveryStatus::InFlight => lang.pick("sending", "en cours"),
+        DeliveryStatus::Sent if kind == Some(Kind::SessionUpdate) => {
+            lang.pick("updated", "mis à jour")
+        }
         DeliveryStatus::Sent => lang.pick("sent", "envoyé"),
         DeliveryStatus::Skipped => lang.pick("skipped", "ignoré"),
         DeliveryStatus::Failed => lang.pick("failed", "échec"),
@@ -116,7 +126,10 @@ pub(in crate::web) fn notification_table(
                 tbody {
                     @for n in &rows {
                         tr {
-                            td { a href={ "/notifications/" (url_enc(&n.id)) } { (n.title(v.lang)) } }
+                            td {
+                                a href={ "/notifications/" (url_enc(&n.id)) } { (n.title(v.lang)) }
+                                @if let Some(change) = n.change() { br; span.muted.change { (change) } }
+                            }
                             td { (kind_label(n.kind, v.lang)) }
                             td { (date(n.created_at, &v.me.time_zone)) }
                             @for c in n.counts { td { (c) } }
@@ -189,6 +202,7 @@ async fn notification(State(app): State<App>, v: Visitor, Path(id): Path<String>
     let body = html! {
         (crumbs(&[v.t("Delivery log", "Journal des envois"), &title]))
         h1 { (title) }
+        @if let Some(change) = n.change() { p.change { (change) } }
         p.muted {
             (kind_label(n.kind, v.lang)) " · " (v.t("created", "créée le")) " "
             (date(n.created_at, &v.me.time_zone)) " · " (counts)
@@ -218,7 +232,7 @@ async fn notification(State(app): State<App>, v: Visitor, Path(id): Path<String>
                                 None => (d.user_id),
                             }
                         }
-                        td class={ "status status-" (d.status) } { (status_label(d.status, v.lang)) }
+                        td class={ "status status-" (d.status) } { (status_label(n.kind, d.status, v.lang)) }
                         td.why { (why(d, &v)) }
                         td { (d.attempts) }
                         td {

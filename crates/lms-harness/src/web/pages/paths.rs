@@ -1,9 +1,10 @@
-//! Paths & sessions: the sessions with their invitation button, the paths with their "Slack message" steps (each
-//! with where it stands, and its pause, edit and delete) and the form that adds one. In English and French.
+//! Paths & sessions: the sessions with their invitation button (a cancelled one says so, and has none), the paths
+//! with their "Slack message" steps (each with where it stands, and its pause, edit and delete) and the form that adds
+//! one. In English and French.
 
 use crate::web::errors::Page;
 use crate::web::flash::{Flash, see_other};
-use crate::web::format::{date_in, duration, url_enc};
+use crate::web::format::{date_in, duration, from_local_input, local_input, url_enc};
 use crate::web::frame::Section;
 use crate::web::identity::Visitor;
 use crate::web::{App, PLATFORM, forms};
@@ -15,6 +16,7 @@ use lms::db::{Session, now};
 use lms::integration::{Lms, Tile};
 use lms::lang::Lang;
 use lms::scheduler::{PathStep, Schedule, StepDraft, StepProgress, StepRefused, StepStatus};
+use lms::sessions::Status;
 use maud::{Markup, html};
 
 /// A path, its session and how many learners are enrolled.
@@ -64,6 +66,12 @@ async fn paths(State(app): State<App>, v: Visitor) -> Page {
     let tz = &v.me.time_zone;
     let n_learners = v.learners().count();
     let sessions = app.lms.db().sessions(PLATFORM)?;
+    let mut cancelled = Vec::new();
+    for s in &sessions {
+        if let Status::Cancelled(at) = lms::sessions::status(app.lms.db(), PLATFORM, &s.id)? {
+            cancelled.push((s.id.as_str(), at));
+        }
+    }
     let mut steps = Vec::new();
     for step in app.lms.db().path_steps(PLATFORM)? {
         let progress = app.lms.db().path_step_progress(PLATFORM, &step)?;
@@ -78,25 +86,32 @@ async fn paths(State(app): State<App>, v: Visitor) -> Page {
             section.card aria-labelledby={ "s-" (s.id) } {
                 h3 id={ "s-" (s.id) } { a href={ "/sessions/" (url_enc(&s.id)) } { (s.title) } }
                 p.muted { (date_in(s.starts_at, tz, v.lang)) " – " (date_in(s.ends_at, tz, v.lang)) }
-                form method="post" action={ "/sessions/" (url_enc(&s.id)) "/invite" } {
-                    (v.csrf_field())
-                    button.primary type="submit" {
-                        @match v.lang {
-                            Lang::En => { "Invite learners to “" (s.title) "”" },
-                            Lang::Fr => { "Inviter les apprenants à « " (s.title) " »" },
-                        }
+                @if let Some((_, at)) = cancelled.iter().find(|(id, _)| *id == s.id) {
+                    p {
+                        span.badge.broken { (v.t("Cancelled", "Annulée")) } " "
+                        span.muted { (v.t("on ", "le ")) (date_in(*at, tz, v.lang)) }
                     }
-                    " "
-                    span.muted {
-                        @match v.lang {
-                            Lang::En => {
-                                "Every learner of the platform (" (n_learners) ") is invited; those with the same \
-                                 e-mail address in Slack get the invitation there."
-                            },
-                            Lang::Fr => {
-                                "Tous les apprenants de la plateforme (" (n_learners) ") sont invités ; ceux qui ont \
-                                 la même adresse e-mail dans Slack y reçoivent l'invitation."
-                            },
+                } @else {
+                    form method="post" action={ "/sessions/" (url_enc(&s.id)) "/invite" } {
+                        (v.csrf_field())
+                        button.primary type="submit" {
+                            @match v.lang {
+                                Lang::En => { "Invite learners to “" (s.title) "”" },
+                                Lang::Fr => { "Inviter les apprenants à « " (s.title) " »" },
+                            }
+                        }
+                        " "
+                        span.muted {
+                            @match v.lang {
+                                Lang::En => {
+                                    "Every learner of the platform (" (n_learners) ") is invited; those with the same \
+                                     e-mail address in Slack get the invitation there."
+                                },
+                                Lang::Fr => {
+                                    "Tous les apprenants de la plateforme (" (n_learners) ") sont invités ; ceux qui ont \
+                                     la même adresse e-mail dans Slack y reçoivent l'invitation."
+                                },
+                            }
                         }
                     }
                 }
@@ -321,10 +336,7 @@ fn step_form(v: &Visitor, form: &StepForm<'_>) -> Markup {
     let id = &form.key;
     let schedule = form.step.map(|s| s.schedule);
     let at = match schedule {
-        Some(Schedule::At(at)) => jiff::Timestamp::from_second(at)
-            .ok()
-            .and_then(|t| t.in_tz(tz).ok())
-            .map(|z| z.strftime("%Y-%m-%dT%H:%M").to_string()),
+        Some(Schedule::At(at)) => local_input(at, tz),
         _ => None,
     };
     let (after, unit) = match schedule {
@@ -407,11 +419,8 @@ fn schedule_of(v: &Visitor, form: &forms::Fields) -> Result<Schedule, String> {
             }
             Ok(Schedule::AfterEnrolment(n.saturating_mul(unit)))
         }
-        _ => forms::value(form, "at")
-            .parse::<jiff::civil::DateTime>()
-            .ok()
-            .and_then(|dt| dt.in_tz(&v.me.time_zone).ok())
-            .map(|z| Schedule::At(z.timestamp().as_second()))
+        _ => from_local_input(forms::value(form, "at"), &v.me.time_zone)
+            .map(Schedule::At)
             .ok_or_else(|| {
                 v.t(
                     "Give the date and time the message goes out.",
