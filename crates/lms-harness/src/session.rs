@@ -13,10 +13,9 @@ use crate::connector::DataDir;
 use crate::operator;
 use crate::web::PLATFORM;
 use crate::web::format::{from_local_input, local_input};
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Result, anyhow, bail};
 use lms::db::{Db, Session, now};
 use lms::sessions::{Changed, Status};
-use rusqlite::params;
 use serde_json::json;
 use std::path::PathBuf;
 
@@ -282,23 +281,11 @@ fn show(args: ShowArgs) -> Result<()> {
     let db = DataDir::open_db(&args.folder.data, false)?;
     let s = find_session(&db, platform, &args.session)?;
     let status = lms::sessions::status(&db, platform, &s.id)?;
-    let (revision, to_come, next): (i64, i64, Option<i64>) = db
-        .conn()
-        .query_row(
-            "SELECT s.revision,
-                    (SELECT COUNT(*) FROM deliveries d JOIN notifications n
-                         ON n.platform_id = d.platform_id AND n.id = d.notification_id
-                     WHERE n.platform_id = s.platform_id AND n.session_id = s.id AND n.kind = ?3
-                         AND d.status = 'queued'),
-                    (SELECT MIN(d.next_attempt_at) FROM deliveries d JOIN notifications n
-                         ON n.platform_id = d.platform_id AND n.id = d.notification_id
-                     WHERE n.platform_id = s.platform_id AND n.session_id = s.id AND n.kind = ?3
-                         AND d.status = 'queued')
-             FROM sessions s WHERE s.platform_id = ?1 AND s.id = ?2",
-            params![platform, s.id, lms::outbox::Kind::SessionReminder.as_str()],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .context("reading the session's revision and reminders")?;
+    let lms::sessions::Overview {
+        revision,
+        reminders_to_come: to_come,
+        next_reminder: next,
+    } = lms::sessions::overview(&db, platform, &s.id)?;
     let rules = lms::reminders::rules(&db, platform)?;
     let words: Vec<String> = rules.iter().map(|r| r.describe()).collect();
     if args.json {

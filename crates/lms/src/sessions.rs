@@ -110,6 +110,74 @@ pub struct Changed {
     pub updates: usize,
 }
 
+/// What cancelling a session would do now ([`cancel_session`] counts the same way).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CancelPreview {
+    /// The invitation messages sent (or being sent) that would be updated to say it is cancelled.
+    pub updates: usize,
+    /// The deliveries still to come for it (invitations, reminders, steps) that would not be sent.
+    pub not_sent: usize,
+}
+
+/// What cancelling the session would do now.
+pub fn cancel_preview(db: &Db, platform_id: &str, session_id: &str) -> Result<CancelPreview> {
+    let conn = db.conn();
+    let (updates, not_sent): (i64, i64) = conn.query_row(
+        "SELECT COALESCE(SUM(n.kind = ?3 AND d.status IN ('sent', 'in_flight')), 0),
+                COALESCE(SUM(n.kind <> ?4 AND d.status = 'queued'), 0)
+         FROM notifications n
+         JOIN deliveries d ON d.platform_id = n.platform_id AND d.notification_id = n.id
+         WHERE n.platform_id = ?1 AND n.session_id = ?2",
+        params![
+            platform_id,
+            session_id,
+            Kind::SessionAssignment.as_str(),
+            Kind::SessionUpdate.as_str()
+        ],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    Ok(CancelPreview {
+        updates: updates as usize,
+        not_sent: not_sent as usize,
+    })
+}
+
+/// A session's revision and its reminders still to come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Overview {
+    /// Its revision: 1, then one more for each change (and for its cancellation).
+    pub revision: i64,
+    /// Its reminders still to be sent.
+    pub reminders_to_come: usize,
+    /// When the next of them is due.
+    pub next_reminder: Option<i64>,
+}
+
+/// A session's revision and its reminders still to come.
+pub fn overview(db: &Db, platform_id: &str, session_id: &str) -> Result<Overview> {
+    let conn = db.conn();
+    let overview = conn
+        .query_row(
+            "SELECT s.revision, COUNT(d.id), MIN(d.next_attempt_at)
+             FROM sessions s
+             LEFT JOIN notifications n ON n.platform_id = s.platform_id AND n.session_id = s.id AND n.kind = ?3
+             LEFT JOIN deliveries d ON d.platform_id = n.platform_id AND d.notification_id = n.id
+                 AND d.status = 'queued'
+             WHERE s.platform_id = ?1 AND s.id = ?2
+             GROUP BY s.revision",
+            params![platform_id, session_id, Kind::SessionReminder.as_str()],
+            |r| {
+                Ok(Overview {
+                    revision: r.get(0)?,
+                    reminders_to_come: r.get::<_, i64>(1)? as usize,
+                    next_reminder: r.get(2)?,
+                })
+            },
+        )
+        .optional()?;
+    overview.ok_or_else(|| SessionRefused::NoSession.into())
+}
+
 /// The session's status.
 pub fn status(db: &Db, platform_id: &str, session_id: &str) -> Result<Status> {
     status_in(&db.conn(), platform_id, session_id)?.ok_or_else(|| SessionRefused::NoSession.into())
@@ -704,8 +772,31 @@ mod tests {
             .notification_id
             .unwrap();
         sent(&db, &invitation, &["l1"]);
+        let before = overview(&db, "p", "s").unwrap();
+        assert_eq!(
+            before,
+            Overview {
+                revision: 1,
+                reminders_to_come: 4,
+                next_reminder: Some(START - DAY - 3600)
+            }
+        );
+        // What the confirmation says: l1's message is updated; l2's invitation and the four reminders are not sent.
+        let preview = cancel_preview(&db, "p", "s").unwrap();
+        assert_eq!(
+            preview,
+            CancelPreview {
+                updates: 1,
+                not_sent: 5
+            }
+        );
         let cancelled = cancel_session(&db, "p", "admin", "s", NOW).unwrap();
-        assert_eq!(cancelled.updates, 1);
+        assert_eq!(cancelled.updates, preview.updates);
+        let after = overview(&db, "p", "s").unwrap();
+        assert_eq!(
+            (after.revision, after.reminders_to_come, after.next_reminder),
+            (2, 0, None)
+        );
         assert_eq!(status(&db, "p", "s").unwrap(), Status::Cancelled(NOW));
         let invitations: Vec<_> = Outbox::new(db.clone())
             .deliveries("p", &invitation)

@@ -18,13 +18,11 @@ use axum::Router;
 use axum::extract::{Form, Path, State};
 use axum::routing::{get, post};
 use lms::db::{Session, User, now};
-use lms::integration::Lms;
 use lms::invitations::{Audience, Invitation, Sending};
 use lms::lang::Lang;
-use lms::outbox::{Kind, RunReport};
+use lms::outbox::RunReport;
 use lms::sessions::{Changed, Field, SessionRefused, Status};
 use maud::{Markup, html};
-use rusqlite::params;
 
 /// The routes of a session's page, of its invitation, its change and its cancellation.
 pub(in crate::web) fn routes() -> Router<App> {
@@ -551,26 +549,6 @@ async fn edit(
     Ok(see_other(&back, Some(flash)))
 }
 
-/// What a cancellation would touch: the messages sent about the session (their update says it is cancelled) and the
-/// deliveries still to come (invitations, reminders, steps), which are not sent. As [`lms::sessions::cancel_session`]
-/// counts them.
-fn cancellation_counts(lms: &Lms, session_id: &str) -> Result<(i64, i64)> {
-    Ok(lms.db().conn().query_row(
-        "SELECT COALESCE(SUM(n.kind = ?3 AND d.status IN ('sent', 'in_flight')), 0),
-                COALESCE(SUM(n.kind <> ?4 AND d.status = 'queued'), 0)
-         FROM notifications n
-         JOIN deliveries d ON d.platform_id = n.platform_id AND d.notification_id = n.id
-         WHERE n.platform_id = ?1 AND n.session_id = ?2",
-        params![
-            PLATFORM,
-            session_id,
-            Kind::SessionAssignment.as_str(),
-            Kind::SessionUpdate.as_str()
-        ],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?)
-}
-
 /// `GET /sessions/{id}/cancel`: what cancelling does (the messages sent say it is cancelled, what is still to come
 /// is not sent, it can no longer change), with the button that does it and a way back.
 async fn confirm_cancel(State(app): State<App>, v: Visitor, Path(id): Path<String>) -> Page {
@@ -585,7 +563,10 @@ async fn confirm_cancel(State(app): State<App>, v: Visitor, Path(id): Path<Strin
         let why = refusal(&SessionRefused::Cancelled.into(), v.lang);
         return Ok(see_other(&session_href(&s.id), Some(Flash::Error(why))));
     }
-    let (sent, to_come) = cancellation_counts(&app.lms, &s.id)?;
+    let lms::sessions::CancelPreview {
+        updates: sent,
+        not_sent: to_come,
+    } = lms::sessions::cancel_preview(app.lms.db(), PLATFORM, &s.id)?;
     let heading = match v.lang {
         Lang::En => format!("Cancel “{}”?", s.title),
         Lang::Fr => format!("Annuler « {} » ?", s.title),
