@@ -11,7 +11,7 @@
 //
 // Screenshots go to tests/browser/artifacts/invitations/. Waits are bounded (Playwright's auto-waiting), no sleeps.
 
-import { TIMEOUT, check, openWalk, actAs as actAsIn } from './lib.mjs';
+import { check, openWalk, actAs as actAsIn, waitForLog } from './lib.mjs';
 
 const w = await openWalk(import.meta.url);
 const { LMS, SLACK, context, page, shot } = w;
@@ -63,29 +63,6 @@ async function openConfirmation(p = page) {
   await p.getByRole('heading', { level: 1, name: `Invite learners to “${SESSION_TITLE}”` }).waitFor();
 }
 
-// Waits, bounded, until the delivery log at `url` has no pending delivery and `what` rows in `status`.
-async function waitForLog(url, status, what) {
-  await page.waitForFunction(
-    ([u, s, n]) => {
-      const p = (window.__logPoll ??= { busy: false, done: false });
-      if (!p.busy && !p.done) {
-        p.busy = true;
-        fetch(u, { cache: 'no-store' })
-          .then((r) => r.text())
-          .then((html) => {
-            const doc = new DOMParser().parseFromString(html, 'text/html');
-            const rows = [...doc.querySelectorAll('#deliveries tbody tr')];
-            const pending = rows.filter((r) => /status-(queued|in_flight)/.test(r.cells[1].className)).length;
-            p.done = pending === 0 && rows.filter((r) => r.cells[1].classList.contains(`status-${s}`)).length === n;
-          })
-          .finally(() => { p.busy = false; });
-      }
-      return p.done;
-    },
-    [url, status, what],
-    { polling: 250, timeout: TIMEOUT },
-  );
-}
 
 await step('the admin activates Slack', async () => {
   await page.goto(`${LMS}/`);
@@ -223,7 +200,7 @@ await step('a new ACTIVATE sends the failed deliveries again by themselves and c
   check((await page.getByText('The Slack integration was disconnected').count()) === 0, 'the alert is cleared');
   await page.goto(reminder);
   // The background runner (every 2 s) sends them.
-  await waitForLog(reminder, 'sent', 3);
+  await waitForLog(page, reminder, 'sent', 3);
   await page.goto(reminder);
   await row('learner-nobody').locator('.status', { hasText: 'skipped' }).waitFor();
   await shot(page, '10-sent-after-reconnecting');

@@ -83,3 +83,30 @@ export async function openWalk(moduleUrl, options = {}) {
 export async function actAs(page, userId) {
   await Promise.all([page.waitForNavigation(), page.selectOption('#act-as', userId)]);
 }
+
+// Waits, bounded, until the delivery log at `url` has no pending delivery and `what` rows in `status`. The page's own
+// fetches poll it (one at a time per URL), so that the walk does not navigate away from where it is.
+export async function waitForLog(page, url, status, what) {
+  await page.waitForFunction(
+    ([u, s, n]) => {
+      const p = (window.__logPoll ??= {});
+      p[u] ??= { busy: false, done: false };
+      const k = p[u];
+      if (!k.busy && !k.done) {
+        k.busy = true;
+        fetch(u, { cache: 'no-store' })
+          .then((r) => r.text())
+          .then((html) => {
+            const doc = new DOMParser().parseFromString(html, 'text/html');
+            const rows = [...doc.querySelectorAll('#deliveries tbody tr')];
+            const pending = rows.filter((r) => /status-(queued|in_flight)/.test(r.cells[1].className)).length;
+            k.done = pending === 0 && rows.filter((r) => r.cells[1].classList.contains(`status-${s}`)).length === n;
+          })
+          .finally(() => { k.busy = false; });
+      }
+      return k.done;
+    },
+    [url, status, what],
+    { polling: 250, timeout: TIMEOUT },
+  );
+}

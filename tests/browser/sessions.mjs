@@ -12,7 +12,7 @@
 //
 // Screenshots go to tests/browser/artifacts/sessions/. Waits are bounded (Playwright's auto-waiting), no sleeps.
 
-import { TIMEOUT, check, openWalk, actAs as actAsIn } from './lib.mjs';
+import { check, openWalk, actAs as actAsIn, waitForLog } from './lib.mjs';
 
 const w = await openWalk(import.meta.url);
 const { LMS, SLACK, context, page, shot } = w;
@@ -33,31 +33,6 @@ const NEW_END = '2027-01-15T12:00';
 
 const row = (userId) => page.locator(`#deliveries tr[data-user="${userId}"]`);
 
-// Waits, bounded, until the delivery log at `url` has no pending delivery and `what` rows in `status`.
-async function waitForLog(url, status, what) {
-  await page.waitForFunction(
-    ([u, s, n]) => {
-      const p = (window.__logPoll ??= {});
-      p[u] ??= { busy: false, done: false };
-      const k = p[u];
-      if (!k.busy && !k.done) {
-        k.busy = true;
-        fetch(u, { cache: 'no-store' })
-          .then((r) => r.text())
-          .then((html) => {
-            const doc = new DOMParser().parseFromString(html, 'text/html');
-            const rows = [...doc.querySelectorAll('#deliveries tbody tr')];
-            const pending = rows.filter((r) => /status-(queued|in_flight)/.test(r.cells[1].className)).length;
-            k.done = pending === 0 && rows.filter((r) => r.cells[1].classList.contains(`status-${s}`)).length === n;
-          })
-          .finally(() => { k.busy = false; });
-      }
-      return k.done;
-    },
-    [url, status, what],
-    { polling: 250, timeout: TIMEOUT },
-  );
-}
 
 // The newest update of the invitation in the session page's notifications.
 async function newestUpdate() {
@@ -149,7 +124,7 @@ await step('the author moves the session on its page: the flash says what change
 
 await step('the updates go out: the delivery log says "updated", and what changed', async () => {
   const update = await newestUpdate();
-  await waitForLog(update, 'sent', 3);
+  await waitForLog(page, update, 'sent', 3);
   await page.goto(update);
   await page.locator('.change', { hasText: `Updated: ${SESSION_TITLE} (dates changed)` }).waitFor();
   for (const u of ['learner-1', 'learner-2', 'learner-3']) await row(u).locator('.status', { hasText: 'updated' }).waitFor();
@@ -216,7 +191,7 @@ await step('confirmed: the session says "Cancelled", with when, and has no butto
 
 await step('the cancellation goes out: the message says it is cancelled, and has no button', async () => {
   const update = await newestUpdate();
-  await waitForLog(update, 'sent', 3);
+  await waitForLog(page, update, 'sent', 3);
   await page.goto(update);
   await page.locator('.change', { hasText: `Cancelled: ${SESSION_TITLE}` }).waitFor();
   await openBobsConversation();
