@@ -85,7 +85,7 @@ fn said(platform: &str, rules: &[Rule]) -> String {
     }
     let words = rules
         .iter()
-        .map(|r| r.describe())
+        .map(|r| r.describe(lms::lang::Lang::En))
         .collect::<Vec<_>>()
         .join("; ");
     format!(

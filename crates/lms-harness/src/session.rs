@@ -287,7 +287,10 @@ fn show(args: ShowArgs) -> Result<()> {
         next_reminder: next,
     } = lms::sessions::overview(&db, platform, &s.id)?;
     let rules = lms::reminders::rules(&db, platform)?;
-    let words: Vec<String> = rules.iter().map(|r| r.describe()).collect();
+    let words: Vec<String> = rules
+        .iter()
+        .map(|r| r.describe(lms::lang::Lang::En))
+        .collect();
     if args.json {
         let out = json!({
             "platform": platform,

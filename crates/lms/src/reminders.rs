@@ -7,6 +7,7 @@
 //! When it is sent, it replies to the learner's invitation ([`crate::outbox`]).
 
 use crate::db::Db;
+use crate::lang::Lang;
 use crate::outbox::{self, Kind, NewNotification};
 use anyhow::{Result, bail};
 use rusqlite::{OptionalExtension, params};
@@ -94,24 +95,26 @@ impl Rule {
         Ok(Rule::Before { minutes })
     }
 
-    /// What it is called in English, as the pages show it.
-    pub fn describe(self) -> String {
+    /// What it is called in `lang`, as the pages and the command line show it: "the day before at 09:00" / "la veille
+    /// à 09:00", "1 h 30 min before" / "1 h 30 min avant".
+    pub fn describe(self, lang: Lang) -> String {
         match self {
-            Rule::DayBefore { hour, minute } => format!("the day before at {hour:02}:{minute:02}"),
-            Rule::Before { minutes } => format!("{} before", duration(minutes)),
+            Rule::DayBefore { hour, minute } => lang
+                .pick("the day before at {hm}", "la veille à {hm}")
+                .replace("{hm}", &format!("{hour:02}:{minute:02}")),
+            Rule::Before { minutes } => {
+                let (days, hours, mins) = (minutes / 1440, minutes % 1440 / 60, minutes % 60);
+                let before = match (days, hours, mins) {
+                    (1, 0, 0) => lang.pick("1 day", "1 jour").to_string(),
+                    (d, 0, 0) if d > 0 => format!("{d} {}", lang.pick("days", "jours")),
+                    (0, h, 0) => format!("{h} h"),
+                    (0, 0, m) => format!("{m} min"),
+                    (0, h, m) => format!("{h} h {m} min"),
+                    (d, h, m) => format!("{d} {} {h} h {m} min", lang.pick("d", "j")),
+                };
+                format!("{before} {}", lang.pick("before", "avant"))
+            }
         }
-    }
-}
-
-/// `90m` as "1 h 30 min", `60m` as "1 h", `2880m` as "2 days".
-fn duration(minutes: u32) -> String {
-    let (days, hours, mins) = (minutes / 1440, minutes % 1440 / 60, minutes % 60);
-    match (days, hours, mins) {
-        (d, 0, 0) if d > 0 => format!("{d} day{}", if d == 1 { "" } else { "s" }),
-        (0, h, 0) => format!("{h} h"),
-        (0, 0, m) => format!("{m} min"),
-        (0, h, m) => format!("{h} h {m} min"),
-        (d, h, m) => format!("{d} d {h} h {m} min"),
     }
 }
 
@@ -344,11 +347,24 @@ mod tests {
         ] {
             assert!(parse_rules(bad).is_err(), "{bad} was accepted");
         }
-        assert_eq!(Rule::Before { minutes: 90 }.describe(), "1 h 30 min before");
+        let (en, fr) = (
+            |r: Rule| r.describe(Lang::En),
+            |r: Rule| r.describe(Lang::Fr),
+        );
+        assert_eq!(en(Rule::Before { minutes: 90 }), "1 h 30 min before");
         assert_eq!(
-            Rule::DayBefore { hour: 9, minute: 5 }.describe(),
+            en(Rule::DayBefore { hour: 9, minute: 5 }),
             "the day before at 09:05"
         );
+        assert_eq!(en(Rule::Before { minutes: 2880 }), "2 days before");
+        assert_eq!(
+            fr(Rule::DayBefore { hour: 9, minute: 5 }),
+            "la veille à 09:05"
+        );
+        assert_eq!(fr(Rule::Before { minutes: 60 }), "1 h avant");
+        assert_eq!(fr(Rule::Before { minutes: 45 }), "45 min avant");
+        assert_eq!(fr(Rule::Before { minutes: 1440 }), "1 jour avant");
+        assert_eq!(fr(Rule::Before { minutes: 1530 }), "1 j 1 h 30 min avant");
     }
 
     #[test]

@@ -24,29 +24,6 @@ pub(in crate::web) fn routes() -> Router<App> {
     Router::new().route(REMINDERS, post(save))
 }
 
-/// A rule in words, in `lang`: "the day before at 09:00", "la veille à 09:00"; "1 h 30 min before", "1 h 30 min
-/// avant".
-fn describe(rule: Rule, lang: Lang) -> String {
-    match (lang, rule) {
-        (Lang::En, rule) => rule.describe(),
-        (Lang::Fr, Rule::DayBefore { hour, minute }) => {
-            format!("la veille à {hour:02}:{minute:02}")
-        }
-        (Lang::Fr, Rule::Before { minutes }) => {
-            let (days, hours, mins) = (minutes / 1440, minutes % 1440 / 60, minutes % 60);
-            let before = match (days, hours, mins) {
-                (1, 0, 0) => "1 jour".to_string(),
-                (d, 0, 0) if d > 0 => format!("{d} jours"),
-                (0, h, 0) => format!("{h} h"),
-                (0, 0, m) => format!("{m} min"),
-                (0, h, m) => format!("{h} h {m} min"),
-                (d, h, m) => format!("{d} j {h} h {m} min"),
-            };
-            format!("{before} avant")
-        }
-    }
-}
-
 /// The card: the rules in words; for admins, the form.
 pub(in crate::web) fn card(v: &Visitor, rules: &[Rule]) -> Markup {
     html! {
@@ -63,7 +40,7 @@ pub(in crate::web) fn card(v: &Visitor, rules: &[Rule]) -> Markup {
                           invitation, dans son propre fuseau horaire :"))
                 }
                 ul #reminder-rules {
-                    @for rule in rules { li { (describe(*rule, v.lang)) } }
+                    @for rule in rules { li { (rule.describe(v.lang)) } }
                 }
             }
             @if v.is_admin() {
@@ -123,7 +100,7 @@ async fn save(
     lms::reminders::set_rules(app.lms.db(), PLATFORM, &v.me.id, &rules, now())?;
     let words = rules
         .iter()
-        .map(|r| describe(*r, v.lang))
+        .map(|r| r.describe(v.lang))
         .collect::<Vec<_>>()
         .join(v.t("; ", " ; "));
     let saved = match (v.lang, rules.is_empty()) {
@@ -142,28 +119,4 @@ async fn save(
         ),
     };
     Ok(see_other(BACK, Some(Flash::Ok(saved))))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rules_in_french() {
-        let fr = |r| describe(r, Lang::Fr);
-        assert_eq!(
-            fr(Rule::DayBefore { hour: 9, minute: 5 }),
-            "la veille à 09:05"
-        );
-        assert_eq!(fr(Rule::Before { minutes: 60 }), "1 h avant");
-        assert_eq!(fr(Rule::Before { minutes: 90 }), "1 h 30 min avant");
-        assert_eq!(fr(Rule::Before { minutes: 45 }), "45 min avant");
-        assert_eq!(fr(Rule::Before { minutes: 1440 }), "1 jour avant");
-        assert_eq!(fr(Rule::Before { minutes: 2880 }), "2 jours avant");
-        assert_eq!(fr(Rule::Before { minutes: 1530 }), "1 j 1 h 30 min avant");
-        assert_eq!(
-            describe(Rule::Before { minutes: 90 }, Lang::En),
-            "1 h 30 min before"
-        );
-    }
 }
