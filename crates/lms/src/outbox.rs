@@ -392,6 +392,8 @@ pub(crate) struct BatchState {
     wait_alerted: bool,
     /// The first failure recorded because the integration was disconnected: code and why.
     disconnection: Option<(String, String)>,
+    /// The messages the batch's updates change, by delivery: an update can only have changed its own message.
+    updating: HashMap<String, wit::MessageRef>,
 }
 
 impl BatchProgress {
@@ -423,12 +425,22 @@ impl BatchProgress {
         self.state.lock().disconnection.clone()
     }
 
+    /// Hands over the messages the batch's updates change (by delivery), so that an update reported as having
+    /// changed another message is not believed.
+    fn updating(&self, messages: impl IntoIterator<Item = (String, wit::MessageRef)>) {
+        self.state.lock().updating.extend(messages);
+    }
+
     /// Records the outcomes the batch returned rather than reported, and adds them to what the reports counted.
     pub(crate) fn record_returned(&self, records: &[(String, Record)]) -> Result<()> {
         let mut state = self.state.lock();
+        let records: Vec<(String, Record)> = records
+            .iter()
+            .map(|(id, record)| (id.clone(), checked(record, state.updating.get(id))))
+            .collect();
         self.lms.record(
             &self.platform_id,
-            records,
+            &records,
             self.at,
             &self.policy,
             &self.runner,
@@ -457,6 +469,26 @@ impl DeliveryProgress for BatchProgress {
 
     fn outcome(&self, outcome: &wit::DeliveryOutcome) -> Result<()> {
         self.record_returned(&[(outcome.delivery_id.clone(), Record::of(&outcome.outcome))])
+    }
+}
+
+/// `record` as the connector said it, unless it says that an update changed a message other than `updated`, the one it
+/// was given: then a failure, since the connector's word cannot be taken for it.
+fn checked(record: &Record, updated: Option<&wit::MessageRef>) -> Record {
+    match (record, updated) {
+        (
+            Record::Sent {
+                conversation,
+                message_id,
+                ..
+            },
+            Some(m),
+        ) if *conversation != m.conversation || *message_id != m.message_id => Record::Failed(
+            "wrong_message".into(),
+            "The connector reported changing a message other than the one it was asked to update."
+                .into(),
+        ),
+        _ => record.clone(),
     }
 }
 
@@ -1015,6 +1047,11 @@ impl Lms {
                             })
                         })
                         .collect();
+                    progress.updating(
+                        messages
+                            .iter()
+                            .map(|m| (m.recipient.delivery_id.clone(), m.message.clone())),
+                    );
                     let change = if about.cancelled {
                         wit::SessionChange::Cancelled
                     } else {
@@ -1116,6 +1153,7 @@ impl Lms {
             paced,
             wait_alerted,
             disconnection,
+            ..
         } = batch;
         let mut disconnected: Option<String> = None;
         let mut refused_wait: Option<u64> = None;
@@ -1772,6 +1810,30 @@ mod tests {
             .unwrap()
             .unwrap();
         assert!(posting_since(&outbox, "l1").is_some() && posting_since(&outbox, "l2").is_some());
+    }
+
+    #[test]
+    fn an_update_said_to_have_changed_another_message_is_not_believed() {
+        let asked = wit::MessageRef {
+            conversation: "D1".into(),
+            message_id: "1.0".into(),
+        };
+        let sent = |conversation: &str, message_id: &str| Record::Sent {
+            conversation: conversation.into(),
+            message_id: message_id.into(),
+            already_sent: false,
+        };
+        assert_eq!(checked(&sent("D1", "1.0"), Some(&asked)), sent("D1", "1.0"));
+        for other in [sent("D1", "2.0"), sent("D2", "1.0")] {
+            assert!(matches!(
+                checked(&other, Some(&asked)),
+                Record::Failed(code, _) if code == "wrong_message"
+            ));
+        }
+        // A post (no message given to update) is taken as the connector says it.
+        assert_eq!(checked(&sent("D9", "9.0"), None), sent("D9", "9.0"));
+        let failed = Record::Failed("x".into(), "y".into());
+        assert_eq!(checked(&failed, Some(&asked)), failed);
     }
 
     #[test]
