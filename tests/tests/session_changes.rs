@@ -411,3 +411,57 @@ async fn a_change_before_the_invitation_goes_out_changes_what_is_sent() {
     }
     assert!(deliveries_of(&world, Kind::SessionUpdate).is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invitation_found_after_a_lost_answer_is_brought_up_to_date() {
+    let world = world("session-found").await;
+    let lms = &world.harness.lms;
+    invite_learners(
+        lms.db(),
+        DEMO_PLATFORM,
+        &session(&world),
+        &world.data.admin,
+        WEEK_BEFORE,
+        Sending::Invitation,
+    )
+    .unwrap();
+    // Slack posts the first invitation and its answer is lost: that delivery waits for a retry, unknown.
+    world
+        .harness
+        .sim
+        .set_fault("chat.postMessage", Fault::LostAfterPost { count: Some(1) });
+    let first = run(&world, WEEK_BEFORE).await;
+    assert_eq!((first.sent, first.retrying), (2, 1), "{first:?}");
+    // The session changes meanwhile: the lost one is not known to be sent, so no update is queued for it.
+    let renamed = Session {
+        title: "Onboarding, second edition".into(),
+        ..session(&world)
+    };
+    let changed =
+        sessions::edit_session(lms.db(), DEMO_PLATFORM, "admin", &renamed, WEEK_BEFORE).unwrap();
+    assert_eq!(changed.updates, 2);
+    // The retry finds the message posted with the old title, and brings it up to date.
+    let mut at = WEEK_BEFORE + DAY;
+    let mut total = RunReport::default();
+    for _ in 0..3 {
+        total.add(&run(&world, at).await);
+        at += DAY;
+    }
+    assert_eq!(total.already_sent, 1, "{total:?}");
+    for learner in ["learner-1", "learner-2", "learner-3"] {
+        let messages = app_messages(&world, learner);
+        assert_eq!(messages.len(), 1, "{learner}: one message");
+        let text = read(&world, learner, &messages[0]);
+        assert!(
+            text.contains("Onboarding, second edition"),
+            "{learner}: {text}"
+        );
+        assert!(messages[0].edited.is_some(), "{learner}");
+    }
+    let updates = deliveries_of(&world, Kind::SessionUpdate);
+    assert_eq!(updates.len(), 3, "{updates:?}");
+    assert!(
+        updates.iter().all(|u| u.1 == DeliveryStatus::Sent),
+        "{updates:?}"
+    );
+}

@@ -1157,6 +1157,8 @@ impl Lms {
         } = batch;
         let mut disconnected: Option<String> = None;
         let mut refused_wait: Option<u64> = None;
+        // Messages found posted by an earlier attempt, which may show the session as it was then.
+        let mut found: Vec<String> = Vec::new();
         {
             let mut conn = self.db().conn();
             let tx = crate::db::write(&mut conn)?;
@@ -1233,6 +1235,7 @@ impl Lms {
                         report.sent += 1;
                         if *already_sent {
                             report.already_sent += 1;
+                            found.push(id.clone());
                         }
                     }
                     Record::Skipped(code, why) => {
@@ -1314,6 +1317,7 @@ impl Lms {
                     }
                 }
             }
+            crate::sessions::update_found(&tx, platform_id, &found, at)?;
             tx.commit()?;
         }
         if let Some(why) = disconnected {

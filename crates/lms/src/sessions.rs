@@ -484,37 +484,104 @@ fn queue_updates(
         if learners.is_empty() {
             continue;
         }
-        let id = format!("update-{session_id}-r{revision}-{source}");
-        tx.execute(
-            "INSERT INTO notifications (platform_id, id, kind, title, session_id, source_id, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![
-                platform_id,
-                id,
-                Kind::SessionUpdate.as_str(),
-                title,
-                session_id,
-                source,
-                at
-            ],
+        insert_updates(
+            tx,
+            platform_id,
+            session_id,
+            (revision, &source),
+            title,
+            &learners,
+            at,
         )?;
-        let mut insert = tx.prepare(
-            "INSERT INTO deliveries (id, platform_id, notification_id, user_id, status, next_attempt_at, mandatory,
-                 updated_at)
-             VALUES (?1, ?2, ?3, ?4, 'queued', ?5, 1, ?5)",
-        )?;
-        for learner in &learners {
-            insert.execute(params![
-                outbox::delivery_id(platform_id, &id, learner),
-                platform_id,
-                id,
-                learner,
-                at
-            ])?;
-        }
         updates += learners.len();
     }
     Ok(updates)
+}
+
+/// Writes, in the caller's transaction, an update to `learners` of the messages of the invitation notification
+/// `source`, bringing them to the session's `revision` (one notification per revision and source; what exists
+/// already stays).
+fn insert_updates(
+    tx: &rusqlite::Transaction<'_>,
+    platform_id: &str,
+    session_id: &str,
+    (revision, source): (i64, &str),
+    title: &str,
+    learners: &[String],
+    at: i64,
+) -> Result<()> {
+    let id = format!("update-{session_id}-r{revision}-{source}");
+    tx.execute(
+        "INSERT INTO notifications (platform_id, id, kind, title, session_id, source_id, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (platform_id, id) DO NOTHING",
+        params![
+            platform_id,
+            id,
+            Kind::SessionUpdate.as_str(),
+            title,
+            session_id,
+            source,
+            at
+        ],
+    )?;
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO deliveries (id, platform_id, notification_id, user_id, status, next_attempt_at, mandatory,
+             updated_at)
+         VALUES (?1, ?2, ?3, ?4, 'queued', ?5, 1, ?5)
+         ON CONFLICT (platform_id, notification_id, user_id) DO NOTHING",
+    )?;
+    for learner in learners {
+        insert.execute(params![
+            outbox::delivery_id(platform_id, &id, learner),
+            platform_id,
+            id,
+            learner,
+            at
+        ])?;
+    }
+    Ok(())
+}
+
+/// Invitation messages that a retry found already posted (an earlier attempt's answer was lost) show the session as
+/// it was when that attempt posted, which may be before a change made meanwhile, when no update could be queued for
+/// them: each one of a session changed since its first revision gets an update, which shows what changed since that
+/// first revision. Runs in the caller's transaction; the deliveries are those just recorded as sent.
+pub(crate) fn update_found(
+    tx: &rusqlite::Transaction<'_>,
+    platform_id: &str,
+    delivery_ids: &[String],
+    at: i64,
+) -> Result<()> {
+    for id in delivery_ids {
+        let found: Option<(String, String, String, String, i64)> = tx
+            .query_row(
+                "SELECT d.user_id, d.notification_id, s.id, s.title, s.revision FROM deliveries d
+                 JOIN notifications n ON n.platform_id = d.platform_id AND n.id = d.notification_id
+                 JOIN sessions s ON s.platform_id = n.platform_id AND s.id = n.session_id
+                 WHERE d.id = ?1 AND n.kind = ?2",
+                params![id, Kind::SessionAssignment.as_str()],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .optional()?;
+        let Some((learner, source, session_id, title, revision)) = found else {
+            continue;
+        };
+        if revision <= 1 {
+            continue;
+        }
+        // Which revision the message shows is not known: the first, at the earliest.
+        tx.execute("UPDATE deliveries SET revision = 1 WHERE id = ?1", [id])?;
+        insert_updates(
+            tx,
+            platform_id,
+            &session_id,
+            (revision, &source),
+            &format!("Updated: {title} (a message found after a lost answer)"),
+            &[learner],
+            at,
+        )?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
