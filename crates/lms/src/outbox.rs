@@ -293,6 +293,14 @@ pub struct NewNotification<'a> {
     pub not_before: i64,
 }
 
+/// What a batch of claimed deliveries is of.
+pub(crate) struct Claim {
+    /// The notification.
+    pub(crate) notification: String,
+    /// For a notification about a session: the session's revision the batch is sent as.
+    revision: Option<i64>,
+}
+
 /// A delivery claimed for sending.
 pub(crate) struct Claimed {
     pub(crate) delivery_id: String,
@@ -661,7 +669,8 @@ impl Outbox {
     /// left in flight whose lease expired (see [`crate::lease`]). Marks them in flight under `runner`'s lease and
     /// counts the attempt; a delivery whose earlier attempt may have posted is handed over with the instant it said
     /// so. When the connector does not report its progress (`reports_progress` false), every claimed delivery may
-    /// be posted from now until its outcome is recorded.
+    /// be posted from now until its outcome is recorded. A notification about a session is sent as the session's
+    /// current revision is, which each delivery records (for the updates that may follow).
     pub(crate) fn claim(
         &self,
         platform_id: &str,
@@ -669,7 +678,7 @@ impl Outbox {
         batch: usize,
         runner: &Runner,
         reports_progress: bool,
-    ) -> Result<Option<(String, Vec<Claimed>)>> {
+    ) -> Result<Option<(Claim, Vec<Claimed>)>> {
         let mut conn = self.db().conn();
         let tx = crate::db::write(&mut conn)?;
         let t = now();
@@ -687,6 +696,15 @@ impl Outbox {
         let Some(notification) = notification else {
             return Ok(None);
         };
+        let revision: Option<i64> = tx
+            .query_row(
+                "SELECT s.revision FROM notifications n
+                 JOIN sessions s ON s.platform_id = n.platform_id AND s.id = n.session_id
+                 WHERE n.platform_id = ?1 AND n.id = ?2",
+                params![platform_id, notification],
+                |r| r.get(0),
+            )
+            .optional()?;
         let claimed: Vec<Claimed> = {
             let mut stmt = tx.prepare(concat!(
                 "SELECT id, user_id, mandatory, attempts + 1, posting_since, status = 'in_flight' FROM deliveries
@@ -719,7 +737,8 @@ impl Outbox {
             let mut update = tx.prepare(
                 "UPDATE deliveries SET status = 'in_flight', attempts = attempts + 1, lease_owner = ?2,
                  lease_expires_at = ?3, posting_since = CASE WHEN ?4 THEN posting_since
-                 ELSE COALESCE(posting_since, ?5) END, updated_at = ?5 WHERE id = ?1",
+                 ELSE COALESCE(posting_since, ?5) END, revision = COALESCE(?6, revision), updated_at = ?5
+                 WHERE id = ?1",
             )?;
             let expiry = runner.expiry();
             for c in &claimed {
@@ -728,12 +747,19 @@ impl Outbox {
                     runner.owner(),
                     expiry,
                     reports_progress,
-                    t
+                    t,
+                    revision
                 ])?;
             }
         }
         tx.commit()?;
-        Ok(Some((notification, claimed)))
+        Ok(Some((
+            Claim {
+                notification,
+                revision,
+            },
+            claimed,
+        )))
     }
 }
 
@@ -905,11 +931,11 @@ impl Lms {
     pub(crate) async fn send_batch(
         &self,
         platform_id: &str,
-        notification_id: &str,
+        claim: &Claim,
         claimed: Vec<Claimed>,
         progress: Arc<BatchProgress>,
     ) -> Result<Vec<(String, Record)>> {
-        let (kind, notification, about) = self.wit_notification(platform_id, notification_id)?;
+        let (kind, notification, about) = self.wit_notification(platform_id, claim)?;
         let mut records = Vec::with_capacity(claimed.len());
         // While the integration is disconnected (not by an admin), what falls due waits for it, as a failure of the
         // disconnection: queued again, once, when it is active again ([`Outbox::requeue_reconnected`]).
@@ -989,19 +1015,6 @@ impl Lms {
                 },
                 message,
             ));
-        }
-        if let Some(about) = &about {
-            // The revision each message shows, for the updates that may follow (one write for the batch).
-            let mut conn = self.db().conn();
-            let tx = crate::db::write(&mut conn)?;
-            {
-                let mut stmt =
-                    tx.prepare_cached("UPDATE deliveries SET revision = ?2 WHERE id = ?1")?;
-                for (r, _) in &recipients {
-                    stmt.execute(params![r.delivery_id, about.revision])?;
-                }
-            }
-            tx.commit()?;
         }
         // One call per title: an invitation's title is written in each learner's language.
         let mut groups: Vec<(String, Vec<Addressed>)> = Vec::new();
@@ -1360,13 +1373,14 @@ impl Lms {
         )
     }
 
-    /// The notification as the connector receives it (the session as it is now), its kind, and where its session
-    /// stands.
+    /// The notification of a claimed batch as the connector receives it (its session at the revision the claim
+    /// recorded), its kind, and where its session stands.
     fn wit_notification(
         &self,
         platform_id: &str,
-        notification_id: &str,
+        claim: &Claim,
     ) -> Result<(Kind, wit::Notification, Option<About>)> {
+        let notification_id = claim.notification.as_str();
         let (kind, title, session_id, body, source_id): (
             String,
             String,
@@ -1387,16 +1401,17 @@ impl Lms {
         let (session, about) = match session_id {
             Some(id) => {
                 let conn = self.db().conn();
-                let (revision, cancelled_at): (i64, Option<i64>) = conn.query_row(
-                    "SELECT revision, cancelled_at FROM sessions WHERE platform_id = ?1 AND id = ?2",
+                let cancelled_at: Option<i64> = conn.query_row(
+                    "SELECT cancelled_at FROM sessions WHERE platform_id = ?1 AND id = ?2",
                     [platform_id, &id],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
+                    |r| r.get(0),
                 )?;
-                let s = crate::sessions::revision(&conn, platform_id, &id, revision)?
-                    .context("the notification's session is gone")?;
+                let gone = "the notification's session is gone";
+                let revision = claim.revision.context(gone)?;
+                let s =
+                    crate::sessions::revision(&conn, platform_id, &id, revision)?.context(gone)?;
                 let about = About {
                     session_id: id,
-                    revision,
                     cancelled: cancelled_at.is_some(),
                     starts_at: s.starts_at,
                     source_id,
@@ -1503,8 +1518,6 @@ impl Lms {
 /// Where the session of a notification stands when a batch of it is sent.
 struct About {
     session_id: String,
-    /// Its current revision, which the messages sent now show.
-    revision: i64,
     cancelled: bool,
     starts_at: i64,
     /// For an update: the invitation notification whose messages it changes.
@@ -1735,8 +1748,8 @@ mod tests {
             .unwrap();
         outbox.enqueue("p", &step("now", 0), &users(5)).unwrap();
         let claim = |at, batch| outbox.claim("p", at, batch, &runner, true).unwrap();
-        let (notification, claimed) = claim(10, 2).unwrap();
-        assert_eq!(notification, "now");
+        let (batch, claimed) = claim(10, 2).unwrap();
+        assert_eq!(batch.notification, "now");
         let ids: Vec<&str> = claimed.iter().map(|c| c.user_id.as_str()).collect();
         assert_eq!(ids, ["l1", "l2"]);
         assert!(
@@ -1753,8 +1766,8 @@ mod tests {
                 .iter()
                 .all(|(_, s, a)| *s == DeliveryStatus::InFlight && *a == 1)
         );
-        let (notification, claimed) = claim(1_000, 50).unwrap();
-        assert_eq!((notification.as_str(), claimed.len()), ("later", 5));
+        let (batch, claimed) = claim(1_000, 50).unwrap();
+        assert_eq!((batch.notification.as_str(), claimed.len()), ("later", 5));
     }
 
     fn posting_since(outbox: &Outbox, user: &str) -> Option<i64> {

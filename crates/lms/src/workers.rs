@@ -247,7 +247,7 @@ impl Workers {
         // Before each batch: still this runner's platform (a runner stopped for longer than its lease may have been
         // taken over, and then leaves the platform to the one that took it).
         while self.runner.acquire(self.lms.db(), platform_id)?
-            && let Some((notification, claimed)) = self.lms.outbox().claim(
+            && let Some((claim, claimed)) = self.lms.outbox().claim(
                 platform_id,
                 at,
                 self.config.batch,
@@ -274,7 +274,7 @@ impl Workers {
             let task = tokio::spawn(async move {
                 let _permit = permit;
                 let records = match lms
-                    .send_batch(&platform, &notification, claimed, sink.clone())
+                    .send_batch(&platform, &claim, claimed, sink.clone())
                     .await
                 {
                     Ok(records) => records,
