@@ -740,7 +740,7 @@ impl Sandbox {
                 .run(&platform, "deliver", async |s, i| {
                     let ids = recipients.iter().map(|r| r.delivery_id.as_str());
                     s.data_mut().progress = Some(CallProgress::new(progress, ids));
-                    let mut outcomes = match i {
+                    let outcomes = match i {
                         Instance::V0_1_0(i) => {
                             let recipients: Vec<_> =
                                 recipients.iter().map(v0_1_0_recipient).collect();
@@ -769,10 +769,7 @@ impl Sandbox {
                                 .await?
                         }
                     };
-                    if let Some(call) = s.data_mut().progress.take() {
-                        outcomes.retain(|o| !call.reported(&o.delivery_id));
-                    }
-                    Ok(outcomes)
+                    Ok(s.data_mut().unreported(outcomes))
                 })
                 .await?;
             Ok(loaded.cleaned(&platform, value))
@@ -822,14 +819,11 @@ impl Sandbox {
                     let Instance::V0_3_0(i) = i else {
                         unreachable!("checked by updates_messages");
                     };
-                    let mut outcomes = i
+                    let outcomes = i
                         .lms_connector0_3_0_connector()
                         .call_update(&mut *s, &notification, change, &messages)
                         .await?;
-                    if let Some(call) = s.data_mut().progress.take() {
-                        outcomes.retain(|o| !call.reported(&o.delivery_id));
-                    }
-                    Ok(outcomes)
+                    Ok(s.data_mut().unreported(outcomes))
                 })
                 .await?;
             Ok(loaded.cleaned(&platform, value))

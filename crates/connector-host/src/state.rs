@@ -18,10 +18,24 @@ pub struct StoreState {
     pub(crate) http: WasiHttpCtx,
     pub(crate) hooks: OutboundPolicy,
     pub(crate) limits: Tracked,
-    /// The reports of the `deliver` call running in this store, if it is one.
+    /// The reports of the `deliver` or `update` call running in this store, if it is one.
     pub(crate) progress: Option<CallProgress>,
     /// The platform and connector this store serves; every import is scoped to it.
     pub(crate) scope: Scope,
+}
+
+impl StoreState {
+    /// Ends the reporting of the `deliver` or `update` call running in this store: of the outcomes it returned, those
+    /// its progress reports had not already given (all of them when it reported nothing).
+    pub(crate) fn unreported(
+        &mut self,
+        mut outcomes: Vec<crate::wit::DeliveryOutcome>,
+    ) -> Vec<crate::wit::DeliveryOutcome> {
+        if let Some(call) = self.progress.take() {
+            outcomes.retain(|o| !call.reported(&o.delivery_id));
+        }
+        outcomes
+    }
 }
 
 impl WasiView for StoreState {
