@@ -6,10 +6,13 @@
 
 #[path = "support/cli.rs"]
 mod cli;
+#[path = "support/imported.rs"]
+mod imported;
 #[path = "support/temp_dir.rs"]
 mod temp_dir;
 
 use cli::lms_harness;
+use imported::imported_folder;
 use lms::db::User;
 use lms::integration::Tile;
 use lms::invitations::{Sending, invite_learners, subject};
@@ -261,27 +264,11 @@ async fn subjects_in_each_language_one_message_per_address_and_failures_sent_aga
     assert_eq!(lms.outbox().requeue_reconnected(DEMO_PLATFORM).unwrap(), 0);
 }
 
-/// A data folder seeded by `users import` (the demo platform and its session) with the learners of `csv`.
-fn folder(dir: &TempDir, csv: &str) -> String {
-    let users = dir.0.join("users.csv");
-    std::fs::write(&users, csv).unwrap();
-    let data = dir.0.join("data");
-    let import = lms_harness(&[
-        "users",
-        "import",
-        "--data",
-        data.to_str().unwrap(),
-        users.to_str().unwrap(),
-    ]);
-    assert!(import.ok, "{}", import.stderr);
-    data.to_str().unwrap().to_string()
-}
-
 #[test]
 fn invite_once_then_a_reminder_retry_failed_and_unknown_filters_from_the_command_line() {
     let dir = TempDir::new("invitations-cli");
-    let data = folder(
-        &dir,
+    let data = imported_folder(
+        &dir.0,
         "id,email,name,locale,time_zone\nines,ines@script.example,Inès Moreau,fr-CA,America/Montreal\n",
     );
     let invite = lms_harness(&["invite", "--data", &data, "--session", "onboarding-2026-12"]);

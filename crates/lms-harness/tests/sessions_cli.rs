@@ -4,34 +4,17 @@
 
 #[path = "support/cli.rs"]
 mod cli;
+#[path = "support/imported.rs"]
+mod imported;
 #[path = "support/temp_dir.rs"]
 mod temp_dir;
 
 use cli::{Run, lms_harness};
+use imported::imported_folder;
 use serde_json::Value;
 use temp_dir::TempDir;
 
 const SESSION: &str = "onboarding-2026-12";
-
-/// A data folder seeded by `users import` (the demo platform, its users and its session) with one more learner.
-fn folder(dir: &TempDir) -> String {
-    let users = dir.0.join("users.csv");
-    std::fs::write(
-        &users,
-        "id,email,name,locale,time_zone\nines,ines@script.example,Inès Moreau,fr-CA,America/Montreal\n",
-    )
-    .unwrap();
-    let data = dir.0.join("data");
-    let import = lms_harness(&[
-        "users",
-        "import",
-        "--data",
-        data.to_str().unwrap(),
-        users.to_str().unwrap(),
-    ]);
-    assert!(import.ok, "{}", import.stderr);
-    data.to_str().unwrap().to_string()
-}
 
 /// `lms-harness ARGS --data DATA`.
 fn run(data: &str, args: &[&str]) -> Run {
@@ -57,7 +40,10 @@ fn refused(r: &Run, said: &str) {
 #[test]
 fn a_session_shown_changed_and_cancelled_and_the_reminders_set_from_the_command_line() {
     let dir = TempDir::new("sessions-cli");
-    let data = folder(&dir);
+    let data = imported_folder(
+        &dir.0,
+        "id,email,name,locale,time_zone\nines,ines@script.example,Inès Moreau,fr-CA,America/Montreal\n",
+    );
     let first = show(&data);
     assert_eq!(first["status"], serde_json::json!({"status": "scheduled"}));
     assert_eq!(first["reminders"]["rules"], "day-before@09:00, 1h");
