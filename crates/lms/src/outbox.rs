@@ -1411,6 +1411,7 @@ impl Lms {
                 let s =
                     crate::sessions::revision(&conn, platform_id, &id, revision)?.context(gone)?;
                 let about = About {
+                    platform: platform.clone(),
                     session_id: id,
                     cancelled: cancelled_at.is_some(),
                     starts_at: s.starts_at,
@@ -1476,19 +1477,18 @@ impl Lms {
         let nothing = |why: &str| Err(Record::Skipped(NO_MESSAGE.into(), why.into()));
         Ok(match found {
             Some((DeliveryStatus::Sent, Some(conversation), Some(message_id), revision)) => {
-                let first_shown = crate::sessions::revision(
-                    &conn,
-                    platform_id,
-                    &about.session_id,
-                    revision.unwrap_or(1),
-                )?;
-                // One connection at a time: the platform is read through another.
-                drop(conn);
-                let platform = self
-                    .db()
-                    .platform(platform_id)?
-                    .context("no such platform")?;
-                let first_shown = first_shown.map(|s| wit_session(&platform, s));
+                // An update shows what changed since the message first showed the session; a reply needs only
+                // its place.
+                let first_shown = match kind {
+                    Kind::SessionUpdate => crate::sessions::revision(
+                        &conn,
+                        platform_id,
+                        &about.session_id,
+                        revision.unwrap_or(1),
+                    )?
+                    .map(|s| wit_session(&about.platform, s)),
+                    _ => None,
+                };
                 Ok(Message {
                     place: wit::MessageRef {
                         conversation,
@@ -1517,6 +1517,8 @@ impl Lms {
 
 /// Where the session of a notification stands when a batch of it is sent.
 struct About {
+    /// Its platform, whose addresses its session's links and cover take.
+    platform: crate::db::Platform,
     session_id: String,
     cancelled: bool,
     starts_at: i64,

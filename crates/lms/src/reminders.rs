@@ -278,6 +278,9 @@ pub(crate) fn schedule(
                 by_instant.entry(due).or_default().push(learner.clone());
             }
         }
+        if by_instant.is_empty() {
+            continue;
+        }
         for (due, learners) in by_instant {
             outbox::enqueue_in(
                 tx,
@@ -293,10 +296,6 @@ pub(crate) fn schedule(
                 },
                 &learners,
             )?;
-            tx.execute(
-                "UPDATE notifications SET reminder = ?3 WHERE platform_id = ?1 AND id = ?2",
-                params![platform_id, id, rule.to_string()],
-            )?;
             // A rule turned off and on again: its reminders skipped meanwhile come back.
             let mut revive = tx.prepare_cached(
                 "UPDATE deliveries SET status = 'queued', reason_code = NULL, reason = NULL, next_attempt_at = ?4
@@ -307,6 +306,11 @@ pub(crate) fn schedule(
                 revive.execute(params![platform_id, id, learner, due, RULES_CHANGED])?;
             }
         }
+        // The rule it was scheduled by, so that changing the platform's rules finds it.
+        tx.execute(
+            "UPDATE notifications SET reminder = ?3 WHERE platform_id = ?1 AND id = ?2",
+            params![platform_id, id, rule.to_string()],
+        )?;
     }
     Ok(())
 }
