@@ -124,18 +124,22 @@ fn deliveries_of(world: &World, kind: Kind) -> Vec<(String, DeliveryStatus, Opti
         .unwrap()
 }
 
-/// Invites every learner at `at` and sends the invitations: the learners who received one.
-async fn invite(world: &World, at: i64) -> usize {
-    let lms = &world.harness.lms;
+/// Invites every learner at `at`, queueing the invitations (and their reminders) without sending them.
+fn queue_invitations(world: &World, at: i64) -> anyhow::Result<()> {
     invite_learners(
-        lms.db(),
+        world.harness.lms.db(),
         DEMO_PLATFORM,
         &session(world),
         &world.data.admin,
         at,
         Sending::Invitation,
     )
-    .unwrap();
+    .map(drop)
+}
+
+/// Invites every learner at `at` and sends the invitations: the learners who received one.
+async fn invite(world: &World, at: i64) -> usize {
+    queue_invitations(world, at).unwrap();
     run(world, at).await.sent
 }
 
@@ -231,14 +235,7 @@ async fn a_moved_session_updates_each_message_in_place_and_a_cancelled_one_says_
         assert_eq!(app_messages(&world, learner).len(), 1, "{learner}");
     }
     // Nobody can be invited to a cancelled session.
-    let refused = invite_learners(
-        lms.db(),
-        DEMO_PLATFORM,
-        &session(&world),
-        "admin",
-        WEEK_BEFORE + HOUR,
-        Sending::Invitation,
-    );
+    let refused = queue_invitations(&world, WEEK_BEFORE + HOUR);
     assert_eq!(
         refused
             .unwrap_err()
@@ -380,15 +377,7 @@ async fn a_change_is_durable_at_once_and_an_update_whose_answer_was_lost_updates
 async fn a_change_before_the_invitation_goes_out_changes_what_is_sent() {
     let world = world("session-unsent").await;
     let lms = &world.harness.lms;
-    invite_learners(
-        lms.db(),
-        DEMO_PLATFORM,
-        &session(&world),
-        &world.data.admin,
-        WEEK_BEFORE,
-        Sending::Invitation,
-    )
-    .unwrap();
+    queue_invitations(&world, WEEK_BEFORE).unwrap();
     // Changed while the invitations wait in the outbox: nothing to update, the invitations carry the change.
     let renamed = Session {
         title: "Onboarding, new edition".into(),
@@ -416,15 +405,7 @@ async fn a_change_before_the_invitation_goes_out_changes_what_is_sent() {
 async fn an_invitation_found_after_a_lost_answer_is_brought_up_to_date() {
     let world = world("session-found").await;
     let lms = &world.harness.lms;
-    invite_learners(
-        lms.db(),
-        DEMO_PLATFORM,
-        &session(&world),
-        &world.data.admin,
-        WEEK_BEFORE,
-        Sending::Invitation,
-    )
-    .unwrap();
+    queue_invitations(&world, WEEK_BEFORE).unwrap();
     // Slack posts the first invitation and its answer is lost: that delivery waits for a retry, unknown.
     world
         .harness
