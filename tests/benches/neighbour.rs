@@ -3,7 +3,8 @@
 //! each attack the well-behaved connector's delivery latency (one recipient per call, one call at a time) is measured
 //! and compared with its latency when nothing else runs, measured in the same run just before.
 //!
-//! `cargo bench -p e2e-tests --bench neighbour` (release build); `-- --deliveries N` sets the deliveries per phase.
+//! `cargo bench -p e2e-tests --bench neighbour` (release build); `-- --deliveries N` sets the deliveries per phase,
+//! `-- --only TEXT` runs only the attacks whose name contains TEXT.
 //! The target: under every attack, p99 at most 2× the quiet p99.
 
 use connector_host::outbound::{Grant, OutboundConfig};
@@ -134,19 +135,22 @@ async fn deliver(
         *next += 1;
         let mut recipient = learners[n % learners.len()].clone();
         recipient.delivery_id = format!("d-{n}");
+        let reported = Arc::new(Collected::default());
         let started = Instant::now();
-        let outcomes = slack
+        let mut outcomes = slack
             .deliver(
                 BIG_PLATFORM,
                 &notification(n),
                 &[recipient],
-                Arc::new(Collected::default()),
+                reported.clone(),
             )
             .await
             .expect("the well-behaved connector delivers");
         times.push(started.elapsed());
-        match &outcomes[0].outcome {
-            wit::Outcome::Sent(_) => {}
+        // The connector reports each outcome as it goes; the call returns only those it did not report.
+        outcomes.extend(reported.outcomes());
+        match outcomes.first().map(|o| &o.outcome) {
+            Some(wit::Outcome::Sent(_)) => {}
             other => panic!("delivery {n} was not sent: {other:?}"),
         }
     }
@@ -231,10 +235,15 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    runtime.block_on(run(deliveries));
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
+    runtime.block_on(run(deliveries, only));
 }
 
-async fn run(deliveries: usize) {
+async fn run(deliveries: usize, only: Option<String>) {
     let dir = TestDir::new("bench-neighbour");
     let mut options = HarnessOptions::in_dir(dir.path());
     options.sim = bench::workspace(LEARNERS);
@@ -306,7 +315,10 @@ async fn run(deliveries: usize) {
     );
     println!("| --- | --- | --- | --- | --- | --- |");
     let mut worst: f64 = 0.0;
-    for (name, component, body) in attacks(silent_port) {
+    let chosen = attacks(silent_port)
+        .into_iter()
+        .filter(|(name, _, _)| only.as_ref().is_none_or(|o| name.contains(o.as_str())));
+    for (name, component, body) in chosen {
         let quiet = phase(slack, &learners, &mut next, deliveries, None).await;
         let sandbox = match component {
             Component::Hostile => hostile.clone(),

@@ -389,7 +389,7 @@ async fn a_log_flood_is_cut_at_the_quota() {
     );
     let rows: i64 = world
         .db
-        .conn()
+        .log_conn()
         .query_row(
             "SELECT COUNT(*) FROM connector_log WHERE connector_id = 'hostile'",
             [],
@@ -399,7 +399,7 @@ async fn a_log_flood_is_cut_at_the_quota() {
     assert_eq!(rows, 51, "50 lines and one note of what was dropped");
     let note: String = world
         .db
-        .conn()
+        .log_conn()
         .query_row(
             "SELECT message FROM connector_log WHERE connector_id = 'hostile' ORDER BY seq DESC LIMIT 1",
             [],

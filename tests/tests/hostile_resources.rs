@@ -34,7 +34,7 @@ fn load_hostile(world: &World, limits: Limits) -> Sandbox {
 
 /// Rows of the hostile connector's log on `platform`.
 fn log_rows(world: &World, platform: &str) -> Vec<String> {
-    let conn = world.db.conn();
+    let conn = world.db.log_conn();
     let mut stmt = conn
         .prepare(
             "SELECT message FROM connector_log WHERE platform_id = ?1 AND connector_id = ?2 ORDER BY seq",
@@ -277,6 +277,37 @@ async fn a_settings_flood_hits_the_byte_quota() {
     )
     .unwrap();
     assert_eq!(reopened.stored_bytes("p1", CONNECTOR, None).unwrap(), used);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rewriting_the_same_settings_without_pause_is_refused_by_the_write_rate() {
+    let world = World::new("resources-write-rate");
+    let hostile = load_hostile(&world, Limits::default());
+    // 100 settings of 60 KB: 6 MB, within the 8 MiB burst and far within the 32 MiB quota.
+    assert_eq!(
+        contained(&world, &hostile, "settings 100 60000").await,
+        Ok("settings:stored:100".to_string())
+    );
+    // The same keys again at once: what they take stays the same, but the platform's write rate is spent.
+    let code = contained(&world, &hostile, "settings 100 60000")
+        .await
+        .unwrap();
+    let stored: usize = code
+        .strip_prefix("settings:stored:")
+        .and_then(|rest| rest.split(';').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{code}"));
+    assert!(
+        (30..50).contains(&stored) && code.contains("write less often"),
+        "about 2 MiB more, then refused: {code}"
+    );
+    assert!(
+        log_rows(&world, "p1")
+            .iter()
+            .any(|l| l.contains("writes refused by the settings quota")),
+        "the refusals are noted in the log"
+    );
+    assert_eq!(hostile.health("p1").consecutive_failures, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

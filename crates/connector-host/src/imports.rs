@@ -17,6 +17,7 @@ use crate::state::{Scope, StoreState};
 use crate::store::{DirectoryUser, LogLevel, StoredKind};
 use crate::untrusted::{Cleaner, Untrusted};
 use crate::wit;
+use crate::write_rate::{WRITE_BURST_BYTES, WRITE_BYTES_PER_SECOND};
 
 /// Longest log line kept; longer lines are cut.
 const MAX_LOG_LINE: usize = 2_000;
@@ -45,8 +46,9 @@ impl crate::bindings::v0_2_0::types::Host for StoreState {}
 
 impl crate::bindings::v0_3_0::types::Host for StoreState {}
 
-/// Whether writing `key` = `value` (of `kind`) keeps the connector within its settings quota on the platform; the
-/// refusal, when not, is the error the connector gets, and the first one of a call is logged as a warning.
+/// Whether writing `key` = `value` (of `kind`) keeps the connector within its settings quota on the platform, and
+/// within its write rate there ([`crate::write_rate`]); the refusal, when not, is the error the connector gets, and
+/// the first one of a call is logged as a warning.
 fn within_quota(
     s: &mut Scope,
     kind: StoredKind,
@@ -57,16 +59,27 @@ fn within_quota(
         .store
         .stored_bytes(&s.platform_id, &s.connector_id, Some((kind, key)))
         .map_err(trap)?;
-    let after = others.saturating_add((key.len() + value.len()) as u64);
-    if after <= s.settings_quota {
+    let written = key.len() + value.len();
+    let after = others.saturating_add(written as u64);
+    let message = if after > s.settings_quota {
+        format!(
+            "refused: the connector's settings and secrets on this platform would take {after} bytes, over its \
+             quota of {} bytes; remove some first",
+            s.settings_quota
+        )
+    } else if !s
+        .write_rate
+        .take(&s.platform_id, written, std::time::Instant::now())
+    {
+        format!(
+            "refused: the connector wrote settings and secrets faster than {} bytes a second on this platform \
+             (after a burst of {} bytes); write less often",
+            WRITE_BYTES_PER_SECOND, WRITE_BURST_BYTES
+        )
+    } else {
         return Ok(Ok(()));
-    }
+    };
     s.refused_writes += 1;
-    let message = format!(
-        "refused: the connector's settings and secrets on this platform would take {after} bytes, over its \
-         quota of {} bytes; remove some first",
-        s.settings_quota
-    );
     if s.refused_writes == 1 {
         tracing::warn!(target: "sandbox", platform = %s.platform_id, connector = %s.connector_id, "{message}");
         s.store

@@ -28,10 +28,12 @@ mod policy;
 pub mod progress;
 pub mod redact;
 mod sandbox;
+mod scheduling;
 mod state;
 pub mod store;
 pub mod surface;
 pub mod untrusted;
+mod write_rate;
 
 /// The contract's types as the host uses them, whatever version a connector implements: those of 0.1.0, which
 /// later versions reuse, and the notification, recipient and updates of 0.3.0 (given to a connector of an earlier
@@ -49,7 +51,8 @@ pub mod wit {
 }
 pub use limits::{EPOCH_TICK, FUEL_PER_TICK, Limits, THROTTLE_AFTER};
 pub use policy::Policy;
-pub use sandbox::{CALL_THREADS_ENV, DEFAULT_POOL_INSTANCES, MAX_POOLED_MEMORY, POOL_ENV, Sandbox};
+pub use sandbox::{DEFAULT_POOL_INSTANCES, MAX_POOLED_MEMORY, POOL_ENV, Sandbox};
+pub use scheduling::CALL_THREADS_ENV;
 pub use store::ConnectorStore;
 /// The wasmtime engine type, for callers that keep the one [`Sandbox::engine`] returns.
 pub use wasmtime::Engine;

@@ -21,11 +21,13 @@ use crate::outbound::{OutboundConfig, OutboundPolicy};
 use crate::policy::Policy;
 use crate::progress::{CallProgress, DeliveryProgress};
 use crate::redact::redact;
+use crate::scheduling;
 use crate::state::{Scope, SecretRules, StoreState};
 use crate::store::{ConnectorStore, Disabled, LogLevel};
 use crate::surface::Surface;
 use crate::untrusted::{Cleaner, Untrusted};
 use crate::wit;
+use crate::write_rate::WriteRate;
 use anyhow::{Context, Result, anyhow, bail};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -86,10 +88,8 @@ fn shorten(text: &str, max: usize) -> String {
 /// A loaded connector component, ready to be called for any platform. Cloning it is cheap (the loaded component is
 /// shared).
 ///
-/// Every call runs on the host's own call runtime ([`call_runtime`]), not on the caller's: a connector that keeps
-/// the CPU busy between its epoch yields occupies one of that runtime's many threads, which the operating system
-/// preempts in favour of another call's thread when that one wakes from I/O, while the caller's runtime (the LMS's
-/// pages, workers and servers) never runs connector code at all.
+/// Every call runs on the host's own call runtimes ([`scheduling`]), not on the caller's: the caller's runtime (the
+/// LMS's pages, workers and servers) never runs connector code, and a heavy call runs at the lowest CPU priority.
 #[derive(Clone)]
 pub struct Sandbox {
     loaded: Arc<Loaded>,
@@ -106,6 +106,8 @@ struct Loaded {
     connector_id: String,
     limits: Limits,
     secrets: Arc<SecretRules>,
+    /// How fast it may write settings and secrets on each platform.
+    write_rate: Arc<WriteRate>,
     inbound: Option<SignedRequests>,
     health: health::Health,
     /// The largest linear memory an instance of this connector grew to, in bytes.
@@ -273,6 +275,7 @@ impl Sandbox {
                 health: health::Health::new(policy.limits.failures_before_disable),
                 limits: policy.limits,
                 secrets,
+                write_rate: Arc::default(),
                 peak_memory: Default::default(),
                 last_fuel: Default::default(),
                 last_host_time: Default::default(),
@@ -403,6 +406,7 @@ impl Loaded {
                 &self.connector_id,
                 &self.limits,
                 self.secrets.clone(),
+                self.write_rate.clone(),
                 started,
             ),
         };
@@ -564,7 +568,7 @@ impl Loaded {
                     platform_id,
                     LogLevel::Error,
                     &format!(
-                        "{what}: {refused} writes refused by the settings quota of {} bytes on this platform",
+                        "{what}: {refused} writes refused by the settings quota of {} bytes on this platform or its write rate",
                         self.limits.settings_bytes
                     ),
                 );
@@ -639,21 +643,20 @@ impl Loaded {
 }
 
 impl Sandbox {
-    /// Runs `call` on the call runtime and waits for it, from whichever runtime the caller is on.
+    /// Runs `call` for `platform_id` on the call runtimes ([`scheduling`]) and waits for it, from whichever runtime
+    /// the caller is on.
     async fn on_call_runtime<R: Send + 'static>(
         &self,
+        platform_id: &str,
         call: impl Future<Output = Result<R>> + Send + 'static,
     ) -> Result<R> {
-        call_runtime()?
-            .spawn(call)
-            .await
-            .map_err(|e| anyhow!("the connector's call ended abnormally: {e}"))?
+        scheduling::run(platform_id, call).await
     }
 
     /// `describe`.
     pub async fn describe(&self) -> Result<wit::ConnectorInfo> {
         let loaded = self.loaded.clone();
-        self.on_call_runtime(async move {
+        self.on_call_runtime("-", async move {
             loaded
                 .run("-", "describe", async |s, i| {
                     on_connector!(i, |c| c.call_describe(s).await)
@@ -675,7 +678,7 @@ impl Sandbox {
             state: state.into(),
         };
         let (loaded, platform) = (self.loaded.clone(), platform_id.to_string());
-        self.on_call_runtime(async move {
+        self.on_call_runtime(platform_id, async move {
             let value = loaded
                 .run(&platform, "start-activation", async |s, i| {
                     on_connector!(i, |c| c.call_start_activation(s, &request).await)
@@ -694,7 +697,7 @@ impl Sandbox {
     ) -> Result<Result<wit::ActivationResult, wit::ConnectorError>> {
         let (loaded, platform, query) =
             (self.loaded.clone(), platform_id.to_string(), query.to_vec());
-        self.on_call_runtime(async move {
+        self.on_call_runtime(platform_id, async move {
             let value = loaded
                 .run(&platform, "complete-activation", async |s, i| {
                     on_connector!(i, |c| c.call_complete_activation(s, &query).await)
@@ -708,7 +711,7 @@ impl Sandbox {
     /// `deactivate`.
     pub async fn deactivate(&self, platform_id: &str) -> Result<Result<(), wit::ConnectorError>> {
         let (loaded, platform) = (self.loaded.clone(), platform_id.to_string());
-        self.on_call_runtime(async move {
+        self.on_call_runtime(platform_id, async move {
             let value = loaded
                 .run(&platform, "deactivate", async |s, i| {
                     on_connector!(i, |c| c.call_deactivate(s).await)
@@ -735,7 +738,7 @@ impl Sandbox {
             notification.clone(),
             recipients.to_vec(),
         );
-        self.on_call_runtime(async move {
+        self.on_call_runtime(platform_id, async move {
             let value = loaded
                 .run(&platform, "deliver", async |s, i| {
                     let ids = recipients.iter().map(|r| r.delivery_id.as_str());
@@ -811,7 +814,7 @@ impl Sandbox {
             notification.clone(),
             messages.to_vec(),
         );
-        self.on_call_runtime(async move {
+        self.on_call_runtime(platform_id, async move {
             let value = loaded
                 .run(&platform, "update", async |s, i| {
                     let ids = messages.iter().map(|m| m.recipient.delivery_id.as_str());
@@ -854,7 +857,7 @@ impl Sandbox {
     /// `status`.
     pub async fn status(&self, platform_id: &str) -> Result<wit::IntegrationState> {
         let (loaded, platform) = (self.loaded.clone(), platform_id.to_string());
-        self.on_call_runtime(async move {
+        self.on_call_runtime(platform_id, async move {
             let value = loaded
                 .run(&platform, "status", async |s, i| {
                     on_connector!(i, |c| c.call_status(s).await)
@@ -876,7 +879,7 @@ impl Sandbox {
             platform_id.to_string(),
             request.clone(),
         );
-        self.on_call_runtime(async move {
+        self.on_call_runtime(platform_id, async move {
             let value = loaded
                 .run(&platform, "handle-inbound", async |s, i| {
                     on_connector!(i, |c| c.call_handle_inbound(s, &request).await)
@@ -928,43 +931,4 @@ fn v0_1_0_notification(n: &wit::Notification) -> v0_1_0::wit::Notification {
         body: n.body.clone(),
         group: n.group.clone(),
     }
-}
-
-/// Threads of the call runtime per available core, unless `LMS_HARNESS_CALL_THREADS` says how many in all.
-const CALL_THREADS_PER_CORE: usize = 8;
-/// The environment variable that sizes the call runtime.
-pub const CALL_THREADS_ENV: &str = "LMS_HARNESS_CALL_THREADS";
-
-/// The runtime every connector call runs on (one per process, started on first use). It has many more threads than
-/// the machine has cores, so that a few calls that keep the CPU busy between their epoch yields leave threads idle,
-/// parked on the I/O driver, for the calls that wait on the network, and the operating system shares the cores
-/// between them preemptively instead of each waiting for a busy call's next yield.
-fn call_runtime() -> Result<&'static tokio::runtime::Runtime> {
-    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
-    static STARTING: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    if let Some(runtime) = RUNTIME.get() {
-        return Ok(runtime);
-    }
-    // One start only: a second runtime built in a race would be dropped here, inside the caller's runtime, which
-    // tokio forbids.
-    let _starting = STARTING.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(runtime) = RUNTIME.get() {
-        return Ok(runtime);
-    }
-    let threads = std::env::var(CALL_THREADS_ENV)
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-        .filter(|n| *n > 0)
-        .unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map_or(2, |n| n.get())
-                .saturating_mul(CALL_THREADS_PER_CORE)
-        });
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(threads)
-        .thread_name("connector-call")
-        .enable_all()
-        .build()
-        .context("starting the connector call runtime")?;
-    Ok(RUNTIME.get_or_init(|| runtime))
 }

@@ -5,6 +5,7 @@ use crate::limits::{Exceeded, Limits, THROTTLE_AFTER, Tracked};
 use crate::outbound::OutboundPolicy;
 use crate::progress::CallProgress;
 use crate::store::ConnectorStore;
+use crate::write_rate::WriteRate;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use wasmtime::component::ResourceTable;
@@ -81,6 +82,8 @@ pub(crate) struct Scope {
     pub(crate) known: Option<Vec<String>>,
     /// Bytes of settings and secrets the connector may keep on this platform.
     pub(crate) settings_quota: u64,
+    /// How fast the connector may write settings and secrets, per platform, across calls.
+    pub(crate) write_rate: Arc<WriteRate>,
     /// Writes refused by the settings quota during this call.
     pub(crate) refused_writes: usize,
     host_time: Duration,
@@ -99,6 +102,7 @@ impl Scope {
         connector_id: &str,
         limits: &Limits,
         rules: Arc<SecretRules>,
+        write_rate: Arc<WriteRate>,
         started: Instant,
     ) -> Self {
         Scope {
@@ -112,6 +116,7 @@ impl Scope {
             rules,
             known: None,
             settings_quota: limits.settings_bytes,
+            write_rate,
             refused_writes: 0,
             host_time: Duration::ZERO,
             pause_owed: Duration::ZERO,

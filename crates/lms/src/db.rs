@@ -1,6 +1,7 @@
 //! The LMS's state in SQLite: platforms, their users, sessions and notifications, connector settings and secrets,
 //! the delivery outbox and the audit log. Nothing a user would lose on restart lives only in memory.
 
+use crate::connector_log::{self, ConnectorLog};
 use crate::integrity;
 use crate::secrets::SecretBox;
 use anyhow::{Context, Result};
@@ -13,7 +14,7 @@ use std::sync::{Arc, Mutex};
 
 /// How long a write waits for another process's write to the same database to finish (several runners may share a
 /// data folder).
-const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+pub(crate) const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Begins a transaction that takes the database's write lock at once (waiting up to [`BUSY_TIMEOUT`] for another
 /// process's): a transaction that reads first and writes later could otherwise fail with "database is locked" when
@@ -23,7 +24,7 @@ pub fn write(conn: &mut Connection) -> rusqlite::Result<rusqlite::Transaction<'_
 }
 
 /// The schema; `user_version` records which migrations ran.
-const MIGRATIONS: &[&str] = &[
+pub(crate) const MIGRATIONS: &[&str] = &[
     r#"
 CREATE TABLE platforms (
     id TEXT PRIMARY KEY,
@@ -261,6 +262,20 @@ ALTER TABLE notifications ADD COLUMN reminder TEXT;
 CREATE INDEX notifications_by_session ON notifications (platform_id, session_id, kind);
 ALTER TABLE platforms ADD COLUMN reminders TEXT;
 "#,
+    // The connector log moves to a database of its own (`connector_log`): its lines written so far go with it.
+    r#"
+CREATE TABLE IF NOT EXISTS connector_log_db.connector_log (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    platform_id TEXT NOT NULL,
+    connector_id TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    level TEXT NOT NULL,
+    message TEXT NOT NULL
+);
+INSERT INTO connector_log_db.connector_log (platform_id, connector_id, at, level, message)
+    SELECT platform_id, connector_id, at, level, message FROM main.connector_log ORDER BY seq;
+DROP TABLE main.connector_log;
+"#,
 ];
 
 /// What keeps the connector quotas and the retention of log and audit rows cheap: a running total of the bytes
@@ -313,7 +328,6 @@ CREATE TRIGGER IF NOT EXISTS connector_secrets_removed AFTER DELETE ON connector
     UPDATE connector_usage SET bytes = bytes - length(CAST(OLD.key AS BLOB)) - length(OLD.sealed)
         WHERE platform_id = OLD.platform_id AND connector_id = OLD.connector_id;
 END;
-CREATE INDEX IF NOT EXISTS connector_log_by_owner ON connector_log (platform_id, connector_id, seq);
 CREATE INDEX IF NOT EXISTS audit_log_by_platform ON audit_log (platform_id, seq);
 "#;
 
@@ -347,6 +361,8 @@ pub struct Db {
     /// The one connection, behind a fair lock: waiters get it in turn, so a connector that writes without pause
     /// (up to its quotas) cannot keep another platform's call waiting for more than a turn.
     conn: Arc<FairMutex<Connection>>,
+    /// The connectors' log lines, in a database of their own ([`connector_log`]).
+    log: ConnectorLog,
     secrets: SecretBox,
     retention: Retention,
     /// Rows written per log or audit owner since its last trim (in this process).
@@ -474,9 +490,9 @@ pub struct Session {
     pub ends_at: i64,
 }
 
-/// Opens (creating if needed) the database at `path`: checks its integrity ([`integrity::check`]), then brings its
-/// schema up to date.
-pub(crate) fn connect(path: &Path) -> Result<Connection> {
+/// Opens (creating if needed) the database at `path` and its connector log ([`connector_log`]): checks its integrity
+/// ([`integrity::check`]), then brings its schema up to date.
+pub(crate) fn connect(path: &Path) -> Result<(Connection, ConnectorLog)> {
     let conn = Connection::open(path)
         .with_context(|| format!("opening the database {}", path.display()))?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
@@ -484,6 +500,14 @@ pub(crate) fn connect(path: &Path) -> Result<Connection> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    let log_path = connector_log::path_for(path);
+    let log = ConnectorLog::open(&log_path)?;
+    // Attached for the migrations only, so that the one moving the log finds where it goes.
+    conn.execute(
+        &format!("ATTACH DATABASE ?1 AS {}", connector_log::ATTACHED),
+        [log_path.to_string_lossy()],
+    )
+    .context("attaching the connector log")?;
     let mut conn = conn;
     let tx = write(&mut conn)?;
     // Under the write lock: another process opening the same folder at the same moment waits, then finds the
@@ -497,20 +521,23 @@ pub(crate) fn connect(path: &Path) -> Result<Connection> {
     tx.execute_batch(QUOTAS_AND_RETENTION)
         .context("setting up the connector quotas and the retention of log rows")?;
     tx.commit()?;
-    Ok(conn)
+    conn.execute(&format!("DETACH DATABASE {}", connector_log::ATTACHED), [])?;
+    Ok((conn, log))
 }
 
 impl Db {
     /// Opens (creating if needed) the database at `path`, sealing secrets with `secrets`. A damaged file is refused
     /// with [`integrity::Damaged`].
     pub fn open(path: &Path, secrets: SecretBox) -> Result<Db> {
-        Ok(Db::over(connect(path)?, secrets))
+        let (conn, log) = connect(path)?;
+        Ok(Db::over(conn, log, secrets))
     }
 
-    /// The database over an open, checked connection, sealing secrets with `secrets`.
-    pub(crate) fn over(conn: Connection, secrets: SecretBox) -> Db {
+    /// The database over an open, checked connection and its connector log, sealing secrets with `secrets`.
+    pub(crate) fn over(conn: Connection, log: ConnectorLog, secrets: SecretBox) -> Db {
         Db {
             conn: Arc::new(FairMutex::new(conn)),
+            log,
             secrets,
             retention: Retention::default(),
             since_trim: Arc::default(),
@@ -545,6 +572,11 @@ impl Db {
     /// The connection, for one unit of work.
     pub fn conn(&self) -> FairMutexGuard<'_, Connection> {
         self.conn.lock()
+    }
+
+    /// The connector log's connection ([`connector_log`]), for one unit of work.
+    pub fn log_conn(&self) -> FairMutexGuard<'_, Connection> {
+        self.log.conn()
     }
 
     /// Creates or updates a platform.
@@ -732,7 +764,7 @@ impl Db {
         level: &str,
         message: &str,
     ) -> Result<()> {
-        let conn = self.conn();
+        let conn = self.log.conn();
         conn.execute(
             "INSERT INTO connector_log (platform_id, connector_id, at, level, message) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![platform_id, connector_id, now(), level, message],

@@ -1,7 +1,8 @@
 //! A simulated LMS that hosts connectors, as a real platform would embed `connector-host`.
 //!
 //! - [`db`]: the SQLite store (it implements the host's [`connector_host::ConnectorStore`]), with secrets sealed by
-//!   [`secrets::SecretBox`]; [`integrity`] checks the file and [`sealed`] the key when it is opened.
+//!   [`secrets::SecretBox`]; [`integrity`] checks the file and [`sealed`] the key when it is opened; connectors'
+//!   log lines go to a database of their own ([`connector_log`]).
 //! - [`integration`]: a platform's integration with a connector and its state (inactive, approval requested,
 //!   active, disconnected), activation and deactivation.
 //! - [`connector_health`]: a connector disabled after repeated failures, and re-enabling it.
@@ -17,6 +18,7 @@
 //! - [`replay`]: the signed inbound requests seen recently, to refuse replays.
 
 pub mod connector_health;
+pub mod connector_log;
 pub mod db;
 pub mod inbound;
 pub mod inbound_guard;

@@ -1,0 +1,308 @@
+//! Where connector calls run, and at what CPU priority: the one place that decides how the cores are shared between
+//! calls.
+//!
+//! Every call runs on the host's own call runtime, never on the caller's: the LMS's pages, workers and servers never
+//! run connector code. The call runtime has many more threads than the machine has cores, so that a call that keeps
+//! the CPU busy between its epoch yields leaves threads free for the calls that wait on the network.
+//!
+//! A call that has shown itself heavy moves to a second runtime whose threads run at the operating system's lowest
+//! priority (`SCHED_IDLE` on Linux), where it gets only the CPU no other thread of the machine wants: a well-behaved
+//! call of another platform that wakes from the network is scheduled at once instead of waiting for a busy call's
+//! slice to end. A call is heavy once it has been running (wasm and host functions together) for more than
+//! [`THROTTLE_AFTER`], or when its platform's calls together have been running for more than one core's worth of
+//! time lately ([`HOT_SHARE`]), which is how many short calls in parallel add up to a heavy one. A platform's own
+//! calls, one after another, never use more than one core: the outbox sends a platform's batches one at a time.
+//!
+//! The move happens between two polls of the call: its future is boxed, and the task that drove it on the call
+//! runtime hands it over to a task of the low-priority runtime, which polls it from then on (tokio's I/O and timers,
+//! and wasmtime's fibers, take the waker of whichever task polls them).
+
+use crate::limits::THROTTLE_AFTER;
+use anyhow::{Context as _, Result, anyhow};
+use parking_lot::Mutex;
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+use tokio::runtime::Runtime;
+
+/// Threads of the call runtime per available core, unless `LMS_HARNESS_CALL_THREADS` says how many in all.
+const CALL_THREADS_PER_CORE: usize = 8;
+/// Threads of the low-priority runtime per available core.
+const HEAVY_THREADS_PER_CORE: usize = 4;
+/// The environment variable that sizes the call runtime.
+pub const CALL_THREADS_ENV: &str = "LMS_HARNESS_CALL_THREADS";
+
+/// How fast a platform's measured call time is forgotten: the time constant of its exponential decay.
+const HEAT_MEMORY: Duration = Duration::from_secs(1);
+/// The share of one core a platform's calls may keep running, on average over [`HEAT_MEMORY`], before its calls are
+/// moved to the low-priority runtime.
+pub const HOT_SHARE: f64 = 1.0;
+/// Platforms whose meters are kept before the cold ones are forgotten.
+const METERS_KEPT: usize = 1_024;
+
+/// A boxed call, as it moves from one runtime to the other.
+type Call<R> = Pin<Box<dyn Future<Output = Result<R>> + Send>>;
+
+/// The two runtimes and the platforms' meters (one per process, started on first use).
+struct Scheduler {
+    calls: Runtime,
+    heavy: Runtime,
+    meters: Mutex<HashMap<String, Arc<Meter>>>,
+}
+
+fn scheduler() -> Result<&'static Scheduler> {
+    static SCHEDULER: OnceLock<Scheduler> = OnceLock::new();
+    static STARTING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    if let Some(scheduler) = SCHEDULER.get() {
+        return Ok(scheduler);
+    }
+    // One start only: a second runtime built in a race would be dropped here, inside the caller's runtime, which
+    // tokio forbids.
+    let _starting = STARTING.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(scheduler) = SCHEDULER.get() {
+        return Ok(scheduler);
+    }
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let threads = std::env::var(CALL_THREADS_ENV)
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or_else(|| cores.saturating_mul(CALL_THREADS_PER_CORE));
+    let calls = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .thread_name("connector-call")
+        .enable_all()
+        .build()
+        .context("starting the connector call runtime")?;
+    let heavy = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cores.saturating_mul(HEAVY_THREADS_PER_CORE))
+        .thread_name("connector-heavy")
+        .on_thread_start(lowest_priority)
+        .enable_all()
+        .build()
+        .context("starting the low-priority connector call runtime")?;
+    Ok(SCHEDULER.get_or_init(|| Scheduler {
+        calls,
+        heavy,
+        meters: Mutex::default(),
+    }))
+}
+
+/// Puts the calling thread at the operating system's lowest CPU priority, for good: an unprivileged thread may
+/// lower its priority but not raise it again, so only the low-priority runtime's own threads do this.
+fn lowest_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        let param = libc::sched_param { sched_priority: 0 };
+        // SAFETY: `sched_setscheduler` reads `param` and changes only the calling thread's (pid 0) policy.
+        let changed = unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) };
+        if changed != 0 {
+            tracing::warn!(
+                "the low-priority connector threads could not be set to SCHED_IDLE: {}",
+                std::io::Error::last_os_error()
+            );
+        }
+    }
+    #[cfg(all(unix, not(target_os = "linux")))]
+    {
+        // SAFETY: `setpriority` changes only the calling thread's nice value.
+        let _ = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, 19) };
+    }
+}
+
+/// Runs `call` for `platform_id` on the call runtime, moving it to the low-priority runtime once it is heavy, and
+/// waits for it from whichever runtime the caller is on.
+pub(crate) async fn run<R: Send + 'static>(
+    platform_id: &str,
+    call: impl Future<Output = Result<R>> + Send + 'static,
+) -> Result<R> {
+    let scheduler = scheduler()?;
+    let meter = scheduler.meter(platform_id);
+    let metered = Metered {
+        call: Some(Box::pin(call)),
+        meter,
+        ran: Duration::ZERO,
+        may_move: true,
+    };
+    let ended = |e: tokio::task::JoinError| anyhow!("the connector's call ended abnormally: {e}");
+    let moved = if metered.meter.hot(Instant::now()) {
+        metered
+    } else {
+        match scheduler.calls.spawn(metered).await.map_err(ended)? {
+            Step::Done(result) => return result,
+            Step::Heavy(moved) => moved,
+        }
+    };
+    let moved = Metered {
+        may_move: false,
+        ..moved
+    };
+    match scheduler.heavy.spawn(moved).await.map_err(ended)? {
+        Step::Done(result) => result,
+        Step::Heavy(_) => unreachable!("a call on the low-priority runtime stays there"),
+    }
+}
+
+impl Scheduler {
+    /// The meter of `platform_id`, created on first use; cold meters are forgotten when many are kept.
+    fn meter(&self, platform_id: &str) -> Arc<Meter> {
+        let mut meters = self.meters.lock();
+        if let Some(meter) = meters.get(platform_id) {
+            return meter.clone();
+        }
+        if meters.len() >= METERS_KEPT {
+            let now = Instant::now();
+            meters.retain(|_, m| Arc::strong_count(m) > 1 || m.share(now) > 0.01);
+        }
+        meters
+            .entry(platform_id.to_string())
+            .or_insert_with(|| Arc::new(Meter::default()))
+            .clone()
+    }
+}
+
+/// How much a platform's calls have been running lately, decaying exponentially over [`HEAT_MEMORY`].
+#[derive(Default)]
+struct Meter {
+    heat: Mutex<Heat>,
+}
+
+#[derive(Default)]
+struct Heat {
+    /// Seconds of running time, decayed to `at`.
+    seconds: f64,
+    at: Option<Instant>,
+}
+
+impl Heat {
+    fn decayed(&self, now: Instant) -> f64 {
+        match self.at {
+            Some(at) => {
+                let elapsed = now.saturating_duration_since(at).as_secs_f64();
+                self.seconds * (-elapsed / HEAT_MEMORY.as_secs_f64()).exp()
+            }
+            None => 0.0,
+        }
+    }
+}
+
+impl Meter {
+    /// Counts `ran` of running time ending `now`; whether the platform is now hot.
+    fn add(&self, ran: Duration, now: Instant) -> bool {
+        let mut heat = self.heat.lock();
+        heat.seconds = heat.decayed(now) + ran.as_secs_f64();
+        heat.at = Some(now);
+        heat.seconds / HEAT_MEMORY.as_secs_f64() > HOT_SHARE
+    }
+
+    /// The share of a core the platform's calls have been running lately.
+    fn share(&self, now: Instant) -> f64 {
+        self.heat.lock().decayed(now) / HEAT_MEMORY.as_secs_f64()
+    }
+
+    fn hot(&self, now: Instant) -> bool {
+        self.share(now) > HOT_SHARE
+    }
+}
+
+/// What driving a call on one runtime came to.
+enum Step<R> {
+    /// The call ended.
+    Done(Result<R>),
+    /// The call is heavy: it goes on on the low-priority runtime.
+    Heavy(Metered<R>),
+}
+
+/// A call, timed at each poll against its platform's meter.
+struct Metered<R> {
+    call: Option<Call<R>>,
+    meter: Arc<Meter>,
+    /// Time the call has been running, over all its polls.
+    ran: Duration,
+    /// Whether it may still move to the low-priority runtime.
+    may_move: bool,
+}
+
+impl<R> Future for Metered<R> {
+    type Output = Step<R>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Step<R>> {
+        let this = &mut *self;
+        let Some(call) = this.call.as_mut() else {
+            return Poll::Ready(Step::Done(Err(anyhow!(
+                "the call was polled after it ended"
+            ))));
+        };
+        let started = Instant::now();
+        let polled = call.as_mut().poll(cx);
+        let now = Instant::now();
+        let ran = now - started;
+        this.ran += ran;
+        let hot = this.meter.add(ran, now);
+        match polled {
+            Poll::Ready(result) => {
+                this.call = None;
+                Poll::Ready(Step::Done(result))
+            }
+            Poll::Pending if this.may_move && (hot || this.ran > THROTTLE_AFTER) => {
+                Poll::Ready(Step::Heavy(Metered {
+                    call: this.call.take(),
+                    meter: this.meter.clone(),
+                    ran: this.ran,
+                    may_move: false,
+                }))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_platform_running_more_than_a_core_lately_is_hot_and_cools_down() {
+        let meter = Meter::default();
+        let start = Instant::now();
+        // One call at a time, running half the time: never hot.
+        for i in 0..100 {
+            let at = start + Duration::from_millis(20 * i);
+            assert!(!meter.add(Duration::from_millis(10), at));
+        }
+        // Two calls at once, each running all the time: hot within a second.
+        let mut hot = false;
+        for i in 0..100 {
+            let at = start + Duration::from_secs(2) + Duration::from_millis(10 * i);
+            hot = meter.add(Duration::from_millis(20), at);
+        }
+        assert!(hot);
+        // Quiet for a few seconds: cold again.
+        assert!(!meter.hot(start + Duration::from_secs(8)));
+    }
+
+    #[tokio::test]
+    async fn a_heavy_call_finishes_on_the_low_priority_runtime() {
+        let on = run("test-heavy", async {
+            // Running past the threshold, with yields in between, as a busy wasm call does at each epoch tick.
+            let started = Instant::now();
+            while started.elapsed() < THROTTLE_AFTER * 2 {
+                std::hint::black_box((0..10_000u64).sum::<u64>());
+                tokio::task::yield_now().await;
+            }
+            Ok(std::thread::current().name().map(str::to_string))
+        })
+        .await
+        .unwrap();
+        assert_eq!(on.as_deref(), Some("connector-heavy"));
+        let light = run("test-light", async {
+            Ok(std::thread::current().name().map(str::to_string))
+        })
+        .await
+        .unwrap();
+        assert_eq!(light.as_deref(), Some("connector-call"));
+    }
+}
