@@ -338,6 +338,37 @@ async fn unbounded_allocation_hits_the_memory_limit() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn allocating_again_and_again_is_stopped_by_the_memory_growth_rate() {
+    let world = World::new("hostile-alloc-rate");
+    // Never disabled, so that it keeps allocating.
+    let limits = Limits {
+        failures_before_disable: u32::MAX,
+        ..Limits::default()
+    };
+    let hostile = load_hostile(&world, no_outbound(), limits);
+    // Each call grows to the 64 MiB limit: two fit in the platform's 128 MiB burst; the bucket refills at 16 MiB a
+    // second, far slower than calls that each take 62 MiB more than the resident part.
+    let mut errors = Vec::new();
+    for _ in 0..4 {
+        errors.push(contained(&world, &hostile, "alloc").await.unwrap_err());
+    }
+    assert!(
+        errors[0].contains("forcing trap when growing memory"),
+        "the memory limit: {}",
+        errors[0]
+    );
+    assert!(
+        errors[2..]
+            .iter()
+            .any(|e| e.contains("grew their memory faster than 16 MiB a second")),
+        "{errors:?}"
+    );
+    // Another platform has its own budget (`contained` checked that p2 is still served after each attack), and a
+    // call that stays within the resident part is never charged.
+    assert!(hostile.status("p1").await.is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unbounded_recursion_overflows_the_stack() {
     let world = World::new("hostile-recurse");
     let hostile = load_hostile(&world, no_outbound(), Limits::default());

@@ -17,7 +17,6 @@ use crate::state::{Scope, StoreState};
 use crate::store::{DirectoryUser, LogLevel, StoredKind};
 use crate::untrusted::{Cleaner, Untrusted};
 use crate::wit;
-use crate::write_rate::{WRITE_BURST_BYTES, WRITE_BYTES_PER_SECOND};
 
 /// Longest log line kept; longer lines are cut.
 const MAX_LOG_LINE: usize = 2_000;
@@ -47,7 +46,7 @@ impl crate::bindings::v0_2_0::types::Host for StoreState {}
 impl crate::bindings::v0_3_0::types::Host for StoreState {}
 
 /// Whether writing `key` = `value` (of `kind`) keeps the connector within its settings quota on the platform, and
-/// within its write rate there ([`crate::write_rate`]); the refusal, when not, is the error the connector gets, and
+/// within its write rate there ([`crate::settings_writes`]); the refusal, when not, is the error the connector gets, and
 /// the first one of a call is logged as a warning.
 fn within_quota(
     s: &mut Scope,
@@ -68,13 +67,14 @@ fn within_quota(
             s.settings_quota
         )
     } else if !s
-        .write_rate
+        .settings_writes
         .take(&s.platform_id, written, std::time::Instant::now())
     {
+        let rate = s.settings_writes.rate();
         format!(
             "refused: the connector wrote settings and secrets faster than {} bytes a second on this platform \
              (after a burst of {} bytes); write less often",
-            WRITE_BYTES_PER_SECOND, WRITE_BURST_BYTES
+            rate.per_second, rate.burst
         )
     } else {
         return Ok(Ok(()));

@@ -26,6 +26,7 @@ pub mod manifest;
 pub mod outbound;
 mod policy;
 pub mod progress;
+pub mod rates;
 pub mod redact;
 mod sandbox;
 mod scheduling;
@@ -33,7 +34,6 @@ mod state;
 pub mod store;
 pub mod surface;
 pub mod untrusted;
-mod write_rate;
 
 /// The contract's types as the host uses them, whatever version a connector implements: those of 0.1.0, which
 /// later versions reuse, and the notification, recipient and updates of 0.3.0 (given to a connector of an earlier

@@ -6,6 +6,8 @@
 //! ([`Limits::host_time`]), the wall clock, log lines and bytes, and the bytes of settings and secrets kept per
 //! platform ([`Limits::settings_bytes`]).
 
+use crate::rates::{Buckets, Rate};
+use std::sync::Arc;
 use std::time::Duration;
 use wasmtime::StoreLimits;
 
@@ -93,17 +95,25 @@ pub const THROTTLE_AFTER: Duration = Duration::from_millis(100);
 /// How often the engine's epoch advances.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
-/// The store's limits, remembering the largest linear memory the instance grew to.
+/// Bytes of each pooled linear memory kept mapped from one call to the next (reset in place rather than unmapped).
+pub const KEPT_RESIDENT: usize = 2 << 20;
+
+/// The store's limits, remembering the largest linear memory the instance grew to, and taking each growth from the
+/// platform's memory-growth rate ([`crate::rates::MEMORY_GROWTH`]).
 pub(crate) struct Tracked {
     inner: StoreLimits,
     pub(crate) peak_memory: usize,
+    growth: Arc<Buckets>,
+    platform_id: String,
 }
 
 impl Tracked {
-    pub(crate) fn new(inner: StoreLimits) -> Self {
+    pub(crate) fn new(inner: StoreLimits, growth: Arc<Buckets>, platform_id: &str) -> Self {
         Tracked {
             inner,
             peak_memory: 0,
+            growth,
+            platform_id: platform_id.to_string(),
         }
     }
 }
@@ -117,6 +127,16 @@ impl wasmtime::ResourceLimiter for Tracked {
     ) -> wasmtime::Result<bool> {
         let allowed = self.inner.memory_growing(current, desired, maximum)?;
         if allowed {
+            // Pages within what the pool keeps resident cost no mapping: only growth past it is counted.
+            let grown = desired.saturating_sub(current.max(KEPT_RESIDENT));
+            if !self
+                .growth
+                .take(&self.platform_id, grown, std::time::Instant::now())
+            {
+                return Err(wasmtime::Error::new(Exceeded::MemoryGrowth(
+                    self.growth.rate(),
+                )));
+            }
             self.peak_memory = self.peak_memory.max(desired);
         }
         Ok(allowed)
@@ -154,7 +174,7 @@ impl wasmtime::ResourceLimiter for Tracked {
 
 /// A per-call limit the connector went past inside a host function, where the WIT gives the function no error to
 /// return: the host function traps with it, and [`crate::Sandbox`] reports it in these words.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Exceeded {
     /// The call spent more than its budget inside host functions.
     HostTime(Duration),
@@ -162,6 +182,8 @@ pub enum Exceeded {
     Deadline(Duration),
     /// The call's log lines, once cut and blanked, came to more than this many bytes.
     LogBytes(usize),
+    /// The connector's calls on the platform grew their memory faster than this rate.
+    MemoryGrowth(Rate),
 }
 
 impl std::fmt::Display for Exceeded {
@@ -178,6 +200,13 @@ impl std::fmt::Display for Exceeded {
             Exceeded::LogBytes(limit) => write!(
                 f,
                 "it wrote more than {limit} bytes to its log in one call and was stopped"
+            ),
+            Exceeded::MemoryGrowth(rate) => write!(
+                f,
+                "its calls on this platform grew their memory faster than {} MiB a second (after {} MiB at once) \
+                 and it was stopped",
+                rate.per_second / 1048576.0,
+                rate.burst / 1048576.0
             ),
         }
     }

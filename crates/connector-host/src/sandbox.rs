@@ -15,11 +15,12 @@ use crate::cache::compile;
 use crate::capture;
 use crate::health;
 use crate::inbound::SignedRequests;
-use crate::limits::{Exceeded, FUEL_PER_TICK, Limits, THROTTLE_AFTER, Tracked};
+use crate::limits::{Exceeded, FUEL_PER_TICK, KEPT_RESIDENT, Limits, THROTTLE_AFTER, Tracked};
 use crate::link;
 use crate::outbound::{OutboundConfig, OutboundPolicy};
 use crate::policy::Policy;
 use crate::progress::{CallProgress, DeliveryProgress};
+use crate::rates::{self, Buckets};
 use crate::redact::redact;
 use crate::scheduling;
 use crate::state::{Scope, SecretRules, StoreState};
@@ -27,7 +28,6 @@ use crate::store::{ConnectorStore, Disabled, LogLevel};
 use crate::surface::Surface;
 use crate::untrusted::{Cleaner, Untrusted};
 use crate::wit;
-use crate::write_rate::WriteRate;
 use anyhow::{Context, Result, anyhow, bail};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -59,7 +59,7 @@ fn pooling(instances: u32) -> PoolingAllocationConfig {
         .max_memories_per_component(2)
         .max_tables_per_component(8)
         .max_memory_size(MAX_POOLED_MEMORY)
-        .linear_memory_keep_resident(2 << 20)
+        .linear_memory_keep_resident(KEPT_RESIDENT)
         .table_keep_resident(64 << 10);
     pool
 }
@@ -107,7 +107,9 @@ struct Loaded {
     limits: Limits,
     secrets: Arc<SecretRules>,
     /// How fast it may write settings and secrets on each platform.
-    write_rate: Arc<WriteRate>,
+    settings_writes: Arc<Buckets>,
+    /// How fast its calls may grow their linear memory on each platform.
+    memory_growth: Arc<Buckets>,
     inbound: Option<SignedRequests>,
     health: health::Health,
     /// The largest linear memory an instance of this connector grew to, in bytes.
@@ -275,7 +277,8 @@ impl Sandbox {
                 health: health::Health::new(policy.limits.failures_before_disable),
                 limits: policy.limits,
                 secrets,
-                write_rate: Arc::default(),
+                settings_writes: Arc::new(Buckets::new(rates::SETTINGS_WRITES)),
+                memory_growth: Arc::new(Buckets::new(rates::MEMORY_GROWTH)),
                 peak_memory: Default::default(),
                 last_fuel: Default::default(),
                 last_host_time: Default::default(),
@@ -398,6 +401,8 @@ impl Loaded {
                     .instances(self.limits.instances)
                     .trap_on_grow_failure(true)
                     .build(),
+                self.memory_growth.clone(),
+                platform_id,
             ),
             progress: None,
             scope: Scope::new(
@@ -406,7 +411,7 @@ impl Loaded {
                 &self.connector_id,
                 &self.limits,
                 self.secrets.clone(),
-                self.write_rate.clone(),
+                self.settings_writes.clone(),
                 started,
             ),
         };

@@ -4,8 +4,8 @@
 use crate::limits::{Exceeded, Limits, THROTTLE_AFTER, Tracked};
 use crate::outbound::OutboundPolicy;
 use crate::progress::CallProgress;
+use crate::rates::Buckets;
 use crate::store::ConnectorStore;
-use crate::write_rate::WriteRate;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use wasmtime::component::ResourceTable;
@@ -83,7 +83,7 @@ pub(crate) struct Scope {
     /// Bytes of settings and secrets the connector may keep on this platform.
     pub(crate) settings_quota: u64,
     /// How fast the connector may write settings and secrets, per platform, across calls.
-    pub(crate) write_rate: Arc<WriteRate>,
+    pub(crate) settings_writes: Arc<Buckets>,
     /// Writes refused by the settings quota during this call.
     pub(crate) refused_writes: usize,
     host_time: Duration,
@@ -102,7 +102,7 @@ impl Scope {
         connector_id: &str,
         limits: &Limits,
         rules: Arc<SecretRules>,
-        write_rate: Arc<WriteRate>,
+        settings_writes: Arc<Buckets>,
         started: Instant,
     ) -> Self {
         Scope {
@@ -116,7 +116,7 @@ impl Scope {
             rules,
             known: None,
             settings_quota: limits.settings_bytes,
-            write_rate,
+            settings_writes,
             refused_writes: 0,
             host_time: Duration::ZERO,
             pause_owed: Duration::ZERO,

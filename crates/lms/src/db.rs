@@ -361,6 +361,8 @@ pub struct Db {
     /// The one connection, behind a fair lock: waiters get it in turn, so a connector that writes without pause
     /// (up to its quotas) cannot keep another platform's call waiting for more than a turn.
     conn: Arc<FairMutex<Connection>>,
+    /// Read-only connections for the reads a connector makes ([`Readers`]); none for an in-memory database.
+    readers: Option<Arc<Readers>>,
     /// The connectors' log lines, in a database of their own ([`connector_log`]).
     log: ConnectorLog,
     secrets: SecretBox,
@@ -490,9 +492,81 @@ pub struct Session {
     pub ends_at: i64,
 }
 
-/// Opens (creating if needed) the database at `path` and its connector log ([`connector_log`]): checks its integrity
-/// ([`integrity::check`]), then brings its schema up to date.
-pub(crate) fn connect(path: &Path) -> Result<(Connection, ConnectorLog)> {
+/// Read-only connections to a database file beside its one writing connection, for the reads a connector makes
+/// through the host (settings, secrets, users, quotas, whether it is disabled): in write-ahead-log mode they never
+/// wait for a write, so a connector that keeps the writing connection busy (up to its quotas and rates) does not make
+/// another platform's reads wait their turn behind it.
+struct Readers {
+    conns: Vec<parking_lot::Mutex<Connection>>,
+    next: std::sync::atomic::AtomicUsize,
+}
+
+/// Read-only connections per database file.
+const READERS: usize = 4;
+
+impl Readers {
+    /// `READERS` read-only connections to the database file at `path`; none for an in-memory database, which a
+    /// second connection would not see.
+    fn open(path: &Path) -> Result<Option<Readers>> {
+        if path == Path::new(":memory:") {
+            return Ok(None);
+        }
+        let conns = (0..READERS)
+            .map(|_| {
+                let conn = Connection::open_with_flags(
+                    path,
+                    rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                        | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )
+                .with_context(|| format!("opening the database {} to read", path.display()))?;
+                conn.busy_timeout(BUSY_TIMEOUT)?;
+                Ok(parking_lot::Mutex::new(conn))
+            })
+            .collect::<Result<_>>()?;
+        Ok(Some(Readers {
+            conns,
+            next: Default::default(),
+        }))
+    }
+
+    /// A free connection if there is one, else the next one in turn.
+    fn get(&self) -> parking_lot::MutexGuard<'_, Connection> {
+        if let Some(free) = self.conns.iter().find_map(|c| c.try_lock()) {
+            return free;
+        }
+        let i = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % self.conns.len();
+        self.conns[i].lock()
+    }
+}
+
+/// A connection to read with: a read-only one, or the writing one for an in-memory database.
+pub enum Reading<'a> {
+    /// A read-only connection.
+    Reader(parking_lot::MutexGuard<'a, Connection>),
+    /// The writing connection.
+    Writer(FairMutexGuard<'a, Connection>),
+}
+
+impl std::ops::Deref for Reading<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        match self {
+            Reading::Reader(c) => c,
+            Reading::Writer(c) => c,
+        }
+    }
+}
+
+/// A database opened and brought up to date, before its secrets key is known.
+pub(crate) struct Opened {
+    pub(crate) conn: Connection,
+    log: ConnectorLog,
+    readers: Option<Readers>,
+}
+
+/// Opens (creating if needed) the database at `path`, its read-only connections and its connector log
+/// ([`connector_log`]): checks its integrity ([`integrity::check`]), then brings its schema up to date.
+pub(crate) fn connect(path: &Path) -> Result<Opened> {
     let conn = Connection::open(path)
         .with_context(|| format!("opening the database {}", path.display()))?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
@@ -522,22 +596,26 @@ pub(crate) fn connect(path: &Path) -> Result<(Connection, ConnectorLog)> {
         .context("setting up the connector quotas and the retention of log rows")?;
     tx.commit()?;
     conn.execute(&format!("DETACH DATABASE {}", connector_log::ATTACHED), [])?;
-    Ok((conn, log))
+    Ok(Opened {
+        conn,
+        log,
+        readers: Readers::open(path)?,
+    })
 }
 
 impl Db {
     /// Opens (creating if needed) the database at `path`, sealing secrets with `secrets`. A damaged file is refused
     /// with [`integrity::Damaged`].
     pub fn open(path: &Path, secrets: SecretBox) -> Result<Db> {
-        let (conn, log) = connect(path)?;
-        Ok(Db::over(conn, log, secrets))
+        Ok(Db::over(connect(path)?, secrets))
     }
 
-    /// The database over an open, checked connection and its connector log, sealing secrets with `secrets`.
-    pub(crate) fn over(conn: Connection, log: ConnectorLog, secrets: SecretBox) -> Db {
+    /// The database opened by [`connect`], sealing secrets with `secrets`.
+    pub(crate) fn over(opened: Opened, secrets: SecretBox) -> Db {
         Db {
-            conn: Arc::new(FairMutex::new(conn)),
-            log,
+            conn: Arc::new(FairMutex::new(opened.conn)),
+            readers: opened.readers.map(Arc::new),
+            log: opened.log,
             secrets,
             retention: Retention::default(),
             since_trim: Arc::default(),
@@ -572,6 +650,14 @@ impl Db {
     /// The connection, for one unit of work.
     pub fn conn(&self) -> FairMutexGuard<'_, Connection> {
         self.conn.lock()
+    }
+
+    /// A connection to read committed data with, which waits for no write ([`Readers`]).
+    pub fn read(&self) -> Reading<'_> {
+        match &self.readers {
+            Some(readers) => Reading::Reader(readers.get()),
+            None => Reading::Writer(self.conn()),
+        }
     }
 
     /// The connector log's connection ([`connector_log`]), for one unit of work.
@@ -644,7 +730,7 @@ impl Db {
     /// A user of a platform.
     pub fn user(&self, platform_id: &str, id: &str) -> Result<Option<User>> {
         Ok(self
-            .conn()
+            .read()
             .query_row(
                 "SELECT id, email, display_name, locale, time_zone, role FROM users
                  WHERE platform_id = ?1 AND id = ?2",
@@ -661,7 +747,7 @@ impl Db {
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<User>> {
-        let conn = self.conn();
+        let conn = self.read();
         let mut stmt = conn.prepare_cached(
             "SELECT id, email, display_name, locale, time_zone, role FROM users
              WHERE platform_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
@@ -791,7 +877,7 @@ impl ConnectorStore for Db {
     /// A plain setting of a connector on a platform.
     fn setting(&self, platform: &str, connector: &str, key: &str) -> Result<Option<String>> {
         Ok(self
-            .conn()
+            .read()
             .query_row(
                 "SELECT value FROM connector_settings WHERE platform_id = ?1 AND connector_id = ?2 AND key = ?3",
                 [platform, connector, key],
@@ -822,7 +908,7 @@ impl ConnectorStore for Db {
     /// A secret of a connector on a platform, unsealed.
     fn secret(&self, platform: &str, connector: &str, key: &str) -> Result<Option<String>> {
         let sealed: Option<Vec<u8>> = self
-            .conn()
+            .read()
             .query_row(
                 "SELECT sealed FROM connector_secrets WHERE platform_id = ?1 AND connector_id = ?2 AND key = ?3",
                 [platform, connector, key],
@@ -866,7 +952,7 @@ impl ConnectorStore for Db {
         connector: &str,
         except: Option<(StoredKind, &str)>,
     ) -> Result<u64> {
-        let conn = self.conn();
+        let conn = self.read();
         let total: i64 = conn
             .prepare_cached(
                 "SELECT bytes FROM connector_usage WHERE platform_id = ?1 AND connector_id = ?2",
@@ -898,7 +984,7 @@ impl ConnectorStore for Db {
 
     fn secret_values(&self, platform: &str, connector: &str) -> Result<Vec<String>> {
         let keys: Vec<String> = {
-            let conn = self.conn();
+            let conn = self.read();
             let mut stmt = conn.prepare_cached(
                 "SELECT key FROM connector_secrets WHERE platform_id = ?1 AND connector_id = ?2",
             )?;
@@ -942,7 +1028,7 @@ impl ConnectorStore for Db {
     /// One lookup by primary key.
     fn disabled(&self, platform: &str, connector: &str) -> Result<Option<Disabled>> {
         Ok(self
-            .conn()
+            .read()
             .prepare_cached(
                 "SELECT reason, since FROM disabled_connectors WHERE platform_id = ?1 AND connector_id = ?2",
             )?

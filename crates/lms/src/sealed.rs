@@ -18,9 +18,9 @@ impl Db {
     /// key file is created only when nothing is sealed. A damaged file is refused with
     /// [`crate::integrity::Damaged`].
     pub fn open_with_key_file(path: &Path, key_file: &Path) -> Result<Db> {
-        let (conn, log) = connect(path)?;
-        let secrets = key_for(&conn, path, key_file)?;
-        Ok(Db::over(conn, log, secrets))
+        let opened = connect(path)?;
+        let secrets = key_for(&opened.conn, path, key_file)?;
+        Ok(Db::over(opened, secrets))
     }
 }
 
@@ -137,7 +137,7 @@ pub const FORGOTTEN_REASON: &str = "The LMS's secrets key was lost, so its seale
 /// concerned get an alert, and each platform's audit log records `actor`. The key file is left as it is: when it
 /// is missing, the next start makes a new one, since nothing is sealed any more.
 pub fn forget(database: &Path, actor: &str) -> Result<Forgotten> {
-    let (mut conn, _) = connect(database)?;
+    let mut conn = connect(database)?.conn;
     let tx = crate::db::write(&mut conn)?;
     let owners: Vec<(String, String)> = {
         let mut stmt = tx.prepare(
