@@ -2,6 +2,7 @@
 //! ([`connector_host`]), the simulated Slack workspace ([`slack_sim`]) to run it against, and the `lms-harness`
 //! commands and web pages.
 
+pub mod app_manifest;
 pub mod audit;
 pub mod bench_component;
 pub mod bench_invite;

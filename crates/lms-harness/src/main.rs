@@ -129,6 +129,9 @@ enum Command {
     /// The sealed secrets of a data folder: `secrets reset` when their key is lost for good.
     #[command(subcommand)]
     Secrets(lms_harness::secrets_reset::SecretsCommand),
+    /// Prints the Slack app manifest the connector needs for a platform (JSON, or YAML with --yaml): paste it into
+    /// Slack's "Create an app from a manifest".
+    SlackAppManifest(lms_harness::app_manifest::AppManifestArgs),
 }
 
 /// Whether the log on stderr is in colour: only on a terminal, and never when `NO_COLOR` is set to anything
@@ -239,6 +242,7 @@ async fn main() -> Result<()> {
         Command::Connector(command) => lms_harness::connector_health::command(command)?,
         Command::Secrets(command) => lms_harness::secrets_reset::command(command)?,
         Command::Vendor(command) => lms_harness::vendor::command(command).await?,
+        Command::SlackAppManifest(args) => lms_harness::app_manifest::command(args)?,
     }
     Ok(())
 }

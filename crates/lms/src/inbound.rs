@@ -178,11 +178,17 @@ impl Lms {
     }
 }
 
-/// Routes `POST /{connector}/{platform}/{route}` (such as `/slack/acme/events`) for the routes the connector's
-/// manifest declares.
+/// Routes `POST /{connector}/{platform}/{route}` (such as `/slack/acme/events`, see [`path`]) for the routes the
+/// connector's manifest declares.
 pub fn router(lms: Lms) -> Router {
-    let path = format!("/{}/{{platform}}/{{route}}", lms.sandbox().connector_id());
-    Router::new().route(&path, post(handle)).with_state(lms)
+    let pattern = path(lms.sandbox().connector_id(), "{platform}", "{route}");
+    Router::new().route(&pattern, post(handle)).with_state(lms)
+}
+
+/// The path at which the platform receives the connector's service's requests on `route`: what the service (Slack's
+/// event and interactivity settings) must be told.
+pub fn path(connector_id: &str, platform_id: &str, route: &str) -> String {
+    format!("/{connector_id}/{platform_id}/{route}")
 }
 
 async fn handle(

@@ -3,10 +3,12 @@
 //! Everything Slack-specific lives here, as a plain Rust library that compiles and is tested natively:
 //! [`api`] speaks the Slack Web API over any [`api::Transport`], [`render`] builds the Block Kit message,
 //! and [`connector`] runs the integration's life (activation, delivery, updates, deactivation, inbound requests) over
-//! the host's settings and log. The contract's types and ports come from the guest SDK, `connector-api`;
+//! the host's settings and log; [`app_manifest`] (host side only) is the Slack app it needs. The contract's types and ports come from the guest SDK, `connector-api`;
 //! [`SlackConnector`] is the SDK's `Connector`, which `export_connector!` binds to the WIT contract on `wasm32`.
 
 pub mod api;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod app_manifest;
 pub mod connector;
 pub mod directory;
 pub mod model;
