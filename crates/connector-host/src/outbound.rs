@@ -297,8 +297,8 @@ impl OutboundConfig {
             .unwrap_or_else(|| url.to_string())
     }
 
-    /// Whether a connection to `ip` is allowed for a host *name* (IP literals named by the operator are allowed
-    /// before this is asked): public addresses, and the non-public ones the grants name.
+    /// Whether a connection to `ip` is allowed for a host *name* (pinned addresses and IP literals named by the
+    /// operator are allowed before this is asked): public addresses, and the non-public ones the grants name.
     pub fn address_allowed(&self, ip: IpAddr) -> bool {
         is_public(ip) || self.addresses.contains(&ip)
     }
@@ -541,8 +541,8 @@ impl OutboundPolicy {
     }
 }
 
-/// Resolves the target's host, keeps only the addresses the policy allows, and returns the first; logs and refuses
-/// when none is left.
+/// The address to connect to for the target's host and port: the pinned one if a pin names them, else the IP
+/// literal itself, else the first the name resolves to that the policy allows; logs and refuses when none is left.
 async fn checked_address(
     config: &OutboundConfig,
     caller: &str,

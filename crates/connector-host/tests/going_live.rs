@@ -408,3 +408,24 @@ async fn no_proxy_sends_a_destination_directly() {
     assert!(asked.lock().unwrap().is_empty(), "the proxy was bypassed");
     assert_eq!(seen.lock().unwrap().len(), 1);
 }
+
+#[test]
+fn root_files_add_up_and_one_without_a_certificate_is_refused_by_name() {
+    let mut config = OutboundConfig::new(vec![]);
+    let (first, second) = (Authority::new(), Authority::new());
+    config.add_root_certificates(&first.pem_file).unwrap();
+    config.add_root_certificates(&second.pem_file).unwrap();
+    assert_eq!(config.tls.extra_roots().len(), 2);
+    let dir = TempDir::new();
+    let empty = dir.0.join("roots.pem");
+    std::fs::write(&empty, "# the operator's roots go here\n").unwrap();
+    let why = config
+        .add_root_certificates(&empty)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        why.contains(&format!("{} holds no certificate", empty.display())),
+        "{why}"
+    );
+    assert_eq!(config.tls.extra_roots().len(), 2, "nothing changed");
+}

@@ -22,17 +22,37 @@ pub struct TlsClient {
 
 impl TlsClient {
     /// A client trusting the webpki roots and `extra_roots` (such as those [`read_pem_certificates`] read). Refuses a
-    /// certificate that cannot serve as a root, saying which.
+    /// certificate that cannot serve as a root, counting from 1.
     pub fn new(extra_roots: Vec<CertificateDer<'static>>) -> anyhow::Result<TlsClient> {
+        TlsClient::build(Vec::new(), extra_roots)
+    }
+
+    /// The same client also trusting `more` roots; refuses one that cannot serve as a root, counting from 1 in
+    /// `more`.
+    pub fn with_extra_roots(
+        &self,
+        more: Vec<CertificateDer<'static>>,
+    ) -> anyhow::Result<TlsClient> {
+        TlsClient::build(self.extra_roots.clone(), more)
+    }
+
+    /// The roots trusted on top of the webpki ones.
+    pub fn extra_roots(&self) -> &[CertificateDer<'static>] {
+        &self.extra_roots
+    }
+
+    /// The rustls configuration trusting the webpki roots, the extra roots `trusted` (checked before) and `more`.
+    fn build(
+        trusted: Vec<CertificateDer<'static>>,
+        more: Vec<CertificateDer<'static>>,
+    ) -> anyhow::Result<TlsClient> {
         let mut roots = rustls::RootCertStore {
             roots: webpki_roots::TLS_SERVER_ROOTS.into(),
         };
-        for (n, root) in extra_roots.iter().enumerate() {
+        roots.add_parsable_certificates(trusted.iter().cloned());
+        for (n, root) in more.iter().enumerate() {
             roots.add(root.clone()).map_err(|e| {
-                anyhow::anyhow!(
-                    "extra root certificate {} cannot serve as a root: {e}",
-                    n + 1
-                )
+                anyhow::anyhow!("certificate {} cannot serve as a root: {e}", n + 1)
             })?;
         }
         let config = rustls::ClientConfig::builder_with_provider(Arc::new(
@@ -42,22 +62,9 @@ impl TlsClient {
         .with_root_certificates(roots)
         .with_no_client_auth();
         Ok(TlsClient {
-            extra_roots,
+            extra_roots: trusted.into_iter().chain(more).collect(),
             config: Arc::new(config),
         })
-    }
-
-    /// The same client also trusting `more` roots.
-    pub fn with_extra_roots(
-        &self,
-        more: Vec<CertificateDer<'static>>,
-    ) -> anyhow::Result<TlsClient> {
-        TlsClient::new(self.extra_roots.iter().cloned().chain(more).collect())
-    }
-
-    /// The roots trusted on top of the webpki ones.
-    pub fn extra_roots(&self) -> &[CertificateDer<'static>] {
-        &self.extra_roots
     }
 
     /// Runs the TLS handshake for `host` over `stream`; `address` (where the stream goes) is for the error message.
@@ -221,7 +228,10 @@ mod tests {
         let why = TlsClient::new(vec![CertificateDer::from(vec![1, 2, 3])])
             .unwrap_err()
             .to_string();
-        assert!(why.contains("extra root certificate 1"), "{why}");
+        assert!(
+            why.contains("certificate 1 cannot serve as a root"),
+            "{why}"
+        );
     }
 
     #[test]
