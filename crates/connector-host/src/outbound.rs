@@ -846,7 +846,7 @@ async fn connect(
             Ok(Ok(stream)) => Box::new(stream),
             Ok(Err(e)) => {
                 tracing::warn!(target: "outbound", "{caller}: {e}");
-                return Err(HttpError::Tls(e));
+                return Err(e);
             }
             Err(_) => return Err(HttpError::ConnectionTimeout),
         }

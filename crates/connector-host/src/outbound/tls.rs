@@ -11,6 +11,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 use std::path::Path;
 use std::sync::Arc;
+use wasmtime_wasi_http::Error as HttpError;
 use wasmtime_wasi_http::p2::bindings::http::types::{ErrorCode, TlsAlertReceivedPayload};
 
 /// The TLS client configuration: the webpki roots plus the operator's extra roots, built once.
@@ -67,31 +68,31 @@ impl TlsClient {
         })
     }
 
-    /// Runs the TLS handshake for `host` over `stream`; `address` (where the stream goes) is for the error message.
+    /// Runs the TLS handshake for `host` over `stream`; `address` (where the stream goes) is for the error message. A
+    /// failed handshake is `Tls` with a message that says what the operator can do, and the rustls reason.
     pub(super) async fn connect<S>(
         &self,
         host: &str,
         address: &str,
         stream: S,
-    ) -> Result<tokio_rustls::client::TlsStream<S>, std::io::Error>
+    ) -> Result<tokio_rustls::client::TlsStream<S>, HttpError>
     where
         S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
     {
         let name = match super::ip_literal(host) {
             Some(ip) => ServerName::from(ip),
-            None => ServerName::try_from(host.to_string()).map_err(|e| {
-                std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("`{host}`: {e}"))
-            })?,
+            None => ServerName::try_from(host.to_string())
+                .map_err(|_| HttpError::HttpRequestUriInvalid)?,
         };
         tokio_rustls::TlsConnector::from(self.config.clone())
             .connect(name, stream)
             .await
             .map_err(|e| {
-                std::io::Error::other(TlsFailure {
+                HttpError::Tls(std::io::Error::other(TlsFailure {
                     host: host.to_string(),
                     address: address.to_string(),
                     reason: e,
-                })
+                }))
             })
     }
 }
