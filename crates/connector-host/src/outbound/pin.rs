@@ -8,7 +8,9 @@
 
 use std::net::IpAddr;
 
-/// One pin: connections to `host`:`port` go to `addr`.
+/// One pin, curl's `--resolve HOST:PORT:ADDR`: connections to `host`:`port` go to `addr` without DNS, whatever kind
+/// of address it is (the operator chose it), while grants, the `Host` header and TLS verification stay `host`'s.
+/// Other hosts and ports gain nothing. Pins do not apply to requests sent through a [`super::Proxy`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pin {
     /// Host name as URLs give it, lower case (an IP literal in brackets for IPv6).

@@ -18,7 +18,10 @@ use wasmtime_wasi_http::Error as HttpError;
 /// The largest answer to `CONNECT` the host reads (status line and headers).
 const MAX_CONNECT_ANSWER_BYTES: usize = 8 << 10;
 
-/// An HTTP proxy for https destinations, and the destinations that bypass it.
+/// An HTTP proxy for https destinations (a `CONNECT` tunnel, TLS with the destination inside it), and the
+/// destinations `NO_PROXY` sends directly. The grants still check the destination's origin; the proxy's address is
+/// never refused as private; the proxy resolves the destination's name, so address checks and pins do not apply to
+/// proxied requests.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Proxy {
     /// Host name or IP address of the proxy (without brackets).

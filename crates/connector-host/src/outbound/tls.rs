@@ -14,7 +14,10 @@ use std::sync::Arc;
 use wasmtime_wasi_http::Error as HttpError;
 use wasmtime_wasi_http::p2::bindings::http::types::{ErrorCode, TlsAlertReceivedPayload};
 
-/// The TLS client configuration: the webpki roots plus the operator's extra roots, built once.
+/// The TLS client of every https connection, built once: it trusts the Mozilla roots compiled in from
+/// `webpki-roots` plus the operator's extra roots (never the platform's certificate store, so every machine trusts the
+/// same authorities), and always verifies the host name of the URL, also when a [`super::Pin`] or a proxy decides
+/// where the connection goes.
 #[derive(Clone)]
 pub struct TlsClient {
     extra_roots: Vec<CertificateDer<'static>>,
