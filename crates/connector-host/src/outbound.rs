@@ -18,6 +18,12 @@
 //! checked (so DNS cannot change between check and connect), caps request and response bodies, applies the
 //! operator's connect, first-byte, between-bytes and total time-outs, and never follows a redirect.
 //!
+//! Going live, the operator may add root certificates ([`TlsClient`]: webpki roots plus theirs, the host name always
+//! verified), pin a host and port to an address ([`Pin`], curl's `--resolve`: allowed whatever kind of address it
+//! is, for that host and port only) and send https through a proxy ([`Proxy`], `HTTPS_PROXY` and `NO_PROXY`: a
+//! `CONNECT` tunnel, TLS with the destination inside it). [`OutboundPolicy::send_from_host`] sends one request of
+//! the host's own through the very same path, for checks such as calling Slack's `api.test`.
+//!
 //! Bytes the host buffers for one request's bodies are bounded: the component's body writes go through a channel of
 //! two chunks of at most [`BODY_CHUNK_BYTES`], and each connection reads and writes through buffers of at most
 //! [`CONNECTION_BUFFER_BYTES`]; [`OutboundConfig::max_buffered_bytes_per_call`] is that times the requests a call
@@ -25,14 +31,20 @@
 
 mod in_flight;
 pub mod normalise;
+mod pin;
+mod proxy;
+mod tls;
 
 pub use in_flight::{CappedHandler, InFlight, InFlightGuard, add_to_linker};
+pub use pin::Pin;
+pub use proxy::Proxy;
+pub use tls::{TlsClient, read_pem_certificates};
 
 use http::{Method, Uri};
 use std::net::{IpAddr, SocketAddr};
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
+use wasmtime_wasi_http::p2::bindings::http::types::ErrorCode;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
 
 /// An origin and path prefix a connector may call, such as `https://api.example.com/v1/`.
@@ -207,6 +219,14 @@ pub struct OutboundConfig {
     /// The connector's connections, open and idle, shared by every store (every call on every platform) and capped
     /// in total ([`ConnectionPool::max_connections`]).
     pub pool: Arc<ConnectionPool>,
+    /// Address pins (curl's `--resolve`): a pinned host and port connects to its address without DNS, whatever
+    /// kind of address it is. None unless the operator sets them.
+    pub pins: Vec<Pin>,
+    /// The proxy https requests go through; none unless the operator sets one (for instance from
+    /// [`Proxy::from_env`]): [`OutboundConfig::new`] reads no environment.
+    pub proxy: Option<Proxy>,
+    /// The TLS client: webpki roots, plus extra roots the operator adds ([`OutboundConfig::add_root_certificates`]).
+    pub tls: TlsClient,
 }
 
 /// Requests a call may have in flight unless the grants say otherwise. The Slack connector sends one request at a
@@ -235,7 +255,30 @@ impl OutboundConfig {
             max_response_bytes: 8 << 20,
             max_requests_in_flight: DEFAULT_MAX_REQUESTS_IN_FLIGHT,
             pool: Arc::new(ConnectionPool::new(DEFAULT_MAX_CONNECTIONS)),
+            pins: Vec::new(),
+            proxy: None,
+            tls: TlsClient::default(),
         }
+    }
+
+    /// Trusts the certificates of the PEM file `path` as roots too, on top of the webpki roots and those added before
+    /// (curl's `--cacert FILE`). Refuses, naming the file, one that holds no certificate or one that cannot serve as a
+    /// root.
+    pub fn add_root_certificates(&mut self, path: &std::path::Path) -> anyhow::Result<()> {
+        let roots = read_pem_certificates(path)?;
+        self.tls = self
+            .tls
+            .with_extra_roots(roots)
+            .map_err(|e| anyhow::anyhow!("the certificate file {}: {e}", path.display()))?;
+        Ok(())
+    }
+
+    /// The address a pin gives `host`:`port`, if one does.
+    fn pinned(&self, host: &str, port: u16) -> Option<SocketAddr> {
+        self.pins
+            .iter()
+            .find(|pin| pin.host == host && pin.port == port)
+            .map(|pin| SocketAddr::new(pin.addr, port))
     }
 
     /// The most bytes the host buffers at once for one call's request and response bodies: per request in flight,
@@ -254,8 +297,8 @@ impl OutboundConfig {
             .unwrap_or_else(|| url.to_string())
     }
 
-    /// Whether a connection to `ip` is allowed for a host *name* (IP literals named by the operator are allowed
-    /// before this is asked): public addresses, and the non-public ones the grants name.
+    /// Whether a connection to `ip` is allowed for a host *name* (pinned addresses and IP literals named by the
+    /// operator are allowed before this is asked): public addresses, and the non-public ones the grants name.
     pub fn address_allowed(&self, ip: IpAddr) -> bool {
         is_public(ip) || self.addresses.contains(&ip)
     }
@@ -466,17 +509,51 @@ impl WasiHttpHooks for OutboundPolicy {
     fn p2_outgoing_body_buffer_chunks(&mut self) -> usize {
         1
     }
+
+    /// A certificate refused, an alert from the server, or another protocol error: the handshake logged why.
+    fn p2_error_from_tls(&mut self, error: &std::io::Error) -> ErrorCode {
+        tls::error_code(error)
+    }
 }
 
-/// Resolves the target's host, keeps only the addresses the policy allows, and returns the first; logs and refuses
-/// when none is left.
+impl OutboundPolicy {
+    /// Sends one request from the host itself through exactly the path a component's requests take
+    /// ([`WasiHttpHooks::send_request`]: grants, routes, pins, proxy, address checks, TLS, pool, time-outs and caps)
+    /// and reads the answer to its end. For checks the operator runs, such as calling
+    /// `https://slack.com/api/api.test` to see that the host reaches Slack as deliveries will. The error is the one a
+    /// component would get; its message says why (a TLS failure with the rustls reason, a proxy's refusal with its
+    /// status), and a denial is logged as for a component.
+    pub async fn send_from_host(
+        &mut self,
+        request: http::Request<bytes::Bytes>,
+    ) -> Result<http::Response<bytes::Bytes>, HttpError> {
+        use http_body_util::BodyExt;
+        let request = request.map(|body| {
+            http_body_util::Full::new(body)
+                .map_err(|never| match never {})
+                .boxed_unsync()
+        });
+        let sent = self.send_request(request, None, Box::new(async { Ok(()) }));
+        let (response, _io) = Box::into_pin(sent).await?;
+        let (parts, body) = response.into_parts();
+        let body = body.collect().await?.to_bytes();
+        Ok(http::Response::from_parts(parts, body))
+    }
+}
+
+/// The address to connect to for the target's host and port: the pinned one if a pin names them, else the IP
+/// literal itself, else the first the name resolves to that the policy allows; logs and refuses when none is left.
 async fn checked_address(
     config: &OutboundConfig,
     caller: &str,
     host: &str,
     port: u16,
 ) -> Result<SocketAddr, HttpError> {
-    // An IP literal got here through a grant or a route that names it: the operator chose it.
+    // A pinned address, and an IP literal that got here through a grant or a route naming it: the operator chose them.
+    if let Some(address) = config.pinned(host, port) {
+        tracing::debug!(target: "outbound", caller, host, port, %address, "pinned");
+        return Ok(address);
+    }
     if let Some(ip) = ip_literal(host) {
         return Ok(SocketAddr::new(ip, port));
     }
@@ -724,7 +801,8 @@ impl ConnectionPool {
     }
 }
 
-/// Opens a connection to the checked address of `origin` (TCP, then TLS for https) and starts driving it.
+/// Opens a connection to `origin` and starts driving it: TCP to the checked (or pinned) address, or a tunnel through
+/// the proxy for an https destination the proxy serves; then TLS for https.
 async fn connect(
     config: &OutboundConfig,
     caller: &str,
@@ -732,44 +810,44 @@ async fn connect(
 ) -> Result<Sender, HttpError> {
     let (scheme, host, port) = origin;
     let permit = config.pool.admit(caller, config.connect_timeout).await?;
-    let address = checked_address(config, caller, host, *port).await?;
-    let tcp = match tokio::time::timeout(
-        config.connect_timeout,
-        tokio::net::TcpStream::connect(address),
-    )
-    .await
-    {
-        Ok(Ok(tcp)) => tcp,
-        Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
-            return Err(HttpError::ConnectionRefused);
+    let proxy = config
+        .proxy
+        .as_ref()
+        .filter(|proxy| scheme == "https" && proxy.used_for(host));
+    let (tcp, address) = match proxy {
+        Some(proxy) => {
+            match tokio::time::timeout(config.connect_timeout, proxy.tunnel(host, *port)).await {
+                Ok(Ok(tcp)) => (tcp, format!("{host}:{port} through the proxy {proxy}")),
+                Ok(Err(e)) => {
+                    tracing::warn!(target: "outbound", "{caller}: {e}");
+                    return Err(e);
+                }
+                Err(_) => return Err(HttpError::ConnectionTimeout),
+            }
         }
-        Ok(Err(e)) => return Err(HttpError::Connect(e)),
-        Err(_) => return Err(HttpError::ConnectionTimeout),
+        None => {
+            let address = checked_address(config, caller, host, *port).await?;
+            let tcp = tokio::time::timeout(config.connect_timeout, open_tcp(address))
+                .await
+                .map_err(|_| HttpError::ConnectionTimeout)??;
+            (tcp, address.to_string())
+        }
     };
-    let _ = tcp.set_nodelay(true);
     use tokio::io::{AsyncRead, AsyncWrite};
     trait Stream: AsyncRead + AsyncWrite + Send + Sync + Unpin + 'static {}
     impl<T: AsyncRead + AsyncWrite + Send + Sync + Unpin + 'static> Stream for T {}
     let stream: Box<dyn Stream> = if scheme == "https" {
-        let roots = rustls::RootCertStore {
-            roots: webpki_roots::TLS_SERVER_ROOTS.into(),
-        };
-        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| HttpError::InternalError(Some(e.to_string())))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-        let name = match ip_literal(host) {
-            Some(ip) => rustls::pki_types::ServerName::from(ip),
-            None => rustls::pki_types::ServerName::try_from(host.clone())
-                .map_err(|_| HttpError::HttpRequestUriInvalid)?,
-        };
-        let connector = tokio_rustls::TlsConnector::from(Arc::new(tls));
-        match tokio::time::timeout(config.connect_timeout, connector.connect(name, tcp)).await {
+        match tokio::time::timeout(
+            config.connect_timeout,
+            config.tls.connect(host, &address, tcp),
+        )
+        .await
+        {
             Ok(Ok(stream)) => Box::new(stream),
-            Ok(Err(e)) => return Err(HttpError::Tls(e)),
+            Ok(Err(e)) => {
+                tracing::warn!(target: "outbound", "{caller}: {e}");
+                return Err(e);
+            }
             Err(_) => return Err(HttpError::ConnectionTimeout),
         }
     } else {
@@ -798,6 +876,22 @@ async fn connect(
     Ok(sender)
 }
 
+/// A TCP connection to `address` (the first of its addresses that accepts), without Nagle's delay.
+async fn open_tcp(
+    address: impl tokio::net::ToSocketAddrs,
+) -> Result<tokio::net::TcpStream, HttpError> {
+    match tokio::net::TcpStream::connect(address).await {
+        Ok(tcp) => {
+            let _ = tcp.set_nodelay(true);
+            Ok(tcp)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            Err(HttpError::ConnectionRefused)
+        }
+        Err(e) => Err(HttpError::Connect(e)),
+    }
+}
+
 fn content_length(headers: &http::HeaderMap) -> Option<u64> {
     headers
         .get(http::header::CONTENT_LENGTH)?
@@ -813,8 +907,8 @@ struct Capped<B> {
     seen: u64,
     max: u64,
     too_big: fn(Option<u64>) -> HttpError,
-    idle: Option<(Duration, Pin<Box<tokio::time::Sleep>>)>,
-    deadline: Pin<Box<tokio::time::Sleep>>,
+    idle: Option<(Duration, std::pin::Pin<Box<tokio::time::Sleep>>)>,
+    deadline: std::pin::Pin<Box<tokio::time::Sleep>>,
     on_end: Option<Box<dyn FnOnce() + Send>>,
     /// The request this body belongs to, counted in flight until the body ends or is dropped.
     in_flight: Option<InFlightGuard>,
@@ -862,7 +956,7 @@ where
     type Error = HttpError;
 
     fn poll_frame(
-        mut self: Pin<&mut Self>,
+        mut self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, HttpError>>> {
         use std::task::Poll;
@@ -870,7 +964,7 @@ where
         if this.deadline.as_mut().poll(cx).is_ready() {
             return Poll::Ready(Some(Err(HttpError::HttpResponseTimeout)));
         }
-        match Pin::new(&mut this.inner).poll_frame(cx) {
+        match std::pin::Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {
                     this.seen += data.len() as u64;
@@ -1059,6 +1153,27 @@ mod tests {
         assert!(!config.address_allowed("127.0.0.1".parse().unwrap()));
         config.addresses.push("127.0.0.1".parse().unwrap());
         assert!(config.address_allowed("127.0.0.1".parse().unwrap()));
+    }
+
+    #[tokio::test]
+    async fn a_pin_allows_its_address_for_its_host_and_port_only() {
+        let mut config = OutboundConfig::new(vec![]);
+        config.pins.push("slack.com:443:127.0.0.1".parse().unwrap());
+        let pinned: SocketAddr = "127.0.0.1:443".parse().unwrap();
+        assert_eq!(config.pinned("slack.com", 443), Some(pinned));
+        assert_eq!(config.pinned("slack.com", 8443), None);
+        assert_eq!(config.pinned("localhost", 443), None);
+        assert_eq!(
+            checked_address(&config, "p1/x", "slack.com", 443)
+                .await
+                .unwrap(),
+            pinned
+        );
+        assert!(matches!(
+            checked_address(&config, "p1/x", "localhost", 443).await,
+            Err(HttpError::DestinationIpProhibited)
+        ));
+        assert!(!config.address_allowed("127.0.0.1".parse().unwrap()));
     }
 
     #[test]
