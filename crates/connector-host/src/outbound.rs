@@ -278,7 +278,7 @@ impl OutboundConfig {
         self.pins
             .iter()
             .find(|pin| pin.host == host && pin.port == port)
-            .map(|pin| SocketAddr::new(pin.addr, port))
+            .map(|pin| pin.addr)
     }
 
     /// The most bytes the host buffers at once for one call's request and response bodies: per request in flight,

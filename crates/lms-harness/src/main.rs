@@ -132,6 +132,10 @@ enum Command {
     /// Prints the Slack app manifest the connector needs for a platform (JSON, or YAML with --yaml): paste it into
     /// Slack's "Create an app from a manifest".
     SlackAppManifest(lms_harness::app_manifest::AppManifestArgs),
+    /// Checks the configuration for going live, line by line: the Slack app's credentials, the public URL, Slack
+    /// reached through the outbound path deliveries use, and a platform's installation; exits 1 when something
+    /// would fail.
+    Check(lms_harness::check::CheckArgs),
 }
 
 /// Whether the log on stderr is in colour: only on a terminal, and never when `NO_COLOR` is set to anything
@@ -243,6 +247,7 @@ async fn main() -> Result<()> {
         Command::Secrets(command) => lms_harness::secrets_reset::command(command)?,
         Command::Vendor(command) => lms_harness::vendor::command(command).await?,
         Command::SlackAppManifest(args) => lms_harness::app_manifest::command(args)?,
+        Command::Check(args) => lms_harness::check::command(args).await?,
     }
     Ok(())
 }

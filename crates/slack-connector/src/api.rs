@@ -259,6 +259,18 @@ impl<'t, T: Transport + ?Sized> Slack<'t, T> {
         params: &[(&str, &str)],
         basic: Option<&ClientCredentials>,
     ) -> Result<Value, SlackError> {
+        let response = self.send(method, token, params, basic)?;
+        parse_envelope(&response)
+    }
+
+    /// Sends a method's request with form-encoded parameters and returns the answer as it came (headers included).
+    pub fn send(
+        &mut self,
+        method: &str,
+        token: Option<&str>,
+        params: &[(&str, &str)],
+        basic: Option<&ClientCredentials>,
+    ) -> Result<HttpResponse, SlackError> {
         let mut form = form_urlencoded::Serializer::new(String::new());
         for (k, v) in params {
             form.append_pair(k, v);
@@ -277,16 +289,14 @@ impl<'t, T: Transport + ?Sized> Slack<'t, T> {
                 format!("Basic {}", base64(raw.as_bytes())),
             ));
         }
-        let response = self
-            .transport
+        self.transport
             .send(HttpRequest {
                 method: Method::Post,
                 url: format!("{SLACK_API}{method}"),
                 headers,
                 body: form.finish().into_bytes(),
             })
-            .map_err(SlackError::Transport)?;
-        parse_envelope(&response)
+            .map_err(SlackError::Transport)
     }
 
     /// `oauth.v2.access`: exchanges an authorization code for a bot token.

@@ -3,7 +3,8 @@
 //! Everything Slack-specific lives here, as a plain Rust library that compiles and is tested natively:
 //! [`api`] speaks the Slack Web API over any [`api::Transport`], [`render`] builds the Block Kit message,
 //! and [`connector`] runs the integration's life (activation, delivery, updates, deactivation, inbound requests) over
-//! the host's settings and log; [`app_manifest`] (host side only) is the Slack app it needs. The contract's types and ports come from the guest SDK, `connector-api`;
+//! the host's settings and log; [`app_manifest`] (host side only) is the Slack app it needs, and
+//! [`going_live`] what an operator checks against Slack before going live. The contract's types and ports come from the guest SDK, `connector-api`;
 //! [`SlackConnector`] is the SDK's `Connector`, which `export_connector!` binds to the WIT contract on `wasm32`.
 
 pub mod api;
@@ -11,6 +12,8 @@ pub mod api;
 pub mod app_manifest;
 pub mod connector;
 pub mod directory;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod going_live;
 pub mod model;
 pub mod pacing;
 pub mod render;

@@ -1,4 +1,5 @@
-//! Address pins: curl's `--resolve HOST:PORT:ADDR`. A request to a pinned host and port connects to the pinned
+//! Address pins: curl's `--resolve HOST:PORT:ADDR`, where ADDR may also carry a port of its own (as curl's
+//! `--connect-to` does: a service on another port, such as a test's stand-in for `slack.com:443`). A request to a pinned host and port connects to the pinned
 //! address without asking DNS; the URL, the grants checked, the `Host` header, TLS's server name and the certificate
 //! verified all stay the host's. A pinned address is the operator's choice, so the refusal of loopback, private,
 //! link-local and metadata addresses lets it through, for its own host and port only.
@@ -6,7 +7,7 @@
 //! Pins apply to connections the host opens itself: a request that goes through a proxy ([`super::Proxy`]) asks the
 //! proxy for the host by name, and the proxy resolves it.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 /// One pin, curl's `--resolve HOST:PORT:ADDR`: connections to `host`:`port` go to `addr` without DNS, whatever kind
 /// of address it is (the operator chose it), while grants, the `Host` header and TLS verification stay `host`'s.
@@ -17,13 +18,14 @@ pub struct Pin {
     pub host: String,
     /// Port.
     pub port: u16,
-    /// The address connected to instead of what DNS says.
-    pub addr: IpAddr,
+    /// The address (and port) connected to instead of what DNS says: `port` unless ADDR named another.
+    pub addr: SocketAddr,
 }
 
 impl Pin {
     /// Parses `HOST:PORT:ADDR` as curl's `--resolve` takes it, such as `slack.com:443:127.0.0.1` or
-    /// `slack.com:443:[::1]` (an IPv6 address with or without brackets). One address per pin.
+    /// `slack.com:443:[::1]` (an IPv6 address with or without brackets), or with a port after the address, such as
+    /// `slack.com:443:127.0.0.1:8443` or `slack.com:443:[::1]:8443` (brackets required). One address per pin.
     pub fn parse(text: &str) -> anyhow::Result<Pin> {
         let refuse = |why: &str| {
             anyhow::anyhow!(
@@ -50,9 +52,12 @@ impl Pin {
             .strip_prefix('[')
             .and_then(|a| a.strip_suffix(']'))
             .unwrap_or(addr);
-        let addr: IpAddr = bare
-            .parse()
-            .map_err(|_| refuse(&format!("`{addr}` is not an IP address")))?;
+        let addr = match bare.parse::<IpAddr>() {
+            Ok(ip) => SocketAddr::new(ip, port),
+            Err(_) => addr
+                .parse::<SocketAddr>()
+                .map_err(|_| refuse(&format!("`{addr}` is not an IP address")))?,
+        };
         Ok(Pin {
             host: host.to_ascii_lowercase(),
             port,
@@ -71,9 +76,10 @@ impl std::str::FromStr for Pin {
 
 impl std::fmt::Display for Pin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.addr {
-            IpAddr::V6(v6) => write!(f, "{}:{}:[{v6}]", self.host, self.port),
-            IpAddr::V4(v4) => write!(f, "{}:{}:{v4}", self.host, self.port),
+        match (self.addr, self.addr.port() == self.port) {
+            (SocketAddr::V6(v6), true) => write!(f, "{}:{}:[{}]", self.host, self.port, v6.ip()),
+            (SocketAddr::V4(v4), true) => write!(f, "{}:{}:{}", self.host, self.port, v4.ip()),
+            (addr, false) => write!(f, "{}:{}:{addr}", self.host, self.port),
         }
     }
 }
@@ -90,14 +96,27 @@ mod tests {
             Pin {
                 host: "slack.com".into(),
                 port: 443,
-                addr: "127.0.0.1".parse().unwrap()
+                addr: "127.0.0.1:443".parse().unwrap()
             }
         );
         assert_eq!(pin.to_string(), "slack.com:443:127.0.0.1");
         let v6: Pin = "slack.com:8443:[::1]".parse().unwrap();
-        assert_eq!(v6.addr, "::1".parse::<IpAddr>().unwrap());
+        assert_eq!(v6.addr, "[::1]:8443".parse::<SocketAddr>().unwrap());
         assert_eq!(v6.to_string(), "slack.com:8443:[::1]");
-        assert_eq!(Pin::parse("slack.com:443:::1").unwrap().addr, v6.addr);
+        assert_eq!(
+            Pin::parse("slack.com:443:::1").unwrap().addr.ip(),
+            v6.addr.ip()
+        );
+        let elsewhere = Pin::parse("slack.com:443:127.0.0.1:8443").unwrap();
+        assert_eq!(
+            elsewhere.addr,
+            "127.0.0.1:8443".parse::<SocketAddr>().unwrap()
+        );
+        assert_eq!(elsewhere.to_string(), "slack.com:443:127.0.0.1:8443");
+        assert_eq!(
+            Pin::parse("slack.com:443:[::1]:8443").unwrap().addr,
+            "[::1]:8443".parse::<SocketAddr>().unwrap()
+        );
         for (bad, why) in [
             ("slack.com", "no port"),
             ("slack.com:443", "no address"),
