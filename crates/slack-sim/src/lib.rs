@@ -22,12 +22,16 @@
 //!
 //! | method | tier |
 //! | --- | --- |
-//! | `oauth.v2.access`, `auth.test`, `users.info` | Tier 4 (100 a minute) |
+//! | `oauth.v2.access`, `auth.test`, `users.info`, `api.test` | Tier 4 (100 a minute) |
 //! | `auth.revoke`, `users.lookupByEmail`, `conversations.open`, `chat.update`, `chat.delete` | Tier 3 (50) |
 //! | `conversations.history`, `conversations.replies` | Tier 3 for an app approved for the Marketplace; else Tier 1 (1 a minute) with pages of at most 15 ([`App::marketplace_approved`]) |
 //! | `users.list` | Tier 2 (20) |
 //! | `apps.uninstall` | Tier 1 (1) |
 //! | `chat.postMessage` | about 1 a second per conversation (a burst of 3), 300 a minute per workspace |
+//!
+//! An app with token rotation ([`App::token_rotation_enabled`]) gets expiring `xoxe.xoxb-…` tokens with refresh
+//! tokens (`oauth.v2.access` with `grant_type=refresh_token`); an expired token answers `token_expired` by the
+//! simulation's clock ([`SimHandle::advance_clock`]).
 //!
 //! Requests are read as Slack reads them: the token from `Authorization: Bearer` or a POST body (a token in the
 //! query string is `invalid_auth`), bodies as JSON, urlencoded forms in UTF-8 or ISO-8859-1 (any other charset is
@@ -269,6 +273,12 @@ impl SimHandle {
         let mut state = self.shared.lock();
         state.config.app.events_url = events_url;
         state.config.app.interactivity_url = interactivity_url;
+    }
+
+    /// The app configuration token (`xoxe.xoxp-…`) that `apps.manifest.validate` and `apps.manifest.create`
+    /// take ([`SimConfig::app_config_token`], or the one made at start).
+    pub fn app_config_token(&self) -> String {
+        self.shared.lock().config_token.clone()
     }
 
     /// Sets the interaction ack deadline (Slack: 3 s).

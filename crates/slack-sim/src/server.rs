@@ -117,8 +117,14 @@ pub async fn serve(listener: TcpListener, app: Router, mut shutdown: watch::Rece
     conns.abort_all();
 }
 
-/// A JSON answer as Slack sends it.
-pub fn json_response(status: u16, body: &Value, retry_after: Option<u64>) -> Response {
+/// A JSON answer as Slack sends it, with the caller's granted scopes in `x-oauth-scopes` when given (the header
+/// name in lower case: python slack_sdk reads it with a case-sensitive lookup).
+fn json_response(
+    status: u16,
+    body: &Value,
+    retry_after: Option<u64>,
+    scopes: Option<&str>,
+) -> Response {
     let mut r = (
         StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
         [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
@@ -128,6 +134,9 @@ pub fn json_response(status: u16, body: &Value, retry_after: Option<u64>) -> Res
     if let Some(s) = retry_after {
         r.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(s));
+    }
+    if let Some(v) = scopes.and_then(|s| HeaderValue::from_str(s).ok()) {
+        r.headers_mut().insert("x-oauth-scopes", v);
     }
     r
 }
@@ -239,5 +248,5 @@ fn finish(shared: &Shared, mut call: ApiCall, r: Reply) -> Response {
     call.status = r.status;
     call.response = Some(scrub(&r.body));
     shared.lock().record_call(call);
-    json_response(r.status, &r.body, r.retry_after)
+    json_response(r.status, &r.body, r.retry_after, r.oauth_scopes.as_deref())
 }

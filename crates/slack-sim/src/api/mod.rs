@@ -72,6 +72,7 @@ const IMPLEMENTED: &[(&str, Tier, Method)] = &[
     ("conversations.replies", Tier::T3, history::replies),
     ("chat.update", Tier::T3, modify::update),
     ("chat.delete", Tier::T3, modify::delete),
+    ("api.test", Tier::T4, auth::api_test),
 ];
 
 /// The methods the simulation implements, with their tiers (from Slack's method pages).
@@ -125,6 +126,11 @@ fn authenticate(state: &SimState, p: &Params) -> MethodResult<Installation> {
         // Slack: "token_revoked: … the app has been removed".
         Some(TokenRevocation::Uninstalled) => return Err(Reply::err("token_revoked")),
         None => {}
+    }
+    // A rotating token past its `expires_in`: Slack answers `token_expired` ("Authentication token has expired"),
+    // HTTP 200, and clients refresh.
+    if rec.expired(state.now()) {
+        return Err(Reply::err("token_expired"));
     }
     let Some(inst) = state.installation_by_id(&rec.installation_id) else {
         return Err(Reply::err("invalid_auth"));
