@@ -75,6 +75,19 @@ pub fn new_config_token() -> String {
     format!("xoxe.xoxp-1-{}", random_text(ALNUM, 48))
 }
 
+/// A client ID in Slack's shape, `{10 digits}.{13 digits}`.
+pub fn new_client_id() -> String {
+    let mut rng = rand::rng();
+    let a = ten_digits(&mut rng);
+    let b: u64 = rng.random_range(1_000_000_000_000..9_999_999_999_999);
+    format!("{a}.{b}")
+}
+
+/// A client or signing secret in Slack's shape, 32 hex digits.
+pub fn new_hex_secret() -> String {
+    random_text(b"0123456789abcdef", 32)
+}
+
 /// An OAuth code in Slack's shape, `{10 digits}.{13 digits}.{64 hex digits}`.
 pub fn new_oauth_code() -> String {
     let mut rng = rand::rng();
@@ -106,6 +119,8 @@ mod tests {
         assert!(new_rotating_bot_token().starts_with("xoxe.xoxb-1-"));
         assert!(new_refresh_token().starts_with("xoxe-1-"));
         assert!(new_config_token().starts_with("xoxe.xoxp-1-"));
+        assert_eq!(new_client_id().len(), 24);
+        assert_eq!(new_hex_secret().len(), 32);
         let code = new_oauth_code();
         let parts: Vec<&str> = code.split('.').collect();
         assert_eq!(

@@ -26,12 +26,17 @@
 //! | `auth.revoke`, `users.lookupByEmail`, `conversations.open`, `chat.update`, `chat.delete` | Tier 3 (50) |
 //! | `conversations.history`, `conversations.replies` | Tier 3 for an app approved for the Marketplace; else Tier 1 (1 a minute) with pages of at most 15 ([`App::marketplace_approved`]) |
 //! | `users.list` | Tier 2 (20) |
-//! | `apps.uninstall` | Tier 1 (1) |
+//! | `apps.manifest.validate` | Tier 3 |
+//! | `apps.uninstall`, `apps.manifest.create` | Tier 1 (1) |
 //! | `chat.postMessage` | about 1 a second per conversation (a burst of 3), 300 a minute per workspace |
 //!
 //! An app with token rotation ([`App::token_rotation_enabled`]) gets expiring `xoxe.xoxb-…` tokens with refresh
 //! tokens (`oauth.v2.access` with `grant_type=refresh_token`); an expired token answers `token_expired` by the
 //! simulation's clock ([`SimHandle::advance_clock`]).
+//!
+//! `apps.manifest.validate` and `apps.manifest.create` take the app configuration token
+//! ([`SimHandle::app_config_token`]); a created app takes the place of the simulation's one app, and its manifest's
+//! scopes, URLs and settings are what the consent page and the Web API then behave by.
 //!
 //! Requests are read as Slack reads them: the token from `Authorization: Bearer` or a POST body (a token in the
 //! query string is `invalid_auth`), bodies as JSON, urlencoded forms in UTF-8 or ISO-8859-1 (any other charset is
@@ -49,7 +54,8 @@
 // How the modules depend on each other; each uses only modules of the lines above its own:
 //   leaves     b64, blocks, hosts (the `Host`s served), ids, scopes, secrets (what pages show of them), signature,
 //              text, ts (Slack timestamps), tz; html (page layout), request (reading requests), csrf (form tokens,
-//              on request), mrkdwn (Slack's markup to HTML, on html, text and tz)
+//              on request), mrkdwn (Slack's markup to HTML, on html, text and tz), manifest (app manifests, on
+//              scopes)
 //   data       model, then reading (a message as a member reads it, on model, mrkdwn, ts and tz)
 //   state      state (the simulation and its lock), then objects (its records as Slack's JSON objects)
 //   endpoints  api and ratelimit (the Web API), oauth (consent pages), web (the web view), to_app (events and
@@ -65,6 +71,7 @@ mod hosts;
 mod html;
 mod ids;
 mod inspect;
+mod manifest;
 mod model;
 mod mrkdwn;
 mod oauth;

@@ -197,3 +197,215 @@ async fn auth_test_sends_the_granted_scopes_and_api_test_echoes() {
     .await;
     sim.shutdown().await;
 }
+
+/// A classic bot's manifest: the connector's scopes, the uninstall events, token rotation, redirect URL `redirect`.
+fn connector_manifest(redirect: &str) -> Value {
+    json!({
+        "_metadata": {"major_version": 1, "minor_version": 1},
+        "display_information": {"name": "Acme Connector", "description": "Notifications from the LMS."},
+        "features": {
+            "app_home": {"home_tab_enabled": false, "messages_tab_enabled": true, "messages_tab_read_only_enabled": true},
+            "bot_user": {"display_name": "acme-connector", "always_online": true}
+        },
+        "oauth_config": {
+            "redirect_urls": [redirect],
+            "scopes": {"bot": ["chat:write", "im:write", "users:read", "users:read.email"]}
+        },
+        "settings": {
+            "event_subscriptions": {
+                "request_url": "https://connector.example.com/slack/events",
+                "bot_events": ["app_uninstalled", "tokens_revoked"]
+            },
+            "interactivity": {"is_enabled": true, "request_url": "https://connector.example.com/slack/interactivity"},
+            "org_deploy_enabled": false,
+            "socket_mode_enabled": false,
+            "token_rotation_enabled": true
+        }
+    })
+}
+
+#[tokio::test]
+async fn manifest_validate_accepts_a_bot_and_points_at_each_error() {
+    let sim = start_demo().await;
+    let config = sim.app_config_token();
+    assert!(config.starts_with("xoxe.xoxp-"), "{config}");
+    let good = connector_manifest("https://connector.example.com/slack/oauth/callback");
+    let mut bad = good.clone();
+    bad["display_information"]["name"] = json!("");
+    bad["features"]["bot_user"]["display_name"] = json!("x".repeat(81));
+    bad["settings"]["event_subscriptions"]
+        .as_object_mut()
+        .unwrap()
+        .remove("request_url");
+    bad["settings"]["interactivity"] = json!({"is_enabled": true});
+    bad["settings"]["unknown_setting"] = json!(1);
+    let mut rules = good.clone();
+    rules["settings"]["event_subscriptions"]
+        .as_object_mut()
+        .unwrap()
+        .remove("request_url");
+    rules["settings"]["interactivity"] = json!({"is_enabled": true});
+    let pointers = |v: &Value| -> Vec<String> {
+        v["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                assert!(e["message"].as_str().is_some_and(|m| !m.is_empty()), "{e}");
+                e["pointer"].as_str().unwrap().to_string()
+            })
+            .collect()
+    };
+    let as_string = |v: &Value| json!({"manifest": v.to_string()});
+    run_cases(
+        &sim,
+        &[
+            // A form field holding JSON text (as python slack_sdk sends it), and an object in a JSON body.
+            Case::ok(Form(Some(&config)), "apps.manifest.validate", as_string(&good))
+                .check(|v| assert_eq!(v["errors"], json!([]))),
+            Case::ok(Json(&config), "apps.manifest.validate", json!({"manifest": good})),
+            Case::err(Form(Some(&config)), "apps.manifest.validate", as_string(&bad), "invalid_manifest")
+                .check(|v| {
+                    assert_eq!(
+                        pointers(v),
+                        [
+                            "/display_information/name",
+                            "/features/bot_user/display_name",
+                            "/settings/unknown_setting"
+                        ]
+                    )
+                }),
+            Case::err(Json(&config), "apps.manifest.validate", as_string(&rules), "invalid_manifest")
+                .check(|v| {
+                    assert_eq!(
+                        v["errors"],
+                        json!([
+                            {"message": "Event Subscription requires either Request URL or Socket Mode Enabled",
+                             "pointer": "/settings/event_subscriptions"},
+                            {"message": "Interactivity requires a Request URL", "pointer": "/settings/interactivity"}
+                        ])
+                    )
+                }),
+            Case::err(Form(Some(&config)), "apps.manifest.validate", json!({"manifest": "{not json"}), "invalid_manifest"),
+            Case::err(Form(Some(&config)), "apps.manifest.validate", json!({}), "invalid_arguments"),
+            Case::err(Form(None), "apps.manifest.validate", as_string(&good), "not_authed"),
+            Case::err(Form(Some("xoxe.xoxp-1-wrong")), "apps.manifest.validate", as_string(&good), "invalid_auth"),
+        ],
+    )
+    .await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn manifest_create_makes_the_app_the_oauth_flow_and_api_behave_by() {
+    let sim = start_demo().await;
+    let old_token = install(&sim, "U0ADMIN001", "chat:write").await;
+    let redirect = "http://127.0.0.1:9/slack/oauth/callback";
+    let manifest = connector_manifest(redirect).to_string();
+    let config = sim.app_config_token();
+    // A bot token is not an app configuration token.
+    run_cases(
+        &sim,
+        &[Case::err(
+            Form(Some(&old_token)),
+            "apps.manifest.create",
+            json!({"manifest": manifest}),
+            "not_allowed_token_type",
+        )],
+    )
+    .await;
+    // apps.manifest.create is Tier 1: a minute on before the next call.
+    sim.advance_clock(Duration::from_secs(60));
+    let v = run_cases(
+        &sim,
+        &[Case::ok(
+            Form(Some(&config)),
+            "apps.manifest.create",
+            json!({"manifest": manifest}),
+        )],
+    )
+    .await
+    .remove(0);
+    let app_id = v["app_id"].as_str().unwrap();
+    assert!(app_id.starts_with('A') && app_id != "A0SIMAPP001", "{v}");
+    let credentials = &v["credentials"];
+    let client_id = credentials["client_id"].as_str().unwrap();
+    let client_secret = credentials["client_secret"].as_str().unwrap();
+    let signing_secret = credentials["signing_secret"].as_str().unwrap();
+    assert!(
+        !credentials["verification_token"]
+            .as_str()
+            .unwrap()
+            .is_empty()
+    );
+    let authorize = v["oauth_authorize_url"].as_str().unwrap();
+    assert!(authorize.starts_with(&sim.authorize_url()), "{authorize}");
+    let q = query_of(authorize);
+    assert_eq!(q["client_id"], client_id);
+    assert_eq!(
+        q["scope"],
+        "chat:write,im:write,users:read,users:read.email"
+    );
+
+    // The app of the simulation is the created one: its credentials, URLs and settings.
+    let state = sim.state();
+    assert_eq!(state.app.app_id, app_id);
+    assert_eq!(
+        (
+            state.app.client_id.as_str(),
+            state.app.client_secret.as_str()
+        ),
+        (client_id, client_secret)
+    );
+    assert_eq!(state.app.signing_secret, signing_secret);
+    assert_eq!(state.app.redirect_urls, [redirect]);
+    assert!(state.app.token_rotation_enabled && state.app.messages_tab_enabled);
+    assert_eq!(
+        state.app.events_url.as_deref(),
+        Some("https://connector.example.com/slack/events")
+    );
+    // The previous app is gone with its token.
+    run_cases(
+        &sim,
+        &[Case::err(
+            Form(Some(&old_token)),
+            "auth.test",
+            json!({}),
+            "token_revoked",
+        )],
+    )
+    .await;
+
+    // OAuth with the new client ID: a scope outside the manifest's is refused, the manifest's work, and token
+    // rotation is on.
+    let refused = get(&format!(
+        "{}?client_id={client_id}&scope=chat:write,files:write",
+        sim.authorize_url()
+    ))
+    .await;
+    assert_eq!(refused.status, 400, "{}", refused.text());
+    let q = allow(&sim, "U0ALICE001", "chat:write,im:write", "s").await;
+    let v = exchange(&sim, &q["code"]).await.json();
+    assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(v["app_id"], app_id);
+    let token = v["access_token"].as_str().unwrap();
+    assert!(
+        token.starts_with("xoxe.xoxb-") && v["refresh_token"].is_string(),
+        "{v}"
+    );
+    run_cases(
+        &sim,
+        &[Case::ok(Form(Some(token)), "auth.test", json!({}))
+            .check(|t| assert_eq!(t["user"], "acme-connector"))],
+    )
+    .await;
+
+    // No secret reaches the simulation's JSON.
+    for path in ["/_sim/state", "/_sim/calls"] {
+        let text = get(&sim_url(&sim, path)).await.text();
+        for secret in [client_secret, signing_secret, config.as_str(), token] {
+            assert!(!text.contains(secret), "{path} shows {secret}");
+        }
+    }
+    sim.shutdown().await;
+}

@@ -4,6 +4,7 @@
 //! Where Slack's current documentation differs from the OpenAPI file in `shared/slack/` (a 2021 snapshot),
 //! the documentation is followed; each such place says so.
 
+mod apps;
 mod auth;
 mod chat;
 mod content;
@@ -73,6 +74,8 @@ const IMPLEMENTED: &[(&str, Tier, Method)] = &[
     ("chat.update", Tier::T3, modify::update),
     ("chat.delete", Tier::T3, modify::delete),
     ("api.test", Tier::T4, auth::api_test),
+    ("apps.manifest.validate", Tier::T3, apps::validate),
+    ("apps.manifest.create", Tier::T1, apps::create),
 ];
 
 /// The methods the simulation implements, with their tiers (from Slack's method pages).
