@@ -2,7 +2,9 @@
 //! for one workspace and one app, with Slack's OAuth v2 pages, signed events and interactivity payloads to
 //! the app, fault injection, rate limits, and inspection endpoints and a web view.
 //!
-//! Start it with [`start`]; drive and inspect it through the returned [`SimHandle`] or over HTTP:
+//! Start it with [`start`] (plain HTTP), or [`start_tls`] to serve the same over TLS with a certificate of the
+//! caller's (a test's CA signing `slack.com`, reached through an address pin, as the production path reaches
+//! `https://slack.com`); drive and inspect it through the returned [`SimHandle`] or over HTTP:
 //!
 //! | endpoint | what |
 //! | --- | --- |
@@ -60,8 +62,8 @@
 //   state      state (the simulation and its lock), then objects (its records as Slack's JSON objects)
 //   endpoints  api and ratelimit (the Web API), oauth (consent pages), web (the web view), to_app (events and
 //              interactivity sent to the app), inspect (`/_sim/*`, which sends through to_app)
-//   server     guard (what every request passes first), server (routes and the accept loop); this file (the
-//              handle)
+//   server     guard (what every request passes first), tls (the certificate served), server (routes and the
+//              accept loop); this file (the handle)
 mod api;
 mod b64;
 mod blocks;
@@ -85,6 +87,7 @@ mod server;
 mod signature;
 mod state;
 mod text;
+mod tls;
 mod to_app;
 mod ts;
 mod tz;
@@ -109,6 +112,7 @@ pub use mrkdwn::{RenderCtx, pings, render_unformatted};
 pub use reading::{ReadMessage, read_blocks, read_message, reader};
 pub use signature::sign as sign_request;
 pub use state::{CODE_TTL_SECS, StateSnapshot};
+pub use tls::TlsIdentity;
 pub use tz::{Lang, render_date};
 
 use state::{Shared, SimState};
@@ -121,6 +125,15 @@ impl SlackSim {
     pub async fn start(listen: SocketAddr, config: SimConfig) -> anyhow::Result<SimHandle> {
         start(listen, config).await
     }
+
+    /// Same as [`start_tls`].
+    pub async fn start_tls(
+        listen: SocketAddr,
+        config: SimConfig,
+        identity: TlsIdentity,
+    ) -> anyhow::Result<SimHandle> {
+        start_tls(listen, config, identity).await
+    }
 }
 
 /// A running simulation. Dropping it leaves the server running until the runtime ends; call
@@ -128,6 +141,8 @@ impl SlackSim {
 pub struct SimHandle {
     /// Where the server listens.
     addr: SocketAddr,
+    /// `http`, or `https` over TLS.
+    scheme: &'static str,
     /// The state the server's handlers share.
     shared: Arc<Shared>,
     /// Turned true to stop the server.
@@ -136,19 +151,46 @@ pub struct SimHandle {
     task: tokio::task::JoinHandle<()>,
 }
 
-/// Starts the simulation on `listen` (use port 0 for any free port).
+/// Starts the simulation on `listen` (use port 0 for any free port), over plain HTTP.
 pub async fn start(listen: SocketAddr, config: SimConfig) -> anyhow::Result<SimHandle> {
+    start_serving(listen, config, None).await
+}
+
+/// Starts the simulation on `listen` over TLS with `identity` (its certificate for `slack.com`, say, so that a
+/// client whose `slack.com` is pinned to this address and that trusts the certificate's CA reaches it as
+/// `https://slack.com`). The same API and pages as [`start`]; [`SimHandle::base_url`] says `https`.
+pub async fn start_tls(
+    listen: SocketAddr,
+    config: SimConfig,
+    identity: TlsIdentity,
+) -> anyhow::Result<SimHandle> {
+    start_serving(listen, config, Some(identity)).await
+}
+
+/// Starts the simulation, over TLS with `identity` if given.
+async fn start_serving(
+    listen: SocketAddr,
+    config: SimConfig,
+    identity: Option<TlsIdentity>,
+) -> anyhow::Result<SimHandle> {
     config.validate()?;
+    let tls = identity.map(TlsIdentity::acceptor).transpose()?;
+    let (scheme, default_port) = if tls.is_some() {
+        ("https", 443)
+    } else {
+        ("http", 80)
+    };
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
     let mut state = SimState::new(config);
-    state.base_url = format!("http://{addr}");
+    state.base_url = format!("{scheme}://{addr}");
     let shared = Arc::new(Shared::new(state));
     let (stop, rx) = watch::channel(false);
-    let app = server::router(shared.clone(), addr);
-    let task = tokio::spawn(server::serve(listener, app, rx));
+    let app = server::router(shared.clone(), addr, default_port);
+    let task = tokio::spawn(server::serve(listener, app, tls, rx));
     Ok(SimHandle {
         addr,
+        scheme,
         shared,
         stop,
         task,
@@ -156,9 +198,9 @@ pub async fn start(listen: SocketAddr, config: SimConfig) -> anyhow::Result<SimH
 }
 
 impl SimHandle {
-    /// `http://127.0.0.1:PORT`, the base of `/api/…` (Slack's `https://slack.com`).
+    /// `http://127.0.0.1:PORT` (`https://…` over TLS), the base of `/api/…` (Slack's `https://slack.com`).
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
     }
 
     /// The bound address.
@@ -166,7 +208,7 @@ impl SimHandle {
         self.addr
     }
 
-    /// The Web API base, `http://127.0.0.1:PORT/api/` (Slack's `https://slack.com/api/`).
+    /// The Web API base, `http://127.0.0.1:PORT/api/` (`https://…` over TLS; Slack's `https://slack.com/api/`).
     pub fn api_url(&self) -> String {
         format!("{}/api/", self.base_url())
     }

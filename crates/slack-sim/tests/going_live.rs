@@ -5,10 +5,16 @@
 
 mod util;
 
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
 use serde_json::{Value, json};
-use slack_sim::SimConfig;
+use slack_sim::{SimConfig, TlsIdentity};
 use util::Via::{Form, Json};
 use util::*;
 
@@ -407,5 +413,165 @@ async fn manifest_create_makes_the_app_the_oauth_flow_and_api_behave_by() {
             assert!(!text.contains(secret), "{path} shows {secret}");
         }
     }
+    sim.shutdown().await;
+}
+
+/// A test CA, and the certificate of `slack.com` it signed with its key.
+struct TestPki {
+    /// The CA's certificate (what a client trusts).
+    ca: CertificateDer<'static>,
+    /// `slack.com`'s certificate.
+    leaf: rcgen::Certificate,
+    /// `slack.com`'s key.
+    key: rcgen::KeyPair,
+}
+
+/// A fresh [`TestPki`].
+fn test_pki() -> TestPki {
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "slack-sim test CA");
+    ca_params.key_usages = vec![
+        rcgen::KeyUsagePurpose::KeyCertSign,
+        rcgen::KeyUsagePurpose::DigitalSignature,
+    ];
+    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, rcgen::KeyPair::generate().unwrap())
+        .unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let leaf = rcgen::CertificateParams::new(vec!["slack.com".to_string()])
+        .unwrap()
+        .signed_by(&key, &ca)
+        .unwrap();
+    TestPki {
+        ca: ca.der().clone(),
+        leaf,
+        key,
+    }
+}
+
+/// POSTs the form `fields` to `path` over TLS at `addr` (an address pin: `slack.com` is this address), trusting
+/// only `roots`, with `Host: host`. `Err` when the handshake (or the exchange) fails.
+async fn tls_post(
+    addr: SocketAddr,
+    roots: &[CertificateDer<'static>],
+    host: &str,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> Result<Resp, String> {
+    let mut store = rustls::RootCertStore::empty();
+    for root in roots {
+        store.add(root.clone()).unwrap();
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(store)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(addr)
+        .await
+        .map_err(|e| e.to_string())?;
+    let name = ServerName::try_from("slack.com").unwrap();
+    let stream = tokio::time::timeout(Duration::from_secs(10), connector.connect(name, tcp))
+        .await
+        .map_err(|_| "handshake timeout".to_string())?
+        .map_err(|e| format!("handshake: {e}"))?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| e.to_string())?;
+    tokio::spawn(conn);
+    let req = http::Request::post(path)
+        .header("host", host)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Full::new(Bytes::from(encode(fields))))
+        .unwrap();
+    let resp = tokio::time::timeout(Duration::from_secs(10), sender.send_request(req))
+        .await
+        .map_err(|_| "timeout".to_string())?
+        .map_err(|e| e.to_string())?;
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let body = resp
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(Resp {
+        status,
+        headers,
+        body: body.to_bytes().to_vec(),
+    })
+}
+
+#[tokio::test]
+async fn tls_serves_the_api_as_slack_com_to_a_client_trusting_the_test_ca() {
+    let pki = test_pki();
+    let identity = TlsIdentity::from_pem(&pki.leaf.pem(), &pki.key.serialize_pem()).unwrap();
+    let sim = slack_sim::start_tls(loopback(), SimConfig::demo(), identity)
+        .await
+        .unwrap();
+    assert_eq!(sim.base_url(), format!("https://{}", sim.addr()));
+    assert_eq!(sim.api_url(), format!("https://{}/api/", sim.addr()));
+    let roots = [pki.ca.clone()];
+    for host in ["slack.com", "slack.com:443"] {
+        let r = tls_post(sim.addr(), &roots, host, "/api/api.test", &[("foo", "bar")])
+            .await
+            .unwrap();
+        assert_eq!(r.status, 200, "{host}: {}", r.text());
+        assert_eq!(r.json(), json!({"ok": true, "args": {"foo": "bar"}}));
+    }
+    // The rest of the API and its errors, as over HTTP.
+    let r = tls_post(sim.addr(), &roots, "slack.com", "/api/auth.test", &[])
+        .await
+        .unwrap();
+    assert_eq!(r.json()["error"], "not_authed");
+    // The `Host` check holds: another name, or the address without its port (443 over TLS), is misdirected.
+    for host in ["evil.example", "127.0.0.1"] {
+        let r = tls_post(sim.addr(), &roots, host, "/api/api.test", &[])
+            .await
+            .unwrap();
+        assert_eq!(r.status, 421, "{host}");
+    }
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn tls_refuses_a_client_without_the_test_ca_and_plain_http() {
+    let pki = test_pki();
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(pki.key.serialize_der()));
+    let identity = TlsIdentity::new(vec![pki.leaf.der().clone()], key);
+    let sim = slack_sim::start_tls(loopback(), SimConfig::demo(), identity)
+        .await
+        .unwrap();
+    // No root, or another CA's: the handshake fails.
+    let other = test_pki();
+    for roots in [vec![], vec![other.ca.clone()]] {
+        let r = tls_post(sim.addr(), &roots, "slack.com", "/api/api.test", &[]).await;
+        let e = r.expect_err("the handshake must fail");
+        assert!(e.starts_with("handshake"), "{e}");
+    }
+    // Plain HTTP to the TLS port gets no answer.
+    let plain = request(
+        "GET",
+        &format!("http://{}/api/api.test", sim.addr()),
+        &[],
+        None,
+    )
+    .await;
+    assert!(plain.is_err(), "{plain:?}");
+    // The trusted client still gets through.
+    let r = tls_post(
+        sim.addr(),
+        std::slice::from_ref(&pki.ca),
+        "slack.com",
+        "/api/api.test",
+        &[],
+    )
+    .await;
+    assert_eq!(r.unwrap().json()["ok"], true);
     sim.shutdown().await;
 }
