@@ -401,14 +401,28 @@ pub fn standalone_config(workspace_file: Option<PathBuf>) -> anyhow::Result<SimC
 
 /// Runs the simulation of `config` until Ctrl-C. Prints the address and the demo links at start.
 pub async fn run_until_ctrl_c(listen: SocketAddr, config: SimConfig) -> anyhow::Result<()> {
-    let app = config.app.clone();
-    let handle = start(listen, config).await?;
+    let client_id = config.app.client_id.clone();
+    serve_until_ctrl_c(start(listen, config).await?, &client_id).await
+}
+
+/// Runs the simulation of `config` over TLS with `identity` until Ctrl-C (see [`start_tls`]). Prints the address
+/// and the demo links at start.
+pub async fn run_tls_until_ctrl_c(
+    listen: SocketAddr,
+    config: SimConfig,
+    identity: TlsIdentity,
+) -> anyhow::Result<()> {
+    let client_id = config.app.client_id.clone();
+    serve_until_ctrl_c(start_tls(listen, config, identity).await?, &client_id).await
+}
+
+/// Prints the links of the running simulation, then stops it at Ctrl-C.
+async fn serve_until_ctrl_c(handle: SimHandle, client_id: &str) -> anyhow::Result<()> {
     println!("Simulated Slack listening on {}", handle.base_url());
     println!("  Web API:     {}", handle.api_url());
     println!(
-        "  Authorize:   {}?client_id={}&scope=chat:write,im:write",
+        "  Authorize:   {}?client_id={client_id}&scope=chat:write,im:write",
         handle.authorize_url(),
-        app.client_id
     );
     println!("  Web view:    {}/_sim/", handle.base_url());
     println!("  State JSON:  {}/_sim/state", handle.base_url());
