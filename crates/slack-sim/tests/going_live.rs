@@ -185,6 +185,21 @@ async fn auth_test_sends_the_granted_scopes_and_api_test_echoes() {
     assert!(r.headers.contains_key("x-oauth-scopes"));
     let v = r.json();
     assert!(v["bot_id"].as_str().unwrap().starts_with('B'), "{v}");
+    // Every answer to the bot token carries them, an error too; none without a token.
+    let r = call(
+        &sim,
+        Form(Some(&token)),
+        "users.info",
+        &json!({"user": "U0NOBODY01"}),
+    )
+    .await;
+    assert_eq!(r.json()["ok"], false);
+    assert_eq!(
+        r.header("x-oauth-scopes").as_deref(),
+        Some("chat:write,im:write,users:read")
+    );
+    let r = call(&sim, Form(None), "auth.test", &json!({})).await;
+    assert_eq!(r.header("x-oauth-scopes"), None);
     run_cases(
         &sim,
         &[

@@ -122,12 +122,11 @@ fn bot_token_json(state: &SimState, inst: &Installation, token: &str) -> serde_j
     })
 }
 
-/// `auth.test`: who the token is. Slack adds the token's granted scopes in the `x-oauth-scopes` header (bolt
-/// reads a bot's scopes from it after an install).
+/// `auth.test`: who the token is (its granted scopes go in the `x-oauth-scopes` header, as with every method).
 pub fn auth_test(state: &mut SimState, p: &Params) -> MethodResult<Reply> {
     let inst = authenticate(state, p)?;
     let ws = &state.config.workspace;
-    let mut r = Reply::ok(json!({
+    Ok(Reply::ok(json!({
         "url": format!("https://{}.slack.com/", ws.domain),
         "team": ws.team_name,
         "user": state.bot_name(),
@@ -135,9 +134,7 @@ pub fn auth_test(state: &mut SimState, p: &Params) -> MethodResult<Reply> {
         "user_id": inst.bot_user_id,
         "bot_id": inst.bot_id,
         "is_enterprise_install": false,
-    }));
-    r.oauth_scopes = Some(inst.scopes.join(","));
-    Ok(r)
+    })))
 }
 
 /// `api.test`: echoes its arguments as `args` (the token left out); with `error`, fails with that code, as Slack's

@@ -104,10 +104,16 @@ pub fn app_tier(app: &App, method: &str) -> Option<Tier> {
     tier(method).map(|t| marketplace::tier_for(app, method, t))
 }
 
-/// Runs one implemented method against the state (`unknown_method` for any other).
+/// Runs one implemented method against the state (`unknown_method` for any other). An answer to a call with a
+/// working bot token carries the token's granted scopes, which Slack sends with every Web API answer in the
+/// `x-oauth-scopes` header (bolt reads a bot's scopes from it after `auth.test`).
 pub fn call(state: &mut SimState, method: &str, p: &Params) -> Reply {
     match implemented(method) {
-        Some((_, _, run)) => run(state, p).unwrap_or_else(|e| e),
+        Some((_, _, run)) => {
+            let mut reply = run(state, p).unwrap_or_else(|e| e);
+            reply.oauth_scopes = authenticate(state, p).ok().map(|i| i.scopes.join(","));
+            reply
+        }
         None => Reply::err("unknown_method"),
     }
 }
