@@ -374,6 +374,8 @@ pub struct ManifestApp {
     pub bot_scopes: Vec<String>,
     /// `settings.event_subscriptions.request_url`.
     pub events_url: Option<String>,
+    /// `settings.event_subscriptions.bot_events`, when the app subscribes to events.
+    pub bot_events: Option<Vec<String>>,
     /// `settings.interactivity.request_url`, when `is_enabled`.
     pub interactivity_url: Option<String>,
     /// `features.app_home.messages_tab_enabled` (off when absent, as a new app's Messages tab is).
@@ -399,6 +401,8 @@ pub fn read(v: &Value) -> Result<ManifestApp, Vec<ManifestError>> {
         redirect_urls: list_at(v, &["oauth_config", "redirect_urls"]),
         bot_scopes: list_at(v, &["oauth_config", "scopes", "bot"]),
         events_url: text_at(v, &["settings", "event_subscriptions", "request_url"]),
+        bot_events: at(v, &["settings", "event_subscriptions"])
+            .map(|_| list_at(v, &["settings", "event_subscriptions", "bot_events"])),
         interactivity_url: text_at(v, &["settings", "interactivity", "request_url"])
             .filter(|_| interactive),
         messages_tab_enabled: flag_at(v, &["features", "app_home", "messages_tab_enabled"]),
@@ -453,6 +457,8 @@ mod tests {
         assert_eq!(app.bot_scopes.len(), 4);
         assert!(app.token_rotation_enabled && app.messages_tab_enabled);
         assert_eq!(app.interactivity_url, None);
+        let events = ["app_uninstalled".to_string(), "tokens_revoked".to_string()];
+        assert_eq!(app.bot_events.as_deref(), Some(&events[..]));
     }
 
     #[test]

@@ -117,6 +117,10 @@ pub struct App {
     /// lower case with dashes, as Slack derives it.
     #[serde(default)]
     pub bot_display_name: Option<String>,
+    /// The bot events the app subscribes to (a manifest's `settings.event_subscriptions.bot_events`): only these
+    /// are sent to its events URL. None: every event the simulation sends (the app configured by hand).
+    #[serde(default)]
+    pub bot_events: Option<Vec<String>>,
 }
 
 /// `true`, for fields on by default.
@@ -452,6 +456,7 @@ impl App {
             token_rotation_enabled: false,
             bot_scopes: Vec::new(),
             bot_display_name: None,
+            bot_events: None,
         }
     }
 }

@@ -590,3 +590,34 @@ async fn tls_refuses_a_client_without_the_test_ca_and_plain_http() {
     assert_eq!(r.unwrap().json()["ok"], true);
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_created_app_is_sent_only_the_events_it_subscribes_to() {
+    let sim = start_demo().await;
+    let mut app = receiver(200, Duration::ZERO).await;
+    let mut manifest = connector_manifest("http://127.0.0.1:9/slack/oauth/callback");
+    manifest["settings"]["event_subscriptions"] =
+        json!({"request_url": app.url, "bot_events": ["app_uninstalled"]});
+    let config = sim.app_config_token();
+    let created = run_cases(
+        &sim,
+        &[Case::ok(
+            Json(&config),
+            "apps.manifest.create",
+            json!({"manifest": manifest}),
+        )],
+    )
+    .await
+    .remove(0);
+    install(&sim, "U0ADMIN001", "chat:write").await;
+    assert!(sim.uninstall_app());
+    // tokens_revoked would come first: only app_uninstalled comes, signed with the created app's secret.
+    let deliveries = sim.wait_for_deliveries(2, Duration::from_millis(500)).await;
+    let kinds: Vec<&str> = deliveries.iter().map(|d| d.kind.as_str()).collect();
+    assert_eq!(kinds, ["event_callback:app_uninstalled"]);
+    assert_eq!(deliveries[0].status, Some(200), "{:?}", deliveries[0]);
+    let (headers, body) = app.rx.recv().await.unwrap();
+    let secret = created["credentials"]["signing_secret"].as_str().unwrap();
+    assert!(verify_signature(secret, &headers, &body));
+    sim.shutdown().await;
+}

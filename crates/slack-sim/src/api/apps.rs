@@ -73,7 +73,7 @@ pub fn validate(state: &mut SimState, p: &Params) -> MethodResult<Reply> {
 /// `apps.manifest.create`: the app of the manifest, with a new app ID and new credentials, in place of the
 /// simulation's one app (the simulation keeps one app: the previous one is deleted, its installation ends without
 /// events, as a deleted app's request URLs are gone, and its tokens answer `token_revoked`). The created app's
-/// scopes, Redirect URLs, request URLs, Messages tab, token rotation and bot name are what the consent page, the
+/// scopes, Redirect URLs, request URLs, bot events, Messages tab, token rotation and bot name are what the consent page, the
 /// Web API and the events then behave by. Answers `app_id`, `credentials` (`client_id`, `client_secret`,
 /// `verification_token`, `signing_secret`) and `oauth_authorize_url`; the call log and `/_sim/state` never show
 /// the secrets.
@@ -95,6 +95,7 @@ pub fn create(state: &mut SimState, p: &Params) -> MethodResult<Reply> {
         token_rotation_enabled: m.token_rotation_enabled,
         bot_scopes: m.bot_scopes,
         bot_display_name: m.bot_display_name,
+        bot_events: m.bot_events,
     };
     let mut authorize = form_urlencoded::Serializer::new(String::new());
     authorize.append_pair("client_id", &app.client_id);
