@@ -25,6 +25,8 @@ const MAX_FORM_BYTES: usize = 64 << 10;
 pub struct Guard {
     /// The authorities this server answers for.
     pub hosts: ServedHosts,
+    /// The port a `Host` without one means: 80, or 443 over TLS.
+    pub default_port: u16,
     /// The simulation (for the form tokens' key).
     pub shared: Arc<Shared>,
 }
@@ -130,11 +132,11 @@ async fn admit(guard: &Guard, request: Request) -> Result<Request, Refusal> {
         return Err(Refusal::NoHost);
     };
     let host = host.to_str().map_err(|_| Refusal::NoHost)?;
-    if !guard.hosts.serves(host, 80) {
+    if !guard.hosts.serves(host, guard.default_port) {
         return Err(Refusal::Misdirected(host.to_string()));
     }
     if let Some(authority) = request.uri().authority()
-        && !guard.hosts.serves(authority.as_str(), 80)
+        && !guard.hosts.serves(authority.as_str(), guard.default_port)
     {
         return Err(Refusal::Misdirected(authority.to_string()));
     }

@@ -1,5 +1,6 @@
 //! Slack's identifiers and secrets as the simulation makes and checks them: Slackbot's user ID, the shape of
-//! team, user and app IDs, fresh IDs, bot tokens and OAuth codes.
+//! team, user and app IDs, fresh IDs, tokens (bot, rotating, refresh, app configuration), app credentials and OAuth
+//! codes.
 
 use rand::Rng;
 
@@ -40,15 +41,51 @@ fn ten_digits(rng: &mut impl Rng) -> u64 {
     rng.random_range(1_000_000_000..9_999_999_999)
 }
 
+/// `n` random characters of `alphabet`.
+fn random_text(alphabet: &[u8], n: usize) -> String {
+    let mut rng = rand::rng();
+    (0..n)
+        .map(|_| alphabet[rng.random_range(0..alphabet.len())] as char)
+        .collect()
+}
+
+/// Letters and digits, the tail of Slack's tokens.
+const ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+
 /// A bot token in Slack's shape, `xoxb-{digits}-{digits}-{24 alphanumerics}`.
 pub fn new_bot_token() -> String {
-    const ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     let mut rng = rand::rng();
     let (a, b) = (ten_digits(&mut rng), ten_digits(&mut rng));
-    let c: String = (0..24)
-        .map(|_| ALNUM[rng.random_range(0..ALNUM.len())] as char)
-        .collect();
-    format!("xoxb-{a}-{b}-{c}")
+    format!("xoxb-{a}-{b}-{}", random_text(ALNUM, 24))
+}
+
+/// An expiring bot token of an app with token rotation, `xoxe.xoxb-1-{alphanumerics}` (Slack's rotating tokens
+/// carry the `xoxe.` prefix).
+pub fn new_rotating_bot_token() -> String {
+    format!("xoxe.xoxb-1-{}", random_text(ALNUM, 48))
+}
+
+/// A refresh token of token rotation, `xoxe-1-{alphanumerics}`.
+pub fn new_refresh_token() -> String {
+    format!("xoxe-1-{}", random_text(ALNUM, 48))
+}
+
+/// An app configuration token (the credential of `apps.manifest.*`), `xoxe.xoxp-1-{alphanumerics}`.
+pub fn new_config_token() -> String {
+    format!("xoxe.xoxp-1-{}", random_text(ALNUM, 48))
+}
+
+/// A client ID in Slack's shape, `{10 digits}.{13 digits}`.
+pub fn new_client_id() -> String {
+    let mut rng = rand::rng();
+    let a = ten_digits(&mut rng);
+    let b: u64 = rng.random_range(1_000_000_000_000..9_999_999_999_999);
+    format!("{a}.{b}")
+}
+
+/// A client or signing secret in Slack's shape, 32 hex digits.
+pub fn new_hex_secret() -> String {
+    random_text(b"0123456789abcdef", 32)
 }
 
 /// An OAuth code in Slack's shape, `{10 digits}.{13 digits}.{64 hex digits}`.
@@ -79,6 +116,11 @@ mod tests {
         let token = new_bot_token();
         assert_eq!(token.split('-').count(), 4, "{token}");
         assert!(token.starts_with("xoxb-"));
+        assert!(new_rotating_bot_token().starts_with("xoxe.xoxb-1-"));
+        assert!(new_refresh_token().starts_with("xoxe-1-"));
+        assert!(new_config_token().starts_with("xoxe.xoxp-1-"));
+        assert_eq!(new_client_id().len(), 24);
+        assert_eq!(new_hex_secret().len(), 32);
         let code = new_oauth_code();
         let parts: Vec<&str> = code.split('.').collect();
         assert_eq!(

@@ -2,7 +2,9 @@
 //! for one workspace and one app, with Slack's OAuth v2 pages, signed events and interactivity payloads to
 //! the app, fault injection, rate limits, and inspection endpoints and a web view.
 //!
-//! Start it with [`start`]; drive and inspect it through the returned [`SimHandle`] or over HTTP:
+//! Start it with [`start`] (plain HTTP), or [`start_tls`] to serve the same over TLS with a certificate of the
+//! caller's (a test's CA signing `slack.com`, reached through an address pin, as the production path reaches
+//! `https://slack.com`); drive and inspect it through the returned [`SimHandle`] or over HTTP:
 //!
 //! | endpoint | what |
 //! | --- | --- |
@@ -22,12 +24,21 @@
 //!
 //! | method | tier |
 //! | --- | --- |
-//! | `oauth.v2.access`, `auth.test`, `users.info` | Tier 4 (100 a minute) |
+//! | `oauth.v2.access`, `auth.test`, `users.info`, `api.test` | Tier 4 (100 a minute) |
 //! | `auth.revoke`, `users.lookupByEmail`, `conversations.open`, `chat.update`, `chat.delete` | Tier 3 (50) |
 //! | `conversations.history`, `conversations.replies` | Tier 3 for an app approved for the Marketplace; else Tier 1 (1 a minute) with pages of at most 15 ([`App::marketplace_approved`]) |
 //! | `users.list` | Tier 2 (20) |
-//! | `apps.uninstall` | Tier 1 (1) |
+//! | `apps.manifest.validate` | Tier 3 |
+//! | `apps.uninstall`, `apps.manifest.create` | Tier 1 (1) |
 //! | `chat.postMessage` | about 1 a second per conversation (a burst of 3), 300 a minute per workspace |
+//!
+//! An app with token rotation ([`App::token_rotation_enabled`]) gets expiring `xoxe.xoxb-…` tokens with refresh
+//! tokens (`oauth.v2.access` with `grant_type=refresh_token`); an expired token answers `token_expired` by the
+//! simulation's clock ([`SimHandle::advance_clock`]).
+//!
+//! `apps.manifest.validate` and `apps.manifest.create` take the app configuration token
+//! ([`SimHandle::app_config_token`]); a created app takes the place of the simulation's one app, and its manifest's
+//! scopes, URLs and settings are what the consent page and the Web API then behave by.
 //!
 //! Requests are read as Slack reads them: the token from `Authorization: Bearer` or a POST body (a token in the
 //! query string is `invalid_auth`), bodies as JSON, urlencoded forms in UTF-8 or ISO-8859-1 (any other charset is
@@ -45,13 +56,14 @@
 // How the modules depend on each other; each uses only modules of the lines above its own:
 //   leaves     b64, blocks, hosts (the `Host`s served), ids, scopes, secrets (what pages show of them), signature,
 //              text, ts (Slack timestamps), tz; html (page layout), request (reading requests), csrf (form tokens,
-//              on request), mrkdwn (Slack's markup to HTML, on html, text and tz)
+//              on request), mrkdwn (Slack's markup to HTML, on html, text and tz), manifest (app manifests, on
+//              scopes)
 //   data       model, then reading (a message as a member reads it, on model, mrkdwn, ts and tz)
 //   state      state (the simulation and its lock), then objects (its records as Slack's JSON objects)
 //   endpoints  api and ratelimit (the Web API), oauth (consent pages), web (the web view), to_app (events and
 //              interactivity sent to the app), inspect (`/_sim/*`, which sends through to_app)
-//   server     guard (what every request passes first), server (routes and the accept loop); this file (the
-//              handle)
+//   server     guard (what every request passes first), tls (the certificate served), server (routes and the
+//              accept loop); this file (the handle)
 mod api;
 mod b64;
 mod blocks;
@@ -61,6 +73,7 @@ mod hosts;
 mod html;
 mod ids;
 mod inspect;
+mod manifest;
 mod model;
 mod mrkdwn;
 mod oauth;
@@ -74,6 +87,7 @@ mod server;
 mod signature;
 mod state;
 mod text;
+mod tls;
 mod to_app;
 mod ts;
 mod tz;
@@ -98,6 +112,7 @@ pub use mrkdwn::{RenderCtx, pings, render_unformatted};
 pub use reading::{ReadMessage, read_blocks, read_message, reader};
 pub use signature::sign as sign_request;
 pub use state::{CODE_TTL_SECS, StateSnapshot};
+pub use tls::TlsIdentity;
 pub use tz::{Lang, render_date};
 
 use state::{Shared, SimState};
@@ -110,6 +125,15 @@ impl SlackSim {
     pub async fn start(listen: SocketAddr, config: SimConfig) -> anyhow::Result<SimHandle> {
         start(listen, config).await
     }
+
+    /// Same as [`start_tls`].
+    pub async fn start_tls(
+        listen: SocketAddr,
+        config: SimConfig,
+        identity: TlsIdentity,
+    ) -> anyhow::Result<SimHandle> {
+        start_tls(listen, config, identity).await
+    }
 }
 
 /// A running simulation. Dropping it leaves the server running until the runtime ends; call
@@ -117,6 +141,8 @@ impl SlackSim {
 pub struct SimHandle {
     /// Where the server listens.
     addr: SocketAddr,
+    /// `http`, or `https` over TLS.
+    scheme: &'static str,
     /// The state the server's handlers share.
     shared: Arc<Shared>,
     /// Turned true to stop the server.
@@ -125,19 +151,46 @@ pub struct SimHandle {
     task: tokio::task::JoinHandle<()>,
 }
 
-/// Starts the simulation on `listen` (use port 0 for any free port).
+/// Starts the simulation on `listen` (use port 0 for any free port), over plain HTTP.
 pub async fn start(listen: SocketAddr, config: SimConfig) -> anyhow::Result<SimHandle> {
+    start_serving(listen, config, None).await
+}
+
+/// Starts the simulation on `listen` over TLS with `identity` (its certificate for `slack.com`, say, so that a
+/// client whose `slack.com` is pinned to this address and that trusts the certificate's CA reaches it as
+/// `https://slack.com`). The same API and pages as [`start`]; [`SimHandle::base_url`] says `https`.
+pub async fn start_tls(
+    listen: SocketAddr,
+    config: SimConfig,
+    identity: TlsIdentity,
+) -> anyhow::Result<SimHandle> {
+    start_serving(listen, config, Some(identity)).await
+}
+
+/// Starts the simulation, over TLS with `identity` if given.
+async fn start_serving(
+    listen: SocketAddr,
+    config: SimConfig,
+    identity: Option<TlsIdentity>,
+) -> anyhow::Result<SimHandle> {
     config.validate()?;
+    let tls = identity.map(TlsIdentity::acceptor).transpose()?;
+    let (scheme, default_port) = if tls.is_some() {
+        ("https", 443)
+    } else {
+        ("http", 80)
+    };
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
     let mut state = SimState::new(config);
-    state.base_url = format!("http://{addr}");
+    state.base_url = format!("{scheme}://{addr}");
     let shared = Arc::new(Shared::new(state));
     let (stop, rx) = watch::channel(false);
-    let app = server::router(shared.clone(), addr);
-    let task = tokio::spawn(server::serve(listener, app, rx));
+    let app = server::router(shared.clone(), addr, default_port);
+    let task = tokio::spawn(server::serve(listener, app, tls, rx));
     Ok(SimHandle {
         addr,
+        scheme,
         shared,
         stop,
         task,
@@ -145,9 +198,9 @@ pub async fn start(listen: SocketAddr, config: SimConfig) -> anyhow::Result<SimH
 }
 
 impl SimHandle {
-    /// `http://127.0.0.1:PORT`, the base of `/api/…` (Slack's `https://slack.com`).
+    /// `http://127.0.0.1:PORT` (`https://…` over TLS), the base of `/api/…` (Slack's `https://slack.com`).
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
     }
 
     /// The bound address.
@@ -155,7 +208,7 @@ impl SimHandle {
         self.addr
     }
 
-    /// The Web API base, `http://127.0.0.1:PORT/api/` (Slack's `https://slack.com/api/`).
+    /// The Web API base, `http://127.0.0.1:PORT/api/` (`https://…` over TLS; Slack's `https://slack.com/api/`).
     pub fn api_url(&self) -> String {
         format!("{}/api/", self.base_url())
     }
@@ -271,6 +324,12 @@ impl SimHandle {
         state.config.app.interactivity_url = interactivity_url;
     }
 
+    /// The app configuration token (`xoxe.xoxp-…`) that `apps.manifest.validate` and `apps.manifest.create`
+    /// take ([`SimConfig::app_config_token`], or the one made at start).
+    pub fn app_config_token(&self) -> String {
+        self.shared.lock().config_token.clone()
+    }
+
     /// Sets the interaction ack deadline (Slack: 3 s).
     pub fn set_ack_deadline(&self, d: Duration) {
         self.shared.lock().config.ack_deadline = d;
@@ -342,14 +401,28 @@ pub fn standalone_config(workspace_file: Option<PathBuf>) -> anyhow::Result<SimC
 
 /// Runs the simulation of `config` until Ctrl-C. Prints the address and the demo links at start.
 pub async fn run_until_ctrl_c(listen: SocketAddr, config: SimConfig) -> anyhow::Result<()> {
-    let app = config.app.clone();
-    let handle = start(listen, config).await?;
+    let client_id = config.app.client_id.clone();
+    serve_until_ctrl_c(start(listen, config).await?, &client_id).await
+}
+
+/// Runs the simulation of `config` over TLS with `identity` until Ctrl-C (see [`start_tls`]). Prints the address
+/// and the demo links at start.
+pub async fn run_tls_until_ctrl_c(
+    listen: SocketAddr,
+    config: SimConfig,
+    identity: TlsIdentity,
+) -> anyhow::Result<()> {
+    let client_id = config.app.client_id.clone();
+    serve_until_ctrl_c(start_tls(listen, config, identity).await?, &client_id).await
+}
+
+/// Prints the links of the running simulation, then stops it at Ctrl-C.
+async fn serve_until_ctrl_c(handle: SimHandle, client_id: &str) -> anyhow::Result<()> {
     println!("Simulated Slack listening on {}", handle.base_url());
     println!("  Web API:     {}", handle.api_url());
     println!(
-        "  Authorize:   {}?client_id={}&scope=chat:write,im:write",
+        "  Authorize:   {}?client_id={client_id}&scope=chat:write,im:write",
         handle.authorize_url(),
-        app.client_id
     );
     println!("  Web view:    {}/_sim/", handle.base_url());
     println!("  State JSON:  {}/_sim/state", handle.base_url());

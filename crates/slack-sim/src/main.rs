@@ -1,5 +1,6 @@
 //! `slack-sim`: the simulated Slack workspace on its own, for Slack client libraries and manual exploration.
 
+use anyhow::Context;
 use clap::Parser;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -22,6 +23,12 @@ struct Cli {
     /// Turns Slack's rate limits off (they are on by default, as in Slack).
     #[arg(long)]
     no_rate_limits: bool,
+    /// Serves over TLS with this certificate chain (PEM, the server's certificate first); needs `--tls-key`.
+    #[arg(long, value_name = "PEM_FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of `--tls-cert` (PEM).
+    #[arg(long, value_name = "PEM_FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 #[tokio::main]
@@ -39,5 +46,14 @@ async fn main() -> anyhow::Result<()> {
     if cli.no_rate_limits {
         config.rate_limits.enabled = false;
     }
-    slack_sim::run_until_ctrl_c(cli.listen, config).await
+    match (cli.tls_cert, cli.tls_key) {
+        (Some(cert), Some(key)) => {
+            let read = |p: &PathBuf| {
+                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))
+            };
+            let identity = slack_sim::TlsIdentity::from_pem(&read(&cert)?, &read(&key)?)?;
+            slack_sim::run_tls_until_ctrl_c(cli.listen, config, identity).await
+        }
+        _ => slack_sim::run_until_ctrl_c(cli.listen, config).await,
+    }
 }

@@ -104,6 +104,23 @@ pub struct App {
     /// and the usual page sizes.
     #[serde(default)]
     pub marketplace_approved: bool,
+    /// Token rotation (Slack's `settings.token_rotation_enabled`; off by default): the code exchange then gives an
+    /// expiring `xoxe.xoxb-…` bot token with `expires_in` and a `refresh_token`, and `oauth.v2.access` with
+    /// `grant_type=refresh_token` gives the next pair (see [`SimConfig::token_expires_in_secs`]).
+    #[serde(default)]
+    pub token_rotation_enabled: bool,
+    /// The bot scopes the app is configured with (its manifest's `oauth_config.scopes.bot`): the consent page
+    /// refuses a request for any other. Empty: any scope Slack knows (the app configured by hand).
+    #[serde(default)]
+    pub bot_scopes: Vec<String>,
+    /// The bot user's display name (a manifest's `features.bot_user.display_name`); none: the app's name in
+    /// lower case with dashes, as Slack derives it.
+    #[serde(default)]
+    pub bot_display_name: Option<String>,
+    /// The bot events the app subscribes to (a manifest's `settings.event_subscriptions.bot_events`): only these
+    /// are sent to its events URL. None: every event the simulation sends (the app configured by hand).
+    #[serde(default)]
+    pub bot_events: Option<Vec<String>>,
 }
 
 /// `true`, for fields on by default.
@@ -170,6 +187,14 @@ pub struct SimConfig {
     /// rebinding).
     #[serde(default = "default_hosts")]
     pub hosts: Vec<String>,
+    /// Lifetime of an expiring bot token of an app with token rotation, its `expires_in` (Slack: 12 hours,
+    /// 43200); a test shortens it, or moves the simulation clock past it, to see `token_expired`.
+    #[serde(default = "default_token_expires_in")]
+    pub token_expires_in_secs: u64,
+    /// The app configuration token (`xoxe.xoxp-…`) `apps.manifest.*` take; none: the simulation makes one at
+    /// start (read it with [`crate::SimHandle::app_config_token`]).
+    #[serde(default)]
+    pub app_config_token: Option<String>,
 }
 
 /// Slack's 3 seconds.
@@ -181,6 +206,10 @@ fn default_users_page() -> usize {
 }
 fn default_calls_kept() -> usize {
     10_000
+}
+/// Slack's 12 hours of a rotating token.
+fn default_token_expires_in() -> u64 {
+    43_200
 }
 /// The host the simulation stands for.
 fn default_hosts() -> Vec<String> {
@@ -210,6 +239,8 @@ impl SimConfig {
             users_list_max_page: default_users_page(),
             calls_kept: default_calls_kept(),
             hosts: default_hosts(),
+            token_expires_in_secs: default_token_expires_in(),
+            app_config_token: None,
         }
     }
 
@@ -254,6 +285,9 @@ impl SimConfig {
         }
         if let Some(bad) = self.hosts.iter().find(|h| !is_host_name(h)) {
             bail!("hosts: {bad:?} is not a host name (letters, digits, `-` and `.`, no port)");
+        }
+        if self.token_expires_in_secs == 0 {
+            bail!("token_expires_in_secs must be at least 1");
         }
         if !self.rate_limits.time_scale.is_finite() || self.rate_limits.time_scale <= 0.0 {
             bail!("rate_limits.time_scale must be a positive number");
@@ -419,6 +453,10 @@ impl App {
             interactivity_url: None,
             messages_tab_enabled: true,
             marketplace_approved: false,
+            token_rotation_enabled: false,
+            bot_scopes: Vec::new(),
+            bot_display_name: None,
+            bot_events: None,
         }
     }
 }
@@ -577,12 +615,15 @@ pub struct MemberMessage {
 /// A token issued by the simulation.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct TokenRecord {
-    /// The token (`xoxb-…`).
+    /// The token (`xoxb-…`, or `xoxe.xoxb-…` with token rotation).
     pub token: String,
     /// Installation it belongs to.
     pub installation_id: String,
     /// Why it no longer works, if so.
     pub revoked: Option<TokenRevocation>,
+    /// When it expires (simulation clock, Unix seconds): a rotating token; none for a token that never expires.
+    #[serde(default)]
+    pub expires_at: Option<f64>,
 }
 
 /// Why a token stopped working.

@@ -156,6 +156,16 @@ fn check(state: &SimState, r: &AuthorizeRequest) -> Result<Checked, Box<Response
             &format!("Invalid scope: {bad} (invalid_scope)"),
         ));
     }
+    // An app configured with its scopes (by a manifest) may ask only for those.
+    if let Some(bad) = scopes
+        .iter()
+        .find(|s| !app.bot_scopes.is_empty() && !app.bot_scopes.contains(s))
+    {
+        return Err(error_page(
+            "Invalid permissions requested",
+            &format!("The app is not configured with the scope {bad} (invalid_scope)"),
+        ));
+    }
     Ok(Checked { redirect, scopes })
 }
 

@@ -17,10 +17,14 @@ const MIN_FINGERPRINTED: usize = 16;
 /// A token or code reduced to its kind and last four characters: `xoxb-…W3xZ`, `…9f1c` (a value too short to
 /// spare four characters: `…`).
 pub fn fingerprint(secret: &str) -> String {
+    // `xoxb`, or a rotating token's `xoxe.xoxb`.
     let kind = secret
         .split_once('-')
         .map(|(k, _)| k)
-        .filter(|k| k.starts_with("xox") && k.len() == 4)
+        .filter(|k| {
+            let bare = k.strip_prefix("xoxe.").unwrap_or(k);
+            bare.starts_with("xox") && bare.len() == 4
+        })
         .map(|k| format!("{k}-"))
         .unwrap_or_default();
     let chars: Vec<char> = secret.chars().collect();
@@ -36,7 +40,7 @@ pub fn fingerprint(secret: &str) -> String {
 const TOKEN_FIELDS: [&str; 4] = ["token", "access_token", "refresh_token", "code"];
 
 /// Fields that carry a secret (not shown).
-const SECRET_FIELDS: [&str; 2] = ["client_secret", "signing_secret"];
+const SECRET_FIELDS: [&str; 3] = ["client_secret", "signing_secret", "verification_token"];
 
 /// A JSON object's tokens and codes as fingerprints and its secrets hidden, at any depth (Web API parameters
 /// and answers, as the call log keeps them).
@@ -80,6 +84,8 @@ mod tests {
                 "xoxb-…uvwx",
             ),
             ("xoxp-1-2-3", "xoxp-…"),
+            ("xoxe.xoxb-1-abcdefghijklmnopqrstuvwx", "xoxe.xoxb-…uvwx"),
+            ("xoxe-1-abcdefghijklmnopqrstuvwx", "xoxe-…uvwx"),
             ("1234567890.1234567890123.0123456789abcdef", "…cdef"),
             ("short", "…"),
             ("sim-client-secret-long", "…long"),

@@ -1,5 +1,5 @@
-//! The HTTP server: routes, the accept loop (which can drop a connection without answering, for fault
-//! injection), and the `/api/METHOD` endpoint.
+//! The HTTP server: routes, the accept loop (plain HTTP, or TLS; it can drop a connection without answering, for
+//! fault injection), and the `/api/METHOD` endpoint.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -18,6 +18,7 @@ use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
 
 use crate::api::{self, Reply};
 use crate::guard::{self, Guard};
@@ -40,10 +41,12 @@ impl ConnKill {
     }
 }
 
-/// All routes, behind the guard (`Host`, cross-site requests, form tokens) of the server bound at `addr`.
-pub fn router(shared: Arc<Shared>, addr: SocketAddr) -> Router {
+/// All routes, behind the guard (`Host`, cross-site requests, form tokens) of the server bound at `addr`, whose
+/// `Host` without a port means `default_port` (80, or 443 over TLS).
+pub fn router(shared: Arc<Shared>, addr: SocketAddr, default_port: u16) -> Router {
     let guard = Arc::new(Guard {
         hosts: ServedHosts::new(addr, &shared.lock().config.hosts),
+        default_port,
         shared: shared.clone(),
     });
     Router::new()
@@ -84,8 +87,13 @@ pub fn router(shared: Arc<Shared>, addr: SocketAddr) -> Router {
         .layer(axum::middleware::from_fn_with_state(guard, guard::check))
 }
 
-/// Serves until `shutdown` turns true; connections still open then are closed.
-pub async fn serve(listener: TcpListener, app: Router, mut shutdown: watch::Receiver<bool>) {
+/// Serves until `shutdown` turns true (over TLS with `tls`); connections still open then are closed.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    tls: Option<TlsAcceptor>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let mut conns = JoinSet::new();
     loop {
         tokio::select! {
@@ -94,19 +102,20 @@ pub async fn serve(listener: TcpListener, app: Router, mut shutdown: watch::Rece
                     tokio::time::sleep(Duration::from_millis(10)).await;
                     continue;
                 };
-                let kill = ConnKill(Arc::new(Notify::new()));
-                let k2 = kill.clone();
-                let tower = TowerToHyperService::new(app.clone());
-                let svc = hyper::service::service_fn(move |mut req: http::Request<Incoming>| {
-                    req.extensions_mut().insert(k2.clone());
-                    tower.call(req)
-                });
+                let app = app.clone();
+                let tls = tls.clone();
                 conns.spawn(async move {
-                    let conn = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), svc);
-                    tokio::select! {
-                        _ = conn => {}
-                        _ = kill.0.notified() => {}
+                    match tls {
+                        None => serve_connection(stream, app).await,
+                        Some(acceptor) => {
+                            // A client that never finishes its handshake does not hold the task.
+                            let handshake = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream));
+                            match handshake.await {
+                                Ok(Ok(stream)) => serve_connection(stream, app).await,
+                                Ok(Err(e)) => tracing::info!(error = %e, "TLS handshake failed"),
+                                Err(_) => tracing::info!("TLS handshake timed out"),
+                            }
+                        }
                     }
                 });
             }
@@ -117,8 +126,37 @@ pub async fn serve(listener: TcpListener, app: Router, mut shutdown: watch::Rece
     conns.abort_all();
 }
 
-/// A JSON answer as Slack sends it.
-pub fn json_response(status: u16, body: &Value, retry_after: Option<u64>) -> Response {
+/// How long a client has to finish its TLS handshake.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serves HTTP/1 on one connection (plain or TLS) until it ends or a handler kills it.
+async fn serve_connection<S>(stream: S, app: Router)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let kill = ConnKill(Arc::new(Notify::new()));
+    let k2 = kill.clone();
+    let tower = TowerToHyperService::new(app);
+    let svc = hyper::service::service_fn(move |mut req: http::Request<Incoming>| {
+        req.extensions_mut().insert(k2.clone());
+        tower.call(req)
+    });
+    let conn =
+        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), svc);
+    tokio::select! {
+        _ = conn => {}
+        _ = kill.0.notified() => {}
+    }
+}
+
+/// A JSON answer as Slack sends it, with the caller's granted scopes in `x-oauth-scopes` when given (the header
+/// name in lower case: python slack_sdk reads it with a case-sensitive lookup).
+fn json_response(
+    status: u16,
+    body: &Value,
+    retry_after: Option<u64>,
+    scopes: Option<&str>,
+) -> Response {
     let mut r = (
         StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
         [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
@@ -128,6 +166,9 @@ pub fn json_response(status: u16, body: &Value, retry_after: Option<u64>) -> Res
     if let Some(s) = retry_after {
         r.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(s));
+    }
+    if let Some(v) = scopes.and_then(|s| HeaderValue::from_str(s).ok()) {
+        r.headers_mut().insert("x-oauth-scopes", v);
     }
     r
 }
@@ -239,5 +280,5 @@ fn finish(shared: &Shared, mut call: ApiCall, r: Reply) -> Response {
     call.status = r.status;
     call.response = Some(scrub(&r.body));
     shared.lock().record_call(call);
-    json_response(r.status, &r.body, r.retry_after)
+    json_response(r.status, &r.body, r.retry_after, r.oauth_scopes.as_deref())
 }

@@ -71,6 +71,15 @@ pub struct OAuthCode {
     pub used: bool,
 }
 
+/// A refresh token of token rotation: it gives the next access token once.
+#[derive(Clone, Debug)]
+pub struct RefreshToken {
+    /// The installation whose bot token it renews.
+    pub installation_id: String,
+    /// Exchanged already (Slack revokes a refresh token once used).
+    pub used: bool,
+}
+
 /// Token bucket for rate limits (time in "Slack seconds").
 #[derive(Clone, Debug)]
 pub struct Bucket {
@@ -112,6 +121,10 @@ pub struct SimState {
     pub tokens: HashMap<String, TokenRecord>,
     /// OAuth codes issued, by code.
     pub codes: HashMap<String, OAuthCode>,
+    /// Refresh tokens issued (token rotation), by token.
+    pub refresh_tokens: HashMap<String, RefreshToken>,
+    /// The app configuration token `apps.manifest.*` take.
+    pub config_token: String,
     /// Conversations, in creation order.
     pub conversations: Vec<Conversation>,
     /// Position of each conversation in `conversations`, by id (conversations are never removed).
@@ -189,6 +202,13 @@ impl StateSnapshot {
     }
 }
 
+impl TokenRecord {
+    /// Whether it has expired at `now` (simulation clock).
+    pub fn expired(&self, now: f64) -> bool {
+        self.expires_at.is_some_and(|at| now >= at)
+    }
+}
+
 impl Installation {
     /// The installation as pages and JSON may show it: its bot token as a fingerprint.
     pub fn without_secrets(mut self) -> Self {
@@ -207,6 +227,10 @@ impl SimState {
             .enumerate()
             .map(|(i, m)| (m.id.clone(), i))
             .collect();
+        let config_token = config
+            .app_config_token
+            .clone()
+            .unwrap_or_else(ids::new_config_token);
         SimState {
             config,
             conversation_index: HashMap::new(),
@@ -218,6 +242,8 @@ impl SimState {
             installations: Vec::new(),
             tokens: HashMap::new(),
             codes: HashMap::new(),
+            refresh_tokens: HashMap::new(),
+            config_token,
             conversations: Vec::new(),
             requests: Vec::new(),
             approved: HashMap::new(),
@@ -341,18 +367,14 @@ impl SimState {
         };
         let need_token = {
             let inst = &self.installations[idx];
+            let clock = self.now();
             !inst.active
                 || inst
                     .bot_token
                     .as_ref()
                     .and_then(|t| self.tokens.get(t))
-                    .map(|t| t.revoked.is_some())
+                    .map(|t| t.revoked.is_some() || t.expired(clock))
                     .unwrap_or(true)
-        };
-        let token = if need_token {
-            Some(ids::new_bot_token())
-        } else {
-            None
         };
         let inst = &mut self.installations[idx];
         if !inst.active {
@@ -369,16 +391,8 @@ impl SimState {
         }
         inst.scopes.sort();
         let inst_id = inst.id.clone();
-        if let Some(t) = token {
-            inst.bot_token = Some(t.clone());
-            self.tokens.insert(
-                t.clone(),
-                TokenRecord {
-                    token: t,
-                    installation_id: inst_id.clone(),
-                    revoked: None,
-                },
-            );
+        if need_token {
+            self.issue_bot_token(&inst_id);
         }
         for c in &mut self.conversations {
             if c.app_id.as_deref() == Some(app_id.as_str()) {
@@ -386,6 +400,43 @@ impl SimState {
             }
         }
         inst_id
+    }
+
+    /// Issues the installation `inst_id` a new bot token and returns it: an `xoxb-…` that never expires or, for an
+    /// app with token rotation, an `xoxe.xoxb-…` that expires `token_expires_in_secs` from now.
+    pub fn issue_bot_token(&mut self, inst_id: &str) -> String {
+        let (token, expires_at) = if self.config.app.token_rotation_enabled {
+            let lifetime = self.config.token_expires_in_secs as f64;
+            (ids::new_rotating_bot_token(), Some(self.now() + lifetime))
+        } else {
+            (ids::new_bot_token(), None)
+        };
+        if let Some(inst) = self.installations.iter_mut().find(|i| i.id == inst_id) {
+            inst.bot_token = Some(token.clone());
+        }
+        self.tokens.insert(
+            token.clone(),
+            TokenRecord {
+                token: token.clone(),
+                installation_id: inst_id.to_string(),
+                revoked: None,
+                expires_at,
+            },
+        );
+        token
+    }
+
+    /// Issues a refresh token for the bot token of the installation `inst_id` (token rotation).
+    pub fn issue_refresh_token(&mut self, inst_id: &str) -> String {
+        let token = ids::new_refresh_token();
+        self.refresh_tokens.insert(
+            token.clone(),
+            RefreshToken {
+                installation_id: inst_id.to_string(),
+                used: false,
+            },
+        );
+        token
     }
 
     /// Uninstalls the app: revokes its tokens, hides its conversations, deactivates its bot user.
@@ -411,8 +462,10 @@ impl SimState {
                 c.hidden = true;
             }
         }
-        // Pending codes of this installation die with it.
+        // Pending codes and refresh tokens of this installation die with it.
         self.codes.retain(|_, c| c.installation_id != inst_id);
+        self.refresh_tokens
+            .retain(|_, r| r.installation_id != inst_id);
         Some(before)
     }
 
@@ -623,8 +676,12 @@ impl SimState {
         }
     }
 
-    /// Bot user display name: the app name, lowercased, spaces as dashes (as Slack derives it).
+    /// Bot user display name: the one configured (a manifest's `bot_user.display_name`), else the app name,
+    /// lowercased, spaces as dashes (as Slack derives it).
     pub fn bot_name(&self) -> String {
-        slug(&self.config.app.name)
+        let app = &self.config.app;
+        app.bot_display_name
+            .clone()
+            .unwrap_or_else(|| slug(&app.name))
     }
 }

@@ -160,10 +160,11 @@ fn event_envelope(shared: &Shared, inst: &Installation, mut event: Value) -> Str
 
 /// Carries out an effect of an API call or a simulation action (events to the app's events URL).
 pub async fn run_effect(shared: Arc<Shared>, effect: Effect) {
-    let (url, timeout) = {
+    let (url, subscribed, timeout) = {
         let state = shared.lock();
         (
             state.config.app.events_url.clone(),
+            state.config.app.bot_events.clone(),
             state.config.event_timeout,
         )
     };
@@ -180,6 +181,12 @@ pub async fn run_effect(shared: Arc<Shared>, effect: Effect) {
     if uninstalled {
         events.push(json!({"type": "app_uninstalled"}));
     }
+    // An app sent only the events it subscribes to, when it says which.
+    events.retain(|e| {
+        subscribed
+            .as_ref()
+            .is_none_or(|list| list.iter().any(|s| e["type"] == s.as_str()))
+    });
     for event in events {
         let kind = format!("event_callback:{}", event["type"].as_str().unwrap_or(""));
         // Each envelope is made when it is sent (its event_time and event_ts follow the clock).

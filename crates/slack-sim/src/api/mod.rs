@@ -4,6 +4,7 @@
 //! Where Slack's current documentation differs from the OpenAPI file in `shared/slack/` (a 2021 snapshot),
 //! the documentation is followed; each such place says so.
 
+mod apps;
 mod auth;
 mod chat;
 mod content;
@@ -72,6 +73,9 @@ const IMPLEMENTED: &[(&str, Tier, Method)] = &[
     ("conversations.replies", Tier::T3, history::replies),
     ("chat.update", Tier::T3, modify::update),
     ("chat.delete", Tier::T3, modify::delete),
+    ("api.test", Tier::T4, auth::api_test),
+    ("apps.manifest.validate", Tier::T3, apps::validate),
+    ("apps.manifest.create", Tier::T1, apps::create),
 ];
 
 /// The methods the simulation implements, with their tiers (from Slack's method pages).
@@ -100,10 +104,16 @@ pub fn app_tier(app: &App, method: &str) -> Option<Tier> {
     tier(method).map(|t| marketplace::tier_for(app, method, t))
 }
 
-/// Runs one implemented method against the state (`unknown_method` for any other).
+/// Runs one implemented method against the state (`unknown_method` for any other). An answer to a call with a
+/// working bot token carries the token's granted scopes, which Slack sends with every Web API answer in the
+/// `x-oauth-scopes` header (bolt reads a bot's scopes from it after `auth.test`).
 pub fn call(state: &mut SimState, method: &str, p: &Params) -> Reply {
     match implemented(method) {
-        Some((_, _, run)) => run(state, p).unwrap_or_else(|e| e),
+        Some((_, _, run)) => {
+            let mut reply = run(state, p).unwrap_or_else(|e| e);
+            reply.oauth_scopes = authenticate(state, p).ok().map(|i| i.scopes.join(","));
+            reply
+        }
         None => Reply::err("unknown_method"),
     }
 }
@@ -125,6 +135,11 @@ fn authenticate(state: &SimState, p: &Params) -> MethodResult<Installation> {
         // Slack: "token_revoked: … the app has been removed".
         Some(TokenRevocation::Uninstalled) => return Err(Reply::err("token_revoked")),
         None => {}
+    }
+    // A rotating token past its `expires_in`: Slack answers `token_expired` ("Authentication token has expired"),
+    // HTTP 200, and clients refresh.
+    if rec.expired(state.now()) {
+        return Err(Reply::err("token_expired"));
     }
     let Some(inst) = state.installation_by_id(&rec.installation_id) else {
         return Err(Reply::err("invalid_auth"));

@@ -16,6 +16,8 @@ pub struct Reply {
     pub retry_after: Option<u64>,
     /// Things to do once the state lock is released.
     pub effects: Vec<Effect>,
+    /// The scopes granted to the calling token, sent as Slack sends them in `x-oauth-scopes` (comma-separated).
+    pub oauth_scopes: Option<String>,
 }
 
 impl Reply {
@@ -26,6 +28,7 @@ impl Reply {
             body,
             retry_after: None,
             effects: Vec::new(),
+            oauth_scopes: None,
         }
     }
 
