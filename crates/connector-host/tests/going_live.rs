@@ -21,8 +21,7 @@ const BOUND: Duration = Duration::from_secs(20);
 
 /// A test certificate authority, its root written to a PEM file as an operator would hand it over.
 struct Authority {
-    cert: rcgen::Certificate,
-    key: KeyPair,
+    issuer: rcgen::CertifiedIssuer<'static, KeyPair>,
     pem_file: PathBuf,
     _dir: TempDir,
 }
@@ -40,13 +39,12 @@ impl Authority {
             KeyUsagePurpose::CrlSign,
             KeyUsagePurpose::DigitalSignature,
         ];
-        let cert = params.self_signed(&key).unwrap();
+        let issuer = rcgen::CertifiedIssuer::self_signed(params, key).unwrap();
         let dir = TempDir::new();
         let pem_file = dir.0.join("ca.pem");
-        std::fs::write(&pem_file, cert.pem()).unwrap();
+        std::fs::write(&pem_file, issuer.pem()).unwrap();
         Authority {
-            cert,
-            key,
+            issuer,
             pem_file,
             _dir: dir,
         }
@@ -57,9 +55,10 @@ impl Authority {
         let key = KeyPair::generate().unwrap();
         let cert = CertificateParams::new(vec![name.to_string()])
             .unwrap()
-            .signed_by(&key, &self.cert, &self.key)
+            .signed_by(&key, &self.issuer)
             .unwrap();
-        let chain: Vec<CertificateDer<'static>> = vec![cert.der().clone(), self.cert.der().clone()];
+        let chain: Vec<CertificateDer<'static>> =
+            vec![cert.der().clone(), self.issuer.der().clone()];
         let config = rustls::ServerConfig::builder_with_provider(Arc::new(
             rustls::crypto::ring::default_provider(),
         ))
