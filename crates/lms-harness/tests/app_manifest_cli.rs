@@ -92,3 +92,56 @@ fn a_base_url_slack_cannot_use_is_refused_saying_why() {
         run.stderr
     );
 }
+
+/// The manifest `slack-app-manifest` prints is one Slack accepts: the simulated Slack validates it with
+/// `apps.manifest.validate` and creates the app from it with `apps.manifest.create` (an app configuration token), as
+/// an operator's "Create an app from a manifest" does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_simulated_slack_validates_and_creates_the_app_from_it() {
+    let sim = slack_sim::start(
+        std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        slack_sim::SimConfig::demo(),
+    )
+    .await
+    .unwrap();
+    let run = lms_harness(ARGS);
+    assert!(run.ok, "{}", run.stderr);
+    let token = sim.app_config_token();
+    let call = |method: &'static str| {
+        let (url, token, manifest) = (
+            format!("{}{method}", sim.api_url()),
+            token.clone(),
+            run.stdout.clone(),
+        );
+        async move {
+            let body = form_urlencoded::Serializer::new(String::new())
+                .append_pair("manifest", &manifest)
+                .finish();
+            lms_harness::http_client::send(
+                "POST",
+                &url,
+                &[
+                    ("content-type", "application/x-www-form-urlencoded"),
+                    ("authorization", &format!("Bearer {token}")),
+                ],
+                body.into_bytes(),
+                std::time::Duration::from_secs(10),
+            )
+            .await
+            .unwrap()
+            .json()
+            .unwrap()
+        }
+    };
+    let validated = call("apps.manifest.validate").await;
+    assert_eq!(validated["ok"], true, "{validated}");
+    let created = call("apps.manifest.create").await;
+    assert_eq!(created["ok"], true, "{created}");
+    assert!(
+        created["credentials"]["client_id"]
+            .as_str()
+            .is_some_and(|id| !id.is_empty()),
+        "{created}"
+    );
+    sim.shutdown().await;
+}
