@@ -242,10 +242,7 @@ impl LiveConfig {
         let pins = resolve_all
             .map(|text| Pin::parse(text).with_context(|| format!("--resolve `{text}`")))
             .collect::<Result<Vec<_>>>()?;
-        let proxy = Proxy::from_values(
-            env("https_proxy").or_else(|| env("HTTPS_PROXY")).as_deref(),
-            env("no_proxy").or_else(|| env("NO_PROXY")).as_deref(),
-        )?;
+        let proxy = Proxy::from_env(env)?;
         Ok(LiveConfig {
             client_id: from_env_or_file("SLACK_CLIENT_ID", parsed.slack.client_id),
             client_secret: secret(
@@ -324,6 +321,9 @@ mod tests {
             &env(&[
                 ("LMS_PUBLIC_URL", "https://env.example"),
                 ("SLACK_SIGNING_SECRET", "sig"),
+                ("https_proxy", ""),
+                ("HTTPS_PROXY", "http://proxy.internal:3128"),
+                ("NO_PROXY", "lms.example"),
             ]),
             &[],
             &["slack.com:443:127.0.0.1".to_string()],
@@ -340,6 +340,8 @@ mod tests {
         );
         assert_eq!(config.public_url.unwrap().value, "https://env.example");
         assert_eq!(config.egress.pins.len(), 2);
+        let proxy = config.egress.proxy.expect("the proxy of HTTPS_PROXY");
+        assert!(proxy.used_for("slack.com") && !proxy.used_for("lms.example"));
         std::fs::remove_dir_all(dir).unwrap();
     }
 

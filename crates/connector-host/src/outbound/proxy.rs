@@ -46,13 +46,14 @@ enum Bypass {
 }
 
 impl Proxy {
-    /// The proxy the environment names: `https_proxy` or else `HTTPS_PROXY`, bypassed for `no_proxy` or else
-    /// `NO_PROXY`; `None` when neither proxy variable is set (or both are empty).
-    pub fn from_env() -> anyhow::Result<Option<Proxy>> {
+    /// The proxy the environment names, as `env` reads it (`|name| std::env::var(name).ok()` for the process's):
+    /// `https_proxy` or else `HTTPS_PROXY`, bypassed for `no_proxy` or else `NO_PROXY`; `None` when neither proxy
+    /// variable is set (or both are empty).
+    pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Option<Proxy>> {
         let var = |names: [&str; 2]| {
             names
                 .into_iter()
-                .find_map(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
+                .find_map(|name| env(name).filter(|v| !v.trim().is_empty()))
         };
         Proxy::from_values(
             var(["https_proxy", "HTTPS_PROXY"]).as_deref(),
