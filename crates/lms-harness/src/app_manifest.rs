@@ -27,9 +27,9 @@ pub struct AppManifestArgs {
     pub yaml: bool,
 }
 
-/// The URLs Slack must reach for `platform_id`, under the public `base_url` (https, no query or fragment; a
-/// trailing `/` is ignored).
-pub fn urls(base_url: &str, connector_id: &str, platform_id: &str) -> Result<AppUrls> {
+/// The public base URL as links are built from it: an absolute https URL without query or fragment, its trailing
+/// `/` removed.
+pub fn public_base(base_url: &str) -> Result<String> {
     let uri: http::Uri = base_url
         .parse()
         .with_context(|| format!("`{base_url}` is not a URL"))?;
@@ -42,6 +42,12 @@ pub fn urls(base_url: &str, connector_id: &str, platform_id: &str) -> Result<App
     if uri.query().is_some() || base_url.contains('#') {
         bail!("the base URL `{base_url}` must have no query or fragment");
     }
+    Ok(base_url.trim_end_matches('/').to_string())
+}
+
+/// The URLs Slack must reach for `platform_id`, under the public `base_url` ([`public_base`]).
+pub fn urls(base_url: &str, connector_id: &str, platform_id: &str) -> Result<AppUrls> {
+    let base = public_base(base_url)?;
     if platform_id.is_empty()
         || !platform_id
             .chars()
@@ -49,7 +55,6 @@ pub fn urls(base_url: &str, connector_id: &str, platform_id: &str) -> Result<App
     {
         bail!("`{platform_id}` is not a platform id (letters, digits, `-` and `_`)");
     }
-    let base = base_url.trim_end_matches('/');
     Ok(AppUrls {
         redirect: format!("{base}{}", crate::web::CALLBACK_PATH),
         events: format!(

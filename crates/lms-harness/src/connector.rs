@@ -2,6 +2,7 @@
 //! manifest intersected with the operator's grants, the compile cache, and in local mode the route that sends
 //! `https://slack.com` to a simulated Slack.
 
+use crate::live::Egress;
 use anyhow::{Context, Result, anyhow, bail};
 use connector_host::audit::find_manifest;
 use connector_host::grants::Grants;
@@ -50,6 +51,8 @@ pub struct ConnectorSpec {
     pub grants: Grants,
     /// Where compiled components are cached across starts (none: compile at every start).
     pub cache_dir: Option<PathBuf>,
+    /// How the host reaches the connector's service beyond the grants: extra roots, pins, the proxy.
+    pub egress: Egress,
 }
 
 impl std::fmt::Debug for ConnectorSpec {
@@ -71,6 +74,7 @@ impl ConnectorSpec {
             manifest: Some(embedded_manifest()),
             grants: default_grants(),
             cache_dir,
+            egress: Egress::default(),
         }
     }
 
@@ -103,6 +107,7 @@ impl ConnectorSpec {
             manifest,
             grants,
             cache_dir,
+            egress: Egress::default(),
         })
     }
 
@@ -112,6 +117,7 @@ impl ConnectorSpec {
         let connector_id = self.grants.connector.clone();
         let mut policy = Policy::new(&connector_id, self.grants.clone(), self.manifest.clone())?;
         policy.cache_dir = self.cache_dir.clone();
+        self.egress.apply(&mut policy.outbound)?;
         if let Some(url) = slack_url {
             policy.outbound.routes.push(Route::new(SLACK_ORIGIN, url)?);
             tracing::info!("local mode: {SLACK_ORIGIN} is routed to the simulated Slack at {url}");

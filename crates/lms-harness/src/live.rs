@@ -193,7 +193,77 @@ fn secret(
     .transpose()
 }
 
+/// A Slack app fully configured: what `serve` needs to run against the real Slack.
+#[derive(Debug, Clone)]
+pub struct LiveApp {
+    /// The client id.
+    pub client_id: String,
+    /// The client secret.
+    pub client_secret: Secret,
+    /// The signing secret.
+    pub signing_secret: Secret,
+    /// The public base URL (https, without its trailing `/`).
+    pub public_url: String,
+}
+
 impl LiveConfig {
+    /// Whether a Slack app is configured (its client id is given): then `serve` runs against the real Slack.
+    pub fn has_app(&self) -> bool {
+        self.client_id.is_some()
+    }
+
+    /// The app, when everything it needs is given; else an error listing what is missing or wrong.
+    pub fn app(&self) -> Result<LiveApp> {
+        let mut problems = Vec::new();
+        let public_url = match &self.public_url {
+            Some(url) => crate::app_manifest::public_base(&url.value)
+                .map_err(|e| problems.push(format!("{e:#}")))
+                .ok(),
+            None => {
+                problems.push(format!(
+                    "the public URL is missing: set {} or `[lms] public_url`",
+                    crate::app_manifest::PUBLIC_URL_ENV
+                ));
+                None
+            }
+        };
+        let mut need = |what: &str, env: &str, given: bool| {
+            if !given {
+                problems.push(format!("the {what} is missing: set {env}"));
+            }
+        };
+        need("client id", "SLACK_CLIENT_ID", self.client_id.is_some());
+        need(
+            "client secret",
+            "SLACK_CLIENT_SECRET or SLACK_CLIENT_SECRET_FILE",
+            self.client_secret.is_some(),
+        );
+        need(
+            "signing secret",
+            "SLACK_SIGNING_SECRET or SLACK_SIGNING_SECRET_FILE",
+            self.signing_secret.is_some(),
+        );
+        match (
+            &self.client_id,
+            &self.client_secret,
+            &self.signing_secret,
+            public_url,
+        ) {
+            (Some(id), Some(secret), Some(signing), Some(public_url)) if problems.is_empty() => {
+                Ok(LiveApp {
+                    client_id: id.value.clone(),
+                    client_secret: secret.value.clone(),
+                    signing_secret: signing.value.clone(),
+                    public_url,
+                })
+            }
+            _ => bail!(
+                "the Slack app is not fully configured: {}",
+                problems.join("; ")
+            ),
+        }
+    }
+
     /// The configuration from `file` (when given) and the environment as `env` reads it (the environment wins),
     /// plus the `cacert` files and `resolve` pins given on the command line.
     pub fn load(

@@ -84,6 +84,16 @@ enum Command {
         /// The operator's grant file (TOML) for the connector; the embedded default when absent.
         #[arg(long)]
         grants: Option<PathBuf>,
+        /// The going-live configuration (TOML; every value may also come from the environment, see `check`): when
+        /// it (or `SLACK_CLIENT_ID`) names a Slack app, the site runs against the real Slack, not the simulation.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// A PEM file of root certificates to trust besides the built-in ones (repeatable; live mode).
+        #[arg(long)]
+        cacert: Vec<PathBuf>,
+        /// Pins HOST:PORT to ADDR, with curl's meaning (repeatable; live mode).
+        #[arg(long, value_name = "HOST:PORT:ADDR")]
+        resolve: Vec<String>,
     },
     /// The delivery log per notification and learner (queued, sent with channel and ts, skipped or failed and why,
     /// attempts); with --run, runs the outbox of the data folder first (progress on stderr).
@@ -192,7 +202,16 @@ async fn main() -> Result<()> {
             connector,
             manifest,
             grants,
+            config,
+            cacert,
+            resolve,
         } => {
+            let live = lms_harness::live::LiveConfig::load(
+                config.as_deref(),
+                &|name| std::env::var(name).ok(),
+                &cacert,
+                &resolve,
+            )?;
             let cache = Some(lms_harness::connector::DataDir::cache(&data));
             let connector = match connector {
                 Some(file) => lms_harness::connector::ConnectorSpec::from_file(
@@ -209,17 +228,20 @@ async fn main() -> Result<()> {
                     spec
                 }
             };
-            lms_harness::web::run(lms_harness::web::ServeOptions {
-                data_dir: data,
-                listen,
-                slack_listen,
-                workspace,
-                restricted,
-                rate_limits: !no_rate_limits,
-                behind_sign_in,
-                timeouts: lms_harness::web::Timeouts::default(),
-                connector: Some(connector),
-            })
+            lms_harness::web::run(
+                lms_harness::web::ServeOptions {
+                    data_dir: data,
+                    listen,
+                    slack_listen,
+                    workspace,
+                    restricted,
+                    rate_limits: !no_rate_limits,
+                    behind_sign_in,
+                    timeouts: lms_harness::web::Timeouts::default(),
+                    connector: Some(connector),
+                },
+                Some(live),
+            )
             .await?
         }
         Command::Deliveries(args) => lms_harness::deliveries::deliveries_command(args).await?,

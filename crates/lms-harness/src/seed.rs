@@ -31,14 +31,28 @@ pub fn configure_app(
     platform_id: &str,
     app: &slack_sim::App,
 ) -> Result<()> {
-    db.set_setting(platform_id, connector, "client_id", &app.client_id)?;
-    db.set_secret(platform_id, connector, "client_secret", &app.client_secret)?;
-    db.set_secret(
-        platform_id,
+    configure_credentials(
+        db,
         connector,
-        "signing_secret",
+        platform_id,
+        &app.client_id,
+        &app.client_secret,
         &app.signing_secret,
     )
+}
+
+/// Configures the platform's connector with a Slack app's credentials (the secrets sealed).
+pub fn configure_credentials(
+    db: &Db,
+    connector: &str,
+    platform_id: &str,
+    client_id: &str,
+    client_secret: &str,
+    signing_secret: &str,
+) -> Result<()> {
+    db.set_setting(platform_id, connector, "client_id", client_id)?;
+    db.set_secret(platform_id, connector, "client_secret", client_secret)?;
+    db.set_secret(platform_id, connector, "signing_secret", signing_secret)
 }
 
 /// Creates a platform whose connector is available and configured with the simulated app's credentials.

@@ -6,48 +6,16 @@
 use connector_host::ConnectorStore;
 use lms_harness::check::{CheckArgs, Line, run};
 use lms_harness::connector::DataDir;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use slack_sim::{SimConfig, TlsIdentity};
-use std::collections::HashMap;
+use slack_sim::SimConfig;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[path = "support/temp_dir.rs"]
 mod temp_dir;
+#[path = "support/test_ca.rs"]
+mod test_ca;
 use temp_dir::TempDir;
-
-/// A test authority's root (as a PEM file in `dir`) and the identity it signed for `slack.com`.
-fn authority(dir: &Path) -> (PathBuf, TlsIdentity) {
-    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "check test CA");
-    params.key_usages = vec![
-        rcgen::KeyUsagePurpose::KeyCertSign,
-        rcgen::KeyUsagePurpose::DigitalSignature,
-    ];
-    let ca =
-        rcgen::CertifiedIssuer::self_signed(params, rcgen::KeyPair::generate().unwrap()).unwrap();
-    let key = rcgen::KeyPair::generate().unwrap();
-    let leaf = rcgen::CertificateParams::new(vec!["slack.com".to_string()])
-        .unwrap()
-        .signed_by(&key, &ca)
-        .unwrap();
-    let pem = dir.join("test-ca.pem");
-    std::fs::write(&pem, ca.pem()).unwrap();
-    let chain: Vec<CertificateDer<'static>> = vec![leaf.der().clone(), ca.der().clone()];
-    let identity = TlsIdentity::new(chain, PrivateKeyDer::Pkcs8(key.serialize_der().into()));
-    (pem, identity)
-}
-
-fn environment(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-    let map: HashMap<String, String> = pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    move |name| map.get(name).cloned()
-}
+use test_ca::{authority, environment};
 
 const APP: &[(&str, &str)] = &[
     ("SLACK_CLIENT_ID", "1234.5678"),

@@ -46,7 +46,7 @@ pub(super) struct Frame<'a> {
     /// The platform's name.
     pub platform_name: &'a str,
     /// The simulated Slack's base URL.
-    pub slack_url: &'a str,
+    pub slack: &'a super::SlackMode,
     /// This page's path and query, to come back to after switching user.
     pub here: &'a str,
     /// The browser's CSRF token, for the header's forms.
@@ -118,9 +118,16 @@ pub(super) fn page(frame: &Frame<'_>, section: Section, title: &str, body: Marku
                         button #sign-out type="submit" { (t("Sign out", "Se déconnecter")) }
                     }
                     (language_switch(frame))
-                    a href={ (frame.slack_url) "/_sim/" } target="_blank" rel="noopener" {
-                        (t("Open simulated Slack", "Ouvrir le Slack simulé"))
-                        span.visually-hidden { (t(" (opens in a new tab)", " (s'ouvre dans un nouvel onglet)")) }
+                    @match frame.slack {
+                        super::SlackMode::Simulated(url) => {
+                            a href={ (url) "/_sim/" } target="_blank" rel="noopener" {
+                                (t("Open simulated Slack", "Ouvrir le Slack simulé"))
+                                span.visually-hidden { (t(" (opens in a new tab)", " (s'ouvre dans un nouvel onglet)")) }
+                            }
+                        }
+                        super::SlackMode::Live(client_id) => {
+                            span #slack-mode { (t("Live Slack, app ", "Slack réel, application ")) (client_id) }
+                        }
                     }
                 }
                 header.top {
@@ -226,7 +233,7 @@ mod tests {
             me: &me,
             users: std::slice::from_ref(&me),
             platform_name: "Acme",
-            slack_url: "http://127.0.0.1:1",
+            slack: &super::super::SlackMode::Simulated("http://127.0.0.1:1".into()),
             here: "/x?a=\"b\"",
             csrf: "t\"0",
             flash: Some(&Flash::Error("<script>".into())),
@@ -265,7 +272,7 @@ mod tests {
             me: &me,
             users: std::slice::from_ref(&me),
             platform_name: "Acme",
-            slack_url: "http://127.0.0.1:1",
+            slack: &super::super::SlackMode::Simulated("http://127.0.0.1:1".into()),
             here: "/",
             csrf: "t",
             flash: None,
@@ -277,5 +284,41 @@ mod tests {
         assert!(out.contains("Ada (admin de la plateforme)"));
         assert!(out.contains(r#"value="en" lang="en">English</button>"#));
         assert!(!out.contains("Sign out"));
+    }
+
+    #[test]
+    fn the_frame_says_which_slack_the_site_talks_to() {
+        let me = User {
+            id: "a".into(),
+            email: "e@x".into(),
+            display_name: "Ada".into(),
+            locale: "en".into(),
+            time_zone: "UTC".into(),
+            role: Role::Admin,
+        };
+        let render = |slack: &super::super::SlackMode| {
+            let frame = Frame {
+                me: &me,
+                users: std::slice::from_ref(&me),
+                platform_name: "Acme",
+                slack,
+                here: "/",
+                csrf: "t",
+                flash: None,
+                lang: Lang::En,
+            };
+            page(&frame, Section::None, "T", html! {}).into_string()
+        };
+        let simulated = render(&super::super::SlackMode::Simulated(
+            "http://127.0.0.1:1".into(),
+        ));
+        assert!(simulated.contains(r#"href="http://127.0.0.1:1/_sim/""#));
+        assert!(simulated.contains("Open simulated Slack"));
+        let live = render(&super::super::SlackMode::Live("1234.5678".into()));
+        assert!(
+            live.contains(r#"<span id="slack-mode">Live Slack, app 1234.5678</span>"#),
+            "{live}"
+        );
+        assert!(!live.contains("simulated"));
     }
 }

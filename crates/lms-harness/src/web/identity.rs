@@ -135,7 +135,7 @@ impl Visitor {
             me: &self.me,
             users: &self.users,
             platform_name: &app.platform_name,
-            slack_url: &app.slack,
+            slack: &app.slack,
             here: &self.here,
             csrf: &self.csrf,
             flash: self.flash.as_ref(),

@@ -32,8 +32,9 @@ pub(crate) mod urls;
 
 pub use limits::{FORM_BYTES, INBOUND_BYTES, Timeouts};
 
-use crate::connector::ConnectorSpec;
+use crate::connector::{ConnectorSpec, DataDir};
 use crate::harness::{Harness, HarnessOptions};
+use crate::live::LiveConfig;
 use anyhow::{Context, Result};
 use axum::Router;
 use lms::db::now;
@@ -121,11 +122,20 @@ impl Server {
     }
 }
 
+/// Which Slack the site talks to; the pages say which.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SlackMode {
+    /// The simulated Slack at this URL (local mode, the default).
+    Simulated(String),
+    /// The real `https://slack.com`, with the operator's app (its client id).
+    Live(String),
+}
+
 #[derive(Clone)]
 struct App {
     lms: Lms,
     base: String,
-    slack: String,
+    slack: SlackMode,
     platform_name: String,
     csrf: Arc<csrf::CsrfKey>,
 }
@@ -195,38 +205,131 @@ async fn serve_in(opts: ServeOptions, listener: tokio::net::TcpListener) -> Resu
     let app = App {
         lms: lms.clone(),
         base: base.clone(),
-        slack: harness.sim.base_url(),
+        slack: SlackMode::Simulated(harness.sim.base_url()),
         platform_name,
         csrf: Arc::new(csrf::CsrfKey::new()),
     };
-    let inbound = lms::inbound::router(lms.clone()).layer(axum::middleware::from_fn_with_state(
-        limits::BodyLimit {
-            bytes: limits::INBOUND_BYTES,
-            time: opts.timeouts.body,
-        },
-        limits::read_body,
-    ));
-    let router = router(app, opts.timeouts).merge(inbound);
-    let (stop, rx) = watch::channel(false);
-    let server = tokio::spawn(server::serve(
-        listener,
-        router,
-        opts.timeouts.header,
-        rx.clone(),
-    ));
-    let ticker = tokio::spawn(run_due(lms, rx));
+    let (stop, tasks) = serve_site(app, opts.timeouts, listener);
     Ok(Server {
         lms_url: base,
         slack_url: harness.sim.base_url(),
         seeded,
         harness,
         stop,
-        tasks: vec![server, ticker],
+        tasks,
+    })
+}
+
+/// Serves `app`'s pages and the inbound routes on `listener`, and sends what is due in the background, until the
+/// returned sender says stop.
+fn serve_site(
+    app: App,
+    timeouts: Timeouts,
+    listener: tokio::net::TcpListener,
+) -> (watch::Sender<bool>, Vec<tokio::task::JoinHandle<()>>) {
+    let lms = app.lms.clone();
+    let inbound = lms::inbound::router(lms.clone()).layer(axum::middleware::from_fn_with_state(
+        limits::BodyLimit {
+            bytes: limits::INBOUND_BYTES,
+            time: timeouts.body,
+        },
+        limits::read_body,
+    ));
+    let router = router(app, timeouts).merge(inbound);
+    let (stop, rx) = watch::channel(false);
+    let server = tokio::spawn(server::serve(listener, router, timeouts.header, rx.clone()));
+    let ticker = tokio::spawn(run_due(lms, rx));
+    (stop, vec![server, ticker])
+}
+
+/// A site serving the real Slack ([`start_live`]).
+pub struct LiveServer {
+    /// `http://ADDR:PORT`, where the LMS pages listen (behind the operator's TLS-terminating proxy).
+    pub listen_url: String,
+    /// The public base URL Slack and browsers use.
+    pub public_url: String,
+    /// Whether this start seeded the demo data (a new database).
+    pub seeded: bool,
+    /// The LMS behind the site.
+    pub lms: Lms,
+    stop: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl LiveServer {
+    /// Stops serving and the background runner.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}
+
+/// Serves the LMS pages against the real `https://slack.com` with the operator's Slack app (`live`, which must give
+/// the client id, both secrets and an https public URL: refused otherwise, listing what is missing): no simulated
+/// Slack and no local route; the connector reaches Slack through `live`'s egress (extra roots, pins, proxy). The
+/// platform's connector is configured with the app's credentials at every start, and the public URL is the base of
+/// every link Slack or a browser follows (the OAuth redirect, events, interactivity, logos, session links).
+pub async fn start_live(opts: ServeOptions, live: &LiveConfig) -> Result<LiveServer> {
+    let app = live.app()?;
+    server::check_listen("the LMS pages", opts.listen, opts.behind_sign_in)?;
+    let listener = tokio::net::TcpListener::bind(opts.listen)
+        .await
+        .with_context(|| format!("listening on {} (the LMS pages)", opts.listen))?;
+    let listen_url = format!("http://{}", listener.local_addr()?);
+    let folder = server::NewFolder::create(&opts.data_dir)?;
+    let base = app.public_url.clone();
+    let mut spec = opts
+        .connector
+        .clone()
+        .unwrap_or_else(|| ConnectorSpec::embedded(Some(DataDir::cache(&opts.data_dir))));
+    spec.egress = live.egress.clone();
+    let db = DataDir::open_db(&opts.data_dir, true)?;
+    let lms = spec.open_lms(db, None)?;
+    let connector = lms.sandbox().connector_id().to_string();
+    let seeded = lms.db().platform(PLATFORM)?.is_none();
+    if seeded {
+        crate::seed::site(lms.db(), &connector, PLATFORM, &SimConfig::demo(), &base)?;
+    }
+    seed::point_urls_at(&lms, &base)?;
+    crate::seed::configure_credentials(
+        lms.db(),
+        &connector,
+        PLATFORM,
+        &app.client_id,
+        app.client_secret.expose(),
+        app.signing_secret.expose(),
+    )?;
+    let platform_name = lms
+        .db()
+        .platform(PLATFORM)?
+        .map(|p| p.name)
+        .unwrap_or_else(|| PLATFORM.into());
+    let site = App {
+        lms: lms.clone(),
+        base: base.clone(),
+        slack: SlackMode::Live(app.client_id.clone()),
+        platform_name,
+        csrf: Arc::new(csrf::CsrfKey::new()),
+    };
+    let (stop, tasks) = serve_site(site, opts.timeouts, listener);
+    folder.keep();
+    Ok(LiveServer {
+        listen_url,
+        public_url: base,
+        seeded,
+        lms,
+        stop,
+        tasks,
     })
 }
 
 /// `lms-harness serve`: starts, prints the addresses, serves until Ctrl-C.
-pub async fn run(opts: ServeOptions) -> Result<()> {
+pub async fn run(opts: ServeOptions, live: Option<LiveConfig>) -> Result<()> {
+    if let Some(live) = live.filter(LiveConfig::has_app) {
+        return run_live(opts, &live).await;
+    }
     let data = opts.data_dir.clone();
     let server = start(opts).await?;
     println!("LMS pages:        {}/", server.lms_url);
@@ -260,6 +363,38 @@ pub async fn run(opts: ServeOptions) -> Result<()> {
         "Sign in at {}/sign-in as any of the platform's users (a harness: no passwords); switch user in the page \
          header. Ctrl-C stops.",
         server.lms_url
+    );
+    tokio::signal::ctrl_c().await?;
+    server.shutdown().await;
+    Ok(())
+}
+
+/// `serve` against the real Slack: starts, prints the addresses, serves until Ctrl-C.
+async fn run_live(opts: ServeOptions, live: &LiveConfig) -> Result<()> {
+    let data = opts.data_dir.clone();
+    let server = start_live(opts, live).await?;
+    let client_id = live
+        .client_id
+        .as_ref()
+        .map(|id| id.value.as_str())
+        .unwrap_or_default();
+    println!("Live Slack:       https://slack.com, with the Slack app {client_id}");
+    println!(
+        "LMS pages:        {}/ (listening on {})",
+        server.public_url, server.listen_url
+    );
+    println!(
+        "  data folder:    {} ({})",
+        data.display(),
+        if server.seeded {
+            "new: demo data seeded"
+        } else {
+            "existing database"
+        }
+    );
+    println!("  OAuth callback: {}{CALLBACK_PATH}", server.public_url);
+    println!(
+        "Run `lms-harness check` with the same configuration to see what Slack must reach. Ctrl-C stops."
     );
     tokio::signal::ctrl_c().await?;
     server.shutdown().await;
