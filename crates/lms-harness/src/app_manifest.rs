@@ -22,6 +22,9 @@ pub struct AppManifestArgs {
     /// The app's name, also its bot's display name (1 to 35 characters).
     #[arg(long, default_value = "LMS")]
     pub name: String,
+    /// Turns Slack's token rotation on: bot tokens expire after 12 hours and the connector renews them.
+    #[arg(long)]
+    pub token_rotation: bool,
     /// Prints the manifest as YAML instead of JSON.
     #[arg(long)]
     pub yaml: bool,
@@ -71,7 +74,11 @@ pub fn urls(base_url: &str, connector_id: &str, platform_id: &str) -> Result<App
 /// The manifest as text: pretty JSON, or YAML.
 pub fn render(args: &AppManifestArgs, base_url: &str) -> Result<String> {
     let connector_id = slack_connector::connector::DESCRIPTION.id;
-    let manifest = app_manifest(&args.name, &urls(base_url, connector_id, &args.platform)?)?;
+    let manifest = app_manifest(
+        &args.name,
+        &urls(base_url, connector_id, &args.platform)?,
+        args.token_rotation,
+    )?;
     Ok(if args.yaml {
         serde_norway::to_string(&manifest)?
     } else {

@@ -96,10 +96,11 @@ struct Stage {
     data: std::path::PathBuf,
 }
 
-async fn stage(name: &str) -> Stage {
+async fn stage(name: &str, token_rotation: bool) -> Stage {
     let dir = TempDir::new(name);
     let (root, identity) = authority(dir.0.as_path());
     let mut sim_config = SimConfig::demo();
+    sim_config.app.token_rotation_enabled = token_rotation;
     sim_config
         .app
         .redirect_urls
@@ -137,8 +138,13 @@ impl Stage {
         .unwrap()
     }
 
-    /// Starts the site in live mode with `live`; activates, invites and deactivates, checking each step.
-    async fn the_story(self, live: &LiveConfig) {
+    /// Starts the site in live mode with `live`; activates, lets `after_activation` pass on Slack's clock, invites
+    /// and deactivates, checking each step; the Web API calls Slack saw.
+    async fn the_story(
+        self,
+        live: &LiveConfig,
+        after_activation: std::time::Duration,
+    ) -> Vec<slack_sim::ApiCall> {
         let server = web::start_live(ServeOptions::local(self.data.clone()), live)
             .await
             .unwrap();
@@ -176,6 +182,7 @@ impl Stage {
         .await;
         let tile = lms.complete_activation(PLATFORM, &query).await.unwrap();
         assert!(matches!(tile, Tile::Active(_)), "{tile:?}");
+        self.sim.advance_clock(after_activation);
 
         // Delivery: the demo session's learners are invited and those in the workspace get their message.
         let db = lms.db();
@@ -225,25 +232,27 @@ impl Stage {
             !installations.is_empty() && installations.iter().all(|i| !i.active),
             "{installations:?}"
         );
+        let calls = self.sim.api_calls();
         server.shutdown().await;
         self.sim.shutdown().await;
+        calls
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn activation_delivery_and_deactivation_against_slack_over_verified_tls() {
-    let stage = stage("going-live").await;
+    let stage = stage("going-live", false).await;
     let live = stage.live(&[], &[format!("slack.com:443:{}", stage.sim.addr())]);
-    stage.the_story(&live).await;
+    stage.the_story(&live, std::time::Duration::ZERO).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_through_an_egress_proxy_that_sees_only_slack_com() {
-    let stage = stage("going-live-proxy").await;
+    let stage = stage("going-live-proxy", false).await;
     let (proxy, seen) = connect_proxy::start(stage.sim.addr()).await;
     let proxy_url = format!("http://{proxy}");
     let live = stage.live(&[("HTTPS_PROXY", &proxy_url)], &[]);
-    stage.the_story(&live).await;
+    stage.the_story(&live, std::time::Duration::ZERO).await;
     let seen = seen.lock().unwrap().clone();
     assert!(!seen.is_empty(), "the host went through the proxy");
     assert!(
@@ -251,6 +260,25 @@ async fn the_same_through_an_egress_proxy_that_sees_only_slack_com() {
             .all(|line| line == "CONNECT slack.com:443 HTTP/1.1"),
         "{seen:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotating_token_found_expired_is_renewed_and_no_invitation_is_lost() {
+    let stage = stage("going-live-rotation", true).await;
+    let live = stage.live(&[], &[format!("slack.com:443:{}", stage.sim.addr())]);
+    // Thirteen hours pass on Slack's clock after activation: the token (12 hours) has expired there, while the
+    // host's clock says it is fresh. The first call is refused, the token renewed, and every invitation still goes.
+    let calls = stage
+        .the_story(&live, std::time::Duration::from_secs(13 * 3600))
+        .await;
+    let renewals = calls
+        .iter()
+        .filter(|c| {
+            c.method == "oauth.v2.access"
+                && c.params.get("grant_type").and_then(|v| v.as_str()) == Some("refresh_token")
+        })
+        .count();
+    assert_eq!(renewals, 1, "renewed once");
 }
 
 #[tokio::test]

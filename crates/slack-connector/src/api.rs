@@ -205,6 +205,34 @@ pub struct Installation {
     pub team_name: String,
     /// The bot user's id.
     pub bot_user_id: String,
+    /// With Slack's token rotation on: how the token is renewed, and when it expires.
+    pub rotation: Option<Rotation>,
+}
+
+/// A rotating token's renewal: the refresh token, and the access token's lifetime.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rotation {
+    /// The token that renews it (single use: each renewal gives a new one).
+    pub refresh_token: String,
+    /// Seconds the access token lives.
+    pub expires_in: i64,
+}
+
+/// A renewed bot token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Renewed {
+    /// The new bot token.
+    pub access_token: String,
+    /// Its renewal.
+    pub rotation: Rotation,
+}
+
+/// The rotation fields of an `oauth.v2.access` answer, when it has them.
+fn rotation(v: &Value) -> Option<Rotation> {
+    Some(Rotation {
+        refresh_token: v.get("refresh_token")?.as_str()?.to_string(),
+        expires_in: v.get("expires_in")?.as_i64()?,
+    })
 }
 
 /// A message to post.
@@ -323,6 +351,32 @@ impl<'t, T: Transport + ?Sized> Slack<'t, T> {
             team_id: s("/team/id").ok_or_else(|| missing("team.id"))?,
             team_name: s("/team/name").unwrap_or_default(),
             bot_user_id: s("/bot_user_id").unwrap_or_default(),
+            rotation: rotation(&v),
+        })
+    }
+
+    /// `oauth.v2.access` with `grant_type=refresh_token`: renews a rotating bot token.
+    pub fn renew_token(
+        &mut self,
+        creds: &ClientCredentials,
+        refresh_token: &str,
+    ) -> Result<Renewed, SlackError> {
+        let v = self.call(
+            "oauth.v2.access",
+            None,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token),
+            ],
+            Some(creds),
+        )?;
+        Ok(Renewed {
+            access_token: v
+                .get("access_token")
+                .and_then(Value::as_str)
+                .ok_or_else(|| missing("access_token"))?
+                .to_string(),
+            rotation: rotation(&v).ok_or_else(|| missing("refresh_token or expires_in"))?,
         })
     }
 

@@ -1,8 +1,9 @@
 //! The Slack app this connector needs, as a Slack app manifest (<https://docs.slack.dev/reference/app-manifest>):
 //! exactly the bot scopes it asks for ([`crate::connector::SCOPES`]), the events it handles, the platform's URLs for
 //! the OAuth redirect, the events and interactivity, and the Messages tab on (the app's DM with each learner is where
-//! the invitations go; without it Slack answers `messages_tab_disabled`). An operator pastes it into Slack's "Create
-//! an app from a manifest", or sends it to `apps.manifest.create`.
+//! the invitations go; without it Slack answers `messages_tab_disabled`), and Slack's token rotation when the operator
+//! wants it (the connector renews rotating tokens). An operator pastes it into Slack's "Create an app from a
+//! manifest", or sends it to `apps.manifest.create`.
 //!
 //! Only for the host side (the component never builds it).
 
@@ -52,8 +53,14 @@ impl std::fmt::Display for ManifestError {
 
 impl std::error::Error for ManifestError {}
 
-/// The manifest of the app named `name` (also the bot's display name), reaching the platform at `urls`.
-pub fn app_manifest(name: &str, urls: &AppUrls) -> Result<Value, ManifestError> {
+/// The manifest of the app named `name` (also the bot's display name), reaching the platform at `urls`, with Slack's
+/// token rotation on when `token_rotation` (the connector renews the bot token before it expires, and when a call
+/// finds it expired).
+pub fn app_manifest(
+    name: &str,
+    urls: &AppUrls,
+    token_rotation: bool,
+) -> Result<Value, ManifestError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > MAX_NAME {
         return Err(ManifestError::Name(name.to_string()));
@@ -90,8 +97,7 @@ pub fn app_manifest(name: &str, urls: &AppUrls) -> Result<Value, ManifestError> 
             "interactivity": { "is_enabled": true, "request_url": urls.interactivity },
             "org_deploy_enabled": false,
             "socket_mode_enabled": false,
-            // The connector keeps the installation's bot token; it does not refresh rotating tokens yet.
-            "token_rotation_enabled": false,
+            "token_rotation_enabled": token_rotation,
         },
     }))
 }
@@ -110,7 +116,7 @@ mod tests {
 
     #[test]
     fn the_manifest_asks_for_exactly_the_scopes_and_events_the_connector_uses() {
-        let m = app_manifest("Acme Learning", &urls("https://lms.example.com")).unwrap();
+        let m = app_manifest("Acme Learning", &urls("https://lms.example.com"), false).unwrap();
         assert_eq!(m["oauth_config"]["scopes"]["bot"], json!(SCOPES));
         assert_eq!(
             m["settings"]["event_subscriptions"]["bot_events"],
@@ -128,15 +134,15 @@ mod tests {
     fn names_slack_refuses_and_plain_http_are_refused() {
         let long = "x".repeat(36);
         assert_eq!(
-            app_manifest(&long, &urls("https://lms.example.com")),
+            app_manifest(&long, &urls("https://lms.example.com"), false),
             Err(ManifestError::Name(long.clone()))
         );
         assert!(matches!(
-            app_manifest(" ", &urls("https://lms.example.com")),
+            app_manifest(" ", &urls("https://lms.example.com"), true),
             Err(ManifestError::Name(_))
         ));
         assert!(matches!(
-            app_manifest("Acme", &urls("http://lms.example.com")),
+            app_manifest("Acme", &urls("http://lms.example.com"), false),
             Err(ManifestError::NotHttps(_))
         ));
     }

@@ -3,8 +3,8 @@
 //! (`connector-api`), re-exported here; [`crate::SlackConnector`] exposes this as the SDK's `Connector`.
 
 use crate::api::{
-    ClientCredentials, Member, PostMessage, SLACK_API, SLACK_AUTHORIZE, Slack, SlackError,
-    Transport, TransportError, UpdateMessage,
+    ClientCredentials, Member, PostMessage, Rotation, SLACK_API, SLACK_AUTHORIZE, Slack,
+    SlackError, Transport, TransportError, UpdateMessage,
 };
 use crate::directory::{Directory, Entry, LIST_THRESHOLD};
 use crate::model::{MessageUpdate, Notification, SessionChange};
@@ -81,6 +81,14 @@ fn failed(context: &str, e: SlackError) -> Result<Outcome, HeldBack> {
         }
         e => Ok(Outcome::Failed(failure(context, &e))),
     }
+}
+
+/// How long before a rotating bot token expires it is renewed, as Slack's SDKs do (two hours; tokens live twelve).
+pub const RENEW_BEFORE_SECS: i64 = 2 * 60 * 60;
+
+/// Whether `outcome` failed because the bot token expired (a rotating token renewed too late, or clocks apart).
+fn token_expired(outcome: &Result<Outcome, HeldBack>) -> bool {
+    matches!(outcome, Ok(Outcome::Failed(f)) if f.code == "token_expired")
 }
 
 /// Describes the connector: what the WIT `describe` returns.
@@ -299,6 +307,8 @@ impl<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized> Connector
         self.settings
             .set_secret(secrets::BOT_TOKEN, &installation.access_token)
             .map_err(|e| ConnectorError::new("storage", e))?;
+        self.keep_rotation(installation.rotation.as_ref())
+            .map_err(|e| ConnectorError::new("storage", e))?;
         self.save(keys::TEAM_ID, &team_id)?;
         self.save(keys::TEAM_NAME, &name)?;
         self.settings.remove(keys::DISCONNECTED);
@@ -329,6 +339,7 @@ impl<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized> Connector
             }
         }
         self.settings.remove_secret(secrets::BOT_TOKEN);
+        self.forget_rotation();
         self.settings.remove(keys::DISCONNECTED);
         self.log.write(Level::Info, "deactivated");
         Ok(())
@@ -663,8 +674,73 @@ impl<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized> Connector
         }
     }
 
+    /// Keeps a rotating token's renewal (the refresh token, and when the token expires), or forgets it for a token
+    /// that does not rotate.
+    fn keep_rotation(&mut self, rotation: Option<&Rotation>) -> Result<(), String> {
+        match rotation {
+            Some(r) => {
+                self.settings
+                    .set_secret(secrets::REFRESH_TOKEN, &r.refresh_token)?;
+                self.settings.set(
+                    keys::TOKEN_EXPIRES_AT,
+                    &self.now.saturating_add(r.expires_in).to_string(),
+                )
+            }
+            None => {
+                self.forget_rotation();
+                Ok(())
+            }
+        }
+    }
+
+    /// Forgets the token's renewal.
+    fn forget_rotation(&mut self) {
+        self.settings.remove_secret(secrets::REFRESH_TOKEN);
+        self.settings.remove(keys::TOKEN_EXPIRES_AT);
+    }
+
+    /// Renews the rotating bot token with its refresh token (Slack's token rotation, `oauth.v2.access` with
+    /// `grant_type=refresh_token`): the new token, kept with its new renewal. `None` when there is nothing to renew
+    /// with or it cannot be renewed now (a network failure, Slack's pace: the next call tries again); when Slack
+    /// refuses the refresh token for good, the integration is disconnected, saying so.
+    fn renew(&mut self) -> Option<String> {
+        let refresh = self.settings.get_secret(secrets::REFRESH_TOKEN)?;
+        let creds = self.credentials().ok()?;
+        match Slack::new(self.transport).renew_token(&creds, &refresh) {
+            Ok(renewed) => {
+                self.settings
+                    .set_secret(secrets::BOT_TOKEN, &renewed.access_token)
+                    .ok()?;
+                if let Err(e) = self.keep_rotation(Some(&renewed.rotation)) {
+                    self.log.write(
+                        Level::Error,
+                        &format!("keeping the renewed token's refresh token failed: {e}"),
+                    );
+                }
+                self.log
+                    .write(Level::Info, "renewed the bot token (token rotation)");
+                Some(renewed.access_token)
+            }
+            Err(e @ SlackError::Api { .. }) if !e.is_transient() => {
+                self.disconnect(&format!(
+                    "Slack refused to renew the app's token ({}). Click ACTIVATE again.",
+                    e.code()
+                ));
+                None
+            }
+            Err(e) => {
+                self.log.write(
+                    Level::Warn,
+                    &format!("renewing the bot token failed; the next call tries again: {e}"),
+                );
+                None
+            }
+        }
+    }
+
     fn disconnect(&mut self, reason: &str) {
         self.settings.remove_secret(secrets::BOT_TOKEN);
+        self.forget_rotation();
         let _ = self.settings.set(keys::DISCONNECTED, reason);
         self.log
             .write(Level::Warn, &format!("disconnected: {reason}"));
@@ -699,7 +775,7 @@ impl<S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized, C: Clock>
             self.refresh_directory_if_worth_it(token, recipients);
         }
         self.batch(
-            token.as_deref(),
+            token,
             recipients,
             |r| &r.delivery_id,
             progress,
@@ -717,7 +793,7 @@ impl<S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized, C: Clock>
     ) -> Vec<(String, Outcome)> {
         let token = self.active_token();
         self.batch(
-            token.as_deref(),
+            token,
             messages,
             |m| &m.recipient.delivery_id,
             progress,
@@ -727,21 +803,35 @@ impl<S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized, C: Clock>
         )
     }
 
-    /// The bot token, when the integration is active.
-    fn active_token(&self) -> Option<String> {
-        match self.status() {
-            IntegrationState::Active(_) => self.settings.get_secret(secrets::BOT_TOKEN),
-            _ => None,
+    /// The bot token, when the integration is active; a rotating token that expires within [`RENEW_BEFORE_SECS`]
+    /// is renewed first ([`Self::renew`]), and used as it is when it cannot be renewed now.
+    fn active_token(&mut self) -> Option<String> {
+        if !matches!(self.status(), IntegrationState::Active(_)) {
+            return None;
+        }
+        let token = self.settings.get_secret(secrets::BOT_TOKEN)?;
+        let expires_at = self
+            .settings
+            .get(keys::TOKEN_EXPIRES_AT)
+            .and_then(|v| v.parse::<i64>().ok());
+        match expires_at {
+            Some(at) if self.now.saturating_add(RENEW_BEFORE_SECS) >= at => match self.renew() {
+                Some(renewed) => Some(renewed),
+                // Still active: the token may work until it expires. Refused for good: disconnected.
+                None => matches!(self.status(), IntegrationState::Active(_)).then_some(token),
+            },
+            _ => Some(token),
         }
     }
 
     /// The loop of a batch over a paced transport: `one` for each item (`token` given), its outcome reported to
     /// `progress` as soon as it is known; stops calling Slack once a call was held back, the batch's budget is spent
     /// or the token no longer works, and saves the buckets after every item. Without a token every item is skipped
-    /// as inactive.
+    /// as inactive. An item refused because the token expired gets one more try with the token renewed, when it
+    /// rotates, so that no delivery is lost to the renewal.
     fn batch<I, R: Progress>(
         &mut self,
-        token: Option<&str>,
+        mut token: Option<String>,
         items: &[I],
         delivery_id: impl Fn(&I) -> &str,
         progress: &mut R,
@@ -759,14 +849,21 @@ impl<S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized, C: Clock>
                     deferred = Some(1);
                 }
             }
-            let outcome = match (token, &broken, deferred) {
+            let outcome = match (token.clone(), &broken, deferred) {
                 (None, _, _) => {
                     Outcome::Skipped(SkipReason::Inactive(inactive_reason(&self.status())))
                 }
                 (_, Some(failure), _) => Outcome::Failed(failure.clone()),
                 (_, _, Some(ms)) => paced(ms),
-                (Some(token), None, None) => {
-                    let outcome = match one(self, token, item, progress) {
+                (Some(current), None, None) => {
+                    let mut attempt = one(self, &current, item, progress);
+                    if token_expired(&attempt)
+                        && let Some(renewed) = self.renew()
+                    {
+                        attempt = one(self, &renewed, item, progress);
+                        token = Some(renewed);
+                    }
+                    let outcome = match attempt {
                         Ok(outcome) => outcome,
                         Err(HeldBack(ms)) => {
                             deferred = Some(ms);
@@ -1032,6 +1129,130 @@ mod tests {
             earlier_post: None,
             reply_to: None,
         }
+    }
+
+    /// Active with a rotating token expiring at `expires_at`, the learner ann@x.io's member and DM cached.
+    fn rotating(expires_at: i64) -> MemorySettings {
+        let mut m = active();
+        m.set_secret(secrets::BOT_TOKEN, "xoxe.xoxb-old").unwrap();
+        m.set_secret(secrets::REFRESH_TOKEN, "xoxe-1-r1").unwrap();
+        m.set(keys::TOKEN_EXPIRES_AT, &expires_at.to_string())
+            .unwrap();
+        m.set("member:T1:ann@x.io", &format!("U1 {NOW}")).unwrap();
+        m.set("dm:T1:U1", "D1").unwrap();
+        m
+    }
+
+    fn renewed() -> serde_json::Value {
+        json!({"ok": true, "access_token": "xoxe.xoxb-new", "refresh_token": "xoxe-1-r2", "expires_in": 43200,
+            "token_type": "bot", "team": {"id": "T1", "name": "Acme"}})
+    }
+
+    fn bearer(request: &HttpRequest) -> Option<&str> {
+        request
+            .headers
+            .iter()
+            .find(|(name, _)| name == "authorization")
+            .map(|(_, value)| value.as_str())
+    }
+
+    #[test]
+    fn an_activation_with_token_rotation_keeps_the_refresh_token_and_the_expiry() {
+        let (mut s, mut l) = (configured(), MemoryLog::default());
+        let mut t = Script::default()
+            .answer(200, json!({"ok": true, "access_token": "xoxe.xoxb-1", "refresh_token": "xoxe-1-r1",
+                "expires_in": 43200, "scope": "chat:write", "bot_user_id": "B1", "team": {"id": "T1", "name": "Acme"}}))
+            .answer(200, json!({"ok": true, "team": "Acme", "team_id": "T1", "user_id": "B1"}));
+        let mut c = Connector::new(&mut s, &mut l, &mut t, NOW);
+        c.start_activation("https://lms/cb", STATE).unwrap();
+        c.complete_activation(&query(&[("code", "c1"), ("state", STATE)]))
+            .unwrap();
+        assert_eq!(
+            s.get_secret(secrets::REFRESH_TOKEN).as_deref(),
+            Some("xoxe-1-r1")
+        );
+        assert_eq!(
+            s.get(keys::TOKEN_EXPIRES_AT),
+            Some((NOW + 43200).to_string())
+        );
+    }
+
+    #[test]
+    fn a_rotating_token_about_to_expire_is_renewed_before_the_batch() {
+        let (mut s, mut l) = (rotating(NOW + 3600), MemoryLog::default());
+        let mut t = Script::default()
+            .answer(200, renewed())
+            .answer(200, json!({"ok": true, "channel": "D1", "ts": "1.000100"}));
+        let mut c = Connector::new(&mut s, &mut l, &mut t, NOW);
+        let outcomes = c.deliver(
+            &notification(),
+            &[recipient("a", "ann@x.io")],
+            &mut MemoryProgress::default(),
+        );
+        assert!(matches!(outcomes[0].1, Outcome::Sent(_)), "{outcomes:?}");
+        assert_eq!(t.methods(), ["oauth.v2.access", "chat.postMessage"]);
+        let renewal = t.form(0);
+        assert_eq!(
+            (
+                renewal["grant_type"].as_str(),
+                renewal["refresh_token"].as_str()
+            ),
+            ("refresh_token", "xoxe-1-r1")
+        );
+        assert_eq!(bearer(&t.requests[1]), Some("Bearer xoxe.xoxb-new"));
+        assert_eq!(
+            s.get_secret(secrets::BOT_TOKEN).as_deref(),
+            Some("xoxe.xoxb-new")
+        );
+        assert_eq!(
+            s.get_secret(secrets::REFRESH_TOKEN).as_deref(),
+            Some("xoxe-1-r2")
+        );
+        assert_eq!(
+            s.get(keys::TOKEN_EXPIRES_AT),
+            Some((NOW + 43200).to_string())
+        );
+    }
+
+    #[test]
+    fn a_post_refused_for_an_expired_token_is_sent_again_once_the_token_is_renewed() {
+        let (mut s, mut l) = (rotating(NOW + 10 * 3600), MemoryLog::default());
+        let mut t = Script::default()
+            .answer(200, json!({"ok": false, "error": "token_expired"}))
+            .answer(200, renewed())
+            .answer(200, json!({"ok": true, "channel": "D1", "ts": "1.000100"}));
+        let mut c = Connector::new(&mut s, &mut l, &mut t, NOW);
+        let outcomes = c.deliver(
+            &notification(),
+            &[recipient("a", "ann@x.io")],
+            &mut MemoryProgress::default(),
+        );
+        assert!(matches!(c.status(), IntegrationState::Active(_)));
+        assert!(matches!(outcomes[0].1, Outcome::Sent(_)), "{outcomes:?}");
+        assert_eq!(
+            t.methods(),
+            ["chat.postMessage", "oauth.v2.access", "chat.postMessage"]
+        );
+        assert_eq!(bearer(&t.requests[2]), Some("Bearer xoxe.xoxb-new"));
+    }
+
+    #[test]
+    fn a_refresh_token_slack_refuses_disconnects_the_integration_saying_why() {
+        let (mut s, mut l) = (rotating(NOW + 60), MemoryLog::default());
+        let mut t =
+            Script::default().answer(200, json!({"ok": false, "error": "invalid_refresh_token"}));
+        let mut c = Connector::new(&mut s, &mut l, &mut t, NOW);
+        let outcomes = c.deliver(
+            &notification(),
+            &[recipient("a", "ann@x.io")],
+            &mut MemoryProgress::default(),
+        );
+        assert!(
+            matches!(&outcomes[0].1, Outcome::Skipped(SkipReason::Inactive(why)) if why.contains("invalid_refresh_token")),
+            "{outcomes:?}"
+        );
+        assert_eq!(t.methods(), ["oauth.v2.access"], "nothing posted");
+        assert_eq!(s.get_secret(secrets::REFRESH_TOKEN), None);
     }
 
     #[test]

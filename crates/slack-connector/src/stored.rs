@@ -15,6 +15,8 @@ pub mod keys {
     pub const TEAM_NAME: &str = "team.name";
     /// Why the integration was disconnected, when it was.
     pub const DISCONNECTED: &str = "disconnected_reason";
+    /// When the bot token expires (Unix seconds), with Slack's token rotation on; absent when it does not.
+    pub const TOKEN_EXPIRES_AT: &str = "token_expires_at";
     /// Prefix of the mapped member per workspace and normalised e-mail (`member:T…:a@b.c`), see [`crate::directory`].
     pub const MEMBER_PREFIX: &str = "member:";
     /// Prefix of the time the workspace's directory was last listed (`directory_synced:T…`).
@@ -33,6 +35,8 @@ pub mod secrets {
     pub const SIGNING_SECRET: &str = "signing_secret";
     /// The bot token from the installation.
     pub const BOT_TOKEN: &str = "bot_token";
+    /// The token that renews the bot token, with Slack's token rotation on.
+    pub const REFRESH_TOKEN: &str = "refresh_token";
 }
 
 /// An e-mail address as Slack and the LMS are compared: trimmed and lower-cased.
