@@ -48,6 +48,11 @@ fn the_manifest_names_the_platforms_urls_and_exactly_the_connectors_scopes() {
         true
     );
     assert_eq!(manifest["display_information"]["name"], "Acme Learning");
+    assert_eq!(manifest["settings"]["token_rotation_enabled"], false);
+    let mut rotating = ARGS.to_vec();
+    rotating.push("--token-rotation");
+    let rotating: Value = serde_json::from_str(&lms_harness(&rotating).stdout).unwrap();
+    assert_eq!(rotating["settings"]["token_rotation_enabled"], true);
 
     // The same manifest in YAML.
     let mut yaml_args = ARGS.to_vec();
