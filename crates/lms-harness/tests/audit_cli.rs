@@ -39,7 +39,7 @@ fn the_real_component_passes_its_audit_in_text() {
         "lms:connector/connector@0.3.0: ",
         "limits    memory 64 MiB",
         "redirects not followed",
-        "only client_secret, signing_secret, bot_token are readable",
+        "only client_secret, signing_secret, bot_token, refresh_token are readable",
         "Verdict    loadable",
     ] {
         assert!(text.contains(expected), "missing `{expected}` in\n{text}");
