@@ -197,18 +197,11 @@ async fn serve_in(opts: ServeOptions, listener: tokio::net::TcpListener) -> Resu
     // The simulated app's credentials, in case the workspace file changed them since the database was seeded.
     crate::seed::configure_app(lms.db(), connector, PLATFORM, &sim_config.app)?;
 
-    let platform_name = lms
-        .db()
-        .platform(PLATFORM)?
-        .map(|p| p.name)
-        .unwrap_or_else(|| PLATFORM.into());
-    let app = App {
-        lms: lms.clone(),
-        base: base.clone(),
-        slack: SlackMode::Simulated(harness.sim.base_url()),
-        platform_name,
-        csrf: Arc::new(csrf::CsrfKey::new()),
-    };
+    let app = App::new(
+        lms.clone(),
+        base.clone(),
+        SlackMode::Simulated(harness.sim.base_url()),
+    )?;
     let (stop, tasks) = serve_site(app, opts.timeouts, listener);
     Ok(Server {
         lms_url: base,
@@ -218,6 +211,24 @@ async fn serve_in(opts: ServeOptions, listener: tokio::net::TcpListener) -> Resu
         stop,
         tasks,
     })
+}
+
+impl App {
+    /// The site of the platform over `lms`, at `base`, talking to `slack`, with a fresh CSRF key.
+    fn new(lms: Lms, base: String, slack: SlackMode) -> Result<App> {
+        let platform_name = lms
+            .db()
+            .platform(PLATFORM)?
+            .map(|p| p.name)
+            .unwrap_or_else(|| PLATFORM.into());
+        Ok(App {
+            lms,
+            base,
+            slack,
+            platform_name,
+            csrf: Arc::new(csrf::CsrfKey::new()),
+        })
+    }
 }
 
 /// Serves `app`'s pages and the inbound routes on `listener`, and sends what is due in the background, until the
@@ -301,18 +312,11 @@ pub async fn start_live(opts: ServeOptions, live: &LiveConfig) -> Result<LiveSer
         app.client_secret.expose(),
         app.signing_secret.expose(),
     )?;
-    let platform_name = lms
-        .db()
-        .platform(PLATFORM)?
-        .map(|p| p.name)
-        .unwrap_or_else(|| PLATFORM.into());
-    let site = App {
-        lms: lms.clone(),
-        base: base.clone(),
-        slack: SlackMode::Live(app.client_id.clone()),
-        platform_name,
-        csrf: Arc::new(csrf::CsrfKey::new()),
-    };
+    let site = App::new(
+        lms.clone(),
+        base.clone(),
+        SlackMode::Live(app.client_id.clone()),
+    )?;
     let (stop, tasks) = serve_site(site, opts.timeouts, listener);
     folder.keep();
     Ok(LiveServer {
