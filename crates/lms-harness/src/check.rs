@@ -109,16 +109,31 @@ pub async fn run(args: &CheckArgs, env: &dyn Fn(&str) -> Option<String>) -> Resu
         (None, Some(pin)) => format!(" (pinned: {pin})"),
         (None, None) => String::new(),
     };
-    let outbound = Arc::new(policy.outbound);
-    let caller = format!("check/{connector_id}");
-    let transport = HostTransport {
-        policy: OutboundPolicy::new(outbound.clone(), caller.clone()),
+    // The installation to check: the platform's bot token, when it has one.
+    let installation = match (&args.data, &args.platform) {
+        (Some(data), Some(platform)) => {
+            let db = DataDir::open_db(data, false)?;
+            let token = db.secret(
+                platform,
+                &connector_id,
+                slack_connector::connector::secrets::BOT_TOKEN,
+            )?;
+            Some((platform.clone(), token))
+        }
+        _ => None,
+    };
+    let mut transport = HostTransport {
+        policy: OutboundPolicy::new(Arc::new(policy.outbound), format!("check/{connector_id}")),
         runtime: tokio::runtime::Handle::current(),
     };
-    let (transport, reached) = tokio::task::spawn_blocking(move || {
-        let mut transport = transport;
+    // The connector's checks are synchronous; the transport waits for the host's requests on this runtime.
+    let (reached, installation) = tokio::task::spawn_blocking(move || {
         let reached = going_live::reachable(&mut transport);
-        (transport, reached)
+        let installation = installation.map(|(platform, token)| {
+            let info = token.map(|token| going_live::token_info(&mut transport, &token));
+            (platform, info)
+        });
+        (reached, installation)
     })
     .await?;
     lines.push(match reached {
@@ -128,87 +143,54 @@ pub async fn run(args: &CheckArgs, env: &dyn Fn(&str) -> Option<String>) -> Resu
             e.code()
         )),
     });
-    if let (Some(data), Some(platform)) = (&args.data, &args.platform) {
-        let db = DataDir::open_db(data, false)?;
-        let token = db.secret(
-            platform,
-            &connector_id,
-            slack_connector::connector::secrets::BOT_TOKEN,
-        )?;
-        lines.push(match token {
+    if let Some((platform, info)) = installation {
+        lines.push(match info {
             None => Line::Note(format!(
                 "no installation on platform {platform}: activate the integration, then check again"
             )),
-            Some(token) => {
-                let (_, info) = tokio::task::spawn_blocking(move || {
-                    let mut transport = transport;
-                    let info = going_live::token_info(&mut transport, &token);
-                    (transport, info)
-                })
-                .await?;
-                match info {
-                    Ok(info) if info.missing_scopes().is_empty() => Line::Ok(format!(
-                        "the installation on {platform} is valid for the workspace {} ({}) with every scope",
-                        info.team, info.team_id
-                    )),
-                    Ok(info) => Line::Wrong(format!(
-                        "the installation on {platform} lacks the scopes {}: reinstall the app from its manifest",
-                        info.missing_scopes().join(", ")
-                    )),
-                    Err(e) => Line::Wrong(format!(
-                        "the installation on {platform} is refused by auth.test: {}",
-                        e.code()
-                    )),
-                }
-            }
+            Some(Ok(info)) if info.missing_scopes().is_empty() => Line::Ok(format!(
+                "the installation on {platform} is valid for the workspace {} ({}) with every scope",
+                info.team, info.team_id
+            )),
+            Some(Ok(info)) => Line::Wrong(format!(
+                "the installation on {platform} lacks the scopes {}: reinstall the app from its manifest",
+                info.missing_scopes().join(", ")
+            )),
+            Some(Err(e)) => Line::Wrong(format!(
+                "the installation on {platform} is refused by auth.test: {}",
+                e.code()
+            )),
         });
     }
     Ok(lines)
 }
 
-/// The configuration's lines: the app's credentials, the public URL and the URLs Slack must reach.
+/// The configuration's lines ([`LiveConfig::review`]), and the URLs Slack must reach when the public URL is right.
 fn configuration(config: &LiveConfig, platform: Option<&str>) -> Vec<Line> {
-    let mut lines = Vec::new();
-    match &config.client_id {
-        Some(id) => lines.push(Line::Ok(format!("client id {} {}", id.value, id.source))),
-        None => lines.push(Line::Wrong(
-            "client id missing: set SLACK_CLIENT_ID or `[slack] client_id`".into(),
-        )),
-    }
-    for (what, given, env) in [
-        (
-            "client secret",
-            &config.client_secret,
-            "SLACK_CLIENT_SECRET",
-        ),
-        (
-            "signing secret",
-            &config.signing_secret,
-            "SLACK_SIGNING_SECRET",
-        ),
-    ] {
-        lines.push(match given {
-            Some(secret) => Line::Ok(format!("{what} set {}", secret.source)),
-            None => Line::Wrong(format!("{what} missing: set {env} or {env}_FILE")),
-        });
-    }
-    let Some(url) = &config.public_url else {
-        lines.push(Line::Wrong(format!(
-            "public URL missing: set {} or `[lms] public_url`",
-            crate::app_manifest::PUBLIC_URL_ENV
-        )));
-        return lines;
-    };
+    let mut lines: Vec<Line> = config
+        .review()
+        .into_iter()
+        .map(|item| item.map_or_else(Line::Wrong, Line::Ok))
+        .collect();
     let connector_id = slack_connector::connector::DESCRIPTION.id;
-    match crate::app_manifest::urls(&url.value, connector_id, platform.unwrap_or("PLATFORM")) {
-        Ok(urls) => {
-            lines.push(Line::Ok(format!("public URL {} {}", url.value, url.source)));
-            lines.push(Line::Note(format!(
-                "Slack must reach: the OAuth redirect {}, events {}, interactivity {}",
-                urls.redirect, urls.events, urls.interactivity
-            )));
-        }
-        Err(e) => lines.push(Line::Wrong(format!("public URL: {e:#}"))),
+    let public_url = config
+        .public_url
+        .as_ref()
+        .filter(|url| crate::app_manifest::public_base(&url.value).is_ok());
+    if let Some(url) = public_url {
+        lines.push(
+            match crate::app_manifest::urls(
+                &url.value,
+                connector_id,
+                platform.unwrap_or("PLATFORM"),
+            ) {
+                Ok(urls) => Line::Note(format!(
+                    "Slack must reach: the OAuth redirect {}, events {}, interactivity {}",
+                    urls.redirect, urls.events, urls.interactivity
+                )),
+                Err(e) => Line::Wrong(format!("{e:#}")),
+            },
+        );
     }
     lines
 }

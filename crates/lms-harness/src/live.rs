@@ -212,49 +212,55 @@ impl LiveConfig {
         self.client_id.is_some()
     }
 
-    /// The app, when everything it needs is given; else an error listing what is missing or wrong.
-    pub fn app(&self) -> Result<LiveApp> {
-        let mut problems = Vec::new();
-        let public_url = match &self.public_url {
-            Some(url) => crate::app_manifest::public_base(&url.value)
-                .map_err(|e| problems.push(format!("{e:#}")))
-                .ok(),
-            None => {
-                problems.push(format!(
+    /// Each thing a live start needs, in order (client id, client secret, signing secret, public URL): what was
+    /// given and where from, or what is missing or wrong and how to give it. `check` prints it; [`Self::app`] is
+    /// refused by it.
+    pub fn review(&self) -> Vec<Result<String, String>> {
+        let secret = |what: &str, given: &Option<Given<Secret>>, env: &str| match given {
+            Some(secret) => Ok(format!("{what} set {}", secret.source)),
+            None => Err(format!("the {what} is missing: set {env} or {env}_FILE")),
+        };
+        vec![
+            match &self.client_id {
+                Some(id) => Ok(format!("client id {} {}", id.value, id.source)),
+                None => Err(
+                    "the client id is missing: set SLACK_CLIENT_ID or `[slack] client_id`".into(),
+                ),
+            },
+            secret("client secret", &self.client_secret, "SLACK_CLIENT_SECRET"),
+            secret(
+                "signing secret",
+                &self.signing_secret,
+                "SLACK_SIGNING_SECRET",
+            ),
+            match &self.public_url {
+                Some(url) => crate::app_manifest::public_base(&url.value)
+                    .map(|_| format!("public URL {} {}", url.value, url.source))
+                    .map_err(|e| format!("public URL: {e:#}")),
+                None => Err(format!(
                     "the public URL is missing: set {} or `[lms] public_url`",
                     crate::app_manifest::PUBLIC_URL_ENV
-                ));
-                None
-            }
-        };
-        let mut need = |what: &str, env: &str, given: bool| {
-            if !given {
-                problems.push(format!("the {what} is missing: set {env}"));
-            }
-        };
-        need("client id", "SLACK_CLIENT_ID", self.client_id.is_some());
-        need(
-            "client secret",
-            "SLACK_CLIENT_SECRET or SLACK_CLIENT_SECRET_FILE",
-            self.client_secret.is_some(),
-        );
-        need(
-            "signing secret",
-            "SLACK_SIGNING_SECRET or SLACK_SIGNING_SECRET_FILE",
-            self.signing_secret.is_some(),
-        );
+                )),
+            },
+        ]
+    }
+
+    /// The app, when everything it needs is given; else an error listing what is missing or wrong
+    /// ([`Self::review`]).
+    pub fn app(&self) -> Result<LiveApp> {
+        let problems: Vec<String> = self.review().into_iter().filter_map(Result::err).collect();
         match (
             &self.client_id,
             &self.client_secret,
             &self.signing_secret,
-            public_url,
+            &self.public_url,
         ) {
-            (Some(id), Some(secret), Some(signing), Some(public_url)) if problems.is_empty() => {
+            (Some(id), Some(secret), Some(signing), Some(url)) if problems.is_empty() => {
                 Ok(LiveApp {
                     client_id: id.value.clone(),
                     client_secret: secret.value.clone(),
                     signing_secret: signing.value.clone(),
-                    public_url,
+                    public_url: crate::app_manifest::public_base(&url.value)?,
                 })
             }
             _ => bail!(

@@ -98,7 +98,8 @@ async fn slack_over_verified_tls_through_the_delivery_path_and_what_is_wrong_sai
         .unwrap();
     let w = wrong(&lines);
     assert!(
-        w.iter().any(|l| l.contains("signing secret missing")),
+        w.iter()
+            .any(|l| l.contains("the signing secret is missing")),
         "{w:#?}"
     );
     assert!(
