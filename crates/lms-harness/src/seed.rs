@@ -31,14 +31,28 @@ pub fn configure_app(
     platform_id: &str,
     app: &slack_sim::App,
 ) -> Result<()> {
-    configure_credentials(
-        db,
-        connector,
-        platform_id,
-        &app.client_id,
-        &app.client_secret,
-        &app.signing_secret,
-    )
+    configure_credentials(db, connector, platform_id, &Credentials::of(app))
+}
+
+/// A Slack app's credentials, as the platform's connector is configured with them.
+pub struct Credentials<'a> {
+    /// The client id.
+    pub client_id: &'a str,
+    /// The client secret.
+    pub client_secret: &'a str,
+    /// The signing secret.
+    pub signing_secret: &'a str,
+}
+
+impl<'a> Credentials<'a> {
+    /// The simulated app's.
+    pub fn of(app: &'a slack_sim::App) -> Self {
+        Credentials {
+            client_id: &app.client_id,
+            client_secret: &app.client_secret,
+            signing_secret: &app.signing_secret,
+        }
+    }
 }
 
 /// Configures the platform's connector with a Slack app's credentials (the secrets sealed).
@@ -46,13 +60,11 @@ pub fn configure_credentials(
     db: &Db,
     connector: &str,
     platform_id: &str,
-    client_id: &str,
-    client_secret: &str,
-    signing_secret: &str,
+    app: &Credentials<'_>,
 ) -> Result<()> {
-    db.set_setting(platform_id, connector, "client_id", client_id)?;
-    db.set_secret(platform_id, connector, "client_secret", client_secret)?;
-    db.set_secret(platform_id, connector, "signing_secret", signing_secret)
+    db.set_setting(platform_id, connector, "client_id", app.client_id)?;
+    db.set_secret(platform_id, connector, "client_secret", app.client_secret)?;
+    db.set_secret(platform_id, connector, "signing_secret", app.signing_secret)
 }
 
 /// Creates a platform whose connector is available and configured with the simulated app's credentials.

@@ -108,13 +108,25 @@ pub struct Server {
     pub seeded: bool,
     /// The harness behind the site.
     pub harness: Arc<Harness>,
-    stop: watch::Sender<bool>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
+    running: Running,
 }
 
 impl Server {
     /// Stops serving and the background runner.
     pub async fn shutdown(self) {
+        self.running.stop().await;
+    }
+}
+
+/// A site's server and background runner, until told to stop ([`serve_site`]).
+struct Running {
+    stop: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Running {
+    /// Stops them and waits for them to end.
+    async fn stop(self) {
         let _ = self.stop.send(true);
         for t in self.tasks {
             let _ = t.await;
@@ -182,34 +194,38 @@ async fn serve_in(opts: ServeOptions, listener: tokio::net::TcpListener) -> Resu
     if !options.sim.app.redirect_urls.contains(&callback) {
         options.sim.app.redirect_urls.insert(0, callback);
     }
-    options.sim.app.events_url = Some(format!("{base}/slack/{PLATFORM}/events"));
-    options.sim.app.interactivity_url = Some(format!("{base}/slack/{PLATFORM}/interactivity"));
+    let inbound = |route| {
+        let connector = &options.connector.grants.connector;
+        Some(format!(
+            "{base}{}",
+            lms::inbound::path(connector, PLATFORM, route)
+        ))
+    };
+    options.sim.app.events_url = inbound("events");
+    options.sim.app.interactivity_url = inbound("interactivity");
     let sim_config = options.sim.clone();
     let harness = Arc::new(Harness::start(options).await?);
     let lms = harness.lms.clone();
 
-    let connector = lms.sandbox().connector_id();
-    let seeded = lms.db().platform(PLATFORM)?.is_none();
-    if seeded {
-        crate::seed::site(lms.db(), connector, PLATFORM, &sim_config, &base)?;
-    }
-    seed::point_urls_at(&lms, &base)?;
-    // The simulated app's credentials, in case the workspace file changed them since the database was seeded.
-    crate::seed::configure_app(lms.db(), connector, PLATFORM, &sim_config.app)?;
+    let seeded = seed::prepare(
+        &lms,
+        &sim_config,
+        &base,
+        &crate::seed::Credentials::of(&sim_config.app),
+    )?;
 
     let app = App::new(
         lms.clone(),
         base.clone(),
         SlackMode::Simulated(harness.sim.base_url()),
     )?;
-    let (stop, tasks) = serve_site(app, opts.timeouts, listener);
+    let running = serve_site(app, opts.timeouts, listener);
     Ok(Server {
         lms_url: base,
         slack_url: harness.sim.base_url(),
         seeded,
         harness,
-        stop,
-        tasks,
+        running,
     })
 }
 
@@ -231,13 +247,8 @@ impl App {
     }
 }
 
-/// Serves `app`'s pages and the inbound routes on `listener`, and sends what is due in the background, until the
-/// returned sender says stop.
-fn serve_site(
-    app: App,
-    timeouts: Timeouts,
-    listener: tokio::net::TcpListener,
-) -> (watch::Sender<bool>, Vec<tokio::task::JoinHandle<()>>) {
+/// Serves `app`'s pages and the inbound routes on `listener`, and sends what is due in the background, until stopped.
+fn serve_site(app: App, timeouts: Timeouts, listener: tokio::net::TcpListener) -> Running {
     let lms = app.lms.clone();
     let inbound = lms::inbound::router(lms.clone()).layer(axum::middleware::from_fn_with_state(
         limits::BodyLimit {
@@ -250,7 +261,10 @@ fn serve_site(
     let (stop, rx) = watch::channel(false);
     let server = tokio::spawn(server::serve(listener, router, timeouts.header, rx.clone()));
     let ticker = tokio::spawn(run_due(lms, rx));
-    (stop, vec![server, ticker])
+    Running {
+        stop,
+        tasks: vec![server, ticker],
+    }
 }
 
 /// A site serving the real Slack ([`start_live`]).
@@ -263,17 +277,13 @@ pub struct LiveServer {
     pub seeded: bool,
     /// The LMS behind the site.
     pub lms: Lms,
-    stop: watch::Sender<bool>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
+    running: Running,
 }
 
 impl LiveServer {
     /// Stops serving and the background runner.
     pub async fn shutdown(self) {
-        let _ = self.stop.send(true);
-        for t in self.tasks {
-            let _ = t.await;
-        }
+        self.running.stop().await;
     }
 }
 
@@ -298,34 +308,29 @@ pub async fn start_live(opts: ServeOptions, live: &LiveConfig) -> Result<LiveSer
     spec.egress = live.egress.clone();
     let db = DataDir::open_db(&opts.data_dir, true)?;
     let lms = spec.open_lms(db, None)?;
-    let connector = lms.sandbox().connector_id().to_string();
-    let seeded = lms.db().platform(PLATFORM)?.is_none();
-    if seeded {
-        crate::seed::site(lms.db(), &connector, PLATFORM, &SimConfig::demo(), &base)?;
-    }
-    seed::point_urls_at(&lms, &base)?;
-    crate::seed::configure_credentials(
-        lms.db(),
-        &connector,
-        PLATFORM,
-        &app.client_id,
-        app.client_secret.expose(),
-        app.signing_secret.expose(),
+    let seeded = seed::prepare(
+        &lms,
+        &SimConfig::demo(),
+        &base,
+        &crate::seed::Credentials {
+            client_id: &app.client_id,
+            client_secret: app.client_secret.expose(),
+            signing_secret: app.signing_secret.expose(),
+        },
     )?;
     let site = App::new(
         lms.clone(),
         base.clone(),
         SlackMode::Live(app.client_id.clone()),
     )?;
-    let (stop, tasks) = serve_site(site, opts.timeouts, listener);
+    let running = serve_site(site, opts.timeouts, listener);
     folder.keep();
     Ok(LiveServer {
         listen_url,
         public_url: base,
         seeded,
         lms,
-        stop,
-        tasks,
+        running,
     })
 }
 

@@ -1,13 +1,35 @@
-//! Keeping the platform's links pointed at this site (the data is seeded by [`crate::seed::site`]).
+//! The site's platform: seeded on a new database ([`crate::seed::site`]), its links kept pointed at this site, its
+//! connector configured with the Slack app's credentials at every start.
 
 use super::PLATFORM;
+use crate::seed::{Credentials, configure_credentials};
 use anyhow::Result;
 use lms::integration::Lms;
 use rusqlite::params;
+use slack_sim::SimConfig;
+
+/// Prepares the site's platform at `base`: the demo data (for the workspace `demo`) on a new database, the links moved
+/// to `base` otherwise, and the connector configured with `app` (which may have changed since the last start).
+/// Whether it seeded.
+pub(super) fn prepare(
+    lms: &Lms,
+    demo: &SimConfig,
+    base: &str,
+    app: &Credentials<'_>,
+) -> Result<bool> {
+    let connector = lms.sandbox().connector_id();
+    let seeded = lms.db().platform(PLATFORM)?.is_none();
+    if seeded {
+        crate::seed::site(lms.db(), connector, PLATFORM, demo, base)?;
+    }
+    point_urls_at(lms, base)?;
+    configure_credentials(lms.db(), connector, PLATFORM, app)?;
+    Ok(seeded)
+}
 
 /// The platform's links (sessions, logo, covers, in every revision of a session) point at this site; moves them when
 /// it listens elsewhere.
-pub(super) fn point_urls_at(lms: &Lms, base: &str) -> Result<()> {
+fn point_urls_at(lms: &Lms, base: &str) -> Result<()> {
     let db = lms.db();
     let Some(mut platform) = db.platform(PLATFORM)? else {
         return Ok(());
