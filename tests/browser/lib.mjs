@@ -79,6 +79,19 @@ export async function openWalk(moduleUrl, options = {}) {
   };
 }
 
+/// Signs in as the admin from the sign-in page of `lms` and activates Slack: Allow clicked as the workspace admin on
+/// the simulated consent page the ACTIVATE button opens, until the tile says Active.
+export async function activateAsAdmin(page, context, lms) {
+  await page.goto(`${lms}/`);
+  await Promise.all([page.waitForURL(`${lms}/settings/connectors`), page.click('button[name=user][value=admin]')]);
+  const [popup] = await Promise.all([context.waitForEvent('page'), page.click('#activate')]);
+  await popup.getByRole('heading', { name: /is requesting permission to access/ }).waitFor();
+  await popup.selectOption('#member', 'U0ADMIN001');
+  await Promise.all([popup.waitForURL(`${lms}/settings/connectors`), popup.click('button[value=allow]')]);
+  await popup.locator('#slack-state', { hasText: 'Active' }).waitFor();
+  await popup.close();
+}
+
 /// Signs in as `userId` through the "Signed in as" switch of the page's header.
 export async function actAs(page, userId) {
   await Promise.all([page.waitForNavigation(), page.selectOption('#act-as', userId)]);

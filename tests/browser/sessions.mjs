@@ -12,7 +12,7 @@
 //
 // Screenshots go to tests/browser/artifacts/sessions/. Waits are bounded (Playwright's auto-waiting), no sleeps.
 
-import { check, openWalk, actAs as actAsIn, waitForLog } from './lib.mjs';
+import { activateAsAdmin, check, openWalk, actAs as actAsIn, waitForLog } from './lib.mjs';
 
 const w = await openWalk(import.meta.url);
 const { LMS, SLACK, context, page, shot } = w;
@@ -49,14 +49,7 @@ async function openBobsConversation() {
 }
 
 await step('the admin activates Slack and invites the learners; the invitations go out', async () => {
-  await page.goto(`${LMS}/`);
-  await Promise.all([page.waitForURL(`${LMS}/settings/connectors`), page.click('button[name=user][value=admin]')]);
-  const [popup] = await Promise.all([context.waitForEvent('page'), page.click('#activate')]);
-  await popup.getByRole('heading', { name: /is requesting permission to access/ }).waitFor();
-  await popup.selectOption('#member', 'U0ADMIN001');
-  await Promise.all([popup.waitForURL(`${LMS}/settings/connectors`), popup.click('button[value=allow]')]);
-  await popup.locator('#slack-state', { hasText: 'Active' }).waitFor();
-  await popup.close();
+  await activateAsAdmin(page, context, LMS);
   await page.goto(`${LMS}/paths`);
   await Promise.all([
     page.waitForURL(`${LMS}/sessions/${SESSION}/invite`),

@@ -5,7 +5,7 @@
 //
 // Run by crates/lms-harness/tests/browser.rs; screenshots in tests/browser/artifacts/steps/.
 
-import { TIMEOUT, check, openWalk, actAs as actAsIn } from './lib.mjs';
+import { TIMEOUT, activateAsAdmin, check, openWalk, actAs as actAsIn } from './lib.mjs';
 
 const w = await openWalk(import.meta.url);
 const { LMS, SLACK, context, page, shot } = w;
@@ -84,14 +84,7 @@ async function waitForStatus(title, status) {
 }
 
 await step('the admin activates Slack and invites the learners, who are enrolled in the path', async () => {
-  await page.goto(`${LMS}/`);
-  await Promise.all([page.waitForURL(`${LMS}/settings/connectors`), page.click('button[name=user][value=admin]')]);
-  const [popup] = await Promise.all([context.waitForEvent('page'), page.click('#activate')]);
-  await popup.getByRole('heading', { name: /is requesting permission to access/ }).waitFor();
-  await popup.selectOption('#member', 'U0ADMIN001');
-  await Promise.all([popup.waitForURL(`${LMS}/settings/connectors`), popup.click('button[value=allow]')]);
-  await popup.locator('#slack-state', { hasText: 'Active' }).waitFor();
-  await popup.close();
+  await activateAsAdmin(page, context, LMS);
   await page.goto(`${LMS}/paths`);
   await Promise.all([
     page.waitForURL(/\/sessions\/[^/]+\/invite$/),

@@ -10,8 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper_util::rt::TokioIo;
+use http_body_util::Full;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
 use serde_json::{Value, json};
 use slack_sim::{SimConfig, TlsIdentity};
@@ -495,31 +494,12 @@ async fn tls_post(
         .await
         .map_err(|_| "handshake timeout".to_string())?
         .map_err(|e| format!("handshake: {e}"))?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|e| e.to_string())?;
-    tokio::spawn(conn);
     let req = http::Request::post(path)
         .header("host", host)
         .header("content-type", "application/x-www-form-urlencoded")
         .body(Full::new(Bytes::from(encode(fields))))
         .unwrap();
-    let resp = tokio::time::timeout(Duration::from_secs(10), sender.send_request(req))
-        .await
-        .map_err(|_| "timeout".to_string())?
-        .map_err(|e| e.to_string())?;
-    let status = resp.status().as_u16();
-    let headers = resp.headers().clone();
-    let body = resp
-        .into_body()
-        .collect()
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(Resp {
-        status,
-        headers,
-        body: body.to_bytes().to_vec(),
-    })
+    send_over(stream, req, Duration::from_secs(10)).await
 }
 
 #[tokio::test]

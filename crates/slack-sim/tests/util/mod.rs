@@ -68,12 +68,6 @@ pub async fn request(
     let stream = tokio::net::TcpStream::connect((host.as_str(), port))
         .await
         .map_err(|e| e.to_string())?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|e| e.to_string())?;
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
     let path = uri.path_and_query().map_or("/", |p| p.as_str());
     let mut req = http::Request::builder().method(method).uri(path);
     // The address connected to, unless the headers name another `Host`.
@@ -95,7 +89,25 @@ pub async fn request(
     let req = req
         .body(Full::new(Bytes::from(bytes)))
         .map_err(|e| e.to_string())?;
-    let resp = tokio::time::timeout(Duration::from_secs(20), sender.send_request(req))
+    send_over(stream, req, Duration::from_secs(20)).await
+}
+
+/// Sends `req` over `stream` (plain or TLS, already connected) and reads the whole answer within `timeout`.
+pub async fn send_over<S>(
+    stream: S,
+    req: http::Request<Full<Bytes>>,
+    timeout: Duration,
+) -> Result<Resp, String>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| e.to_string())?;
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    let resp = tokio::time::timeout(timeout, sender.send_request(req))
         .await
         .map_err(|_| "timeout".to_string())?
         .map_err(|e| e.to_string())?;
