@@ -158,7 +158,7 @@ impl World {
         let mut stmt = conn
             .prepare("SELECT actor, action, detail FROM audit_log ORDER BY seq")
             .unwrap();
-        stmt.query_map([], |r| {
+        stmt.query_map((), |r| {
             Ok(format!(
                 "{} {} {}",
                 r.get::<_, String>(0)?,

@@ -423,7 +423,7 @@ async fn a_log_flood_is_cut_at_the_quota() {
         .log_conn()
         .query_row(
             "SELECT COUNT(*) FROM connector_log WHERE connector_id = 'hostile'",
-            [],
+            (),
             |r| r.get(0),
         )
         .unwrap();
@@ -433,7 +433,7 @@ async fn a_log_flood_is_cut_at_the_quota() {
         .log_conn()
         .query_row(
             "SELECT message FROM connector_log WHERE connector_id = 'hostile' ORDER BY seq DESC LIMIT 1",
-            [],
+            (),
             |r| r.get(0),
         )
         .unwrap();
@@ -603,7 +603,7 @@ async fn repeated_failures_disable_the_connector_on_that_platform_with_an_alert(
         .conn()
         .query_row(
             "SELECT message FROM alerts WHERE platform_id = 'p2'",
-            [],
+            (),
             |r| r.get(0),
         )
         .unwrap();

@@ -116,7 +116,7 @@ async fn activation_failures_leave_the_tile_inactive_with_a_reason_and_nothing_s
     let query = w.consent_as(&installer, true).await.unwrap();
     lms.db()
         .conn()
-        .execute("UPDATE activation_states SET expires_at = 0", [])
+        .execute("UPDATE activation_states SET expires_at = 0", ())
         .unwrap();
     let e = w.complete(&query).await.unwrap_err();
     assert_eq!(
@@ -498,7 +498,7 @@ async fn the_tile_and_its_audit_trail_survive_a_restart() {
         let mut stmt = conn
             .prepare("SELECT actor || ' ' || action FROM audit_log ORDER BY seq")
             .unwrap();
-        stmt.query_map([], |r| r.get(0))
+        stmt.query_map((), |r| r.get(0))
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap()

@@ -196,7 +196,7 @@ async fn a_moved_session_updates_each_message_in_place_and_a_cancelled_one_says_
         .conn()
         .query_row(
             "SELECT title FROM notifications WHERE kind = 'session_update'",
-            [],
+            (),
             |r| r.get(0),
         )
         .unwrap();
@@ -345,7 +345,7 @@ async fn a_change_is_durable_at_once_and_an_update_whose_answer_was_lost_updates
             "SELECT COUNT(*) FROM deliveries d JOIN notifications n
                  ON n.platform_id = d.platform_id AND n.id = d.notification_id
              WHERE n.kind = 'session_update' AND d.status = 'queued'",
-            [],
+            (),
             |r| r.get(0),
         )
         .unwrap();

@@ -76,7 +76,7 @@ fn db(dir: &Path) -> Db {
 }
 
 fn count(db: &Db, sql: &str) -> i64 {
-    db.conn().query_row(sql, [], |r| r.get(0)).unwrap()
+    db.conn().query_row(sql, (), |r| r.get(0)).unwrap()
 }
 
 fn history_calls(sim: &SimHandle) -> usize {
@@ -121,7 +121,7 @@ async fn measure(binary: &Path, o: &Options, run: usize) -> Recovery {
         let mut stmt = conn
             .prepare("SELECT id FROM deliveries WHERE status = 'in_flight'")
             .unwrap();
-        stmt.query_map([], |r| r.get(0))
+        stmt.query_map((), |r| r.get(0))
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap()

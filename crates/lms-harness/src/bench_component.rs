@@ -180,7 +180,7 @@ async fn run_in(dir: &std::path::Path, iterations: usize) -> Result<Report> {
     let forget_dm = || {
         lms.db()
             .conn()
-            .execute("DELETE FROM connector_settings WHERE key LIKE 'dm:%'", [])
+            .execute("DELETE FROM connector_settings WHERE key LIKE 'dm:%'", ())
             .map(drop)
     };
     lms.sandbox()

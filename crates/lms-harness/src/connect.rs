@@ -8,7 +8,7 @@ use crate::{demo, http_client, seed};
 use anyhow::{Context, Result, bail};
 use lms::db::{Db, Role};
 use lms::integration::Tile;
-use rusqlite::OptionalExtension;
+use lms::sql::OptionalExtension;
 use serde_json::Value;
 use slack_sim::SimConfig;
 use std::net::IpAddr;

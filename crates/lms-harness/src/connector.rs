@@ -12,6 +12,7 @@ use connector_host::{Policy, Sandbox};
 use lms::db::Db;
 use lms::integration::Lms;
 use lms::sealed::{KeyProblem, KeyRefused};
+use lms::sql::Location;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -136,10 +137,32 @@ impl ConnectorSpec {
 /// The files of a data folder.
 pub struct DataDir;
 
+/// The database every command of this process uses instead of the data folder's SQLite file, when given
+/// ([`DataDir::use_database`]).
+static DATABASE: std::sync::OnceLock<Location> = std::sync::OnceLock::new();
+
 impl DataDir {
-    /// The SQLite database.
-    pub fn database(dir: &Path) -> PathBuf {
-        dir.join("lms.sqlite3")
+    /// Makes every command of this process keep its state in the database at `location` (`--database URL` or
+    /// `DATABASE_URL`, such as a PostgreSQL database that several hosts share) instead of the data folder's SQLite
+    /// file. The data folder still holds the secrets key and the compile cache. Only the first call counts.
+    pub fn use_database(location: Location) {
+        let _ = DATABASE.set(location);
+    }
+
+    /// The database: the one given to [`DataDir::use_database`], else the data folder's SQLite file.
+    pub fn database(dir: &Path) -> Location {
+        DATABASE
+            .get()
+            .cloned()
+            .unwrap_or_else(|| Location::Sqlite(dir.join("lms.sqlite3")))
+    }
+
+    /// Whether the data folder's database holds an LMS already (a PostgreSQL database is checked when opened).
+    pub fn has_database(dir: &Path) -> bool {
+        match DataDir::database(dir) {
+            Location::Sqlite(path) => path.exists(),
+            Location::Postgres(_) => true,
+        }
     }
 
     /// The secrets key.
@@ -156,7 +179,7 @@ impl DataDir {
     /// [`DataDir::open_files`].
     pub fn open_db(dir: &Path, create: bool) -> Result<Db> {
         let path = DataDir::database(dir);
-        if !create && !path.exists() {
+        if !create && !DataDir::has_database(dir) {
             bail!("no LMS database in {}", dir.display());
         }
         std::fs::create_dir_all(dir)
@@ -168,10 +191,12 @@ impl DataDir {
     /// file, what happened and what to do, when SQLite finds the file damaged, or when the database holds sealed
     /// secrets and the key file is missing, unreadable or does not open them; a new key is made only when nothing
     /// is sealed.
-    pub fn open_files(database: &Path, key_file: &Path) -> Result<Db> {
-        Db::open_with_key_file(database, key_file).map_err(|e| match e.downcast::<KeyRefused>() {
-            Ok(refused) => anyhow!(what_to_do(&refused, database)),
-            Err(e) => e,
+    pub fn open_files(database: &Location, key_file: &Path) -> Result<Db> {
+        Db::open_at_with_key_file(database, key_file).map_err(|e| {
+            match e.downcast::<KeyRefused>() {
+                Ok(refused) => anyhow!(what_to_do(&refused, key_file)),
+                Err(e) => e,
+            }
         })
     }
     /// The LMS of `dir` with the embedded connector (see [`ConnectorSpec::load`] for `slack_url`).
@@ -183,8 +208,8 @@ impl DataDir {
 
 /// Why the data folder of `database` does not start, and the two ways out: the key back, or its sealed secrets
 /// forgotten on purpose.
-fn what_to_do(refused: &KeyRefused, database: &Path) -> String {
-    let folder = database.parent().unwrap_or(Path::new("."));
+fn what_to_do(refused: &KeyRefused, key_file: &Path) -> String {
+    let folder = key_file.parent().unwrap_or(Path::new("."));
     let key = refused.key_file.display();
     let unreadable = match refused.problem {
         KeyProblem::Unreadable(_) => {

@@ -75,7 +75,7 @@ pub fn status(db: &Db, data: &Path) -> Result<String> {
             "SELECT platform_id, connector_id FROM connectors
              UNION SELECT platform_id, connector_id FROM disabled_connectors ORDER BY 1, 2",
         )?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let rows = stmt.query_map((), |r| Ok((r.get(0)?, r.get(1)?)))?;
         rows.collect::<rusqlite::Result<_>>()?
     };
     if rows.is_empty() {

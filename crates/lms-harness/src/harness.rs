@@ -14,8 +14,8 @@ pub use crate::seed::DemoData;
 
 /// How to start a harness.
 pub struct HarnessOptions {
-    /// The SQLite database file.
-    pub db_path: PathBuf,
+    /// The database: a SQLite file, or a PostgreSQL database.
+    pub database: lms::sql::Location,
     /// The secrets key file, 64 hex digits: the operator's, or one created with a random key when missing while
     /// nothing is sealed (see [`DataDir::open_db`]).
     pub key_file: PathBuf,
@@ -31,7 +31,7 @@ impl HarnessOptions {
     /// Defaults in `data_dir`: `lms.sqlite3`, `secrets.key`, the embedded connector and the demo workspace.
     pub fn in_dir(data_dir: &std::path::Path) -> Self {
         HarnessOptions {
-            db_path: DataDir::database(data_dir),
+            database: DataDir::database(data_dir),
             key_file: DataDir::key_file(data_dir),
             connector: ConnectorSpec::embedded(Some(DataDir::cache(data_dir))),
             sim: SimConfig::demo(),
@@ -52,7 +52,7 @@ impl Harness {
     /// Opens the database (refused when it is damaged or its key does not open its sealed secrets, see
     /// [`DataDir::open_files`]), starts the simulation and loads the connector.
     pub async fn start(options: HarnessOptions) -> Result<Harness> {
-        let db = DataDir::open_files(&options.db_path, &options.key_file)?;
+        let db = DataDir::open_files(&options.database, &options.key_file)?;
         let sim = slack_sim::start(options.sim_listen, options.sim.clone()).await?;
         let lms = options.connector.open_lms(db, Some(&sim.base_url()))?;
         Ok(Harness { lms, sim })

@@ -13,6 +13,11 @@ use std::path::PathBuf;
     about = "A simulated LMS hosting the Slack connector component, and a simulated Slack workspace"
 )]
 struct Cli {
+    /// Where every command keeps the LMS's state: a PostgreSQL URL (`postgres://user@host/db`) that several hosts
+    /// share, or a SQLite file. The data folder's `lms.sqlite3` when absent; the data folder still holds the secrets
+    /// key, which every host sharing a database must have.
+    #[arg(long, global = true, env = "DATABASE_URL", value_name = "URL")]
+    database: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -164,7 +169,11 @@ async fn main() -> Result<()> {
         .with_writer(std::io::stderr)
         .with_ansi(colour())
         .init();
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    if let Some(database) = &cli.database {
+        lms_harness::connector::DataDir::use_database(lms::sql::Location::parse(database));
+    }
+    match cli.command {
         Command::Demo { json } => {
             let report = lms_harness::demo::run().await?;
             if json {

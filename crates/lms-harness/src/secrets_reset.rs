@@ -27,7 +27,7 @@ pub enum SecretsCommand {
 pub fn command(command: SecretsCommand) -> Result<()> {
     let SecretsCommand::Reset { data, yes } = command;
     let database = DataDir::database(&data);
-    if !database.exists() {
+    if !DataDir::has_database(&data) {
         bail!("no LMS database in {}", data.display());
     }
     if !yes {

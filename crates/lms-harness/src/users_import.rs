@@ -9,7 +9,7 @@ use crate::seed;
 use crate::web::PLATFORM;
 use anyhow::{Context, Result, bail};
 use lms::db::{Db, Role};
-use rusqlite::{OptionalExtension, params};
+use lms::sql::{OptionalExtension, params};
 use slack_sim::SimConfig;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -297,7 +297,7 @@ pub struct Counts {
 /// kept).
 pub fn import(db: &Db, platform_id: &str, users: &[ImportedUser]) -> Result<Counts> {
     let mut conn = db.conn();
-    let tx = lms::db::write(&mut conn)?;
+    let tx = conn.write()?;
     let mut counts = Counts::default();
     {
         let mut exists = tx.prepare("SELECT 1 FROM users WHERE platform_id = ?1 AND id = ?2")?;
@@ -335,7 +335,7 @@ pub fn import(db: &Db, platform_id: &str, users: &[ImportedUser]) -> Result<Coun
 pub fn command(command: UsersCommand) -> Result<()> {
     let UsersCommand::Import(args) = command;
     let users = read(&args.file)?;
-    let new_folder = !DataDir::database(&args.data).exists();
+    let new_folder = !DataDir::has_database(&args.data);
     if new_folder && args.platform != PLATFORM {
         bail!(
             "{} holds no LMS yet: a new data folder is seeded with the demo platform `{PLATFORM}` only, so \

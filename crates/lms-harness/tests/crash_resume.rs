@@ -43,7 +43,7 @@ fn statuses(db: &Db) -> Vec<(String, i64)> {
     let mut stmt = conn
         .prepare("SELECT status, COUNT(*) FROM deliveries GROUP BY status ORDER BY status")
         .unwrap();
-    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+    stmt.query_map((), |r| Ok((r.get(0)?, r.get(1)?)))
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap()
@@ -54,7 +54,7 @@ fn unknown(db: &Db) -> i64 {
     db.conn()
         .query_row(
             "SELECT COUNT(*) FROM deliveries WHERE status = 'in_flight' AND posting_since IS NOT NULL",
-            [],
+            (),
             |r| r.get(0),
         )
         .unwrap()

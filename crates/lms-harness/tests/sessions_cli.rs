@@ -295,7 +295,7 @@ fn a_session_shown_changed_and_cancelled_and_the_reminders_set_from_the_command_
              'operator.acted_for') ORDER BY seq",
         )
         .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_map((), |r| Ok((r.get(0)?, r.get(1)?)))
         .unwrap()
         .collect::<rusqlite::Result<_>>()
         .unwrap();

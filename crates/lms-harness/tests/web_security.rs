@@ -25,7 +25,7 @@ fn audit_rows(server: &Server) -> i64 {
         .lms
         .db()
         .conn()
-        .query_row("SELECT COUNT(*) FROM audit_log", [], |r| r.get(0))
+        .query_row("SELECT COUNT(*) FROM audit_log", (), |r| r.get(0))
         .unwrap()
 }
 
@@ -122,7 +122,7 @@ async fn posts_without_this_site_s_origin_are_refused_and_change_nothing() {
         .lms
         .db()
         .conn()
-        .query_row("SELECT COUNT(*) FROM notifications", [], |r| r.get(0))
+        .query_row("SELECT COUNT(*) FROM notifications", (), |r| r.get(0))
         .unwrap();
     for origin in [
         None,
@@ -161,7 +161,7 @@ async fn posts_without_this_site_s_origin_are_refused_and_change_nothing() {
         .lms
         .db()
         .conn()
-        .query_row("SELECT COUNT(*) FROM notifications", [], |r| r.get(0))
+        .query_row("SELECT COUNT(*) FROM notifications", (), |r| r.get(0))
         .unwrap();
     assert_eq!(notifications_after, notifications_before);
     // The same form from the site itself goes through.

@@ -80,7 +80,7 @@ mod tests {
             let mut stmt = conn
                 .prepare("SELECT actor, action, detail FROM audit_log WHERE action = 'connector.enabled'")
                 .unwrap();
-            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            stmt.query_map((), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                 .unwrap()
                 .collect::<rusqlite::Result<_>>()
                 .unwrap()

@@ -3,8 +3,10 @@
 //! the LMS's database every line would be a write that the LMS's own transactions (another platform's deliveries
 //! included) queue behind, with the write-ahead log's checkpoints on top. In a file of its own, with its own
 //! connection and lock, a log line never waits for the LMS nor the LMS for a log line. Nothing else joins with it.
+//! On PostgreSQL the log is a table of the LMS's database, written through a connection of its own.
 
 use crate::db::BUSY_TIMEOUT;
+use crate::sql::{Conn, dialect, postgres::PgConn};
 use anyhow::{Context, Result};
 use parking_lot::{FairMutex, FairMutexGuard};
 use rusqlite::Connection;
@@ -43,7 +45,7 @@ pub(crate) fn path_for(path: &Path) -> PathBuf {
 /// The log database: one connection behind a fair lock, like the LMS's.
 #[derive(Clone)]
 pub struct ConnectorLog {
-    conn: Arc<FairMutex<Connection>>,
+    conn: Arc<FairMutex<Conn>>,
 }
 
 impl ConnectorLog {
@@ -57,12 +59,22 @@ impl ConnectorLog {
         conn.execute_batch(SCHEMA)
             .with_context(|| format!("creating the connector log {}", path.display()))?;
         Ok(ConnectorLog {
-            conn: Arc::new(FairMutex::new(conn)),
+            conn: Arc::new(FairMutex::new(conn.into())),
+        })
+    }
+
+    /// The log in the PostgreSQL database at `url` (a table the LMS's migrations made), with a connection of its own.
+    pub(crate) fn postgres(url: &str) -> Result<ConnectorLog> {
+        let conn = PgConn::connect(url)?;
+        conn.batch(&dialect::schema(SCHEMA))
+            .context("creating the connector log")?;
+        Ok(ConnectorLog {
+            conn: Arc::new(FairMutex::new(Conn::Postgres(Box::new(conn)))),
         })
     }
 
     /// The connection, for one unit of work.
-    pub(crate) fn conn(&self) -> FairMutexGuard<'_, Connection> {
+    pub(crate) fn conn(&self) -> FairMutexGuard<'_, Conn> {
         self.conn.lock()
     }
 }
@@ -102,7 +114,7 @@ mod tests {
             .log_conn()
             .prepare("SELECT message FROM connector_log ORDER BY seq")
             .unwrap()
-            .query_map([], |r| r.get(0))
+            .query_map((), |r| r.get(0))
             .unwrap()
             .collect::<rusqlite::Result<_>>()
             .unwrap();
@@ -112,7 +124,7 @@ mod tests {
             .conn()
             .query_row(
                 "SELECT COUNT(*) FROM sqlite_master WHERE name = 'connector_log'",
-                [],
+                (),
                 |r| r.get(0),
             )
             .unwrap();

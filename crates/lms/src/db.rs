@@ -1,13 +1,15 @@
-//! The LMS's state in SQLite: platforms, their users, sessions and notifications, connector settings and secrets,
-//! the delivery outbox and the audit log. Nothing a user would lose on restart lives only in memory.
+//! The LMS's state, in SQLite (the embedded default) or PostgreSQL (several hosts on one database): platforms, their
+//! users, sessions and notifications, connector settings and secrets, the delivery outbox and the audit log. Nothing a
+//! user would lose on restart lives only in memory. Every statement is written once ([`crate::sql`]).
 
 use crate::connector_log::{self, ConnectorLog};
 use crate::integrity;
 use crate::secrets::SecretBox;
+use crate::sql::postgres::PgConn;
+use crate::sql::{Conn, Location, OptionalExtension, dialect, params};
 use anyhow::{Context, Result};
 use connector_host::store::{ConnectorStore, DirectoryUser, Disabled, LogLevel, StoredKind};
 use parking_lot::{FairMutex, FairMutexGuard};
-use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -15,13 +17,6 @@ use std::sync::{Arc, Mutex};
 /// How long a write waits for another process's write to the same database to finish (several runners may share a
 /// data folder).
 pub(crate) const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
-
-/// Begins a transaction that takes the database's write lock at once (waiting up to [`BUSY_TIMEOUT`] for another
-/// process's): a transaction that reads first and writes later could otherwise fail with "database is locked" when
-/// another process wrote in between.
-pub fn write(conn: &mut Connection) -> rusqlite::Result<rusqlite::Transaction<'_>> {
-    conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-}
 
 /// The schema; `user_version` records which migrations ran.
 pub(crate) const MIGRATIONS: &[&str] = &[
@@ -331,6 +326,80 @@ END;
 CREATE INDEX IF NOT EXISTS audit_log_by_platform ON audit_log (platform_id, seq);
 "#;
 
+/// Where PostgreSQL's schema is not SQLite's migration in PostgreSQL's types: by migration number, its own text. A
+/// PostgreSQL database is never older than the store that made it, so a migration moving older data has nothing to
+/// move there.
+const POSTGRES_MIGRATIONS: &[(usize, &str)] = &[
+    // 6: the same tables and columns; the invitations of earlier deliveries had none to fill in.
+    (
+        6,
+        r#"
+CREATE TABLE invitations (
+    platform_id TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    notification_id TEXT NOT NULL,
+    invited_at BIGINT NOT NULL,
+    PRIMARY KEY (platform_id, session_id, user_id)
+);
+ALTER TABLE deliveries ADD COLUMN shares_with TEXT;
+ALTER TABLE deliveries ADD COLUMN on_reconnect TEXT CHECK (on_reconnect IN ('waiting', 'requeued'));
+CREATE INDEX deliveries_on_reconnect ON deliveries (platform_id, on_reconnect);
+ALTER TABLE alerts ADD COLUMN topic TEXT;
+"#,
+    ),
+    // 9: the connector log stays in the LMS's database ([`connector_log`]).
+    (9, ""),
+];
+
+/// [`QUOTAS_AND_RETENTION`] on PostgreSQL: the same running total, kept by one trigger per table.
+const POSTGRES_QUOTAS_AND_RETENTION: &str = r#"
+CREATE TABLE IF NOT EXISTS connector_usage (
+    platform_id TEXT NOT NULL,
+    connector_id TEXT NOT NULL,
+    bytes BIGINT NOT NULL,
+    PRIMARY KEY (platform_id, connector_id)
+);
+DELETE FROM connector_usage;
+INSERT INTO connector_usage (platform_id, connector_id, bytes)
+    SELECT platform_id, connector_id, SUM(bytes) FROM (
+        SELECT platform_id, connector_id, octet_length(key) + octet_length(value) AS bytes FROM connector_settings
+        UNION ALL
+        SELECT platform_id, connector_id, octet_length(key) + octet_length(sealed) FROM connector_secrets
+    ) AS entries GROUP BY platform_id, connector_id;
+CREATE OR REPLACE FUNCTION lms_settings_usage() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP <> 'INSERT' THEN
+        UPDATE connector_usage SET bytes = bytes - octet_length(OLD.key) - octet_length(OLD.value)
+            WHERE platform_id = OLD.platform_id AND connector_id = OLD.connector_id;
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        INSERT INTO connector_usage (platform_id, connector_id, bytes)
+            VALUES (NEW.platform_id, NEW.connector_id, octet_length(NEW.key) + octet_length(NEW.value))
+            ON CONFLICT (platform_id, connector_id) DO UPDATE SET bytes = connector_usage.bytes + excluded.bytes;
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE OR REPLACE TRIGGER connector_settings_usage AFTER INSERT OR UPDATE OR DELETE ON connector_settings
+    FOR EACH ROW EXECUTE FUNCTION lms_settings_usage();
+CREATE OR REPLACE FUNCTION lms_secrets_usage() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP <> 'INSERT' THEN
+        UPDATE connector_usage SET bytes = bytes - octet_length(OLD.key) - octet_length(OLD.sealed)
+            WHERE platform_id = OLD.platform_id AND connector_id = OLD.connector_id;
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        INSERT INTO connector_usage (platform_id, connector_id, bytes)
+            VALUES (NEW.platform_id, NEW.connector_id, octet_length(NEW.key) + octet_length(NEW.sealed))
+            ON CONFLICT (platform_id, connector_id) DO UPDATE SET bytes = connector_usage.bytes + excluded.bytes;
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE OR REPLACE TRIGGER connector_secrets_usage AFTER INSERT OR UPDATE OR DELETE ON connector_secrets
+    FOR EACH ROW EXECUTE FUNCTION lms_secrets_usage();
+CREATE INDEX IF NOT EXISTS audit_log_by_platform ON audit_log (platform_id, seq);
+"#;
+
 /// How many log and audit rows are kept: the newest ones of each platform (and connector, for the log). Older
 /// rows are deleted as new ones arrive: every `trim_every` rows written for a platform (and connector), at most
 /// `2 × trim_every` of its rows past the limit go, so the work per row written is bounded and a table holds at
@@ -360,7 +429,7 @@ impl Default for Retention {
 pub struct Db {
     /// The one connection, behind a fair lock: waiters get it in turn, so a connector that writes without pause
     /// (up to its quotas) cannot keep another platform's call waiting for more than a turn.
-    conn: Arc<FairMutex<Connection>>,
+    conn: Arc<FairMutex<Conn>>,
     /// Read-only connections for the reads a connector makes ([`Readers`]); none for an in-memory database.
     readers: Option<Arc<Readers>>,
     /// The connectors' log lines, in a database of their own ([`connector_log`]).
@@ -497,7 +566,7 @@ pub struct Session {
 /// wait for a write, so a connector that keeps the writing connection busy (up to its quotas and rates) does not make
 /// another platform's reads wait their turn behind it.
 struct Readers {
-    conns: Vec<parking_lot::Mutex<Connection>>,
+    conns: Vec<parking_lot::Mutex<Conn>>,
     next: std::sync::atomic::AtomicUsize,
 }
 
@@ -513,14 +582,14 @@ impl Readers {
         }
         let conns = (0..READERS)
             .map(|_| {
-                let conn = Connection::open_with_flags(
+                let conn = rusqlite::Connection::open_with_flags(
                     path,
                     rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
                         | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
                 )
                 .with_context(|| format!("opening the database {} to read", path.display()))?;
                 conn.busy_timeout(BUSY_TIMEOUT)?;
-                Ok(parking_lot::Mutex::new(conn))
+                Ok(parking_lot::Mutex::new(conn.into()))
             })
             .collect::<Result<_>>()?;
         Ok(Some(Readers {
@@ -529,8 +598,23 @@ impl Readers {
         }))
     }
 
+    /// `READERS` more connections to the PostgreSQL database at `url`.
+    fn postgres(url: &str) -> Result<Readers> {
+        let conns = (0..READERS)
+            .map(|_| {
+                Ok(parking_lot::Mutex::new(Conn::Postgres(Box::new(
+                    PgConn::connect(url)?,
+                ))))
+            })
+            .collect::<Result<_>>()?;
+        Ok(Readers {
+            conns,
+            next: Default::default(),
+        })
+    }
+
     /// A free connection if there is one, else the next one in turn.
-    fn get(&self) -> parking_lot::MutexGuard<'_, Connection> {
+    fn get(&self) -> parking_lot::MutexGuard<'_, Conn> {
         if let Some(free) = self.conns.iter().find_map(|c| c.try_lock()) {
             return free;
         }
@@ -542,14 +626,14 @@ impl Readers {
 /// A connection to read with: a read-only one, or the writing one for an in-memory database.
 pub enum Reading<'a> {
     /// A read-only connection.
-    Reader(parking_lot::MutexGuard<'a, Connection>),
+    Reader(parking_lot::MutexGuard<'a, Conn>),
     /// The writing connection.
-    Writer(FairMutexGuard<'a, Connection>),
+    Writer(FairMutexGuard<'a, Conn>),
 }
 
 impl std::ops::Deref for Reading<'_> {
-    type Target = Connection;
-    fn deref(&self) -> &Connection {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
         match self {
             Reading::Reader(c) => c,
             Reading::Writer(c) => c,
@@ -559,15 +643,24 @@ impl std::ops::Deref for Reading<'_> {
 
 /// A database opened and brought up to date, before its secrets key is known.
 pub(crate) struct Opened {
-    pub(crate) conn: Connection,
+    pub(crate) conn: Conn,
     log: ConnectorLog,
     readers: Option<Readers>,
 }
 
-/// Opens (creating if needed) the database at `path`, its read-only connections and its connector log
+/// Opens (creating if needed) the database at `location` and brings its schema up to date ([`connect_sqlite`],
+/// [`connect_postgres`]).
+pub(crate) fn connect(location: &Location) -> Result<Opened> {
+    match location {
+        Location::Sqlite(path) => connect_sqlite(path),
+        Location::Postgres(url) => connect_postgres(url),
+    }
+}
+
+/// Opens (creating if needed) the SQLite database at `path`, its read-only connections and its connector log
 /// ([`connector_log`]): checks its integrity ([`integrity::check`]), then brings its schema up to date.
-pub(crate) fn connect(path: &Path) -> Result<Opened> {
-    let conn = Connection::open(path)
+fn connect_sqlite(path: &Path) -> Result<Opened> {
+    let conn = rusqlite::Connection::open(path)
         .with_context(|| format!("opening the database {}", path.display()))?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     integrity::check(&conn, path)?;
@@ -582,20 +675,25 @@ pub(crate) fn connect(path: &Path) -> Result<Opened> {
         [log_path.to_string_lossy()],
     )
     .context("attaching the connector log")?;
-    let mut conn = conn;
-    let tx = write(&mut conn)?;
-    // Under the write lock: another process opening the same folder at the same moment waits, then finds the
-    // migrations done.
-    let version: usize = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    for (i, migration) in MIGRATIONS.iter().enumerate().skip(version) {
-        tx.execute_batch(migration)
-            .with_context(|| format!("migration {}", i + 1))?;
-        tx.pragma_update(None, "user_version", i + 1)?;
+    let mut conn = Conn::from(conn);
+    {
+        let tx = conn.write()?;
+        // Under the write lock: another process opening the same folder at the same moment waits, then finds the
+        // migrations done.
+        let sqlite = tx.sqlite().expect("a SQLite connection");
+        let version: usize = sqlite.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        for (i, migration) in MIGRATIONS.iter().enumerate().skip(version) {
+            sqlite
+                .execute_batch(migration)
+                .with_context(|| format!("migration {}", i + 1))?;
+            sqlite.pragma_update(None, "user_version", i + 1)?;
+        }
+        sqlite
+            .execute_batch(QUOTAS_AND_RETENTION)
+            .context("setting up the connector quotas and the retention of log rows")?;
+        tx.commit()?;
     }
-    tx.execute_batch(QUOTAS_AND_RETENTION)
-        .context("setting up the connector quotas and the retention of log rows")?;
-    tx.commit()?;
-    conn.execute(&format!("DETACH DATABASE {}", connector_log::ATTACHED), [])?;
+    conn.execute_batch(&format!("DETACH DATABASE {}", connector_log::ATTACHED))?;
     Ok(Opened {
         conn,
         log,
@@ -603,11 +701,51 @@ pub(crate) fn connect(path: &Path) -> Result<Opened> {
     })
 }
 
+/// Opens the PostgreSQL database at `url` and brings its schema up to date: the same migrations as SQLite's, in
+/// PostgreSQL's types ([`dialect::schema`]), where [`POSTGRES_MIGRATIONS`] says otherwise; `lms_schema` records how
+/// many ran. Every host starting at once waits for the first to finish them (the write lock).
+fn connect_postgres(url: &str) -> Result<Opened> {
+    let mut conn = Conn::Postgres(Box::new(PgConn::connect(url)?));
+    {
+        let tx = conn.write()?;
+        tx.execute_batch("CREATE TABLE IF NOT EXISTS lms_schema (version BIGINT NOT NULL)")?;
+        let version: Option<i64> = tx
+            .query_row("SELECT version FROM lms_schema", (), |r| r.get(0))
+            .optional()?;
+        if version.is_none() {
+            tx.execute("INSERT INTO lms_schema (version) VALUES (0)", ())?;
+        }
+        let version = version.unwrap_or(0).max(0) as usize;
+        for (i, migration) in MIGRATIONS.iter().enumerate().skip(version) {
+            let own = POSTGRES_MIGRATIONS
+                .iter()
+                .find(|(n, _)| *n == i + 1)
+                .map(|(_, sql)| sql.to_string());
+            tx.execute_batch(&own.unwrap_or_else(|| dialect::schema(migration)))
+                .with_context(|| format!("migration {}", i + 1))?;
+            tx.execute("UPDATE lms_schema SET version = ?1", [i as i64 + 1])?;
+        }
+        tx.execute_batch(POSTGRES_QUOTAS_AND_RETENTION)
+            .context("setting up the connector quotas and the retention of log rows")?;
+        tx.commit()?;
+    }
+    Ok(Opened {
+        conn,
+        log: ConnectorLog::postgres(url)?,
+        readers: Some(Readers::postgres(url)?),
+    })
+}
+
 impl Db {
     /// Opens (creating if needed) the database at `path`, sealing secrets with `secrets`. A damaged file is refused
     /// with [`integrity::Damaged`].
     pub fn open(path: &Path, secrets: SecretBox) -> Result<Db> {
-        Ok(Db::over(connect(path)?, secrets))
+        Db::open_at(&Location::Sqlite(path.to_path_buf()), secrets)
+    }
+
+    /// Opens (creating if needed) the database at `location`, SQLite or PostgreSQL, sealing secrets with `secrets`.
+    pub fn open_at(location: &Location, secrets: SecretBox) -> Result<Db> {
+        Ok(Db::over(connect(location)?, secrets))
     }
 
     /// The database opened by [`connect`], sealing secrets with `secrets`.
@@ -648,7 +786,7 @@ impl Db {
     }
 
     /// The connection, for one unit of work.
-    pub fn conn(&self) -> FairMutexGuard<'_, Connection> {
+    pub fn conn(&self) -> FairMutexGuard<'_, Conn> {
         self.conn.lock()
     }
 
@@ -661,7 +799,7 @@ impl Db {
     }
 
     /// The connector log's connection ([`connector_log`]), for one unit of work.
-    pub fn log_conn(&self) -> FairMutexGuard<'_, Connection> {
+    pub fn log_conn(&self) -> FairMutexGuard<'_, Conn> {
         self.log.conn()
     }
 
@@ -760,7 +898,7 @@ impl Db {
     /// no message sent about it changes (an author's change is [`crate::sessions::edit_session`]).
     pub fn upsert_session(&self, platform_id: &str, s: &Session) -> Result<()> {
         let mut conn = self.conn();
-        let tx = write(&mut conn)?;
+        let tx = conn.write()?;
         tx.execute(
             "INSERT INTO sessions (platform_id, id, title, description, cover_url, starts_at, ends_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
@@ -965,11 +1103,11 @@ impl ConnectorStore for Db {
             Some((kind, key)) => {
                 let sql = match kind {
                     StoredKind::Setting => {
-                        "SELECT length(CAST(key AS BLOB)) + length(CAST(value AS BLOB)) FROM connector_settings
+                        "SELECT octet_length(key) + octet_length(value) FROM connector_settings
                          WHERE platform_id = ?1 AND connector_id = ?2 AND key = ?3"
                     }
                     StoredKind::Secret => {
-                        "SELECT length(CAST(key AS BLOB)) + length(sealed) FROM connector_secrets
+                        "SELECT octet_length(key) + octet_length(sealed) FROM connector_secrets
                          WHERE platform_id = ?1 AND connector_id = ?2 AND key = ?3"
                     }
                 };
@@ -1071,7 +1209,7 @@ impl User {
 }
 
 /// A session from a row of `id, title, description, cover_url, starts_at, ends_at`.
-pub(crate) fn session_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Session> {
+pub(crate) fn session_row(r: &crate::sql::Row<'_>) -> rusqlite::Result<Session> {
     Ok(Session {
         id: r.get(0)?,
         title: r.get(1)?,
@@ -1083,7 +1221,7 @@ pub(crate) fn session_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Session> {
 }
 
 /// A user from a row of `id, email, display_name, locale, time_zone, role`.
-pub(crate) fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
+pub(crate) fn user_row(r: &crate::sql::Row<'_>) -> rusqlite::Result<User> {
     Ok(User {
         id: r.get(0)?,
         email: r.get(1)?,

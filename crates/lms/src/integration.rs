@@ -5,13 +5,13 @@
 use crate::db::Role;
 use crate::db::{Db, now};
 use crate::inbound_guard::InboundGuard;
+use crate::sql::{OptionalExtension, params};
 use anyhow::{Context, Result, bail};
 use axum::http::Uri;
 use connector_host::ConnectorStore;
 use connector_host::outbound::OutboundConfig;
 use connector_host::{Sandbox, wit};
 use rand::RngCore;
-use rusqlite::{OptionalExtension, params};
 use std::sync::Arc;
 
 /// How long an activation's CSRF state is valid.
@@ -690,14 +690,13 @@ impl Lms {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secrets::SecretBox;
+
     use crate::test_support::platform_with_users;
     use connector_host::outbound::{Grant, Route};
-    use std::path::Path;
 
     /// A database with platform `p` (admin `admin`, learner `l1`) where `slack` is available.
     fn platform() -> Db {
-        let db = Db::open(Path::new(":memory:"), SecretBox::new([7; 32])).unwrap();
+        let db = crate::test_support::memory_db();
         platform_with_users(&db, 1);
         set_available(&db, "p", "slack", true, "vendor").unwrap();
         db
@@ -711,7 +710,7 @@ mod tests {
                 "SELECT actor, action, detail FROM audit_log WHERE platform_id = 'p' ORDER BY seq",
             )
             .unwrap();
-        stmt.query_map([], |r| {
+        stmt.query_map((), |r| {
             Ok(format!(
                 "{} {} {}",
                 r.get::<_, String>(0)?,

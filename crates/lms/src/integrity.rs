@@ -64,12 +64,12 @@ pub fn check(conn: &Connection, database: &Path) -> Result<()> {
 fn findings(conn: &Connection) -> rusqlite::Result<Vec<String>> {
     let mut found: Vec<String> = {
         let mut stmt = conn.prepare(&format!("PRAGMA quick_check({MAX_FINDINGS})"))?;
-        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        let rows = stmt.query_map((), |r| r.get::<_, String>(0))?;
         rows.filter(|r| !matches!(r.as_deref(), Ok("ok")))
             .collect::<rusqlite::Result<_>>()?
     };
     let mut stmt = conn.prepare("PRAGMA foreign_key_check")?;
-    let rows = stmt.query_map([], |r| {
+    let rows = stmt.query_map((), |r| {
         let table: String = r.get(0)?;
         let rowid: Option<i64> = r.get(1)?;
         let parent: String = r.get(2)?;

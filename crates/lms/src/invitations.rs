@@ -7,8 +7,8 @@
 use crate::db::{Db, Role, Session, User};
 use crate::lang::Lang;
 use crate::outbox::{self, Kind, NewNotification};
+use crate::sql::params;
 use anyhow::Result;
-use rusqlite::params;
 use std::collections::HashSet;
 
 /// An invitation's title, the e-mail subject, in a learner's language: the one place it is written.
@@ -66,7 +66,7 @@ pub fn invite_learners(
     let notification_id = format!("{prefix}-{}-{at}-{:04x}", session.id, rand::random::<u16>());
     let (learners, already_invited) = {
         let mut conn = db.conn();
-        let tx = crate::db::write(&mut conn)?;
+        let tx = conn.write()?;
         crate::sessions::check_open(&tx, platform_id, &session.id)?;
         let everyone = learners(&tx, platform_id)?;
         let (learners, already) = match sending {
@@ -209,7 +209,7 @@ pub fn preview(db: &Db, platform_id: &str, session_id: &str) -> Result<Preview> 
 }
 
 /// The ids of the platform's learners.
-fn learners(conn: &rusqlite::Connection, platform_id: &str) -> Result<Vec<String>> {
+fn learners(conn: &crate::sql::Conn, platform_id: &str) -> Result<Vec<String>> {
     let mut stmt =
         conn.prepare("SELECT id FROM users WHERE platform_id = ?1 AND role = ?2 ORDER BY id")?;
     let rows = stmt.query_map(params![platform_id, Role::Learner], |r| r.get(0))?;
@@ -218,7 +218,7 @@ fn learners(conn: &rusqlite::Connection, platform_id: &str) -> Result<Vec<String
 
 /// The learners already invited to a session.
 fn invited(
-    conn: &rusqlite::Connection,
+    conn: &crate::sql::Conn,
     platform_id: &str,
     session_id: &str,
 ) -> Result<HashSet<String>> {
@@ -229,7 +229,7 @@ fn invited(
 }
 
 /// The users whose last message's outcome was "no account": the last one sent or found without an account.
-fn no_account(conn: &rusqlite::Connection, platform_id: &str) -> Result<HashSet<String>> {
+fn no_account(conn: &crate::sql::Conn, platform_id: &str) -> Result<HashSet<String>> {
     let mut stmt = conn.prepare(
         "SELECT user_id, status = 'skipped' FROM deliveries
          WHERE platform_id = ?1 AND (status = 'sent' OR (status = 'skipped' AND reason_code = ?2))
@@ -260,7 +260,7 @@ fn enrol_in_paths_of(
     at: i64,
 ) -> Result<()> {
     let mut conn = db.conn();
-    let tx = crate::db::write(&mut conn)?;
+    let tx = conn.write()?;
     let paths: Vec<String> = {
         let mut stmt =
             tx.prepare("SELECT id FROM paths WHERE platform_id = ?1 AND session_id = ?2")?;
@@ -288,7 +288,6 @@ mod tests {
     use crate::outbox::{DeliveryStatus, Outbox};
     use crate::secrets::SecretBox;
     use crate::test_support::{TempDir, platform_with_users};
-    use std::path::Path;
 
     fn session() -> Session {
         Session {
@@ -302,7 +301,7 @@ mod tests {
     }
 
     fn db(learners: usize) -> Db {
-        let db = Db::open(Path::new(":memory:"), SecretBox::new([7; 32])).unwrap();
+        let db = crate::test_support::memory_db();
         platform_with_users(&db, learners);
         db.upsert_session("p", &session()).unwrap();
         db
@@ -366,7 +365,7 @@ mod tests {
         let enrolled: Vec<(String, String, i64)> = conn
             .prepare("SELECT path_id, user_id, enrolled_at FROM enrolments ORDER BY user_id")
             .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .query_map((), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .unwrap()
             .collect::<rusqlite::Result<_>>()
             .unwrap();
@@ -377,7 +376,7 @@ mod tests {
         let audited: String = conn
             .query_row(
                 "SELECT detail FROM audit_log WHERE actor = 'author' AND action = 'session.invite'",
-                [],
+                (),
                 |r| r.get(0),
             )
             .unwrap();
@@ -399,7 +398,7 @@ mod tests {
             },
             "nothing is sent again"
         );
-        let count = |sql: &str| -> i64 { db.conn().query_row(sql, [], |r| r.get(0)).unwrap() };
+        let count = |sql: &str| -> i64 { db.conn().query_row(sql, (), |r| r.get(0)).unwrap() };
         assert_eq!(
             count("SELECT COUNT(*) FROM notifications"),
             1,
@@ -459,7 +458,7 @@ mod tests {
         assert_eq!(sent, 20, "{invitations:?}");
         let deliveries: i64 = first
             .conn()
-            .query_row("SELECT COUNT(*) FROM deliveries", [], |r| r.get(0))
+            .query_row("SELECT COUNT(*) FROM deliveries", (), |r| r.get(0))
             .unwrap();
         assert_eq!(deliveries, 20, "one delivery per learner");
         for i in &invitations {
@@ -501,12 +500,12 @@ mod tests {
             )
             .unwrap();
         db.conn()
-            .execute("UPDATE deliveries SET status = 'sent', updated_at = 20 WHERE notification_id = 'later'", [])
+            .execute("UPDATE deliveries SET status = 'sent', updated_at = 20 WHERE notification_id = 'later'", ())
             .unwrap();
         db.conn()
             .execute(
                 "INSERT INTO preferences (platform_id, user_id, kind, enabled) VALUES ('p', 'l4', 'assigned_to_session', 0)",
-                [],
+                (),
             )
             .unwrap();
         // l5 joins after the invitation.
@@ -537,7 +536,7 @@ mod tests {
         db.conn()
             .execute(
                 "INSERT INTO preferences (platform_id, user_id, kind, enabled) VALUES ('p', 'l1', 'assigned_to_session', 0)",
-                [],
+                (),
             )
             .unwrap();
         let invitation =

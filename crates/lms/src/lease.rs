@@ -9,9 +9,9 @@
 //! connector as possibly sent. On one machine a runner whose process is gone is known at once: its leases are taken
 //! without waiting for them to expire.
 
-use crate::db::{Db, now, write};
+use crate::db::{Db, now};
+use crate::sql::{OptionalExtension, params};
 use anyhow::Result;
-use rusqlite::{OptionalExtension, params};
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
@@ -61,7 +61,7 @@ impl Runner {
     /// platform's deliveries too, so that they are taken again at once.
     pub fn acquire(&self, db: &Db, platform_id: &str) -> Result<bool> {
         let mut conn = db.conn();
-        let tx = write(&mut conn)?;
+        let tx = conn.write()?;
         let holder: Option<(String, i64)> = tx
             .query_row(
                 "SELECT owner, expires_at FROM platform_leases WHERE platform_id = ?1",
@@ -99,7 +99,7 @@ impl Runner {
     /// lease is no longer its own (another runner took it over after it expired).
     pub fn renew(&self, db: &Db, platform_id: &str) -> Result<()> {
         let mut conn = db.conn();
-        let tx = write(&mut conn)?;
+        let tx = conn.write()?;
         let expiry = self.expiry();
         let held = tx.execute(
             "UPDATE platform_leases SET expires_at = ?3 WHERE platform_id = ?1 AND owner = ?2",
@@ -189,10 +189,9 @@ fn is_alive(owner: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secrets::SecretBox;
 
     fn db() -> Db {
-        Db::open(std::path::Path::new(":memory:"), SecretBox::new([7; 32])).unwrap()
+        crate::test_support::memory_db()
     }
 
     #[test]
@@ -222,7 +221,7 @@ mod tests {
         assert!(elsewhere.acquire(&db, "p").unwrap());
         assert!(!a.acquire(&db, "p").unwrap(), "alive as far as we can tell");
         db.conn()
-            .execute("UPDATE platform_leases SET expires_at = 0", [])
+            .execute("UPDATE platform_leases SET expires_at = 0", ())
             .unwrap();
         assert!(a.acquire(&db, "p").unwrap());
     }

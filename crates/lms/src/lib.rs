@@ -1,6 +1,7 @@
 //! A simulated LMS that hosts connectors, as a real platform would embed `connector-host`.
 //!
-//! - [`db`]: the SQLite store (it implements the host's [`connector_host::ConnectorStore`]), with secrets sealed by
+//! - [`db`]: the store, SQLite by default or PostgreSQL for several hosts (it implements the host's
+//!   [`connector_host::ConnectorStore`]; [`sql`] runs its statements on either), with secrets sealed by
 //!   [`secrets::SecretBox`]; [`integrity`] checks the file and [`sealed`] the key when it is opened; connectors'
 //!   log lines go to a database of their own ([`connector_log`]).
 //! - [`integration`]: a platform's integration with a connector and its state (inactive, approval requested,
@@ -35,6 +36,7 @@ pub mod scheduler;
 pub mod sealed;
 pub mod secrets;
 pub mod sessions;
+pub mod sql;
 #[cfg(test)]
 mod test_support;
 pub mod workers;

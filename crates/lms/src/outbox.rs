@@ -159,7 +159,7 @@ pub const TOO_LATE: &str = "too_late";
 /// being sent: longer than a worker waits in line ([`RetryPolicy::max_inline_pace_ms`]), so that it goes back to the
 /// queue instead of holding the worker.
 const WAIT_FOR_MESSAGE_MS: u64 = 30_000;
-use rusqlite::{OptionalExtension, named_params, params};
+use crate::sql::{OptionalExtension, named_params, params};
 
 /// The one condition of a delivery a runner may claim (SQL, with the parameters `:at` and `:now`): queued and due at
 /// `:at`, or left in flight by a runner whose lease had expired by `:now`.
@@ -257,7 +257,7 @@ pub fn title_in(kind: Kind, title: &str, session_title: Option<&str>, lang: Lang
 
 /// Skips, in the caller's transaction, the deliveries of a notification still queued, with this reason.
 pub(crate) fn skip_queued(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &crate::sql::Conn,
     platform_id: &str,
     notification_id: &str,
     code: &str,
@@ -633,7 +633,7 @@ impl Outbox {
         user_ids: &[String],
     ) -> Result<usize> {
         let mut conn = self.db().conn();
-        let tx = crate::db::write(&mut conn)?;
+        let tx = conn.write()?;
         let added = enqueue_in(&tx, platform_id, n, user_ids)?;
         tx.commit()?;
         Ok(added)
@@ -680,7 +680,7 @@ impl Outbox {
         reports_progress: bool,
     ) -> Result<Option<(Claim, Vec<Claimed>)>> {
         let mut conn = self.db().conn();
-        let tx = crate::db::write(&mut conn)?;
+        let tx = conn.write()?;
         let t = now();
         let notification: Option<String> = tx
             .query_row(
@@ -765,7 +765,7 @@ impl Outbox {
 
 /// Whether a learner has a notification preference on (the default).
 pub(crate) fn preference_on(
-    conn: &rusqlite::Connection,
+    conn: &crate::sql::Conn,
     platform_id: &str,
     user_id: &str,
     preference: &str,
@@ -782,7 +782,7 @@ pub(crate) fn preference_on(
 
 /// [`Outbox::enqueue`] in the caller's transaction.
 pub(crate) fn enqueue_in(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &crate::sql::Conn,
     platform_id: &str,
     n: &NewNotification<'_>,
     user_ids: &[String],
@@ -1174,7 +1174,7 @@ impl Lms {
         let mut found: Vec<String> = Vec::new();
         {
             let mut conn = self.db().conn();
-            let tx = crate::db::write(&mut conn)?;
+            let tx = conn.write()?;
             let t = now();
             for (id, record) in records {
                 let held: Option<(i64, i64, Option<i64>)> = tx
@@ -1693,12 +1693,10 @@ pub fn due_platforms(db: &crate::db::Db, at: i64) -> Result<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secrets::SecretBox;
-    use std::path::Path;
 
     /// An outbox on an in-memory database, with one platform and learners `l1`..`l{n}`.
     fn outbox(learners: usize) -> Outbox {
-        let db = Db::open(Path::new(":memory:"), SecretBox::new([7; 32])).unwrap();
+        let db = crate::test_support::memory_db();
         crate::test_support::platform_with_users(&db, learners);
         Outbox::new(db)
     }
@@ -1796,7 +1794,7 @@ mod tests {
             .conn()
             .execute(
                 "UPDATE deliveries SET posting_since = 1234 WHERE user_id = 'l1'",
-                [],
+                (),
             )
             .unwrap();
         assert!(
@@ -1806,7 +1804,7 @@ mod tests {
         outbox
             .db()
             .conn()
-            .execute("UPDATE deliveries SET lease_expires_at = 0", [])
+            .execute("UPDATE deliveries SET lease_expires_at = 0", ())
             .unwrap();
         let (_, claimed) = outbox.claim("p", 0, 50, &b, true).unwrap().unwrap();
         let seen: Vec<(&str, u32, Option<i64>, bool)> = claimed

@@ -9,8 +9,8 @@
 use crate::db::Db;
 use crate::lang::Lang;
 use crate::outbox::{self, Kind, NewNotification};
+use crate::sql::{OptionalExtension, params};
 use anyhow::{Result, bail};
-use rusqlite::{OptionalExtension, params};
 use std::collections::BTreeMap;
 
 /// When a reminder goes out, relative to the session's start.
@@ -163,7 +163,7 @@ pub fn rules(db: &Db, platform_id: &str) -> Result<Vec<Rule>> {
     rules_in(&db.conn(), platform_id)
 }
 
-fn rules_in(conn: &rusqlite::Connection, platform_id: &str) -> Result<Vec<Rule>> {
+fn rules_in(conn: &crate::sql::Conn, platform_id: &str) -> Result<Vec<Rule>> {
     let stored: Option<Option<String>> = conn
         .query_row(
             "SELECT reminders FROM platforms WHERE id = ?1",
@@ -181,7 +181,7 @@ fn rules_in(conn: &rusqlite::Connection, platform_id: &str) -> Result<Vec<Rule>>
 /// skipped, and those of the new rules are scheduled for every learner invited to a session still to start.
 pub fn set_rules(db: &Db, platform_id: &str, actor: &str, rules: &[Rule], at: i64) -> Result<()> {
     let mut conn = db.conn();
-    let tx = crate::db::write(&mut conn)?;
+    let tx = conn.write()?;
     tx.execute(
         "UPDATE platforms SET reminders = ?2 WHERE id = ?1",
         params![platform_id, format_rules(rules)],
@@ -228,7 +228,7 @@ pub fn set_rules(db: &Db, platform_id: &str, actor: &str, rules: &[Rule], at: i6
 
 /// The learners invited to a session.
 pub(crate) fn invited(
-    conn: &rusqlite::Connection,
+    conn: &crate::sql::Conn,
     platform_id: &str,
     session_id: &str,
 ) -> Result<Vec<String>> {
@@ -242,7 +242,7 @@ pub(crate) fn invited(
 /// Schedules, in the caller's transaction, the platform's reminders of `session_id` (as it is now) for `learners`:
 /// each rule whose instant for a learner is still to come at `at`. Reminders already scheduled stay as they are.
 pub(crate) fn schedule(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &crate::sql::Conn,
     platform_id: &str,
     session_id: &str,
     learners: &[String],

@@ -110,13 +110,11 @@ impl Lms {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::Db;
+
     use crate::outbox::{DeliveryStatus, Kind, NewNotification};
-    use crate::secrets::SecretBox;
-    use std::path::Path;
 
     fn outbox() -> Outbox {
-        let db = Db::open(Path::new(":memory:"), SecretBox::new([7; 32])).unwrap();
+        let db = crate::test_support::memory_db();
         crate::test_support::platform_with_users(&db, 3);
         let outbox = Outbox::new(db);
         let users: Vec<String> = (1..=3).map(|i| format!("l{i}")).collect();
@@ -198,7 +196,7 @@ mod tests {
             .conn()
             .query_row(
                 "SELECT reason_code, posting_since FROM deliveries WHERE user_id = 'l2'",
-                [],
+                (),
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .unwrap();
@@ -213,7 +211,7 @@ mod tests {
             .conn()
             .query_row(
                 "SELECT COUNT(*) FROM audit_log WHERE actor = 'author' AND action IN ('delivery.retry', 'notification.retry_failed')",
-                [],
+                (),
                 |r| r.get(0),
             )
             .unwrap();

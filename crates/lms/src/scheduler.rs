@@ -12,8 +12,8 @@
 use crate::db::{Db, Role, now};
 use crate::integration::{Lms, Tile};
 use crate::outbox::{Kind, NewNotification, Outbox};
+use crate::sql::{OptionalExtension, params};
 use anyhow::Result;
-use rusqlite::{OptionalExtension, params};
 
 /// How far back a date may be and still count as "now": the form gives minutes, so a step set for the current minute
 /// is not refused as past.
@@ -191,7 +191,7 @@ impl StepDraft<'_> {
 
 const STEP_COLUMNS: &str = "id, path_id, title, text, send_at, offset_secs, paused_at";
 
-fn step_of_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PathStep> {
+fn step_of_row(r: &crate::sql::Row<'_>) -> rusqlite::Result<PathStep> {
     Ok(PathStep {
         id: r.get(0)?,
         path_id: r.get(1)?,
@@ -531,15 +531,14 @@ impl Lms {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secrets::SecretBox;
+
     use crate::test_support::platform_with_users;
-    use std::path::Path;
 
     const T0: i64 = 2_000_000_000;
 
     /// A platform with three learners enrolled in the path `path` at [`T0`], and an author.
     fn db() -> Db {
-        let db = Db::open(Path::new(":memory:"), SecretBox::new([7; 32])).unwrap();
+        let db = crate::test_support::memory_db();
         platform_with_users(&db, 3);
         let mut author = db.user("p", "l1").unwrap().unwrap();
         author.id = "author".into();
@@ -752,7 +751,7 @@ mod tests {
             .conn()
             .query_row(
                 "SELECT COUNT(*) FROM audit_log WHERE action IN ('path_step.paused', 'path_step.resumed')",
-                [],
+                (),
                 |r| r.get(0),
             )
             .unwrap();

@@ -7,8 +7,8 @@
 use crate::db::{Db, connect, now, secret_context};
 use crate::integration::Tile;
 use crate::secrets::SecretBox;
+use crate::sql::{Conn, Location, params};
 use anyhow::Result;
-use rusqlite::{Connection, params};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -18,8 +18,14 @@ impl Db {
     /// key file is created only when nothing is sealed. A damaged file is refused with
     /// [`crate::integrity::Damaged`].
     pub fn open_with_key_file(path: &Path, key_file: &Path) -> Result<Db> {
-        let opened = connect(path)?;
-        let secrets = key_for(&opened.conn, path, key_file)?;
+        Db::open_at_with_key_file(&Location::Sqlite(path.to_path_buf()), key_file)
+    }
+
+    /// [`Db::open_with_key_file`] for a database at `location`, SQLite or PostgreSQL: every host sharing a PostgreSQL
+    /// database must be given the same key.
+    pub fn open_at_with_key_file(location: &Location, key_file: &Path) -> Result<Db> {
+        let opened = connect(location)?;
+        let secrets = key_for(&opened.conn, location, key_file)?;
         Ok(Db::over(opened, secrets))
     }
 }
@@ -38,8 +44,8 @@ pub enum KeyProblem {
 /// The key file cannot be used with the database's sealed secrets; nothing was changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyRefused {
-    /// The database file.
-    pub database: PathBuf,
+    /// The database (a file, or a URL without its password).
+    pub database: String,
     /// The key file.
     pub key_file: PathBuf,
     /// How many secrets the database holds sealed.
@@ -50,11 +56,7 @@ pub struct KeyRefused {
 
 impl std::fmt::Display for KeyRefused {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let (key, db, n) = (
-            self.key_file.display(),
-            self.database.display(),
-            self.sealed,
-        );
+        let (key, db, n) = (self.key_file.display(), &self.database, self.sealed);
         match &self.problem {
             KeyProblem::Missing => write!(
                 f,
@@ -76,10 +78,10 @@ impl std::fmt::Display for KeyRefused {
 impl std::error::Error for KeyRefused {}
 
 /// The key for the database open on `conn` (the file `database`), from `key_file`: see the module's rules.
-fn key_for(conn: &Connection, database: &Path, key_file: &Path) -> Result<SecretBox> {
+fn key_for(conn: &Conn, database: &Location, key_file: &Path) -> Result<SecretBox> {
     let sealed = sealed_secrets(conn)?;
     let refuse = |problem| KeyRefused {
-        database: database.to_path_buf(),
+        database: database.display(),
         key_file: key_file.to_path_buf(),
         sealed: sealed.len(),
         problem,
@@ -106,10 +108,10 @@ fn key_for(conn: &Connection, database: &Path, key_file: &Path) -> Result<Secret
 }
 
 /// Every sealed secret, with the owner it is bound to.
-fn sealed_secrets(conn: &Connection) -> Result<Vec<(String, Vec<u8>)>> {
+fn sealed_secrets(conn: &Conn) -> Result<Vec<(String, Vec<u8>)>> {
     let mut stmt =
         conn.prepare("SELECT platform_id, connector_id, key, sealed FROM connector_secrets")?;
-    let rows = stmt.query_map([], |r| {
+    let rows = stmt.query_map((), |r| {
         let (platform, connector, key): (String, String, String) =
             (r.get(0)?, r.get(1)?, r.get(2)?);
         Ok((secret_context(&platform, &connector, &key), r.get(3)?))
@@ -136,18 +138,18 @@ pub const FORGOTTEN_REASON: &str = "The LMS's secrets key was lost, so its seale
 /// integrations that were not Inactive turn Disconnected with [`FORGOTTEN_REASON`], the admins of every platform
 /// concerned get an alert, and each platform's audit log records `actor`. The key file is left as it is: when it
 /// is missing, the next start makes a new one, since nothing is sealed any more.
-pub fn forget(database: &Path, actor: &str) -> Result<Forgotten> {
+pub fn forget(database: &Location, actor: &str) -> Result<Forgotten> {
     let mut conn = connect(database)?.conn;
-    let tx = crate::db::write(&mut conn)?;
+    let tx = conn.write()?;
     let owners: Vec<(String, String)> = {
         let mut stmt = tx.prepare(
             "SELECT platform_id, connector_id FROM connector_secrets
              UNION SELECT platform_id, connector_id FROM connectors WHERE state <> 'inactive'",
         )?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let rows = stmt.query_map((), |r| Ok((r.get(0)?, r.get(1)?)))?;
         rows.collect::<rusqlite::Result<_>>()?
     };
-    let secrets = tx.execute("DELETE FROM connector_secrets", [])?;
+    let secrets = tx.execute("DELETE FROM connector_secrets", ())?;
     let tile = Tile::Disconnected(FORGOTTEN_REASON.into());
     let (state, detail) = tile.stored()?;
     let at = now();
@@ -211,7 +213,7 @@ mod tests {
             .execute(
                 "INSERT INTO connectors (platform_id, connector_id, available, state, detail, updated_at)
                  VALUES ('p', 'slack', 1, 'active', 'WS', 0)",
-                [],
+                (),
             )
             .unwrap();
         (dir, db_path, key)
@@ -275,7 +277,7 @@ mod tests {
     fn forgetting_disconnects_alerts_audits_and_lets_a_new_key_in() {
         let (_dir, db_path, key) = folder_with_secrets("sealed-forget");
         std::fs::remove_file(&key).unwrap();
-        let forgotten = forget(&db_path, "operator o").unwrap();
+        let forgotten = forget(&Location::Sqlite(db_path.clone()), "operator o").unwrap();
         assert_eq!(
             forgotten,
             Forgotten {
@@ -291,7 +293,7 @@ mod tests {
         let tile: (String, String) = conn
             .query_row(
                 "SELECT state, detail FROM connectors WHERE platform_id = 'p'",
-                [],
+                (),
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .unwrap();
@@ -299,7 +301,7 @@ mod tests {
         let alert: String = conn
             .query_row(
                 "SELECT message FROM alerts WHERE platform_id = 'p'",
-                [],
+                (),
                 |r| r.get(0),
             )
             .unwrap();
@@ -307,7 +309,7 @@ mod tests {
         let audit: (String, String) = conn
             .query_row(
                 "SELECT actor, action FROM audit_log WHERE platform_id = 'p' ORDER BY seq DESC LIMIT 1",
-                [],
+                (),
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .unwrap();

@@ -11,8 +11,8 @@
 
 use crate::db::{Db, Role, Session};
 use crate::outbox::{self, Kind};
+use crate::sql::{OptionalExtension, params};
 use anyhow::Result;
-use rusqlite::{OptionalExtension, params};
 
 /// What of a session changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -123,8 +123,8 @@ pub struct CancelPreview {
 pub fn cancel_preview(db: &Db, platform_id: &str, session_id: &str) -> Result<CancelPreview> {
     let conn = db.conn();
     let (updates, not_sent): (i64, i64) = conn.query_row(
-        "SELECT COALESCE(SUM(n.kind = ?3 AND d.status IN ('sent', 'in_flight')), 0),
-                COALESCE(SUM(n.kind <> ?4 AND d.status = 'queued'), 0)
+        "SELECT COUNT(*) FILTER (WHERE n.kind = ?3 AND d.status IN ('sent', 'in_flight')),
+                COUNT(*) FILTER (WHERE n.kind <> ?4 AND d.status = 'queued')
          FROM notifications n
          JOIN deliveries d ON d.platform_id = n.platform_id AND d.notification_id = n.id
          WHERE n.platform_id = ?1 AND n.session_id = ?2",
@@ -184,7 +184,7 @@ pub fn status(db: &Db, platform_id: &str, session_id: &str) -> Result<Status> {
 }
 
 fn status_in(
-    conn: &rusqlite::Connection,
+    conn: &crate::sql::Conn,
     platform_id: &str,
     session_id: &str,
 ) -> Result<Option<Status>> {
@@ -200,7 +200,7 @@ fn status_in(
 
 /// Refuses a cancelled or unknown session, in the caller's transaction.
 pub(crate) fn check_open(
-    conn: &rusqlite::Connection,
+    conn: &crate::sql::Conn,
     platform_id: &str,
     session_id: &str,
 ) -> Result<()> {
@@ -214,7 +214,7 @@ pub(crate) fn check_open(
 /// The session as revision `revision` had it (the revisions a session had before this table existed read as its
 /// first).
 pub(crate) fn revision(
-    conn: &rusqlite::Connection,
+    conn: &crate::sql::Conn,
     platform_id: &str,
     session_id: &str,
     revision: i64,
@@ -231,7 +231,7 @@ pub(crate) fn revision(
 
 /// The session's current revision number.
 pub(crate) fn current_revision(
-    conn: &rusqlite::Connection,
+    conn: &crate::sql::Conn,
     platform_id: &str,
     session_id: &str,
 ) -> Result<i64> {
@@ -244,15 +244,18 @@ pub(crate) fn current_revision(
 
 /// Keeps the session's current content as its current revision (a seed's overwrite), in the caller's transaction.
 pub(crate) fn keep_revision(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &crate::sql::Conn,
     platform_id: &str,
     session_id: &str,
 ) -> Result<()> {
     tx.execute(
-        "INSERT OR REPLACE INTO session_revisions
+        "INSERT INTO session_revisions
              (platform_id, session_id, revision, title, description, cover_url, starts_at, ends_at)
          SELECT platform_id, id, revision, title, description, cover_url, starts_at, ends_at FROM sessions
-         WHERE platform_id = ?1 AND id = ?2",
+         WHERE platform_id = ?1 AND id = ?2
+         ON CONFLICT (platform_id, session_id, revision) DO UPDATE SET title = excluded.title,
+             description = excluded.description, cover_url = excluded.cover_url, starts_at = excluded.starts_at,
+             ends_at = excluded.ends_at",
         [platform_id, session_id],
     )?;
     Ok(())
@@ -275,7 +278,7 @@ pub fn edit_session(
         return Err(SessionRefused::EndsBeforeStart.into());
     }
     let mut conn = db.conn();
-    let tx = crate::db::write(&mut conn)?;
+    let tx = conn.write()?;
     check_open(&tx, platform_id, &new.id)?;
     let old = revision(&tx, platform_id, &new.id, i64::MAX)?.ok_or(SessionRefused::NoSession)?;
     let fields = changes(&old, new);
@@ -342,7 +345,7 @@ pub fn cancel_session(
 ) -> Result<Changed> {
     check_author(db, platform_id, actor, "session.cancel")?;
     let mut conn = db.conn();
-    let tx = crate::db::write(&mut conn)?;
+    let tx = conn.write()?;
     check_open(&tx, platform_id, session_id)?;
     tx.execute(
         "UPDATE sessions SET cancelled_at = ?3, revision = revision + 1 WHERE platform_id = ?1 AND id = ?2",
@@ -423,7 +426,7 @@ fn check_author(db: &Db, platform_id: &str, actor: &str, action: &str) -> Result
 
 /// Skips the reminders of a session still to come, in the caller's transaction.
 fn skip_reminders(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &crate::sql::Conn,
     platform_id: &str,
     session_id: &str,
     code: &str,
@@ -437,7 +440,7 @@ fn skip_reminders(
 
 /// The notifications of a kind about a session.
 fn notifications_of(
-    conn: &rusqlite::Connection,
+    conn: &crate::sql::Conn,
     platform_id: &str,
     session_id: &str,
     kind: Kind,
@@ -455,7 +458,7 @@ fn notifications_of(
 /// sent (one notification per invitation notification, titled `title` in the delivery log), after skipping the
 /// updates still queued from earlier changes, which this one replaces. Returns how many messages it updates.
 fn queue_updates(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &crate::sql::Conn,
     platform_id: &str,
     session_id: &str,
     title: &str,
@@ -502,7 +505,7 @@ fn queue_updates(
 /// `source`, bringing them to the session's `revision` (one notification per revision and source; what exists
 /// already stays).
 fn insert_updates(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &crate::sql::Conn,
     platform_id: &str,
     session_id: &str,
     (revision, source): (i64, &str),
@@ -547,7 +550,7 @@ fn insert_updates(
 /// them: each one of a session changed since its first revision gets an update, which shows what changed since that
 /// first revision. Runs in the caller's transaction; the deliveries are those just recorded as sent.
 pub(crate) fn update_found(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &crate::sql::Conn,
     platform_id: &str,
     delivery_ids: &[String],
     at: i64,
@@ -589,9 +592,8 @@ mod tests {
     use super::*;
     use crate::invitations::{Sending, invite_learners};
     use crate::outbox::{DeliveryStatus, Outbox};
-    use crate::secrets::SecretBox;
+
     use crate::test_support::platform_with_users;
-    use std::path::Path;
 
     const DAY: i64 = 86_400;
     /// 2026-03-30 10:00 UTC.
@@ -611,7 +613,7 @@ mod tests {
     }
 
     fn db(learners: usize) -> Db {
-        let db = Db::open(Path::new(":memory:"), SecretBox::new([7; 32])).unwrap();
+        let db = crate::test_support::memory_db();
         platform_with_users(&db, learners);
         db.upsert_session("p", &session()).unwrap();
         db
@@ -722,7 +724,7 @@ mod tests {
             .conn()
             .prepare("SELECT title FROM notifications WHERE kind = 'session_update' ORDER BY created_at, id")
             .unwrap()
-            .query_map([], |r| r.get(0))
+            .query_map((), |r| r.get(0))
             .unwrap()
             .collect::<rusqlite::Result<_>>()
             .unwrap();

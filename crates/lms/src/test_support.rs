@@ -31,6 +31,26 @@ impl Drop for TempDir {
     }
 }
 
+/// A fresh database for a test: in memory, or in a fresh PostgreSQL schema when `LMS_UNIT_POSTGRES` is set (the
+/// unit tests then run on PostgreSQL: `LMS_UNIT_POSTGRES=1 cargo test -p lms`). The schema stays until the test
+/// process ends (the database outlives no test that uses it, but its connections would keep a drop waiting).
+pub(crate) fn memory_db() -> Db {
+    let key = crate::secrets::SecretBox::new([7; 32]);
+    if std::env::var_os("LMS_UNIT_POSTGRES").is_some() {
+        let scratch =
+            crate::sql::scratch::Scratch::new("unit").expect("PostgreSQL for LMS_UNIT_POSTGRES");
+        let db = Db::open_at(&crate::sql::Location::Postgres(scratch.url()), key).unwrap();
+        SCRATCHES.lock().unwrap().push(scratch);
+        return db;
+    }
+    Db::open(Path::new(":memory:"), key).unwrap()
+}
+
+/// The schemas of [`memory_db`], dropped when the test process exits (never, in practice: see `LMS_UNIT_POSTGRES`
+/// runs' cleanup in the README).
+static SCRATCHES: std::sync::Mutex<Vec<crate::sql::scratch::Scratch>> =
+    std::sync::Mutex::new(Vec::new());
+
 /// Adds the platform `p` with an admin `admin` and the learners `l1`..`l{learners}`.
 pub(crate) fn platform_with_users(db: &Db, learners: usize) {
     db.upsert_platform(&Platform {

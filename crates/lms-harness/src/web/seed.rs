@@ -5,7 +5,7 @@ use super::PLATFORM;
 use crate::seed::{Credentials, configure_credentials};
 use anyhow::Result;
 use lms::integration::Lms;
-use rusqlite::params;
+use lms::sql::params;
 use slack_sim::SimConfig;
 
 /// Prepares the site's platform at `base`: the demo data (for the workspace `demo`) on a new database, the links moved

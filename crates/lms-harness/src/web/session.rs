@@ -8,8 +8,8 @@ use anyhow::Result;
 use axum::response::Response;
 use http::HeaderMap;
 use lms::integration::Lms;
+use lms::sql::{OptionalExtension, params};
 use rand::RngCore;
-use rusqlite::{OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
 /// The cookie carrying the browser's id.

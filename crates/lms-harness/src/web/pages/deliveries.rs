@@ -15,8 +15,8 @@ use axum::routing::{get, post};
 use lms::integration::Lms;
 use lms::lang::Lang;
 use lms::outbox::{self, Delivery, DeliveryStatus, Kind, Reconnect, RunReport};
+use lms::sql::params;
 use maud::{Markup, html};
-use rusqlite::params;
 
 /// A notification and how many of its deliveries were sent, skipped, failed, or are pending.
 struct NotificationRow {
@@ -48,8 +48,8 @@ fn notification_rows(lms: &Lms, session_id: Option<&str>) -> Result<Vec<Notifica
     let conn = lms.db().conn();
     let mut stmt = conn.prepare(
         "SELECT n.id, n.kind, n.title, s.title, n.created_at,
-                COALESCE(SUM(d.status = 'sent'), 0), COALESCE(SUM(d.status = 'skipped'), 0),
-                COALESCE(SUM(d.status = 'failed'), 0), COALESCE(SUM(d.status IN ('queued', 'in_flight')), 0)
+                COUNT(*) FILTER (WHERE d.status = 'sent'), COUNT(*) FILTER (WHERE d.status = 'skipped'),
+                COUNT(*) FILTER (WHERE d.status = 'failed'), COUNT(*) FILTER (WHERE d.status IN ('queued', 'in_flight'))
          FROM notifications n
          LEFT JOIN sessions s ON s.platform_id = n.platform_id AND s.id = n.session_id
          LEFT JOIN deliveries d ON d.platform_id = n.platform_id AND d.notification_id = n.id
