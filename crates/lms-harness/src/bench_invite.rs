@@ -76,24 +76,32 @@ pub struct Seeded {
 /// learners whose addresses are those of the workspace's members (in other letter case for every tenth), `unmatched`
 /// learners with no Slack account, and the session.
 pub fn seed(lms: &Lms, sim: &SimConfig, matched: usize, unmatched: usize) -> Result<Seeded> {
+    seed_on(lms, BIG_PLATFORM, sim, 0..matched, unmatched)
+}
+
+/// [`seed`] on the platform `platform`, whose matched learners are the workspace's members `members` (so that
+/// several platforms can share one workspace's members without sharing a learner).
+pub fn seed_on(
+    lms: &Lms,
+    platform: &str,
+    sim: &SimConfig,
+    members: std::ops::Range<usize>,
+    unmatched: usize,
+) -> Result<Seeded> {
+    let matched = members.len();
     let db = lms.db();
     db.upsert_platform(&Platform {
-        id: BIG_PLATFORM.into(),
+        id: platform.into(),
         name: "BigCo Academy".into(),
         group_name: "BigCo Learning".into(),
         group_logo_url: Some("https://lms.example/static/bigco-logo.png".into()),
         default_cover_url: None,
         base_url: "https://lms.example/bigco".into(),
     })?;
-    lms.set_available(BIG_PLATFORM, true, "vendor")?;
-    lms.configure(BIG_PLATFORM, "client_id", &sim.app.client_id, false)?;
-    lms.configure(BIG_PLATFORM, "client_secret", &sim.app.client_secret, true)?;
-    lms.configure(
-        BIG_PLATFORM,
-        "signing_secret",
-        &sim.app.signing_secret,
-        true,
-    )?;
+    lms.set_available(platform, true, "vendor")?;
+    lms.configure(platform, "client_id", &sim.app.client_id, false)?;
+    lms.configure(platform, "client_secret", &sim.app.client_secret, true)?;
+    lms.configure(platform, "signing_secret", &sim.app.signing_secret, true)?;
     let user = |id: String, email: String, role: Role| User {
         display_name: id.clone(),
         id,
@@ -103,11 +111,11 @@ pub fn seed(lms: &Lms, sim: &SimConfig, matched: usize, unmatched: usize) -> Res
         role,
     };
     db.upsert_user(
-        BIG_PLATFORM,
+        platform,
         &user("admin".into(), "admin@bigco.example".into(), Role::Admin),
     )?;
     let mut learners = Vec::with_capacity(matched + unmatched);
-    for i in 0..matched {
+    for i in members {
         let email = format!("learner{i}@big.example");
         let email = if i % 10 == 3 {
             email.to_uppercase()
@@ -115,13 +123,13 @@ pub fn seed(lms: &Lms, sim: &SimConfig, matched: usize, unmatched: usize) -> Res
             email
         };
         let id = format!("learner-{i:05}");
-        db.upsert_user(BIG_PLATFORM, &user(id.clone(), email, Role::Learner))?;
+        db.upsert_user(platform, &user(id.clone(), email, Role::Learner))?;
         learners.push(id);
     }
     for i in 0..unmatched {
         let id = format!("nobody-{i:05}");
         db.upsert_user(
-            BIG_PLATFORM,
+            platform,
             &user(
                 id.clone(),
                 format!("nobody{i}@elsewhere.example"),
@@ -131,7 +139,7 @@ pub fn seed(lms: &Lms, sim: &SimConfig, matched: usize, unmatched: usize) -> Res
         learners.push(id);
     }
     db.upsert_session(
-        BIG_PLATFORM,
+        platform,
         &Session {
             id: BIG_SESSION.into(),
             title: "Safety at work — 2026".into(),
@@ -150,11 +158,16 @@ pub fn seed(lms: &Lms, sim: &SimConfig, matched: usize, unmatched: usize) -> Res
 
 /// Activates the platform's integration: ACTIVATE, Allow on the simulated consent page, the callback.
 pub async fn activate(lms: &Lms, admin: &str) -> Result<Tile> {
+    activate_on(lms, BIG_PLATFORM, admin).await
+}
+
+/// [`activate`] on the platform `platform`.
+pub async fn activate_on(lms: &Lms, platform: &str, admin: &str) -> Result<Tile> {
     let url = lms
-        .start_activation(BIG_PLATFORM, admin, DEMO_REDIRECT_URI)
+        .start_activation(platform, admin, DEMO_REDIRECT_URI)
         .await?;
     let query = consent(&url, ADMIN_MEMBER, true).await?;
-    let tile = lms.complete_activation(BIG_PLATFORM, &query).await?;
+    let tile = lms.complete_activation(platform, &query).await?;
     if !matches!(tile, Tile::Active(_)) {
         bail!("activation failed: {tile:?}");
     }
@@ -163,8 +176,13 @@ pub async fn activate(lms: &Lms, admin: &str) -> Result<Tile> {
 
 /// Invites every seeded learner to the session (notification `id`); returns the deliveries written.
 pub fn invite(lms: &Lms, id: &str, seeded: &Seeded) -> Result<usize> {
+    invite_on(lms, BIG_PLATFORM, id, seeded)
+}
+
+/// [`invite`] on the platform `platform`.
+pub fn invite_on(lms: &Lms, platform: &str, id: &str, seeded: &Seeded) -> Result<usize> {
     lms.outbox().enqueue(
-        BIG_PLATFORM,
+        platform,
         &NewNotification {
             id,
             kind: Kind::SessionAssignment,

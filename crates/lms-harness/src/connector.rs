@@ -215,12 +215,13 @@ fn what_to_do(refused: &KeyRefused, key_file: &Path) -> String {
         KeyProblem::Unreadable(_) => {
             format!(", then delete {key} (a new key is made once nothing is sealed)")
         }
-        KeyProblem::Missing | KeyProblem::DoesNotOpen(_) => String::new(),
+        KeyProblem::Missing | KeyProblem::DoesNotOpen(_) | KeyProblem::NotTheKey => String::new(),
     };
     format!(
         "Refusing to start: {refused}. Without that key every delivery and activation would fail.\n\
          What to do, either:\n\
-         - restore {key} from a backup of this data folder (the key that sealed the secrets) and start again; or\n\
+         - restore {key} from a backup of this data folder (the key that sealed the secrets), or with several \
+         hosts on one database copy the key file of a host already running on it, and start again; or\n\
          - if that key is lost for good, forget the {n} sealed secrets: `lms-harness secrets reset --data {folder} \
          --yes`{unreadable}. Every connected integration then turns Disconnected, its admins are alerted and \
          activate it again, and the operator sets the connector's own secrets (such as the Slack app's client and \

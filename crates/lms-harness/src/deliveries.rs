@@ -59,7 +59,7 @@ fn check_filters(db: &Db, args: &DeliveriesArgs) -> Result<()> {
             "platform_id"
         };
         let sql = format!(
-            "SELECT EXISTS (SELECT 1 FROM {table} WHERE id = ?1 AND (?2 IS NULL OR {platform_column} = ?2))"
+            "SELECT EXISTS (SELECT 1 FROM {table} WHERE id = ?1 AND (CAST(?2 AS TEXT) IS NULL OR {platform_column} = ?2))"
         );
         Ok(conn.query_row(&sql, rusqlite::params![id, platform], |r| r.get(0))?)
     };
@@ -90,7 +90,7 @@ fn retry_failed(db: &Db, args: &DeliveriesArgs) -> Result<()> {
     let platforms: Vec<String> = {
         let conn = db.conn();
         let mut stmt = conn.prepare(
-            "SELECT platform_id FROM notifications WHERE id = ?1 AND (?2 IS NULL OR platform_id = ?2)",
+            "SELECT platform_id FROM notifications WHERE id = ?1 AND (CAST(?2 AS TEXT) IS NULL OR platform_id = ?2)",
         )?;
         let rows = stmt.query_map(rusqlite::params![notification, args.platform], |r| r.get(0))?;
         rows.collect::<rusqlite::Result<_>>()?

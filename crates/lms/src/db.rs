@@ -271,6 +271,21 @@ INSERT INTO connector_log_db.connector_log (platform_id, connector_id, at, level
     SELECT platform_id, connector_id, at, level, message FROM main.connector_log ORDER BY seq;
 DROP TABLE main.connector_log;
 "#,
+    // Several hosts on one database: the signed inbound requests seen recently, by the hash of their replay key, so
+    // that a replay is refused whichever host it reaches (`until`: when it stops counting); and the proof of the
+    // secrets key (a value sealed with it), so that a host with another key is refused at its start even before
+    // anything else is sealed.
+    r#"
+CREATE TABLE inbound_seen (
+    key_hash TEXT PRIMARY KEY,
+    until INTEGER NOT NULL
+);
+CREATE INDEX inbound_seen_by_expiry ON inbound_seen (until);
+CREATE TABLE key_check (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    sealed BLOB NOT NULL
+);
+"#,
 ];
 
 /// What keeps the connector quotas and the retention of log and audit rows cheap: a running total of the bytes

@@ -118,11 +118,18 @@ impl Lms {
             header(&scheme.timestamp_header).unwrap_or_default(),
             body,
         );
-        if !self
-            .inbound_guard()
-            .replays
-            .first_sight(&key, now, now + 2 * scheme.max_skew_secs)
-        {
+        let until = now + 2 * scheme.max_skew_secs;
+        // This host's memory first (a retry arriving here again costs no write), then the database every host shares.
+        let first = self.inbound_guard().replays.first_sight(&key, now, until)
+            && match self.db().first_sight(&key, now, until) {
+                Ok(first) => first,
+                Err(e) => {
+                    tracing::error!("recording an inbound request of {platform_id}: {e:#}");
+                    self.inbound_guard().replays.forget(&key);
+                    return Answer::refused(500, "storage error");
+                }
+            };
+        if !first {
             tracing::warn!(
                 platform = platform_id,
                 route,
@@ -172,6 +179,9 @@ impl Lms {
                 );
                 // Not handled: the service's retry of it must get through.
                 self.inbound_guard().replays.forget(&key);
+                if let Err(e) = self.db().forget_sight(&key) {
+                    tracing::error!("forgetting an inbound request of {platform_id}: {e:#}");
+                }
                 Answer::refused(500, "connector error")
             }
         }

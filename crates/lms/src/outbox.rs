@@ -680,7 +680,9 @@ impl Outbox {
         reports_progress: bool,
     ) -> Result<Option<(Claim, Vec<Claimed>)>> {
         let mut conn = self.db().conn();
-        let tx = conn.write()?;
+        // Only the rows claimed are locked: the platform's lease keeps other runners off them, and should a runner
+        // whose lease expired still be claiming, the two take different rows.
+        let tx = conn.write_rows()?;
         let t = now();
         let notification: Option<String> = tx
             .query_row(
@@ -706,11 +708,15 @@ impl Outbox {
             )
             .optional()?;
         let claimed: Vec<Claimed> = {
-            let mut stmt = tx.prepare(concat!(
-                "SELECT id, user_id, mandatory, attempts + 1, posting_since, status = 'in_flight' FROM deliveries
-                 WHERE platform_id = :platform AND notification_id = :notification AND ",
-                claimable!(),
-                " ORDER BY next_attempt_at, user_id LIMIT :batch"
+            let mut stmt = tx.prepare(&format!(
+                "{}{}",
+                concat!(
+                    "SELECT id, user_id, mandatory, attempts + 1, posting_since, status = 'in_flight' FROM deliveries
+                     WHERE platform_id = :platform AND notification_id = :notification AND ",
+                    claimable!(),
+                    " ORDER BY next_attempt_at, user_id LIMIT :batch"
+                ),
+                crate::sql::dialect::lock_rows(tx.kind())
             ))?;
             let rows = stmt.query_map(
                 named_params! {
@@ -1630,8 +1636,8 @@ pub fn delivery_log(db: &crate::db::Db, filter: &LogFilter) -> Result<Vec<LogEnt
         "SELECT d.platform_id, d.notification_id, d.user_id, u.email, d.status, d.attempts, d.conversation,
                 d.message_id, d.reason_code, d.reason, d.next_attempt_at, d.updated_at, d.shares_with
          FROM deliveries d LEFT JOIN users u ON u.platform_id = d.platform_id AND u.id = d.user_id
-         WHERE (?1 IS NULL OR d.platform_id = ?1) AND (?2 IS NULL OR d.notification_id = ?2)
-           AND (?3 IS NULL OR d.user_id = ?3)
+         WHERE (CAST(?1 AS TEXT) IS NULL OR d.platform_id = ?1) AND (CAST(?2 AS TEXT) IS NULL OR d.notification_id = ?2)
+           AND (CAST(?3 AS TEXT) IS NULL OR d.user_id = ?3)
          ORDER BY d.platform_id, d.notification_id, d.user_id",
     )?;
     let rows = stmt.query_map(
@@ -1660,7 +1666,7 @@ pub fn delivery_log(db: &crate::db::Db, filter: &LogFilter) -> Result<Vec<LogEnt
 /// Deliveries not yet done of one platform or all: in flight, or queued and due by `until`.
 pub fn pending(db: &crate::db::Db, platform: Option<&str>, until: i64) -> Result<usize> {
     Ok(db.conn().query_row(
-        "SELECT COUNT(*) FROM deliveries WHERE (?1 IS NULL OR platform_id = ?1)
+        "SELECT COUNT(*) FROM deliveries WHERE (CAST(?1 AS TEXT) IS NULL OR platform_id = ?1)
              AND (status = 'in_flight' OR (status = 'queued' AND next_attempt_at <= ?2))",
         params![platform, until],
         |r| r.get::<_, i64>(0),
@@ -1672,7 +1678,7 @@ pub fn pending(db: &crate::db::Db, platform: Option<&str>, until: i64) -> Result
 pub fn next_due(db: &crate::db::Db, platform: Option<&str>) -> Result<Option<i64>> {
     Ok(db.conn().query_row(
         "SELECT MIN(CASE status WHEN 'queued' THEN next_attempt_at ELSE COALESCE(lease_expires_at, 0) END)
-         FROM deliveries WHERE status IN ('queued', 'in_flight') AND (?1 IS NULL OR platform_id = ?1)",
+         FROM deliveries WHERE status IN ('queued', 'in_flight') AND (CAST(?1 AS TEXT) IS NULL OR platform_id = ?1)",
         params![platform],
         |r| r.get(0),
     )?)

@@ -1,8 +1,51 @@
 //! Signed inbound requests seen recently, to refuse a replay: a captured request whose signature is still within its
 //! time window must not reach the connector twice. Bounded in memory: the oldest entries go first when it is full.
+//! Hosts sharing a database also record each request there ([`Db::first_sight`]), so that a replay sent to another
+//! host than the first is refused too.
 
+use crate::db::Db;
+use crate::sql::params;
+use anyhow::Result;
+use sha2::{Digest, Sha256};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Recorded requests between two deletions of the expired ones from the database.
+const PRUNE_EVERY: usize = 256;
+
+/// How a replay key is stored: its hash (a key may hold any byte; its hash has a fixed size).
+fn stored(key: &str) -> String {
+    hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+impl Db {
+    /// Records the signed request `key` as seen until `until` in the database; `false` when it was already seen,
+    /// on any host, and still counts at `now` (a replay). Deletes the expired records every [`PRUNE_EVERY`] calls,
+    /// so the table holds about the requests of one signature window.
+    pub fn first_sight(&self, key: &str, now: i64, until: i64) -> Result<bool> {
+        static CALLS: AtomicUsize = AtomicUsize::new(0);
+        let conn = self.conn();
+        let recorded = conn.execute(
+            "INSERT INTO inbound_seen (key_hash, until) VALUES (?1, ?3)
+             ON CONFLICT (key_hash) DO UPDATE SET until = excluded.until WHERE inbound_seen.until <= ?2",
+            params![stored(key), now, until],
+        )?;
+        if CALLS.fetch_add(1, Ordering::Relaxed) % PRUNE_EVERY == PRUNE_EVERY - 1 {
+            conn.execute("DELETE FROM inbound_seen WHERE until <= ?1", [now])?;
+        }
+        Ok(recorded == 1)
+    }
+
+    /// Forgets the request `key` in the database, so that it counts as unseen again (it was not handled after all).
+    pub fn forget_sight(&self, key: &str) -> Result<()> {
+        self.conn().execute(
+            "DELETE FROM inbound_seen WHERE key_hash = ?1",
+            [stored(key)],
+        )?;
+        Ok(())
+    }
+}
 
 /// How many signed requests the cache remembers at most (a few MiB at worst).
 pub const CAPACITY: usize = 50_000;
@@ -105,6 +148,25 @@ mod tests {
         assert_eq!(c.len(), 2);
         c.forget("e2");
         assert!(c.first_sight("e2", 401, 701), "forgotten");
+    }
+
+    #[test]
+    fn the_database_refuses_a_replay_from_any_host_until_it_expires() {
+        let db = crate::test_support::memory_db();
+        assert!(db.first_sight("p\0events\0id:Ev1", 100, 400).unwrap());
+        assert!(
+            !db.first_sight("p\0events\0id:Ev1", 399, 699).unwrap(),
+            "a replay within the window"
+        );
+        assert!(
+            db.first_sight("p\0events\0id:Ev1", 400, 700).unwrap(),
+            "the window is over"
+        );
+        db.forget_sight("p\0events\0id:Ev1").unwrap();
+        assert!(
+            db.first_sight("p\0events\0id:Ev1", 401, 701).unwrap(),
+            "forgotten"
+        );
     }
 
     #[test]

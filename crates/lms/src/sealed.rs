@@ -7,7 +7,7 @@
 use crate::db::{Db, connect, now, secret_context};
 use crate::integration::Tile;
 use crate::secrets::SecretBox;
-use crate::sql::{Conn, Location, params};
+use crate::sql::{Conn, Location, OptionalExtension, params};
 use anyhow::Result;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -39,6 +39,9 @@ pub enum KeyProblem {
     Unreadable(String),
     /// The key opens none or only some of the sealed secrets: how many it does not open.
     DoesNotOpen(usize),
+    /// The key is not the one the database was first opened with (another host's, say), though it seals nothing
+    /// yet that the key would have to open.
+    NotTheKey,
 }
 
 /// The key file cannot be used with the database's sealed secrets; nothing was changed.
@@ -71,6 +74,11 @@ impl std::fmt::Display for KeyRefused {
                 "the key in {key} does not open {unopened} of the {n} secrets sealed in the database {db}: it is \
                  not the key that sealed them"
             ),
+            KeyProblem::NotTheKey => write!(
+                f,
+                "the key in {key} is not the key of the database {db}: it was first opened with another (every \
+                 host sharing a database must have the same key)"
+            ),
         }
     }
 }
@@ -86,25 +94,48 @@ fn key_for(conn: &Conn, database: &Location, key_file: &Path) -> Result<SecretBo
         sealed: sealed.len(),
         problem,
     };
-    match SecretBox::read_key_file(key_file) {
-        Ok(None) if sealed.is_empty() => SecretBox::create_key_file(key_file),
-        Ok(None) => Err(refuse(KeyProblem::Missing).into()),
-        Err(e) if !sealed.is_empty() => {
-            Err(refuse(KeyProblem::Unreadable(format!("{e:#}"))).into())
+    let proof = key_proof(conn)?;
+    let anything_sealed = !sealed.is_empty() || proof.is_some();
+    let key = match SecretBox::read_key_file(key_file) {
+        Ok(None) if !anything_sealed => SecretBox::create_key_file(key_file)?,
+        Ok(None) => return Err(refuse(KeyProblem::Missing).into()),
+        Err(e) if anything_sealed => {
+            return Err(refuse(KeyProblem::Unreadable(format!("{e:#}"))).into());
         }
-        Err(e) => Err(e),
-        Ok(Some(key)) => {
-            let unopened = sealed
-                .iter()
-                .filter(|(owner, value)| key.open(owner, value).is_err())
-                .count();
-            if unopened > 0 {
-                Err(refuse(KeyProblem::DoesNotOpen(unopened)).into())
-            } else {
-                Ok(key)
-            }
-        }
+        Err(e) => return Err(e),
+        Ok(Some(key)) => key,
+    };
+    let unopened = sealed
+        .iter()
+        .filter(|(owner, value)| key.open(owner, value).is_err())
+        .count();
+    if unopened > 0 {
+        return Err(refuse(KeyProblem::DoesNotOpen(unopened)).into());
     }
+    // The database's proof of its key: written by the first start, checked by every later one (another host's
+    // included), so that two hosts can never seal with two keys. Written at most once, whoever starts first.
+    if proof.is_none() {
+        conn.execute(
+            "INSERT INTO key_check (id, sealed) VALUES (1, ?1) ON CONFLICT (id) DO NOTHING",
+            [key.seal(KEY_PROOF, KEY_PROOF)?],
+        )?;
+    }
+    match key_proof(conn)? {
+        Some(proof) if key.open(KEY_PROOF, &proof).is_ok() => Ok(key),
+        _ => Err(refuse(KeyProblem::NotTheKey).into()),
+    }
+}
+
+/// What the database's proof of its key seals, bound to itself.
+const KEY_PROOF: &str = "lms key proof";
+
+/// The database's proof of its key, once a start wrote it.
+fn key_proof(conn: &Conn) -> Result<Option<Vec<u8>>> {
+    Ok(conn
+        .query_row("SELECT sealed FROM key_check WHERE id = 1", (), |r| {
+            r.get(0)
+        })
+        .optional()?)
 }
 
 /// Every sealed secret, with the owner it is bound to.
@@ -150,6 +181,8 @@ pub fn forget(database: &Location, actor: &str) -> Result<Forgotten> {
         rows.collect::<rusqlite::Result<_>>()?
     };
     let secrets = tx.execute("DELETE FROM connector_secrets", ())?;
+    // The proof of the lost key goes too: the next start makes a new key and proves it.
+    tx.execute("DELETE FROM key_check", ())?;
     let tile = Tile::Disconnected(FORGOTTEN_REASON.into());
     let (state, detail) = tile.stored()?;
     let at = now();
@@ -240,6 +273,28 @@ mod tests {
             db.secret("p", "slack", "bot_token").unwrap().as_deref(),
             Some("xoxb-1")
         );
+    }
+
+    #[test]
+    fn another_key_is_refused_even_before_anything_is_sealed() {
+        let dir = TempDir::new("sealed-proof");
+        let (db_path, key) = (
+            dir.path().join("lms.sqlite3"),
+            dir.path().join("secrets.key"),
+        );
+        drop(Db::open_with_key_file(&db_path, &key).unwrap());
+        // Another host's key (or a key file replaced by mistake): nothing is sealed, yet it is not the database's.
+        std::fs::write(&key, "ab".repeat(32)).unwrap();
+        let other = refused(&db_path, &key);
+        assert_eq!(other.problem, KeyProblem::NotTheKey);
+        assert!(
+            other.to_string().contains("must have the same key"),
+            "{other}"
+        );
+        // Without a key file, the database's proof says a key was made: none is made again.
+        std::fs::remove_file(&key).unwrap();
+        assert_eq!(refused(&db_path, &key).problem, KeyProblem::Missing);
+        assert!(!key.exists());
     }
 
     #[test]

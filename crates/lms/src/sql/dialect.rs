@@ -12,6 +12,16 @@ pub fn postgres(sql: &str) -> (String, Vec<String>) {
     (sql.replace("LIMIT -1", "LIMIT ALL"), names)
 }
 
+/// What ends a `SELECT` whose rows a [`super::Conn::write_rows`] transaction claims: on PostgreSQL it locks them and
+/// skips those another transaction holds (`FOR UPDATE SKIP LOCKED`, as job queues do); SQLite has one writer at a
+/// time and needs nothing.
+pub fn lock_rows(kind: super::Kind) -> &'static str {
+    match kind {
+        super::Kind::Sqlite => "",
+        super::Kind::Postgres => " FOR UPDATE SKIP LOCKED",
+    }
+}
+
 /// A schema migration (SQLite's DDL) in PostgreSQL's form.
 pub fn schema(sql: &str) -> String {
     let sql = sql.replace(

@@ -133,6 +133,21 @@ impl Conn {
         self.prepare_cached(sql)
     }
 
+    /// Begins a write transaction that, on PostgreSQL, takes no database-wide lock: it locks only the rows it selects
+    /// with [`dialect::lock_rows`] (skipping those another transaction holds), so that it runs beside other hosts'
+    /// write transactions. On SQLite, where there is one writer at a time anyway, it is [`Conn::write`]. For what
+    /// reads nothing it relies on but the rows it locks.
+    pub fn write_rows(&mut self) -> Result<Tx<'_>> {
+        match self {
+            Conn::Sqlite(_) => return self.write(),
+            Conn::Postgres(c) => c.begin(false)?,
+        }
+        Ok(Tx {
+            conn: self,
+            done: false,
+        })
+    }
+
     /// Ends the open transaction: commits it or rolls it back.
     fn finish(&self, commit: bool) -> Result<()> {
         match self {
@@ -147,7 +162,7 @@ impl Conn {
     pub fn write(&mut self) -> Result<Tx<'_>> {
         match self {
             Conn::Sqlite(c) => c.execute_batch("BEGIN IMMEDIATE")?,
-            Conn::Postgres(c) => c.begin_write()?,
+            Conn::Postgres(c) => c.begin(true)?,
         }
         Ok(Tx {
             conn: self,

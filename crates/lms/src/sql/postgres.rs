@@ -159,11 +159,16 @@ impl PgConn {
         block(client.batch_execute(sql)).map_err(error)
     }
 
-    /// Begins a write transaction: `BEGIN`, then the advisory lock every write transaction takes.
-    pub fn begin_write(&self) -> Result<()> {
-        self.batch(&format!(
-            "BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})"
-        ))?;
+    /// Begins a transaction: `BEGIN`, then, when `exclusive`, the advisory lock every [`super::Conn::write`]
+    /// transaction takes.
+    pub fn begin(&self, exclusive: bool) -> Result<()> {
+        if exclusive {
+            self.batch(&format!(
+                "BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})"
+            ))?;
+        } else {
+            self.batch("BEGIN")?;
+        }
         self.in_transaction.store(true, Ordering::Relaxed);
         Ok(())
     }

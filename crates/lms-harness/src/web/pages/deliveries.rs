@@ -53,7 +53,7 @@ fn notification_rows(lms: &Lms, session_id: Option<&str>) -> Result<Vec<Notifica
          FROM notifications n
          LEFT JOIN sessions s ON s.platform_id = n.platform_id AND s.id = n.session_id
          LEFT JOIN deliveries d ON d.platform_id = n.platform_id AND d.notification_id = n.id
-         WHERE n.platform_id = ?1 AND (?2 IS NULL OR n.session_id = ?2)
+         WHERE n.platform_id = ?1 AND (CAST(?2 AS TEXT) IS NULL OR n.session_id = ?2)
          GROUP BY n.id ORDER BY n.created_at DESC, n.rowid DESC",
     )?;
     let rows = stmt.query_map(params![PLATFORM, session_id], |r| {

@@ -1,0 +1,302 @@
+//! Several hosts on one database. Two measures, each in one run on the same machine:
+//!
+//! 1. **Deliveries per second, Slack's limits off**: `--platforms` platforms of `--learners` learners each, every
+//!    learner invited, then `lms-harness deliveries --run` in one host process, then in two, on SQLite (two processes
+//!    on one data folder) and on PostgreSQL (a fresh schema each time), interleaved, `--runs` times; timed from the
+//!    hosts' start to the last one's exit (so each figure includes starting the process and loading the component).
+//! 2. **Taking over a crashed host's platforms** (PostgreSQL, Slack's limits on at a time scale): a host is SIGKILLed
+//!    in the middle of a run and another started at once; the time from the kill to the new host's first message.
+//!    Once with the killed host on this machine (its process is seen gone: its leases are taken at once), once as if
+//!    on another machine (it runs in a process-id namespace of its own, so the new host cannot see it: it waits for
+//!    the leases to expire, [`lms::lease::DEFAULT_LEASE_SECS`]).
+//!
+//! `cargo bench -p lms-harness --bench hosts -- [--runs N] [--platforms N] [--learners N] [--database URL]`
+//! (`--database`: the PostgreSQL database to make schemas in; the project machine's by default.)
+
+use lms::db::Db;
+use lms::integration::Lms;
+use lms::sql::Location;
+use lms::sql::scratch::Scratch;
+use lms_harness::bench_invite as bench;
+use lms_harness::connector::{ConnectorSpec, DataDir};
+use slack_sim::SimHandle;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Options {
+    runs: usize,
+    platforms: usize,
+    learners: usize,
+}
+
+fn options() -> Options {
+    let mut o = Options {
+        runs: 3,
+        platforms: 10,
+        learners: 500,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().unwrap_or_else(|| panic!("{arg} needs a value"));
+        match arg.as_str() {
+            "--runs" => o.runs = value().parse().expect("--runs N"),
+            "--platforms" => o.platforms = value().parse().expect("--platforms N"),
+            "--learners" => o.learners = value().parse().expect("--learners N"),
+            // Read by `Scratch` (the database schemas are made in).
+            "--database" => {
+                // SAFETY: set before any thread of this benchmark starts.
+                unsafe { std::env::set_var("LMS_TEST_POSTGRES", value()) }
+            }
+            "--bench" => {}
+            other => panic!("unknown option {other}"),
+        }
+    }
+    o
+}
+
+/// The `lms-harness` binary of this build (beside the bench's own executable).
+fn binary() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap().parent().unwrap();
+    let path = dir.join("lms-harness");
+    assert!(
+        path.exists(),
+        "{} is missing: build it first (cargo build --release -p lms-harness)",
+        path.display()
+    );
+    path
+}
+
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new(name: &str) -> Dir {
+        let dir =
+            std::env::temp_dir().join(format!("lms-bench-hosts-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Dir(dir)
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A store under test: a SQLite data folder, or a PostgreSQL schema.
+enum Store {
+    Sqlite,
+    Postgres(Scratch),
+}
+
+impl Store {
+    fn location(&self, dir: &Path) -> Location {
+        match self {
+            Store::Sqlite => Location::Sqlite(dir.join("lms.sqlite3")),
+            Store::Postgres(s) => Location::Postgres(s.url()),
+        }
+    }
+}
+
+/// Seeds `o.platforms` platforms, activated in the workspace of `sim` (pacing at `pace`), every learner invited.
+async fn seed(lms: &Lms, config: &slack_sim::SimConfig, o: &Options, pace: &str) {
+    for i in 0..o.platforms {
+        let p = format!("p{i}");
+        let seeded =
+            bench::seed_on(lms, &p, config, i * o.learners..(i + 1) * o.learners, 0).unwrap();
+        bench::activate_on(lms, &p, &seeded.admin).await.unwrap();
+        lms.configure(&p, "rate_limit_scale", pace, false).unwrap();
+        assert_eq!(
+            bench::invite_on(lms, &p, "bench-1", &seeded).unwrap(),
+            o.learners
+        );
+    }
+}
+
+fn open_lms(location: &Location, dir: &Path, slack_url: &str) -> Lms {
+    let db = Db::open_at_with_key_file(location, &DataDir::key_file(dir)).unwrap();
+    ConnectorSpec::embedded(Some(DataDir::cache(dir)))
+        .open_lms(db, Some(slack_url))
+        .unwrap()
+}
+
+/// `lms-harness deliveries --run` on every platform of the store.
+fn host(store: &Store, dir: &Path, slack_url: &str, prefix: &[&str]) -> Child {
+    let mut command = match prefix.split_first() {
+        Some((program, args)) => {
+            let mut c = Command::new(program);
+            c.args(args).arg(binary());
+            c
+        }
+        None => Command::new(binary()),
+    };
+    command
+        .args(["deliveries", "--run", "--summary", "--json", "--data"])
+        .arg(dir)
+        .args(["--slack-url", slack_url]);
+    if let Store::Postgres(s) = store {
+        command.args(["--database", &s.url()]);
+    }
+    command
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn wait(child: &mut Child, deadline: Instant) {
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            return;
+        }
+        assert!(Instant::now() < deadline, "a host did not finish");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Deliveries per second of `hosts` host processes on a fresh `store`.
+async fn throughput(store: Store, hosts: usize, o: &Options) -> f64 {
+    let total = o.platforms * o.learners;
+    let mut config = bench::workspace(total);
+    config.rate_limits.enabled = false;
+    let sim = slack_sim::start(([127, 0, 0, 1], 0).into(), config.clone())
+        .await
+        .unwrap();
+    let dirs: Vec<Dir> = (0..hosts).map(|i| Dir::new(&format!("h{i}"))).collect();
+    // SQLite: every host on the first folder's file. PostgreSQL: a folder each, with the same key.
+    let folder = |i: usize| match store {
+        Store::Sqlite => &dirs[0].0,
+        Store::Postgres(_) => &dirs[i].0,
+    };
+    {
+        let lms = open_lms(&store.location(&dirs[0].0), &dirs[0].0, &sim.base_url());
+        seed(&lms, &config, o, "off").await;
+    }
+    for dir in &dirs[1..] {
+        std::fs::copy(DataDir::key_file(&dirs[0].0), DataDir::key_file(&dir.0)).unwrap();
+    }
+    let t = Instant::now();
+    let mut children: Vec<Child> = (0..hosts)
+        .map(|i| host(&store, folder(i), &sim.base_url(), &[]))
+        .collect();
+    let deadline = t + Duration::from_secs(600);
+    for child in &mut children {
+        wait(child, deadline);
+    }
+    let secs = t.elapsed().as_secs_f64();
+    let sent = bench::app_message_total(&sim);
+    assert_eq!(sent, total, "every learner reached once");
+    sim.shutdown().await;
+    total as f64 / secs
+}
+
+/// Seconds from killing a host in the middle of a run (started through `prefix`) to the next host's first message.
+async fn takeover(prefix: &[&str], o: &Options) -> f64 {
+    let scale = 60.0;
+    let Some(scratch) = Scratch::new("bench_takeover") else {
+        panic!("PostgreSQL is needed");
+    };
+    let store = Store::Postgres(scratch);
+    let platforms = o.platforms.min(4);
+    let learners = 200;
+    let mut config = bench::workspace(platforms * learners);
+    config.rate_limits.enabled = true;
+    config.rate_limits.time_scale = scale;
+    let sim = slack_sim::start(([127, 0, 0, 1], 0).into(), config.clone())
+        .await
+        .unwrap();
+    let (a, b) = (Dir::new("takeover-a"), Dir::new("takeover-b"));
+    {
+        let lms = open_lms(&store.location(&a.0), &a.0, &sim.base_url());
+        let o = Options {
+            runs: 1,
+            platforms,
+            learners,
+        };
+        seed(&lms, &config, &o, &(scale / platforms as f64).to_string()).await;
+    }
+    std::fs::copy(DataDir::key_file(&a.0), DataDir::key_file(&b.0)).unwrap();
+    let mut first = host(&store, &a.0, &sim.base_url(), prefix);
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while bench::app_message_total(&sim) < platforms * learners / 4 {
+        assert!(Instant::now() < deadline, "no progress");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let killed = Instant::now();
+    let at_kill = settled(&sim).await;
+    let mut second = host(&store, &b.0, &sim.base_url(), &[]);
+    while bench::app_message_total(&sim) <= at_kill {
+        assert!(Instant::now() < deadline, "no takeover");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let secs = killed.elapsed().as_secs_f64();
+    wait(&mut second, deadline);
+    assert_eq!(bench::app_message_total(&sim), platforms * learners);
+    sim.shutdown().await;
+    secs
+}
+
+/// The simulation's message count once the posts a killed host had sent are all answered.
+async fn settled(sim: &SimHandle) -> usize {
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    bench::app_message_total(sim)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let o = options();
+    binary();
+    if Scratch::new("bench_probe").is_none() {
+        eprintln!("PostgreSQL is needed for this benchmark");
+        return;
+    }
+    println!(
+        "{} platforms × {} learners, Slack's limits off, {} runs interleaved",
+        o.platforms, o.learners, o.runs
+    );
+    let configs = [
+        ("SQLite", 1),
+        ("PostgreSQL", 1),
+        ("SQLite", 2),
+        ("PostgreSQL", 2),
+    ];
+    let mut results: Vec<Vec<f64>> = vec![Vec::new(); configs.len()];
+    for run in 0..o.runs {
+        for (i, (name, hosts)) in configs.iter().enumerate() {
+            let store = if *name == "SQLite" {
+                Store::Sqlite
+            } else {
+                Store::Postgres(Scratch::new("bench_hosts").unwrap())
+            };
+            let rate = throughput(store, *hosts, &o).await;
+            eprintln!("run {run}: {name}, {hosts} host(s): {rate:.0} deliveries/s");
+            results[i].push(rate);
+        }
+    }
+    println!("| store | hosts | deliveries/s: median (runs) |");
+    println!("| --- | --- | --- |");
+    for ((name, hosts), rates) in configs.iter().zip(results) {
+        let runs: Vec<String> = rates.iter().map(|r| format!("{r:.0}")).collect();
+        println!(
+            "| {name} | {hosts} | {:.0} ({}) |",
+            median(rates.clone()),
+            runs.join(", ")
+        );
+    }
+    let same = takeover(&[], &o).await;
+    let other = takeover(&["unshare", "--pid", "--fork", "--kill-child"], &o).await;
+    println!("| killed host | kill → first message of the next host |");
+    println!("| --- | --- |");
+    println!("| on this machine | {same:.2} s |");
+    println!("| on another machine (own process-id namespace) | {other:.2} s |");
+}
