@@ -274,7 +274,8 @@ DROP TABLE main.connector_log;
     // Several hosts on one database: the signed inbound requests seen recently, by the hash of their replay key, so
     // that a replay is refused whichever host it reaches (`until`: when it stops counting); and the proof of the
     // secrets key (a value sealed with it), so that a host with another key is refused at its start even before
-    // anything else is sealed.
+    // anything else is sealed; and the runners of the outbox seen lately, so that each drives its share of the
+    // platforms.
     r#"
 CREATE TABLE inbound_seen (
     key_hash TEXT PRIMARY KEY,
@@ -284,6 +285,10 @@ CREATE INDEX inbound_seen_by_expiry ON inbound_seen (until);
 CREATE TABLE key_check (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     sealed BLOB NOT NULL
+);
+CREATE TABLE runners (
+    owner TEXT PRIMARY KEY,
+    seen_at INTEGER NOT NULL
 );
 "#,
 ];

@@ -117,6 +117,50 @@ impl Runner {
         Ok(())
     }
 
+    /// Records that this runner is alive, and returns how many runners of the database (itself included) were seen
+    /// within a lease: how many share the platforms to drive. Runners not seen for ten leases are forgotten; one
+    /// whose process is known gone (on this machine) is not counted.
+    pub fn check_in(&self, db: &Db) -> Result<usize> {
+        let conn = db.conn();
+        let t = now();
+        conn.execute(
+            "INSERT INTO runners (owner, seen_at) VALUES (?1, ?2)
+             ON CONFLICT (owner) DO UPDATE SET seen_at = ?2",
+            params![self.owner, t],
+        )?;
+        conn.execute(
+            "DELETE FROM runners WHERE seen_at < ?1",
+            [t - 10 * self.lease_secs],
+        )?;
+        let mut stmt = conn.prepare_cached("SELECT owner FROM runners WHERE seen_at >= ?1")?;
+        let seen: Vec<String> = stmt
+            .query_map([t - self.lease_secs], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(seen
+            .iter()
+            .filter(|owner| *owner == &self.owner || is_alive(owner))
+            .count()
+            .max(1))
+    }
+
+    /// Records that this runner stopped, so that the others no longer leave it a share.
+    pub fn check_out(&self, db: &Db) -> Result<()> {
+        db.conn()
+            .execute("DELETE FROM runners WHERE owner = ?1", [&self.owner])?;
+        Ok(())
+    }
+
+    /// The platforms whose lease this runner holds.
+    pub fn held(&self, db: &Db) -> Result<Vec<String>> {
+        let conn = db.conn();
+        let mut stmt =
+            conn.prepare_cached("SELECT platform_id FROM platform_leases WHERE owner = ?1")?;
+        let held = stmt
+            .query_map([&self.owner], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(held)
+    }
+
     /// Gives `platform_id`'s lease back (its deliveries are no longer in flight).
     pub fn release(&self, db: &Db, platform_id: &str) -> Result<()> {
         db.conn().execute(
@@ -140,6 +184,9 @@ impl Heartbeat {
                 tokio::time::sleep(every).await;
                 if let Err(e) = runner.renew(&db, &platform_id) {
                     tracing::error!(platform = %platform_id, "renewing the outbox's lease failed: {e:#}");
+                }
+                if let Err(e) = runner.check_in(&db) {
+                    tracing::error!("recording that the outbox's runner is alive failed: {e:#}");
                 }
             }
         }))

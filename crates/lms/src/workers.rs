@@ -18,6 +18,7 @@ use crate::integration::Lms;
 use crate::lease::{Heartbeat, Runner};
 use crate::outbox::{self, BATCH, BatchProgress, Record, RetryPolicy, RunReport};
 use anyhow::Result;
+use rand::seq::SliceRandom;
 use std::collections::HashMap;
 use std::future::Future;
 use std::io::IsTerminal;
@@ -301,12 +302,25 @@ impl Workers {
         Ok(())
     }
 
-    /// Sends every delivery due at `at`, on every platform, the platforms side by side.
+    /// Sends every delivery due at `at`, on every platform, the platforms side by side: at most this runner's share
+    /// of them at once, when other runners share the database ([`Runner::check_in`]), so that the platforms spread
+    /// over the hosts. The platforms it holds already come first, then the others in a random order (runners starting
+    /// together try different ones first); a platform another runner holds is left to it.
     pub async fn run_due(&self, at: i64) -> Result<RunReport> {
+        let db = self.lms.db();
+        let mut due = outbox::due_platforms(db, at)?;
+        let runners = self.runner.check_in(db)?;
+        let share = Arc::new(Semaphore::new(due.len().div_ceil(runners).max(1)));
+        let held = self.runner.held(db)?;
+        due.shuffle(&mut rand::rng());
+        due.sort_by_key(|p| !held.contains(p));
         let mut tasks = tokio::task::JoinSet::new();
-        for platform in outbox::due_platforms(self.lms.db(), at)? {
-            let workers = self.clone();
-            tasks.spawn(async move { workers.run_platform(&platform, at).await });
+        for platform in due {
+            let (workers, share) = (self.clone(), share.clone());
+            tasks.spawn(async move {
+                let _driving = share.acquire_owned().await?;
+                workers.run_platform(&platform, at).await
+            });
         }
         let mut report = RunReport::default();
         let mut error = None;
@@ -356,6 +370,9 @@ impl Workers {
         }
         if let Some(p) = &self.progress {
             p.finish();
+        }
+        if platform_id.is_none() {
+            self.runner.check_out(self.lms.db())?;
         }
         Ok(report)
     }
