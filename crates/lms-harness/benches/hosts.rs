@@ -10,8 +10,9 @@
 //!    on another machine (it runs in a process-id namespace of its own, so the new host cannot see it: it waits for
 //!    the leases to expire, [`lms::lease::DEFAULT_LEASE_SECS`]).
 //!
-//! `cargo bench -p lms-harness --bench hosts -- [--runs N] [--platforms N] [--learners N] [--database URL]`
-//! (`--database`: the PostgreSQL database to make schemas in; the project machine's by default.)
+//! `cargo bench -p lms-harness --bench hosts -- [--runs N] [--platforms N] [--learners N] [--database URL]
+//! [--only STORE]` (`--database`: the PostgreSQL database to make schemas in, the project machine's by default;
+//! `--only`: the throughput of one store alone, no takeover.)
 
 use lms::db::Db;
 use lms::integration::Lms;
@@ -28,6 +29,8 @@ struct Options {
     runs: usize,
     platforms: usize,
     learners: usize,
+    /// Only the stores whose name contains this (`SQLite`, `PostgreSQL`), and no takeover when given.
+    only: Option<String>,
 }
 
 fn options() -> Options {
@@ -35,6 +38,7 @@ fn options() -> Options {
         runs: 3,
         platforms: 10,
         learners: 500,
+        only: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -43,6 +47,7 @@ fn options() -> Options {
             "--runs" => o.runs = value().parse().expect("--runs N"),
             "--platforms" => o.platforms = value().parse().expect("--platforms N"),
             "--learners" => o.learners = value().parse().expect("--learners N"),
+            "--only" => o.only = Some(value()),
             // Read by `Scratch` (the database schemas are made in).
             "--database" => {
                 // SAFETY: set before any thread of this benchmark starts.
@@ -140,16 +145,29 @@ fn host(store: &Store, dir: &Path, slack_url: &str, prefix: &[&str]) -> Child {
     if let Store::Postgres(s) = store {
         command.args(["--database", &s.url()]);
     }
+    let name = format!("host-{}", rand::random::<u32>());
+    let err = std::fs::File::create(dir.join(format!("{name}.err"))).unwrap();
+    let out = std::fs::File::create(dir.join(format!("{name}.out"))).unwrap();
     command
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stdout(Stdio::from(out))
+        .stderr(Stdio::from(err))
         .spawn()
         .unwrap()
 }
 
-fn wait(child: &mut Child, deadline: Instant) {
+/// Waits for a host to finish by itself; panics with what the hosts of `dir` said when it failed.
+fn wait(child: &mut Child, dir: &Path, deadline: Instant) {
     loop {
-        if child.try_wait().unwrap().is_some() {
+        if let Some(status) = child.try_wait().unwrap() {
+            if !status.success() {
+                let said: Vec<String> = std::fs::read_dir(dir)
+                    .unwrap()
+                    .flatten()
+                    .filter(|e| e.file_name().to_string_lossy().ends_with(".err"))
+                    .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+                    .collect();
+                panic!("a host failed ({status}): {}", said.join("\n"));
+            }
             return;
         }
         assert!(Instant::now() < deadline, "a host did not finish");
@@ -183,10 +201,46 @@ async fn throughput(store: Store, hosts: usize, o: &Options) -> f64 {
         .map(|i| host(&store, folder(i), &sim.base_url(), &[]))
         .collect();
     let deadline = t + Duration::from_secs(600);
-    for child in &mut children {
-        wait(child, deadline);
+    for (i, child) in children.iter_mut().enumerate() {
+        wait(child, folder(i), deadline);
     }
     let secs = t.elapsed().as_secs_f64();
+    // What each host sent, from its report.
+    let mut shares = Vec::new();
+    for dir in &dirs {
+        for entry in std::fs::read_dir(&dir.0).unwrap().flatten() {
+            if entry.file_name().to_string_lossy().ends_with(".out") {
+                let out: serde_json::Value =
+                    serde_json::from_str(&std::fs::read_to_string(entry.path()).unwrap()).unwrap();
+                shares.push(out["run"].to_string());
+            }
+        }
+    }
+    eprintln!("  sent per host: {shares:?} in {secs:.1} s");
+    {
+        let db =
+            Db::open_at_with_key_file(&store.location(&dirs[0].0), &DataDir::key_file(&dirs[0].0))
+                .unwrap();
+        let conn = db.conn();
+        let mut stmt = conn.prepare("SELECT COALESCE(reason_code, '-'), COUNT(*) FROM deliveries WHERE attempts > 1 GROUP BY 1").unwrap();
+        let retried: Vec<(String, i64)> = stmt
+            .query_map((), |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        eprintln!("  retried: {retried:?}");
+        let mut stmt = conn
+            .prepare(
+                "SELECT level, message FROM connector_log WHERE level IN ('warn', 'error') LIMIT 5",
+            )
+            .unwrap();
+        let log: Vec<(String, String)> = stmt
+            .query_map((), |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        eprintln!("  log: {log:?}");
+    }
     let sent = bench::app_message_total(&sim);
     assert_eq!(sent, total, "every learner reached once");
     sim.shutdown().await;
@@ -215,6 +269,7 @@ async fn takeover(prefix: &[&str], o: &Options) -> f64 {
             runs: 1,
             platforms,
             learners,
+            only: None,
         };
         seed(&lms, &config, &o, &(scale / platforms as f64).to_string()).await;
     }
@@ -235,7 +290,7 @@ async fn takeover(prefix: &[&str], o: &Options) -> f64 {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let secs = killed.elapsed().as_secs_f64();
-    wait(&mut second, deadline);
+    wait(&mut second, &b.0, deadline);
     assert_eq!(bench::app_message_total(&sim), platforms * learners);
     sim.shutdown().await;
     secs
@@ -264,12 +319,19 @@ async fn main() {
         "{} platforms × {} learners, Slack's limits off, {} runs interleaved",
         o.platforms, o.learners, o.runs
     );
-    let configs = [
+    let configs: Vec<(&str, usize)> = [
         ("SQLite", 1),
         ("PostgreSQL", 1),
         ("SQLite", 2),
         ("PostgreSQL", 2),
-    ];
+    ]
+    .into_iter()
+    .filter(|(name, _)| {
+        o.only
+            .as_ref()
+            .is_none_or(|only| name.contains(only.as_str()))
+    })
+    .collect();
     let mut results: Vec<Vec<f64>> = vec![Vec::new(); configs.len()];
     for run in 0..o.runs {
         for (i, (name, hosts)) in configs.iter().enumerate() {
@@ -292,6 +354,9 @@ async fn main() {
             median(rates.clone()),
             runs.join(", ")
         );
+    }
+    if o.only.is_some() {
+        return;
     }
     let same = takeover(&[], &o).await;
     let other = takeover(&["unshare", "--pid", "--fork", "--kill-child"], &o).await;

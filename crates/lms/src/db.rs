@@ -444,12 +444,34 @@ impl Default for Retention {
     }
 }
 
+/// Writing connections per PostgreSQL database: statements wait for the server's answer, and several platforms'
+/// calls queueing behind one connection would spend their time budget waiting.
+const POSTGRES_WRITERS: usize = 4;
+
+/// The writing connections: a free one when there is one, else the next in turn.
+struct Writers {
+    conns: Vec<FairMutex<Conn>>,
+    next: std::sync::atomic::AtomicUsize,
+}
+
+impl Writers {
+    fn get(&self) -> FairMutexGuard<'_, Conn> {
+        if let Some(free) = self.conns.iter().find_map(|c| c.try_lock()) {
+            return free;
+        }
+        let i = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % self.conns.len();
+        self.conns[i].lock()
+    }
+}
+
 /// A handle on the LMS database; cheap to clone.
 #[derive(Clone)]
 pub struct Db {
-    /// The one connection, behind a fair lock: waiters get it in turn, so a connector that writes without pause
-    /// (up to its quotas) cannot keep another platform's call waiting for more than a turn.
-    conn: Arc<FairMutex<Conn>>,
+    /// The writing connections, each behind a fair lock: waiters get it in turn, so a connector that writes without
+    /// pause (up to its quotas) cannot keep another platform's call waiting for more than a turn. One on SQLite
+    /// (one writer at a time anyway); [`POSTGRES_WRITERS`] on PostgreSQL, where statements of several platforms'
+    /// calls run side by side (each a round trip to the server).
+    writers: Arc<Writers>,
     /// Read-only connections for the reads a connector makes ([`Readers`]); none for an in-memory database.
     readers: Option<Arc<Readers>>,
     /// The connectors' log lines, in a database of their own ([`connector_log`]).
@@ -664,6 +686,8 @@ impl std::ops::Deref for Reading<'_> {
 /// A database opened and brought up to date, before its secrets key is known.
 pub(crate) struct Opened {
     pub(crate) conn: Conn,
+    /// More writing connections (PostgreSQL).
+    more_writers: Vec<Conn>,
     log: ConnectorLog,
     readers: Option<Readers>,
 }
@@ -716,6 +740,7 @@ fn connect_sqlite(path: &Path) -> Result<Opened> {
     conn.execute_batch(&format!("DETACH DATABASE {}", connector_log::ATTACHED))?;
     Ok(Opened {
         conn,
+        more_writers: Vec::new(),
         log,
         readers: Readers::open(path)?,
     })
@@ -751,6 +776,9 @@ fn connect_postgres(url: &str) -> Result<Opened> {
     }
     Ok(Opened {
         conn,
+        more_writers: (1..POSTGRES_WRITERS)
+            .map(|_| Ok(Conn::Postgres(Box::new(PgConn::connect(url)?))))
+            .collect::<Result<_>>()?,
         log: ConnectorLog::postgres(url)?,
         readers: Some(Readers::postgres(url)?),
     })
@@ -771,7 +799,13 @@ impl Db {
     /// The database opened by [`connect`], sealing secrets with `secrets`.
     pub(crate) fn over(opened: Opened, secrets: SecretBox) -> Db {
         Db {
-            conn: Arc::new(FairMutex::new(opened.conn)),
+            writers: Arc::new(Writers {
+                conns: std::iter::once(opened.conn)
+                    .chain(opened.more_writers)
+                    .map(FairMutex::new)
+                    .collect(),
+                next: Default::default(),
+            }),
             readers: opened.readers.map(Arc::new),
             log: opened.log,
             secrets,
@@ -805,9 +839,15 @@ impl Db {
         }
     }
 
-    /// The connection, for one unit of work.
+    /// A key for `purpose` derived from the secrets key ([`SecretBox::derive`]): the same on every host of the
+    /// database and across restarts.
+    pub fn derived_key(&self, purpose: &str) -> [u8; 32] {
+        self.secrets.derive(purpose)
+    }
+
+    /// A writing connection, for one unit of work (a free one, else the next in turn).
     pub fn conn(&self) -> FairMutexGuard<'_, Conn> {
-        self.conn.lock()
+        self.writers.get()
     }
 
     /// A connection to read committed data with, which waits for no write ([`Readers`]).

@@ -12,6 +12,7 @@
 use crate::db::{Db, now};
 use crate::sql::{OptionalExtension, params};
 use anyhow::Result;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
@@ -19,11 +20,21 @@ use std::time::Duration;
 pub const DEFAULT_LEASE_SECS: i64 = 60;
 
 /// A runner of the outbox: its name in the database (`host/pid-namespace:pid:token`) and how long its leases last.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Runner {
     owner: String,
     lease_secs: i64,
+    /// How many runners share the database, as its last [`Runner::check_in`] counted them (1 before it).
+    runners: Arc<AtomicUsize>,
 }
+
+impl PartialEq for Runner {
+    fn eq(&self, other: &Runner) -> bool {
+        self.owner == other.owner && self.lease_secs == other.lease_secs
+    }
+}
+
+impl Eq for Runner {}
 
 impl Runner {
     /// A runner with a fresh name, in this process, whose leases last `lease_secs` unless renewed.
@@ -32,6 +43,7 @@ impl Runner {
         Runner {
             owner: format!("{}:{}:{token:08x}", hostname(), std::process::id()),
             lease_secs: lease_secs.max(3),
+            runners: Arc::new(AtomicUsize::new(1)),
         }
     }
 
@@ -136,11 +148,29 @@ impl Runner {
         let seen: Vec<String> = stmt
             .query_map([t - self.lease_secs], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
-        Ok(seen
+        let runners = seen
             .iter()
             .filter(|owner| *owner == &self.owner || is_alive(owner))
             .count()
-            .max(1))
+            .max(1);
+        self.runners.store(runners, Ordering::Relaxed);
+        Ok(runners)
+    }
+
+    /// Whether this runner drives more than its share of the platforms being driven (those under a live lease, shared
+    /// by the runners its last [`Runner::check_in`] counted): then it should let one go, for a runner that started
+    /// later to take. Never with one runner.
+    pub fn over_share(&self, db: &Db) -> Result<bool> {
+        let runners = self.runners.load(Ordering::Relaxed);
+        if runners <= 1 {
+            return Ok(false);
+        }
+        let (mine, all): (i64, i64) = db.conn().query_row(
+            "SELECT COUNT(*) FILTER (WHERE owner = ?1), COUNT(*) FROM platform_leases WHERE expires_at >= ?2",
+            params![self.owner, now()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        Ok(mine as usize > (all as usize).div_ceil(runners))
     }
 
     /// Records that this runner stopped, so that the others no longer leave it a share.
@@ -254,7 +284,7 @@ mod tests {
         // A runner whose process no longer exists on this machine is taken over at once.
         let gone = Runner {
             owner: format!("{}:{}:0", hostname(), u32::MAX - 1),
-            lease_secs: 60,
+            ..Runner::new(60)
         };
         b.release(&db, "p").unwrap();
         assert!(gone.acquire(&db, "p").unwrap());
@@ -262,7 +292,7 @@ mod tests {
         // One whose lease expired too, wherever it ran.
         let elsewhere = Runner {
             owner: "another-host:1:0".into(),
-            lease_secs: 60,
+            ..Runner::new(60)
         };
         a.release(&db, "p").unwrap();
         assert!(elsewhere.acquire(&db, "p").unwrap());
@@ -271,6 +301,26 @@ mod tests {
             .execute("UPDATE platform_leases SET expires_at = 0", ())
             .unwrap();
         assert!(a.acquire(&db, "p").unwrap());
+    }
+
+    #[test]
+    fn a_runner_holding_more_than_its_share_lets_one_go() {
+        let db = db();
+        let (a, b) = (Runner::new(60), Runner::new(60));
+        for p in ["p1", "p2", "p3", "p4"] {
+            assert!(a.acquire(&db, p).unwrap());
+        }
+        assert_eq!(a.check_in(&db).unwrap(), 1);
+        assert!(!a.over_share(&db).unwrap(), "alone: all of them");
+        assert_eq!(b.check_in(&db).unwrap(), 2);
+        assert_eq!(a.check_in(&db).unwrap(), 2);
+        assert!(a.over_share(&db).unwrap(), "4 of 4 with two runners");
+        a.release(&db, "p1").unwrap();
+        a.release(&db, "p2").unwrap();
+        assert!(b.acquire(&db, "p1").unwrap());
+        assert!(!a.over_share(&db).unwrap(), "2 of 3");
+        b.check_out(&db).unwrap();
+        assert_eq!(a.check_in(&db).unwrap(), 1);
     }
 
     #[test]

@@ -1180,16 +1180,20 @@ impl Lms {
         let mut found: Vec<String> = Vec::new();
         {
             let mut conn = self.db().conn();
-            let tx = conn.write()?;
+            // The rows recorded are locked, not the database: they are this runner's (its lease), and a runner taking
+            // them over waits for this transaction, then finds them recorded.
+            let tx = conn.write_rows()?;
             let t = now();
+            let held_sql = format!(
+                "SELECT attempts, next_attempt_at, posting_since FROM deliveries
+                 WHERE id = ?1 AND status = 'in_flight' AND lease_owner = ?2{}",
+                crate::sql::dialect::lock_row(tx.kind())
+            );
             for (id, record) in records {
                 let held: Option<(i64, i64, Option<i64>)> = tx
-                    .query_row(
-                        "SELECT attempts, next_attempt_at, posting_since FROM deliveries
-                         WHERE id = ?1 AND status = 'in_flight' AND lease_owner = ?2",
-                        params![id, runner.owner()],
-                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                    )
+                    .query_row(&held_sql, params![id, runner.owner()], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                    })
                     .optional()?;
                 let Some((attempts, next_attempt_at, posting_since)) = held else {
                     continue;

@@ -4,7 +4,9 @@
 use anyhow::{Context, Result, bail};
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use hmac::{Hmac, Mac};
 use rand::RngCore;
+use sha2::{Digest, Sha256};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -14,6 +16,8 @@ const NONCE_LEN: usize = 24;
 #[derive(Clone)]
 pub struct SecretBox {
     cipher: Arc<XChaCha20Poly1305>,
+    /// The key of [`SecretBox::derive`]: a hash of the key, never the key itself.
+    derivation: Arc<[u8; 32]>,
 }
 
 impl std::fmt::Debug for SecretBox {
@@ -25,9 +29,23 @@ impl std::fmt::Debug for SecretBox {
 impl SecretBox {
     /// A box over a 32-byte key.
     pub fn new(key: [u8; 32]) -> Self {
+        let derivation = Sha256::new_with_prefix(b"lms secrets key derivation\0")
+            .chain_update(key)
+            .finalize()
+            .into();
         SecretBox {
             cipher: Arc::new(XChaCha20Poly1305::new(&key.into())),
+            derivation: Arc::new(derivation),
         }
+    }
+
+    /// A key for `purpose` (such as signing the pages' CSRF tokens), derived from this one: the same wherever the same
+    /// key is (every host sharing a database), telling nothing of the key nor of another purpose's key.
+    pub fn derive(&self, purpose: &str) -> [u8; 32] {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&*self.derivation)
+            .expect("HMAC takes any key length");
+        mac.update(purpose.as_bytes());
+        mac.finalize().into_bytes().into()
     }
 
     /// Reads the key file (64 hex digits); `None` when it does not exist.

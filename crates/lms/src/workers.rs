@@ -246,16 +246,26 @@ impl Workers {
         report: &mut RunReport,
     ) -> Result<()> {
         // Before each batch: still this runner's platform (a runner stopped for longer than its lease may have been
-        // taken over, and then leaves the platform to the one that took it).
-        while self.runner.acquire(self.lms.db(), platform_id)?
-            && let Some((claim, claimed)) = self.lms.outbox().claim(
+        // taken over, and then leaves the platform to the one that took it), and not more than its share of the
+        // platforms being driven (it then lets this one go, for a runner that started later).
+        loop {
+            if !self.runner.acquire(self.lms.db(), platform_id)? {
+                break;
+            }
+            if self.runner.over_share(self.lms.db())? {
+                report.elsewhere = true;
+                break;
+            }
+            let Some((claim, claimed)) = self.lms.outbox().claim(
                 platform_id,
                 at,
                 self.config.batch,
                 &self.runner,
                 reports_progress,
             )?
-        {
+            else {
+                break;
+            };
             let ids: Vec<String> = claimed.iter().map(|c| c.delivery_id.clone()).collect();
             report.taken_over += claimed.iter().filter(|c| c.taken_over).count();
             let permit = self.slots.clone().acquire_owned().await?;

@@ -17,18 +17,16 @@ use axum::middleware::Next;
 use axum::response::Response;
 use hmac::{Hmac, Mac};
 use http::{HeaderMap, Method, StatusCode, header};
-use rand::RngCore;
 use sha2::Sha256;
 
 /// The key the tokens are made with, new at every start.
 pub(super) struct CsrfKey([u8; 32]);
 
 impl CsrfKey {
-    /// A new random key.
-    pub(super) fn new() -> CsrfKey {
-        let mut key = [0u8; 32];
-        rand::rng().fill_bytes(&mut key);
-        CsrfKey(key)
+    /// The key of the LMS's pages, derived from its secrets key: the same on every host sharing the database and
+    /// across restarts, so that a form shown by one host is accepted by another.
+    pub(super) fn of(db: &lms::db::Db) -> CsrfKey {
+        CsrfKey(db.derived_key("lms-harness pages csrf"))
     }
 
     fn mac(&self, browser: &BrowserId) -> Hmac<Sha256> {
@@ -123,14 +121,15 @@ mod tests {
 
     #[test]
     fn tokens_belong_to_their_browser() {
-        let key = CsrfKey::new();
+        let key = CsrfKey([1; 32]);
         let (a, b) = (BrowserId::new(), BrowserId::new());
         let t = key.token(&a);
         assert!(key.verify(&a, &t));
         assert!(!key.verify(&b, &t));
         assert!(!key.verify(&a, ""));
         assert!(!key.verify(&a, "zz"));
-        assert!(!CsrfKey::new().verify(&a, &t));
+        assert!(CsrfKey([1; 32]).verify(&a, &t), "another host with the key");
+        assert!(!CsrfKey([2; 32]).verify(&a, &t), "another key");
     }
 
     #[test]

@@ -230,19 +230,21 @@ async fn serve_in(opts: ServeOptions, listener: tokio::net::TcpListener) -> Resu
 }
 
 impl App {
-    /// The site of the platform over `lms`, at `base`, talking to `slack`, with a fresh CSRF key.
+    /// The site of the platform over `lms`, at `base`, talking to `slack`, signing its forms with the CSRF key of the
+    /// LMS's secrets key.
     fn new(lms: Lms, base: String, slack: SlackMode) -> Result<App> {
         let platform_name = lms
             .db()
             .platform(PLATFORM)?
             .map(|p| p.name)
             .unwrap_or_else(|| PLATFORM.into());
+        let csrf = Arc::new(csrf::CsrfKey::of(lms.db()));
         Ok(App {
             lms,
             base,
             slack,
             platform_name,
-            csrf: Arc::new(csrf::CsrfKey::new()),
+            csrf,
         })
     }
 }

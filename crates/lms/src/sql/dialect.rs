@@ -22,6 +22,15 @@ pub fn lock_rows(kind: super::Kind) -> &'static str {
     }
 }
 
+/// What ends a `SELECT` of a row a [`super::Conn::write_rows`] transaction is about to change: on PostgreSQL it
+/// locks the row (waiting for another transaction that holds it, then reading it as that one left it).
+pub fn lock_row(kind: super::Kind) -> &'static str {
+    match kind {
+        super::Kind::Sqlite => "",
+        super::Kind::Postgres => " FOR UPDATE",
+    }
+}
+
 /// A schema migration (SQLite's DDL) in PostgreSQL's form.
 pub fn schema(sql: &str) -> String {
     let sql = sql.replace(

@@ -185,6 +185,11 @@ impl PgConn {
     }
 }
 
+/// What every connection sets first: a lock is waited for at most as long as SQLite's busy time-out (an error then,
+/// as SQLite's "database is locked"), and a session that stays idle in a transaction (a host frozen while it held
+/// the write lock) is ended by the server, releasing its locks for the other hosts.
+const SESSION: &str = "SET lock_timeout = '30s'; SET idle_in_transaction_session_timeout = '60s'";
+
 /// Connects, and drives the connection's socket on [`RUNTIME`].
 fn open(config: &Config) -> std::result::Result<Client, tokio_postgres::Error> {
     let config = config.clone();
@@ -195,6 +200,7 @@ fn open(config: &Config) -> std::result::Result<Client, tokio_postgres::Error> {
                 tracing::warn!("PostgreSQL connection closed: {e}");
             }
         });
+        client.batch_execute(SESSION).await?;
         Ok::<_, tokio_postgres::Error>(client)
     });
     block(connected).expect("the PostgreSQL runtime is running")
