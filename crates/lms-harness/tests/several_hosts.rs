@@ -214,7 +214,24 @@ async fn three_hosts_two_killed_deliver_every_invitation_exactly_once_within_sla
         let err = std::fs::read_to_string(dirs[i].0.join(format!("host{i}.err"))).unwrap();
         assert!(status.success(), "host {i}: {err}");
     }
-    assert_eq!(statuses(&db), vec![("sent".to_string(), total as i64)]);
+    let reasons: Vec<(String, i64)> = {
+        let conn = db.conn();
+        let mut stmt = conn
+            .prepare(
+                "SELECT COALESCE(reason_code, '') || ': ' || COALESCE(reason, ''), COUNT(*) FROM deliveries
+                 WHERE status <> 'sent' GROUP BY 1",
+            )
+            .unwrap();
+        stmt.query_map((), |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    assert_eq!(
+        statuses(&db),
+        vec![("sent".to_string(), total as i64)],
+        "not sent: {reasons:?}"
+    );
     let per_conversation = bench::app_messages(&sim);
     assert_eq!(per_conversation.len(), total, "every learner reached");
     let twice: Vec<_> = per_conversation.iter().filter(|(_, n)| *n != 1).collect();

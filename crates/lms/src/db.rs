@@ -1084,9 +1084,10 @@ impl ConnectorStore for Db {
             .optional()?)
     }
 
-    /// Writes a plain setting.
+    /// Writes a plain setting, without waiting for the disk ([`Conn::execute_unsynced`]): a connector writes its
+    /// caches and pacing state there, several times a delivery.
     fn set_setting(&self, platform: &str, connector: &str, key: &str, value: &str) -> Result<()> {
-        self.conn().execute(
+        self.conn().execute_unsynced(
             "INSERT INTO connector_settings (platform_id, connector_id, key, value) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (platform_id, connector_id, key) DO UPDATE SET value = ?4",
             [platform, connector, key, value],
@@ -1096,7 +1097,7 @@ impl ConnectorStore for Db {
 
     /// Removes a plain setting.
     fn remove_setting(&self, platform: &str, connector: &str, key: &str) -> Result<()> {
-        self.conn().execute(
+        self.conn().execute_unsynced(
             "DELETE FROM connector_settings WHERE platform_id = ?1 AND connector_id = ?2 AND key = ?3",
             [platform, connector, key],
         )?;

@@ -173,6 +173,13 @@ impl PgConn {
         Ok(())
     }
 
+    /// Begins a transaction whose commit does not wait for the disk (`synchronous_commit` off).
+    pub fn begin_unsynced(&self) -> Result<()> {
+        self.batch("BEGIN; SET LOCAL synchronous_commit = off")?;
+        self.in_transaction.store(true, Ordering::Relaxed);
+        Ok(())
+    }
+
     /// Ends the transaction: commits it, or rolls it back. A connection lost meanwhile rolled it back: that is an
     /// error for a commit only.
     pub fn finish(&self, commit: bool) -> Result<()> {
