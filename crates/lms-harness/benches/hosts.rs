@@ -229,7 +229,10 @@ async fn throughput(store: Store, hosts: usize, o: &Options) -> f64 {
             .collect::<Result<_, _>>()
             .unwrap();
         eprintln!("  retried: {retried:?}");
-        let mut stmt = conn
+        drop(stmt);
+        drop(conn);
+        let log_conn = db.log_conn();
+        let mut stmt = log_conn
             .prepare(
                 "SELECT level, message FROM connector_log WHERE level IN ('warn', 'error') LIMIT 5",
             )
