@@ -215,7 +215,7 @@ async fn a_host_call_storm_is_stopped_by_the_host_time_budget() {
             .await
             .unwrap_err();
         assert!(
-            error.contains("it spent more than 300ms in host calls"),
+            error.contains("it spent more than 300ms of CPU in host calls"),
             "{kind}: {error}"
         );
     }
@@ -434,4 +434,172 @@ async fn measure_host_memory_under_resource_attacks() {
         );
         hostile.enable("p1").unwrap();
     }
+}
+
+/// The LMS's store, with a database that answers setting reads slowly, or fails them.
+struct Struggling {
+    db: Db,
+    wait: Duration,
+    broken: std::sync::atomic::AtomicBool,
+}
+
+impl ConnectorStore for Struggling {
+    fn setting(
+        &self,
+        platform: &str,
+        connector: &str,
+        key: &str,
+    ) -> anyhow::Result<Option<String>> {
+        std::thread::sleep(self.wait);
+        if self.broken.load(std::sync::atomic::Ordering::Relaxed) {
+            anyhow::bail!("canceling statement due to lock timeout");
+        }
+        self.db.setting(platform, connector, key)
+    }
+    fn set_setting(
+        &self,
+        platform: &str,
+        connector: &str,
+        key: &str,
+        value: &str,
+    ) -> anyhow::Result<()> {
+        self.db.set_setting(platform, connector, key, value)
+    }
+    fn remove_setting(&self, platform: &str, connector: &str, key: &str) -> anyhow::Result<()> {
+        self.db.remove_setting(platform, connector, key)
+    }
+    fn secret(&self, platform: &str, connector: &str, key: &str) -> anyhow::Result<Option<String>> {
+        self.db.secret(platform, connector, key)
+    }
+    fn set_secret(
+        &self,
+        platform: &str,
+        connector: &str,
+        key: &str,
+        value: &str,
+    ) -> anyhow::Result<()> {
+        self.db.set_secret(platform, connector, key, value)
+    }
+    fn remove_secret(&self, platform: &str, connector: &str, key: &str) -> anyhow::Result<()> {
+        self.db.remove_secret(platform, connector, key)
+    }
+    fn stored_bytes(
+        &self,
+        platform: &str,
+        connector: &str,
+        except: Option<(connector_host::store::StoredKind, &str)>,
+    ) -> anyhow::Result<u64> {
+        self.db.stored_bytes(platform, connector, except)
+    }
+    fn secret_values(&self, platform: &str, connector: &str) -> anyhow::Result<Vec<String>> {
+        self.db.secret_values(platform, connector)
+    }
+    fn user(
+        &self,
+        platform: &str,
+        id: &str,
+    ) -> anyhow::Result<Option<connector_host::store::DirectoryUser>> {
+        ConnectorStore::user(&self.db, platform, id)
+    }
+    fn users_after(
+        &self,
+        platform: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> anyhow::Result<Vec<connector_host::store::DirectoryUser>> {
+        self.db.users_after(platform, after, limit)
+    }
+    fn log(
+        &self,
+        platform: &str,
+        connector: &str,
+        level: connector_host::store::LogLevel,
+        message: &str,
+    ) -> anyhow::Result<()> {
+        ConnectorStore::log(&self.db, platform, connector, level, message)
+    }
+    fn alert(&self, platform: &str, message: &str) -> anyhow::Result<()> {
+        self.db.alert(platform, message)
+    }
+    fn disabled(
+        &self,
+        platform: &str,
+        connector: &str,
+    ) -> anyhow::Result<Option<connector_host::store::Disabled>> {
+        self.db.disabled(platform, connector)
+    }
+    fn disable(&self, platform: &str, connector: &str, reason: &str) -> anyhow::Result<bool> {
+        self.db.disable(platform, connector, reason)
+    }
+    fn enable(&self, platform: &str, connector: &str) -> anyhow::Result<bool> {
+        self.db.enable(platform, connector)
+    }
+}
+
+/// What the LMS's database makes a call wait for is not the connector's doing: waiting does not count against its
+/// host-time budget (only the CPU its host calls use does), and a store that fails fails the call without counting
+/// towards disabling the connector.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_or_failing_store_is_not_held_against_the_connector() {
+    let world = World::new("resources-struggling-store");
+    let store = Arc::new(Struggling {
+        db: world.db.clone(),
+        wait: Duration::from_millis(100),
+        broken: Default::default(),
+    });
+    let limits = Limits {
+        host_time: Duration::from_millis(300),
+        failures_before_disable: 3,
+        ..Limits::default()
+    };
+    let mut grants = default_grants();
+    grants.connector = CONNECTOR.to_string();
+    let mut policy = Policy::new(CONNECTOR, grants, None).unwrap();
+    policy.outbound = OutboundConfig::new(vec![]);
+    policy.limits = limits;
+    let sandbox = Sandbox::new(&world.engine, HOSTILE_RESOURCES, store.clone(), policy).unwrap();
+
+    // Ten reads of 100 ms each: a second of waiting, far past 300 ms, yet hardly any CPU.
+    assert_eq!(
+        attack(&sandbox, "p1", "storm settings 10").await,
+        Ok("storm:done".to_string())
+    );
+    assert!(
+        sandbox.last_host_time() < Duration::from_millis(100),
+        "{:?}",
+        sandbox.last_host_time()
+    );
+
+    // The database fails: each call fails with the store's error, and the connector stays enabled.
+    store
+        .broken
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    for _ in 0..5 {
+        let error = attack(&sandbox, "p1", "storm settings 1")
+            .await
+            .unwrap_err();
+        assert!(
+            error.contains("the LMS's storage failed: canceling statement due to lock timeout"),
+            "{error}"
+        );
+    }
+    assert!(sandbox.disabled("p1").unwrap().is_none());
+    assert_eq!(sandbox.health("p1").consecutive_failures, 0);
+    assert!(
+        log_rows(&world, "p1")
+            .iter()
+            .filter(|l| l.contains("the LMS's storage failed"))
+            .count()
+            >= 5,
+        "each failure is in the connector log"
+    );
+
+    // It recovers: the next call succeeds.
+    store
+        .broken
+        .store(false, std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(
+        attack(&sandbox, "p1", "storm settings 1").await,
+        Ok("storm:done".to_string())
+    );
 }

@@ -14,7 +14,7 @@ use crate::bindings::v0_2_0::progress;
 use crate::progress::Refused;
 use crate::redact::{cut, redact};
 use crate::state::{Scope, StoreState};
-use crate::store::{DirectoryUser, LogLevel, StoredKind};
+use crate::store::{DirectoryUser, LogLevel, StoreFailed, StoredKind};
 use crate::untrusted::{Cleaner, Untrusted};
 use crate::wit;
 
@@ -35,8 +35,11 @@ fn check_size(key: &str, value: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn trap(e: anyhow::Error) -> wasmtime::Error {
-    wasmtime::Error::from_anyhow(e.context("the LMS's storage failed"))
+fn trap(error: anyhow::Error) -> wasmtime::Error {
+    wasmtime::Error::new(StoreFailed {
+        doing: "the LMS's storage failed",
+        error,
+    })
 }
 
 impl types::Host for StoreState {}
@@ -236,8 +239,11 @@ fn refused(r: Refused) -> wasmtime::Error {
     wasmtime::Error::new(r)
 }
 
-fn unrecorded(e: anyhow::Error) -> wasmtime::Error {
-    wasmtime::Error::from_anyhow(e.context("the LMS could not record the delivery's progress"))
+fn unrecorded(error: anyhow::Error) -> wasmtime::Error {
+    wasmtime::Error::new(StoreFailed {
+        doing: "the LMS could not record the delivery's progress",
+        error,
+    })
 }
 
 impl progress::Host for StoreState {

@@ -35,8 +35,9 @@ pub struct Limits {
     /// plus the map's own per-entry structures); a larger map is refused with a header error. With
     /// [`Limits::resources`], this bounds what a call's header maps hold: see [`Limits::header_bytes_bound`].
     pub header_map_bytes: usize,
-    /// Time a call may spend inside the host functions it calls (`settings`, `users`, `log`), on top of its CPU
-    /// budget in wasm; past it the call fails.
+    /// CPU time a call may spend inside the host functions it calls (`settings`, `users`, `log`), on top of its CPU
+    /// budget in wasm; past it the call fails. Waiting (for the LMS's database, a lock, a busy core) is bounded by
+    /// [`Limits::call_timeout`], not by this.
     pub host_time: Duration,
     /// Bytes of settings and secrets (keys and values) a connector may keep on one platform; a write past it is
     /// refused with an error.
@@ -191,7 +192,7 @@ impl std::fmt::Display for Exceeded {
         match self {
             Exceeded::HostTime(limit) => write!(
                 f,
-                "it spent more than {limit:?} in host calls (settings, users, log) and was stopped"
+                "it spent more than {limit:?} of CPU in host calls (settings, users, log) and was stopped"
             ),
             Exceeded::Deadline(limit) => write!(
                 f,

@@ -24,7 +24,7 @@ use crate::rates::{self, Buckets};
 use crate::redact::redact;
 use crate::scheduling;
 use crate::state::{Scope, SecretRules, StoreState};
-use crate::store::{ConnectorStore, Disabled, LogLevel};
+use crate::store::{ConnectorStore, Disabled, LogLevel, StoreFailed};
 use crate::surface::Surface;
 use crate::untrusted::{Cleaner, Untrusted};
 use crate::wit;
@@ -65,6 +65,14 @@ fn pooling(instances: u32) -> PoolingAllocationConfig {
 }
 
 /// Keeps the first and last bytes of a long message (a trap's wasm backtrace can run to thousands of frames).
+/// Whose fault a failed call is: only the connector's failures count towards disabling it.
+enum Fault {
+    /// The connector trapped, went past a limit or did not finish in time.
+    Connector,
+    /// The LMS's storage failed under one of its host functions ([`StoreFailed`]).
+    Host,
+}
+
 fn shorten(text: &str, max: usize) -> String {
     if text.len() <= max {
         return text.to_string();
@@ -542,23 +550,31 @@ impl Loaded {
                 );
             }
             let refused = scope.refused_writes;
-            Ok::<_, anyhow::Error>((
-                result.map_err(|e| match self.explain(&e) {
+            Ok::<_, anyhow::Error>(result.map(|value| (value, refused)).map_err(|e| {
+                let fault = match e.downcast_ref::<StoreFailed>() {
+                    Some(_) => Fault::Host,
+                    None => Fault::Connector,
+                };
+                let e = match self.explain(&e) {
                     Some(why) => anyhow::Error::from(e).context(why),
                     None => anyhow::Error::from(e),
-                }),
-                refused,
-            ))
+                };
+                (e, fault)
+            }))
+        };
+        let failed = |e: anyhow::Error| {
+            shorten(&format!("the connector failed during {what}: {e:#}"), 4_000)
         };
         let outcome = match tokio::time::timeout(self.limits.call_timeout, work).await {
-            Ok(Ok((Ok(value), refused))) => Ok((value, refused)),
-            Ok(Ok((Err(e), _))) | Ok(Err(e)) => Err(shorten(
-                &format!("the connector failed during {what}: {e:#}"),
-                4_000,
-            )),
-            Err(_) => Err(format!(
-                "the connector did not finish {what} within {:?}",
-                self.limits.call_timeout
+            Ok(Ok(Ok(done))) => Ok(done),
+            Ok(Ok(Err((e, fault)))) => Err((failed(e), fault)),
+            Ok(Err(e)) => Err((failed(e), Fault::Connector)),
+            Err(_) => Err((
+                format!(
+                    "the connector did not finish {what} within {:?}",
+                    self.limits.call_timeout
+                ),
+                Fault::Connector,
             )),
         };
         match outcome {
@@ -580,7 +596,7 @@ impl Loaded {
                 self.count_failure(platform_id, what);
                 Ok(value)
             }
-            Err(mut message) => {
+            Err((mut message, fault)) => {
                 let written = stderr.text();
                 if !written.is_empty() {
                     message.push_str(&format!("\n--- the component's stderr ---\n{written}"));
@@ -591,7 +607,11 @@ impl Loaded {
                     &self.secrets.prefixes,
                 );
                 self.note(platform_id, LogLevel::Error, &message);
-                self.count_failure(platform_id, what);
+                match fault {
+                    Fault::Connector => self.count_failure(platform_id, what),
+                    // The LMS's storage failing says nothing of the connector: disabling it would not help.
+                    Fault::Host => {}
+                }
                 Err(anyhow!(message))
             }
         }

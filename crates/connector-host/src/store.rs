@@ -54,6 +54,24 @@ pub enum StoredKind {
     Secret,
 }
 
+/// The LMS's storage failed inside a host function: the host's fault, not the connector's. The host function traps
+/// with it, so the call fails, but the failure does not count towards disabling the connector.
+#[derive(Debug)]
+pub(crate) struct StoreFailed {
+    /// What the host was doing, in words an admin understands.
+    pub doing: &'static str,
+    /// The store's error.
+    pub error: anyhow::Error,
+}
+
+impl std::fmt::Display for StoreFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {:#}", self.doing, self.error)
+    }
+}
+
+impl std::error::Error for StoreFailed {}
+
 /// A connector disabled on a platform after repeated failed calls: why, and since when.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Disabled {
