@@ -19,6 +19,12 @@
 //!
 //! The `rate_limit_scale` setting (operator or test) speeds every rate up by that factor, like the simulation's
 //! `time_scale`; `off` (or 0) turns pacing off (429s are still honoured).
+//!
+//! Slack's limits are per app and workspace. When several platforms are connected to one Slack workspace with the same
+//! app, each paces alone and their calls add up: the `rate_limit_share` setting (a fraction, 1 by default) gives the
+//! platform that share of every workspace-wide bucket, its burst and its rate (set 0.25 on each of four platforms
+//! sharing a workspace). The buckets of single conversations are not shared: each platform writes to its own
+//! learners' DMs.
 
 use crate::api::{HttpRequest, HttpResponse, SLACK_API, Transport, TransportError};
 use connector_api::Settings;
@@ -29,6 +35,8 @@ use std::collections::BTreeMap;
 pub const STATE_KEY: &str = "pacing.state";
 /// The settings key of the rate scale (a positive number, `off` or `0`).
 pub const SCALE_KEY: &str = "rate_limit_scale";
+/// The settings key of the platform's share of the workspace's limits (more than 0, at most 1).
+pub const SHARE_KEY: &str = "rate_limit_share";
 /// The settings key of the time a batch may spend, waiting included, in milliseconds.
 pub const BUDGET_KEY: &str = "batch_budget_ms";
 /// The default time budget of one batch. The host's wall-clock limit per call must be well above it.
@@ -150,6 +158,8 @@ pub struct Pacer {
     buckets: BTreeMap<String, Bucket>,
     /// Rates are multiplied by this; `None`: pacing off (429s still honoured).
     scale: Option<f64>,
+    /// The platform's share of the workspace-wide buckets.
+    share: f64,
     /// When the batch started (Unix ms).
     started: f64,
     /// How long the batch may take, waits included (ms).
@@ -169,6 +179,12 @@ impl Pacer {
                 Err(_) => Some(1.0),
             },
         };
+        // A share that is not a fraction in (0, 1] is ignored: the whole workspace's limits, as without one.
+        let share = settings
+            .get(SHARE_KEY)
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|s| s.is_finite() && *s > 0.0 && *s <= 1.0)
+            .unwrap_or(1.0);
         let budget_ms = settings
             .get(BUDGET_KEY)
             .and_then(|v| v.trim().parse::<f64>().ok())
@@ -181,6 +197,7 @@ impl Pacer {
         Pacer {
             buckets,
             scale,
+            share,
             started: now_ms,
             budget_ms,
             dirty: false,
@@ -192,9 +209,10 @@ impl Pacer {
         if !self.dirty {
             return;
         }
-        let scale = self.scale;
+        let (scale, share) = (self.scale, self.share);
         self.buckets.retain(|key, b| {
-            b.blocked_until > now_ms || refilled(b, limit(key), scale, now_ms) < usable(limit(key))
+            let l = shared_limit(key, share);
+            b.blocked_until > now_ms || refilled(b, l, scale, now_ms) < usable(l)
         });
         if let Ok(v) = serde_json::to_string(&self.buckets) {
             let _ = settings.set(STATE_KEY, &v);
@@ -230,7 +248,7 @@ impl Pacer {
             };
         };
         for key in keys {
-            let l = limit(key);
+            let l = shared_limit(key, self.share);
             let tokens = self
                 .buckets
                 .get(key)
@@ -243,7 +261,7 @@ impl Pacer {
             return Permit::Wait(wait);
         }
         for key in keys {
-            let l = limit(key);
+            let l = shared_limit(key, self.share);
             let tokens = self
                 .buckets
                 .get(key)
@@ -275,6 +293,19 @@ impl Pacer {
             );
         }
         self.dirty = true;
+    }
+}
+
+/// The limit of the bucket `key` for a platform with `share` of the workspace's limits: a share of the burst and the
+/// rate of a workspace-wide bucket; a conversation's bucket whole.
+fn shared_limit(key: &str, share: f64) -> Limit {
+    let l = limit(key);
+    if key.starts_with("chat.postMessage#") {
+        return l;
+    }
+    Limit {
+        capacity: l.capacity * share,
+        per_minute: l.per_minute * share,
     }
 }
 
@@ -466,6 +497,44 @@ mod tests {
         };
         assert!((ms - 60_000.0 / 50.0 / 0.99).abs() < 1.0, "{ms}");
         assert_eq!(p.acquire(&keys, ms), Permit::Go);
+    }
+
+    #[test]
+    fn a_share_of_the_workspace_divides_its_bursts_and_rates_but_not_a_conversation_s() {
+        let mut s = MemorySettings::default();
+        s.set(SCALE_KEY, "60").unwrap();
+        s.set(SHARE_KEY, "0.1").unwrap();
+        let mut p = Pacer::load(&s, 0.0);
+        // conversations.open: 50 at once and 50 a minute; a tenth is 5 at once, less the 2 kept in reserve…
+        let open = vec!["conversations.open".to_string()];
+        for _ in 0..3 {
+            assert_eq!(p.acquire(&open, 0.0), Permit::Go);
+        }
+        // …then 5 a minute, 60 times faster: one call every 200 ms.
+        let Permit::Wait(ms) = p.acquire(&open, 0.0) else {
+            panic!("the shared burst is spent")
+        };
+        assert!((ms - 200.0 / 0.99).abs() < 0.5, "{ms}");
+        // The workspace's posts: a tenth of 300, less the reserve; each conversation keeps its own bucket.
+        let post = |channel: usize| {
+            vec![
+                conversation_key(&format!("D{channel}")),
+                POST_WORKSPACE.to_string(),
+            ]
+        };
+        for channel in 0..28 {
+            assert_eq!(p.acquire(&post(channel), 0.0), Permit::Go, "{channel}");
+        }
+        assert!(matches!(p.acquire(&post(28), 0.0), Permit::Wait(_)));
+        // A share that is not a fraction in (0, 1] is ignored.
+        for share in ["0", "-1", "1.5", "NaN", "a tenth"] {
+            s.set(SHARE_KEY, share).unwrap();
+            let mut p = Pacer::load(&s, 0.0);
+            for _ in 0..48 {
+                assert_eq!(p.acquire(&open, 0.0), Permit::Go, "{share}");
+            }
+            assert!(matches!(p.acquire(&open, 0.0), Permit::Wait(_)), "{share}");
+        }
     }
 
     #[test]
