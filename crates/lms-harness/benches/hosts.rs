@@ -14,6 +14,9 @@
 //! [--only STORE]` (`--database`: the PostgreSQL database to make schemas in, the project machine's by default;
 //! `--only`: the throughput of one store alone, no takeover.)
 
+#[path = "../tests/support/temp_dir.rs"]
+mod temp_dir;
+
 use lms::db::Db;
 use lms::integration::Lms;
 use lms::sql::Location;
@@ -24,6 +27,7 @@ use slack_sim::SimHandle;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use temp_dir::TempDir;
 
 struct Options {
     runs: usize,
@@ -71,24 +75,6 @@ fn binary() -> PathBuf {
         path.display()
     );
     path
-}
-
-struct Dir(PathBuf);
-
-impl Dir {
-    fn new(name: &str) -> Dir {
-        let dir =
-            std::env::temp_dir().join(format!("lms-bench-hosts-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Dir(dir)
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// A store under test: a SQLite data folder, or a PostgreSQL schema.
@@ -183,7 +169,7 @@ async fn throughput(store: Store, hosts: usize, o: &Options) -> f64 {
     let sim = slack_sim::start(([127, 0, 0, 1], 0).into(), config.clone())
         .await
         .unwrap();
-    let dirs: Vec<Dir> = (0..hosts).map(|i| Dir::new(&format!("h{i}"))).collect();
+    let dirs: Vec<TempDir> = (0..hosts).map(|i| TempDir::new(&format!("h{i}"))).collect();
     // SQLite: every host on the first folder's file. PostgreSQL: a folder each, with the same key.
     let folder = |i: usize| match store {
         Store::Sqlite => &dirs[0].0,
@@ -265,7 +251,7 @@ async fn takeover(prefix: &[&str], o: &Options) -> f64 {
     let sim = slack_sim::start(([127, 0, 0, 1], 0).into(), config.clone())
         .await
         .unwrap();
-    let (a, b) = (Dir::new("takeover-a"), Dir::new("takeover-b"));
+    let (a, b) = (TempDir::new("takeover-a"), TempDir::new("takeover-b"));
     {
         let lms = open_lms(&store.location(&a.0), &a.0, &sim.base_url());
         let o = Options {

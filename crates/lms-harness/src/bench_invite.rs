@@ -72,6 +72,18 @@ pub struct Seeded {
     pub matched: usize,
 }
 
+/// The id and e-mail address of the learner matched to the workspace's member `i` (the address in other letter case
+/// for every tenth).
+pub fn learner(i: usize) -> (String, String) {
+    let email = format!("learner{i}@big.example");
+    let email = if i % 10 == 3 {
+        email.to_uppercase()
+    } else {
+        email
+    };
+    (format!("learner-{i:05}"), email)
+}
+
 /// Creates the platform (available, configured with the simulated app's credentials), its admin, `matched`
 /// learners whose addresses are those of the workspace's members (in other letter case for every tenth), `unmatched`
 /// learners with no Slack account, and the session.
@@ -116,13 +128,7 @@ pub fn seed_on(
     )?;
     let mut learners = Vec::with_capacity(matched + unmatched);
     for i in members {
-        let email = format!("learner{i}@big.example");
-        let email = if i % 10 == 3 {
-            email.to_uppercase()
-        } else {
-            email
-        };
-        let id = format!("learner-{i:05}");
+        let (id, email) = learner(i);
         db.upsert_user(platform, &user(id.clone(), email, Role::Learner))?;
         learners.push(id);
     }

@@ -9,11 +9,15 @@
 //! per kill, the rest of the batch having been recorded as it went. Two runners started at once on one data folder
 //! share it without a duplicate, without dying, and without taking each other's live batch.
 
+#[path = "support/statuses.rs"]
+mod statuses;
+
 use lms::db::Db;
 use lms_harness::bench_invite as bench;
 use lms_harness::connector::DataDir;
 use serde_json::Value;
 use slack_sim::{Fault, SimHandle};
+use statuses::statuses;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
@@ -36,17 +40,6 @@ fn run_outbox(dir: &Path, slack_url: &str, log: &str) -> Child {
 
 fn open(dir: &Path) -> Db {
     DataDir::open_db(dir, false).unwrap()
-}
-
-fn statuses(db: &Db) -> Vec<(String, i64)> {
-    let conn = db.conn();
-    let mut stmt = conn
-        .prepare("SELECT status, COUNT(*) FROM deliveries GROUP BY status ORDER BY status")
-        .unwrap();
-    stmt.query_map((), |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
 }
 
 /// Deliveries whose outcome is unknown: in flight, announced as posting.

@@ -13,6 +13,9 @@
 #[path = "support/temp_dir.rs"]
 mod temp_dir;
 
+#[path = "support/statuses.rs"]
+mod statuses;
+
 use lms::db::Db;
 use lms::integration::Lms;
 use lms::scheduler::{Schedule, StepDraft};
@@ -22,6 +25,7 @@ use lms::workers::{OutboxConfig, SystemClock, Workers};
 use lms_harness::bench_invite as bench;
 use lms_harness::connector::{ConnectorSpec, DataDir};
 use slack_sim::SimHandle;
+use statuses::statuses;
 use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
@@ -103,17 +107,6 @@ fn leases_of(db: &Db, pid: u32) -> i64 {
             lms::sql::params![format!("%:{pid}:%"), lms::db::now()],
             |r| r.get(0),
         )
-        .unwrap()
-}
-
-fn statuses(db: &Db) -> Vec<(String, i64)> {
-    let conn = db.conn();
-    let mut stmt = conn
-        .prepare("SELECT status, COUNT(*) FROM deliveries GROUP BY status ORDER BY status")
-        .unwrap();
-    stmt.query_map((), |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
         .unwrap()
 }
 
