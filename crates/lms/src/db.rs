@@ -291,6 +291,13 @@ CREATE TABLE runners (
     seen_at INTEGER NOT NULL
 );
 "#,
+    // Claims read only what they take: the first due delivery of a platform, then a batch of its notification, each
+    // along an index in the claim's order (without them, every claim read and sorted the platform's or the
+    // notification's whole history).
+    r#"
+CREATE INDEX deliveries_next_due ON deliveries (platform_id, status, next_attempt_at, notification_id);
+CREATE INDEX deliveries_claim_order ON deliveries (platform_id, notification_id, status, next_attempt_at, user_id);
+"#,
 ];
 
 /// What keeps the connector quotas and the retention of log and audit rows cheap: a running total of the bytes

@@ -160,15 +160,14 @@ pub const TOO_LATE: &str = "too_late";
 /// queue instead of holding the worker.
 const WAIT_FOR_MESSAGE_MS: u64 = 30_000;
 use crate::sql::{OptionalExtension, named_params, params};
+use rusqlite::ToSql;
 
-/// The one condition of a delivery a runner may claim (SQL, with the parameters `:at` and `:now`): queued and due at
-/// `:at`, or left in flight by a runner whose lease had expired by `:now`.
-macro_rules! claimable {
-    () => {
-        "((status = 'queued' AND next_attempt_at <= :at)
-          OR (status = 'in_flight' AND (lease_expires_at IS NULL OR lease_expires_at < :now)))"
-    };
-}
+/// The conditions of a delivery a runner may claim (SQL, with the parameters `:at` and `:now`), kept apart so that each
+/// is looked up along an index: queued and due at `:at`…
+const DUE_QUEUED: &str = "status = 'queued' AND next_attempt_at <= :at";
+/// …or left in flight by a runner whose lease had expired by `:now`.
+const DUE_ABANDONED: &str =
+    "status = 'in_flight' AND (lease_expires_at IS NULL OR lease_expires_at < :now)";
 
 /// Recipients handed to the connector in one call (the default of [`crate::workers::OutboxConfig`]).
 pub const BATCH: usize = 50;
@@ -684,18 +683,23 @@ impl Outbox {
         // whose lease expired still be claiming, the two take different rows.
         let tx = conn.write_rows()?;
         let t = now();
-        let notification: Option<String> = tx
-            .query_row(
-                concat!(
-                    "SELECT notification_id FROM deliveries WHERE platform_id = :platform AND ",
-                    claimable!(),
-                    " ORDER BY next_attempt_at, notification_id LIMIT 1"
-                ),
-                named_params! {":platform": platform_id, ":at": at, ":now": t},
-                |r| r.get(0),
-            )
-            .optional()?;
-        let Some(notification) = notification else {
+        // Queued deliveries and those left in flight are looked up apart, each along an index in the claim's order,
+        // so that a claim reads the rows it takes (and the first one's notification), never the platform's whole
+        // history of sent deliveries.
+        let mut first: Option<(i64, String)> = None;
+        // Each condition with its one parameter: `:at` for the queued ones, `:now` for those left in flight.
+        let conditions = [(DUE_QUEUED, ":at", at), (DUE_ABANDONED, ":now", t)];
+        for (due, instant, value) in conditions {
+            let found: Option<(i64, String)> = tx
+                .query_row(
+                    &first_due_sql(due),
+                    &[(":platform", &platform_id as &dyn ToSql), (instant, &value)][..],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            first = first.into_iter().chain(found).min();
+        }
+        let Some((_, notification)) = first else {
             return Ok(None);
         };
         let revision: Option<i64> = tx
@@ -707,38 +711,42 @@ impl Outbox {
                 |r| r.get(0),
             )
             .optional()?;
-        let claimed: Vec<Claimed> = {
+        let mut claimed: Vec<(i64, Claimed)> = Vec::new();
+        for (due, instant, value) in conditions {
             let mut stmt = tx.prepare(&format!(
                 "{}{}",
-                concat!(
-                    "SELECT id, user_id, mandatory, attempts + 1, posting_since, status = 'in_flight' FROM deliveries
-                     WHERE platform_id = :platform AND notification_id = :notification AND ",
-                    claimable!(),
-                    " ORDER BY next_attempt_at, user_id LIMIT :batch"
-                ),
+                batch_sql(due),
                 crate::sql::dialect::lock_rows(tx.kind())
             ))?;
             let rows = stmt.query_map(
-                named_params! {
-                    ":platform": platform_id,
-                    ":notification": notification,
-                    ":at": at,
-                    ":now": t,
-                    ":batch": batch as i64,
-                },
+                &[
+                    (":platform", &platform_id as &dyn ToSql),
+                    (":notification", &notification),
+                    (instant, &value),
+                    (":batch", &(batch as i64)),
+                ][..],
                 |r| {
-                    Ok(Claimed {
-                        delivery_id: r.get(0)?,
-                        user_id: r.get(1)?,
-                        mandatory: r.get(2)?,
-                        attempt: r.get(3)?,
-                        earlier_post: r.get(4)?,
-                        taken_over: r.get(5)?,
-                    })
+                    Ok((
+                        r.get(0)?,
+                        Claimed {
+                            delivery_id: r.get(1)?,
+                            user_id: r.get(2)?,
+                            mandatory: r.get(3)?,
+                            attempt: r.get(4)?,
+                            earlier_post: r.get(5)?,
+                            taken_over: r.get(6)?,
+                        },
+                    ))
                 },
             )?;
-            rows.collect::<rusqlite::Result<_>>()?
-        };
+            for row in rows {
+                claimed.push(row?);
+            }
+        }
+        // The first `batch` of both, in the claim's order; the rows left out are only read (on PostgreSQL, locked
+        // until this transaction ends).
+        claimed.sort_by(|(a, x), (b, y)| (a, &x.user_id).cmp(&(b, &y.user_id)));
+        let claimed: Vec<Claimed> = claimed.into_iter().take(batch).map(|(_, c)| c).collect();
         {
             let mut update = tx.prepare(
                 "UPDATE deliveries SET status = 'in_flight', attempts = attempts + 1, lease_owner = ?2,
@@ -767,6 +775,24 @@ impl Outbox {
             claimed,
         )))
     }
+}
+
+/// The first delivery of a platform due under the condition `due` ([`DUE_QUEUED`] or [`DUE_ABANDONED`]), in the
+/// claim's order: when it is due, and its notification.
+fn first_due_sql(due: &str) -> String {
+    format!(
+        "SELECT next_attempt_at, notification_id FROM deliveries WHERE platform_id = :platform AND {due}
+         ORDER BY next_attempt_at, notification_id LIMIT 1"
+    )
+}
+
+/// Up to `:batch` deliveries of a notification due under the condition `due`, in the claim's order.
+fn batch_sql(due: &str) -> String {
+    format!(
+        "SELECT next_attempt_at, id, user_id, mandatory, attempts + 1, posting_since, status = 'in_flight'
+         FROM deliveries WHERE platform_id = :platform AND notification_id = :notification AND {due}
+         ORDER BY next_attempt_at, user_id LIMIT :batch"
+    )
 }
 
 /// Whether a learner has a notification preference on (the default).
@@ -1691,10 +1717,8 @@ pub fn next_due(db: &crate::db::Db, platform: Option<&str>) -> Result<Option<i64
 /// Platforms with deliveries due at `at`, or left in flight by a runner whose lease expired.
 pub fn due_platforms(db: &crate::db::Db, at: i64) -> Result<Vec<String>> {
     let conn = db.conn();
-    let mut stmt = conn.prepare(concat!(
-        "SELECT DISTINCT platform_id FROM deliveries WHERE ",
-        claimable!(),
-        " ORDER BY platform_id"
+    let mut stmt = conn.prepare(&format!(
+        "SELECT DISTINCT platform_id FROM deliveries WHERE ({DUE_QUEUED}) OR ({DUE_ABANDONED}) ORDER BY platform_id"
     ))?;
     let rows = stmt.query_map(named_params! {":at": at, ":now": now()}, |r| r.get(0))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -1778,6 +1802,39 @@ mod tests {
         );
         let (batch, claimed) = claim(1_000, 50).unwrap();
         assert_eq!((batch.notification.as_str(), claimed.len()), ("later", 5));
+    }
+
+    #[test]
+    fn a_claim_reads_along_indexes_never_the_whole_history() {
+        let outbox = outbox(1);
+        let conn = outbox.db().conn();
+        if conn.kind() != crate::sql::Kind::Sqlite {
+            // PostgreSQL's plans follow its statistics (a table this small is read whole): the same indexes serve it.
+            return;
+        }
+        for (due, instant) in [(DUE_QUEUED, ":at"), (DUE_ABANDONED, ":now")] {
+            let first: &[(&str, &dyn ToSql)] = &[(":platform", &"p"), (instant, &0)];
+            let batch: &[(&str, &dyn ToSql)] = &[
+                (":platform", &"p"),
+                (":notification", &"n"),
+                (instant, &0),
+                (":batch", &50),
+            ];
+            for (sql, params) in [(first_due_sql(due), first), (batch_sql(due), batch)] {
+                let plan: Vec<String> = conn
+                    .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                    .unwrap()
+                    .query_map(params, |r| r.get::<_, String>(3))
+                    .unwrap()
+                    .collect::<Result<_, _>>()
+                    .unwrap();
+                assert!(
+                    plan.iter()
+                        .all(|step| step.starts_with("SEARCH") && step.contains("INDEX")),
+                    "{sql}: {plan:?}"
+                );
+            }
+        }
     }
 
     fn posting_since(outbox: &Outbox, user: &str) -> Option<i64> {
