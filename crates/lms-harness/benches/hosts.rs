@@ -29,39 +29,27 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use temp_dir::TempDir;
 
+/// `cargo bench -p lms-harness --bench hosts -- [OPTIONS]`.
+#[derive(clap::Parser)]
 struct Options {
+    /// Interleaved runs of each store and number of hosts.
+    #[arg(long, default_value_t = 3)]
     runs: usize,
+    /// Platforms, each with its own learners.
+    #[arg(long, default_value_t = 10)]
     platforms: usize,
+    /// Learners per platform.
+    #[arg(long, default_value_t = 500)]
     learners: usize,
-    /// Only the stores whose name contains this (`SQLite`, `PostgreSQL`), and no takeover when given.
+    /// Only the stores whose name contains this (`SQLite`, `PostgreSQL`), and no takeover.
+    #[arg(long)]
     only: Option<String>,
-}
-
-fn options() -> Options {
-    let mut o = Options {
-        runs: 3,
-        platforms: 10,
-        learners: 500,
-        only: None,
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let mut value = || args.next().unwrap_or_else(|| panic!("{arg} needs a value"));
-        match arg.as_str() {
-            "--runs" => o.runs = value().parse().expect("--runs N"),
-            "--platforms" => o.platforms = value().parse().expect("--platforms N"),
-            "--learners" => o.learners = value().parse().expect("--learners N"),
-            "--only" => o.only = Some(value()),
-            // Read by `Scratch` (the database schemas are made in).
-            "--database" => {
-                // SAFETY: set before any thread of this benchmark starts.
-                unsafe { std::env::set_var("LMS_TEST_POSTGRES", value()) }
-            }
-            "--bench" => {}
-            other => panic!("unknown option {other}"),
-        }
-    }
-    o
+    /// The PostgreSQL database the schemas are made in (the project machine's by default).
+    #[arg(long)]
+    database: Option<String>,
+    /// Added by `cargo bench`.
+    #[arg(long, hide = true)]
+    bench: bool,
 }
 
 /// The `lms-harness` binary of this build (beside the bench's own executable).
@@ -259,6 +247,8 @@ async fn takeover(prefix: &[&str], o: &Options) -> f64 {
             platforms,
             learners,
             only: None,
+            database: None,
+            bench: false,
         };
         seed(&lms, &config, &o, &(scale / platforms as f64).to_string()).await;
     }
@@ -296,9 +286,22 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() {
-    let o = options();
+fn main() {
+    let o = <Options as clap::Parser>::parse();
+    if let Some(url) = &o.database {
+        // Read by `Scratch` (the database schemas are made in).
+        // SAFETY: no other thread of this process exists yet.
+        unsafe { std::env::set_var("LMS_TEST_POSTGRES", url) }
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(run(o));
+}
+
+async fn run(o: Options) {
     binary();
     if Scratch::new("bench_probe").is_none() {
         eprintln!("PostgreSQL is needed for this benchmark");

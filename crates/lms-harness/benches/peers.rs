@@ -37,44 +37,32 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use temp_dir::TempDir;
 
+/// `cargo bench -p lms-harness --bench peers -- [OPTIONS]`.
+#[derive(clap::Parser)]
 struct Options {
+    /// Interleaved rounds, each running every system once per core setting.
+    #[arg(long, default_value_t = 3)]
     runs: usize,
+    /// Learners invited, all matched in the simulated workspace.
+    #[arg(long, default_value_t = 10_000)]
     learners: usize,
-    /// Cores the systems run on: 2 (not pinned) or 1 (`taskset -c 0`).
+    /// The core settings, in turn: 2 (not pinned) and 1 (pinned to CPU 0 with `taskset`).
+    #[arg(long, value_delimiter = ',', default_values_t = [2, 1], value_parser = core_setting)]
     cores: Vec<usize>,
     /// Only the systems whose name contains this.
+    #[arg(long)]
     only: Option<String>,
+    /// Added by `cargo bench`.
+    #[arg(long, hide = true)]
+    bench: bool,
 }
 
-fn options() -> Options {
-    let mut o = Options {
-        runs: 3,
-        learners: 10_000,
-        cores: vec![2, 1],
-        only: None,
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let mut value = || args.next().unwrap_or_else(|| panic!("{arg} needs a value"));
-        match arg.as_str() {
-            "--runs" => o.runs = value().parse().expect("--runs N"),
-            "--learners" => o.learners = value().parse().expect("--learners N"),
-            "--cores" => {
-                o.cores = value()
-                    .split(',')
-                    .map(|c| match c.trim() {
-                        "1" => 1,
-                        "2" => 2,
-                        other => panic!("--cores takes 1 and 2, not {other}"),
-                    })
-                    .collect()
-            }
-            "--only" => o.only = Some(value()),
-            "--bench" => {}
-            other => panic!("unknown option {other}"),
-        }
+fn core_setting(value: &str) -> Result<usize, String> {
+    match value.trim() {
+        "1" => Ok(1),
+        "2" => Ok(2),
+        other => Err(format!("1 or 2, not {other}")),
     }
-    o
 }
 
 /// A system under test.
@@ -429,7 +417,7 @@ fn median(mut values: Vec<f64>) -> f64 {
 
 #[tokio::main]
 async fn main() {
-    let o = options();
+    let o = <Options as clap::Parser>::parse();
     let systems: Vec<System> = SYSTEMS
         .into_iter()
         .filter(|s| {

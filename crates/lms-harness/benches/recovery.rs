@@ -22,34 +22,24 @@ const TIME_SCALE: f64 = 60.0;
 const ANNOUNCED: &str =
     "SELECT COUNT(*) FROM deliveries WHERE status = 'in_flight' AND posting_since IS NOT NULL";
 
+/// `cargo bench -p lms-harness --bench recovery -- [OPTIONS]`.
+#[derive(clap::Parser)]
 struct Options {
+    /// Another build of `lms-harness` (such as the previous release), run side by side, alternating with this one.
+    #[arg(long)]
     before: Option<PathBuf>,
+    /// Runs of each build.
+    #[arg(long, default_value_t = 3)]
     runs: usize,
+    /// Members of the workspace, all invited.
+    #[arg(long, default_value_t = 400)]
     learners: usize,
+    /// Messages out before the kill.
+    #[arg(long, default_value_t = 120)]
     kill_after: usize,
-}
-
-fn options() -> Options {
-    let mut o = Options {
-        before: None,
-        runs: 3,
-        learners: 400,
-        kill_after: 120,
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let mut value = || args.next().unwrap_or_else(|| panic!("{arg} needs a value"));
-        match arg.as_str() {
-            "--before" => o.before = Some(PathBuf::from(value())),
-            "--runs" => o.runs = value().parse().expect("--runs N"),
-            "--learners" => o.learners = value().parse().expect("--learners N"),
-            "--kill-after" => o.kill_after = value().parse().expect("--kill-after N"),
-            // What `cargo bench` adds.
-            "--bench" => {}
-            other => panic!("unknown option {other}"),
-        }
-    }
-    o
+    /// Added by `cargo bench`.
+    #[arg(long, hide = true)]
+    bench: bool,
 }
 
 /// One measured recovery.
@@ -200,7 +190,7 @@ fn row(label: &str, runs: &[Recovery]) -> String {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let o = options();
+    let o = <Options as clap::Parser>::parse();
     let this = PathBuf::from(env!("CARGO_BIN_EXE_lms-harness"));
     let mut mine = Vec::new();
     let mut theirs = Vec::new();
