@@ -64,7 +64,6 @@ fn pooling(instances: u32) -> PoolingAllocationConfig {
     pool
 }
 
-/// Keeps the first and last bytes of a long message (a trap's wasm backtrace can run to thousands of frames).
 /// Whose fault a failed call is: only the connector's failures count towards disabling it.
 enum Fault {
     /// The connector trapped, went past a limit or did not finish in time.
@@ -73,6 +72,7 @@ enum Fault {
     Host,
 }
 
+/// Keeps the first and last bytes of a long message (a trap's wasm backtrace can run to thousands of frames).
 fn shorten(text: &str, max: usize) -> String {
     if text.len() <= max {
         return text.to_string();
