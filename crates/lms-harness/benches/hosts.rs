@@ -17,12 +17,16 @@
 #[path = "../tests/support/temp_dir.rs"]
 mod temp_dir;
 
+#[path = "../tests/support/rows.rs"]
+mod rows;
+
 use lms::db::Db;
 use lms::integration::Lms;
 use lms::sql::Location;
 use lms::sql::scratch::Scratch;
 use lms_harness::bench_invite as bench;
 use lms_harness::connector::{ConnectorSpec, DataDir};
+use rows::pairs;
 use slack_sim::SimHandle;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -195,27 +199,15 @@ async fn throughput(store: Store, hosts: usize, o: &Options) -> f64 {
         let db =
             Db::open_at_with_key_file(&store.location(&dirs[0].0), &DataDir::key_file(&dirs[0].0))
                 .unwrap();
-        let conn = db.conn();
-        let mut stmt = conn.prepare("SELECT COALESCE(reason_code, '-'), COUNT(*) FROM deliveries WHERE attempts > 1 GROUP BY 1").unwrap();
-        let retried: Vec<(String, i64)> = stmt
-            .query_map((), |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
+        let retried: Vec<(String, i64)> = pairs(
+            &db.conn(),
+            "SELECT COALESCE(reason_code, '-'), COUNT(*) FROM deliveries WHERE attempts > 1 GROUP BY 1",
+        );
         eprintln!("  retried: {retried:?}");
-        drop(stmt);
-        drop(conn);
-        let log_conn = db.log_conn();
-        let mut stmt = log_conn
-            .prepare(
-                "SELECT level, message FROM connector_log WHERE level IN ('warn', 'error') LIMIT 5",
-            )
-            .unwrap();
-        let log: Vec<(String, String)> = stmt
-            .query_map((), |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
+        let log: Vec<(String, String)> = pairs(
+            &db.log_conn(),
+            "SELECT level, message FROM connector_log WHERE level IN ('warn', 'error') LIMIT 5",
+        );
         eprintln!("  log: {log:?}");
     }
     let sent = bench::app_message_total(&sim);

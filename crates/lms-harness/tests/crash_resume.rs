@@ -9,6 +9,9 @@
 //! per kill, the rest of the batch having been recorded as it went. Two runners started at once on one data folder
 //! share it without a duplicate, without dying, and without taking each other's live batch.
 
+#[path = "support/rows.rs"]
+mod rows;
+
 #[path = "support/statuses.rs"]
 mod statuses;
 

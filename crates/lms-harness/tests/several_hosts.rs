@@ -20,6 +20,9 @@
 #[path = "support/temp_dir.rs"]
 mod temp_dir;
 
+#[path = "support/rows.rs"]
+mod rows;
+
 #[path = "support/statuses.rs"]
 mod statuses;
 
@@ -31,6 +34,7 @@ use lms::sql::scratch::Scratch;
 use lms::workers::{OutboxConfig, SystemClock, Workers};
 use lms_harness::bench_invite as bench;
 use lms_harness::connector::{ConnectorSpec, DataDir};
+use rows::pairs;
 use slack_sim::SimHandle;
 use statuses::statuses;
 use std::path::Path;
@@ -209,19 +213,11 @@ async fn three_hosts_two_killed_deliver_every_invitation_exactly_once_within_sla
         let err = std::fs::read_to_string(dirs[i].0.join(format!("host{i}.err"))).unwrap();
         assert!(status.success(), "host {i}: {err}");
     }
-    let reasons: Vec<(String, i64)> = {
-        let conn = db.conn();
-        let mut stmt = conn
-            .prepare(
-                "SELECT COALESCE(reason_code, '') || ': ' || COALESCE(reason, ''), COUNT(*) FROM deliveries
-                 WHERE status <> 'sent' GROUP BY 1",
-            )
-            .unwrap();
-        stmt.query_map((), |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap()
-    };
+    let reasons: Vec<(String, i64)> = pairs(
+        &db.conn(),
+        "SELECT COALESCE(reason_code, '') || ': ' || COALESCE(reason, ''), COUNT(*) FROM deliveries
+         WHERE status <> 'sent' GROUP BY 1",
+    );
     assert_eq!(
         statuses(&db),
         vec![("sent".to_string(), total as i64)],
