@@ -94,42 +94,37 @@ impl System {
         }
     }
 
-    /// The peer's command on the job file `job`, with its scratch folder `dir`.
-    fn peer(self, job: &Path, dir: &Path) -> Command {
+    /// The peer's command on the job file `job`, with its scratch folder `dir`, on `cores` ([`on_cores`]).
+    fn peer(self, job: &Path, dir: &Path, cores: usize) -> Command {
         let peers = peers_dir();
-        let python = || {
-            let mut c = Command::new(peers.join(".venv/bin/python"));
-            c.current_dir(&peers);
-            c
-        };
-        let mut command = match self {
+        let python = peers.join(".venv/bin/python");
+        let (program, script) = match self {
             System::Product => unreachable!("the product is not a peer"),
-            System::SdkSync => {
-                let mut c = python();
-                c.arg("slack_sdk_sync.py").arg(job);
-                c
-            }
-            System::SdkSyncSqlite => {
-                let mut c = python();
-                c.arg("slack_sdk_sync.py")
-                    .arg(job)
-                    .arg("--sqlite")
-                    .arg(dir.join("outcomes.sqlite3"));
-                c
-            }
-            System::SdkAsync => {
-                let mut c = python();
-                c.arg("slack_sdk_async.py").arg(job);
-                c
-            }
-            System::WebApi => {
-                let mut c = Command::new("node");
-                c.current_dir(&peers).arg("web_api.mjs").arg(job);
-                c
-            }
+            System::SdkSync | System::SdkSyncSqlite => (python, "slack_sdk_sync.py"),
+            System::SdkAsync => (python, "slack_sdk_async.py"),
+            System::WebApi => (PathBuf::from("node"), "web_api.mjs"),
         };
-        command.env("PYTHONDONTWRITEBYTECODE", "1");
+        let mut command = on_cores(program, cores);
         command
+            .current_dir(&peers)
+            .arg(script)
+            .arg(job)
+            .env("PYTHONDONTWRITEBYTECODE", "1");
+        if self == System::SdkSyncSqlite {
+            command.arg("--sqlite").arg(dir.join("outcomes.sqlite3"));
+        }
+        command
+    }
+}
+
+/// A command running `program` on `cores`: pinned to CPU 0 with `taskset` when 1, free when 2.
+fn on_cores(program: impl AsRef<std::ffi::OsStr>, cores: usize) -> Command {
+    if cores == 1 {
+        let mut pinned = Command::new("taskset");
+        pinned.args(["-c", "0"]).arg(program);
+        pinned
+    } else {
+        Command::new(program)
     }
 }
 
@@ -196,26 +191,8 @@ struct Measure {
     cpu: f64,
 }
 
-/// Runs `command` (pinned to CPU 0 when `cores` is 1) to its end, its output in `dir`; its wall and CPU time.
-fn measure(command: Command, cores: usize, dir: &Path) -> (Measure, String) {
-    let mut command = if cores == 1 {
-        let mut pinned = Command::new("taskset");
-        pinned
-            .args(["-c", "0"])
-            .arg(command.get_program())
-            .args(command.get_args());
-        if let Some(cwd) = command.get_current_dir() {
-            pinned.current_dir(cwd);
-        }
-        for (k, v) in command.get_envs() {
-            if let Some(v) = v {
-                pinned.env(k, v);
-            }
-        }
-        pinned
-    } else {
-        command
-    };
+/// Runs `command` to its end, its output in `dir`; its wall and CPU time.
+fn measure(mut command: Command, dir: &Path) -> (Measure, String) {
     let out = dir.join("stdout");
     let err = dir.join("stderr");
     command
@@ -293,13 +270,13 @@ async fn product(o: &Options, cores: usize) -> (Measure, Value) {
             .unwrap();
         assert_eq!(bench::invite(&lms, "bench-1", &seeded).unwrap(), o.learners);
     }
-    let mut command = Command::new(binary());
+    let mut command = on_cores(binary(), cores);
     command
         .args(["deliveries", "--run", "--summary", "--json", "--data"])
         .arg(&dir.0)
         .args(["--slack-url", &sim.base_url()]);
     let scratch = dir.0.clone();
-    let (measure, _) = tokio::task::spawn_blocking(move || measure(command, cores, &scratch))
+    let (measure, _) = tokio::task::spawn_blocking(move || measure(command, &scratch))
         .await
         .unwrap();
     check_messages(&sim, o.learners, System::Product);
@@ -398,9 +375,9 @@ async fn peer(system: System, o: &Options, cores: usize, payload: &Value) -> Mea
         .unwrap(),
     )
     .unwrap();
-    let command = system.peer(&job, &dir.0);
+    let command = system.peer(&job, &dir.0, cores);
     let scratch = dir.0.clone();
-    let (measure, said) = tokio::task::spawn_blocking(move || measure(command, cores, &scratch))
+    let (measure, said) = tokio::task::spawn_blocking(move || measure(command, &scratch))
         .await
         .unwrap();
     let counts: Value = serde_json::from_str(said.trim()).unwrap_or_else(|e| panic!("{said}: {e}"));
