@@ -85,6 +85,8 @@ pub struct Limit {
 
 /// The workspace-wide bucket of `chat.postMessage`.
 pub const POST_WORKSPACE: &str = "chat.postMessage@workspace";
+/// What the key of one conversation's bucket starts with (the channel follows).
+const CONVERSATION_PREFIX: &str = "chat.postMessage#";
 
 /// Slack's limit of a method (by tier), as calls per minute; unknown methods are treated as Tier 3.
 pub fn tier_per_minute(method: &str) -> f64 {
@@ -112,7 +114,7 @@ pub fn limit(key: &str) -> Limit {
             capacity: 300.0,
             per_minute: 300.0,
         }
-    } else if key.starts_with("chat.postMessage#") {
+    } else if key.starts_with(CONVERSATION_PREFIX) {
         Limit {
             capacity: 3.0,
             per_minute: 60.0,
@@ -300,7 +302,7 @@ impl Pacer {
 /// rate of a workspace-wide bucket; a conversation's bucket whole.
 fn shared_limit(key: &str, share: f64) -> Limit {
     let l = limit(key);
-    if key.starts_with("chat.postMessage#") {
+    if key.starts_with(CONVERSATION_PREFIX) {
         return l;
     }
     Limit {
@@ -329,7 +331,7 @@ fn refilled(b: &Bucket, l: Limit, scale: Option<f64>, now_ms: f64) -> f64 {
 /// The bucket of writes to one conversation: posts and updates (a `chat.postMessage#CHANNEL` key, as before updates
 /// shared it).
 fn conversation_key(channel: &str) -> String {
-    format!("chat.postMessage#{channel}")
+    format!("{CONVERSATION_PREFIX}{channel}")
 }
 
 /// The bucket keys of a request to `https://slack.com/api/METHOD`: a post takes from its conversation's bucket and
