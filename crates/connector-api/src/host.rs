@@ -86,95 +86,125 @@ impl Progress for HostProgress {
 /// Writes the whole request body then finishes it, waits for the answer and reads its body to the end. A
 /// destination the host refuses is [`TransportError::Denied`] (also when the refusal shows first as a closed body
 /// stream), a time-out [`TransportError::Timeout`], any other wasi:http error [`TransportError::Connection`]; each
-/// carries the error code as the bindings print it.
+/// carries the error code as the bindings print it. [`Transport::send_all`] starts every request before it waits
+/// for the first answer, so that they are in flight together.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct WasiHttp;
 
 impl Transport for WasiHttp {
     fn send(&mut self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
-        let other = TransportError::Connection;
-        let (scheme, rest) = request
-            .url
-            .split_once("://")
-            .ok_or_else(|| other(format!("not an absolute URL: {}", request.url)))?;
-        let (authority, path) = match rest.find('/') {
-            Some(i) => (&rest[..i], &rest[i..]),
-            None => (rest, "/"),
-        };
-        let headers = Fields::new();
-        for (name, value) in &request.headers {
-            headers
-                .append(name, value.as_bytes())
-                .map_err(|e| other(format!("header {name}: {e:?}")))?;
-        }
-        let outgoing = OutgoingRequest::new(headers);
-        let scheme = match scheme {
-            "http" => Scheme::Http,
-            "https" => Scheme::Https,
-            other => Scheme::Other(other.to_string()),
-        };
-        outgoing
-            .set_method(&wasi_method(&request.method))
-            .map_err(|()| other(format!("method {}", request.method)))?;
-        outgoing
-            .set_scheme(Some(&scheme))
-            .map_err(|()| other("scheme".into()))?;
-        outgoing
-            .set_authority(Some(authority))
-            .map_err(|()| other("authority".into()))?;
-        outgoing
-            .set_path_with_query(Some(path))
-            .map_err(|()| other("path".into()))?;
-        let body = outgoing.body().map_err(|()| other("body".into()))?;
-        let future = outgoing_handler::handle(outgoing, None).map_err(error_code)?;
-        let sent = write_body(body, &request.body);
-        future.subscribe().block();
-        let answer = future.get();
-        if let Err(e) = sent {
-            // A request the host refused or dropped closes its body stream: its own error says why.
-            return Err(match answer {
-                Some(Ok(Err(code))) => error_code(code),
-                _ => e,
-            });
-        }
-        let response = answer
-            .ok_or_else(|| other("no response".into()))?
-            .map_err(|()| other("response taken twice".into()))?
-            .map_err(error_code)?;
-        let status = response.status();
-        let headers = response
-            .headers()
-            .entries()
+        start(&request).and_then(finish)
+    }
+
+    fn send_all(
+        &mut self,
+        requests: Vec<HttpRequest>,
+    ) -> Vec<Result<HttpResponse, TransportError>> {
+        let started: Vec<_> = requests.iter().map(start).collect();
+        started
             .into_iter()
-            .map(|(n, v)| {
-                (
-                    n.to_ascii_lowercase(),
-                    String::from_utf8_lossy(&v).into_owned(),
-                )
-            })
-            .collect();
-        let incoming = response
-            .consume()
-            .map_err(|()| other("response body".into()))?;
-        let mut body = Vec::new();
-        {
-            let stream = incoming
-                .stream()
-                .map_err(|()| other("response stream".into()))?;
-            loop {
-                match stream.blocking_read(64 * 1024) {
-                    Ok(chunk) => body.extend_from_slice(&chunk),
-                    Err(StreamError::Closed) => break,
-                    Err(e) => return Err(other(format!("reading the response: {e:?}"))),
-                }
+            .map(|started| started.and_then(finish))
+            .collect()
+    }
+}
+
+/// A request handed to the host, its body written: the answer to come, and the error of the body's writing.
+struct Started {
+    future: http::FutureIncomingResponse,
+    sent: Result<(), TransportError>,
+}
+
+/// Hands `request` to the outgoing handler and writes its body; does not wait for the answer.
+fn start(request: &HttpRequest) -> Result<Started, TransportError> {
+    let other = TransportError::Connection;
+    let (scheme, rest) = request
+        .url
+        .split_once("://")
+        .ok_or_else(|| other(format!("not an absolute URL: {}", request.url)))?;
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    let headers = Fields::new();
+    for (name, value) in &request.headers {
+        headers
+            .append(name, value.as_bytes())
+            .map_err(|e| other(format!("header {name}: {e:?}")))?;
+    }
+    let outgoing = OutgoingRequest::new(headers);
+    let scheme = match scheme {
+        "http" => Scheme::Http,
+        "https" => Scheme::Https,
+        other => Scheme::Other(other.to_string()),
+    };
+    outgoing
+        .set_method(&wasi_method(&request.method))
+        .map_err(|()| other(format!("method {}", request.method)))?;
+    outgoing
+        .set_scheme(Some(&scheme))
+        .map_err(|()| other("scheme".into()))?;
+    outgoing
+        .set_authority(Some(authority))
+        .map_err(|()| other("authority".into()))?;
+    outgoing
+        .set_path_with_query(Some(path))
+        .map_err(|()| other("path".into()))?;
+    let body = outgoing.body().map_err(|()| other("body".into()))?;
+    let future = outgoing_handler::handle(outgoing, None).map_err(error_code)?;
+    let sent = write_body(body, &request.body);
+    Ok(Started { future, sent })
+}
+
+/// Waits for the answer of a started request and reads its body to the end.
+fn finish(started: Started) -> Result<HttpResponse, TransportError> {
+    let other = TransportError::Connection;
+    let Started { future, sent } = started;
+    future.subscribe().block();
+    let answer = future.get();
+    if let Err(e) = sent {
+        // A request the host refused or dropped closes its body stream: its own error says why.
+        return Err(match answer {
+            Some(Ok(Err(code))) => error_code(code),
+            _ => e,
+        });
+    }
+    let response = answer
+        .ok_or_else(|| other("no response".into()))?
+        .map_err(|()| other("response taken twice".into()))?
+        .map_err(error_code)?;
+    let status = response.status();
+    let headers = response
+        .headers()
+        .entries()
+        .into_iter()
+        .map(|(n, v)| {
+            (
+                n.to_ascii_lowercase(),
+                String::from_utf8_lossy(&v).into_owned(),
+            )
+        })
+        .collect();
+    let incoming = response
+        .consume()
+        .map_err(|()| other("response body".into()))?;
+    let mut body = Vec::new();
+    {
+        let stream = incoming
+            .stream()
+            .map_err(|()| other("response stream".into()))?;
+        loop {
+            match stream.blocking_read(64 * 1024) {
+                Ok(chunk) => body.extend_from_slice(&chunk),
+                Err(StreamError::Closed) => break,
+                Err(e) => return Err(other(format!("reading the response: {e:?}"))),
             }
         }
-        Ok(HttpResponse {
-            status,
-            headers,
-            body,
-        })
     }
+    Ok(HttpResponse {
+        status,
+        headers,
+        body,
+    })
 }
 
 /// Writes the whole body, then finishes it. On failure the body is dropped unfinished, which aborts the request.

@@ -302,11 +302,30 @@ impl std::error::Error for TransportError {}
 pub trait Transport {
     /// Sends one request and waits for the whole response.
     fn send(&mut self, request: HttpRequest) -> Result<HttpResponse, TransportError>;
+
+    /// Sends several requests at once and waits for every response: one result per request, in the same order.
+    ///
+    /// The requests are in flight together, so the whole takes about as long as the slowest one. The default sends
+    /// them one after the other (a native test's transport, say); wasi:http's sends them all before waiting for
+    /// any. The host caps the requests a call may have in flight (its grants' `max_requests_in_flight`): a caller
+    /// never sends more at once than it was configured for.
+    fn send_all(
+        &mut self,
+        requests: Vec<HttpRequest>,
+    ) -> Vec<Result<HttpResponse, TransportError>> {
+        requests.into_iter().map(|r| self.send(r)).collect()
+    }
 }
 
 impl<T: Transport + ?Sized> Transport for &mut T {
     fn send(&mut self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
         (**self).send(request)
+    }
+    fn send_all(
+        &mut self,
+        requests: Vec<HttpRequest>,
+    ) -> Vec<Result<HttpResponse, TransportError>> {
+        (**self).send_all(requests)
     }
 }
 

@@ -299,32 +299,32 @@ impl<'t, T: Transport + ?Sized> Slack<'t, T> {
         params: &[(&str, &str)],
         basic: Option<&ClientCredentials>,
     ) -> Result<HttpResponse, SlackError> {
-        let mut form = form_urlencoded::Serializer::new(String::new());
-        for (k, v) in params {
-            form.append_pair(k, v);
-        }
-        let mut headers = vec![(
-            "content-type".to_string(),
-            "application/x-www-form-urlencoded".to_string(),
-        )];
-        if let Some(token) = token {
-            headers.push(("authorization".into(), format!("Bearer {token}")));
-        }
-        if let Some(creds) = basic {
-            let raw = format!("{}:{}", creds.client_id, creds.client_secret);
-            headers.push((
-                "authorization".into(),
-                format!("Basic {}", base64(raw.as_bytes())),
-            ));
-        }
         self.transport
-            .send(HttpRequest {
-                method: Method::Post,
-                url: format!("{SLACK_API}{method}"),
-                headers,
-                body: form.finish().into_bytes(),
-            })
+            .send(request(method, token, params, basic))
             .map_err(SlackError::Transport)
+    }
+
+    /// Calls a method once per parameter list, the calls in flight together ([`Transport::send_all`]): the
+    /// envelope of each successful answer, in the same order.
+    pub fn call_all(
+        &mut self,
+        method: &str,
+        token: &str,
+        params: &[Vec<(&str, &str)>],
+    ) -> Vec<Result<Value, SlackError>> {
+        let requests = params
+            .iter()
+            .map(|p| request(method, Some(token), p, None))
+            .collect();
+        self.transport
+            .send_all(requests)
+            .into_iter()
+            .map(|answer| {
+                answer
+                    .map_err(SlackError::Transport)
+                    .and_then(|response| parse_envelope(&response))
+            })
+            .collect()
     }
 
     /// `oauth.v2.access`: exchanges an authorization code for a bot token.
@@ -455,16 +455,22 @@ impl<'t, T: Transport + ?Sized> Slack<'t, T> {
 
     /// `conversations.open`: the app's direct-message conversation with a member (`D…`).
     pub fn open_dm(&mut self, token: &str, user_id: &str) -> Result<String, SlackError> {
-        let v = self.call(
-            "conversations.open",
-            Some(token),
-            &[("users", user_id)],
-            None,
-        )?;
-        v.pointer("/channel/id")
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .ok_or_else(|| missing("channel.id"))
+        only(self.open_dms(token, &[user_id]))
+    }
+
+    /// [`Self::open_dm`] for several members at once, the calls in flight together: one result per member, in
+    /// order.
+    pub fn open_dms(&mut self, token: &str, user_ids: &[&str]) -> Vec<Result<String, SlackError>> {
+        let params: Vec<_> = user_ids.iter().map(|id| vec![("users", *id)]).collect();
+        self.call_all("conversations.open", token, &params)
+            .into_iter()
+            .map(|v| {
+                v?.pointer("/channel/id")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+                    .ok_or_else(|| missing("channel.id"))
+            })
+            .collect()
     }
 
     /// `chat.postMessage`: posts a message and returns its `ts`.
@@ -473,32 +479,56 @@ impl<'t, T: Transport + ?Sized> Slack<'t, T> {
         token: &str,
         message: &PostMessage<'_>,
     ) -> Result<String, SlackError> {
-        let blocks = message.blocks.to_string();
-        let metadata = message.metadata.map(Value::to_string);
-        let mut params = vec![
-            ("channel", message.channel),
-            ("text", message.text),
-            // The text is escaped plain text (`render::Rendered::text`): Slack reads its entities, no formatting.
-            ("mrkdwn", "false"),
-            ("blocks", blocks.as_str()),
-            ("username", message.username),
-            ("unfurl_links", "false"),
-            ("unfurl_media", "false"),
-        ];
-        if let Some(icon) = message.icon_url {
-            params.push(("icon_url", icon));
-        }
-        if let Some(metadata) = &metadata {
-            params.push(("metadata", metadata));
-        }
-        if let Some(thread_ts) = message.thread_ts {
-            params.push(("thread_ts", thread_ts));
-        }
-        let v = self.call("chat.postMessage", Some(token), &params, None)?;
-        v.get("ts")
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .ok_or_else(|| missing("ts"))
+        only(self.post_messages(token, std::slice::from_ref(message)))
+    }
+
+    /// [`Self::post_message`] for several messages at once, the calls in flight together: one `ts` or error per
+    /// message, in order.
+    pub fn post_messages(
+        &mut self,
+        token: &str,
+        messages: &[PostMessage<'_>],
+    ) -> Vec<Result<String, SlackError>> {
+        let encoded: Vec<_> = messages
+            .iter()
+            .map(|m| (m.blocks.to_string(), m.metadata.map(Value::to_string)))
+            .collect();
+        let params: Vec<_> = messages
+            .iter()
+            .zip(&encoded)
+            .map(|(message, (blocks, metadata))| {
+                let mut params = vec![
+                    ("channel", message.channel),
+                    ("text", message.text),
+                    // The text is escaped plain text (`render::Rendered::text`): Slack reads its entities, no
+                    // formatting.
+                    ("mrkdwn", "false"),
+                    ("blocks", blocks.as_str()),
+                    ("username", message.username),
+                    ("unfurl_links", "false"),
+                    ("unfurl_media", "false"),
+                ];
+                if let Some(icon) = message.icon_url {
+                    params.push(("icon_url", icon));
+                }
+                if let Some(metadata) = metadata {
+                    params.push(("metadata", metadata.as_str()));
+                }
+                if let Some(thread_ts) = message.thread_ts {
+                    params.push(("thread_ts", thread_ts));
+                }
+                params
+            })
+            .collect();
+        self.call_all("chat.postMessage", token, &params)
+            .into_iter()
+            .map(|v| {
+                v?.get("ts")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+                    .ok_or_else(|| missing("ts"))
+            })
+            .collect()
     }
 
     /// `chat.update`: replaces a message's text and blocks; returns where the message is (Slack's `channel` and
@@ -509,23 +539,86 @@ impl<'t, T: Transport + ?Sized> Slack<'t, T> {
         token: &str,
         message: &UpdateMessage<'_>,
     ) -> Result<(String, String), SlackError> {
-        let blocks = message.blocks.to_string();
-        let params = [
-            ("channel", message.channel),
-            ("ts", message.ts),
-            ("text", message.text),
-            ("blocks", blocks.as_str()),
-        ];
-        let v = self.call("chat.update", Some(token), &params, None)?;
-        let field = |name: &str, given: &str| {
-            v.get(name)
-                .and_then(Value::as_str)
-                .filter(|s| !s.is_empty())
-                .unwrap_or(given)
-                .to_string()
-        };
-        Ok((field("channel", message.channel), field("ts", message.ts)))
+        only(self.update_messages(token, std::slice::from_ref(message)))
     }
+
+    /// [`Self::update_message`] for several messages at once, the calls in flight together: one result per
+    /// message, in order.
+    pub fn update_messages(
+        &mut self,
+        token: &str,
+        messages: &[UpdateMessage<'_>],
+    ) -> Vec<Result<(String, String), SlackError>> {
+        let blocks: Vec<_> = messages.iter().map(|m| m.blocks.to_string()).collect();
+        let params: Vec<_> = messages
+            .iter()
+            .zip(&blocks)
+            .map(|(message, blocks)| {
+                vec![
+                    ("channel", message.channel),
+                    ("ts", message.ts),
+                    ("text", message.text),
+                    ("blocks", blocks.as_str()),
+                ]
+            })
+            .collect();
+        self.call_all("chat.update", token, &params)
+            .into_iter()
+            .zip(messages)
+            .map(|(v, message)| {
+                let v = v?;
+                let field = |name: &str, given: &str| {
+                    v.get(name)
+                        .and_then(Value::as_str)
+                        .filter(|s| !s.is_empty())
+                        .unwrap_or(given)
+                        .to_string()
+                };
+                Ok((field("channel", message.channel), field("ts", message.ts)))
+            })
+            .collect()
+    }
+}
+
+/// The request of a Web API method with form-encoded parameters, a bot token or the app's credentials.
+fn request(
+    method: &str,
+    token: Option<&str>,
+    params: &[(&str, &str)],
+    basic: Option<&ClientCredentials>,
+) -> HttpRequest {
+    let mut form = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in params {
+        form.append_pair(k, v);
+    }
+    let mut headers = vec![(
+        "content-type".to_string(),
+        "application/x-www-form-urlencoded".to_string(),
+    )];
+    if let Some(token) = token {
+        headers.push(("authorization".into(), format!("Bearer {token}")));
+    }
+    if let Some(creds) = basic {
+        let raw = format!("{}:{}", creds.client_id, creds.client_secret);
+        headers.push((
+            "authorization".into(),
+            format!("Basic {}", base64(raw.as_bytes())),
+        ));
+    }
+    HttpRequest {
+        method: Method::Post,
+        url: format!("{SLACK_API}{method}"),
+        headers,
+        body: form.finish().into_bytes(),
+    }
+}
+
+/// The one result of a call made alone through a method that makes several.
+fn only<R>(results: Vec<Result<R, SlackError>>) -> Result<R, SlackError> {
+    results
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| Err(missing("answer")))
 }
 
 impl<'t, T: Transport + ?Sized> Slack<'t, T> {

@@ -164,9 +164,19 @@ pub const DESCRIPTION: Description = Description {
             "How much faster than Slack's limits to pace calls (`off` for none; 1 by default).",
         ),
         (
+            crate::pacing::SHARE_KEY,
+            false,
+            "The fraction of the workspace's limits this platform may use, when several share one workspace (1 by default).",
+        ),
+        (
             crate::pacing::BUDGET_KEY,
             false,
             "How long, in milliseconds, one batch may wait for the pace (2000 by default).",
+        ),
+        (
+            crate::pacing::IN_FLIGHT_KEY,
+            false,
+            "How many requests to Slack a batch may have in flight at once, at most the host's grant (8 by default).",
         ),
     ],
 };
@@ -412,150 +422,325 @@ impl<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized> Connector
         f(&mut inner)
     }
 
-    /// Delivers to one recipient; stops at the first call the pacing holds back. Tells `progress` just before each
-    /// post.
-    fn deliver_one(
+    /// Delivers to recipients at once: looks each up, opens the DMs not in the cache (those calls in flight
+    /// together), looks for an earlier attempt's message where one may have gone out, then posts every message
+    /// (those calls in flight together, `progress` told of each just before). One result per recipient, in order;
+    /// a recipient whose call the pacing held back is [`HeldBack`].
+    fn deliver_group(
+        &mut self,
+        token: &str,
+        notification: &Notification,
+        recipients: &[Recipient],
+        progress: &mut impl Progress,
+    ) -> Vec<Result<Outcome, HeldBack>> {
+        // Once Slack says the token no longer works, nothing more is asked of it.
+        let mut steps: Vec<Step> = Vec::with_capacity(recipients.len());
+        for recipient in recipients {
+            let step = match disconnection(&steps) {
+                Some(failure) => Step::Done(Ok(Outcome::Failed(failure))),
+                None => self.destination(token, recipient),
+            };
+            steps.push(step);
+        }
+        let steps = stop_if_disconnected(self.open_all(token, steps));
+        let steps: Vec<Step> = steps
+            .into_iter()
+            .zip(recipients)
+            .map(|(step, recipient)| match (step, recipient.earlier_post) {
+                (Step::Post(post), Some(since)) => {
+                    match self.earlier_message(token, &post.channel, recipient, since) {
+                        Some(found) => Step::Done(found),
+                        None => Step::Post(post),
+                    }
+                }
+                (step, _) => step,
+            })
+            .collect();
+        let steps = stop_if_disconnected(steps);
+        // Every message rendered, then posted at once.
+        let prepared: Vec<Option<(render::Rendered, Value)>> = steps
+            .iter()
+            .zip(recipients)
+            .map(|(step, r)| {
+                matches!(step, Step::Post(_)).then(|| {
+                    let metadata = json!({
+                        "event_type": DELIVERY_EVENT,
+                        "event_payload": { "delivery_id": r.delivery_id, "notification_id": notification.id },
+                    });
+                    (render::render(notification, &r.user), metadata)
+                })
+            })
+            .collect();
+        let messages: Vec<PostMessage<'_>> = steps
+            .iter()
+            .zip(&prepared)
+            .zip(recipients)
+            .filter_map(|((step, prepared), recipient)| match (step, prepared) {
+                (Step::Post(post), Some((rendered, metadata))) => Some(post_of(
+                    notification,
+                    recipient,
+                    &post.channel,
+                    rendered,
+                    metadata,
+                )),
+                _ => None,
+            })
+            .collect();
+        for (step, recipient) in steps.iter().zip(recipients) {
+            if matches!(step, Step::Post(_)) {
+                progress.posting(&recipient.delivery_id);
+            }
+        }
+        let mut answers = Slack::new(self.transport)
+            .post_messages(token, &messages)
+            .into_iter();
+        steps
+            .into_iter()
+            .zip(recipients)
+            .zip(&prepared)
+            .map(|((step, recipient), prepared)| match (step, prepared) {
+                (Step::Post(post), Some((rendered, metadata))) => {
+                    let answer = answers.next().expect("one answer per message posted");
+                    self.posted(
+                        token,
+                        notification,
+                        recipient,
+                        post,
+                        answer,
+                        rendered,
+                        metadata,
+                        progress,
+                    )
+                }
+                (Step::Done(outcome), _) => outcome,
+                (Step::Open(_) | Step::Post(_), _) => unreachable!("opened and prepared above"),
+            })
+            .collect()
+    }
+
+    /// Where `recipient`'s message goes: a reply in the thread, in the conversation given; else the member's DM,
+    /// from the cache or to be opened. Done when the learner has no reachable account or the lookup failed.
+    fn destination(&mut self, token: &str, recipient: &Recipient) -> Step {
+        if let Some(to) = &recipient.reply_to {
+            // Nothing to look up or open.
+            return Step::Post(Post {
+                channel: to.conversation.clone(),
+                member: None,
+            });
+        }
+        let member = match self.member_for(token, &recipient.user.email) {
+            Ok(Some(member)) => member,
+            Ok(None) => return Step::Done(Ok(Outcome::Skipped(SkipReason::NoAccount))),
+            Err(e) => return Step::Done(failed("Looking up the learner in Slack failed", e)),
+        };
+        let key = self.cache_key(keys::DM_PREFIX, &member.id);
+        match self.settings.get(&key) {
+            Some(channel) => Step::Post(Post {
+                channel,
+                member: Some(member),
+            }),
+            None => Step::Open(member),
+        }
+    }
+
+    /// Opens the DM of every step that needs one (the calls in flight together) and caches it: no step is left
+    /// to open.
+    fn open_all(&mut self, token: &str, steps: Vec<Step>) -> Vec<Step> {
+        let ids: Vec<String> = steps
+            .iter()
+            .filter_map(|step| match step {
+                Step::Open(member) => Some(member.id.clone()),
+                _ => None,
+            })
+            .collect();
+        if ids.is_empty() {
+            return steps;
+        }
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let mut opened = Slack::new(self.transport).open_dms(token, &ids).into_iter();
+        steps
+            .into_iter()
+            .map(|step| {
+                let Step::Open(member) = step else {
+                    return step;
+                };
+                match opened.next().expect("one answer per conversation opened") {
+                    Ok(channel) => {
+                        let key = self.cache_key(keys::DM_PREFIX, &member.id);
+                        let _ = self.settings.set(&key, &channel);
+                        Step::Post(Post {
+                            channel,
+                            member: Some(member),
+                        })
+                    }
+                    Err(e) => Step::Done(failed("Opening the app's conversation failed", e)),
+                }
+            })
+            .collect()
+    }
+
+    /// The outcome of a post Slack answered. A cached DM that no longer exists (nothing was posted) is opened
+    /// again and posted to once more, alone.
+    #[allow(clippy::too_many_arguments)]
+    fn posted(
         &mut self,
         token: &str,
         notification: &Notification,
         recipient: &Recipient,
+        post: Post,
+        answer: Result<String, SlackError>,
+        rendered: &render::Rendered,
+        metadata: &Value,
         progress: &mut impl Progress,
     ) -> Result<Outcome, HeldBack> {
-        let (mut channel, member) = match &recipient.reply_to {
-            // A reply goes in its thread, in the conversation given: nothing to look up or open.
-            Some(to) => (to.conversation.clone(), None),
-            None => {
-                let member = match self.member_for(token, &recipient.user.email) {
-                    Ok(Some(member)) => member,
-                    Ok(None) => return Ok(Outcome::Skipped(SkipReason::NoAccount)),
-                    Err(e) => return failed("Looking up the learner in Slack failed", e),
-                };
-                match self.dm_for(token, &member) {
-                    Ok(channel) => (channel, Some(member)),
-                    Err(e) => return failed("Opening the app's conversation failed", e),
-                }
+        let e = match answer {
+            Ok(ts) => {
+                return Ok(Outcome::Sent(Sent {
+                    conversation: post.channel,
+                    message_id: ts,
+                    already_sent: false,
+                }));
             }
+            Err(e) => e,
         };
-        let thread_ts = recipient.reply_to.as_ref().map(|to| to.message_id.as_str());
-        if let Some(since) = recipient.earlier_post {
-            // An earlier attempt may have posted and lost the answer (a crash, a time-out, a dropped connection):
-            // Slack has no idempotency key, so look for the message's metadata, since that attempt, before posting
-            // again (in the thread, for a reply). Only then: history costs a call a minute for an app outside the
-            // Marketplace.
-            let window = (since - CLOCK_SKEW_SECS, since + 2 * CLOCK_SKEW_SECS);
-            let mut slack = Slack::new(self.transport);
-            let found = match thread_ts {
-                Some(thread_ts) => slack.find_reply_by_metadata(
-                    token,
-                    &channel,
-                    thread_ts,
-                    DELIVERY_EVENT,
-                    &recipient.delivery_id,
-                    window,
-                ),
-                None => slack.find_by_metadata(
-                    token,
-                    &channel,
-                    DELIVERY_EVENT,
-                    &recipient.delivery_id,
-                    window,
-                ),
-            };
-            match found {
-                Ok(Some(ts)) => {
-                    return Ok(Outcome::Sent(Sent {
-                        conversation: channel,
-                        message_id: ts,
-                        already_sent: true,
-                    }));
-                }
-                Ok(None) => {}
-                Err(e) => return failed("Checking for an earlier attempt's message failed", e),
-            }
+        match post.member.filter(|_| is_channel_not_found(&e)) {
+            Some(member) => self.post_again(
+                token,
+                notification,
+                recipient,
+                &member,
+                rendered,
+                metadata,
+                progress,
+            ),
+            // A reply's conversation is the one given: a conversation that is gone stays gone.
+            None if recipient.reply_to.is_some() => failed(
+                "Posting the reply in the thread of the message it answers failed",
+                e,
+            ),
+            None => failed("Posting the message failed", e),
         }
-        let rendered = render::render(notification, &recipient.user);
-        let metadata = json!({
-            "event_type": DELIVERY_EVENT,
-            "event_payload": { "delivery_id": recipient.delivery_id, "notification_id": notification.id },
-        });
-        let mut reopened = false;
-        loop {
-            let message = PostMessage {
-                channel: &channel,
-                text: &rendered.text,
-                blocks: &rendered.blocks,
-                username: &notification.group.name,
-                icon_url: notification.group.logo_url.as_deref(),
-                metadata: Some(&metadata),
-                thread_ts,
-            };
-            progress.posting(&recipient.delivery_id);
-            match Slack::new(self.transport).post_message(token, &message) {
-                Ok(ts) => {
-                    return Ok(Outcome::Sent(Sent {
-                        conversation: channel,
-                        message_id: ts,
-                        already_sent: false,
-                    }));
-                }
-                Err(e) => {
-                    let not_found =
-                        matches!(&e, SlackError::Api { code, .. } if code == "channel_not_found");
-                    let Some(member) = member.as_ref().filter(|_| not_found) else {
-                        // A reply's conversation is the one given: a conversation that is gone stays gone.
-                        let context = if thread_ts.is_some() {
-                            "Posting the reply in the thread of the message it answers failed"
-                        } else {
-                            "Posting the message failed"
-                        };
-                        return failed(context, e);
-                    };
-                    // A cached DM that no longer exists (nothing was posted): open it again, once.
-                    let key = self.cache_key(keys::DM_PREFIX, &member.id);
+    }
+
+    /// An earlier attempt (announced at `since`) may have posted and lost the answer (a crash, a time-out, a
+    /// dropped connection): Slack has no idempotency key, so look for the message's metadata, since that attempt,
+    /// before posting again (in the thread, for a reply). `None`: not found, post. Only then: history costs a call a
+    /// minute for an app outside the Marketplace.
+    fn earlier_message(
+        &mut self,
+        token: &str,
+        channel: &str,
+        recipient: &Recipient,
+        since: i64,
+    ) -> Option<Result<Outcome, HeldBack>> {
+        let window = (since - CLOCK_SKEW_SECS, since + 2 * CLOCK_SKEW_SECS);
+        let mut slack = Slack::new(self.transport);
+        let found = match &recipient.reply_to {
+            Some(to) => slack.find_reply_by_metadata(
+                token,
+                channel,
+                &to.message_id,
+                DELIVERY_EVENT,
+                &recipient.delivery_id,
+                window,
+            ),
+            None => slack.find_by_metadata(
+                token,
+                channel,
+                DELIVERY_EVENT,
+                &recipient.delivery_id,
+                window,
+            ),
+        };
+        match found {
+            Ok(Some(ts)) => Some(Ok(Outcome::Sent(Sent {
+                conversation: channel.to_string(),
+                message_id: ts,
+                already_sent: true,
+            }))),
+            Ok(None) => None,
+            Err(e) => Some(failed(
+                "Checking for an earlier attempt's message failed",
+                e,
+            )),
+        }
+    }
+
+    /// Posts `recipient`'s message alone after Slack said the cached DM is gone: forgets it, opens the DM again and
+    /// posts once more (`progress` told first); a second refusal forgets that DM too and fails.
+    #[allow(clippy::too_many_arguments)]
+    fn post_again(
+        &mut self,
+        token: &str,
+        notification: &Notification,
+        recipient: &Recipient,
+        member: &Member,
+        rendered: &render::Rendered,
+        metadata: &Value,
+        progress: &mut impl Progress,
+    ) -> Result<Outcome, HeldBack> {
+        let key = self.cache_key(keys::DM_PREFIX, &member.id);
+        self.settings.remove(&key);
+        let channel = match self.dm_for(token, member) {
+            Ok(channel) => channel,
+            Err(e) => return failed("Opening the app's conversation failed", e),
+        };
+        let message = post_of(notification, recipient, &channel, rendered, metadata);
+        progress.posting(&recipient.delivery_id);
+        match Slack::new(self.transport).post_message(token, &message) {
+            Ok(ts) => Ok(Outcome::Sent(Sent {
+                conversation: channel,
+                message_id: ts,
+                already_sent: false,
+            })),
+            Err(e) => {
+                if is_channel_not_found(&e) {
                     self.settings.remove(&key);
-                    if reopened {
-                        return failed("Posting the message failed", e);
-                    }
-                    reopened = true;
-                    channel = match self.dm_for(token, member) {
-                        Ok(channel) => channel,
-                        Err(e) => return failed("Opening the app's conversation failed", e),
-                    };
                 }
+                failed("Posting the message failed", e)
             }
         }
     }
 
-    /// Changes one message; stops at a call the pacing holds back. Tells `progress` just before the `chat.update`.
-    fn update_one(
+    /// Changes messages at once (the `chat.update` calls in flight together, `progress` told of each just before):
+    /// one result per message, in order.
+    fn update_group(
         &mut self,
         token: &str,
         notification: &Notification,
         change: SessionChange,
-        update: &MessageUpdate,
+        updates: &[MessageUpdate],
         progress: &mut impl Progress,
-    ) -> Result<Outcome, HeldBack> {
-        let rendered = render::render_update(
-            notification,
-            change,
-            &update.first_shown,
-            &update.recipient.user,
-        );
-        let message = UpdateMessage {
-            channel: &update.message.conversation,
-            ts: &update.message.message_id,
-            text: &rendered.text,
-            blocks: &rendered.blocks,
-        };
-        progress.posting(&update.recipient.delivery_id);
-        match Slack::new(self.transport).update_message(token, &message) {
-            Ok((conversation, message_id)) => Ok(Outcome::Sent(Sent {
-                conversation,
-                message_id,
-                already_sent: false,
-            })),
-            Err(e) => failed("Updating the message failed", e),
+    ) -> Vec<Result<Outcome, HeldBack>> {
+        let rendered: Vec<render::Rendered> = updates
+            .iter()
+            .map(|u| render::render_update(notification, change, &u.first_shown, &u.recipient.user))
+            .collect();
+        let messages: Vec<UpdateMessage<'_>> = updates
+            .iter()
+            .zip(&rendered)
+            .map(|(update, rendered)| UpdateMessage {
+                channel: &update.message.conversation,
+                ts: &update.message.message_id,
+                text: &rendered.text,
+                blocks: &rendered.blocks,
+            })
+            .collect();
+        for update in updates {
+            progress.posting(&update.recipient.delivery_id);
         }
+        Slack::new(self.transport)
+            .update_messages(token, &messages)
+            .into_iter()
+            .map(|answer| match answer {
+                Ok((conversation, message_id)) => Ok(Outcome::Sent(Sent {
+                    conversation,
+                    message_id,
+                    already_sent: false,
+                })),
+                Err(e) => failed("Updating the message failed", e),
+            })
+            .collect()
     }
 
     /// The reachable member with this e-mail address, from the directory map or a lookup.
@@ -779,7 +964,9 @@ impl<S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized, C: Clock>
             recipients,
             |r| &r.delivery_id,
             progress,
-            |c, token, recipient, progress| c.deliver_one(token, notification, recipient, progress),
+            |c, token, recipients, progress| {
+                c.deliver_group(token, notification, recipients, progress)
+            },
         )
     }
 
@@ -797,8 +984,8 @@ impl<S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized, C: Clock>
             messages,
             |m| &m.recipient.delivery_id,
             progress,
-            |c, token, message, progress| {
-                c.update_one(token, notification, change, message, progress)
+            |c, token, messages, progress| {
+                c.update_group(token, notification, change, messages, progress)
             },
         )
     }
@@ -824,68 +1011,91 @@ impl<S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized, C: Clock>
         }
     }
 
-    /// The loop of a batch over a paced transport: `one` for each item (`token` given), its outcome reported to
-    /// `progress` as soon as it is known; stops calling Slack once a call was held back, the batch's budget is spent
-    /// or the token no longer works, and saves the buckets after every item. Without a token every item is skipped
-    /// as inactive. An item refused because the token expired gets one more try with the token renewed, when it
-    /// rotates, so that no delivery is lost to the renewal.
-    fn batch<I, R: Progress>(
+    /// The loop of a batch over a paced transport: `wave` on the items a few at a time (as many as the pacing lets
+    /// be in flight at once, `token` given), each item's outcome reported to `progress` as soon as its wave is done;
+    /// stops calling Slack once a call was held back, the batch's budget is spent or the token no longer works, and
+    /// saves the buckets after every wave. Without a token every item is skipped as inactive. Items refused because
+    /// the token expired get one more try with the token renewed, when it rotates, so that no delivery is lost to
+    /// the renewal.
+    fn batch<I: Clone, R: Progress>(
         &mut self,
         mut token: Option<String>,
         items: &[I],
         delivery_id: impl Fn(&I) -> &str,
         progress: &mut R,
-        mut one: impl FnMut(&mut Self, &str, &I, &mut R) -> Result<Outcome, HeldBack>,
+        mut wave: impl FnMut(&mut Self, &str, &[I], &mut R) -> Vec<Result<Outcome, HeldBack>>,
     ) -> Vec<(String, Outcome)> {
         let mut outcomes = Vec::with_capacity(items.len());
         let mut broken: Option<Failure> = None;
         let mut deferred: Option<u64> = None;
-        for (i, item) in items.iter().enumerate() {
-            let id = delivery_id(item).to_string();
-            if deferred.is_none() && token.is_some() && broken.is_none() && i > 0 {
+        for chunk in items.chunks(self.transport.pacer.in_flight()) {
+            if deferred.is_none() && token.is_some() && broken.is_none() && !outcomes.is_empty() {
                 let now = self.transport.clock.now_ms();
                 if self.transport.pacer.budget_left(now) <= 0.0 {
                     // Slow answers used the batch's time: hand the rest back to be sent at once by the next call.
                     deferred = Some(1);
                 }
             }
-            let outcome = match (token.clone(), &broken, deferred) {
-                (None, _, _) => {
-                    Outcome::Skipped(SkipReason::Inactive(inactive_reason(&self.status())))
-                }
-                (_, Some(failure), _) => Outcome::Failed(failure.clone()),
-                (_, _, Some(ms)) => paced(ms),
+            let ended: Vec<Outcome> = match (token.clone(), &broken, deferred) {
+                (None, _, _) => chunk
+                    .iter()
+                    .map(|_| {
+                        Outcome::Skipped(SkipReason::Inactive(inactive_reason(&self.status())))
+                    })
+                    .collect(),
+                (_, Some(failure), _) => chunk
+                    .iter()
+                    .map(|_| Outcome::Failed(failure.clone()))
+                    .collect(),
+                (_, _, Some(ms)) => chunk.iter().map(|_| paced(ms)).collect(),
                 (Some(current), None, None) => {
-                    let mut attempt = one(self, &current, item, progress);
-                    if token_expired(&attempt)
+                    let mut attempts = wave(self, &current, chunk, progress);
+                    let expired: Vec<usize> = (0..attempts.len())
+                        .filter(|&i| token_expired(&attempts[i]))
+                        .collect();
+                    if !expired.is_empty()
                         && let Some(renewed) = self.renew()
                     {
-                        attempt = one(self, &renewed, item, progress);
+                        let again: Vec<I> = expired.iter().map(|&i| chunk[i].clone()).collect();
+                        for (i, attempt) in expired
+                            .into_iter()
+                            .zip(wave(self, &renewed, &again, progress))
+                        {
+                            attempts[i] = attempt;
+                        }
                         token = Some(renewed);
                     }
-                    let outcome = match attempt {
-                        Ok(outcome) => outcome,
-                        Err(HeldBack(ms)) => {
-                            deferred = Some(ms);
-                            paced(ms)
-                        }
-                    };
-                    // Known now: the host records it before the next item's calls.
-                    progress.outcome(&DeliveryOutcome {
-                        delivery_id: id.clone(),
-                        outcome: outcome.clone(),
-                    });
-                    outcome
+                    attempts
+                        .into_iter()
+                        .zip(chunk)
+                        .map(|(attempt, item)| {
+                            let outcome = match attempt {
+                                Ok(outcome) => outcome,
+                                Err(HeldBack(ms)) => {
+                                    deferred.get_or_insert(ms);
+                                    paced(ms)
+                                }
+                            };
+                            // Known now: the host records it before the next wave's calls.
+                            progress.outcome(&DeliveryOutcome {
+                                delivery_id: delivery_id(item).to_string(),
+                                outcome: outcome.clone(),
+                            });
+                            outcome
+                        })
+                        .collect()
                 }
             };
-            if let Outcome::Failed(f) = &outcome
-                && f.kind == FailureKind::Disconnected
-                && broken.is_none()
-            {
-                self.disconnect(&f.message);
-                broken = Some(f.clone());
+            for (item, outcome) in chunk.iter().zip(ended) {
+                if let Outcome::Failed(f) = &outcome
+                    && f.kind == FailureKind::Disconnected
+                    && broken.is_none()
+                {
+                    self.disconnect(&f.message);
+                    broken = Some(f.clone());
+                }
+                outcomes.push((delivery_id(item).to_string(), outcome));
             }
-            outcomes.push((id, outcome));
             let now = self.transport.clock.now_ms();
             self.transport.pacer.save(&mut *self.settings, now);
         }
@@ -898,6 +1108,75 @@ impl<S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized, C: Clock>
         }
         outcomes
     }
+}
+
+/// A recipient of a wave whose message is ready to post.
+struct Post {
+    /// The conversation to post in.
+    channel: String,
+    /// The member whose DM it is, to open it again if Slack no longer has it; `None` for a reply, whose
+    /// conversation is the one given.
+    member: Option<Member>,
+}
+
+/// Where a recipient of a wave stands before its post.
+enum Step {
+    /// Its outcome is known without a post (no account, a failed call, an earlier message found), or a call was held
+    /// back.
+    Done(Result<Outcome, HeldBack>),
+    /// The member's DM is not in the cache: to open.
+    Open(Member),
+    /// Ready to post.
+    Post(Post),
+}
+
+/// The failure of the first step that found the token no longer works, if any.
+fn disconnection(steps: &[Step]) -> Option<Failure> {
+    steps.iter().find_map(|step| match step {
+        Step::Done(Ok(Outcome::Failed(f))) if f.kind == FailureKind::Disconnected => {
+            Some(f.clone())
+        }
+        _ => None,
+    })
+}
+
+/// The steps, every one not done yet failing as the first that found the token no longer works, if one did.
+fn stop_if_disconnected(steps: Vec<Step>) -> Vec<Step> {
+    let Some(failure) = disconnection(&steps) else {
+        return steps;
+    };
+    steps
+        .into_iter()
+        .map(|step| match step {
+            Step::Done(outcome) => Step::Done(outcome),
+            Step::Open(_) | Step::Post(_) => Step::Done(Ok(Outcome::Failed(failure.clone()))),
+        })
+        .collect()
+}
+
+/// The message posted to `recipient` in `channel`: rendered for them, sent as the platform group, marked with the
+/// delivery's `metadata`, in the thread of the message it answers if any.
+fn post_of<'a>(
+    notification: &'a Notification,
+    recipient: &'a Recipient,
+    channel: &'a str,
+    rendered: &'a render::Rendered,
+    metadata: &'a Value,
+) -> PostMessage<'a> {
+    PostMessage {
+        channel,
+        text: &rendered.text,
+        blocks: &rendered.blocks,
+        username: &notification.group.name,
+        icon_url: notification.group.logo_url.as_deref(),
+        metadata: Some(metadata),
+        thread_ts: recipient.reply_to.as_ref().map(|to| to.message_id.as_str()),
+    }
+}
+
+/// Whether Slack answered that the conversation does not exist.
+fn is_channel_not_found(e: &SlackError) -> bool {
+    matches!(e, SlackError::Api { code, .. } if code == "channel_not_found")
 }
 
 /// A recipient handed back without any call: rate-limited, to be tried again after `ms`; not an attempt.
@@ -936,6 +1215,8 @@ mod tests {
     struct Script {
         answers: VecDeque<(u16, String)>,
         requests: Vec<HttpRequest>,
+        /// How many requests each `send_all` had in flight together.
+        waves: Vec<usize>,
     }
 
     impl Script {
@@ -968,6 +1249,13 @@ mod tests {
                 headers: vec![("retry-after".into(), "3".into())],
                 body: body.into_bytes(),
             })
+        }
+        fn send_all(
+            &mut self,
+            requests: Vec<HttpRequest>,
+        ) -> Vec<Result<HttpResponse, TransportError>> {
+            self.waves.push(requests.len());
+            requests.into_iter().map(|r| self.send(r)).collect()
         }
     }
 
@@ -1259,11 +1547,12 @@ mod tests {
     fn delivery_matches_by_email_opens_the_dm_and_posts_as_the_group() {
         let (mut s, mut l) = (active(), MemoryLog::default());
         let mut t = Script::default()
+            // The recipients are worked on together: each looked up, then the DMs opened, then the posts.
             .answer(200, json!({"ok": true, "user": {"id": "U1", "deleted": false, "is_bot": false, "profile": {"email": "ann@x.io"}}}))
-            .answer(200, json!({"ok": true, "channel": {"id": "D1"}}))
-            .answer(200, json!({"ok": true, "channel": "D1", "ts": "1.000100"}))
             .answer(200, json!({"ok": false, "error": "users_not_found"}))
-            .answer(200, json!({"ok": true, "user": {"id": "U3", "deleted": true, "profile": {"email": "gone@x.io"}}}));
+            .answer(200, json!({"ok": true, "user": {"id": "U3", "deleted": true, "profile": {"email": "gone@x.io"}}}))
+            .answer(200, json!({"ok": true, "channel": {"id": "D1"}}))
+            .answer(200, json!({"ok": true, "channel": "D1", "ts": "1.000100"}));
         let mut c = Connector::new(&mut s, &mut l, &mut t, NOW);
         let mut progress = MemoryProgress::default();
         let outcomes = c.deliver(
@@ -1306,8 +1595,8 @@ mod tests {
             ]
         );
         assert_eq!(t.form(0)["email"], "ann@x.io", "trimmed and lower-cased");
-        assert_eq!(t.form(1)["users"], "U1");
-        let post = t.form(2);
+        assert_eq!(t.form(3)["users"], "U1");
+        let post = t.form(4);
         assert_eq!(
             post["channel"], "D1",
             "posted to the app's DM, never to the U id"
@@ -1329,6 +1618,82 @@ mod tests {
             matches!(&again[0].1, Outcome::Sent(Sent { message_id, .. }) if message_id == "2.000100")
         );
         assert_eq!(t2.methods(), ["chat.postMessage"]);
+    }
+
+    #[test]
+    fn recipients_are_worked_on_a_few_at_a_time_their_calls_in_flight_together() {
+        let (mut s, mut l) = (active(), MemoryLog::default());
+        s.set(pacing::IN_FLIGHT_KEY, "2").unwrap();
+        for (id, dm) in [("a", "Da"), ("b", "Db"), ("c", "Dc")] {
+            let mapped = format!("U{id} {NOW}");
+            s.set(&format!("{}T1:{id}@x.io", keys::MEMBER_PREFIX), &mapped)
+                .unwrap();
+            if id != "b" {
+                s.set(&format!("{}T1:U{id}", keys::DM_PREFIX), dm).unwrap();
+            }
+        }
+        let posted = |i: usize| json!({"ok": true, "channel": "D", "ts": format!("{i}.0001")});
+        let mut t = Script::default()
+            // The first wave: b's DM opened (a's is cached), then both posts together.
+            .answer(200, json!({"ok": true, "channel": {"id": "Db"}}))
+            .answer(200, posted(1))
+            .answer(200, posted(2))
+            // The second wave: c alone, its DM cached.
+            .answer(200, posted(3));
+        let mut progress = MemoryProgress::default();
+        let mut c = Connector::new(&mut s, &mut l, &mut t, NOW);
+        let outcomes = c.deliver(
+            &notification(),
+            &[
+                recipient("a", "a@x.io"),
+                recipient("b", "b@x.io"),
+                recipient("c", "c@x.io"),
+            ],
+            &mut progress,
+        );
+        assert_eq!(
+            t.methods(),
+            [
+                "conversations.open",
+                "chat.postMessage",
+                "chat.postMessage",
+                "chat.postMessage"
+            ]
+        );
+        assert_eq!(
+            t.waves,
+            [1, 2, 1],
+            "the open, the wave's two posts, c's post"
+        );
+        let channels: Vec<_> = (1..4).map(|i| t.form(i)["channel"].clone()).collect();
+        assert_eq!(channels, ["Da", "Db", "Dc"]);
+        assert_eq!(
+            s.get(&format!("{}T1:Ub", keys::DM_PREFIX)).as_deref(),
+            Some("Db")
+        );
+        let outcome = |id: &str, ts: &str| {
+            Report::Outcome(DeliveryOutcome {
+                delivery_id: id.into(),
+                outcome: Outcome::Sent(Sent {
+                    conversation: format!("D{}", &id[2..]),
+                    message_id: ts.into(),
+                    already_sent: false,
+                }),
+            })
+        };
+        // Every post of a wave is announced before the wave is sent; its outcomes are reported before the next wave.
+        assert_eq!(
+            progress.reports,
+            [
+                Report::Posting("d-a".into()),
+                Report::Posting("d-b".into()),
+                outcome("d-a", "1.0001"),
+                outcome("d-b", "2.0001"),
+                Report::Posting("d-c".into()),
+                outcome("d-c", "3.0001"),
+            ]
+        );
+        assert_eq!(outcomes.len(), 3);
     }
 
     #[test]
@@ -1432,6 +1797,8 @@ mod tests {
     #[test]
     fn large_deliveries_list_the_directory_instead_of_looking_up_each_learner() {
         let (mut s, mut l) = (active(), MemoryLog::default());
+        // One recipient at a time, so that the script answers in order.
+        s.set(pacing::IN_FLIGHT_KEY, "1").unwrap();
         let member =
             |i: usize| json!({"id": format!("U{i}"), "profile": {"email": format!("L{i}@X.io")}});
         let page1: Vec<_> = (0..6).map(member).collect();
@@ -1616,6 +1983,8 @@ mod tests {
     #[test]
     fn an_update_changes_each_message_in_place_and_reports_as_it_goes() {
         let (mut s, mut l) = (active(), MemoryLog::default());
+        // One message at a time: each outcome is reported before the next update.
+        s.set(pacing::IN_FLIGHT_KEY, "1").unwrap();
         let mut t = Script::default()
             .answer(
                 200,
@@ -1780,6 +2149,8 @@ mod tests {
     fn an_update_refused_for_the_rate_or_by_a_server_error_is_retried_and_a_revoked_token_stops_it()
     {
         let (mut s, mut l) = (active(), MemoryLog::default());
+        // One message at a time: a refusal holds back the next one.
+        s.set(pacing::IN_FLIGHT_KEY, "1").unwrap();
         let mut t = Script::default()
             .answer(429, json!({"ok": false, "error": "ratelimited"}))
             .answer(503, json!({}));

@@ -25,6 +25,11 @@
 //! platform that share of every workspace-wide bucket, its burst and its rate (set 0.25 on each of four platforms
 //! sharing a workspace). The buckets of single conversations are not shared: each platform writes to its own
 //! learners' DMs.
+//!
+//! Calls to different conversations may be in flight together: the `requests_in_flight` setting (8 by default, as
+//! many as the host's default grant lets one call have) is how many recipients a batch works on at once, each wave's
+//! calls sent together ([`Paced::send_all`]) once each has its tokens. It must not exceed the grants'
+//! `max_requests_in_flight`, past which the host stops the call; 1 sends one call at a time.
 
 use crate::api::{HttpRequest, HttpResponse, SLACK_API, Transport, TransportError};
 use connector_api::Settings;
@@ -39,6 +44,12 @@ pub const SCALE_KEY: &str = "rate_limit_scale";
 pub const SHARE_KEY: &str = "rate_limit_share";
 /// The settings key of the time a batch may spend, waiting included, in milliseconds.
 pub const BUDGET_KEY: &str = "batch_budget_ms";
+/// The settings key of how many requests a batch may have in flight at once (at least 1).
+pub const IN_FLIGHT_KEY: &str = "requests_in_flight";
+/// Requests in flight at once when `requests_in_flight` is not set: the host's default `max_requests_in_flight`.
+pub const DEFAULT_IN_FLIGHT: usize = 8;
+/// The most requests in flight at once a setting may ask for.
+const MAX_IN_FLIGHT: usize = 64;
 /// The default time budget of one batch. The host's wall-clock limit per call must be well above it.
 pub const DEFAULT_BUDGET_MS: u64 = 2_000;
 pub use crate::api::PACED;
@@ -166,6 +177,8 @@ pub struct Pacer {
     started: f64,
     /// How long the batch may take, waits included (ms).
     budget_ms: f64,
+    /// How many requests may be in flight at once.
+    in_flight: usize,
     dirty: bool,
 }
 
@@ -192,6 +205,12 @@ impl Pacer {
             .and_then(|v| v.trim().parse::<f64>().ok())
             .filter(|v| v.is_finite() && *v >= 0.0)
             .unwrap_or(DEFAULT_BUDGET_MS as f64);
+        // Not a whole number from 1 to 64: the default.
+        let in_flight = settings
+            .get(IN_FLIGHT_KEY)
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .filter(|n| (1..=MAX_IN_FLIGHT).contains(n))
+            .unwrap_or(DEFAULT_IN_FLIGHT);
         let buckets = settings
             .get(STATE_KEY)
             .and_then(|v| serde_json::from_str(&v).ok())
@@ -202,8 +221,14 @@ impl Pacer {
             share,
             started: now_ms,
             budget_ms,
+            in_flight,
             dirty: false,
         }
+    }
+
+    /// How many requests may be in flight at once: the most recipients a batch works on together.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight
     }
 
     /// Writes the buckets back (only those that are not full, or blocked).
@@ -401,31 +426,96 @@ fn held_back(wait_ms: f64) -> TransportError {
     }
 }
 
+/// What became of a call Slack answered: its answer, or a 429 to repeat once its wait is over.
+enum Answered {
+    Done(Result<HttpResponse, TransportError>),
+    Repeat,
+}
+
+impl<T: Transport + ?Sized, C: Clock> Paced<'_, T, C> {
+    /// Reads Slack's answer to a call of the buckets `keys`: a 429 records its `Retry-After` on them, and is to be
+    /// repeated when that fits the budget and the call was repeated fewer than [`MAX_429_REPEATS`] times.
+    fn answered(
+        &mut self,
+        keys: &[String],
+        answer: Result<HttpResponse, TransportError>,
+        repeats: &mut u32,
+    ) -> Answered {
+        let response = match answer {
+            Ok(response) if response.status == 429 => response,
+            other => return Answered::Done(other),
+        };
+        self.refusals += 1;
+        let secs: f64 = response
+            .header("retry-after")
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(1.0);
+        let now = self.clock.now_ms();
+        self.pacer.refused(keys, secs * 1000.0, now);
+        *repeats += 1;
+        if *repeats > MAX_429_REPEATS || secs * 1000.0 > self.pacer.budget_left(now) {
+            // Slack's own answer goes back: the recipient is retried by the host after `Retry-After`.
+            return Answered::Done(Ok(response));
+        }
+        Answered::Repeat
+    }
+
+    /// Sends one call of the buckets `keys` until Slack answers it other than 429 or it may not be repeated.
+    fn send_paced(
+        &mut self,
+        request: HttpRequest,
+        keys: &[String],
+        mut repeats: u32,
+    ) -> Result<HttpResponse, TransportError> {
+        loop {
+            if let Err(wait) = self.permit(keys) {
+                return Err(held_back(wait));
+            }
+            let answer = self.inner.send(request.clone());
+            match self.answered(keys, answer, &mut repeats) {
+                Answered::Done(answer) => return answer,
+                Answered::Repeat => {}
+            }
+        }
+    }
+}
+
 impl<T: Transport + ?Sized, C: Clock> Transport for Paced<'_, T, C> {
     fn send(&mut self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
         let keys = keys_of(&request);
-        let mut repeats = 0;
-        loop {
-            if let Err(wait) = self.permit(&keys) {
-                return Err(held_back(wait));
-            }
-            let response = self.inner.send(request.clone())?;
-            if response.status != 429 {
-                return Ok(response);
-            }
-            self.refusals += 1;
-            let secs: f64 = response
-                .header("retry-after")
-                .and_then(|v| v.trim().parse().ok())
-                .unwrap_or(1.0);
-            let now = self.clock.now_ms();
-            self.pacer.refused(&keys, secs * 1000.0, now);
-            repeats += 1;
-            if repeats > MAX_429_REPEATS || secs * 1000.0 > self.pacer.budget_left(now) {
-                // Slack's own answer goes back: the recipient is retried by the host after `Retry-After`.
-                return Ok(response);
+        self.send_paced(request, &keys, 0)
+    }
+
+    /// Takes each call's tokens in turn (waiting within the budget, or holding the call back), sends together the
+    /// calls that got them, then repeats alone any that Slack refused with a 429.
+    fn send_all(
+        &mut self,
+        requests: Vec<HttpRequest>,
+    ) -> Vec<Result<HttpResponse, TransportError>> {
+        let mut results: Vec<Option<Result<HttpResponse, TransportError>>> =
+            requests.iter().map(|_| None).collect();
+        let mut going = Vec::with_capacity(requests.len());
+        for (i, request) in requests.into_iter().enumerate() {
+            let keys = keys_of(&request);
+            match self.permit(&keys) {
+                Ok(()) => going.push((i, keys, request)),
+                Err(wait) => results[i] = Some(Err(held_back(wait))),
             }
         }
+        let answers = self
+            .inner
+            .send_all(going.iter().map(|(_, _, r)| r.clone()).collect());
+        for ((i, keys, request), answer) in going.into_iter().zip(answers) {
+            let mut repeats = 0;
+            results[i] = Some(match self.answered(&keys, answer, &mut repeats) {
+                Answered::Done(answer) => answer,
+                Answered::Repeat => self.send_paced(request, &keys, repeats),
+            });
+        }
+        results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(TransportError::Connection("not sent".into()))))
+            .collect()
     }
 }
 
@@ -450,11 +540,12 @@ mod tests {
         }
     }
 
-    /// Answers 200, or 429 for the first `refuse` calls; counts calls per method.
+    /// Answers 200, or 429 for the first `refuse` calls; counts calls per method, and the calls of each `send_all`.
     #[derive(Default)]
     struct Echo {
         refuse: u32,
         calls: Vec<String>,
+        waves: Vec<usize>,
     }
 
     impl Transport for Echo {
@@ -473,6 +564,13 @@ mod tests {
                 headers: vec![],
                 body: b"{\"ok\":true}".to_vec(),
             })
+        }
+        fn send_all(
+            &mut self,
+            requests: Vec<HttpRequest>,
+        ) -> Vec<Result<HttpResponse, TransportError>> {
+            self.waves.push(requests.len());
+            requests.into_iter().map(|r| self.send(r)).collect()
         }
     }
 
@@ -657,5 +755,66 @@ mod tests {
         };
         assert!((3000..3100).contains(&wait), "{wait}");
         assert_eq!(inner.calls.len(), 18, "the held-back call was not sent");
+    }
+
+    #[test]
+    fn a_wave_sends_together_the_calls_that_got_their_tokens_and_repeats_a_429_alone() {
+        let wave = |budget_ms: &str, refuse: u32, channels: &[&str]| {
+            let mut s = MemorySettings::default();
+            s.set(BUDGET_KEY, budget_ms).unwrap();
+            let mut inner = Echo {
+                refuse,
+                ..Echo::default()
+            };
+            let clock = Fake {
+                now: 0.0,
+                slept: 0.0,
+            };
+            let mut t = Paced::new(&mut inner, Pacer::load(&s, 0.0), clock);
+            let calls = channels
+                .iter()
+                .map(|c| call("chat.postMessage", c))
+                .collect();
+            let answers: Vec<_> = t
+                .send_all(calls)
+                .into_iter()
+                .map(|a| match a {
+                    Ok(r) => r.status.to_string(),
+                    Err(e) => format!("{e:?}"),
+                })
+                .collect();
+            let (refusals, slept) = (t.refusals, t.clock.slept);
+            (answers, inner.waves, inner.calls.len(), refusals, slept)
+        };
+        // A conversation takes about a post a second: the second post to D1 waits for its token (about 1 s,
+        // within the 3 s budget), then the three go together. Slack refuses the first (429, Retry-After 1 s): it
+        // is repeated alone once the wait is over.
+        let (answers, waves, calls, refusals, slept) = wave("3000", 1, &["D1", "D2", "D1"]);
+        assert_eq!(answers, ["200", "200", "200"]);
+        assert_eq!(waves, [3]);
+        assert_eq!((calls, refusals), (4, 1));
+        assert!((2000.0..2100.0).contains(&slept), "{slept}");
+        // With a 1.5 s budget, a third post to D1 would wait past it: held back, not sent; the others go together.
+        let (answers, waves, calls, _, _) = wave("1500", 0, &["D1", "D2", "D1", "D1"]);
+        assert_eq!(answers[..3], ["200", "200", "200"]);
+        assert!(answers[3].starts_with("Deferred"), "{answers:?}");
+        assert_eq!((waves, calls), (vec![3], 3));
+    }
+
+    #[test]
+    fn requests_in_flight_is_a_whole_number_from_1_to_64_else_the_default() {
+        let in_flight = |value: Option<&str>| {
+            let mut s = MemorySettings::default();
+            if let Some(v) = value {
+                s.set(IN_FLIGHT_KEY, v).unwrap();
+            }
+            Pacer::load(&s, 0.0).in_flight()
+        };
+        assert_eq!(in_flight(None), DEFAULT_IN_FLIGHT);
+        assert_eq!(in_flight(Some(" 1 ")), 1);
+        assert_eq!(in_flight(Some("64")), 64);
+        for bad in ["0", "65", "-1", "2.5", "many", ""] {
+            assert_eq!(in_flight(Some(bad)), DEFAULT_IN_FLIGHT, "{bad}");
+        }
     }
 }
