@@ -264,7 +264,8 @@ async fn progress_reports_are_checked_against_the_call_that_makes_them() {
     };
     let error = hostile.handle_inbound("p5", &inbound).await.unwrap_err();
     assert!(error.to_string().contains("outside a delivery"), "{error}");
-    // A truthful report reaches the embedder as it is made, and is not returned a second time.
+    // A truthful report reaches the embedder (when the call ends, no request following it), and is not returned a
+    // second time.
     let progress = Arc::new(Collected::default());
     let returned = hostile
         .deliver(
@@ -284,6 +285,85 @@ async fn progress_reports_are_checked_against_the_call_that_makes_them() {
     assert_eq!(reported, ["d0"]);
     let returned: Vec<&str> = returned.iter().map(|o| o.delivery_id.as_str()).collect();
     assert_eq!(returned, ["d1"]);
+}
+
+/// Progress as the embedder receives it: each hand-over, with how many requests had reached the service before it.
+#[derive(Default)]
+struct HandOvers {
+    requests: std::sync::atomic::AtomicUsize,
+    postings: std::sync::Mutex<Vec<(Vec<String>, usize)>>,
+    outcomes: std::sync::Mutex<Vec<(usize, usize)>>,
+}
+
+impl connector_host::progress::DeliveryProgress for HandOvers {
+    fn postings(&self, delivery_ids: &[String]) -> anyhow::Result<()> {
+        let arrived = self.requests.load(std::sync::atomic::Ordering::SeqCst);
+        self.postings
+            .lock()
+            .unwrap()
+            .push((delivery_ids.to_vec(), arrived));
+        Ok(())
+    }
+    fn outcomes(&self, outcomes: &[wit::DeliveryOutcome]) -> anyhow::Result<()> {
+        let arrived = self.requests.load(std::sync::atomic::Ordering::SeqCst);
+        self.outcomes
+            .lock()
+            .unwrap()
+            .push((outcomes.len(), arrived));
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn announced_posts_reach_the_embedder_together_before_any_of_their_requests_leaves() {
+    let world = World::new("hostile-wave");
+    let progress = Arc::new(HandOvers::default());
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = {
+        let progress = progress.clone();
+        std::thread::spawn(move || {
+            for _ in 0..4 {
+                let (mut stream, _) = listener.accept().unwrap();
+                progress
+                    .requests
+                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                stream
+                    .set_read_timeout(Some(Duration::from_millis(500)))
+                    .unwrap();
+                let _ = stream.read(&mut [0u8; 4096]);
+                let _ = stream.write_all(
+                    b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
+                );
+            }
+        })
+    };
+    let mut outbound = OutboundConfig::new(vec![Grant::parse("https://slack.com/api/").unwrap()]);
+    outbound
+        .routes
+        .push(Route::new("https://slack.com", &format!("http://127.0.0.1:{port}")).unwrap());
+    let hostile = load_hostile(&world, outbound, Limits::default());
+    let returned = hostile
+        .deliver(
+            "p1",
+            &notification("progress wave https://slack.com/api/auth.test"),
+            &recipients(4),
+            progress.clone(),
+        )
+        .await
+        .unwrap();
+    server.join().unwrap();
+    // The four posts were announced one by one, and recorded in one hand-over before the first request left.
+    assert_eq!(
+        *progress.postings.lock().unwrap(),
+        [(vec!["d0".into(), "d1".into(), "d2".into(), "d3".into()], 0)]
+    );
+    // The outcomes, reported after the last request, were handed over together when the call ended.
+    assert_eq!(*progress.outcomes.lock().unwrap(), [(4, 4)]);
+    assert!(
+        returned.is_empty(),
+        "every outcome was reported: {returned:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

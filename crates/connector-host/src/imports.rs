@@ -239,7 +239,8 @@ fn refused(r: Refused) -> wasmtime::Error {
     wasmtime::Error::new(r)
 }
 
-fn unrecorded(error: anyhow::Error) -> wasmtime::Error {
+/// The error of a call whose reports the embedder could not record: the store's failure, not the connector's.
+pub(crate) fn unrecorded(error: anyhow::Error) -> wasmtime::Error {
     wasmtime::Error::new(StoreFailed {
         doing: "the LMS could not record the delivery's progress",
         error,
@@ -248,23 +249,17 @@ fn unrecorded(error: anyhow::Error) -> wasmtime::Error {
 
 impl progress::Host for StoreState {
     fn posting(&mut self, delivery_id: String) -> wasmtime::Result<()> {
-        let call = self
-            .progress
+        self.progress
             .as_mut()
             .ok_or(Refused::NotDelivering)
-            .map_err(refused)?;
-        let sink = call.posting(&delivery_id).map_err(refused)?;
-        self.scope
-            .host_call(|_| sink.posting(&delivery_id).map_err(unrecorded))
+            .and_then(|call| call.posting(delivery_id))
+            .map_err(refused)
     }
 
     fn outcome(&mut self, mut outcome: wit::DeliveryOutcome) -> wasmtime::Result<()> {
-        let call = self
-            .progress
-            .as_mut()
-            .ok_or(Refused::NotDelivering)
-            .map_err(refused)?;
-        let sink = call.outcome(&outcome.delivery_id).map_err(refused)?;
+        if self.progress.is_none() {
+            return Err(refused(Refused::NotDelivering));
+        }
         self.scope.host_call(|scope| {
             let prefixes = scope.rules.prefixes.clone();
             let secrets = scope.known_secrets().to_vec();
@@ -272,7 +267,12 @@ impl progress::Host for StoreState {
                 secrets: &secrets,
                 prefixes: &prefixes,
             });
-            sink.outcome(&outcome).map_err(unrecorded)
-        })
+            Ok(())
+        })?;
+        self.progress
+            .as_mut()
+            .ok_or(Refused::NotDelivering)
+            .and_then(|call| call.outcome(outcome))
+            .map_err(refused)
     }
 }

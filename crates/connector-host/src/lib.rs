@@ -16,6 +16,7 @@ pub mod audit;
 pub mod bindings;
 mod cache;
 mod capture;
+mod cpu;
 pub mod grants;
 pub mod health;
 mod imports;

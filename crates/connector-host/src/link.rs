@@ -92,11 +92,14 @@ pub fn link(l: &mut Linker<StoreState>, name: &str) -> wasmtime::Result<bool> {
             S,
             WasiHttp,
         >(l, &(&http_options).into(), S::http)?,
-        // wasi:http's own handler, behind the outbound policy's cap on requests in flight per call.
-        "wasi:http/outgoing-handler" => crate::outbound::add_to_linker(l, name, |s| {
-            let (in_flight, caller) = (s.hooks.in_flight(), s.hooks.caller());
-            crate::outbound::CappedHandler::new(s.http(), in_flight, caller)
-        })?,
+        // wasi:http's own handler, behind the outbound policy's cap on requests in flight per call. The delivery
+        // progress reported so far is handed to the embedder before each request leaves.
+        "wasi:http/outgoing-handler" => {
+            crate::outbound::add_to_linker(l, name, S::hand_over_progress, |s| {
+                let (in_flight, caller) = (s.hooks.in_flight(), s.hooks.caller());
+                crate::outbound::CappedHandler::new(s.http(), in_flight, caller)
+            })?
+        }
         "wasi:io/error" => io::error::add_to_linker::<S, HasIo>(l, |s| &mut s.table)?,
         "wasi:io/poll" => io::poll::add_to_linker::<S, HasIo>(l, |s| &mut s.table)?,
         "wasi:io/streams" => io::streams::add_to_linker::<S, HasIo>(l, |s| &mut s.table)?,

@@ -1,9 +1,11 @@
 //! The `progress` import of contract 0.2.0: while it delivers, a connector says when it is about to make the request
 //! that may deliver to a recipient (`posting`) and what became of each recipient (`outcome`). The host checks each
-//! report against the call's recipients ([`CallProgress`]), cleans it like any connector output
-//! ([`crate::untrusted`]) and hands it to the embedder's [`DeliveryProgress`] at once (the host functions are in
-//! `imports.rs` with the other imports), so that a host killed mid-batch loses the outcome of at most the
-//! request in flight, not the batch's.
+//! report against the call's recipients at once ([`CallProgress`]), cleans it like any connector output
+//! ([`crate::untrusted`]) and hands the reports to the embedder's [`DeliveryProgress`] together, just before the
+//! connector's next outgoing request starts, and when the call ends (the host functions are in `imports.rs` with the
+//! other imports). A post is thus recorded as announced before its request can leave, and a host killed mid-batch
+//! loses the outcomes of at most the requests in flight, not the batch's; a connector that announces its posts for
+//! several recipients and then sends their requests together costs the embedder one write, not one per report.
 //!
 //! A report is refused (the call traps, and counts towards the health rule) when it names a delivery that is not in
 //! the call, reports a second outcome for one, announces a post after its outcome, or comes from another call than
@@ -16,15 +18,16 @@ use std::sync::Arc;
 /// Posts a call may announce per recipient (a post repeated after a refusal, a conversation reopened).
 pub const POSTINGS_PER_RECIPIENT: u32 = 4;
 
-/// Where a `deliver` call's reports go. The embedder records each one durably before returning: the host function
-/// waits for it (and its time counts against the call), so that the connector's next request starts only once the
-/// report is safe.
+/// Where a `deliver` call's reports go, a few at a time: those made since the connector's last outgoing request,
+/// just before its next one starts, and the rest when the call ends. The embedder records each handful durably
+/// before returning: the connector's request waits for it (and its CPU time counts against the call), so that the
+/// request starts only once the reports before it are safe. Announced posts come before outcomes.
 pub trait DeliveryProgress: Send + Sync {
-    /// The connector is about to make the request that may deliver `delivery_id`: until its outcome is recorded,
-    /// the delivery may have been delivered.
-    fn posting(&self, delivery_id: &str) -> anyhow::Result<()>;
-    /// What became of one recipient of the call, cleaned; at most once per recipient.
-    fn outcome(&self, outcome: &wit::DeliveryOutcome) -> anyhow::Result<()>;
+    /// The connector is about to make the requests that may deliver `delivery_ids`: until its outcome is recorded,
+    /// each delivery may have been delivered.
+    fn postings(&self, delivery_ids: &[String]) -> anyhow::Result<()>;
+    /// What became of recipients of the call, cleaned, in the order reported; at most once per recipient.
+    fn outcomes(&self, outcomes: &[wit::DeliveryOutcome]) -> anyhow::Result<()>;
 }
 
 /// Progress kept in memory, for callers that want every outcome and keep nothing durable (benchmarks, tests):
@@ -48,12 +51,12 @@ impl Collected {
 }
 
 impl DeliveryProgress for Collected {
-    fn posting(&self, delivery_id: &str) -> anyhow::Result<()> {
-        self.postings.lock().push(delivery_id.to_string());
+    fn postings(&self, delivery_ids: &[String]) -> anyhow::Result<()> {
+        self.postings.lock().extend_from_slice(delivery_ids);
         Ok(())
     }
-    fn outcome(&self, outcome: &wit::DeliveryOutcome) -> anyhow::Result<()> {
-        self.outcomes.lock().push(outcome.clone());
+    fn outcomes(&self, outcomes: &[wit::DeliveryOutcome]) -> anyhow::Result<()> {
+        self.outcomes.lock().extend_from_slice(outcomes);
         Ok(())
     }
 }
@@ -97,10 +100,13 @@ impl std::fmt::Display for Refused {
 
 impl std::error::Error for Refused {}
 
-/// The reports of one `deliver` call: its recipients, what each has reported, and where the reports go.
+/// The reports of one `deliver` call: its recipients, what each has reported, the reports not handed over yet (at
+/// most [`POSTINGS_PER_RECIPIENT`] posts and one outcome per recipient) and where they go.
 pub(crate) struct CallProgress {
     sink: Arc<dyn DeliveryProgress>,
     recipients: HashMap<String, Reported>,
+    postings: Vec<String>,
+    outcomes: Vec<wit::DeliveryOutcome>,
 }
 
 impl CallProgress {
@@ -115,7 +121,23 @@ impl CallProgress {
                 .into_iter()
                 .map(|id| (id.to_string(), Reported::default()))
                 .collect(),
+            postings: Vec::new(),
+            outcomes: Vec::new(),
         }
+    }
+
+    /// Hands the reports made since the last hand-over to the sink (announced posts, then outcomes), and forgets
+    /// them once it has recorded them.
+    pub(crate) fn hand_over(&mut self) -> anyhow::Result<()> {
+        if !self.postings.is_empty() {
+            self.sink.postings(&self.postings)?;
+            self.postings.clear();
+        }
+        if !self.outcomes.is_empty() {
+            self.sink.outcomes(&self.outcomes)?;
+            self.outcomes.clear();
+        }
+        Ok(())
     }
 
     /// Whether the outcome of `delivery_id` was reported during the call.
@@ -140,26 +162,22 @@ impl CallProgress {
         Ok(entry)
     }
 
-    /// Checks and counts an announced post of `delivery_id`; the sink to tell.
-    pub(crate) fn posting(
-        &mut self,
-        delivery_id: &str,
-    ) -> Result<Arc<dyn DeliveryProgress>, Refused> {
-        let entry = self.open_entry(delivery_id, Refused::PostAfterOutcome)?;
+    /// Checks and keeps an announced post of `delivery_id`, to hand over before the next request.
+    pub(crate) fn posting(&mut self, delivery_id: String) -> Result<(), Refused> {
+        let entry = self.open_entry(&delivery_id, Refused::PostAfterOutcome)?;
         if entry.postings >= POSTINGS_PER_RECIPIENT {
             return Err(Refused::TooManyPosts);
         }
         entry.postings += 1;
-        Ok(self.sink.clone())
+        self.postings.push(delivery_id);
+        Ok(())
     }
 
-    /// Checks and counts the outcome of `delivery_id`; the sink to tell.
-    pub(crate) fn outcome(
-        &mut self,
-        delivery_id: &str,
-    ) -> Result<Arc<dyn DeliveryProgress>, Refused> {
-        let entry = self.open_entry(delivery_id, Refused::SecondOutcome)?;
+    /// Checks and keeps the outcome of a recipient (cleaned), to hand over before the next request.
+    pub(crate) fn outcome(&mut self, outcome: wit::DeliveryOutcome) -> Result<(), Refused> {
+        let entry = self.open_entry(&outcome.delivery_id, Refused::SecondOutcome)?;
         entry.outcome = true;
-        Ok(self.sink.clone())
+        self.outcomes.push(outcome);
+        Ok(())
     }
 }

@@ -524,7 +524,13 @@ impl Loaded {
         let stderr = capture::Capture::new(self.limits.stderr_bytes);
         let work = async {
             let (mut store, instance) = self.instantiate(platform_id, stderr.clone()).await?;
-            let result = call(&mut store, &instance).await;
+            let mut result = call(&mut store, &instance).await;
+            // The reports made after the connector's last request are handed over now, whatever the call came to.
+            if let Err(e) = store.data_mut().hand_over_progress()
+                && result.is_ok()
+            {
+                result = Err(e);
+            }
             self.peak_memory.fetch_max(
                 store.data().limits.peak_memory,
                 std::sync::atomic::Ordering::Relaxed,

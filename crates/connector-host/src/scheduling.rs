@@ -8,15 +8,17 @@
 //! A call that has shown itself heavy moves to a second runtime whose threads run at the operating system's lowest
 //! priority (`SCHED_IDLE` on Linux), where it gets only the CPU no other thread of the machine wants: a well-behaved
 //! call of another platform that wakes from the network is scheduled at once instead of waiting for a busy call's
-//! slice to end. A call is heavy once it has been running (wasm and host functions together) for more than
-//! [`THROTTLE_AFTER`], or when its platform's calls together have been running for more than one core's worth of
-//! time lately ([`HOT_SHARE`]), which is how many short calls in parallel add up to a heavy one. A platform's own
+//! slice to end. A call is heavy once it has been running (the CPU time of its polls: wasm and host functions
+//! together, not what they waited for, such as the disk under a store's write) for more than [`THROTTLE_AFTER`], or
+//! when its platform's calls together have been running for more than one core's worth of time lately
+//! ([`HOT_SHARE`]), which is how many short calls in parallel add up to a heavy one. A platform's own
 //! calls, one after another, never use more than one core: the outbox sends a platform's batches one at a time.
 //!
 //! The move happens between two polls of the call: its future is boxed, and the task that drove it on the call
 //! runtime hands it over to a task of the low-priority runtime, which polls it from then on (tokio's I/O and timers,
 //! and wasmtime's fibers, take the waker of whichever task polls them).
 
+use crate::cpu::CpuStamp;
 use crate::limits::THROTTLE_AFTER;
 use anyhow::{Context as _, Result, anyhow};
 use parking_lot::Mutex;
@@ -220,7 +222,7 @@ enum Step<R> {
 struct Metered<R> {
     call: Option<Call<R>>,
     meter: Arc<Meter>,
-    /// Time the call has been running, over all its polls.
+    /// CPU time the call has been running, over all its polls.
     ran: Duration,
     /// Whether it may still move to the low-priority runtime.
     may_move: bool,
@@ -236,10 +238,10 @@ impl<R> Future for Metered<R> {
                 "the call was polled after it ended"
             ))));
         };
-        let started = Instant::now();
+        let started = CpuStamp::now();
         let polled = call.as_mut().poll(cx);
+        let ran = started.elapsed();
         let now = Instant::now();
-        let ran = now - started;
         this.ran += ran;
         let hot = this.meter.add(ran, now);
         match polled {
@@ -304,5 +306,21 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(light.as_deref(), Some("connector-call"));
+    }
+
+    #[tokio::test]
+    async fn a_call_that_waits_inside_its_polls_is_not_heavy() {
+        // Blocked past the threshold in all, as a host function waiting for a slow disk under a store's write is,
+        // while computing next to nothing.
+        let on = run("test-waiting", async {
+            for _ in 0..6 {
+                std::thread::sleep(THROTTLE_AFTER / 3);
+                tokio::task::yield_now().await;
+            }
+            Ok(std::thread::current().name().map(str::to_string))
+        })
+        .await
+        .unwrap();
+        assert_eq!(on.as_deref(), Some("connector-call"));
     }
 }

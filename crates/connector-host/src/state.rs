@@ -1,6 +1,7 @@
 //! What each call's store holds: WASI granting nothing, wasi:http with the outbound policy, the store limits, and the
 //! platform and connector every import is scoped to.
 
+use crate::cpu::CpuStamp;
 use crate::limits::{Exceeded, Limits, THROTTLE_AFTER, Tracked};
 use crate::outbound::OutboundPolicy;
 use crate::progress::CallProgress;
@@ -32,10 +33,21 @@ impl StoreState {
         &mut self,
         mut outcomes: Vec<crate::wit::DeliveryOutcome>,
     ) -> Vec<crate::wit::DeliveryOutcome> {
-        if let Some(call) = self.progress.take() {
+        if let Some(call) = &self.progress {
             outcomes.retain(|o| !call.reported(&o.delivery_id));
         }
         outcomes
+    }
+
+    /// Hands the call's progress reports made since the last hand-over to the embedder: before each outgoing
+    /// request starts, and when the call ends. A host function's work (its CPU time counts against the call; the
+    /// embedder's failure is the store's, not the connector's).
+    pub(crate) fn hand_over_progress(&mut self) -> wasmtime::Result<()> {
+        let Some(call) = self.progress.as_mut() else {
+            return Ok(());
+        };
+        self.scope
+            .host_call(|_| call.hand_over().map_err(crate::imports::unrecorded))
     }
 }
 
@@ -208,51 +220,5 @@ impl Scope {
     /// CPU time the call spent inside host functions.
     pub fn host_time(&self) -> Duration {
         self.host_time
-    }
-}
-
-/// A point in the CPU time of the calling thread, where the system keeps one (the wall clock elsewhere). A host
-/// function runs on one thread from start to end, so the difference of two stamps is what it computed.
-struct CpuStamp {
-    wall: Instant,
-    cpu: Option<Duration>,
-}
-
-impl CpuStamp {
-    fn now() -> Self {
-        CpuStamp {
-            wall: Instant::now(),
-            cpu: thread_cpu_time(),
-        }
-    }
-
-    fn elapsed(&self) -> Duration {
-        match (self.cpu, thread_cpu_time()) {
-            (Some(start), Some(now)) => now.saturating_sub(start),
-            _ => self.wall.elapsed(),
-        }
-    }
-}
-
-/// The CPU time the calling thread has used, when the system says.
-fn thread_cpu_time() -> Option<Duration> {
-    #[cfg(unix)]
-    {
-        let mut now = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: `clock_gettime` writes only `now`.
-        let read = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
-        (read == 0).then(|| {
-            Duration::new(
-                u64::try_from(now.tv_sec).unwrap_or(0),
-                u32::try_from(now.tv_nsec).unwrap_or(0),
-            )
-        })
-    }
-    #[cfg(not(unix))]
-    {
-        None
     }
 }

@@ -457,25 +457,41 @@ impl BatchProgress {
 }
 
 impl DeliveryProgress for BatchProgress {
-    fn posting(&self, delivery_id: &str) -> Result<()> {
+    /// Marks the deliveries as posting, in one transaction of row writes: all of them, or none when one is no
+    /// longer this runner's.
+    fn postings(&self, delivery_ids: &[String]) -> Result<()> {
         let t = now();
-        let marked = self.lms.db().conn().execute(
-            "UPDATE deliveries SET posting_since = ?3, updated_at = ?3
-             WHERE id = ?1 AND status = 'in_flight' AND lease_owner = ?2",
-            params![delivery_id, self.runner.owner(), t],
-        )?;
-        if marked == 0 {
-            bail!(
-                "the delivery {delivery_id} is no longer this runner's to send (its lease expired and another runner \
-                 took it, or it was recorded)"
-            );
+        {
+            let mut conn = self.lms.db().conn();
+            let tx = conn.write_rows()?;
+            for delivery_id in delivery_ids {
+                let marked = tx.execute(
+                    "UPDATE deliveries SET posting_since = ?3, updated_at = ?3
+                     WHERE id = ?1 AND status = 'in_flight' AND lease_owner = ?2",
+                    params![delivery_id, self.runner.owner(), t],
+                )?;
+                if marked == 0 {
+                    bail!(
+                        "the delivery {delivery_id} is no longer this runner's to send (its lease expired and another \
+                         runner took it, or it was recorded)"
+                    );
+                }
+            }
+            tx.commit()?;
         }
-        self.state.lock().announced.insert(delivery_id.to_string());
+        self.state
+            .lock()
+            .announced
+            .extend(delivery_ids.iter().cloned());
         Ok(())
     }
 
-    fn outcome(&self, outcome: &wit::DeliveryOutcome) -> Result<()> {
-        self.record_returned(&[(outcome.delivery_id.clone(), Record::of(&outcome.outcome))])
+    fn outcomes(&self, outcomes: &[wit::DeliveryOutcome]) -> Result<()> {
+        let records: Vec<(String, Record)> = outcomes
+            .iter()
+            .map(|o| (o.delivery_id.clone(), Record::of(&o.outcome)))
+            .collect();
+        self.record_returned(&records)
     }
 }
 

@@ -110,10 +110,12 @@ impl<'a> CappedHandler<'a> {
 }
 
 /// Links `outgoing-handler` under `name` (the interface as the component imports it, such as
-/// `wasi:http/outgoing-handler@0.2.12`) with the cap on requests in flight; `get` gives a store's handler.
+/// `wasi:http/outgoing-handler@0.2.12`) with the cap on requests in flight; `get` gives a store's handler, and
+/// `before` runs on the store before each request is handed on (an error stops the call).
 pub fn add_to_linker<T: Send + 'static>(
     linker: &mut Linker<T>,
     name: &str,
+    before: fn(&mut T) -> wasmtime::Result<()>,
     get: fn(&mut T) -> CappedHandler<'_>,
 ) -> wasmtime::Result<()> {
     linker.instance(name)?.func_wrap(
@@ -122,7 +124,10 @@ pub fn add_to_linker<T: Send + 'static>(
               (request, options): (
             Resource<HostOutgoingRequest>,
             Option<Resource<types::RequestOptions>>,
-        )| { Ok((get(store.data_mut()).handle(request, options)?,)) },
+        )| {
+            before(store.data_mut())?;
+            Ok((get(store.data_mut()).handle(request, options)?,))
+        },
     )
 }
 

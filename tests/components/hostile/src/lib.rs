@@ -8,13 +8,16 @@
 //! once before waiting for any), `method METHOD URL` (a request with that method), `host URL HOST` (a GET that sets
 //! its own `Host` header), `progress unknown|twice|flood|after|ok` (abuses the progress reports of contract 0.2.0:
 //! about a delivery it was not given, a second outcome, a flood of posts, a post after the outcome; or reports
-//! truthfully). An inbound request on the route `progress` reports progress outside any delivery.
+//! truthfully), `progress wave URL` (announces a post for every recipient, sends them together as GETs of URL through
+//! the SDK's transport, then reports each outcome). An inbound request on the route `progress` reports progress
+//! outside any delivery.
 
 #![cfg(target_arch = "wasm32")]
 
 use connector_api::{
-    Connector, ConnectorInfo, Context, DeliveryOutcome, Failure, FailureKind, InboundRequest,
-    InboundResponse, Level, Log, Notification, Outcome, Ports, Progress, Recipient, Settings,
+    Connector, ConnectorInfo, Context, DeliveryOutcome, Failure, FailureKind, HttpRequest,
+    InboundRequest, InboundResponse, Level, Log, Notification, Outcome, Ports, Progress, Recipient,
+    Settings, Transport,
 };
 use std::hint::black_box;
 // Raw wasi:http rather than the SDK's transport: the attacks need the streams themselves (a body written chunk by
@@ -227,6 +230,9 @@ impl Connector for Hostile {
                 Failure::new(FailureKind::Permanent, "huge", "x".repeat(size)),
             );
         }
+        if let Some(url) = body.strip_prefix("progress wave ") {
+            return wave(ctx, url, recipients);
+        }
         if let Some(how) = body.strip_prefix("progress ") {
             return misreport(ctx, how, recipients);
         }
@@ -240,6 +246,37 @@ impl Connector for Hostile {
         }
         InboundResponse::not_found()
     }
+}
+
+/// Announces a post for every recipient, sends one GET of `url` per recipient (all in flight together), then reports
+/// each outcome (`status:CODE` or `error:…`) and returns them all.
+fn wave(
+    ctx: &mut Context<impl Ports>,
+    url: &str,
+    recipients: Vec<Recipient>,
+) -> Vec<DeliveryOutcome> {
+    for r in &recipients {
+        ctx.progress.posting(&r.delivery_id);
+    }
+    let answers = ctx
+        .transport
+        .send_all(recipients.iter().map(|_| HttpRequest::get(url)).collect());
+    recipients
+        .into_iter()
+        .zip(answers)
+        .map(|(r, answer)| {
+            let code = match answer {
+                Ok(response) => format!("status:{}", response.status),
+                Err(e) => format!("error:{e}"),
+            };
+            let outcome = DeliveryOutcome {
+                delivery_id: r.delivery_id,
+                outcome: Outcome::Failed(Failure::new(FailureKind::Permanent, code, "wave")),
+            };
+            ctx.progress.outcome(&outcome);
+            outcome
+        })
+        .collect()
 }
 
 /// Reports the first recipient's progress the way `how` says, then returns every outcome.
