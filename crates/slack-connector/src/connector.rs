@@ -187,6 +187,9 @@ pub struct Connector<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?
     log: &'a mut L,
     transport: &'a mut T,
     now: i64,
+    /// The workspace's id, read once for a delivery or an update (its caches are keyed by it); `None`: read from
+    /// the settings each time, as activation may change it.
+    team: Option<String>,
 }
 
 impl<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized> Connector<'a, S, L, T> {
@@ -197,6 +200,7 @@ impl<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized> Connector
             log,
             transport,
             now,
+            team: None,
         }
     }
 
@@ -404,7 +408,8 @@ impl<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized> Connector
         self.paced(|c| c.update_paced(notification, change, messages, progress))
     }
 
-    /// Runs `f` on this connector over a transport paced by the buckets persisted in the settings.
+    /// Runs `f` on this connector over a transport paced by the buckets persisted in the settings, with the
+    /// workspace's id read once.
     fn paced<R>(
         &mut self,
         f: impl FnOnce(&mut Connector<'_, S, L, Paced<'_, T, SystemClock>>) -> R,
@@ -413,11 +418,13 @@ impl<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized> Connector
         let started = clock.now_ms();
         let pacer = Pacer::load(&*self.settings, started);
         let mut paced = Paced::new(&mut *self.transport, pacer, clock);
+        let team = self.settings.get(keys::TEAM_ID);
         let mut inner = Connector {
             settings: &mut *self.settings,
             log: &mut *self.log,
             transport: &mut paced,
             now: self.now,
+            team,
         };
         f(&mut inner)
     }
@@ -745,7 +752,7 @@ impl<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized> Connector
 
     /// The reachable member with this e-mail address, from the directory map or a lookup.
     fn member_for(&mut self, token: &str, email: &str) -> Result<Option<Member>, SlackError> {
-        let team = self.settings.get(keys::TEAM_ID).unwrap_or_default();
+        let team = self.team();
         Directory::new(self.settings, &team, self.now).resolve(
             &mut Slack::new(self.transport),
             token,
@@ -755,7 +762,7 @@ impl<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized> Connector
 
     /// Lists the directory when many recipients are not mapped and the map is stale; a failure only means lookups.
     fn refresh_directory_if_worth_it(&mut self, token: &str, recipients: &[Recipient]) {
-        let team = self.settings.get(keys::TEAM_ID).unwrap_or_default();
+        let team = self.team();
         let mut directory = Directory::new(self.settings, &team, self.now);
         if directory.is_fresh() {
             return;
@@ -931,10 +938,17 @@ impl<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized> Connector
             .write(Level::Warn, &format!("disconnected: {reason}"));
     }
 
+    /// The workspace's id: the one read for this delivery, else the settings'.
+    fn team(&self) -> String {
+        match &self.team {
+            Some(team) => team.clone(),
+            None => self.settings.get(keys::TEAM_ID).unwrap_or_default(),
+        }
+    }
+
     /// Cache keys are per workspace, so that connecting another workspace never reuses the old one's ids.
     fn cache_key(&self, prefix: &str, id: &str) -> String {
-        let team = self.settings.get(keys::TEAM_ID).unwrap_or_default();
-        format!("{prefix}{team}:{id}")
+        format!("{prefix}{}:{id}", self.team())
     }
 
     fn save(&mut self, key: &str, value: &str) -> Result<(), ConnectorError> {
