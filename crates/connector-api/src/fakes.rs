@@ -133,6 +133,39 @@ impl Transport for NoTransport {
     }
 }
 
+/// A transport that notes how many requests each [`Transport::send_all`] had in flight together, and has `inner`
+/// answer them.
+#[derive(Debug, Default)]
+pub struct Waves<T> {
+    /// The transport that answers.
+    pub inner: T,
+    /// The number of requests of each `send_all`, in order.
+    pub sizes: Vec<usize>,
+}
+
+impl<T> Waves<T> {
+    /// Notes the waves sent through `inner`.
+    pub fn new(inner: T) -> Self {
+        Waves {
+            inner,
+            sizes: Vec::new(),
+        }
+    }
+}
+
+impl<T: Transport> Transport for Waves<T> {
+    fn send(&mut self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        self.inner.send(request)
+    }
+    fn send_all(
+        &mut self,
+        requests: Vec<HttpRequest>,
+    ) -> Vec<Result<HttpResponse, TransportError>> {
+        self.sizes.push(requests.len());
+        self.inner.send_all(requests)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -380,8 +380,9 @@ impl<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized> Connector
     /// buckets of [`crate::pacing`]; recipients that do not fit in the batch's time budget come back as
     /// [`pacing::PACED`] failures (rate-limited, no call made) for the host to hand over again after the wait.
     ///
-    /// Each recipient the connector works on is reported to `progress` as it goes: `posting` just before the post,
-    /// its outcome as soon as it is known.
+    /// Recipients are worked on a few at a time ([`pacing::IN_FLIGHT_KEY`]), their calls in flight together. Each one
+    /// is reported to `progress` as it goes: `posting` just before its wave's posts are sent, its outcome once its
+    /// wave is done.
     ///
     /// A recipient with `reply_to` (a reminder) is answered in the thread of that message, in that message's
     /// conversation: the learner is not looked up and no conversation is opened.
@@ -1221,7 +1222,7 @@ mod tests {
     use super::*;
     use crate::api::{HttpRequest, HttpResponse, TransportError};
     use crate::model::{MessageRef, NotificationKind, PlatformGroup, Session, User};
-    use connector_api::fakes::{MemoryLog, MemoryProgress, MemorySettings, Report};
+    use connector_api::fakes::{MemoryLog, MemoryProgress, MemorySettings, Report, Waves};
     use std::collections::{BTreeMap, VecDeque};
 
     /// Answers each request with the next scripted answer, and records the requests.
@@ -1229,8 +1230,6 @@ mod tests {
     struct Script {
         answers: VecDeque<(u16, String)>,
         requests: Vec<HttpRequest>,
-        /// How many requests each `send_all` had in flight together.
-        waves: Vec<usize>,
     }
 
     impl Script {
@@ -1263,13 +1262,6 @@ mod tests {
                 headers: vec![("retry-after".into(), "3".into())],
                 body: body.into_bytes(),
             })
-        }
-        fn send_all(
-            &mut self,
-            requests: Vec<HttpRequest>,
-        ) -> Vec<Result<HttpResponse, TransportError>> {
-            self.waves.push(requests.len());
-            requests.into_iter().map(|r| self.send(r)).collect()
         }
     }
 
@@ -1647,13 +1639,15 @@ mod tests {
             }
         }
         let posted = |i: usize| json!({"ok": true, "channel": "D", "ts": format!("{i}.0001")});
-        let mut t = Script::default()
-            // The first wave: b's DM opened (a's is cached), then both posts together.
-            .answer(200, json!({"ok": true, "channel": {"id": "Db"}}))
-            .answer(200, posted(1))
-            .answer(200, posted(2))
-            // The second wave: c alone, its DM cached.
-            .answer(200, posted(3));
+        let mut t = Waves::new(
+            Script::default()
+                // The first wave: b's DM opened (a's is cached), then both posts together.
+                .answer(200, json!({"ok": true, "channel": {"id": "Db"}}))
+                .answer(200, posted(1))
+                .answer(200, posted(2))
+                // The second wave: c alone, its DM cached.
+                .answer(200, posted(3)),
+        );
         let mut progress = MemoryProgress::default();
         let mut c = Connector::new(&mut s, &mut l, &mut t, NOW);
         let outcomes = c.deliver(
@@ -1666,7 +1660,7 @@ mod tests {
             &mut progress,
         );
         assert_eq!(
-            t.methods(),
+            t.inner.methods(),
             [
                 "conversations.open",
                 "chat.postMessage",
@@ -1675,11 +1669,11 @@ mod tests {
             ]
         );
         assert_eq!(
-            t.waves,
+            t.sizes,
             [1, 2, 1],
             "the open, the wave's two posts, c's post"
         );
-        let channels: Vec<_> = (1..4).map(|i| t.form(i)["channel"].clone()).collect();
+        let channels: Vec<_> = (1..4).map(|i| t.inner.form(i)["channel"].clone()).collect();
         assert_eq!(channels, ["Da", "Db", "Dc"]);
         assert_eq!(
             s.get(&format!("{}T1:Ub", keys::DM_PREFIX)).as_deref(),

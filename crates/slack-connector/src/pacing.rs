@@ -523,7 +523,7 @@ impl<T: Transport + ?Sized, C: Clock> Transport for Paced<'_, T, C> {
 mod tests {
     use super::*;
     use crate::api::Method;
-    use connector_api::fakes::MemorySettings;
+    use connector_api::fakes::{MemorySettings, Waves};
 
     struct Fake {
         now: f64,
@@ -540,12 +540,11 @@ mod tests {
         }
     }
 
-    /// Answers 200, or 429 for the first `refuse` calls; counts calls per method, and the calls of each `send_all`.
+    /// Answers 200, or 429 for the first `refuse` calls; counts calls per method.
     #[derive(Default)]
     struct Echo {
         refuse: u32,
         calls: Vec<String>,
-        waves: Vec<usize>,
     }
 
     impl Transport for Echo {
@@ -564,13 +563,6 @@ mod tests {
                 headers: vec![],
                 body: b"{\"ok\":true}".to_vec(),
             })
-        }
-        fn send_all(
-            &mut self,
-            requests: Vec<HttpRequest>,
-        ) -> Vec<Result<HttpResponse, TransportError>> {
-            self.waves.push(requests.len());
-            requests.into_iter().map(|r| self.send(r)).collect()
         }
     }
 
@@ -762,10 +754,10 @@ mod tests {
         let wave = |budget_ms: &str, refuse: u32, channels: &[&str]| {
             let mut s = MemorySettings::default();
             s.set(BUDGET_KEY, budget_ms).unwrap();
-            let mut inner = Echo {
+            let mut inner = Waves::new(Echo {
                 refuse,
                 ..Echo::default()
-            };
+            });
             let clock = Fake {
                 now: 0.0,
                 slept: 0.0,
@@ -784,7 +776,13 @@ mod tests {
                 })
                 .collect();
             let (refusals, slept) = (t.refusals, t.clock.slept);
-            (answers, inner.waves, inner.calls.len(), refusals, slept)
+            (
+                answers,
+                inner.sizes,
+                inner.inner.calls.len(),
+                refusals,
+                slept,
+            )
         };
         // A conversation takes about a post a second: the second post to D1 waits for its token (about 1 s,
         // within the 3 s budget), then the three go together. Slack refuses the first (429, Retry-After 1 s): it
