@@ -4,10 +4,10 @@
 //! --run`) killed with SIGKILL at several random moments, then started again on the same data folder. The simulated
 //! Slack (in this test process) outlives it.
 //!
-//! In the end every learner has exactly one message and no delivery is lost; and the history calls made equal the
-//! deliveries whose outcome a kill left unknown (announced as posting, not answered): at most one wave of the batch in
-//! flight per kill (the connector's `requests_in_flight` learners at once, 8 by default), the rest of the batch having
-//! been recorded as it went. Two runners started at once on one data folder
+//! In the end every learner has exactly one message and no delivery is lost; and history is read once for each post
+//! a kill left unknown (announced, not answered), plus at most one per kill that lands between a read and its record:
+//! at most one wave of the batch in flight per kill (the connector's `requests_in_flight` learners at once, 8 by
+//! default), the rest of the batch having been recorded as it went. Two runners started at once on one data folder
 //! share it without a duplicate, without dying, and without taking each other's live batch.
 
 #[path = "support/rows.rs"]
@@ -59,6 +59,15 @@ fn unknown(db: &Db) -> i64 {
 }
 
 /// `conversations.history` calls Slack answered.
+/// The deliveries left unknown, each with the instant its post was announced: announced again after a check, a
+/// delivery is a new unknown post.
+fn unknown_posts(db: &Db) -> Vec<(String, i64)> {
+    rows::pairs(
+        &db.conn(),
+        "SELECT id, posting_since FROM deliveries WHERE status = 'in_flight' AND posting_since IS NOT NULL",
+    )
+}
+
 fn history_calls(sim: &SimHandle) -> usize {
     sim.api_calls()
         .iter()
@@ -123,7 +132,9 @@ async fn a_runner_killed_at_random_moments_leaves_one_message_each_and_looks_onl
     at.sort_unstable();
     // One connection for the whole test: opening the database checks and counts it, as every command does.
     let db = open(&dir.0);
-    let mut unknown_at_kills = 0;
+    // Every post a kill left unknown, once: one still unknown at the next kill (its check held back by the pace of
+    // history, a minute for an app outside the Marketplace) is the same post, not another.
+    let mut unknown_at_kills = std::collections::BTreeSet::new();
     for (i, threshold) in at.iter().enumerate() {
         let mut run = run_outbox(&dir.0, &sim.base_url(), &format!("run{i}"));
         let deadline = Instant::now() + Duration::from_secs(300);
@@ -168,9 +179,12 @@ async fn a_runner_killed_at_random_moments_leaves_one_message_each_and_looks_onl
             left <= DEFAULT_IN_FLIGHT as i64,
             "one wave of one batch in flight: at most {DEFAULT_IN_FLIGHT} unknown deliveries"
         );
-        unknown_at_kills += left as usize;
+        unknown_at_kills.extend(unknown_posts(&db));
     }
-    assert!(unknown_at_kills >= 1, "the last kill left a post unknown");
+    assert!(
+        !unknown_at_kills.is_empty(),
+        "the last kill left a post unknown"
+    );
     assert!(
         bench::app_message_total(&sim) < RECIPIENTS,
         "the last kill happened in the middle of the invitation"
@@ -178,10 +192,12 @@ async fn a_runner_killed_at_random_moments_leaves_one_message_each_and_looks_onl
     let report = finish(run_outbox(&dir.0, &sim.base_url(), "last"), &dir.0, "last").await;
     eprintln!("last run: {}", report["run"]);
     assert_exactly_once(&dir.0, &sim);
-    assert_eq!(
-        history_calls(&sim),
-        unknown_at_kills,
-        "history is read exactly for the deliveries whose outcome a kill left unknown"
+    // Each unknown post is looked for once; a kill that lands between a look and its record makes one look more.
+    let (looks, unknown) = (history_calls(&sim), unknown_at_kills.len());
+    assert!(
+        (unknown..=unknown + KILLS).contains(&looks),
+        "history is read for the deliveries whose outcome a kill left unknown, and only for them: {looks} reads for \
+         {unknown} unknown posts"
     );
     sim.shutdown().await;
 }
