@@ -257,9 +257,11 @@ impl progress::Host for StoreState {
     }
 
     fn outcome(&mut self, mut outcome: wit::DeliveryOutcome) -> wasmtime::Result<()> {
-        if self.progress.is_none() {
-            return Err(refused(Refused::NotDelivering));
-        }
+        let call = self
+            .progress
+            .as_mut()
+            .ok_or(Refused::NotDelivering)
+            .map_err(refused)?;
         self.scope.host_call(|scope| {
             let prefixes = scope.rules.prefixes.clone();
             let secrets = scope.known_secrets().to_vec();
@@ -269,10 +271,6 @@ impl progress::Host for StoreState {
             });
             Ok(())
         })?;
-        self.progress
-            .as_mut()
-            .ok_or(Refused::NotDelivering)
-            .and_then(|call| call.outcome(outcome))
-            .map_err(refused)
+        call.outcome(outcome).map_err(refused)
     }
 }

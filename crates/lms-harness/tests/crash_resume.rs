@@ -47,20 +47,8 @@ fn open(dir: &Path) -> Db {
     DataDir::open_db(dir, false).unwrap()
 }
 
-/// Deliveries whose outcome is unknown: in flight, announced as posting.
-fn unknown(db: &Db) -> i64 {
-    db.conn()
-        .query_row(
-            "SELECT COUNT(*) FROM deliveries WHERE status = 'in_flight' AND posting_since IS NOT NULL",
-            (),
-            |r| r.get(0),
-        )
-        .unwrap()
-}
-
-/// `conversations.history` calls Slack answered.
-/// The deliveries left unknown, each with the instant its post was announced: announced again after a check, a
-/// delivery is a new unknown post.
+/// Deliveries whose outcome is unknown (in flight, announced as posting), each with the instant its post was
+/// announced: announced again after a check, a delivery is a new unknown post.
 fn unknown_posts(db: &Db) -> Vec<(String, i64)> {
     rows::pairs(
         &db.conn(),
@@ -68,6 +56,7 @@ fn unknown_posts(db: &Db) -> Vec<(String, i64)> {
     )
 }
 
+/// `conversations.history` calls Slack answered.
 fn history_calls(sim: &SimHandle) -> usize {
     sim.api_calls()
         .iter()
@@ -161,7 +150,7 @@ async fn a_runner_killed_at_random_moments_leaves_one_message_each_and_looks_onl
                     count: None,
                 },
             );
-            while unknown(&db) == 0 {
+            while unknown_posts(&db).is_empty() {
                 progress(&mut run);
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
@@ -169,17 +158,18 @@ async fn a_runner_killed_at_random_moments_leaves_one_message_each_and_looks_onl
         run.kill().unwrap(); // SIGKILL
         run.wait().unwrap();
         sim.clear_fault("chat.postMessage");
-        let left = unknown(&db);
+        let unknown = unknown_posts(&db);
+        let left = unknown.len();
         eprintln!(
             "kill {i} at {} messages: {left} unknown; deliveries {:?}",
             bench::app_message_total(&sim),
             statuses(&db)
         );
         assert!(
-            left <= DEFAULT_IN_FLIGHT as i64,
+            left <= DEFAULT_IN_FLIGHT,
             "one wave of one batch in flight: at most {DEFAULT_IN_FLIGHT} unknown deliveries"
         );
-        unknown_at_kills.extend(unknown_posts(&db));
+        unknown_at_kills.extend(unknown);
     }
     assert!(
         !unknown_at_kills.is_empty(),

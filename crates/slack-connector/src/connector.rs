@@ -466,62 +466,48 @@ impl<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized> Connector
             .collect();
         let steps = stop_if_disconnected(steps);
         // Every message rendered, then posted at once.
-        let prepared: Vec<Option<(render::Rendered, Value)>> = steps
-            .iter()
+        let ready: Vec<Result<(Post, Message), Result<Outcome, HeldBack>>> = steps
+            .into_iter()
             .zip(recipients)
-            .map(|(step, r)| {
-                matches!(step, Step::Post(_)).then(|| {
-                    let metadata = json!({
-                        "event_type": DELIVERY_EVENT,
-                        "event_payload": { "delivery_id": r.delivery_id, "notification_id": notification.id },
-                    });
-                    (render::render(notification, &r.user), metadata)
-                })
+            .map(|(step, recipient)| match step {
+                Step::Post(post) => Ok((post, Message::of(notification, recipient))),
+                Step::Done(outcome) => Err(outcome),
+                Step::Open(_) => unreachable!("every DM was opened above"),
             })
             .collect();
-        let messages: Vec<PostMessage<'_>> = steps
+        let messages: Vec<PostMessage<'_>> = ready
             .iter()
-            .zip(&prepared)
             .zip(recipients)
-            .filter_map(|((step, prepared), recipient)| match (step, prepared) {
-                (Step::Post(post), Some((rendered, metadata))) => Some(post_of(
-                    notification,
-                    recipient,
-                    &post.channel,
-                    rendered,
-                    metadata,
-                )),
-                _ => None,
+            .filter_map(|(ready, recipient)| {
+                let (post, message) = ready.as_ref().ok()?;
+                Some(post_of(notification, recipient, &post.channel, message))
             })
             .collect();
-        for (step, recipient) in steps.iter().zip(recipients) {
-            if matches!(step, Step::Post(_)) {
+        for (ready, recipient) in ready.iter().zip(recipients) {
+            if ready.is_ok() {
                 progress.posting(&recipient.delivery_id);
             }
         }
         let mut answers = Slack::new(self.transport)
             .post_messages(token, &messages)
             .into_iter();
-        steps
+        ready
             .into_iter()
             .zip(recipients)
-            .zip(&prepared)
-            .map(|((step, recipient), prepared)| match (step, prepared) {
-                (Step::Post(post), Some((rendered, metadata))) => {
+            .map(|(ready, recipient)| match ready {
+                Ok((post, message)) => {
                     let answer = answers.next().expect("one answer per message posted");
                     self.posted(
                         token,
                         notification,
                         recipient,
                         post,
+                        &message,
                         answer,
-                        rendered,
-                        metadata,
                         progress,
                     )
                 }
-                (Step::Done(outcome), _) => outcome,
-                (Step::Open(_) | Step::Post(_), _) => unreachable!("opened and prepared above"),
+                Err(outcome) => outcome,
             })
             .collect()
     }
@@ -554,17 +540,16 @@ impl<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized> Connector
     /// Opens the DM of every step that needs one (the calls in flight together) and caches it: no step is left
     /// to open.
     fn open_all(&mut self, token: &str, steps: Vec<Step>) -> Vec<Step> {
-        let ids: Vec<String> = steps
+        let ids: Vec<&str> = steps
             .iter()
             .filter_map(|step| match step {
-                Step::Open(member) => Some(member.id.clone()),
+                Step::Open(member) => Some(member.id.as_str()),
                 _ => None,
             })
             .collect();
         if ids.is_empty() {
             return steps;
         }
-        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
         let mut opened = Slack::new(self.transport).open_dms(token, &ids).into_iter();
         steps
             .into_iter()
@@ -596,9 +581,8 @@ impl<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized> Connector
         notification: &Notification,
         recipient: &Recipient,
         post: Post,
+        message: &Message,
         answer: Result<String, SlackError>,
-        rendered: &render::Rendered,
-        metadata: &Value,
         progress: &mut impl Progress,
     ) -> Result<Outcome, HeldBack> {
         let e = match answer {
@@ -612,15 +596,9 @@ impl<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized> Connector
             Err(e) => e,
         };
         match post.member.filter(|_| is_channel_not_found(&e)) {
-            Some(member) => self.post_again(
-                token,
-                notification,
-                recipient,
-                &member,
-                rendered,
-                metadata,
-                progress,
-            ),
+            Some(member) => {
+                self.post_again(token, notification, recipient, &member, message, progress)
+            }
             // A reply's conversation is the one given: a conversation that is gone stays gone.
             None if recipient.reply_to.is_some() => failed(
                 "Posting the reply in the thread of the message it answers failed",
@@ -676,15 +654,13 @@ impl<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized> Connector
 
     /// Posts `recipient`'s message alone after Slack said the cached DM is gone: forgets it, opens the DM again and
     /// posts once more (`progress` told first); a second refusal forgets that DM too and fails.
-    #[allow(clippy::too_many_arguments)]
     fn post_again(
         &mut self,
         token: &str,
         notification: &Notification,
         recipient: &Recipient,
         member: &Member,
-        rendered: &render::Rendered,
-        metadata: &Value,
+        message: &Message,
         progress: &mut impl Progress,
     ) -> Result<Outcome, HeldBack> {
         let key = self.cache_key(keys::DM_PREFIX, &member.id);
@@ -693,9 +669,9 @@ impl<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized> Connector
             Ok(channel) => channel,
             Err(e) => return failed("Opening the app's conversation failed", e),
         };
-        let message = post_of(notification, recipient, &channel, rendered, metadata);
+        let post = post_of(notification, recipient, &channel, message);
         progress.posting(&recipient.delivery_id);
-        match Slack::new(self.transport).post_message(token, &message) {
+        match Slack::new(self.transport).post_message(token, &post) {
             Ok(ts) => Ok(Outcome::Sent(Sent {
                 conversation: channel,
                 message_id: ts,
@@ -1169,22 +1145,40 @@ fn stop_if_disconnected(steps: Vec<Step>) -> Vec<Step> {
         .collect()
 }
 
-/// The message posted to `recipient` in `channel`: rendered for them, sent as the platform group, marked with the
-/// delivery's `metadata`, in the thread of the message it answers if any.
+/// A recipient's message: rendered for them, and the metadata that marks it with its delivery (to find it again).
+struct Message {
+    rendered: render::Rendered,
+    metadata: Value,
+}
+
+impl Message {
+    /// `notification`'s message to `recipient`.
+    fn of(notification: &Notification, recipient: &Recipient) -> Message {
+        Message {
+            rendered: render::render(notification, &recipient.user),
+            metadata: json!({
+                "event_type": DELIVERY_EVENT,
+                "event_payload": { "delivery_id": recipient.delivery_id, "notification_id": notification.id },
+            }),
+        }
+    }
+}
+
+/// The post of `message` to `recipient` in `channel`: sent as the platform group, in the thread of the message it
+/// answers if any.
 fn post_of<'a>(
     notification: &'a Notification,
     recipient: &'a Recipient,
     channel: &'a str,
-    rendered: &'a render::Rendered,
-    metadata: &'a Value,
+    message: &'a Message,
 ) -> PostMessage<'a> {
     PostMessage {
         channel,
-        text: &rendered.text,
-        blocks: &rendered.blocks,
+        text: &message.rendered.text,
+        blocks: &message.rendered.blocks,
         username: &notification.group.name,
         icon_url: notification.group.logo_url.as_deref(),
-        metadata: Some(metadata),
+        metadata: Some(&message.metadata),
         thread_ts: recipient.reply_to.as_ref().map(|to| to.message_id.as_str()),
     }
 }

@@ -492,29 +492,33 @@ impl<T: Transport + ?Sized, C: Clock> Transport for Paced<'_, T, C> {
         &mut self,
         requests: Vec<HttpRequest>,
     ) -> Vec<Result<HttpResponse, TransportError>> {
-        let mut results: Vec<Option<Result<HttpResponse, TransportError>>> =
-            requests.iter().map(|_| None).collect();
-        let mut going = Vec::with_capacity(requests.len());
-        for (i, request) in requests.into_iter().enumerate() {
-            let keys = keys_of(&request);
-            match self.permit(&keys) {
-                Ok(()) => going.push((i, keys, request)),
-                Err(wait) => results[i] = Some(Err(held_back(wait))),
-            }
-        }
-        let answers = self
-            .inner
-            .send_all(going.iter().map(|(_, _, r)| r.clone()).collect());
-        for ((i, keys, request), answer) in going.into_iter().zip(answers) {
-            let mut repeats = 0;
-            results[i] = Some(match self.answered(&keys, answer, &mut repeats) {
-                Answered::Done(answer) => answer,
-                Answered::Repeat => self.send_paced(request, &keys, repeats),
-            });
-        }
-        results
+        let permitted: Vec<(HttpRequest, Vec<String>, Result<(), f64>)> = requests
             .into_iter()
-            .map(|r| r.unwrap_or_else(|| Err(TransportError::Connection("not sent".into()))))
+            .map(|request| {
+                let keys = keys_of(&request);
+                let permit = self.permit(&keys);
+                (request, keys, permit)
+            })
+            .collect();
+        let going = permitted
+            .iter()
+            .filter(|(_, _, permit)| permit.is_ok())
+            .map(|(request, _, _)| request.clone())
+            .collect();
+        let mut answers = self.inner.send_all(going).into_iter();
+        permitted
+            .into_iter()
+            .map(|(request, keys, permit)| {
+                if let Err(wait) = permit {
+                    return Err(held_back(wait));
+                }
+                let answer = answers.next().expect("one answer per request sent");
+                let mut repeats = 0;
+                match self.answered(&keys, answer, &mut repeats) {
+                    Answered::Done(answer) => answer,
+                    Answered::Repeat => self.send_paced(request, &keys, repeats),
+                }
+            })
             .collect()
     }
 }
