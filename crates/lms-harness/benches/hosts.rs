@@ -20,6 +20,8 @@ mod temp_dir;
 #[path = "../tests/support/rows.rs"]
 mod rows;
 
+mod support;
+
 use lms::db::Db;
 use lms::integration::Lms;
 use lms::sql::Location;
@@ -28,9 +30,10 @@ use lms_harness::bench_invite as bench;
 use lms_harness::connector::{ConnectorSpec, DataDir};
 use rows::pairs;
 use slack_sim::SimHandle;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use support::binary;
 use temp_dir::TempDir;
 
 /// `cargo bench -p lms-harness --bench hosts -- [OPTIONS]`.
@@ -54,19 +57,6 @@ struct Options {
     /// Added by `cargo bench`.
     #[arg(long, hide = true)]
     bench: bool,
-}
-
-/// The `lms-harness` binary of this build (beside the bench's own executable).
-fn binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap();
-    let path = dir.join("lms-harness");
-    assert!(
-        path.exists(),
-        "{} is missing: build it first (cargo build --release -p lms-harness)",
-        path.display()
-    );
-    path
 }
 
 /// A store under test: a SQLite data folder, or a PostgreSQL schema.

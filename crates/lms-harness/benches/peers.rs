@@ -26,6 +26,8 @@
 #[path = "../tests/support/temp_dir.rs"]
 mod temp_dir;
 
+mod support;
+
 use lms_harness::bench_invite as bench;
 use lms_harness::connector::DataDir;
 use lms_harness::demo::{DEMO_REDIRECT_URI, consent};
@@ -34,7 +36,7 @@ use serde_json::{Value, json};
 use slack_sim::{SimConfig, SimHandle};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use support::{Measure, binary, measure};
 use temp_dir::TempDir;
 
 /// `cargo bench -p lms-harness --bench peers -- [OPTIONS]`.
@@ -168,71 +170,6 @@ fn install_peers() {
             Command::new("npm").args(["ci", "--no-audit", "--no-fund"]),
         );
     }
-}
-
-/// The `lms-harness` binary of this build (beside the bench's own executable).
-fn binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let path = exe.parent().unwrap().parent().unwrap().join("lms-harness");
-    assert!(
-        path.exists(),
-        "{} is missing: build it first (cargo build --release -p lms-harness)",
-        path.display()
-    );
-    path
-}
-
-/// What one run of one system took.
-#[derive(Debug, Clone, Copy)]
-struct Measure {
-    /// Seconds from the process's start to its exit.
-    wall: f64,
-    /// Seconds of CPU (user and system) the process used.
-    cpu: f64,
-}
-
-/// Runs `command` to its end, its output in `dir`; its wall and CPU time.
-fn measure(mut command: Command, dir: &Path) -> (Measure, String) {
-    let out = dir.join("stdout");
-    let err = dir.join("stderr");
-    command
-        .stdout(std::fs::File::create(&out).unwrap())
-        .stderr(std::fs::File::create(&err).unwrap());
-    let started = Instant::now();
-    let child = command.spawn().unwrap();
-    let pid = child.id() as libc::pid_t;
-    let deadline = started + Duration::from_secs(900);
-    let (status, usage) = loop {
-        let mut status = 0;
-        // SAFETY: `rusage` is plain data, written by `wait4` only.
-        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-        // SAFETY: `wait4` reaps only our own child `pid`, writing `status` and `usage`.
-        let reaped = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
-        assert!(reaped >= 0, "wait4: {}", std::io::Error::last_os_error());
-        if reaped == pid {
-            break (status, usage);
-        }
-        if Instant::now() > deadline {
-            // SAFETY: signals our own child, not yet reaped.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-            panic!("{command:?} did not finish within 15 minutes");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    let wall = started.elapsed().as_secs_f64();
-    // The child is reaped: dropping its handle neither waits nor kills.
-    drop(child);
-    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    let cpu = seconds(usage.ru_utime) + seconds(usage.ru_stime);
-    let said = std::fs::read_to_string(&err).unwrap_or_default();
-    assert!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "{command:?} failed ({status}): {said}"
-    );
-    (
-        Measure { wall, cpu },
-        std::fs::read_to_string(&out).unwrap(),
-    )
 }
 
 /// A fresh simulated workspace of `learners` members, Slack's limits off.

@@ -24,6 +24,14 @@ pub const BIG_SESSION: &str = "safety-2026";
 /// A workspace with an admin and `members` members `learner{i}@big.example` (rate limits off, enough calls kept to
 /// inspect every call of an invitation of all of them).
 pub fn workspace(members: usize) -> SimConfig {
+    workspaces(1, members)
+}
+
+/// `count` workspaces of an admin ([`workspace_admin`]) and `members` members each, the `k`-th workspace's members
+/// being `learner{i}@big.example` for `i` in `k × members .. (k + 1) × members`: one app installed in many
+/// workspaces, each its own team with its own limits (rate limits off, enough calls kept to inspect every call of an
+/// invitation of all of them).
+pub fn workspaces(count: usize, members: usize) -> SimConfig {
     let member = |id: String, name: String, email: String| Member {
         id,
         real_name: name.clone(),
@@ -35,30 +43,56 @@ pub fn workspace(members: usize) -> SimConfig {
         is_bot: false,
         is_admin: false,
     };
-    let mut admin = member(ADMIN_MEMBER.into(), "ada".into(), "ada@big.example".into());
-    admin.is_admin = true;
-    let mut all = vec![admin];
-    all.extend((0..members).map(|i| {
-        member(
-            format!("U{:09}", i + 1),
-            format!("learner{i}"),
-            format!("learner{i}@big.example"),
-        )
-    }));
-    let mut config = SimConfig::new(
+    let mut all = (0..count.max(1)).map(|k| {
+        let mut admin = member(
+            workspace_admin(k),
+            format!("ada{k}"),
+            format!("ada{k}@big.example"),
+        );
+        admin.is_admin = true;
+        let mut people = vec![admin];
+        people.extend((k * members..(k + 1) * members).map(|i| {
+            member(
+                format!("U{:09}", i + 1),
+                format!("learner{i}"),
+                format!("learner{i}@big.example"),
+            )
+        }));
+        let (team_id, team_name, domain) = match k {
+            0 => (
+                "T0BIGTEAM1".into(),
+                "Big Workspace".into(),
+                "big-workspace".into(),
+            ),
+            k => (
+                format!("T{k:09}"),
+                format!("Workspace {k}"),
+                format!("workspace-{k}"),
+            ),
+        };
         Workspace {
-            team_id: "T0BIGTEAM1".into(),
-            team_name: "Big Workspace".into(),
-            domain: "big-workspace".into(),
-            members: all,
+            team_id,
+            team_name,
+            domain,
+            members: people,
             app_managers: vec![],
             restrict_app_installs: false,
-        },
-        App::demo(),
-    );
-    config.calls_kept = members * 4 + 1_000;
+        }
+    });
+    let first = all.next().expect("at least one workspace");
+    let mut config = SimConfig::new(first, App::demo());
+    config.other_workspaces = all.collect();
+    config.calls_kept = count.max(1) * members * 4 + 1_000;
     config.rate_limits.enabled = false;
     config
+}
+
+/// The admin of the `k`-th workspace of [`workspaces`], who installs the app there.
+pub fn workspace_admin(k: usize) -> String {
+    match k {
+        0 => ADMIN_MEMBER.into(),
+        k => format!("UADM{k:06}"),
+    }
 }
 
 /// What [`seed`] created.
@@ -169,10 +203,15 @@ pub async fn activate(lms: &Lms, admin: &str) -> Result<Tile> {
 
 /// [`activate`] on the platform `platform`.
 pub async fn activate_on(lms: &Lms, platform: &str, admin: &str) -> Result<Tile> {
+    activate_in(lms, platform, admin, ADMIN_MEMBER).await
+}
+
+/// [`activate_on`] with the Slack member `member` allowing the app: it is installed in that member's workspace.
+pub async fn activate_in(lms: &Lms, platform: &str, admin: &str, member: &str) -> Result<Tile> {
     let url = lms
         .start_activation(platform, admin, DEMO_REDIRECT_URI)
         .await?;
-    let query = consent(&url, ADMIN_MEMBER, true).await?;
+    let query = consent(&url, member, true).await?;
     let tile = lms.complete_activation(platform, &query).await?;
     if !matches!(tile, Tile::Active(_)) {
         bail!("activation failed: {tile:?}");

@@ -167,7 +167,9 @@ pub async fn decide<const APPROVE: bool>(
     let reason = fields.get("reason").and_then(Value::as_str);
     let decided = {
         let mut state = shared.lock();
-        let first_manager = state.config.workspace.app_managers.first().cloned();
+        let requester = state.requests.iter().find(|r| r.id == id);
+        let team = requester.map(|r| state.workspace_of_user(&r.member_id));
+        let first_manager = team.and_then(|w| w.app_managers.first().cloned());
         let by = match fields.get("by").and_then(Value::as_str) {
             Some(by) => Some(by.to_string()),
             None if is_form(&headers) => first_manager,
@@ -284,9 +286,19 @@ pub async fn signin(
     resp
 }
 
-/// `POST /_sim/apps/uninstall`: an admin removes the app.
-pub async fn uninstall(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    let removed = to_app::uninstall(&shared);
+/// `POST /_sim/apps/uninstall` (optional `team`, JSON or form): an admin removes the app from that workspace (the
+/// first by default).
+pub async fn uninstall(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let fields = body_fields(&headers, &body);
+    let team = match fields.get("team").and_then(Value::as_str) {
+        Some(team) => team.to_string(),
+        None => shared.lock().config.workspace.team_id.clone(),
+    };
+    let removed = to_app::uninstall(&shared, &team);
     if is_form(&headers) || wants_html(&headers) {
         return Redirect::to("/_sim/").into_response();
     }

@@ -1,6 +1,10 @@
-//! A simulated Slack workspace: a real HTTP server on 127.0.0.1 that speaks the Slack Web API as Slack does,
-//! for one workspace and one app, with Slack's OAuth v2 pages, signed events and interactivity payloads to
-//! the app, fault injection, rate limits, and inspection endpoints and a web view.
+//! A simulated Slack: a real HTTP server on 127.0.0.1 that speaks the Slack Web API as Slack does, for one app and
+//! one workspace or several ([`SimConfig::other_workspaces`]), with Slack's OAuth v2 pages, signed events and
+//! interactivity payloads to the app, fault injection, rate limits, and inspection endpoints and a web view.
+//!
+//! With several workspaces, the member who allows the app on the consent page decides which workspace it is
+//! installed in; each installation has its own bot token, and a token sees its own workspace only (its members, its
+//! conversations) and draws on its own workspace's rate limits, as Slack's limits are per app and workspace.
 //!
 //! Start it with [`start`] (plain HTTP), or [`start_tls`] to serve the same over TLS with a certificate of the
 //! caller's (a test's CA signing `slack.com`, reached through an address pin, as the production path reaches
@@ -16,7 +20,7 @@
 //! | `POST /_sim/clock` `{"advance_secs": 600}` or `{"offset_secs": 0}` | the simulation clock |
 //! | `POST /_sim/signin` (form `member`, `return_to`) | sets the `sim_member` cookie |
 //! | `POST /_sim/requests/{id}/approve`, `/deny` | app manager decisions |
-//! | `POST /_sim/apps/uninstall` | an admin removes the app (signed events follow) |
+//! | `POST /_sim/apps/uninstall` (optional `team`) | an admin removes the app from a workspace, the first by default (signed events follow) |
 //! | `POST /_sim/click` `{"member","channel","ts","action_id"}` | a button click (signed `block_actions`) |
 //!
 //! The Web API's methods and their rate limit tiers ([`METHODS`]; with Slack's limits, on by default
@@ -335,11 +339,12 @@ impl SimHandle {
         self.shared.lock().config.ack_deadline = d;
     }
 
-    /// An admin removes the app from the workspace: tokens revoked, conversations hidden, and the signed
+    /// An admin removes the app from the (first) workspace: tokens revoked, conversations hidden, and the signed
     /// `tokens_revoked` and `app_uninstalled` events sent to the events URL (in the background; see
     /// [`SimHandle::wait_for_deliveries`]). Returns false if the app was not installed.
     pub fn uninstall_app(&self) -> bool {
-        to_app::uninstall(&self.shared)
+        let team = self.shared.lock().config.workspace.team_id.clone();
+        to_app::uninstall(&self.shared, &team)
     }
 
     /// An app manager approves an install request; Slackbot tells the member.

@@ -163,8 +163,15 @@ impl Default for RateLimits {
 /// Everything [`crate::start`] needs.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct SimConfig {
-    /// The workspace.
+    /// The workspace: the one the pages show first and the one [`crate::SimHandle::uninstall_app`] removes the app
+    /// from.
     pub workspace: Workspace,
+    /// More workspaces the same app can be installed in, each with its own members, installation, token and rate
+    /// limits (Slack's limits are per app and workspace). The member who allows the app on the consent page decides
+    /// which workspace it is installed in, as on Slack, where a user installs into the workspace they are signed in
+    /// to. Member IDs are unique across all the workspaces, as they are on Slack.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub other_workspaces: Vec<Workspace>,
     /// The one app that can be installed.
     pub app: App,
     /// Rate limits (Slack's, on by default).
@@ -232,6 +239,7 @@ impl SimConfig {
     pub fn new(workspace: Workspace, app: App) -> Self {
         SimConfig {
             workspace,
+            other_workspaces: Vec::new(),
             app,
             rate_limits: RateLimits::default(),
             ack_deadline: default_ack_deadline(),
@@ -273,9 +281,24 @@ impl SimConfig {
         Ok(cfg)
     }
 
-    /// Checks IDs, uniqueness and time zones.
+    /// Every workspace: [`SimConfig::workspace`] first, then the others.
+    pub fn workspaces(&self) -> impl Iterator<Item = &Workspace> {
+        std::iter::once(&self.workspace).chain(&self.other_workspaces)
+    }
+
+    /// Checks IDs, uniqueness (of team IDs, and of member IDs across workspaces) and time zones.
     pub fn validate(&self) -> anyhow::Result<()> {
-        self.workspace.validate()?;
+        let mut teams = std::collections::HashSet::new();
+        let mut members = std::collections::HashSet::new();
+        for ws in self.workspaces() {
+            ws.validate()?;
+            if !teams.insert(ws.team_id.as_str()) {
+                bail!("team_id {} appears twice", ws.team_id);
+            }
+            if let Some(m) = ws.members.iter().find(|m| !members.insert(m.id.as_str())) {
+                bail!("member id {} is in two workspaces", m.id);
+            }
+        }
         let a = &self.app;
         if !looks_like_id(&a.app_id, 'A', 0) {
             bail!("app_id {:?} must look like A0123ABCD", a.app_id);

@@ -14,7 +14,7 @@ use maud::{Markup, html};
 use crate::csrf::PageToken;
 use crate::html::page;
 use crate::ids::new_oauth_code;
-use crate::model::{InstallRequest, Member, RequestStatus};
+use crate::model::{InstallRequest, Member, RequestStatus, Workspace};
 use crate::request::{form_pairs, is_form, member_cookie, set_member_cookie};
 use crate::scopes::{KNOWN_SCOPES, split_scopes};
 use crate::state::{OAuthCode, Shared, SimState};
@@ -186,11 +186,12 @@ fn signed_in_member(
 /// Whether `m` may install the app with `scopes` now: anyone in an open workspace; in a restricted one,
 /// admins, app managers, and members whose scopes an app manager approved.
 fn may_install(state: &SimState, m: &Member, scopes: &[String]) -> bool {
-    let ws = &state.config.workspace;
+    let ws = state.workspace_of_user(&m.id);
     if !ws.restrict_app_installs || m.is_admin || ws.app_managers.contains(&m.id) {
         return true;
     }
-    let approved = state.approved.get(&state.config.app.app_id);
+    let key = (ws.team_id.clone(), state.config.app.app_id.clone());
+    let approved = state.approved.get(&key);
     approved.is_some_and(|a| scopes.iter().all(|s| a.contains(s)))
 }
 
@@ -217,9 +218,14 @@ fn scope_text(s: &str, app: &str) -> String {
     }
 }
 
-/// "Signed in as": the members who can sign in, `selected` chosen.
+/// The workspace a page of the install flow is about: the signed-in member's, else the first.
+fn page_workspace<'s>(state: &'s SimState, member: Option<&str>) -> &'s Workspace {
+    member.map_or(&state.config.workspace, |m| state.workspace_of_user(m))
+}
+
+/// "Signed in as": the members of the page's workspace who can sign in, `selected` chosen.
 fn member_select(state: &SimState, selected: Option<&str>) -> Markup {
-    let ws = &state.config.workspace;
+    let ws = page_workspace(state, selected);
     let members = ws.members.iter().filter(|m| !m.deleted && !m.is_bot);
     let role = |m: &Member| {
         if m.is_admin {
@@ -267,7 +273,7 @@ fn consent_page(
     token: &PageToken,
 ) -> Response {
     let app = &state.config.app.name;
-    let ws = &state.config.workspace;
+    let ws = page_workspace(state, member);
     let body = html! {
         main class="card" {
             h1 { (app) " is requesting permission to access the " (ws.team_name) " Slack workspace" }
@@ -311,7 +317,7 @@ fn request_page(
         .filter(|q| q.status == RequestStatus::Denied);
     let body = html! {
         main class="card" {
-            h1 { "Request to install " (app) " on " (state.config.workspace.team_name) }
+            h1 { "Request to install " (app) " on " (state.workspace_of_user(&member.id).team_name) }
             @if state.has_pending_request(&member.id) {
                 p role="status" {
                     "Your request to install " (app) " is waiting for an App Manager's approval. "
@@ -505,7 +511,7 @@ fn submit_request(state: &mut SimState, member: &Member, scopes: &[String], mess
             "Your request to install *{app_name}* has been sent to your App Managers. I'll let you know here when it is approved."
         ),
     );
-    for manager in state.config.workspace.app_managers.clone() {
+    for manager in state.workspace_of_user(&member.id).app_managers.clone() {
         state.slackbot_says(
             &manager,
             &format!(

@@ -31,14 +31,14 @@ pub fn message_json(state: &SimState, m: &Message, with_metadata: bool) -> Value
                 "updated": UPDATED,
                 "app_id": app_id,
                 "icons": {"image_36": icon(36), "image_48": icon(48), "image_72": icon(72)},
-                "team_id": state.config.workspace.team_id,
+                "team_id": state.workspace_of_user(bot_user_id).team_id,
             });
         }
         Sender::Slackbot => {
             v["user"] = json!(SLACKBOT_ID);
         }
     }
-    v["team"] = json!(state.config.workspace.team_id);
+    v["team"] = json!(state.workspace_of_conversation(&m.channel).team_id);
     if let Some(b) = &m.blocks {
         v["blocks"] = b.clone();
     }
@@ -135,10 +135,19 @@ fn fnv1a(s: &str) -> u64 {
 
 /// A member in Slack's user object shape (`email` in the profile only `with_email`).
 pub fn user_json(state: &SimState, m: &Member, with_email: bool) -> Value {
+    user_json_in(
+        state,
+        m,
+        with_email,
+        &state.workspace_of_user(&m.id).team_id,
+    )
+}
+
+/// [`user_json`] as seen from the workspace `team_id` (Slackbot is in every workspace).
+fn user_json_in(state: &SimState, m: &Member, with_email: bool, team_id: &str) -> Value {
     let (tz_label, tz_offset) = tz::label_and_offset(&m.tz, state.now_secs());
     let image = |size: u32| format!("{}/_sim/static/avatar/{}_{size}.png", state.base_url, m.id);
     let display = if m.is_bot { &m.real_name } else { &m.name };
-    let team_id = &state.config.workspace.team_id;
     let mut profile = json!({
         "title": "",
         "phone": "",
@@ -218,16 +227,29 @@ fn bot_user_json(state: &SimState, inst: &Installation) -> Value {
     v
 }
 
-/// The IDs of all users in `users.list` order: Slackbot, the members, the app's bot users.
-pub fn all_user_ids(state: &SimState) -> Vec<String> {
+/// The IDs of all users of the workspace `team_id` in `users.list` order: Slackbot, the members, the bot users of
+/// the apps installed there.
+pub fn all_user_ids(state: &SimState, team_id: &str) -> Vec<String> {
+    let members = state.workspace(team_id).map_or(&[][..], |w| &w.members[..]);
     std::iter::once(SLACKBOT_ID.to_string())
-        .chain(state.config.workspace.members.iter().map(|m| m.id.clone()))
-        .chain(state.installations.iter().map(|i| i.bot_user_id.clone()))
+        .chain(members.iter().map(|m| m.id.clone()))
+        .chain(
+            state
+                .installations
+                .iter()
+                .filter(|i| i.team_id == team_id)
+                .map(|i| i.bot_user_id.clone()),
+        )
         .collect()
 }
 
-/// A user's JSON by ID (Slackbot, a member or an app's bot user).
-pub fn user_json_by_id(state: &SimState, id: &str, with_email: bool) -> Option<Value> {
+/// A user's JSON by ID (Slackbot, a member or an app's bot user), as the workspace `team_id` sees it.
+pub fn user_json_by_id(
+    state: &SimState,
+    id: &str,
+    with_email: bool,
+    team_id: &str,
+) -> Option<Value> {
     if id == SLACKBOT_ID {
         // `is_bot` is false for Slackbot, as in Slack.
         let slackbot = system_user(
@@ -237,7 +259,7 @@ pub fn user_json_by_id(state: &SimState, id: &str, with_email: bool) -> Option<V
             false,
             false,
         );
-        return Some(user_json(state, &slackbot, false));
+        return Some(user_json_in(state, &slackbot, false, team_id));
     }
     if let Some(m) = state.member(id) {
         return Some(user_json(state, m, with_email));

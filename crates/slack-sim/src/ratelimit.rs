@@ -1,5 +1,8 @@
 //! Rate limits per method tier (as the app's profile sets it: see `api::marketplace`), and `chat.postMessage`'s
 //! per-conversation and workspace limits, as token buckets in "Slack time" (real time × scale + clock offset).
+//!
+//! Slack's limits are per app and workspace: each workspace has its own buckets, found by the call's token (a call
+//! without a token the simulation knows, such as `oauth.v2.access`, counts against the app's own).
 
 use crate::api::{Params, Tier, app_tier, post_rate_key};
 use crate::state::{Bucket, SimState};
@@ -14,8 +17,9 @@ pub fn check(state: &mut SimState, method: &str, p: &Params) -> Option<u64> {
     let limits = state.config.rate_limits.clone();
     let scale = limits.time_scale;
     let per_minute_override = limits.per_method_per_minute.get(method).copied();
+    let team = team_of_token(state, p);
     let wait = if method_tier == Tier::PostMessage {
-        let key = format!("chat.postMessage#{}", post_rate_key(state, p));
+        let key = format!("{team}/chat.postMessage#{}", post_rate_key(state, p));
         let burst = limits.post_channel_burst.max(1) as f64;
         let per_sec = limits.post_per_channel_per_second.max(1e-9);
         let workspace_per_minute = per_minute_override
@@ -26,7 +30,7 @@ pub fn check(state: &mut SimState, method: &str, p: &Params) -> Option<u64> {
             Err(w) => Some(w),
             Ok(()) => match take(
                 state,
-                "chat.postMessage@workspace",
+                &format!("{team}/chat.postMessage@workspace"),
                 now,
                 workspace_per_minute,
                 workspace_per_sec,
@@ -45,9 +49,20 @@ pub fn check(state: &mut SimState, method: &str, p: &Params) -> Option<u64> {
         let per_minute = per_minute_override
             .unwrap_or(method_tier.per_minute())
             .max(1) as f64;
-        take(state, method, now, per_minute, per_minute / 60.0).err()
+        let key = format!("{team}/{method}");
+        take(state, &key, now, per_minute, per_minute / 60.0).err()
     };
     wait.map(|w| ((w / scale).ceil() as u64).max(1))
+}
+
+/// The team ID of the call's token's installation, or empty (the app's own buckets).
+fn team_of_token(state: &SimState, p: &Params) -> String {
+    p.token
+        .as_deref()
+        .and_then(|t| state.tokens.get(t))
+        .and_then(|r| state.installation_by_id(&r.installation_id))
+        .map(|i| i.team_id.clone())
+        .unwrap_or_default()
 }
 
 /// Takes one call from the bucket `key` (created full); `Err(wait_slack_secs)` when it is empty.

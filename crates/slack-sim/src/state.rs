@@ -131,19 +131,20 @@ pub struct SimState {
     conversation_index: HashMap<String, usize>,
     /// Position of each DM in `conversations`, by (kind, member, app).
     dm_index: HashMap<(bool, String, Option<String>), usize>,
-    /// Position of each member in the workspace, by id (members are never added or removed).
-    member_index: HashMap<String, usize>,
+    /// Place of each member, by id: the position of their workspace in [`SimConfig::workspaces`] and theirs in it
+    /// (members are never added or removed).
+    member_index: HashMap<String, (usize, usize)>,
     /// App install requests.
     pub requests: Vec<InstallRequest>,
-    /// App IDs approved by an app manager, with the approved scopes.
-    pub approved: HashMap<String, Vec<String>>,
+    /// Apps approved by an app manager, by team and app ID, with the approved scopes.
+    pub approved: HashMap<(String, String), Vec<String>>,
     /// The most recent Web API calls (at most `config.calls_kept`).
     pub calls: VecDeque<ApiCall>,
     /// Sequence number of the last call recorded.
     pub call_seq: u64,
     /// Faults in force, by method (`*`: every method).
     pub faults: BTreeMap<String, Fault>,
-    /// Rate limit buckets, by method or conversation key.
+    /// Rate limit buckets, by team and method or conversation key (`T…/chat.postMessage@workspace`).
     pub buckets: HashMap<String, Bucket>,
     /// Requests sent to the app.
     pub deliveries: Vec<Delivery>,
@@ -167,6 +168,9 @@ pub struct StateSnapshot {
     pub clock_offset_secs: f64,
     /// The workspace.
     pub workspace: Workspace,
+    /// The other workspaces, if any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub other_workspaces: Vec<Workspace>,
     /// The app (its client and signing secrets only in process).
     pub app: App,
     /// Rate limits.
@@ -221,11 +225,14 @@ impl SimState {
     /// A fresh simulation of `config`: nothing installed, no conversations.
     pub fn new(config: SimConfig) -> Self {
         let member_index = config
-            .workspace
-            .members
-            .iter()
+            .workspaces()
             .enumerate()
-            .map(|(i, m)| (m.id.clone(), i))
+            .flat_map(|(w, ws)| {
+                ws.members
+                    .iter()
+                    .enumerate()
+                    .map(move |(i, m)| (m.id.clone(), (w, i)))
+            })
             .collect();
         let config_token = config
             .app_config_token
@@ -303,11 +310,56 @@ impl SimState {
         format!("{}.{:06}", us / 1_000_000, us % 1_000_000)
     }
 
-    /// A member of the workspace by ID.
+    /// A member of any workspace by ID.
     pub fn member(&self, id: &str) -> Option<&Member> {
-        self.member_index
-            .get(id)
-            .and_then(|&i| self.config.workspace.members.get(i))
+        let &(w, i) = self.member_index.get(id)?;
+        self.workspace_at(w)?.members.get(i)
+    }
+
+    /// The workspace at `position` in [`SimConfig::workspaces`].
+    fn workspace_at(&self, position: usize) -> Option<&Workspace> {
+        match position {
+            0 => Some(&self.config.workspace),
+            n => self.config.other_workspaces.get(n - 1),
+        }
+    }
+
+    /// A workspace by team ID.
+    pub fn workspace(&self, team_id: &str) -> Option<&Workspace> {
+        self.config.workspaces().find(|w| w.team_id == team_id)
+    }
+
+    /// The workspace an installation is in.
+    pub fn installation_workspace(&self, inst: &Installation) -> &Workspace {
+        self.workspace(&inst.team_id)
+            .unwrap_or(&self.config.workspace)
+    }
+
+    /// The workspace of a member, if `member_id` is one.
+    pub fn workspace_of(&self, member_id: &str) -> Option<&Workspace> {
+        let &(w, _) = self.member_index.get(member_id)?;
+        self.workspace_at(w)
+    }
+
+    /// The workspace a user shows in: a member's own, an app bot user's installation's, else (Slackbot) the first.
+    pub fn workspace_of_user(&self, user_id: &str) -> &Workspace {
+        self.workspace_of(user_id)
+            .or_else(|| {
+                let inst = self
+                    .installations
+                    .iter()
+                    .find(|i| i.bot_user_id == user_id)?;
+                self.workspace(&inst.team_id)
+            })
+            .unwrap_or(&self.config.workspace)
+    }
+
+    /// The workspace a conversation belongs to: its member's.
+    pub fn workspace_of_conversation(&self, conversation_id: &str) -> &Workspace {
+        self.conversation(conversation_id)
+            .map_or(&self.config.workspace, |c| {
+                self.workspace_of_user(&c.member_id)
+            })
     }
 
     /// Adds a conversation and indexes it.
@@ -323,11 +375,11 @@ impl SimState {
         self.conversations.push(conversation);
     }
 
-    /// The app's installation while it is installed.
-    pub fn active_installation(&self) -> Option<&Installation> {
+    /// The app's installation in the workspace `team_id` while it is installed.
+    pub fn active_installation(&self, team_id: &str) -> Option<&Installation> {
         self.installations
             .iter()
-            .find(|i| i.active && i.app_id == self.config.app.app_id)
+            .find(|i| i.active && i.app_id == self.config.app.app_id && i.team_id == team_id)
     }
 
     /// An installation by ID.
@@ -335,14 +387,17 @@ impl SimState {
         self.installations.iter().find(|i| i.id == id)
     }
 
-    /// Installs (or re-installs) the app for `member_id` with `scopes`; returns the installation ID.
-    /// A re-install while installed keeps the bot token and adds the scopes; after an uninstall, a new token
-    /// is issued and the app's conversations are shown again.
+    /// Installs (or re-installs) the app for `member_id` with `scopes` in the member's workspace; returns the
+    /// installation ID. A re-install while installed keeps the bot token and adds the scopes; after an uninstall, a
+    /// new token is issued and the app's conversations in that workspace are shown again.
     pub fn install(&mut self, member_id: &str, scopes: &[String]) -> String {
         let now = self.now_secs();
         let app_id = self.config.app.app_id.clone();
-        let team_id = self.config.workspace.team_id.clone();
-        let idx = self.installations.iter().position(|i| i.app_id == app_id);
+        let team_id = self.workspace_of_user(member_id).team_id.clone();
+        let idx = self
+            .installations
+            .iter()
+            .position(|i| i.app_id == app_id && i.team_id == team_id);
         let idx = match idx {
             Some(i) => i,
             None => {
@@ -352,7 +407,7 @@ impl SimState {
                 self.installations.push(Installation {
                     id,
                     app_id: app_id.clone(),
-                    team_id,
+                    team_id: team_id.clone(),
                     installed_by: member_id.to_string(),
                     scopes: Vec::new(),
                     bot_user_id,
@@ -394,12 +449,21 @@ impl SimState {
         if need_token {
             self.issue_bot_token(&inst_id);
         }
+        self.set_app_conversations_hidden(&app_id, &team_id, false);
+        inst_id
+    }
+
+    /// Hides or shows the app `app_id`'s conversations with the members of `team_id`.
+    fn set_app_conversations_hidden(&mut self, app_id: &str, team_id: &str, hidden: bool) {
+        let Some(team) = self.config.workspaces().position(|w| w.team_id == team_id) else {
+            return;
+        };
         for c in &mut self.conversations {
-            if c.app_id.as_deref() == Some(app_id.as_str()) {
-                c.hidden = false;
+            let in_team = self.member_index.get(&c.member_id).map(|p| p.0) == Some(team);
+            if in_team && c.app_id.as_deref() == Some(app_id) {
+                c.hidden = hidden;
             }
         }
-        inst_id
     }
 
     /// Issues the installation `inst_id` a new bot token and returns it: an `xoxb-…` that never expires or, for an
@@ -439,15 +503,16 @@ impl SimState {
         token
     }
 
-    /// Uninstalls the app: revokes its tokens, hides its conversations, deactivates its bot user.
-    /// Returns the installation as it was (for the events), or `None` if not installed.
-    pub fn uninstall(&mut self) -> Option<Installation> {
+    /// Uninstalls the app from the workspace `team_id`: revokes its tokens there, hides its conversations there,
+    /// deactivates its bot user there. Returns the installation as it was (for the events), or `None` if not
+    /// installed there.
+    pub fn uninstall(&mut self, team_id: &str) -> Option<Installation> {
         let app_id = self.config.app.app_id.clone();
         let now = self.now_secs();
         let inst = self
             .installations
             .iter_mut()
-            .find(|i| i.app_id == app_id && i.active)?;
+            .find(|i| i.app_id == app_id && i.team_id == team_id && i.active)?;
         inst.active = false;
         inst.uninstalled_at = Some(now);
         let before = inst.clone();
@@ -457,11 +522,7 @@ impl SimState {
                 t.revoked = Some(TokenRevocation::Uninstalled);
             }
         }
-        for c in &mut self.conversations {
-            if c.app_id.as_deref() == Some(app_id.as_str()) {
-                c.hidden = true;
-            }
-        }
+        self.set_app_conversations_hidden(&app_id, team_id, true);
         // Pending codes and refresh tokens of this installation die with it.
         self.codes.retain(|_, c| c.installation_id != inst_id);
         self.refresh_tokens
@@ -540,7 +601,11 @@ impl SimState {
         by: Option<&str>,
     ) -> anyhow::Result<InstallRequest> {
         let req = self.decide_request(id, by, RequestStatus::Approved)?;
-        let entry = self.approved.entry(req.app_id.clone()).or_default();
+        let team_id = self.workspace_of_user(&req.member_id).team_id.clone();
+        let entry = self
+            .approved
+            .entry((team_id, req.app_id.clone()))
+            .or_default();
         for s in &req.scopes {
             if !entry.contains(s) {
                 entry.push(s.clone());
@@ -664,6 +729,7 @@ impl SimState {
             now: self.now(),
             clock_offset_secs: self.offset_secs(),
             workspace: self.config.workspace.clone(),
+            other_workspaces: self.config.other_workspaces.clone(),
             app: self.config.app.clone(),
             rate_limits: self.config.rate_limits.clone(),
             installations: self.installations.clone(),

@@ -195,10 +195,11 @@ pub async fn run_effect(shared: Arc<Shared>, effect: Effect) {
     }
 }
 
-/// An admin removes the app: tokens revoked, conversations hidden, and the `tokens_revoked` and
-/// `app_uninstalled` events sent to the app in the background. False if the app was not installed.
-pub fn uninstall(shared: &Arc<Shared>) -> bool {
-    let Some(inst) = shared.lock().uninstall() else {
+/// An admin of the workspace `team_id` removes the app: tokens revoked, conversations hidden, and the
+/// `tokens_revoked` and `app_uninstalled` events sent to the app in the background. False if the app was not
+/// installed there.
+pub fn uninstall(shared: &Arc<Shared>, team_id: &str) -> bool {
+    let Some(inst) = shared.lock().uninstall(team_id) else {
         return false;
     };
     tokio::spawn(run_effect(shared.clone(), Effect::Uninstalled(inst)));
@@ -255,7 +256,7 @@ pub async fn click(
                 action[k] = v.clone();
             }
         }
-        let ws = state.config.workspace.clone();
+        let ws = state.workspace_of_user(&member.id).clone();
         let app = state.config.app.clone();
         let message = message_json(&state, &msg, false);
         let response_id = state.new_id("R");

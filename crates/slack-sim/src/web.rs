@@ -261,7 +261,7 @@ fn message(
 /// The top bar: the workspace, links to the simulation's pages, who the view is for, and signing in as them (the
 /// member the consent page then shows as signed in).
 fn top_bar(state: &SimState, viewer: Option<&Member>, token: &PageToken) -> Markup {
-    let ws = &state.config.workspace;
+    let ws = viewer.map_or(&state.config.workspace, |v| state.workspace_of_user(&v.id));
     html! {
         header class="topbar" {
             h1 { (ws.team_name) " " span class="muted" { "(simulated Slack)" } }
@@ -355,6 +355,7 @@ pub async fn index(
         let body = html! { (top) main class="card" { p { "The workspace has no members." } } };
         return token.respond(page("Simulated Slack", body));
     };
+    let team_id = state.workspace_of_user(&member.id).team_id.clone();
     let conversations: Vec<&Conversation> = state
         .conversations
         .iter()
@@ -409,10 +410,11 @@ pub async fn index(
             (sidebar(&state, member, &conversations, selected))
             div {
                 (main)
-                @if state.active_installation().is_some() {
+                @if state.active_installation(&team_id).is_some() {
                     form method="post" action="/_sim/apps/uninstall" class="conv" {
                         (token.field())
                         input type="hidden" name="by" value="admin";
+                        input type="hidden" name="team" value=(team_id);
                         button type="submit" class="danger" { "Remove the app from the workspace (admin)" }
                     }
                 } @else {

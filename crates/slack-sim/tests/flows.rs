@@ -771,3 +771,149 @@ async fn auth_revoke_sends_tokens_revoked() {
     let d = sim.wait_for_deliveries(3, Duration::from_secs(10)).await;
     assert!(d[1].timestamp >= d[0].timestamp + 3600);
 }
+
+/// A second workspace: the demo's members with other IDs and addresses, under another team.
+fn second_workspace() -> slack_sim::Workspace {
+    let mut ws = slack_sim::Workspace::demo();
+    ws.team_id = "T0SECOND01".into();
+    ws.team_name = "Second Workspace".into();
+    ws.domain = "second-workspace".into();
+    for m in &mut ws.members {
+        m.id = m.id.replacen("U0", "U1", 1);
+        m.email = m.email.as_ref().map(|e| format!("second.{e}"));
+    }
+    ws.app_managers = vec!["U1MANAGER1".into()];
+    ws
+}
+
+#[tokio::test]
+async fn each_workspace_has_its_own_installation_members_conversations_and_limits() {
+    let mut cfg = SimConfig::demo();
+    cfg.other_workspaces.push(second_workspace());
+    cfg.rate_limits.per_method_per_minute = [("users.lookupByEmail".to_string(), 3)].into();
+    let sim = start_with(cfg).await;
+    // The member who allows the app decides the workspace it is installed in.
+    let first = install(&sim, "U0ADMIN001", ALL_SCOPES).await;
+    let second = install(&sim, "U1ADMIN001", ALL_SCOPES).await;
+    assert_ne!(first, second);
+    let teams: Vec<String> = sim.installations().into_iter().map(|i| i.team_id).collect();
+    assert_eq!(teams, ["T0SIMTEAM1", "T0SECOND01"]);
+    for (token, team) in [(&first, "T0SIMTEAM1"), (&second, "T0SECOND01")] {
+        let me = call(&sim, Form(Some(token)), "auth.test", &json!({}))
+            .await
+            .json();
+        assert_eq!(me["team_id"], team);
+    }
+    // Each token sees its own workspace's members, and only them.
+    let list = call(&sim, Get(&second), "users.list", &json!({}))
+        .await
+        .json();
+    let ids: Vec<&str> = list["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        ids.contains(&"U1ALICE001") && !ids.contains(&"U0ALICE001"),
+        "{ids:?}"
+    );
+    assert!(
+        list["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["team_id"] == "T0SECOND01")
+    );
+    run_cases(
+        &sim,
+        &[
+            Case::err(
+                Get(&second),
+                "users.lookupByEmail",
+                json!({"email": "alice@example.com"}),
+                "users_not_found",
+            ),
+            Case::err(
+                Get(&second),
+                "users.info",
+                json!({"user": "U0ALICE001"}),
+                "user_not_found",
+            ),
+            Case::err(
+                Form(Some(&second)),
+                "conversations.open",
+                json!({"users": "U0ALICE001"}),
+                "user_not_found",
+            ),
+            Case::err(
+                Json(&second),
+                "chat.postMessage",
+                json!({"channel": "U0ALICE001", "text": "x"}),
+                "channel_not_found",
+            ),
+        ],
+    )
+    .await;
+    let found = call(
+        &sim,
+        Get(&second),
+        "users.lookupByEmail",
+        &json!({"email": "second.alice@example.com"}),
+    )
+    .await
+    .json();
+    assert_eq!(found["user"]["id"], "U1ALICE001");
+    // A DM of one workspace is unknown to the other's token.
+    let dm = open_dm(&sim, &first, "U0ALICE001").await;
+    let post = json!({"channel": dm, "text": "hello"});
+    let refused = call(&sim, Json(&second), "chat.postMessage", &post)
+        .await
+        .json();
+    assert_eq!(refused["error"], "channel_not_found");
+    let posted = call(&sim, Json(&first), "chat.postMessage", &post)
+        .await
+        .json();
+    assert_eq!(posted["message"]["team"], "T0SIMTEAM1");
+    // Limits are per workspace: three lookups a minute each. The second workspace spent two above; the first spends
+    // its three, and its fourth is refused while the second workspace's third goes through.
+    let lookup = json!({"email": "bob.smith@example.com"});
+    for _ in 0..3 {
+        let ok = call(&sim, Get(&first), "users.lookupByEmail", &lookup).await;
+        assert_eq!(ok.json()["ok"], true);
+    }
+    let limited = call(&sim, Get(&first), "users.lookupByEmail", &lookup).await;
+    assert_eq!(limited.status, 429);
+    let other = json!({"email": "second.chen@example.com"});
+    let other = call(&sim, Get(&second), "users.lookupByEmail", &other).await;
+    assert_eq!(
+        other.json()["ok"],
+        true,
+        "the second workspace has its own limit"
+    );
+    // Removing the app from one workspace leaves the other's installation working.
+    let r = post_json(
+        &sim_url(&sim, "/_sim/apps/uninstall"),
+        &json!({"team": "T0SECOND01"}),
+    )
+    .await;
+    assert_eq!(r.json()["uninstalled"], true);
+    let gone = call(&sim, Form(Some(&second)), "auth.test", &json!({}))
+        .await
+        .json();
+    assert_eq!(gone["error"], "token_revoked");
+    let still = call(&sim, Form(Some(&first)), "auth.test", &json!({}))
+        .await
+        .json();
+    assert_eq!(still["ok"], true);
+}
+
+#[test]
+fn a_member_id_in_two_workspaces_is_refused() {
+    let mut cfg = SimConfig::demo();
+    let mut twin = second_workspace();
+    twin.members[0].id = "U0ADMIN001".into();
+    cfg.other_workspaces.push(twin);
+    let err = cfg.validate().unwrap_err().to_string();
+    assert!(err.contains("U0ADMIN001 is in two workspaces"), "{err}");
+}

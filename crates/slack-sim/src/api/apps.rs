@@ -80,7 +80,14 @@ pub fn validate(state: &mut SimState, p: &Params) -> MethodResult<Reply> {
 pub fn create(state: &mut SimState, p: &Params) -> MethodResult<Reply> {
     check_config_token(state, p)?;
     let m = read_manifest(p)?;
-    state.uninstall();
+    let teams: Vec<String> = state
+        .config
+        .workspaces()
+        .map(|w| w.team_id.clone())
+        .collect();
+    for team in teams {
+        state.uninstall(&team);
+    }
     let app = App {
         app_id: state.new_id("A"),
         name: m.name,

@@ -109,7 +109,7 @@ fn refresh(state: &mut SimState, p: &Params) -> MethodResult<Reply> {
 
 /// The fields of `oauth.v2.access` about the installation's bot token `token`.
 fn bot_token_json(state: &SimState, inst: &Installation, token: &str) -> serde_json::Value {
-    let ws = &state.config.workspace;
+    let ws = state.installation_workspace(inst);
     json!({
         "app_id": inst.app_id,
         "scope": inst.scopes.join(","),
@@ -125,7 +125,7 @@ fn bot_token_json(state: &SimState, inst: &Installation, token: &str) -> serde_j
 /// `auth.test`: who the token is (its granted scopes go in the `x-oauth-scopes` header, as with every method).
 pub fn auth_test(state: &mut SimState, p: &Params) -> MethodResult<Reply> {
     let inst = authenticate(state, p)?;
-    let ws = &state.config.workspace;
+    let ws = state.installation_workspace(&inst);
     Ok(Reply::ok(json!({
         "url": format!("https://{}.slack.com/", ws.domain),
         "team": ws.team_name,
@@ -180,7 +180,7 @@ pub fn apps_uninstall(state: &mut SimState, p: &Params) -> MethodResult<Reply> {
     if inst.app_id != state.config.app.app_id {
         return Err(Reply::err("client_id_token_mismatch"));
     }
-    let Some(before) = state.uninstall() else {
+    let Some(before) = state.uninstall(&inst.team_id) else {
         return Err(Reply::err("token_revoked"));
     };
     let mut r = Reply::ok(json!({}));

@@ -4,7 +4,9 @@
 use serde_json::json;
 
 use super::content::{Content, MetadataChange, non_empty, shows_nothing};
-use super::{MethodResult, Params, Reply, authenticate, is_app_dm_of, require_scopes};
+use super::{
+    MethodResult, Params, Reply, authenticate, in_workspace_of, is_app_dm_of, require_scopes,
+};
 use crate::model::{ConversationKind, Installation, Message, Sender};
 use crate::objects::message_json;
 use crate::state::SimState;
@@ -103,10 +105,10 @@ fn resolve_target(
     customised: bool,
 ) -> MethodResult<Target> {
     if is_user_id(channel) {
-        if !state
+        let reachable = state
             .member(channel)
-            .is_some_and(|m| !m.deleted && !m.is_bot)
-        {
+            .is_some_and(|m| !m.deleted && !m.is_bot && in_workspace_of(state, channel, inst));
+        if !reachable {
             return Err(Reply::err("channel_not_found"));
         }
         return Ok(if customised {
@@ -116,7 +118,7 @@ fn resolve_target(
         });
     }
     match state.conversation(channel) {
-        Some(c) if is_app_dm_of(c, inst) => Ok(Target::AppDm(c.id.clone())),
+        Some(c) if is_app_dm_of(state, c, inst) => Ok(Target::AppDm(c.id.clone())),
         _ => Err(Reply::err("channel_not_found")),
     }
 }

@@ -2,7 +2,9 @@
 
 use serde_json::{Value, json};
 
-use super::{MethodResult, Params, Reply, authenticate, is_app_dm_of, require_scopes};
+use super::{
+    MethodResult, Params, Reply, authenticate, in_workspace_of, is_app_dm_of, require_scopes,
+};
 use crate::ids::SLACKBOT_ID;
 use crate::objects::im_json;
 use crate::state::SimState;
@@ -28,7 +30,10 @@ pub fn open(state: &mut SimState, p: &Params) -> MethodResult<Reply> {
         if uid == inst.bot_user_id || uid == SLACKBOT_ID {
             return Err(Reply::err("cannot_dm_bot"));
         }
-        let Some(m) = state.member(uid) else {
+        let Some(m) = state
+            .member(uid)
+            .filter(|_| in_workspace_of(state, uid, &inst))
+        else {
             return Err(Reply::err("user_not_found"));
         };
         if m.deleted {
@@ -41,7 +46,7 @@ pub fn open(state: &mut SimState, p: &Params) -> MethodResult<Reply> {
     } else if let Some(channel) = p.non_empty("channel") {
         if !state
             .conversation(&channel)
-            .is_some_and(|c| is_app_dm_of(c, &inst))
+            .is_some_and(|c| is_app_dm_of(state, c, &inst))
         {
             return Err(Reply::err("channel_not_found"));
         }

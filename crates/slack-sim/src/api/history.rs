@@ -39,7 +39,7 @@ fn app_dm<'s>(
     let conv = p
         .non_empty("channel")
         .and_then(|ch| state.conversation(&ch))
-        .filter(|c| is_app_dm_of(c, inst))
+        .filter(|c| is_app_dm_of(state, c, inst))
         .ok_or_else(|| Reply::err("channel_not_found"))?;
     require_scopes(inst, &["im:history"])?;
     Ok(conv)

@@ -182,7 +182,16 @@ fn decode_cursor(cursor: &str, prefix: &str) -> Option<String> {
     text.strip_prefix(prefix).map(str::to_string)
 }
 
-/// Whether `c` is the DM of the installation's app (the only conversations the simulated app can reach).
-fn is_app_dm_of(c: &Conversation, inst: &Installation) -> bool {
-    c.kind == ConversationKind::AppDm && c.app_id.as_deref() == Some(inst.app_id.as_str())
+/// Whether `c` is the DM of the installation's app with a member of its workspace (the only conversations the
+/// simulated app can reach).
+fn is_app_dm_of(state: &SimState, c: &Conversation, inst: &Installation) -> bool {
+    c.kind == ConversationKind::AppDm
+        && c.app_id.as_deref() == Some(inst.app_id.as_str())
+        && in_workspace_of(state, &c.member_id, inst)
+}
+
+/// Whether the user `user_id` is in the installation's workspace (Slackbot is in every workspace); a user of
+/// another workspace is as unknown to the app as one that does not exist.
+fn in_workspace_of(state: &SimState, user_id: &str, inst: &Installation) -> bool {
+    user_id == crate::ids::SLACKBOT_ID || state.workspace_of_user(user_id).team_id == inst.team_id
 }

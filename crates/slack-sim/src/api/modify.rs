@@ -13,7 +13,9 @@
 use serde_json::json;
 
 use super::content::{Content, MetadataChange, non_empty, shows_nothing};
-use super::{MethodResult, Params, Reply, authenticate, is_app_dm_of, require_scopes};
+use super::{
+    MethodResult, Params, Reply, authenticate, in_workspace_of, is_app_dm_of, require_scopes,
+};
 use crate::model::{ConversationKind, Edited, Installation, Message, Sender};
 use crate::objects::message_json;
 use crate::state::SimState;
@@ -27,7 +29,11 @@ fn find(state: &SimState, inst: &Installation, p: &Params) -> MethodResult<(Stri
     let conv = p
         .non_empty("channel")
         .and_then(|ch| state.conversation(&ch))
-        .filter(|c| is_app_dm_of(c, inst) || c.kind == ConversationKind::Slackbot)
+        .filter(|c| {
+            is_app_dm_of(state, c, inst)
+                || (c.kind == ConversationKind::Slackbot
+                    && in_workspace_of(state, &c.member_id, inst))
+        })
         .ok_or_else(|| Reply::err("channel_not_found"))?;
     let ts = p.non_empty("ts").unwrap_or_default();
     let index = conv

@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 use super::{
     MethodResult, Params, Reply, authenticate, decode_cursor, encode_cursor, has_scope,
-    require_scopes,
+    in_workspace_of, require_scopes,
 };
 use crate::objects::{all_user_ids, user_json, user_json_by_id};
 use crate::state::SimState;
@@ -25,7 +25,10 @@ pub fn lookup_by_email(state: &mut SimState, p: &Params) -> MethodResult<Reply> 
     // Slack matches e-mail addresses case-insensitively. A deactivated member is not found: "If the user has been
     // deactivated, users_not_found will be returned instead of a user object" (Slack's users.lookupByEmail page;
     // users.list still lists them, `deleted: true`).
-    let member = state.config.workspace.members.iter().find(|m| {
+    let members = state
+        .workspace(&inst.team_id)
+        .map_or(&[][..], |w| &w.members[..]);
+    let member = members.iter().find(|m| {
         !m.deleted
             && m.email
                 .as_deref()
@@ -54,7 +57,8 @@ pub fn info(state: &mut SimState, p: &Params) -> MethodResult<Reply> {
     require_scopes(&inst, &["users:read"])?;
     let with_email = has_scope(&inst, "users:read.email");
     p.non_empty("user")
-        .and_then(|user| user_json_by_id(state, &user, with_email))
+        .filter(|user| in_workspace_of(state, user, &inst))
+        .and_then(|user| user_json_by_id(state, &user, with_email, &inst.team_id))
         .map(|u| Reply::ok(json!({"user": with_locale(state, u, p)})))
         .ok_or_else(|| Reply::err("user_not_found"))
 }
@@ -68,7 +72,7 @@ pub fn list(state: &mut SimState, p: &Params) -> MethodResult<Reply> {
     let limit = p.integer("limit")?.unwrap_or(0) as usize;
     let cap = state.config.users_list_max_page.max(1);
     let page = if limit == 0 { cap } else { limit.min(cap) };
-    let users = all_user_ids(state);
+    let users = all_user_ids(state, &inst.team_id);
     let start = match p.non_empty("cursor") {
         None => 0,
         Some(c) => decode_cursor(&c, CURSOR_PREFIX)
@@ -82,7 +86,7 @@ pub fn list(state: &mut SimState, p: &Params) -> MethodResult<Reply> {
     };
     let members: Vec<Value> = users[start..end]
         .iter()
-        .filter_map(|id| user_json_by_id(state, id, with_email))
+        .filter_map(|id| user_json_by_id(state, id, with_email, &inst.team_id))
         .map(|u| with_locale(state, u, p))
         .collect();
     Ok(Reply::ok(json!({
