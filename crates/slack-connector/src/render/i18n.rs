@@ -1,145 +1,128 @@
 //! The connector's own words in the recipient's language.
 //!
 //! Each language is one file, `crates/slack-connector/locales/<tag>.json`: a flat JSON object whose values are strings, or arrays of
-//! strings (month and weekday names). `build.rs` embeds every file of the folder, so adding a language needs no code
-//! change. The files are parsed once, at first use. A regional file (`fr-ca.json`) holds only what differs from its
-//! language: a key it lacks comes from the language's file (`fr.json`), then from English; an unknown language is
-//! English.
-
-use std::collections::HashMap;
-use std::sync::OnceLock;
+//! strings (month and weekday names). `build.rs` reads every file of the folder at build time and embeds each language
+//! as a [`Locale`] of sorted tables, so adding a language needs no code change, and a component instance (fresh for
+//! every call) finds its words in place instead of parsing JSON first. A regional file (`fr-ca.json`) holds only what
+//! differs from its language: a key it lacks comes from the language's file (`fr.json`), then from English; an unknown
+//! language is English.
 
 mod files {
+    use super::Locale;
     include!(concat!(env!("OUT_DIR"), "/locales.rs"));
 }
 
 /// The language used when the recipient's is unknown, and for any key a language lacks.
 pub const FALLBACK_TAG: &str = "en";
 
-/// The words of one language.
-#[derive(Debug, Default)]
+/// The words of one language: tables sorted by key.
+#[derive(Debug)]
 pub struct Locale {
     /// The language tag, lower case, from the file name (`en`, `fr`, `pt-br`).
-    pub tag: String,
-    strings: HashMap<String, String>,
-    lists: HashMap<String, Vec<String>>,
+    pub tag: &'static str,
+    strings: &'static [(&'static str, &'static str)],
+    lists: &'static [(&'static str, &'static [&'static str])],
 }
 
 impl Locale {
-    /// Parses one locale file. Values that are neither strings nor arrays of strings are ignored.
-    pub fn parse(tag: &str, json: &str) -> Result<Self, serde_json::Error> {
-        let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(json)?;
-        let mut locale = Locale {
-            tag: tag.to_string(),
-            ..Locale::default()
-        };
-        for (key, value) in map {
-            match value {
-                serde_json::Value::String(s) => {
-                    locale.strings.insert(key, s);
-                }
-                serde_json::Value::Array(items) => {
-                    let list: Option<Vec<String>> = items
-                        .into_iter()
-                        .map(|v| v.as_str().map(str::to_string))
-                        .collect();
-                    if let Some(list) = list {
-                        locale.lists.insert(key, list);
-                    }
-                }
-                _ => {}
-            }
+    /// A language embedded by `build.rs`: its tables sorted by key.
+    const fn embedded(
+        tag: &'static str,
+        strings: &'static [(&'static str, &'static str)],
+        lists: &'static [(&'static str, &'static [&'static str])],
+    ) -> Self {
+        Locale {
+            tag,
+            strings,
+            lists,
         }
-        Ok(locale)
+    }
+
+    /// This language's own string for `key`, if its file has one.
+    fn own_text(&self, key: &str) -> Option<&'static str> {
+        let i = self.strings.binary_search_by(|(k, _)| (*k).cmp(key)).ok()?;
+        Some(self.strings[i].1)
+    }
+
+    /// This language's own list `key`, if its file has one.
+    fn own_list(&self, key: &str) -> Option<&'static [&'static str]> {
+        let i = self.lists.binary_search_by(|(k, _)| (*k).cmp(key)).ok()?;
+        Some(self.lists[i].1)
     }
 
     /// The string for `key` in this language, else in the next one of its chain (`fr-ca` → `fr` → `en`, see
     /// [`chain`]), else the key itself (a visible, harmless mistake).
-    pub fn text<'a>(&'a self, key: &'a str) -> &'a str {
-        chain(registry(), self)
+    pub fn text<'a>(&self, key: &'a str) -> &'a str {
+        chain(files::LOCALES, self)
             .into_iter()
-            .find_map(|l| l.strings.get(key))
-            .map(String::as_str)
+            .find_map(|l| l.own_text(key))
             .unwrap_or(key)
     }
 
     /// Item `index` of the list `key` of exactly `len` items (12 months, 7 weekdays), from the first language of
     /// this one's chain whose list has that length; `None` when none has it.
-    pub fn list_item(&self, key: &str, len: usize, index: usize) -> Option<&str> {
-        chain(registry(), self)
+    pub fn list_item(&self, key: &str, len: usize, index: usize) -> Option<&'static str> {
+        chain(files::LOCALES, self)
             .into_iter()
-            .filter_map(|l| l.lists.get(key))
+            .filter_map(|l| l.own_list(key))
             .find(|list| list.len() == len)
-            .and_then(|list| list.get(index))
-            .map(String::as_str)
+            .and_then(|list| list.get(index).copied())
     }
 
     /// The keys of this language's strings and lists.
-    pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.strings
-            .keys()
-            .chain(self.lists.keys())
-            .map(String::as_str)
+    pub fn keys(&self) -> impl Iterator<Item = &'static str> + use<> {
+        let (strings, lists) = (self.strings, self.lists);
+        strings
+            .iter()
+            .map(|(k, _)| *k)
+            .chain(lists.iter().map(|(k, _)| *k))
     }
+}
+
+/// The language tagged `tag` in `registry` (sorted by tag).
+fn find<'a>(registry: &'a [Locale], tag: &str) -> Option<&'a Locale> {
+    let i = registry.binary_search_by(|l| l.tag.cmp(tag)).ok()?;
+    Some(&registry[i])
 }
 
 /// Where `locale`'s words come from, most specific first: itself, the languages of `registry` its tag narrows
 /// (`fr-ca` → `fr`; `pt-br-x` → `pt-br` → `pt`), then English.
-fn chain<'a>(registry: &'a HashMap<&str, Locale>, locale: &'a Locale) -> Vec<&'a Locale> {
+fn chain<'a>(registry: &'a [Locale], locale: &'a Locale) -> Vec<&'a Locale> {
     let mut chain = vec![locale];
-    let mut tag = locale.tag.as_str();
+    let mut tag = locale.tag;
     while let Some(dash) = tag.rfind('-') {
         tag = &tag[..dash];
-        chain.extend(registry.get(tag));
+        chain.extend(find(registry, tag));
     }
     if locale.tag != FALLBACK_TAG {
-        chain.extend(registry.get(FALLBACK_TAG));
+        chain.extend(find(registry, FALLBACK_TAG));
     }
     chain
 }
 
-/// All embedded languages, parsed at first use. A file that does not parse is left out (its language then falls
-/// back to English); the tests check that every file parses.
-fn registry() -> &'static HashMap<&'static str, Locale> {
-    static REGISTRY: OnceLock<HashMap<&'static str, Locale>> = OnceLock::new();
-    REGISTRY.get_or_init(|| {
-        files::LOCALE_FILES
-            .iter()
-            .filter_map(|(tag, json)| Locale::parse(tag, json).ok().map(|l| (*tag, l)))
-            .collect()
-    })
-}
-
 /// English, the fallback language.
 pub fn english() -> &'static Locale {
-    static EMPTY: OnceLock<Locale> = OnceLock::new();
-    registry().get(FALLBACK_TAG).unwrap_or_else(|| {
-        EMPTY.get_or_init(|| Locale {
-            tag: FALLBACK_TAG.to_string(),
-            ..Locale::default()
-        })
-    })
+    static EMPTY: Locale = Locale::embedded(FALLBACK_TAG, &[], &[]);
+    find(files::LOCALES, FALLBACK_TAG).unwrap_or(&EMPTY)
 }
 
 /// The tags of the embedded languages, sorted.
 pub fn available() -> Vec<&'static str> {
-    let mut tags: Vec<&'static str> = registry().keys().copied().collect();
-    tags.sort_unstable();
-    tags
+    files::LOCALES.iter().map(|l| l.tag).collect()
 }
 
 /// The language for a recipient's locale: a BCP 47 tag (`fr-FR`), a POSIX one (`fr_CA.UTF-8`) or a bare language
 /// (`FR`), in any case. Tries the whole tag, then drops subtags from the end (`pt-br-x` → `pt-br` → `pt`), then any
 /// regional file of the same language (`pt` → `pt-br.json`); English when nothing matches.
 pub fn locale_for(tag: &str) -> &'static Locale {
-    pick(registry(), tag).unwrap_or_else(english)
+    pick(files::LOCALES, tag).unwrap_or_else(english)
 }
 
-fn pick<'a>(registry: &'a HashMap<&str, Locale>, tag: &str) -> Option<&'a Locale> {
+fn pick<'a>(registry: &'a [Locale], tag: &str) -> Option<&'a Locale> {
     let normalised = normalise_tag(tag);
     let mut candidate = normalised.as_str();
     loop {
-        if let Some(locale) = registry.get(candidate) {
+        if let Some(locale) = find(registry, candidate) {
             return Some(locale);
         }
         match candidate.rfind('-') {
@@ -147,14 +130,12 @@ fn pick<'a>(registry: &'a HashMap<&str, Locale>, tag: &str) -> Option<&'a Locale
             None => break,
         }
     }
-    // `candidate` is now the primary language subtag.
+    // `candidate` is now the primary language subtag; the registry is sorted, so the first regional file is the
+    // first match.
     let prefix = format!("{candidate}-");
-    let mut regional: Vec<(&&str, &Locale)> = registry
+    registry
         .iter()
-        .filter(|(t, _)| !candidate.is_empty() && t.starts_with(&prefix))
-        .collect();
-    regional.sort_by_key(|(t, _)| **t);
-    regional.first().map(|(_, l)| *l)
+        .find(|l| !candidate.is_empty() && l.tag.starts_with(&prefix))
 }
 
 /// Lower case, `_` read as `-`, a POSIX encoding or modifier (`.UTF-8`, `@euro`) dropped, blanks trimmed.
@@ -165,28 +146,66 @@ fn normalise_tag(tag: &str) -> String {
 }
 
 #[cfg(test)]
+impl Locale {
+    /// A language from JSON text, as `build.rs` reads a file, values that are neither strings nor lists of strings
+    /// left out. Its tables are leaked: for tests only.
+    pub fn parse(tag: &str, json: &str) -> Result<Self, serde_json::Error> {
+        let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(json)?;
+        let leak = |s: &str| -> &'static str { Box::leak(s.to_owned().into_boxed_str()) };
+        let mut strings = Vec::new();
+        let mut lists = Vec::new();
+        for (key, value) in &map {
+            match value {
+                serde_json::Value::String(s) => strings.push((leak(key), leak(s))),
+                serde_json::Value::Array(items) => {
+                    let list: Option<Vec<&'static str>> =
+                        items.iter().map(|v| v.as_str().map(leak)).collect();
+                    if let Some(list) = list {
+                        lists.push((leak(key), &*Box::leak(list.into_boxed_slice())));
+                    }
+                }
+                _ => {}
+            }
+        }
+        strings.sort_unstable();
+        lists.sort_unstable();
+        Ok(Locale::embedded(
+            leak(tag),
+            Box::leak(strings.into_boxed_slice()),
+            Box::leak(lists.into_boxed_slice()),
+        ))
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
+    /// A registry of languages from JSON texts, sorted by tag as the embedded one is.
+    fn registry_of(files: &[(&str, &str)]) -> Vec<Locale> {
+        let mut registry: Vec<Locale> = files
+            .iter()
+            .map(|(tag, json)| Locale::parse(tag, json).unwrap())
+            .collect();
+        registry.sort_by_key(|l| l.tag);
+        registry
+    }
+
     #[test]
-    fn every_locale_file_parses_and_is_complete() {
-        assert_eq!(
-            files::LOCALE_FILES.len(),
-            registry().len(),
-            "a locale file does not parse"
+    fn every_language_is_complete() {
+        assert!(
+            files::LOCALES.windows(2).all(|w| w[0].tag < w[1].tag),
+            "sorted by tag"
         );
         let en = english();
         assert_eq!(en.tag, "en");
         assert!(en.keys().count() > 5);
-        for (tag, json) in files::LOCALE_FILES {
-            let locale = Locale::parse(tag, json).expect("parses");
-            // Every value that is not a list is a string.
-            let map: serde_json::Map<String, serde_json::Value> =
-                serde_json::from_str(json).unwrap();
-            assert_eq!(
-                map.len(),
-                locale.keys().count(),
-                "{tag}: a value is neither a string nor a string list"
+        for locale in files::LOCALES {
+            let tag = locale.tag;
+            assert!(
+                locale.strings.windows(2).all(|w| w[0].0 < w[1].0)
+                    && locale.lists.windows(2).all(|w| w[0].0 < w[1].0),
+                "{tag}: tables sorted by key"
             );
             for key in locale.keys() {
                 assert!(
@@ -197,7 +216,7 @@ mod tests {
             if let Some((language, _)) = tag.split_once('-') {
                 // A regional file completes its language's file.
                 assert!(
-                    registry().contains_key(language),
+                    find(files::LOCALES, language).is_some(),
                     "{tag}.json without {language}.json"
                 );
                 continue;
@@ -206,12 +225,12 @@ mod tests {
                 assert!(locale.keys().any(|k| k == key), "{tag}.json lacks {key}");
             }
             assert_eq!(
-                locale.lists.get("date.months").map(Vec::len),
+                locale.own_list("date.months").map(<[_]>::len),
                 Some(12),
                 "{tag}: 12 months"
             );
             assert_eq!(
-                locale.lists.get("date.weekdays").map(Vec::len),
+                locale.own_list("date.weekdays").map(<[_]>::len),
                 Some(7),
                 "{tag}: 7 weekdays"
             );
@@ -220,29 +239,22 @@ mod tests {
 
     #[test]
     fn the_chain_goes_from_the_region_to_the_language_to_english() {
-        let registry: HashMap<&str, Locale> = [
+        let registry = registry_of(&[
             ("fr-ca", r#"{"a": "fr-ca a"}"#),
             ("fr", r#"{"a": "fr a", "b": "fr b"}"#),
             ("en", r#"{"a": "en a", "b": "en b", "c": "en c"}"#),
-        ]
-        .into_iter()
-        .map(|(t, json)| (t, Locale::parse(t, json).unwrap()))
-        .collect();
+        ]);
         let fr_ca = pick(&registry, "fr-CA").unwrap();
-        let tags: Vec<&str> = chain(&registry, fr_ca)
-            .iter()
-            .map(|l| l.tag.as_str())
-            .collect();
+        let tags: Vec<&str> = chain(&registry, fr_ca).iter().map(|l| l.tag).collect();
         assert_eq!(tags, ["fr-ca", "fr", "en"]);
         let word = |key: &str| {
             chain(&registry, fr_ca)
                 .into_iter()
-                .find_map(|l| l.strings.get(key))
-                .cloned()
+                .find_map(|l| l.own_text(key))
         };
-        assert_eq!(word("a").as_deref(), Some("fr-ca a"));
-        assert_eq!(word("b").as_deref(), Some("fr b"));
-        assert_eq!(word("c").as_deref(), Some("en c"));
+        assert_eq!(word("a"), Some("fr-ca a"));
+        assert_eq!(word("b"), Some("fr b"));
+        assert_eq!(word("c"), Some("en c"));
         assert_eq!(word("d"), None);
         let en = pick(&registry, "en-US").unwrap();
         assert_eq!(chain(&registry, en).len(), 1);
@@ -325,21 +337,18 @@ mod tests {
 
     #[test]
     fn a_regional_file_serves_its_whole_language() {
-        let registry: HashMap<&str, Locale> = [
+        let registry = registry_of(&[
             ("pt-br", "{}"),
             ("pt-pt", "{}"),
             ("de-de", "{}"),
             ("en", "{}"),
-        ]
-        .into_iter()
-        .map(|(t, json)| (t, Locale::parse(t, json).unwrap()))
-        .collect();
-        let tag_of = |tag: &str| pick(&registry, tag).map(|l| l.tag.clone());
-        assert_eq!(tag_of("pt-PT").as_deref(), Some("pt-pt"));
-        assert_eq!(tag_of("pt").as_deref(), Some("pt-br"));
-        assert_eq!(tag_of("pt-AO").as_deref(), Some("pt-br"));
-        assert_eq!(tag_of("de_AT").as_deref(), Some("de-de"));
-        assert_eq!(tag_of("EN-au").as_deref(), Some("en"));
+        ]);
+        let tag_of = |tag: &str| pick(&registry, tag).map(|l| l.tag);
+        assert_eq!(tag_of("pt-PT"), Some("pt-pt"));
+        assert_eq!(tag_of("pt"), Some("pt-br"));
+        assert_eq!(tag_of("pt-AO"), Some("pt-br"));
+        assert_eq!(tag_of("de_AT"), Some("de-de"));
+        assert_eq!(tag_of("EN-au"), Some("en"));
         assert_eq!(tag_of("it"), None);
         assert_eq!(tag_of(""), None);
         assert_eq!(tag_of("-"), None);
