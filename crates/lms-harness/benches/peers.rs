@@ -36,7 +36,7 @@ use serde_json::{Value, json};
 use slack_sim::{SimConfig, SimHandle};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use support::{Measure, binary, measure};
+use support::{Measure, binary, core_setting, measure, on_cores};
 use temp_dir::TempDir;
 
 /// `cargo bench -p lms-harness --bench peers -- [OPTIONS]`.
@@ -57,14 +57,6 @@ struct Options {
     /// Added by `cargo bench`.
     #[arg(long, hide = true)]
     bench: bool,
-}
-
-fn core_setting(value: &str) -> Result<usize, String> {
-    match value.trim() {
-        "1" => Ok(1),
-        "2" => Ok(2),
-        other => Err(format!("1 or 2, not {other}")),
-    }
 }
 
 /// A system under test.
@@ -116,17 +108,6 @@ impl System {
             command.arg("--sqlite").arg(dir.join("outcomes.sqlite3"));
         }
         command
-    }
-}
-
-/// A command running `program` on `cores`: pinned to CPU 0 with `taskset` when 1, free when 2.
-fn on_cores(program: impl AsRef<std::ffi::OsStr>, cores: usize) -> Command {
-    if cores == 1 {
-        let mut pinned = Command::new("taskset");
-        pinned.args(["-c", "0"]).arg(program);
-        pinned
-    } else {
-        Command::new(program)
     }
 }
 

@@ -9,9 +9,11 @@
 //!    paces at the same scale): the same, and the total time against the least time the limits allow for the load,
 //!    computed from the limits the simulation runs with ([`least_time`]).
 //!
-//! Every run checks that each learner got exactly one message, and counts the calls Slack refused with HTTP 429.
+//! Every run checks that each learner got exactly one message, and counts the calls Slack refused with HTTP 429. The
+//! host runs on two cores, then pinned to one with `taskset` (`--cores`); the simulated Slack stays free.
 //!
-//! `cargo bench -p lms-harness --bench workspaces -- [--runs N] [--platforms N] [--learners N] [--scale X]`
+//! `cargo bench -p lms-harness --bench workspaces -- [--runs N] [--platforms N] [--learners N] [--scale X]
+//! [--cores 2,1]`
 
 #[path = "../tests/support/temp_dir.rs"]
 mod temp_dir;
@@ -22,9 +24,8 @@ use lms_harness::bench_invite as bench;
 use lms_harness::connector::DataDir;
 use slack_connector::directory::{LIST_THRESHOLD, PAGE_SIZE};
 use slack_sim::{ConversationKind, RateLimits, SimHandle};
-use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
-use support::{Measure, binary, measure};
+use support::{Measure, binary, core_setting, measure, on_cores};
 use temp_dir::TempDir;
 
 /// `cargo bench -p lms-harness --bench workspaces -- [OPTIONS]`.
@@ -42,6 +43,9 @@ struct Options {
     /// How much faster than real time Slack's limits pass when they are on.
     #[arg(long, default_value_t = 60.0)]
     scale: f64,
+    /// The core settings of the host, in turn: 2 (not pinned) and 1 (pinned to CPU 0 with `taskset`).
+    #[arg(long, value_delimiter = ',', default_values_t = [2, 1], value_parser = core_setting)]
+    cores: Vec<usize>,
     /// Added by `cargo bench`.
     #[arg(long, hide = true)]
     bench: bool,
@@ -65,9 +69,9 @@ fn unix_now() -> f64 {
         .as_secs_f64()
 }
 
-/// Seeds the load in a fresh data folder against a fresh simulated Slack, runs the host to its end, and reads what
-/// reached Slack.
-async fn run(o: &Options, limits: bool) -> Run {
+/// Seeds the load in a fresh data folder against a fresh simulated Slack, runs the host to its end on `cores`, and
+/// reads what reached Slack.
+async fn run(o: &Options, limits: bool, cores: usize) -> Run {
     // Seeded with the limits off (200 installs of one app in a few seconds would exceed its `oauth.v2.access` limit).
     let config = bench::workspaces(o.platforms, o.learners);
     let sim = slack_sim::start(([127, 0, 0, 1], 0).into(), config.clone())
@@ -100,7 +104,7 @@ async fn run(o: &Options, limits: bool) -> Run {
         sim.set_rate_limits(limits_at(o.scale));
     }
     let before = sim.api_calls().len();
-    let mut command = Command::new(binary());
+    let mut command = on_cores(binary(), cores);
     command
         .args(["deliveries", "--run", "--summary", "--json", "--data"])
         .arg(&dir.0)
@@ -227,13 +231,18 @@ async fn main() {
     let o = <Options as clap::Parser>::parse();
     binary();
     let total = o.platforms * o.learners;
-    // runs[limits off, on].
-    let mut runs: [Vec<Run>; 2] = [Vec::new(), Vec::new()];
+    // Each case (cores, limits) over the runs, interleaved.
+    let cases: Vec<(usize, bool)> = o
+        .cores
+        .iter()
+        .flat_map(|&cores| [(cores, false), (cores, true)])
+        .collect();
+    let mut runs: Vec<Vec<Run>> = cases.iter().map(|_| Vec::new()).collect();
     for round in 0..o.runs {
-        for (i, limits) in [false, true].into_iter().enumerate() {
-            let r = run(&o, limits).await;
+        for (i, &(cores, limits)) in cases.iter().enumerate() {
+            let r = run(&o, limits, cores).await;
             eprintln!(
-                "run {} · limits {}: {:.2} s, {:.0}/s, CPU {:.2} s, p99 {:.2} s, {} refused",
+                "run {} · {cores} core(s) · limits {}: {:.2} s, {:.0}/s, CPU {:.2} s, p99 {:.2} s, {} refused",
                 round + 1,
                 if limits { "on" } else { "off" },
                 r.measure.wall,
@@ -251,14 +260,10 @@ async fn main() {
         o.platforms, o.learners, o.runs
     );
     println!(
-        "| Slack's limits | deliveries/s: median (runs) | CPU s per 1,000 deliveries | latency first / p50 / p99 / last, s | least time the limits allow, s | total / least | HTTP 429 |"
+        "| host cores | Slack's limits | deliveries/s: median (runs) | CPU s per 1,000 deliveries | latency first / p50 / p99 / last, s | least time the limits allow, s | total / least | HTTP 429 |"
     );
-    println!("| --- | --- | --- | --- | --- | --- | --- |");
-    for (i, name) in ["off".to_string(), format!("on, time × {}", o.scale)]
-        .iter()
-        .enumerate()
-    {
-        let rs = &runs[i];
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
+    for (&(cores, limits), rs) in cases.iter().zip(&runs) {
         let rates: Vec<f64> = rs.iter().map(|r| total as f64 / r.measure.wall).collect();
         let each = rates
             .iter()
@@ -272,14 +277,22 @@ async fn main() {
         );
         let at = |q: f64| median(rs.iter().map(|r| quantile(&r.latencies, q)).collect());
         let wall = median(rs.iter().map(|r| r.measure.wall).collect());
-        let (least, ratio) = match i {
-            0 => ("—".to_string(), "—".to_string()),
-            _ if least > 0.0 => (format!("{least:.2}"), format!("{:.2}", wall / least)),
+        let (name, least, ratio) = match limits {
+            false => ("off".to_string(), "—".to_string(), "—".to_string()),
+            true if least > 0.0 => (
+                format!("on, time × {}", o.scale),
+                format!("{least:.2}"),
+                format!("{:.2}", wall / least),
+            ),
             // Every call fits in the buckets' bursts: Slack would take them all at once.
-            _ => ("0 (all within the bursts)".to_string(), "—".to_string()),
+            true => (
+                format!("on, time × {}", o.scale),
+                "0 (all within the bursts)".to_string(),
+                "—".to_string(),
+            ),
         };
         println!(
-            "| {name} | {:.0} ({each}) | {cpu:.2} | {:.2} / {:.2} / {:.2} / {:.2} | {least} | {ratio} | {} |",
+            "| {cores} | {name} | {:.0} ({each}) | {cpu:.2} | {:.2} / {:.2} / {:.2} / {:.2} | {least} | {ratio} | {} |",
             median(rates.clone()),
             at(0.0),
             at(0.5),

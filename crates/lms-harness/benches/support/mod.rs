@@ -70,3 +70,23 @@ pub fn measure(mut command: Command, dir: &Path) -> (Measure, String) {
         std::fs::read_to_string(&out).unwrap(),
     )
 }
+
+/// A core setting of a benchmark's `--cores`: 1 or 2.
+pub fn core_setting(value: &str) -> Result<usize, String> {
+    match value.trim() {
+        "1" => Ok(1),
+        "2" => Ok(2),
+        other => Err(format!("1 or 2, not {other}")),
+    }
+}
+
+/// A command running `program` on `cores`: pinned to CPU 0 with `taskset` when 1, free when 2.
+pub fn on_cores(program: impl AsRef<std::ffi::OsStr>, cores: usize) -> Command {
+    if cores == 1 {
+        let mut pinned = Command::new("taskset");
+        pinned.args(["-c", "0"]).arg(program);
+        pinned
+    } else {
+        Command::new(program)
+    }
+}
