@@ -208,8 +208,8 @@ async fn product(o: &Options, cores: usize) -> (Measure, Value) {
     (measure, payload)
 }
 
-/// The form fields of a recorded `chat.postMessage`, as a developer passes them to a Slack library: without the
-/// token and the channel, `blocks` and `metadata` as JSON values, `true`/`false` as booleans.
+/// The fields of a recorded `chat.postMessage` (its JSON body's, or a form's), as a developer passes them to a Slack
+/// library: without the token and the channel, `blocks` and `metadata` as JSON values, `true`/`false` as booleans.
 fn as_library_arguments(mut params: serde_json::Map<String, Value>) -> Value {
     params.remove("token");
     params.remove("channel");

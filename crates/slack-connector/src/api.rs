@@ -2,10 +2,12 @@
 //!
 //! It always addresses `https://slack.com/api/…`: the host decides where that really goes (Slack itself, or the
 //! simulated Slack in local mode), never the connector's settings. Requests are form-encoded, which every method
-//! used here accepts; answers are Slack's envelope (`ok`, `error`, …) and HTTP 429 with `Retry-After`. The HTTP types
+//! used here accepts, except the messages (`chat.postMessage`, `chat.update`), sent as JSON, which Slack takes for
+//! its write methods; answers are Slack's envelope (`ok`, `error`, …) and HTTP 429 with `Retry-After`. The HTTP types
 //! and the [`Transport`] port are the SDK's (`connector-api`), re-exported here.
 
 pub use connector_api::{HttpRequest, HttpResponse, Method, Transport, TransportError};
+use serde::Serialize;
 use serde_json::Value;
 use std::fmt;
 
@@ -255,8 +257,8 @@ pub struct PostMessage<'a> {
 }
 
 /// A message to change with `chat.update`: its new text and blocks. The sender (name and icon) and the metadata it
-/// was posted with stay (Slack keeps metadata a call leaves out).
-#[derive(Debug, Clone)]
+/// was posted with stay (Slack keeps metadata a call leaves out). Serialised, it is the call's JSON body.
+#[derive(Debug, Clone, Serialize)]
 pub struct UpdateMessage<'a> {
     /// The conversation the message is in.
     pub channel: &'a str,
@@ -316,6 +318,11 @@ impl<'t, T: Transport + ?Sized> Slack<'t, T> {
             .iter()
             .map(|p| request(method, Some(token), p, None))
             .collect();
+        self.send_all(requests)
+    }
+
+    /// Sends requests together ([`Transport::send_all`]): the envelope of each successful answer, in order.
+    fn send_all(&mut self, requests: Vec<HttpRequest>) -> Vec<Result<Value, SlackError>> {
         self.transport
             .send_all(requests)
             .into_iter()
@@ -489,38 +496,27 @@ impl<'t, T: Transport + ?Sized> Slack<'t, T> {
         token: &str,
         messages: &[PostMessage<'_>],
     ) -> Vec<Result<String, SlackError>> {
-        let encoded: Vec<_> = messages
+        let requests = messages
             .iter()
-            .map(|m| (m.blocks.to_string(), m.metadata.map(Value::to_string)))
-            .collect();
-        let params: Vec<_> = messages
-            .iter()
-            .zip(&encoded)
-            .map(|(message, (blocks, metadata))| {
-                let mut params = vec![
-                    ("channel", message.channel),
-                    ("text", message.text),
+            .map(|m| {
+                let body = PostBody {
+                    channel: m.channel,
+                    text: m.text,
                     // The text is escaped plain text (`render::Rendered::text`): Slack reads its entities, no
                     // formatting.
-                    ("mrkdwn", "false"),
-                    ("blocks", blocks.as_str()),
-                    ("username", message.username),
-                    ("unfurl_links", "false"),
-                    ("unfurl_media", "false"),
-                ];
-                if let Some(icon) = message.icon_url {
-                    params.push(("icon_url", icon));
-                }
-                if let Some(metadata) = metadata {
-                    params.push(("metadata", metadata.as_str()));
-                }
-                if let Some(thread_ts) = message.thread_ts {
-                    params.push(("thread_ts", thread_ts));
-                }
-                params
+                    mrkdwn: false,
+                    blocks: m.blocks,
+                    username: m.username,
+                    unfurl_links: false,
+                    unfurl_media: false,
+                    icon_url: m.icon_url,
+                    metadata: m.metadata,
+                    thread_ts: m.thread_ts,
+                };
+                json_request("chat.postMessage", token, &body)
             })
             .collect();
-        self.call_all("chat.postMessage", token, &params)
+        self.send_all(requests)
             .into_iter()
             .map(|v| {
                 v?.get("ts")
@@ -549,20 +545,11 @@ impl<'t, T: Transport + ?Sized> Slack<'t, T> {
         token: &str,
         messages: &[UpdateMessage<'_>],
     ) -> Vec<Result<(String, String), SlackError>> {
-        let blocks: Vec<_> = messages.iter().map(|m| m.blocks.to_string()).collect();
-        let params: Vec<_> = messages
+        let requests = messages
             .iter()
-            .zip(&blocks)
-            .map(|(message, blocks)| {
-                vec![
-                    ("channel", message.channel),
-                    ("ts", message.ts),
-                    ("text", message.text),
-                    ("blocks", blocks.as_str()),
-                ]
-            })
+            .map(|m| json_request("chat.update", token, m))
             .collect();
-        self.call_all("chat.update", token, &params)
+        self.send_all(requests)
             .into_iter()
             .zip(messages)
             .map(|(v, message)| {
@@ -580,6 +567,39 @@ impl<'t, T: Transport + ?Sized> Slack<'t, T> {
     }
 }
 
+/// The JSON body of a `chat.postMessage`.
+#[derive(Serialize)]
+struct PostBody<'a> {
+    channel: &'a str,
+    text: &'a str,
+    mrkdwn: bool,
+    blocks: &'a Value,
+    username: &'a str,
+    unfurl_links: bool,
+    unfurl_media: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    icon_url: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metadata: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    thread_ts: Option<&'a str>,
+}
+
+/// The request of a Web API write method with a JSON body and a bot token. Slack takes JSON for its write methods
+/// (with the token in the `Authorization` header); for a message it spares encoding the blocks' JSON once more as a
+/// form field, which makes the body about a third larger.
+fn json_request(method: &str, token: &str, body: &impl Serialize) -> HttpRequest {
+    // Borrowed strings and JSON values serialise without error.
+    let body = serde_json::to_vec(body).unwrap_or_default();
+    post(
+        method,
+        "application/json; charset=utf-8",
+        Some(token),
+        None,
+        body,
+    )
+}
+
 /// The request of a Web API method with form-encoded parameters, a bot token or the app's credentials.
 fn request(
     method: &str,
@@ -591,10 +611,24 @@ fn request(
     for (k, v) in params {
         form.append_pair(k, v);
     }
-    let mut headers = vec![(
-        "content-type".to_string(),
-        "application/x-www-form-urlencoded".to_string(),
-    )];
+    post(
+        method,
+        "application/x-www-form-urlencoded",
+        token,
+        basic,
+        form.finish().into_bytes(),
+    )
+}
+
+/// A POST of `body` (of `content_type`) to the Web API method, with a bot token or the app's credentials.
+fn post(
+    method: &str,
+    content_type: &str,
+    token: Option<&str>,
+    basic: Option<&ClientCredentials>,
+    body: Vec<u8>,
+) -> HttpRequest {
+    let mut headers = vec![("content-type".to_string(), content_type.to_string())];
     if let Some(token) = token {
         headers.push(("authorization".into(), format!("Bearer {token}")));
     }
@@ -609,7 +643,7 @@ fn request(
         method: Method::Post,
         url: format!("{SLACK_API}{method}"),
         headers,
-        body: form.finish().into_bytes(),
+        body,
     }
 }
 

@@ -1237,9 +1237,23 @@ mod tests {
                 .map(|r| r.url.trim_start_matches(SLACK_API))
                 .collect()
         }
+        /// The fields of request `i`: its form, or its JSON body's (strings as they are, other values as JSON).
         fn form(&self, i: usize) -> BTreeMap<String, String> {
-            form_urlencoded::parse(&self.requests[i].body)
-                .into_owned()
+            let request = &self.requests[i];
+            let json = request
+                .headers
+                .iter()
+                .any(|(n, v)| n == "content-type" && v.starts_with("application/json"));
+            if !json {
+                return form_urlencoded::parse(&request.body).into_owned().collect();
+            }
+            let body: serde_json::Map<String, Value> =
+                serde_json::from_slice(&request.body).unwrap();
+            body.into_iter()
+                .map(|(k, v)| match v {
+                    Value::String(s) => (k, s),
+                    other => (k, other.to_string()),
+                })
                 .collect()
         }
     }

@@ -370,17 +370,37 @@ pub fn keys_of(request: &HttpRequest) -> Vec<String> {
         .next()
         .unwrap_or_default()
         .to_string();
-    let channel = || {
-        form_urlencoded::parse(&request.body)
-            .find(|(k, _)| k == "channel")
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_default()
-    };
     match method.as_str() {
-        "chat.postMessage" => vec![conversation_key(&channel()), POST_WORKSPACE.to_string()],
-        "chat.update" => vec![method.clone(), conversation_key(&channel())],
+        "chat.postMessage" => vec![
+            conversation_key(&channel_of(request)),
+            POST_WORKSPACE.to_string(),
+        ],
+        "chat.update" => vec![method.clone(), conversation_key(&channel_of(request))],
         _ => vec![method],
     }
+}
+
+/// The `channel` a request names: a field of its JSON body or of its form, empty when none.
+fn channel_of(request: &HttpRequest) -> String {
+    let json = request
+        .headers
+        .iter()
+        .any(|(name, value)| name == "content-type" && value.starts_with("application/json"));
+    if json {
+        /// The one field read of a JSON body; serde skips the others without building them.
+        #[derive(serde::Deserialize)]
+        struct Channel {
+            #[serde(default)]
+            channel: String,
+        }
+        return serde_json::from_slice::<Channel>(&request.body)
+            .map(|c| c.channel)
+            .unwrap_or_default();
+    }
+    form_urlencoded::parse(&request.body)
+        .find(|(k, _)| k == "channel")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
 }
 
 /// A transport that paces every call through a [`Pacer`]. When a call would have to wait past the batch's budget,
@@ -577,6 +597,22 @@ mod tests {
             headers: vec![],
             body: format!("channel={channel}&text=hi").into_bytes(),
         }
+    }
+
+    #[test]
+    fn a_post_s_conversation_is_read_from_its_form_or_its_json_body() {
+        let json = HttpRequest {
+            method: Method::Post,
+            url: format!("{SLACK_API}chat.postMessage"),
+            headers: vec![(
+                "content-type".into(),
+                "application/json; charset=utf-8".into(),
+            )],
+            body: br#"{"text":"hi","blocks":[{"type":"section"}],"channel":"D7"}"#.to_vec(),
+        };
+        let expected = vec![conversation_key("D7"), POST_WORKSPACE.to_string()];
+        assert_eq!(keys_of(&json), expected);
+        assert_eq!(keys_of(&call("chat.postMessage", "D7")), expected);
     }
 
     #[test]
