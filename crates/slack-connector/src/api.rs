@@ -257,7 +257,8 @@ pub struct PostMessage<'a> {
 }
 
 /// A message to change with `chat.update`: its new text and blocks. The sender (name and icon) and the metadata it
-/// was posted with stay (Slack keeps metadata a call leaves out). Serialised, it is the call's JSON body.
+/// was posted with stay (Slack keeps metadata a call leaves out). Serialised, it is the call's JSON body, its
+/// `channel` first (as `PostBody`).
 #[derive(Debug, Clone, Serialize)]
 pub struct UpdateMessage<'a> {
     /// The conversation the message is in.
@@ -567,7 +568,8 @@ impl<'t, T: Transport + ?Sized> Slack<'t, T> {
     }
 }
 
-/// The JSON body of a `chat.postMessage`.
+/// The JSON body of a `chat.postMessage`, its `channel` first: the pacer reads that field alone
+/// ([`crate::pacing::keys_of`]).
 #[derive(Serialize)]
 struct PostBody<'a> {
     channel: &'a str,

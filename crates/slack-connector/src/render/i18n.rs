@@ -54,7 +54,6 @@ impl Locale {
     /// [`chain`]), else the key itself (a visible, harmless mistake).
     pub fn text<'a>(&self, key: &'a str) -> &'a str {
         chain(files::LOCALES, self)
-            .into_iter()
             .find_map(|l| l.own_text(key))
             .unwrap_or(key)
     }
@@ -63,7 +62,6 @@ impl Locale {
     /// this one's chain whose list has that length; `None` when none has it.
     pub fn list_item(&self, key: &str, len: usize, index: usize) -> Option<&'static str> {
         chain(files::LOCALES, self)
-            .into_iter()
             .filter_map(|l| l.own_list(key))
             .find(|list| list.len() == len)
             .and_then(|list| list.get(index).copied())
@@ -87,17 +85,16 @@ fn find<'a>(registry: &'a [Locale], tag: &str) -> Option<&'a Locale> {
 
 /// Where `locale`'s words come from, most specific first: itself, the languages of `registry` its tag narrows
 /// (`fr-ca` → `fr`; `pt-br-x` → `pt-br` → `pt`), then English.
-fn chain<'a>(registry: &'a [Locale], locale: &'a Locale) -> Vec<&'a Locale> {
-    let mut chain = vec![locale];
-    let mut tag = locale.tag;
-    while let Some(dash) = tag.rfind('-') {
-        tag = &tag[..dash];
-        chain.extend(find(registry, tag));
-    }
-    if locale.tag != FALLBACK_TAG {
-        chain.extend(find(registry, FALLBACK_TAG));
-    }
-    chain
+fn chain<'a>(registry: &'a [Locale], locale: &'a Locale) -> impl Iterator<Item = &'a Locale> {
+    let narrower = std::iter::successors(Some(locale.tag), |tag| {
+        tag.rfind('-').map(|dash| &tag[..dash])
+    })
+    .skip(1)
+    .filter_map(move |tag| find(registry, tag));
+    let english = (locale.tag != FALLBACK_TAG)
+        .then(|| find(registry, FALLBACK_TAG))
+        .flatten();
+    std::iter::once(locale).chain(narrower).chain(english)
 }
 
 /// English, the fallback language.
@@ -245,19 +242,15 @@ mod tests {
             ("en", r#"{"a": "en a", "b": "en b", "c": "en c"}"#),
         ]);
         let fr_ca = pick(&registry, "fr-CA").unwrap();
-        let tags: Vec<&str> = chain(&registry, fr_ca).iter().map(|l| l.tag).collect();
+        let tags: Vec<&str> = chain(&registry, fr_ca).map(|l| l.tag).collect();
         assert_eq!(tags, ["fr-ca", "fr", "en"]);
-        let word = |key: &str| {
-            chain(&registry, fr_ca)
-                .into_iter()
-                .find_map(|l| l.own_text(key))
-        };
+        let word = |key: &str| chain(&registry, fr_ca).find_map(|l| l.own_text(key));
         assert_eq!(word("a"), Some("fr-ca a"));
         assert_eq!(word("b"), Some("fr b"));
         assert_eq!(word("c"), Some("en c"));
         assert_eq!(word("d"), None);
         let en = pick(&registry, "en-US").unwrap();
-        assert_eq!(chain(&registry, en).len(), 1);
+        assert_eq!(chain(&registry, en).count(), 1);
     }
 
     #[test]
