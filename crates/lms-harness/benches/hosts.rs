@@ -33,7 +33,7 @@ use slack_sim::SimHandle;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use support::binary;
+use support::{binary, median};
 use temp_dir::TempDir;
 
 /// `cargo bench -p lms-harness --bench hosts -- [OPTIONS]`.
@@ -261,11 +261,6 @@ async fn takeover(prefix: &[&str], o: &Options) -> f64 {
 async fn settled(sim: &SimHandle) -> usize {
     tokio::time::sleep(Duration::from_millis(50)).await;
     bench::app_message_total(sim)
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
 }
 
 fn main() {

@@ -36,7 +36,7 @@ use serde_json::{Value, json};
 use slack_sim::{SimConfig, SimHandle};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use support::{Measure, binary, core_setting, measure, on_cores};
+use support::{Measure, binary, core_setting, measure, median, on_cores};
 use temp_dir::TempDir;
 
 /// `cargo bench -p lms-harness --bench peers -- [OPTIONS]`.
@@ -303,11 +303,6 @@ async fn peer(system: System, o: &Options, cores: usize, payload: &Value) -> Mea
     check_messages(&sim, o.learners, system);
     sim.shutdown().await;
     measure
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
 }
 
 #[tokio::main]

@@ -9,6 +9,8 @@
 //! `--before` runs another build of `lms-harness` (such as the previous release) side by side, alternating with this
 //! one, to compare them on the same machine in the same run.
 
+mod support;
+
 use lms::db::Db;
 use lms_harness::bench_invite as bench;
 use lms_harness::connector::DataDir;
@@ -16,6 +18,7 @@ use slack_sim::{Fault, SimHandle};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
+use support::median;
 
 const TIME_SCALE: f64 = 60.0;
 /// Deliveries in flight whose post was announced: their outcome is unknown.
@@ -159,11 +162,6 @@ async fn measure(binary: &Path, o: &Options, run: usize) -> Recovery {
     drop(db);
     let _ = std::fs::remove_dir_all(&dir);
     recovery
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 fn row(label: &str, runs: &[Recovery]) -> String {

@@ -25,7 +25,7 @@ use lms_harness::connector::DataDir;
 use slack_connector::directory::{LIST_THRESHOLD, PAGE_SIZE};
 use slack_sim::{ConversationKind, RateLimits, SimHandle};
 use std::time::{SystemTime, UNIX_EPOCH};
-use support::{Measure, binary, core_setting, measure, on_cores};
+use support::{Measure, binary, core_setting, measure, median, on_cores};
 use temp_dir::TempDir;
 
 /// `cargo bench -p lms-harness --bench workspaces -- [OPTIONS]`.
@@ -219,11 +219,6 @@ fn limits_at(scale: f64) -> RateLimits {
 /// The value at `q` (0 to 1) of sorted `values`.
 fn quantile(values: &[f64], q: f64) -> f64 {
     values[((values.len() - 1) as f64 * q).round() as usize]
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
 }
 
 #[tokio::main]

@@ -1,5 +1,5 @@
-//! What the benchmarks share: the `lms-harness` binary of the build, and a child process run to its end with its wall
-//! and CPU time. Each benchmark uses part of it.
+//! What the benchmarks share: the `lms-harness` binary of the build, a child process run to its end with its wall
+//! and CPU time, and the median of runs. Each benchmark uses part of it.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -89,4 +89,10 @@ pub fn on_cores(program: impl AsRef<std::ffi::OsStr>, cores: usize) -> Command {
     } else {
         Command::new(program)
     }
+}
+
+/// The median of `values` (the upper one of an even count).
+pub fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
 }
