@@ -36,7 +36,7 @@ use serde_json::{Value, json};
 use slack_sim::{SimConfig, SimHandle};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use support::{Measure, binary, core_setting, measure, median, on_cores};
+use support::{Measure, core_setting, measure, median, on_cores, run_outbox};
 use temp_dir::TempDir;
 
 /// `cargo bench -p lms-harness --bench peers -- [OPTIONS]`.
@@ -188,11 +188,7 @@ async fn product(o: &Options, cores: usize) -> (Measure, Value) {
             .unwrap();
         assert_eq!(bench::invite(&lms, "bench-1", &seeded).unwrap(), o.learners);
     }
-    let mut command = on_cores(binary(), cores);
-    command
-        .args(["deliveries", "--run", "--summary", "--json", "--data"])
-        .arg(&dir.0)
-        .args(["--slack-url", &sim.base_url()]);
+    let command = run_outbox(&dir.0, &sim.base_url(), cores);
     let scratch = dir.0.clone();
     let (measure, _) = tokio::task::spawn_blocking(move || measure(command, &scratch))
         .await

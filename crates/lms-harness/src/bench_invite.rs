@@ -125,8 +125,8 @@ pub fn seed(lms: &Lms, sim: &SimConfig, matched: usize, unmatched: usize) -> Res
     seed_on(lms, BIG_PLATFORM, sim, 0..matched, unmatched)
 }
 
-/// [`seed`] on the platform `platform`, whose matched learners are the workspace's members `members` (so that
-/// several platforms can share one workspace's members without sharing a learner).
+/// [`seed`] on the platform `platform`, whose matched learners are the members `members` (so that several platforms
+/// can share one workspace's members without sharing a learner, or each take its own workspace's: [`workspaces`]).
 pub fn seed_on(
     lms: &Lms,
     platform: &str,

@@ -591,8 +591,7 @@ struct PostBody<'a> {
 /// (with the token in the `Authorization` header); for a message it spares encoding the blocks' JSON once more as a
 /// form field, which makes the body about a third larger.
 fn json_request(method: &str, token: &str, body: &impl Serialize) -> HttpRequest {
-    // Borrowed strings and JSON values serialise without error.
-    let body = serde_json::to_vec(body).unwrap_or_default();
+    let body = serde_json::to_vec(body).expect("strings and JSON values serialise");
     post(
         method,
         "application/json; charset=utf-8",

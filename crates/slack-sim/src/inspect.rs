@@ -155,8 +155,8 @@ fn member_name<'a>(state: &'a SimState, id: &'a str) -> &'a str {
 }
 
 /// `POST /_sim/requests/{id}/approve` (`APPROVE`) and `/deny` (not `APPROVE`): an app manager decides
-/// (JSON `{"by", "reason"}`, or a form from the requests page, which is shown again: decided by the workspace's first
-/// app manager, with the reason typed for a denial).
+/// (JSON `{"by", "reason"}`, or a form from the requests page, which is shown again: decided by the first app manager
+/// of the requester's workspace, with the reason typed for a denial).
 pub async fn decide<const APPROVE: bool>(
     State(shared): State<Arc<Shared>>,
     Path(id): Path<String>,

@@ -396,7 +396,7 @@ impl SimHandle {
     }
 }
 
-/// The configuration of a seed file (the workspace, optionally the app), or the demo's.
+/// The configuration of a seed file (the workspace, optionally other workspaces and the app), or the demo's.
 pub fn standalone_config(workspace_file: Option<PathBuf>) -> anyhow::Result<SimConfig> {
     match workspace_file {
         Some(p) => SimConfig::from_file(&p),

@@ -257,8 +257,8 @@ impl SimConfig {
         SimConfig::new(Workspace::demo(), App::demo())
     }
 
-    /// Reads a seed file: either a [`Workspace`] alone, or `{"workspace": …, "app": …, "rate_limits": …}`
-    /// (a missing app is [`App::demo`]).
+    /// Reads a seed file: either a [`Workspace`] alone, or `{"workspace": …, "other_workspaces": […], "app": …,
+    /// "rate_limits": …}` (a missing app is [`App::demo`]).
     pub fn from_file(path: impl AsRef<Path>) -> anyhow::Result<Self> {
         let path = path.as_ref();
         let text =

@@ -243,7 +243,8 @@ pub fn all_user_ids(state: &SimState, team_id: &str) -> Vec<String> {
         .collect()
 }
 
-/// A user's JSON by ID (Slackbot, a member or an app's bot user), as the workspace `team_id` sees it.
+/// A user's JSON by ID (Slackbot, a member or an app's bot user); Slackbot, who is in every workspace, shows as a
+/// user of `team_id`.
 pub fn user_json_by_id(
     state: &SimState,
     id: &str,

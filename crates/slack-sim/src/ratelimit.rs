@@ -1,8 +1,9 @@
 //! Rate limits per method tier (as the app's profile sets it: see `api::marketplace`), and `chat.postMessage`'s
 //! per-conversation and workspace limits, as token buckets in "Slack time" (real time × scale + clock offset).
 //!
-//! Slack's limits are per app and workspace: each workspace has its own buckets, found by the call's token (a call
-//! without a token the simulation knows, such as `oauth.v2.access`, counts against the app's own).
+//! Slack's limits are per app and workspace: each workspace has its own buckets, found by the call's token, or by the
+//! code or refresh token an `oauth.v2.access` exchanges (a call the simulation cannot place counts against the app's
+//! own).
 
 use crate::api::{Params, Tier, app_tier, post_rate_key};
 use crate::state::{Bucket, SimState};
@@ -17,7 +18,7 @@ pub fn check(state: &mut SimState, method: &str, p: &Params) -> Option<u64> {
     let limits = state.config.rate_limits.clone();
     let scale = limits.time_scale;
     let per_minute_override = limits.per_method_per_minute.get(method).copied();
-    let team = team_of_token(state, p);
+    let team = team_of_call(state, p);
     let wait = if method_tier == Tier::PostMessage {
         let key = format!("{team}/chat.postMessage#{}", post_rate_key(state, p));
         let burst = limits.post_channel_burst.max(1) as f64;
@@ -55,12 +56,29 @@ pub fn check(state: &mut SimState, method: &str, p: &Params) -> Option<u64> {
     wait.map(|w| ((w / scale).ceil() as u64).max(1))
 }
 
-/// The team ID of the call's token's installation, or empty (the app's own buckets).
-fn team_of_token(state: &SimState, p: &Params) -> String {
-    p.token
+/// The workspace a call is about: its token's installation's, else (`oauth.v2.access`) that of the code or the
+/// refresh token it exchanges; empty for a call the simulation cannot place (the app's own buckets).
+fn team_of_call(state: &SimState, p: &Params) -> String {
+    let by_token = p
+        .token
         .as_deref()
         .and_then(|t| state.tokens.get(t))
-        .and_then(|r| state.installation_by_id(&r.installation_id))
+        .map(|r| r.installation_id.as_str());
+    let by_code = || {
+        let code = p.non_empty("code")?;
+        state.codes.get(&code).map(|c| c.installation_id.as_str())
+    };
+    let by_refresh = || {
+        let token = p.non_empty("refresh_token")?;
+        state
+            .refresh_tokens
+            .get(&token)
+            .map(|r| r.installation_id.as_str())
+    };
+    by_token
+        .or_else(by_code)
+        .or_else(by_refresh)
+        .and_then(|id| state.installation_by_id(id))
         .map(|i| i.team_id.clone())
         .unwrap_or_default()
 }

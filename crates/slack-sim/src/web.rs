@@ -366,7 +366,11 @@ pub async fn index(
         .and_then(|id| conversations.iter().find(|c| &c.id == id))
         .or(conversations.first())
         .copied();
-    let ctx = reading::reader(member, ws, state.now_secs());
+    let ctx = reading::reader(
+        member,
+        state.workspace_of_user(&member.id),
+        state.now_secs(),
+    );
     let flash = html! {
         @match query.get("click").map(String::as_str) {
             Some("ack") => p class="notice" role="status" { "The app acknowledged the click." },

@@ -790,7 +790,12 @@ fn second_workspace() -> slack_sim::Workspace {
 async fn each_workspace_has_its_own_installation_members_conversations_and_limits() {
     let mut cfg = SimConfig::demo();
     cfg.other_workspaces.push(second_workspace());
-    cfg.rate_limits.per_method_per_minute = [("users.lookupByEmail".to_string(), 3)].into();
+    // One code exchange a minute: each workspace's install exchanges its own.
+    cfg.rate_limits.per_method_per_minute = [
+        ("users.lookupByEmail".to_string(), 3),
+        ("oauth.v2.access".to_string(), 1),
+    ]
+    .into();
     let sim = start_with(cfg).await;
     // The member who allows the app decides the workspace it is installed in.
     let first = install(&sim, "U0ADMIN001", ALL_SCOPES).await;

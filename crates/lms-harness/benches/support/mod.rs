@@ -96,3 +96,14 @@ pub fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
 }
+
+/// `lms-harness deliveries --run --summary --json` on the data folder `dir`, Slack routed to `slack_url`, on `cores`
+/// ([`on_cores`]): the product's run, as the benchmarks time it.
+pub fn run_outbox(dir: &Path, slack_url: &str, cores: usize) -> Command {
+    let mut command = on_cores(binary(), cores);
+    command
+        .args(["deliveries", "--run", "--summary", "--json", "--data"])
+        .arg(dir)
+        .args(["--slack-url", slack_url]);
+    command
+}
