@@ -19,13 +19,22 @@ pub(crate) fn compile(
     static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
     let hash: [u8; 32] = sha2::Sha256::digest(bytes).into();
     let cache = CACHE.get_or_init(Default::default);
-    if let Some((_, _, c)) = cache
+    let known = cache
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .iter()
         .find(|(e, h, _)| Engine::same(e, engine) && *h == hash)
-    {
-        return Ok(c.clone());
+        .map(|(_, _, c)| c.clone());
+    if let Some(component) = known {
+        // Compiled already in this process, perhaps for another folder: this folder gets its copy too, so that the
+        // next process that uses it does not compile again.
+        if let Some(dir) = cache_dir {
+            let path = cache_path(engine, &hash, dir);
+            if !path.exists() {
+                store(&component, &path, dir);
+            }
+        }
+        return Ok(component);
     }
     let component = match cache_dir {
         Some(dir) => load_or_compile(engine, bytes, &hash, dir)?,
@@ -70,6 +79,13 @@ fn load_or_compile(
     let component = Component::new(engine, bytes)
         .map_err(anyhow::Error::from)
         .context("compiling the component")?;
+    store(&component, &path, dir);
+    Ok(component)
+}
+
+/// Writes a compiled component to `path` in `dir` (whole or not at all: written aside, then renamed); a failure is
+/// only logged, the component being usable without its cached copy.
+fn store(component: &Component, path: &Path, dir: &Path) {
     let written = component
         .serialize()
         .map_err(anyhow::Error::from)
@@ -77,11 +93,52 @@ fn load_or_compile(
             std::fs::create_dir_all(dir)?;
             let partial = path.with_extension(format!("partial-{}", std::process::id()));
             std::fs::write(&partial, compiled)?;
-            std::fs::rename(&partial, &path)?;
+            std::fs::rename(&partial, path)?;
             Ok(())
         });
     if let Err(e) = written {
         tracing::warn!(path = %path.display(), "could not cache the compiled component: {e:#}");
     }
-    Ok(component)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fresh folder under the system's temporary one, removed when dropped.
+    struct Scratch(PathBuf);
+
+    impl Scratch {
+        fn new(name: &str) -> Self {
+            let unique = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos());
+            let dir = std::env::temp_dir().join(format!(
+                "connector-host-cache-{name}-{}-{unique}",
+                std::process::id()
+            ));
+            Scratch(dir)
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    #[test]
+    fn a_component_compiled_for_one_folder_is_cached_in_the_next_folder_too() {
+        use sha2::Digest;
+        let engine = Engine::default();
+        // The smallest component: the binary format's preamble (component-model layer 1).
+        let empty = b"\0asm\x0d\x00\x01\x00";
+        let hash: [u8; 32] = sha2::Sha256::digest(empty).into();
+        let (first, second) = (Scratch::new("first"), Scratch::new("second"));
+        compile(&engine, empty, Some(&first.0)).unwrap();
+        assert!(cache_path(&engine, &hash, &first.0).exists());
+        // Found in this process's memory now, yet written for the other folder's next process.
+        compile(&engine, empty, Some(&second.0)).unwrap();
+        assert!(cache_path(&engine, &hash, &second.0).exists());
+    }
 }
