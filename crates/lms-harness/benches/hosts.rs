@@ -76,17 +76,10 @@ impl Store {
 
 /// Seeds `o.platforms` platforms, activated in the workspace of `sim` (pacing at `pace`), every learner invited.
 async fn seed(lms: &Lms, config: &slack_sim::SimConfig, o: &Options, pace: &str) {
-    for i in 0..o.platforms {
-        let p = format!("p{i}");
-        let seeded =
-            bench::seed_on(lms, &p, config, i * o.learners..(i + 1) * o.learners, 0).unwrap();
-        bench::activate_on(lms, &p, &seeded.admin).await.unwrap();
-        lms.configure(&p, "rate_limit_scale", pace, false).unwrap();
-        assert_eq!(
-            bench::invite_on(lms, &p, "bench-1", &seeded).unwrap(),
-            o.learners
-        );
-    }
+    let installer = |_| bench::ADMIN_MEMBER.to_string();
+    bench::seed_platforms(lms, config, o.platforms, o.learners, pace, installer)
+        .await
+        .unwrap();
 }
 
 fn open_lms(location: &Location, dir: &Path, slack_url: &str) -> Lms {

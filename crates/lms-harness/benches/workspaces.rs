@@ -92,19 +92,10 @@ async fn run(o: &Options, limits: bool, cores: usize) -> Run {
         } else {
             "off".into()
         };
-        for k in 0..o.platforms {
-            let platform = format!("p{k}");
-            let members = k * o.learners..(k + 1) * o.learners;
-            let seeded = bench::seed_on(&lms, &platform, &config, members, 0).unwrap();
-            let admin = bench::workspace_admin(k);
-            bench::activate_in(&lms, &platform, &seeded.admin, &admin)
-                .await
-                .unwrap();
-            lms.configure(&platform, "rate_limit_scale", &pace, false)
-                .unwrap();
-            let written = bench::invite_on(&lms, &platform, "bench-1", &seeded).unwrap();
-            assert_eq!(written, o.learners);
-        }
+        let installer = bench::workspace_admin;
+        bench::seed_platforms(&lms, &config, o.platforms, o.learners, &pace, installer)
+            .await
+            .unwrap();
     }
     // The run starts with every workspace's limits at rest.
     if limits {

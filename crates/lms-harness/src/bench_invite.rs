@@ -219,6 +219,29 @@ pub async fn activate_in(lms: &Lms, platform: &str, admin: &str, member: &str) -
     Ok(tile)
 }
 
+/// Platforms `p0`, `p1`, … (`platforms` of them) of `learners` learners each, platform `k` matched to the members
+/// `k × learners .. (k + 1) × learners` of `sim`: each activated by the Slack member `installer(k)` (so in that
+/// member's workspace), paced at `pace` (`rate_limit_scale`), and every learner invited (notification `bench-1`).
+pub async fn seed_platforms(
+    lms: &Lms,
+    sim: &SimConfig,
+    platforms: usize,
+    learners: usize,
+    pace: &str,
+    installer: impl Fn(usize) -> String,
+) -> Result<()> {
+    for k in 0..platforms {
+        let platform = format!("p{k}");
+        let seeded = seed_on(lms, &platform, sim, k * learners..(k + 1) * learners, 0)?;
+        activate_in(lms, &platform, &seeded.admin, &installer(k)).await?;
+        lms.configure(&platform, "rate_limit_scale", pace, false)?;
+        if invite_on(lms, &platform, "bench-1", &seeded)? != learners {
+            bail!("the invitation of {platform} did not write one delivery per learner");
+        }
+    }
+    Ok(())
+}
+
 /// Invites every seeded learner to the session (notification `id`); returns the deliveries written.
 pub fn invite(lms: &Lms, id: &str, seeded: &Seeded) -> Result<usize> {
     invite_on(lms, BIG_PLATFORM, id, seeded)

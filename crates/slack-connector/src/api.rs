@@ -592,13 +592,17 @@ struct PostBody<'a> {
 /// form field, which makes the body about a third larger.
 fn json_request(method: &str, token: &str, body: &impl Serialize) -> HttpRequest {
     let body = serde_json::to_vec(body).expect("strings and JSON values serialise");
-    post(
-        method,
-        "application/json; charset=utf-8",
-        Some(token),
-        None,
-        body,
-    )
+    post(method, JSON, Some(token), None, body)
+}
+
+/// The content type of a JSON body.
+const JSON: &str = "application/json; charset=utf-8";
+
+/// Whether `request` has a JSON body ([`json_request`]), not a form.
+pub(crate) fn is_json(request: &HttpRequest) -> bool {
+    request.headers.iter().any(|(name, value)| {
+        name.eq_ignore_ascii_case("content-type") && value.starts_with("application/json")
+    })
 }
 
 /// The request of a Web API method with form-encoded parameters, a bot token or the app's credentials.

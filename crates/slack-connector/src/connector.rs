@@ -1240,11 +1240,7 @@ mod tests {
         /// The fields of request `i`: its form, or its JSON body's (strings as they are, other values as JSON).
         fn form(&self, i: usize) -> BTreeMap<String, String> {
             let request = &self.requests[i];
-            let json = request
-                .headers
-                .iter()
-                .any(|(n, v)| n == "content-type" && v.starts_with("application/json"));
-            if !json {
+            if !crate::api::is_json(request) {
                 return form_urlencoded::parse(&request.body).into_owned().collect();
             }
             let body: serde_json::Map<String, Value> =

@@ -382,11 +382,7 @@ pub fn keys_of(request: &HttpRequest) -> Vec<String> {
 
 /// The `channel` a request names: a field of its JSON body or of its form, empty when none.
 fn channel_of(request: &HttpRequest) -> String {
-    let json = request
-        .headers
-        .iter()
-        .any(|(name, value)| name == "content-type" && value.starts_with("application/json"));
-    if json {
+    if crate::api::is_json(request) {
         // The client writes `channel` first (`api::PostBody`, `api::UpdateMessage`): reading that one string spares
         // scanning the blocks. Any other body is read whole.
         const FIRST: &[u8] = br#"{"channel":"#;

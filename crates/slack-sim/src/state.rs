@@ -336,7 +336,7 @@ impl SimState {
     }
 
     /// The workspace of a member, if `member_id` is one.
-    pub fn workspace_of(&self, member_id: &str) -> Option<&Workspace> {
+    fn workspace_of(&self, member_id: &str) -> Option<&Workspace> {
         let &(w, _) = self.member_index.get(member_id)?;
         self.workspace_at(w)
     }

@@ -25,15 +25,16 @@ pub fn lookup_by_email(state: &mut SimState, p: &Params) -> MethodResult<Reply> 
     // Slack matches e-mail addresses case-insensitively. A deactivated member is not found: "If the user has been
     // deactivated, users_not_found will be returned instead of a user object" (Slack's users.lookupByEmail page;
     // users.list still lists them, `deleted: true`).
-    let members = state
-        .workspace(&inst.team_id)
-        .map_or(&[][..], |w| &w.members[..]);
-    let member = members.iter().find(|m| {
-        !m.deleted
-            && m.email
-                .as_deref()
-                .is_some_and(|e| e.eq_ignore_ascii_case(&email))
-    });
+    let member = state
+        .installation_workspace(&inst)
+        .members
+        .iter()
+        .find(|m| {
+            !m.deleted
+                && m.email
+                    .as_deref()
+                    .is_some_and(|e| e.eq_ignore_ascii_case(&email))
+        });
     match member {
         Some(m) => Ok(Reply::ok(json!({"user": user_json(state, m, true)}))),
         None => Err(Reply::err("users_not_found")),
