@@ -456,17 +456,13 @@ impl ConnectorStore for Struggling {
         }
         self.db.setting(platform, connector, key)
     }
-    fn set_setting(
+    fn write_settings(
         &self,
         platform: &str,
         connector: &str,
-        key: &str,
-        value: &str,
+        writes: &[(&str, Option<&str>)],
     ) -> anyhow::Result<()> {
-        self.db.set_setting(platform, connector, key, value)
-    }
-    fn remove_setting(&self, platform: &str, connector: &str, key: &str) -> anyhow::Result<()> {
-        self.db.remove_setting(platform, connector, key)
+        self.db.write_settings(platform, connector, writes)
     }
     fn secret(&self, platform: &str, connector: &str, key: &str) -> anyhow::Result<Option<String>> {
         self.db.secret(platform, connector, key)

@@ -57,15 +57,20 @@ impl ConnectorStore for MemoryStore {
             .cloned())
     }
 
-    fn set_setting(&self, platform: &str, connector: &str, key: &str, value: &str) -> Result<()> {
+    fn write_settings(
+        &self,
+        platform: &str,
+        connector: &str,
+        writes: &[(&str, Option<&str>)],
+    ) -> Result<()> {
         let mut values = self.values.lock().unwrap();
-        values.insert(Self::key(platform, connector, key, false), value.into());
-        Ok(())
-    }
-
-    fn remove_setting(&self, platform: &str, connector: &str, key: &str) -> Result<()> {
-        let mut values = self.values.lock().unwrap();
-        values.remove(&Self::key(platform, connector, key, false));
+        for (key, value) in writes {
+            let key = Self::key(platform, connector, key, false);
+            match value {
+                Some(value) => values.insert(key, value.to_string()),
+                None => values.remove(&key),
+            };
+        }
         Ok(())
     }
 

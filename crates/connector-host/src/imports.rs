@@ -35,7 +35,7 @@ fn check_size(key: &str, value: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn trap(error: anyhow::Error) -> wasmtime::Error {
+pub(crate) fn trap(error: anyhow::Error) -> wasmtime::Error {
     wasmtime::Error::new(StoreFailed {
         doing: "the LMS's storage failed",
         error,
@@ -48,19 +48,22 @@ impl crate::bindings::v0_2_0::types::Host for StoreState {}
 
 impl crate::bindings::v0_3_0::types::Host for StoreState {}
 
-/// Whether writing `key` = `value` (of `kind`) keeps the connector within its settings quota on the platform, and
-/// within its write rate there ([`crate::settings_writes`]); the refusal, when not, is the error the connector gets, and
-/// the first one of a call is logged as a warning.
+/// Whether writing `key` = `value` (of `kind`) keeps the connector within its settings quota on the platform (the
+/// call's pending writes counted), and within its write rate there ([`crate::rates`]); the refusal, when not, is the
+/// error the connector gets, and the first one of a call is logged as a warning.
+/// `stored` is what the store holds besides the entry (see [`stored_besides`]).
 fn within_quota(
     s: &mut Scope,
     kind: StoredKind,
     key: &str,
     value: &str,
+    stored: u64,
 ) -> wasmtime::Result<Result<(), String>> {
-    let others = s
-        .store
-        .stored_bytes(&s.platform_id, &s.connector_id, Some((kind, key)))
-        .map_err(trap)?;
+    let pending = match kind {
+        StoredKind::Setting => s.pending.growth_besides(key),
+        StoredKind::Secret => s.pending.growth(),
+    };
+    let others = stored.saturating_add_signed(pending);
     let written = key.len() + value.len();
     let after = others.saturating_add(written as u64);
     let message = if after > s.settings_quota {
@@ -92,9 +95,39 @@ fn within_quota(
     Ok(Err(message))
 }
 
+/// Bytes the store holds for the connector on the platform besides the entry `key` of `kind`.
+fn stored_besides(s: &Scope, kind: StoredKind, key: &str) -> wasmtime::Result<u64> {
+    s.store
+        .stored_bytes(&s.platform_id, &s.connector_id, Some((kind, key)))
+        .map_err(trap)
+}
+
+/// Keeps a write of a plain setting until the next hand-over ([`crate::pending`]), or hands the pending writes over
+/// now when they are many. `besides` is what the store holds besides the key ([`stored_besides`]).
+fn pend(s: &mut Scope, key: String, value: Option<String>, besides: u64) -> wasmtime::Result<()> {
+    let total = match s.pending.contains(&key) {
+        true => None,
+        false => Some(
+            s.store
+                .stored_bytes(&s.platform_id, &s.connector_id, None)
+                .map_err(trap)?,
+        ),
+    };
+    s.pending.write(key, value, || {
+        total.unwrap_or_default().saturating_sub(besides)
+    });
+    if s.pending.full() {
+        s.store_pending()?;
+    }
+    Ok(())
+}
+
 impl settings::Host for StoreState {
     fn get(&mut self, key: String) -> wasmtime::Result<Option<String>> {
         self.scope.host_call(|s| {
+            if let Some(pending) = s.pending.get(&key) {
+                return Ok(pending.map(str::to_string));
+            }
             s.store
                 .setting(&s.platform_id, &s.connector_id, &key)
                 .map_err(trap)
@@ -106,21 +139,23 @@ impl settings::Host for StoreState {
             if let Err(e) = check_size(&key, &value) {
                 return Ok(Err(e));
             }
-            if let Err(e) = within_quota(s, StoredKind::Setting, &key, &value)? {
+            let besides = stored_besides(s, StoredKind::Setting, &key)?;
+            if let Err(e) = within_quota(s, StoredKind::Setting, &key, &value, besides)? {
                 return Ok(Err(e));
             }
-            s.store
-                .set_setting(&s.platform_id, &s.connector_id, &key, &value)
-                .map_err(trap)?;
+            pend(s, key, Some(value), besides)?;
             Ok(Ok(()))
         })
     }
 
     fn remove(&mut self, key: String) -> wasmtime::Result<()> {
         self.scope.host_call(|s| {
-            s.store
-                .remove_setting(&s.platform_id, &s.connector_id, &key)
-                .map_err(trap)
+            if check_size(&key, "").is_err() {
+                // No such key can be stored.
+                return Ok(());
+            }
+            let besides = stored_besides(s, StoredKind::Setting, &key)?;
+            pend(s, key, None, besides)
         })
     }
 
@@ -146,7 +181,8 @@ impl settings::Host for StoreState {
                     "the secret `{key}` is not declared in the manifest"
                 )));
             }
-            if let Err(e) = within_quota(s, StoredKind::Secret, &key, &value)? {
+            let besides = stored_besides(s, StoredKind::Secret, &key)?;
+            if let Err(e) = within_quota(s, StoredKind::Secret, &key, &value, besides)? {
                 return Ok(Err(e));
             }
             s.known = None;

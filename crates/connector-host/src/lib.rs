@@ -25,6 +25,7 @@ mod limits;
 pub mod link;
 pub mod manifest;
 pub mod outbound;
+mod pending;
 mod policy;
 pub mod progress;
 pub mod rates;

@@ -525,8 +525,8 @@ impl Loaded {
         let work = async {
             let (mut store, instance) = self.instantiate(platform_id, stderr.clone()).await?;
             let mut result = call(&mut store, &instance).await;
-            // The reports made after the connector's last request are handed over now, whatever the call came to.
-            if let Err(e) = store.data_mut().hand_over_progress()
+            // What the call did after its last request is handed over now, whatever the call came to.
+            if let Err(e) = store.data_mut().hand_over()
                 && result.is_ok()
             {
                 result = Err(e);

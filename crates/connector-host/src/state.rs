@@ -4,6 +4,7 @@
 use crate::cpu::CpuStamp;
 use crate::limits::{Exceeded, Limits, THROTTLE_AFTER, Tracked};
 use crate::outbound::OutboundPolicy;
+use crate::pending::PendingSettings;
 use crate::progress::CallProgress;
 use crate::rates::Buckets;
 use crate::store::ConnectorStore;
@@ -39,15 +40,22 @@ impl StoreState {
         outcomes
     }
 
-    /// Hands the call's progress reports made since the last hand-over to the embedder: before each outgoing
-    /// request starts, and when the call ends. A host function's work (its CPU time counts against the call; the
-    /// embedder's failure is the store's, not the connector's).
-    pub(crate) fn hand_over_progress(&mut self) -> wasmtime::Result<()> {
-        let Some(call) = self.progress.as_mut() else {
+    /// Hands what the call did since the last hand-over to the embedder: before each outgoing request starts, and
+    /// when the call ends. First its settings writes ([`crate::pending`]), then its progress reports, so that a
+    /// delivery reported done finds the connector's state stored. A host function's work (its CPU time counts
+    /// against the call; the embedder's failure is the store's, not the connector's).
+    pub(crate) fn hand_over(&mut self) -> wasmtime::Result<()> {
+        if self.scope.pending.is_empty() && self.progress.is_none() {
             return Ok(());
-        };
-        self.scope
-            .host_call(|_| call.hand_over().map_err(crate::imports::unrecorded))
+        }
+        let progress = self.progress.as_mut();
+        self.scope.host_call(|s| {
+            s.store_pending()?;
+            match progress {
+                Some(call) => call.hand_over().map_err(crate::imports::unrecorded),
+                None => Ok(()),
+            }
+        })
     }
 }
 
@@ -98,6 +106,8 @@ pub(crate) struct Scope {
     pub(crate) settings_writes: Arc<Buckets>,
     /// Writes refused by the settings quota during this call.
     pub(crate) refused_writes: usize,
+    /// Settings written since the last hand-over, not in the store yet.
+    pub(crate) pending: PendingSettings,
     host_time: Duration,
     /// Host time past [`THROTTLE_AFTER`] not yet paused for.
     pause_owed: Duration,
@@ -130,12 +140,29 @@ impl Scope {
             settings_quota: limits.settings_bytes,
             settings_writes,
             refused_writes: 0,
+            pending: PendingSettings::default(),
             host_time: Duration::ZERO,
             pause_owed: Duration::ZERO,
             host_time_limit: limits.host_time,
             deadline: started + limits.call_timeout,
             call_timeout: limits.call_timeout,
         }
+    }
+
+    /// Hands the pending settings writes to the store, in one transaction.
+    pub(crate) fn store_pending(&mut self) -> wasmtime::Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        self.store
+            .write_settings(
+                &self.platform_id,
+                &self.connector_id,
+                &self.pending.writes(),
+            )
+            .map_err(crate::imports::trap)?;
+        self.pending.clear();
+        Ok(())
     }
 
     pub(crate) fn secret_declared(&self, key: &str) -> bool {

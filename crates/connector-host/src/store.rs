@@ -86,10 +86,21 @@ pub struct Disabled {
 pub trait ConnectorStore: Send + Sync + 'static {
     /// A plain setting of `connector` on `platform`.
     fn setting(&self, platform: &str, connector: &str, key: &str) -> Result<Option<String>>;
-    /// Writes a plain setting.
-    fn set_setting(&self, platform: &str, connector: &str, key: &str, value: &str) -> Result<()>;
-    /// Removes a plain setting; removing a missing key is not an error.
-    fn remove_setting(&self, platform: &str, connector: &str, key: &str) -> Result<()>;
+    /// Writes plain settings in one transaction, all or none: each `(key, Some(value))` sets a key, each
+    /// `(key, None)` removes one (removing a missing key is not an error). The keys are distinct and sorted. The host
+    /// gathers a call's writes and hands them over before each outgoing request and when the call ends, so this is
+    /// called with up to a few thousand writes at a time; it need not wait for the disk (they are the connector's
+    /// caches and pacing state, which it can rebuild).
+    fn write_settings(
+        &self,
+        platform: &str,
+        connector: &str,
+        writes: &[(&str, Option<&str>)],
+    ) -> Result<()>;
+    /// Writes one plain setting ([`ConnectorStore::write_settings`]).
+    fn set_setting(&self, platform: &str, connector: &str, key: &str, value: &str) -> Result<()> {
+        self.write_settings(platform, connector, &[(key, Some(value))])
+    }
     /// A secret of `connector` on `platform` (stored encrypted by the LMS).
     fn secret(&self, platform: &str, connector: &str, key: &str) -> Result<Option<String>>;
     /// Writes a secret.

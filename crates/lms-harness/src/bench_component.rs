@@ -398,7 +398,9 @@ impl Settings for DbSettings {
             .map_err(|e| e.to_string())
     }
     fn remove(&mut self, key: &str) {
-        let _ = self.db.remove_setting(&self.platform, Self::CONNECTOR, key);
+        let _ = self
+            .db
+            .write_settings(&self.platform, Self::CONNECTOR, &[(key, None)]);
     }
     fn get_secret(&self, key: &str) -> Option<String> {
         self.db

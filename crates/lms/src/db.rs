@@ -1091,24 +1091,32 @@ impl ConnectorStore for Db {
             .optional()?)
     }
 
-    /// Writes a plain setting, without waiting for the disk ([`Conn::execute_unsynced`]): a connector writes its
-    /// caches and pacing state there, several times a delivery.
-    fn set_setting(&self, platform: &str, connector: &str, key: &str, value: &str) -> Result<()> {
-        self.conn().execute_unsynced(
-            "INSERT INTO connector_settings (platform_id, connector_id, key, value) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (platform_id, connector_id, key) DO UPDATE SET value = ?4",
-            [platform, connector, key, value],
-        )?;
-        Ok(())
-    }
-
-    /// Removes a plain setting.
-    fn remove_setting(&self, platform: &str, connector: &str, key: &str) -> Result<()> {
-        self.conn().execute_unsynced(
-            "DELETE FROM connector_settings WHERE platform_id = ?1 AND connector_id = ?2 AND key = ?3",
-            [platform, connector, key],
-        )?;
-        Ok(())
+    /// Writes plain settings in one transaction, without waiting for the disk ([`Conn::write_unsynced`]): a
+    /// connector writes its caches and pacing state there, several times a delivery.
+    fn write_settings(
+        &self,
+        platform: &str,
+        connector: &str,
+        writes: &[(&str, Option<&str>)],
+    ) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.write_unsynced()?;
+        for (key, value) in writes {
+            match value {
+                Some(value) => tx
+                    .prepare_cached(
+                        "INSERT INTO connector_settings (platform_id, connector_id, key, value) VALUES (?1, ?2, ?3, ?4)
+                         ON CONFLICT (platform_id, connector_id, key) DO UPDATE SET value = ?4",
+                    )?
+                    .execute([platform, connector, key, value])?,
+                None => tx
+                    .prepare_cached(
+                        "DELETE FROM connector_settings WHERE platform_id = ?1 AND connector_id = ?2 AND key = ?3",
+                    )?
+                    .execute([platform, connector, key])?,
+            };
+        }
+        Ok(tx.commit()?)
     }
 
     /// A secret of a connector on a platform, unsealed.
@@ -1311,4 +1319,43 @@ pub fn now() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::test_support::memory_db;
+    use connector_host::ConnectorStore;
+
+    #[test]
+    fn settings_written_together_are_stored_and_counted_as_one_would_one_by_one() {
+        let db = memory_db();
+        db.set_setting("p", "c", "kept", "1").unwrap();
+        db.set_setting("p", "c", "replaced", "short").unwrap();
+        db.set_setting("p", "c", "removed", "gone").unwrap();
+        db.set_setting("other", "c", "removed", "stays").unwrap();
+        db.write_settings(
+            "p",
+            "c",
+            &[
+                ("added", Some("new")),
+                ("missing", None),
+                ("removed", None),
+                ("replaced", Some("a longer value")),
+            ],
+        )
+        .unwrap();
+        let value = |p: &str, k: &str| db.setting(p, "c", k).unwrap();
+        assert_eq!(value("p", "added").as_deref(), Some("new"));
+        assert_eq!(value("p", "kept").as_deref(), Some("1"));
+        assert_eq!(value("p", "replaced").as_deref(), Some("a longer value"));
+        assert_eq!(value("p", "removed"), None);
+        assert_eq!(value("other", "removed").as_deref(), Some("stays"));
+        // The running total the quota reads follows every write of the transaction.
+        let bytes = ["added", "new", "kept", "1", "replaced", "a longer value"]
+            .iter()
+            .map(|s| s.len() as u64)
+            .sum::<u64>();
+        assert_eq!(db.stored_bytes("p", "c", None).unwrap(), bytes);
+        assert_eq!(db.stored_bytes("other", "c", None).unwrap(), 12);
+    }
 }

@@ -100,26 +100,6 @@ impl Conn {
         }
     }
 
-    /// Runs one statement whose loss in a crash of the database server is harmless (a connector's plain settings: its
-    /// caches and pacing state), without waiting for the server to flush it to disk: on PostgreSQL a transaction with
-    /// `synchronous_commit` off, which a server crash may lose the last fraction of a second of but never corrupts,
-    /// as SQLite's `synchronous = NORMAL` already treats every write on a power loss.
-    pub fn execute_unsynced<P: Params>(&self, sql: &str, params: P) -> Result<usize> {
-        match self {
-            Conn::Sqlite(_) => self.execute(sql, params),
-            Conn::Postgres(c) => {
-                c.begin_unsynced()?;
-                match params.with(|p| c.execute(sql, p)) {
-                    Ok(n) => c.finish(true).map(|()| n),
-                    Err(e) => {
-                        let _ = c.finish(false);
-                        Err(e)
-                    }
-                }
-            }
-        }
-    }
-
     /// Runs statements separated by `;`, without parameters.
     pub fn execute_batch(&self, sql: &str) -> Result<()> {
         match self {
@@ -161,6 +141,22 @@ impl Conn {
         match self {
             Conn::Sqlite(_) => return self.write(),
             Conn::Postgres(c) => c.begin(false)?,
+        }
+        Ok(Tx {
+            conn: self,
+            done: false,
+        })
+    }
+
+    /// Begins a write transaction whose loss in a crash of the database server is harmless (a connector's plain
+    /// settings: its caches and pacing state), which commits without waiting for the server to flush it to disk: on
+    /// PostgreSQL a transaction with `synchronous_commit` off and no database-wide lock, which a server crash may lose
+    /// the last fraction of a second of but never corrupts, as SQLite's `synchronous = NORMAL` already treats every
+    /// write on a power loss.
+    pub fn write_unsynced(&mut self) -> Result<Tx<'_>> {
+        match self {
+            Conn::Sqlite(_) => return self.write(),
+            Conn::Postgres(c) => c.begin_unsynced()?,
         }
         Ok(Tx {
             conn: self,
