@@ -659,13 +659,31 @@ impl SimState {
             .find(|q| q.member_id == member_id && q.app_id == self.config.app.app_id)
     }
 
-    /// Sets the status of a pending install request (decided by `by`); returns it.
+    /// Sets the status of a pending install request (decided by `by`, who must be an app manager of the requester's
+    /// workspace); returns it.
     fn decide_request(
         &mut self,
         id: &str,
         by: Option<&str>,
         status: RequestStatus,
     ) -> anyhow::Result<InstallRequest> {
+        let Some(member) = self
+            .requests
+            .iter()
+            .find(|r| r.id == id)
+            .map(|r| r.member_id.clone())
+        else {
+            anyhow::bail!("no install request {id}");
+        };
+        if let Some(by) = by {
+            let workspace = self.workspace_of_user(&member);
+            if !workspace.app_managers.iter().any(|m| m == by) {
+                anyhow::bail!(
+                    "{by} is not an app manager of workspace {}, where install request {id} was made",
+                    workspace.team_id
+                );
+            }
+        }
         let Some(req) = self.requests.iter_mut().find(|r| r.id == id) else {
             anyhow::bail!("no install request {id}");
         };

@@ -237,8 +237,13 @@ async fn restricted_workspace_request_then_approval() {
     assert!(page.contains(">Approve</button>") && page.contains("To send the LMS"));
     let json_list = get(&sim_url(&sim, "/_sim/requests")).await.json();
     assert_eq!(json_list[0]["status"], "pending");
-    // Approve over HTTP.
+    // Only an app manager of the requester's workspace decides.
     let approve = format!("/_sim/requests/{}/approve", reqs[0].id);
+    let r = post_json(&sim_url(&sim, &approve), &json!({"by": "U0BOB00001"})).await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("not an app manager"), "{}", r.text());
+    assert_eq!(sim.requests()[0].status, RequestStatus::Pending);
+    // Approve over HTTP.
     let r = post_json(&sim_url(&sim, &approve), &json!({"by": "U0MANAGER1"})).await;
     assert_eq!(r.json()["ok"], true);
     let m = sim.messages_for_member("U0ALICE001");
