@@ -249,7 +249,7 @@ async fn a_settings_flood_hits_the_byte_quota() {
             && code.contains("over its quota of 262144 bytes"),
         "{code}"
     );
-    let used = world.db.stored_bytes("p1", CONNECTOR, None).unwrap();
+    let used = world.db.stored_bytes("p1", CONNECTOR, None).unwrap().total;
     assert!(used <= limits.settings_bytes, "{used}");
     assert!(used >= 4 * 60_000, "{used}");
     let log = log_rows(&world, "p1");
@@ -276,7 +276,10 @@ async fn a_settings_flood_hits_the_byte_quota() {
         SecretBox::new([3; 32]),
     )
     .unwrap();
-    assert_eq!(reopened.stored_bytes("p1", CONNECTOR, None).unwrap(), used);
+    assert_eq!(
+        reopened.stored_bytes("p1", CONNECTOR, None).unwrap().total,
+        used
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -483,9 +486,9 @@ impl ConnectorStore for Struggling {
         &self,
         platform: &str,
         connector: &str,
-        except: Option<(connector_host::store::StoredKind, &str)>,
-    ) -> anyhow::Result<u64> {
-        self.db.stored_bytes(platform, connector, except)
+        entry: Option<(connector_host::store::StoredKind, &str)>,
+    ) -> anyhow::Result<connector_host::store::StoredBytes> {
+        self.db.stored_bytes(platform, connector, entry)
     }
     fn secret_values(&self, platform: &str, connector: &str) -> anyhow::Result<Vec<String>> {
         self.db.secret_values(platform, connector)

@@ -113,7 +113,7 @@ async fn writes_are_stored_before_the_next_request_and_when_the_call_ends() {
         .iter()
         .map(|k| (k.len() + db.setting("p1", "probe", k).unwrap().unwrap().len()) as u64)
         .sum();
-    assert_eq!(db.stored_bytes("p1", "probe", None).unwrap(), bytes);
+    assert_eq!(db.stored_bytes("p1", "probe", None).unwrap().total, bytes);
 
     // A call that fails after a write still leaves it stored.
     let failed = run(&sandbox, "abort kept").await.unwrap_err();

@@ -13,7 +13,9 @@ use anyhow::{Context as _, Result};
 use connector_host::grants::Grants;
 use connector_host::outbound::Route;
 use connector_host::progress::Collected;
-use connector_host::store::{ConnectorStore, DirectoryUser, Disabled, LogLevel, StoredKind};
+use connector_host::store::{
+    ConnectorStore, DirectoryUser, Disabled, LogLevel, StoredBytes, StoredKind,
+};
 use connector_host::{Policy, Sandbox, wit};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -97,17 +99,21 @@ impl ConnectorStore for MemoryStore {
         &self,
         platform: &str,
         connector: &str,
-        except: Option<(StoredKind, &str)>,
-    ) -> Result<u64> {
+        entry: Option<(StoredKind, &str)>,
+    ) -> Result<StoredBytes> {
         let values = self.values.lock().unwrap();
-        let except = except.map(|(kind, key)| (key, kind == StoredKind::Secret));
-        Ok(values
-            .iter()
-            .filter(|((p, c, key, secret), _)| {
-                p == platform && c == connector && except != Some((key.as_str(), *secret))
-            })
-            .map(|((_, _, key, _), value)| (key.len() + value.len()) as u64)
-            .sum())
+        let entry = entry.map(|(kind, key)| (key, kind == StoredKind::Secret));
+        let mut stored = StoredBytes::default();
+        for ((p, c, key, secret), value) in values.iter() {
+            if p == platform && c == connector {
+                let bytes = (key.len() + value.len()) as u64;
+                stored.total += bytes;
+                if entry == Some((key.as_str(), *secret)) {
+                    stored.entry = bytes;
+                }
+            }
+        }
+        Ok(stored)
     }
 
     fn secret_values(&self, platform: &str, connector: &str) -> Result<Vec<String>> {

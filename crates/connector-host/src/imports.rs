@@ -14,7 +14,7 @@ use crate::bindings::v0_2_0::progress;
 use crate::progress::Refused;
 use crate::redact::{cut, redact};
 use crate::state::{Scope, StoreState};
-use crate::store::{DirectoryUser, LogLevel, StoreFailed, StoredKind};
+use crate::store::{DirectoryUser, LogLevel, StoreFailed, StoredBytes, StoredKind};
 use crate::untrusted::{Cleaner, Untrusted};
 use crate::wit;
 
@@ -51,19 +51,19 @@ impl crate::bindings::v0_3_0::types::Host for StoreState {}
 /// Whether writing `key` = `value` (of `kind`) keeps the connector within its settings quota on the platform (the
 /// call's pending writes counted), and within its write rate there ([`crate::rates`]); the refusal, when not, is the
 /// error the connector gets, and the first one of a call is logged as a warning.
-/// `stored` is what the store holds besides the entry (see [`stored_besides`]).
+/// `stored` is what the store holds ([`stored`]).
 fn within_quota(
     s: &mut Scope,
     kind: StoredKind,
     key: &str,
     value: &str,
-    stored: u64,
+    stored: StoredBytes,
 ) -> wasmtime::Result<Result<(), String>> {
     let pending = match kind {
         StoredKind::Setting => s.pending.growth_besides(key),
         StoredKind::Secret => s.pending.growth(),
     };
-    let others = stored.saturating_add_signed(pending);
+    let others = stored.besides_entry().saturating_add_signed(pending);
     let written = key.len() + value.len();
     let after = others.saturating_add(written as u64);
     let message = if after > s.settings_quota {
@@ -95,27 +95,22 @@ fn within_quota(
     Ok(Err(message))
 }
 
-/// Bytes the store holds for the connector on the platform besides the entry `key` of `kind`.
-fn stored_besides(s: &Scope, kind: StoredKind, key: &str) -> wasmtime::Result<u64> {
+/// What the store holds for the connector on the platform, and of it for the entry `key` of `kind`.
+fn stored(s: &Scope, kind: StoredKind, key: &str) -> wasmtime::Result<StoredBytes> {
     s.store
         .stored_bytes(&s.platform_id, &s.connector_id, Some((kind, key)))
         .map_err(trap)
 }
 
 /// Keeps a write of a plain setting until the next hand-over ([`crate::pending`]), or hands the pending writes over
-/// now when they are many. `besides` is what the store holds besides the key ([`stored_besides`]).
-fn pend(s: &mut Scope, key: String, value: Option<String>, besides: u64) -> wasmtime::Result<()> {
-    let total = match s.pending.contains(&key) {
-        true => None,
-        false => Some(
-            s.store
-                .stored_bytes(&s.platform_id, &s.connector_id, None)
-                .map_err(trap)?,
-        ),
-    };
-    s.pending.write(key, value, || {
-        total.unwrap_or_default().saturating_sub(besides)
-    });
+/// now when they are many. `stored` is what the store holds ([`stored`]).
+fn pend(
+    s: &mut Scope,
+    key: String,
+    value: Option<String>,
+    stored: StoredBytes,
+) -> wasmtime::Result<()> {
+    s.pending.write(key, value, || stored.entry);
     if s.pending.full() {
         s.store_pending()?;
     }
@@ -139,11 +134,11 @@ impl settings::Host for StoreState {
             if let Err(e) = check_size(&key, &value) {
                 return Ok(Err(e));
             }
-            let besides = stored_besides(s, StoredKind::Setting, &key)?;
-            if let Err(e) = within_quota(s, StoredKind::Setting, &key, &value, besides)? {
+            let stored = stored(s, StoredKind::Setting, &key)?;
+            if let Err(e) = within_quota(s, StoredKind::Setting, &key, &value, stored)? {
                 return Ok(Err(e));
             }
-            pend(s, key, Some(value), besides)?;
+            pend(s, key, Some(value), stored)?;
             Ok(Ok(()))
         })
     }
@@ -154,8 +149,8 @@ impl settings::Host for StoreState {
                 // No such key can be stored.
                 return Ok(());
             }
-            let besides = stored_besides(s, StoredKind::Setting, &key)?;
-            pend(s, key, None, besides)
+            let stored = stored(s, StoredKind::Setting, &key)?;
+            pend(s, key, None, stored)
         })
     }
 
@@ -181,8 +176,8 @@ impl settings::Host for StoreState {
                     "the secret `{key}` is not declared in the manifest"
                 )));
             }
-            let besides = stored_besides(s, StoredKind::Secret, &key)?;
-            if let Err(e) = within_quota(s, StoredKind::Secret, &key, &value, besides)? {
+            let stored = stored(s, StoredKind::Secret, &key)?;
+            if let Err(e) = within_quota(s, StoredKind::Secret, &key, &value, stored)? {
                 return Ok(Err(e));
             }
             s.known = None;

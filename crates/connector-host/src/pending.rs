@@ -63,11 +63,6 @@ impl PendingSettings {
         self.growth - self.writes.get(key).map_or(0, |p| p.growth(key))
     }
 
-    /// Whether `key` has a pending write.
-    pub(crate) fn contains(&self, key: &str) -> bool {
-        self.writes.contains_key(key)
-    }
-
     /// Keeps a write of `key` (`None` removes it); `stored` is what the store holds for the key now, asked only when
     /// the key has no pending write yet.
     pub(crate) fn write(

@@ -54,6 +54,22 @@ pub enum StoredKind {
     Secret,
 }
 
+/// What a connector keeps on a platform ([`ConnectorStore::stored_bytes`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StoredBytes {
+    /// Bytes of every key and value.
+    pub total: u64,
+    /// Bytes of the entry asked about (its key and value), 0 when it is not stored.
+    pub entry: u64,
+}
+
+impl StoredBytes {
+    /// Bytes of every key and value but the entry's.
+    pub fn besides_entry(self) -> u64 {
+        self.total.saturating_sub(self.entry)
+    }
+}
+
 /// The LMS's storage failed inside a host function: the host's fault, not the connector's. The host function traps
 /// with it, so the call fails, but the failure does not count towards disabling the connector.
 #[derive(Debug)]
@@ -108,14 +124,15 @@ pub trait ConnectorStore: Send + Sync + 'static {
     /// Removes a secret; removing a missing key is not an error.
     fn remove_secret(&self, platform: &str, connector: &str, key: &str) -> Result<()>;
     /// Bytes `connector` keeps on `platform` in settings and secrets: the length of every key and value (a store that
-    /// seals secrets may count the sealed value), leaving out the entry `except` when given (the value a write is
-    /// about to replace). The host checks the per-platform quota with it before every write, so it must be cheap.
+    /// seals secrets may count the sealed value), and of them those of `entry` when given (the value a write is about
+    /// to replace; 0 when there is none). The host checks the per-platform quota with it before every write, so it
+    /// must be cheap.
     fn stored_bytes(
         &self,
         platform: &str,
         connector: &str,
-        except: Option<(StoredKind, &str)>,
-    ) -> Result<u64>;
+        entry: Option<(StoredKind, &str)>,
+    ) -> Result<StoredBytes>;
     /// Every secret value of `connector` on `platform`, so that the host can blank them out of what the connector
     /// writes to its log and its errors.
     fn secret_values(&self, platform: &str, connector: &str) -> Result<Vec<String>>;

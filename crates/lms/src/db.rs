@@ -8,8 +8,11 @@ use crate::secrets::SecretBox;
 use crate::sql::postgres::PgConn;
 use crate::sql::{Conn, Location, OptionalExtension, dialect, params};
 use anyhow::{Context, Result};
-use connector_host::store::{ConnectorStore, DirectoryUser, Disabled, LogLevel, StoredKind};
+use connector_host::store::{
+    ConnectorStore, DirectoryUser, Disabled, LogLevel, StoredBytes, StoredKind,
+};
 use parking_lot::{FairMutex, FairMutexGuard};
+use rusqlite::ToSql;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -1092,29 +1095,57 @@ impl ConnectorStore for Db {
     }
 
     /// Writes plain settings in one transaction, without waiting for the disk ([`Conn::write_unsynced`]): a
-    /// connector writes its caches and pacing state there, several times a delivery.
+    /// connector writes its caches and pacing state there, up to a page of a Slack directory at a time. Several rows
+    /// per statement ([`statement_sizes`]), which on PostgreSQL is one round trip instead of one a row.
     fn write_settings(
         &self,
         platform: &str,
         connector: &str,
         writes: &[(&str, Option<&str>)],
     ) -> Result<()> {
+        let sets: Vec<(&str, &str)> = writes
+            .iter()
+            .filter_map(|(k, v)| Some((*k, (*v)?)))
+            .collect();
+        let removals: Vec<&str> = writes
+            .iter()
+            .filter(|(_, v)| v.is_none())
+            .map(|(k, _)| *k)
+            .collect();
         let mut conn = self.conn();
         let tx = conn.write_unsynced()?;
-        for (key, value) in writes {
-            match value {
-                Some(value) => tx
-                    .prepare_cached(
-                        "INSERT INTO connector_settings (platform_id, connector_id, key, value) VALUES (?1, ?2, ?3, ?4)
-                         ON CONFLICT (platform_id, connector_id, key) DO UPDATE SET value = ?4",
-                    )?
-                    .execute([platform, connector, key, value])?,
-                None => tx
-                    .prepare_cached(
-                        "DELETE FROM connector_settings WHERE platform_id = ?1 AND connector_id = ?2 AND key = ?3",
-                    )?
-                    .execute([platform, connector, key])?,
-            };
+        let mut rest = sets.as_slice();
+        for n in statement_sizes(sets.len()) {
+            let (rows, after) = rest.split_at(n);
+            rest = after;
+            let values = (0..n)
+                .map(|i| format!("(?1, ?2, ?{}, ?{})", 3 + 2 * i, 4 + 2 * i))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut params: Vec<&dyn ToSql> = vec![&platform, &connector];
+            for (key, value) in rows {
+                params.extend([key as &dyn ToSql, value as &dyn ToSql]);
+            }
+            tx.prepare_cached(&format!(
+                "INSERT INTO connector_settings (platform_id, connector_id, key, value) VALUES {values}
+                 ON CONFLICT (platform_id, connector_id, key) DO UPDATE SET value = excluded.value"
+            ))?
+            .execute(params.as_slice())?;
+        }
+        let mut rest = removals.as_slice();
+        for n in statement_sizes(removals.len()) {
+            let (keys, after) = rest.split_at(n);
+            rest = after;
+            let list = (0..n)
+                .map(|i| format!("?{}", 3 + i))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut params: Vec<&dyn ToSql> = vec![&platform, &connector];
+            params.extend(keys.iter().map(|k| k as &dyn ToSql));
+            tx.prepare_cached(&format!(
+                "DELETE FROM connector_settings WHERE platform_id = ?1 AND connector_id = ?2 AND key IN ({list})"
+            ))?
+            .execute(params.as_slice())?;
         }
         Ok(tx.commit()?)
     }
@@ -1159,13 +1190,13 @@ impl ConnectorStore for Db {
         Ok(())
     }
 
-    /// From the running total the triggers keep, less the entry a write replaces: two indexed lookups.
+    /// From the running total the triggers keep, and the entry a write replaces: two indexed lookups.
     fn stored_bytes(
         &self,
         platform: &str,
         connector: &str,
-        except: Option<(StoredKind, &str)>,
-    ) -> Result<u64> {
+        entry: Option<(StoredKind, &str)>,
+    ) -> Result<StoredBytes> {
         let conn = self.read();
         let total: i64 = conn
             .prepare_cached(
@@ -1174,7 +1205,7 @@ impl ConnectorStore for Db {
             .query_row([platform, connector], |r| r.get(0))
             .optional()?
             .unwrap_or(0);
-        let replaced: i64 = match except {
+        let replaced: i64 = match entry {
             None => 0,
             Some((kind, key)) => {
                 let sql = match kind {
@@ -1193,7 +1224,10 @@ impl ConnectorStore for Db {
                     .unwrap_or(0)
             }
         };
-        Ok(total.saturating_sub(replaced).max(0) as u64)
+        Ok(StoredBytes {
+            total: total.max(0) as u64,
+            entry: replaced.max(0) as u64,
+        })
     }
 
     fn secret_values(&self, platform: &str, connector: &str) -> Result<Vec<String>> {
@@ -1308,6 +1342,21 @@ pub(crate) fn user_row(r: &crate::sql::Row<'_>) -> rusqlite::Result<User> {
     })
 }
 
+/// Most rows [`Db::write_settings`] writes in one statement.
+const ROWS_PER_STATEMENT: usize = 64;
+
+/// How `rows` rows are split into statements: as many of [`ROWS_PER_STATEMENT`] as fit, then the powers of two that
+/// make up the rest, so that a database caches at most seven statements of each kind whatever the numbers written.
+fn statement_sizes(rows: usize) -> impl Iterator<Item = usize> {
+    let full = std::iter::repeat_n(ROWS_PER_STATEMENT, rows / ROWS_PER_STATEMENT);
+    let rest = rows % ROWS_PER_STATEMENT;
+    let parts = (0..usize::BITS)
+        .rev()
+        .map(|bit| 1usize << bit)
+        .filter(move |part| rest & part != 0);
+    full.chain(parts)
+}
+
 /// Binds a sealed secret to its owner, so that a sealed value copied to another row does not open.
 pub(crate) fn secret_context(platform_id: &str, connector_id: &str, key: &str) -> String {
     format!("{platform_id}\u{0}{connector_id}\u{0}{key}")
@@ -1325,6 +1374,16 @@ pub fn now() -> i64 {
 mod tests {
     use crate::test_support::memory_db;
     use connector_host::ConnectorStore;
+    use connector_host::store::StoredKind;
+
+    #[test]
+    fn rows_are_written_in_statements_of_64_then_powers_of_two() {
+        let sizes = |n| super::statement_sizes(n).collect::<Vec<_>>();
+        assert_eq!(sizes(0), Vec::<usize>::new());
+        assert_eq!(sizes(1), [1]);
+        assert_eq!(sizes(200), [64, 64, 64, 8]);
+        assert_eq!(sizes(127), [64, 32, 16, 8, 4, 2, 1]);
+    }
 
     #[test]
     fn settings_written_together_are_stored_and_counted_as_one_would_one_by_one() {
@@ -1355,7 +1414,32 @@ mod tests {
             .iter()
             .map(|s| s.len() as u64)
             .sum::<u64>();
-        assert_eq!(db.stored_bytes("p", "c", None).unwrap(), bytes);
-        assert_eq!(db.stored_bytes("other", "c", None).unwrap(), 12);
+        assert_eq!(db.stored_bytes("p", "c", None).unwrap().total, bytes);
+        assert_eq!(db.stored_bytes("other", "c", None).unwrap().total, 12);
+        let replaced = db
+            .stored_bytes("p", "c", Some((StoredKind::Setting, "replaced")))
+            .unwrap();
+        assert_eq!(
+            replaced.entry,
+            ("replaced".len() + "a longer value".len()) as u64
+        );
+        assert_eq!(replaced.besides_entry(), bytes - replaced.entry);
+
+        // Many rows at once: several statements of each kind in one transaction.
+        let keys: Vec<String> = (0..150).map(|i| format!("member:{i:03}")).collect();
+        let sets: Vec<(&str, Option<&str>)> =
+            keys.iter().map(|k| (k.as_str(), Some("U1 0"))).collect();
+        db.write_settings("q", "c", &sets).unwrap();
+        let removals: Vec<(&str, Option<&str>)> =
+            keys[..70].iter().map(|k| (k.as_str(), None)).collect();
+        db.write_settings("q", "c", &removals).unwrap();
+        let left = (0..150)
+            .filter(|i| value("q", &keys[*i]).is_some())
+            .collect::<Vec<_>>();
+        assert_eq!(left, (70..150).collect::<Vec<_>>());
+        assert_eq!(
+            db.stored_bytes("q", "c", None).unwrap().total,
+            80 * (10 + 4)
+        );
     }
 }
