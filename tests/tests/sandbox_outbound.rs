@@ -1,54 +1,20 @@
 //! A component that tries to reach anything but the granted Slack origin gets a denial, not a connection.
 
 use connector_host::outbound::{Grant, OutboundConfig, Route};
-use connector_host::progress::Collected;
-use connector_host::{Limits, Sandbox, wit};
+use connector_host::{Limits, Sandbox};
 use e2e_tests::TestDir;
+use e2e_tests::hostile::attack;
 use lms::db::Db;
 use lms::secrets::SecretBox;
 use std::net::TcpListener;
-use std::sync::Arc;
 
 const PROBE: &[u8] = include_bytes!(env!("PROBE_CONNECTOR_WASM"));
 
+/// The probe's outcome code for a GET of `url` on platform p1.
 async fn fetch(sandbox: &Sandbox, url: &str) -> String {
-    let notification = wit::Notification {
-        id: "n".into(),
-        kind: wit::NotificationKind::PathStep,
-        title: "t".into(),
-        session: None,
-        body: Some(format!("fetch {url}")),
-        group: wit::PlatformGroup {
-            name: "g".into(),
-            logo_url: None,
-        },
-    };
-    let recipient = wit::Recipient {
-        user: wit::User {
-            id: "u".into(),
-            email: "u@x".into(),
-            display_name: "U".into(),
-            locale: "en".into(),
-            time_zone: "UTC".into(),
-        },
-        delivery_id: "d".into(),
-        attempt: 1,
-        earlier_post: None,
-        reply_to: None,
-    };
-    let outcomes = sandbox
-        .deliver(
-            "p1",
-            &notification,
-            &[recipient],
-            Arc::new(Collected::default()),
-        )
+    attack(sandbox, "p1", &format!("fetch {url}"))
         .await
-        .unwrap();
-    match &outcomes[0].outcome {
-        wit::Outcome::Failed(f) => f.code.clone(),
-        other => panic!("unexpected outcome {other:?}"),
-    }
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

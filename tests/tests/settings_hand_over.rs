@@ -2,57 +2,15 @@
 //! its next request leaves and when the call ends (even when it fails), and it reads its own writes meanwhile.
 
 use connector_host::outbound::{Grant, OutboundConfig, Route};
-use connector_host::progress::Collected;
-use connector_host::{ConnectorStore, Limits, Sandbox, wit};
+use connector_host::{ConnectorStore, Limits, Sandbox};
 use e2e_tests::TestDir;
+use e2e_tests::hostile::attack;
 use lms::db::Db;
 use lms::secrets::SecretBox;
 use std::net::TcpListener;
-use std::sync::Arc;
 use std::sync::mpsc;
 
 const PROBE: &[u8] = include_bytes!(env!("PROBE_CONNECTOR_WASM"));
-
-/// Runs the probe's action `body` on platform p1: the outcome's code, or the failed call's error.
-async fn run(sandbox: &Sandbox, body: &str) -> Result<String, String> {
-    let notification = wit::Notification {
-        id: "n".into(),
-        kind: wit::NotificationKind::PathStep,
-        title: "t".into(),
-        session: None,
-        body: Some(body.into()),
-        group: wit::PlatformGroup {
-            name: "g".into(),
-            logo_url: None,
-        },
-    };
-    let recipient = wit::Recipient {
-        user: wit::User {
-            id: "u".into(),
-            email: "u@x".into(),
-            display_name: "U".into(),
-            locale: "en".into(),
-            time_zone: "UTC".into(),
-        },
-        delivery_id: "d".into(),
-        attempt: 1,
-        earlier_post: None,
-        reply_to: None,
-    };
-    let outcomes = sandbox
-        .deliver(
-            "p1",
-            &notification,
-            &[recipient],
-            Arc::new(Collected::default()),
-        )
-        .await
-        .map_err(|e| format!("{e:#}"))?;
-    match &outcomes[0].outcome {
-        wit::Outcome::Failed(f) => Ok(f.code.clone()),
-        other => panic!("unexpected outcome {other:?}"),
-    }
-}
 
 /// The settings `key-0` … `key-{count-1}` and `key-after` of the probe on p1 that the store holds.
 fn stored(db: &Db, key: &str, count: usize) -> Vec<String> {
@@ -95,7 +53,12 @@ async fn writes_are_stored_before_the_next_request_and_when_the_call_ends() {
     // 500 writes and a removal, read back by the connector, stored by the time its request arrives; the write made
     // after the request is stored when the call ends.
     assert_eq!(
-        run(&sandbox, "settings k 500 https://slack.com/api/auth.test").await,
+        attack(
+            &sandbox,
+            "p1",
+            "settings k 500 https://slack.com/api/auth.test"
+        )
+        .await,
         Ok("read:true;status:200".to_string())
     );
     let at_request = seen.recv().unwrap();
@@ -116,7 +79,7 @@ async fn writes_are_stored_before_the_next_request_and_when_the_call_ends() {
     assert_eq!(db.stored_bytes("p1", "probe", None).unwrap().total, bytes);
 
     // A call that fails after a write still leaves it stored.
-    let failed = run(&sandbox, "abort kept").await.unwrap_err();
+    let failed = attack(&sandbox, "p1", "abort kept").await.unwrap_err();
     assert!(failed.contains("aborted"), "{failed}");
     assert_eq!(
         db.setting("p1", "probe", "kept").unwrap().as_deref(),
