@@ -83,11 +83,56 @@ fn team_of_call(state: &SimState, p: &Params) -> String {
         .unwrap_or_default()
 }
 
+/// Buckets kept at least before the full ones are forgotten.
+const MIN_BUCKETS_SWEPT: usize = 4_096;
+
 /// Takes one call from the bucket `key` (created full); `Err(wait_slack_secs)` when it is empty.
+///
+/// A bucket that has refilled is as good as none, so before a new bucket makes the map twice as large as after the
+/// last sweep, the full ones are forgotten: calls naming ever new conversations (unknown ones included) cannot grow
+/// it without bound, and the sweeps cost a constant time per bucket made.
 fn take(state: &mut SimState, key: &str, now: f64, capacity: f64, per_sec: f64) -> Result<(), f64> {
-    let b = state.buckets.entry(key.to_string()).or_insert(Bucket {
-        tokens: capacity,
-        last: now,
-    });
+    if !state.buckets.contains_key(key) && state.buckets.len() >= state.buckets_swept_at {
+        state.buckets.retain(|_, b| b.full_at > now);
+        state.buckets_swept_at = (2 * state.buckets.len()).max(MIN_BUCKETS_SWEPT);
+    }
+    let b = state
+        .buckets
+        .entry(key.to_string())
+        .or_insert_with(|| Bucket::full(now));
     b.take(now, capacity, per_sec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{RateLimits, SimConfig};
+
+    #[test]
+    fn posts_to_ever_new_conversations_keep_the_buckets_bounded() {
+        let mut config = SimConfig::demo();
+        config.rate_limits = RateLimits {
+            enabled: true,
+            ..RateLimits::default()
+        };
+        let mut state = SimState::new(config);
+        for i in 0..50_000 {
+            let mut p = Params::default();
+            p.fields.insert("channel".into(), format!("C{i:08}").into());
+            state.offset_ms += 1_000;
+            assert_eq!(check(&mut state, "chat.postMessage", &p), None);
+        }
+        assert!(
+            state.buckets.len() <= 2 * MIN_BUCKETS_SWEPT,
+            "{}",
+            state.buckets.len()
+        );
+        // A bucket in use is kept: the same conversation at once is refused past its burst.
+        let mut p = Params::default();
+        p.fields.insert("channel".into(), "C00049999".into());
+        let refused = (0..10)
+            .filter(|_| check(&mut state, "chat.postMessage", &p).is_some())
+            .count();
+        assert!(refused > 0);
+    }
 }

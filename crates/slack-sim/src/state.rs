@@ -87,21 +87,35 @@ pub struct Bucket {
     pub tokens: f64,
     /// When `tokens` was last refilled ("Slack seconds").
     pub last: f64,
+    /// When it is full again if nothing is taken ("Slack seconds"): from then on it is as good as a new bucket.
+    pub full_at: f64,
 }
 
 impl Bucket {
+    /// A full bucket at `now`.
+    pub fn full(now: f64) -> Self {
+        Bucket {
+            tokens: f64::INFINITY,
+            last: now,
+            full_at: now,
+        }
+    }
+
     /// Takes one token; `Err(wait_slack_secs)` when none is left.
     pub fn take(&mut self, now: f64, capacity: f64, per_sec: f64) -> Result<(), f64> {
         if now > self.last {
-            self.tokens = (self.tokens + (now - self.last) * per_sec).min(capacity);
+            self.tokens += (now - self.last) * per_sec;
             self.last = now;
         }
-        if self.tokens >= 1.0 {
+        self.tokens = self.tokens.min(capacity);
+        let taken = if self.tokens >= 1.0 {
             self.tokens -= 1.0;
             Ok(())
         } else {
             Err((1.0 - self.tokens) / per_sec)
-        }
+        };
+        self.full_at = self.last + (capacity - self.tokens) / per_sec;
+        taken
     }
 }
 
@@ -146,6 +160,8 @@ pub struct SimState {
     pub faults: BTreeMap<String, Fault>,
     /// Rate limit buckets, by team and method or conversation key (`T…/chat.postMessage@workspace`).
     pub buckets: HashMap<String, Bucket>,
+    /// How many buckets make the next new one sweep away the full ones ([`crate::ratelimit`]).
+    pub buckets_swept_at: usize,
     /// Requests sent to the app.
     pub deliveries: Vec<Delivery>,
     /// Sequence number of the last delivery recorded.
@@ -258,6 +274,7 @@ impl SimState {
             call_seq: 0,
             faults: BTreeMap::new(),
             buckets: HashMap::new(),
+            buckets_swept_at: 0,
             deliveries: Vec::new(),
             delivery_seq: 0,
             interactions: Vec::new(),
