@@ -67,8 +67,9 @@ enum Command {
         /// A simulated workspace seed file (JSON); the demo workspace when absent.
         #[arg(long)]
         workspace: Option<PathBuf>,
-        /// The simulated workspace restricts app installs: members who are neither admins nor app managers must
-        /// request the app, and an app manager approves it at /_sim/requests.
+        /// The simulated workspaces (all those of the seed file) restrict app installs: members who are neither
+        /// admins nor app managers must request the app, and an app manager of their workspace approves it at
+        /// /_sim/requests.
         #[arg(long)]
         restricted: bool,
         /// Turns the simulated workspace's rate limits off (Slack's real limits are on by default).

@@ -286,6 +286,11 @@ impl SimConfig {
         std::iter::once(&self.workspace).chain(&self.other_workspaces)
     }
 
+    /// Every workspace, to change.
+    pub fn workspaces_mut(&mut self) -> impl Iterator<Item = &mut Workspace> {
+        std::iter::once(&mut self.workspace).chain(&mut self.other_workspaces)
+    }
+
     /// Checks IDs, uniqueness (of team IDs, and of member IDs across workspaces) and time zones.
     pub fn validate(&self) -> anyhow::Result<()> {
         let mut teams = std::collections::HashSet::new();

@@ -184,7 +184,9 @@ async fn serve_in(opts: ServeOptions, listener: tokio::net::TcpListener) -> Resu
         options.sim = SimConfig::from_file(file)?;
     }
     if opts.restricted {
-        options.sim.workspace.restrict_app_installs = true;
+        for workspace in options.sim.workspaces_mut() {
+            workspace.restrict_app_installs = true;
+        }
     }
     if !opts.rate_limits {
         options.sim.rate_limits.enabled = false;
