@@ -106,6 +106,16 @@ impl Transport for WasiHttp {
             .map(|started| started.and_then(finish))
             .collect()
     }
+
+    fn send_overlapping(
+        &mut self,
+        request: HttpRequest,
+        meanwhile: &mut dyn FnMut(),
+    ) -> Result<HttpResponse, TransportError> {
+        let started = start(&request);
+        meanwhile();
+        started.and_then(finish)
+    }
 }
 
 /// A request handed to the host, its body written: the answer to come, and the error of the body's writing.

@@ -315,6 +315,19 @@ pub trait Transport {
     ) -> Vec<Result<HttpResponse, TransportError>> {
         requests.into_iter().map(|r| self.send(r)).collect()
     }
+
+    /// Sends one request, runs `meanwhile` while it is in flight, then waits for the response: the work on the
+    /// previous page of a listing overlaps the request for the next one. `meanwhile` runs exactly once, whatever
+    /// becomes of the request. The default runs it first, then sends; wasi:http's hands the request to the host
+    /// first.
+    fn send_overlapping(
+        &mut self,
+        request: HttpRequest,
+        meanwhile: &mut dyn FnMut(),
+    ) -> Result<HttpResponse, TransportError> {
+        meanwhile();
+        self.send(request)
+    }
 }
 
 impl<T: Transport + ?Sized> Transport for &mut T {
@@ -326,6 +339,13 @@ impl<T: Transport + ?Sized> Transport for &mut T {
         requests: Vec<HttpRequest>,
     ) -> Vec<Result<HttpResponse, TransportError>> {
         (**self).send_all(requests)
+    }
+    fn send_overlapping(
+        &mut self,
+        request: HttpRequest,
+        meanwhile: &mut dyn FnMut(),
+    ) -> Result<HttpResponse, TransportError> {
+        (**self).send_overlapping(request, meanwhile)
     }
 }
 

@@ -435,19 +435,25 @@ impl<'t, T: Transport + ?Sized> Slack<'t, T> {
         }
     }
 
-    /// `users.list`: one page of the directory and the next cursor (`None` on the last page).
+    /// `users.list`: one page of the directory and the next cursor (`None` on the last page). `meanwhile` runs
+    /// once, while the request is in flight ([`Transport::send_overlapping`]).
     pub fn users_list(
         &mut self,
         token: &str,
         cursor: Option<&str>,
         limit: u32,
+        meanwhile: &mut dyn FnMut(),
     ) -> Result<(Vec<Member>, Option<String>), SlackError> {
         let limit = limit.to_string();
         let mut params = vec![("limit", limit.as_str())];
         if let Some(cursor) = cursor {
             params.push(("cursor", cursor));
         }
-        let v = self.call("users.list", Some(token), &params, None)?;
+        let response = self
+            .transport
+            .send_overlapping(request("users.list", Some(token), &params, None), meanwhile)
+            .map_err(SlackError::Transport)?;
+        let v = parse_envelope(&response)?;
         let members = v
             .get("members")
             .and_then(Value::as_array)

@@ -91,7 +91,9 @@ impl<'s, S: Settings + ?Sized> Directory<'s, S> {
             .is_some_and(|at| self.now.saturating_sub(at) <= self.max_age)
     }
 
-    /// Lists the whole directory with `users.list` and records every reachable member with an address.
+    /// Lists the whole directory with `users.list` and records every reachable member with an address. Each page
+    /// is recorded while the request for the next one is in flight; a listing that fails part-way keeps what it
+    /// recorded.
     pub fn refresh<T: Transport + ?Sized>(
         &mut self,
         slack: &mut Slack<'_, T>,
@@ -99,27 +101,50 @@ impl<'s, S: Settings + ?Sized> Directory<'s, S> {
     ) -> Result<usize, SlackError> {
         let mut cursor: Option<String> = None;
         let mut mapped = 0;
+        let mut unrecorded: Vec<Member> = Vec::new();
+        let mut listed = Ok(());
         for _ in 0..MAX_PAGES {
-            let (members, next) = slack.users_list(token, cursor.as_deref(), PAGE_SIZE)?;
-            for member in members.iter().filter(|m| m.is_reachable()) {
-                if let Some(email) = member
-                    .email
-                    .as_deref()
-                    .map(normalise_email)
-                    .filter(|e| !e.is_empty())
-                {
-                    self.record(&email, Some(&member.id));
-                    mapped += 1;
+            let page = slack.users_list(token, cursor.as_deref(), PAGE_SIZE, &mut || {
+                mapped += self.record_members(&unrecorded);
+            });
+            let (members, next) = match page {
+                Ok(page) => page,
+                Err(e) => {
+                    listed = Err(e);
+                    break;
                 }
-            }
+            };
+            unrecorded = members;
             match next {
                 Some(next) if Some(&next) != cursor.as_ref() => cursor = Some(next),
                 _ => break,
             }
         }
+        // The last page (the one the loop left unrecorded when it ended on a good answer).
+        if listed.is_ok() {
+            mapped += self.record_members(&unrecorded);
+        }
+        listed?;
         let key = format!("{}{}", keys::DIRECTORY_SYNCED_PREFIX, self.team);
         let _ = self.settings.set(&key, &self.now.to_string());
         Ok(mapped)
+    }
+
+    /// Records the reachable members with an address; how many.
+    fn record_members(&mut self, members: &[Member]) -> usize {
+        let mut mapped = 0;
+        for member in members.iter().filter(|m| m.is_reachable()) {
+            if let Some(email) = member
+                .email
+                .as_deref()
+                .map(normalise_email)
+                .filter(|e| !e.is_empty())
+            {
+                self.record(&email, Some(&member.id));
+                mapped += 1;
+            }
+        }
+        mapped
     }
 
     /// The reachable member for an address: from the map, else `users.lookupByEmail` (and the answer is recorded).
@@ -156,5 +181,153 @@ impl<'s, S: Settings + ?Sized> Directory<'s, S> {
             });
         self.record(&email, found.as_ref().map(|m| m.id.as_str()));
         Ok(found)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use connector_api::fakes::MemorySettings;
+    use connector_api::{HttpRequest, HttpResponse, TransportError};
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    /// What happened, in order: requests started and settings written.
+    type Events = Rc<RefCell<Vec<String>>>;
+
+    /// Settings that log their writes.
+    struct Logged {
+        inner: MemorySettings,
+        events: Events,
+    }
+
+    impl Settings for Logged {
+        fn get(&self, key: &str) -> Option<String> {
+            self.inner.get(key)
+        }
+        fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
+            self.events.borrow_mut().push(format!("set {key}"));
+            self.inner.set(key, value)
+        }
+        fn remove(&mut self, key: &str) {
+            self.inner.remove(key)
+        }
+        fn get_secret(&self, key: &str) -> Option<String> {
+            self.inner.get_secret(key)
+        }
+        fn set_secret(&mut self, key: &str, value: &str) -> Result<(), String> {
+            self.inner.set_secret(key, value)
+        }
+        fn remove_secret(&mut self, key: &str) {
+            self.inner.remove_secret(key)
+        }
+    }
+
+    /// A directory of `pages` pages of two members each (`a1@x`, `b1@x` on the first), answered as wasi:http does:
+    /// the request starts, then the work meanwhile runs, then the answer comes. The page `fails` is answered 500.
+    struct Pages {
+        pages: usize,
+        fails: Option<usize>,
+        events: Events,
+    }
+
+    impl Transport for Pages {
+        fn send(&mut self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+            self.send_overlapping(request, &mut || {})
+        }
+        fn send_overlapping(
+            &mut self,
+            request: HttpRequest,
+            meanwhile: &mut dyn FnMut(),
+        ) -> Result<HttpResponse, TransportError> {
+            let page: usize = form_urlencoded::parse(&request.body)
+                .find(|(k, _)| k == "cursor")
+                .map_or(1, |(_, v)| v.parse().unwrap());
+            self.events.borrow_mut().push(format!("request {page}"));
+            meanwhile();
+            if self.fails == Some(page) {
+                return Ok(HttpResponse {
+                    status: 500,
+                    headers: vec![],
+                    body: vec![],
+                });
+            }
+            let member = |name: &str| serde_json::json!({"id": format!("U{name}{page}"), "profile": {"email": format!("{name}{page}@x")}});
+            let next = if page < self.pages {
+                (page + 1).to_string()
+            } else {
+                String::new()
+            };
+            let body = serde_json::json!({
+                "ok": true,
+                "members": [member("a"), member("b")],
+                "response_metadata": {"next_cursor": next},
+            });
+            Ok(HttpResponse {
+                status: 200,
+                headers: vec![],
+                body: body.to_string().into_bytes(),
+            })
+        }
+    }
+
+    #[test]
+    fn each_page_is_recorded_while_the_next_one_is_asked_for() {
+        let events = Events::default();
+        let mut settings = Logged {
+            inner: MemorySettings::default(),
+            events: events.clone(),
+        };
+        let mut transport = Pages {
+            pages: 3,
+            fails: None,
+            events: events.clone(),
+        };
+        let mapped = Directory::new(&mut settings, "T1", 100)
+            .refresh(&mut Slack::new(&mut transport), "xoxb-1")
+            .unwrap();
+        assert_eq!(mapped, 6);
+        let set = |email: &str| format!("set {}T1:{email}", keys::MEMBER_PREFIX);
+        assert_eq!(
+            *events.borrow(),
+            [
+                "request 1".to_string(),
+                "request 2".to_string(),
+                set("a1@x"),
+                set("b1@x"),
+                "request 3".to_string(),
+                set("a2@x"),
+                set("b2@x"),
+                set("a3@x"),
+                set("b3@x"),
+                format!("set {}T1", keys::DIRECTORY_SYNCED_PREFIX),
+            ]
+        );
+        let directory = Directory::new(&mut settings, "T1", 100);
+        assert_eq!(directory.entry("b3@x"), Entry::Member("Ub3".into()));
+        assert!(directory.is_fresh());
+    }
+
+    #[test]
+    fn a_listing_that_fails_part_way_keeps_the_pages_before_and_is_not_fresh() {
+        let events = Events::default();
+        let mut settings = Logged {
+            inner: MemorySettings::default(),
+            events: events.clone(),
+        };
+        let mut transport = Pages {
+            pages: 3,
+            fails: Some(3),
+            events: events.clone(),
+        };
+        let failed = Directory::new(&mut settings, "T1", 100)
+            .refresh(&mut Slack::new(&mut transport), "xoxb-1")
+            .unwrap_err();
+        assert!(matches!(failed, SlackError::Http(500)), "{failed:?}");
+        let directory = Directory::new(&mut settings, "T1", 100);
+        assert_eq!(directory.entry("b2@x"), Entry::Member("Ub2".into()));
+        assert_eq!(directory.entry("a3@x"), Entry::Unknown);
+        assert!(!directory.is_fresh());
+        assert_eq!(events.borrow().len(), 3 + 4);
     }
 }

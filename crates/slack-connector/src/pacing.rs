@@ -547,6 +547,26 @@ impl<T: Transport + ?Sized, C: Clock> Transport for Paced<'_, T, C> {
             })
             .collect()
     }
+
+    /// Takes the call's tokens (waiting within the budget, or holding the call back), sends it with `meanwhile`
+    /// overlapping it, then repeats it alone while Slack refuses it with a 429.
+    fn send_overlapping(
+        &mut self,
+        request: HttpRequest,
+        meanwhile: &mut dyn FnMut(),
+    ) -> Result<HttpResponse, TransportError> {
+        let keys = keys_of(&request);
+        if let Err(wait) = self.permit(&keys) {
+            meanwhile();
+            return Err(held_back(wait));
+        }
+        let answer = self.inner.send_overlapping(request.clone(), meanwhile);
+        let mut repeats = 0;
+        match self.answered(&keys, answer, &mut repeats) {
+            Answered::Done(answer) => answer,
+            Answered::Repeat => self.send_paced(request, &keys, repeats),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -775,6 +795,42 @@ mod tests {
         t.send(call("users.lookupByEmail", "")).unwrap();
         assert_eq!(t.clock.slept, before);
         assert_eq!(inner.calls.len(), 3);
+    }
+
+    #[test]
+    fn the_work_overlapping_a_call_runs_once_even_when_the_call_is_repeated_or_held_back() {
+        let mut s = MemorySettings::default();
+        let mut inner = Echo {
+            refuse: 1,
+            ..Echo::default()
+        };
+        let clock = Fake {
+            now: 0.0,
+            slept: 0.0,
+        };
+        let mut t = Paced::new(&mut inner, Pacer::load(&s, 0.0), clock);
+        let mut ran = 0;
+        let r = t
+            .send_overlapping(call("users.list", ""), &mut || ran += 1)
+            .unwrap();
+        assert_eq!((r.status, ran, t.refusals), (200, 1, 1));
+        // Held back past the budget: not sent, the work done all the same.
+        s.set(BUDGET_KEY, "0").unwrap();
+        let clock = Fake {
+            now: t.clock.now,
+            slept: 0.0,
+        };
+        let mut t = Paced::new(&mut inner, Pacer::load(&s, 0.0), clock);
+        t.pacer
+            .refused(&keys_of(&call("users.list", "")), 60_000.0, 0.0);
+        let mut ran = 0;
+        let held = t.send_overlapping(call("users.list", ""), &mut || ran += 1);
+        assert!(
+            matches!(held, Err(TransportError::Deferred { .. })),
+            "{held:?}"
+        );
+        assert_eq!(ran, 1);
+        assert_eq!(inner.calls.len(), 2);
     }
 
     #[test]
