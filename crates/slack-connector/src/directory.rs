@@ -271,8 +271,9 @@ mod tests {
         }
     }
 
-    #[test]
-    fn each_page_is_recorded_while_the_next_one_is_asked_for() {
+    /// Lists a directory of three pages (`fails` answered 500) into fresh settings: the settings, what happened
+    /// and the listing's result.
+    fn list_three_pages(fails: Option<usize>) -> (Logged, Events, Result<usize, SlackError>) {
         let events = Events::default();
         let mut settings = Logged {
             inner: MemorySettings::default(),
@@ -280,13 +281,18 @@ mod tests {
         };
         let mut transport = Pages {
             pages: 3,
-            fails: None,
+            fails,
             events: events.clone(),
         };
-        let mapped = Directory::new(&mut settings, "T1", 100)
-            .refresh(&mut Slack::new(&mut transport), "xoxb-1")
-            .unwrap();
-        assert_eq!(mapped, 6);
+        let listed = Directory::new(&mut settings, "T1", 100)
+            .refresh(&mut Slack::new(&mut transport), "xoxb-1");
+        (settings, events, listed)
+    }
+
+    #[test]
+    fn each_page_is_recorded_while_the_next_one_is_asked_for() {
+        let (mut settings, events, listed) = list_three_pages(None);
+        assert_eq!(listed.unwrap(), 6);
         let set = |email: &str| format!("set {}T1:{email}", keys::MEMBER_PREFIX);
         assert_eq!(
             *events.borrow(),
@@ -310,19 +316,8 @@ mod tests {
 
     #[test]
     fn a_listing_that_fails_part_way_keeps_the_pages_before_and_is_not_fresh() {
-        let events = Events::default();
-        let mut settings = Logged {
-            inner: MemorySettings::default(),
-            events: events.clone(),
-        };
-        let mut transport = Pages {
-            pages: 3,
-            fails: Some(3),
-            events: events.clone(),
-        };
-        let failed = Directory::new(&mut settings, "T1", 100)
-            .refresh(&mut Slack::new(&mut transport), "xoxb-1")
-            .unwrap_err();
+        let (mut settings, events, listed) = list_three_pages(Some(3));
+        let failed = listed.unwrap_err();
         assert!(matches!(failed, SlackError::Http(500)), "{failed:?}");
         let directory = Directory::new(&mut settings, "T1", 100);
         assert_eq!(directory.entry("b2@x"), Entry::Member("Ub2".into()));
