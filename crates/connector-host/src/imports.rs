@@ -50,8 +50,8 @@ impl crate::bindings::v0_3_0::types::Host for StoreState {}
 
 /// Whether writing `key` = `value` (of `kind`) keeps the connector within its settings quota on the platform (the
 /// call's pending writes counted), and within its write rate there ([`crate::rates`]); the refusal, when not, is the
-/// error the connector gets, and the first one of a call is logged as a warning.
-/// `stored` is what the store holds ([`stored`]).
+/// error the connector gets, and the first one of a call is logged as a warning. `stored` is what the store holds
+/// ([`stored`]).
 fn within_quota(
     s: &mut Scope,
     kind: StoredKind,
