@@ -294,11 +294,8 @@ pub async fn uninstall(
     body: Bytes,
 ) -> Response {
     let fields = body_fields(&headers, &body);
-    let team = match fields.get("team").and_then(Value::as_str) {
-        Some(team) => team.to_string(),
-        None => shared.lock().config.workspace.team_id.clone(),
-    };
-    let removed = to_app::uninstall(&shared, &team);
+    let team = fields.get("team").and_then(Value::as_str);
+    let removed = to_app::uninstall(&shared, team);
     if is_form(&headers) || wants_html(&headers) {
         return Redirect::to("/_sim/").into_response();
     }

@@ -343,8 +343,7 @@ impl SimHandle {
     /// `tokens_revoked` and `app_uninstalled` events sent to the events URL (in the background; see
     /// [`SimHandle::wait_for_deliveries`]). Returns false if the app was not installed.
     pub fn uninstall_app(&self) -> bool {
-        let team = self.shared.lock().config.workspace.team_id.clone();
-        to_app::uninstall(&self.shared, &team)
+        to_app::uninstall(&self.shared, None)
     }
 
     /// An app manager approves an install request; Slackbot tells the member.

@@ -195,11 +195,16 @@ pub async fn run_effect(shared: Arc<Shared>, effect: Effect) {
     }
 }
 
-/// An admin of the workspace `team_id` removes the app: tokens revoked, conversations hidden, and the
-/// `tokens_revoked` and `app_uninstalled` events sent to the app in the background. False if the app was not
-/// installed there.
-pub fn uninstall(shared: &Arc<Shared>, team_id: &str) -> bool {
-    let Some(inst) = shared.lock().uninstall(team_id) else {
+/// An admin of the workspace `team_id` (the first workspace when `None`) removes the app: tokens revoked,
+/// conversations hidden, and the `tokens_revoked` and `app_uninstalled` events sent to the app in the background.
+/// False if the app was not installed there.
+pub fn uninstall(shared: &Arc<Shared>, team_id: Option<&str>) -> bool {
+    let removed = {
+        let mut state = shared.lock();
+        let team = team_id.map_or_else(|| state.config.workspace.team_id.clone(), str::to_string);
+        state.uninstall(&team)
+    };
+    let Some(inst) = removed else {
         return false;
     };
     tokio::spawn(run_effect(shared.clone(), Effect::Uninstalled(inst)));
