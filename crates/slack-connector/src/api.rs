@@ -7,7 +7,8 @@
 //! and the [`Transport`] port are the SDK's (`connector-api`), re-exported here.
 
 pub use connector_api::{HttpRequest, HttpResponse, Method, Transport, TransportError};
-use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::fmt;
 
@@ -177,21 +178,74 @@ impl Member {
     pub fn is_reachable(&self) -> bool {
         !self.deleted && !self.is_bot && self.id != "USLACKBOT"
     }
+}
 
-    fn from_json(user: &Value) -> Option<Member> {
+/// The fields of a user object that make a [`Member`] (Slack sends many more, skipped).
+#[derive(Deserialize)]
+struct UserFields {
+    id: Option<String>,
+    #[serde(default)]
+    deleted: bool,
+    #[serde(default)]
+    is_bot: bool,
+    profile: Option<ProfileFields>,
+}
+
+/// The fields read of a user's profile.
+#[derive(Deserialize)]
+struct ProfileFields {
+    email: Option<String>,
+}
+
+impl UserFields {
+    /// The member; `None` without an id.
+    fn member(self) -> Option<Member> {
         Some(Member {
-            id: user.get("id")?.as_str()?.to_string(),
-            email: user
-                .pointer("/profile/email")
-                .and_then(Value::as_str)
-                .map(str::to_string),
-            deleted: user
-                .get("deleted")
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
-            is_bot: user.get("is_bot").and_then(Value::as_bool).unwrap_or(false),
+            id: self.id?,
+            email: self.profile.and_then(|p| p.email),
+            deleted: self.deleted,
+            is_bot: self.is_bot,
         })
     }
+}
+
+/// The fields read of a `users.lookupByEmail` answer.
+#[derive(Deserialize)]
+struct LookedUp {
+    user: Option<UserFields>,
+}
+
+/// The fields read of a `users.list` answer.
+#[derive(Deserialize)]
+struct UsersPage {
+    #[serde(default)]
+    members: Vec<UserFields>,
+    response_metadata: Option<ResponseMetadata>,
+}
+
+/// Where the next page starts.
+#[derive(Deserialize)]
+struct ResponseMetadata {
+    next_cursor: Option<String>,
+}
+
+/// The fields read of a `conversations.open` answer.
+#[derive(Deserialize)]
+struct Opened {
+    channel: Option<Identified>,
+}
+
+/// An object read for its id.
+#[derive(Deserialize)]
+struct Identified {
+    id: Option<String>,
+}
+
+/// The fields read of a `chat.postMessage` or `chat.update` answer (the message echoed back is skipped).
+#[derive(Deserialize)]
+struct MessageWhere {
+    channel: Option<String>,
+    ts: Option<String>,
 }
 
 /// What `oauth.v2.access` grants.
@@ -309,12 +363,12 @@ impl<'t, T: Transport + ?Sized> Slack<'t, T> {
 
     /// Calls a method once per parameter list, the calls in flight together ([`Transport::send_all`]): the
     /// envelope of each successful answer, in the same order.
-    pub fn call_all(
+    pub fn call_all<A: DeserializeOwned>(
         &mut self,
         method: &str,
         token: &str,
         params: &[Vec<(&str, &str)>],
-    ) -> Vec<Result<Value, SlackError>> {
+    ) -> Vec<Result<A, SlackError>> {
         let requests = params
             .iter()
             .map(|p| request(method, Some(token), p, None))
@@ -322,15 +376,18 @@ impl<'t, T: Transport + ?Sized> Slack<'t, T> {
         self.send_all(requests)
     }
 
-    /// Sends requests together ([`Transport::send_all`]): the envelope of each successful answer, in order.
-    fn send_all(&mut self, requests: Vec<HttpRequest>) -> Vec<Result<Value, SlackError>> {
+    /// Sends requests together ([`Transport::send_all`]): the fields `A` of each successful answer, in order.
+    fn send_all<A: DeserializeOwned>(
+        &mut self,
+        requests: Vec<HttpRequest>,
+    ) -> Vec<Result<A, SlackError>> {
         self.transport
             .send_all(requests)
             .into_iter()
             .map(|answer| {
                 answer
                     .map_err(SlackError::Transport)
-                    .and_then(|response| parse_envelope(&response))
+                    .and_then(|response| parse_answer(&response))
             })
             .collect()
     }
@@ -423,13 +480,14 @@ impl<'t, T: Transport + ?Sized> Slack<'t, T> {
         token: &str,
         email: &str,
     ) -> Result<Option<Member>, SlackError> {
-        match self.call(
+        let response = self.send(
             "users.lookupByEmail",
             Some(token),
             &[("email", email)],
             None,
-        ) {
-            Ok(v) => Ok(v.get("user").and_then(Member::from_json)),
+        )?;
+        match parse_answer::<LookedUp>(&response) {
+            Ok(answer) => Ok(answer.user.and_then(UserFields::member)),
             Err(SlackError::Api { code, .. }) if code == "users_not_found" => Ok(None),
             Err(e) => Err(e),
         }
@@ -453,17 +511,16 @@ impl<'t, T: Transport + ?Sized> Slack<'t, T> {
             .transport
             .send_overlapping(request("users.list", Some(token), &params, None), meanwhile)
             .map_err(SlackError::Transport)?;
-        let v = parse_envelope(&response)?;
-        let members = v
-            .get("members")
-            .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(Member::from_json).collect())
-            .unwrap_or_default();
-        let next = v
-            .pointer("/response_metadata/next_cursor")
-            .and_then(Value::as_str)
-            .filter(|c| !c.is_empty())
-            .map(str::to_string);
+        let page: UsersPage = parse_answer(&response)?;
+        let members = page
+            .members
+            .into_iter()
+            .filter_map(UserFields::member)
+            .collect();
+        let next = page
+            .response_metadata
+            .and_then(|m| m.next_cursor)
+            .filter(|c| !c.is_empty());
         Ok((members, next))
     }
 
@@ -476,12 +533,12 @@ impl<'t, T: Transport + ?Sized> Slack<'t, T> {
     /// order.
     pub fn open_dms(&mut self, token: &str, user_ids: &[&str]) -> Vec<Result<String, SlackError>> {
         let params: Vec<_> = user_ids.iter().map(|id| vec![("users", *id)]).collect();
-        self.call_all("conversations.open", token, &params)
+        self.call_all::<Opened>("conversations.open", token, &params)
             .into_iter()
-            .map(|v| {
-                v?.pointer("/channel/id")
-                    .and_then(Value::as_str)
-                    .map(str::to_string)
+            .map(|answer| {
+                answer?
+                    .channel
+                    .and_then(|c| c.id)
                     .ok_or_else(|| missing("channel.id"))
             })
             .collect()
@@ -523,14 +580,9 @@ impl<'t, T: Transport + ?Sized> Slack<'t, T> {
                 json_request("chat.postMessage", token, &body)
             })
             .collect();
-        self.send_all(requests)
+        self.send_all::<MessageWhere>(requests)
             .into_iter()
-            .map(|v| {
-                v?.get("ts")
-                    .and_then(Value::as_str)
-                    .map(str::to_string)
-                    .ok_or_else(|| missing("ts"))
-            })
+            .map(|answer| answer?.ts.ok_or_else(|| missing("ts")))
             .collect()
     }
 
@@ -559,16 +611,17 @@ impl<'t, T: Transport + ?Sized> Slack<'t, T> {
         self.send_all(requests)
             .into_iter()
             .zip(messages)
-            .map(|(v, message)| {
-                let v = v?;
-                let field = |name: &str, given: &str| {
-                    v.get(name)
-                        .and_then(Value::as_str)
+            .map(|(answer, message)| {
+                let answer: MessageWhere = answer?;
+                let field = |value: Option<String>, given: &str| {
+                    value
                         .filter(|s| !s.is_empty())
-                        .unwrap_or(given)
-                        .to_string()
+                        .unwrap_or_else(|| given.to_string())
                 };
-                Ok((field("channel", message.channel), field("ts", message.ts)))
+                Ok((
+                    field(answer.channel, message.channel),
+                    field(answer.ts, message.ts),
+                ))
             })
             .collect()
     }
@@ -765,6 +818,21 @@ fn missing(field: &str) -> SlackError {
 
 /// Reads Slack's envelope: HTTP 429 → rate limited; other non-200 → HTTP error; `ok: false` → API error.
 pub fn parse_envelope(response: &HttpResponse) -> Result<Value, SlackError> {
+    parse_answer(response)
+}
+
+/// The envelope's own fields.
+#[derive(Deserialize)]
+struct Head {
+    ok: Option<bool>,
+    error: Option<String>,
+    needed: Option<String>,
+}
+
+/// [`parse_envelope`], reading from a successful answer only the fields of `A` (a type that names the few fields a
+/// caller needs): the rest is skipped, never built into a tree of values, which in a `chat.postMessage` answer (the
+/// whole message echoed back) or a page of `users.list` is most of it.
+pub fn parse_answer<A: DeserializeOwned>(response: &HttpResponse) -> Result<A, SlackError> {
     if response.status == 429 {
         let retry_after_secs = response
             .header("retry-after")
@@ -775,17 +843,14 @@ pub fn parse_envelope(response: &HttpResponse) -> Result<Value, SlackError> {
     if response.status != 200 {
         return Err(SlackError::Http(response.status));
     }
-    let v: Value = serde_json::from_slice(&response.body)
+    let head: Head = serde_json::from_slice(&response.body)
         .map_err(|e| SlackError::BadResponse(format!("not JSON: {e}")))?;
-    match v.get("ok").and_then(Value::as_bool) {
-        Some(true) => Ok(v),
+    match head.ok {
+        Some(true) => serde_json::from_slice(&response.body)
+            .map_err(|e| SlackError::BadResponse(format!("unexpected answer: {e}"))),
         Some(false) => Err(SlackError::Api {
-            code: v
-                .get("error")
-                .and_then(Value::as_str)
-                .unwrap_or("unknown_error")
-                .to_string(),
-            needed: v.get("needed").and_then(Value::as_str).map(str::to_string),
+            code: head.error.unwrap_or_else(|| "unknown_error".into()),
+            needed: head.needed,
         }),
         None => Err(SlackError::BadResponse("no `ok` field".into())),
     }
