@@ -1,7 +1,7 @@
 //! Helpers shared by the end-to-end tests.
 
 use anyhow::Result;
-use connector_host::outbound::OutboundConfig;
+use connector_host::outbound::{Grant, OutboundConfig, Route};
 use connector_host::{Engine, Limits, Policy, Sandbox};
 use lms::db::Db;
 use lms_harness::connector::default_grants;
@@ -24,6 +24,16 @@ pub fn load_unmanifested(
     policy.outbound = outbound;
     policy.limits = limits;
     Sandbox::new(engine, component, Arc::new(db.clone()), policy)
+}
+
+/// The default grant of Slack's Web API (`https://slack.com/api/`), with `https://slack.com` routed to a stand-in on
+/// `127.0.0.1:port`.
+pub fn slack_routed_to(port: u16) -> OutboundConfig {
+    let mut outbound = OutboundConfig::new(vec![Grant::parse("https://slack.com/api/").unwrap()]);
+    outbound
+        .routes
+        .push(Route::new("https://slack.com", &format!("http://127.0.0.1:{port}")).unwrap());
+    outbound
 }
 
 /// A temporary folder removed when dropped.

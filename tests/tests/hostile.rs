@@ -10,8 +10,8 @@ use connector_host::progress::Collected;
 use connector_host::redact::REDACTED;
 use connector_host::untrusted;
 use connector_host::{Limits, Policy, Sandbox, wit};
-use e2e_tests::TestDir;
 use e2e_tests::hostile::{World, attack, notification, recipients};
+use e2e_tests::{TestDir, slack_routed_to};
 use lms_harness::connector::default_grants;
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -91,10 +91,7 @@ async fn non_granted_hosts_metadata_and_other_local_ports_are_denied() {
     let (port, server) =
         serve_once(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
     let forbidden = Untouched::new();
-    let mut outbound = OutboundConfig::new(vec![Grant::parse("https://slack.com/api/").unwrap()]);
-    outbound
-        .routes
-        .push(Route::new("https://slack.com", &format!("http://127.0.0.1:{port}")).unwrap());
+    let outbound = slack_routed_to(port);
     let hostile = load_hostile(&world, outbound, Limits::default());
     for url in [
         "https://example.com/".to_string(),
@@ -159,10 +156,7 @@ async fn redirects_are_not_followed() {
         .into_boxed_slice(),
     );
     let (port, server) = serve_once(response);
-    let mut outbound = OutboundConfig::new(vec![Grant::parse("https://slack.com/api/").unwrap()]);
-    outbound
-        .routes
-        .push(Route::new("https://slack.com", &format!("http://127.0.0.1:{port}")).unwrap());
+    let outbound = slack_routed_to(port);
     let hostile = load_hostile(&world, outbound, Limits::default());
     assert_eq!(
         contained(&world, &hostile, "fetch https://slack.com/api/auth.test").await,
@@ -176,9 +170,7 @@ async fn redirects_are_not_followed() {
 async fn request_and_response_bodies_are_capped_and_a_silent_server_times_out() {
     let world = World::new("hostile-caps");
     let routed = |port: u16| {
-        let mut o = OutboundConfig::new(vec![Grant::parse("https://slack.com/api/").unwrap()]);
-        o.routes
-            .push(Route::new("https://slack.com", &format!("http://127.0.0.1:{port}")).unwrap());
+        let mut o = slack_routed_to(port);
         o.max_response_bytes = 1_000;
         o.max_request_bytes = 1_000;
         o.first_byte_timeout = Duration::from_millis(300);
@@ -338,10 +330,7 @@ async fn announced_posts_reach_the_embedder_together_before_any_of_their_request
             }
         })
     };
-    let mut outbound = OutboundConfig::new(vec![Grant::parse("https://slack.com/api/").unwrap()]);
-    outbound
-        .routes
-        .push(Route::new("https://slack.com", &format!("http://127.0.0.1:{port}")).unwrap());
+    let outbound = slack_routed_to(port);
     let hostile = load_hostile(&world, outbound, Limits::default());
     let returned = hostile
         .deliver(
@@ -388,10 +377,7 @@ async fn a_loop_that_waits_is_stopped_by_the_wall_clock() {
     // A server that never answers, a first-byte time-out longer than the call's: the wall clock ends the call.
     let silent = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = silent.local_addr().unwrap().port();
-    let mut outbound = OutboundConfig::new(vec![Grant::parse("https://slack.com/api/").unwrap()]);
-    outbound
-        .routes
-        .push(Route::new("https://slack.com", &format!("http://127.0.0.1:{port}")).unwrap());
+    let outbound = slack_routed_to(port);
     let limits = Limits {
         call_timeout: Duration::from_millis(500),
         ..Limits::default()

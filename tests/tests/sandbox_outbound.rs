@@ -1,9 +1,8 @@
 //! A component that tries to reach anything but the granted Slack origin gets a denial, not a connection.
 
-use connector_host::outbound::{Grant, OutboundConfig, Route};
 use connector_host::{Limits, Sandbox};
-use e2e_tests::TestDir;
 use e2e_tests::hostile::attack;
+use e2e_tests::{TestDir, slack_routed_to};
 use lms::db::Db;
 use lms::secrets::SecretBox;
 use std::net::TcpListener;
@@ -36,10 +35,7 @@ async fn only_the_granted_origin_is_reachable() {
                 .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
         }
     });
-    let mut outbound = OutboundConfig::new(vec![Grant::parse("https://slack.com/api/").unwrap()]);
-    outbound
-        .routes
-        .push(Route::new("https://slack.com", &format!("http://{granted_addr}")).unwrap());
+    let outbound = slack_routed_to(granted_addr.port());
     let engine = Sandbox::engine().unwrap();
     let sandbox =
         e2e_tests::load_unmanifested(&engine, PROBE, "probe", &db, outbound, Limits::default())

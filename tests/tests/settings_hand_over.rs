@@ -1,10 +1,9 @@
 //! A call's settings writes reach the store together, at each hand-over: what the connector wrote is stored before
 //! its next request leaves and when the call ends (even when it fails), and it reads its own writes meanwhile.
 
-use connector_host::outbound::{Grant, OutboundConfig, Route};
 use connector_host::{ConnectorStore, Limits, Sandbox};
-use e2e_tests::TestDir;
 use e2e_tests::hostile::attack;
+use e2e_tests::{TestDir, slack_routed_to};
 use lms::db::Db;
 use lms::secrets::SecretBox;
 use std::net::TcpListener;
@@ -41,10 +40,7 @@ async fn writes_are_stored_before_the_next_request_and_when_the_call_ends() {
                 .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
         }
     });
-    let mut outbound = OutboundConfig::new(vec![Grant::parse("https://slack.com/api/").unwrap()]);
-    outbound
-        .routes
-        .push(Route::new("https://slack.com", &format!("http://{addr}")).unwrap());
+    let outbound = slack_routed_to(addr.port());
     let engine = Sandbox::engine().unwrap();
     let sandbox =
         e2e_tests::load_unmanifested(&engine, PROBE, "probe", &db, outbound, Limits::default())

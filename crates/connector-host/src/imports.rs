@@ -110,7 +110,7 @@ fn pend(
     value: Option<String>,
     stored: StoredBytes,
 ) -> wasmtime::Result<()> {
-    s.pending.write(key, value, || stored.entry);
+    s.pending.write(key, value, stored.entry);
     if s.pending.full() {
         s.store_pending()?;
     }

@@ -1096,7 +1096,7 @@ impl ConnectorStore for Db {
 
     /// Writes plain settings in one transaction, without waiting for the disk ([`Conn::write_unsynced`]): a
     /// connector writes its caches and pacing state there, up to a page of a Slack directory at a time. Several rows
-    /// per statement ([`statement_sizes`]), which on PostgreSQL is one round trip instead of one a row.
+    /// per statement ([`in_statements`]), which on PostgreSQL is one round trip instead of one a row.
     fn write_settings(
         &self,
         platform: &str,
@@ -1114,11 +1114,8 @@ impl ConnectorStore for Db {
             .collect();
         let mut conn = self.conn();
         let tx = conn.write_unsynced()?;
-        let mut rest = sets.as_slice();
-        for n in statement_sizes(sets.len()) {
-            let (rows, after) = rest.split_at(n);
-            rest = after;
-            let values = (0..n)
+        for rows in in_statements(&sets) {
+            let values = (0..rows.len())
                 .map(|i| format!("(?1, ?2, ?{}, ?{})", 3 + 2 * i, 4 + 2 * i))
                 .collect::<Vec<_>>()
                 .join(", ");
@@ -1132,11 +1129,8 @@ impl ConnectorStore for Db {
             ))?
             .execute(params.as_slice())?;
         }
-        let mut rest = removals.as_slice();
-        for n in statement_sizes(removals.len()) {
-            let (keys, after) = rest.split_at(n);
-            rest = after;
-            let list = (0..n)
+        for keys in in_statements(&removals) {
+            let list = (0..keys.len())
                 .map(|i| format!("?{}", 3 + i))
                 .collect::<Vec<_>>()
                 .join(", ");
@@ -1345,16 +1339,20 @@ pub(crate) fn user_row(r: &crate::sql::Row<'_>) -> rusqlite::Result<User> {
 /// Most rows [`Db::write_settings`] writes in one statement.
 const ROWS_PER_STATEMENT: usize = 64;
 
-/// How `rows` rows are split into statements: as many of [`ROWS_PER_STATEMENT`] as fit, then the powers of two that
+/// `rows` split into the rows of each statement: as many of [`ROWS_PER_STATEMENT`] as fit, then the powers of two that
 /// make up the rest, so that a database caches at most seven statements of each kind whatever the numbers written.
-fn statement_sizes(rows: usize) -> impl Iterator<Item = usize> {
-    let full = std::iter::repeat_n(ROWS_PER_STATEMENT, rows / ROWS_PER_STATEMENT);
-    let rest = rows % ROWS_PER_STATEMENT;
+fn in_statements<T>(rows: &[T]) -> impl Iterator<Item = &[T]> {
+    let (full, rest) = rows.split_at(rows.len() - rows.len() % ROWS_PER_STATEMENT);
     let parts = (0..usize::BITS)
         .rev()
         .map(|bit| 1usize << bit)
-        .filter(move |part| rest & part != 0);
-    full.chain(parts)
+        .filter(move |part| rest.len() & part != 0)
+        .scan(rest, |left, part| {
+            let (part, after) = left.split_at(part);
+            *left = after;
+            Some(part)
+        });
+    full.chunks(ROWS_PER_STATEMENT).chain(parts)
 }
 
 /// Binds a sealed secret to its owner, so that a sealed value copied to another row does not open.
@@ -1378,7 +1376,11 @@ mod tests {
 
     #[test]
     fn rows_are_written_in_statements_of_64_then_powers_of_two() {
-        let sizes = |n| super::statement_sizes(n).collect::<Vec<_>>();
+        let sizes = |n| {
+            super::in_statements(&vec![(); n])
+                .map(<[()]>::len)
+                .collect::<Vec<_>>()
+        };
         assert_eq!(sizes(0), Vec::<usize>::new());
         assert_eq!(sizes(1), [1]);
         assert_eq!(sizes(200), [64, 64, 64, 8]);

@@ -102,29 +102,19 @@ impl<'s, S: Settings + ?Sized> Directory<'s, S> {
         let mut cursor: Option<String> = None;
         let mut mapped = 0;
         let mut unrecorded: Vec<Member> = Vec::new();
-        let mut listed = Ok(());
         for _ in 0..MAX_PAGES {
-            let page = slack.users_list(token, cursor.as_deref(), PAGE_SIZE, &mut || {
-                mapped += self.record_members(&unrecorded);
-            });
-            let (members, next) = match page {
-                Ok(page) => page,
-                Err(e) => {
-                    listed = Err(e);
-                    break;
-                }
-            };
+            // The previous page is recorded during the request, whatever its answer.
+            let (members, next) =
+                slack.users_list(token, cursor.as_deref(), PAGE_SIZE, &mut || {
+                    mapped += self.record_members(&unrecorded);
+                })?;
             unrecorded = members;
             match next {
                 Some(next) if Some(&next) != cursor.as_ref() => cursor = Some(next),
                 _ => break,
             }
         }
-        // The last page (the one the loop left unrecorded when it ended on a good answer).
-        if listed.is_ok() {
-            mapped += self.record_members(&unrecorded);
-        }
-        listed?;
+        mapped += self.record_members(&unrecorded);
         let key = format!("{}{}", keys::DIRECTORY_SYNCED_PREFIX, self.team);
         let _ = self.settings.set(&key, &self.now.to_string());
         Ok(mapped)

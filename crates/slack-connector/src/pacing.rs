@@ -486,6 +486,20 @@ impl<T: Transport + ?Sized, C: Clock> Paced<'_, T, C> {
         Answered::Repeat
     }
 
+    /// Slack's first answer to a call of the buckets `keys` sent once: a 429 repeats the call alone ([`Self::send_paced`]).
+    fn settle(
+        &mut self,
+        request: HttpRequest,
+        keys: &[String],
+        answer: Result<HttpResponse, TransportError>,
+    ) -> Result<HttpResponse, TransportError> {
+        let mut repeats = 0;
+        match self.answered(keys, answer, &mut repeats) {
+            Answered::Done(answer) => answer,
+            Answered::Repeat => self.send_paced(request, keys, repeats),
+        }
+    }
+
     /// Sends one call of the buckets `keys` until Slack answers it other than 429 or it may not be repeated.
     fn send_paced(
         &mut self,
@@ -539,11 +553,7 @@ impl<T: Transport + ?Sized, C: Clock> Transport for Paced<'_, T, C> {
                     return Err(held_back(wait));
                 }
                 let answer = answers.next().expect("one answer per request sent");
-                let mut repeats = 0;
-                match self.answered(&keys, answer, &mut repeats) {
-                    Answered::Done(answer) => answer,
-                    Answered::Repeat => self.send_paced(request, &keys, repeats),
-                }
+                self.settle(request, &keys, answer)
             })
             .collect()
     }
@@ -561,11 +571,7 @@ impl<T: Transport + ?Sized, C: Clock> Transport for Paced<'_, T, C> {
             return Err(held_back(wait));
         }
         let answer = self.inner.send_overlapping(request.clone(), meanwhile);
-        let mut repeats = 0;
-        match self.answered(&keys, answer, &mut repeats) {
-            Answered::Done(answer) => answer,
-            Answered::Repeat => self.send_paced(request, &keys, repeats),
-        }
+        self.settle(request, &keys, answer)
     }
 }
 
@@ -578,6 +584,13 @@ mod tests {
     struct Fake {
         now: f64,
         slept: f64,
+    }
+
+    impl Fake {
+        /// A clock at `now` ms that has not slept.
+        fn at(now: f64) -> Self {
+            Fake { now, slept: 0.0 }
+        }
     }
 
     impl Clock for Fake {
@@ -781,10 +794,7 @@ mod tests {
             refuse: 1,
             ..Echo::default()
         };
-        let clock = Fake {
-            now: 0.0,
-            slept: 0.0,
-        };
+        let clock = Fake::at(0.0);
         let mut t = Paced::new(&mut inner, Pacer::load(&s, 0.0), clock);
         let r = t.send(call("conversations.open", "")).unwrap();
         assert_eq!(r.status, 200);
@@ -804,10 +814,7 @@ mod tests {
             refuse: 1,
             ..Echo::default()
         };
-        let clock = Fake {
-            now: 0.0,
-            slept: 0.0,
-        };
+        let clock = Fake::at(0.0);
         let mut t = Paced::new(&mut inner, Pacer::load(&s, 0.0), clock);
         let mut ran = 0;
         let r = t
@@ -816,10 +823,7 @@ mod tests {
         assert_eq!((r.status, ran, t.refusals), (200, 1, 1));
         // Held back past the budget: not sent, the work done all the same.
         s.set(BUDGET_KEY, "0").unwrap();
-        let clock = Fake {
-            now: t.clock.now,
-            slept: 0.0,
-        };
+        let clock = Fake::at(t.clock.now);
         let mut t = Paced::new(&mut inner, Pacer::load(&s, 0.0), clock);
         t.pacer
             .refused(&keys_of(&call("users.list", "")), 60_000.0, 0.0);
@@ -838,10 +842,7 @@ mod tests {
         let mut s = MemorySettings::default();
         s.set(BUDGET_KEY, "500").unwrap();
         let mut inner = Echo::default();
-        let clock = Fake {
-            now: 0.0,
-            slept: 0.0,
-        };
+        let clock = Fake::at(0.0);
         let mut t = Paced::new(&mut inner, Pacer::load(&s, 0.0), clock);
         for _ in 0..18 {
             assert_eq!(t.send(call("users.list", "")).unwrap().status, 200);
@@ -866,10 +867,7 @@ mod tests {
                 refuse,
                 ..Echo::default()
             });
-            let clock = Fake {
-                now: 0.0,
-                slept: 0.0,
-            };
+            let clock = Fake::at(0.0);
             let mut t = Paced::new(&mut inner, Pacer::load(&s, 0.0), clock);
             let calls = channels
                 .iter()

@@ -684,16 +684,11 @@ impl SimState {
         by: Option<&str>,
         status: RequestStatus,
     ) -> anyhow::Result<InstallRequest> {
-        let Some(member) = self
-            .requests
-            .iter()
-            .find(|r| r.id == id)
-            .map(|r| r.member_id.clone())
-        else {
+        let Some(i) = self.requests.iter().position(|r| r.id == id) else {
             anyhow::bail!("no install request {id}");
         };
         if let Some(by) = by {
-            let workspace = self.workspace_of_user(&member);
+            let workspace = self.workspace_of_user(&self.requests[i].member_id);
             if !workspace.app_managers.iter().any(|m| m == by) {
                 anyhow::bail!(
                     "{by} is not an app manager of workspace {}, where install request {id} was made",
@@ -701,9 +696,7 @@ impl SimState {
                 );
             }
         }
-        let Some(req) = self.requests.iter_mut().find(|r| r.id == id) else {
-            anyhow::bail!("no install request {id}");
-        };
+        let req = &mut self.requests[i];
         if req.status != RequestStatus::Pending {
             anyhow::bail!("install request {id} is not pending");
         }
