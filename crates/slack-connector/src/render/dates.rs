@@ -3,7 +3,9 @@
 //! Slack shows the date in each reader's own time zone and language; the fallback (shown where Slack cannot, such as
 //! in notifications and some clients) is written here in the recipient's time zone and language, from the pattern
 //! and names of their locale file. Time zones come from the IANA database bundled in the component (`jiff`), so the
-//! result is the same natively and in WebAssembly.
+//! result is the same natively and in WebAssembly. A date on or after its zone's last transition (every date of
+//! today's sessions, for nearly every zone) is placed with the zone's POSIX rule alone, read from a table written at
+//! build time: a fresh instance then parses a rule of a few characters instead of the zone's whole history.
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
@@ -11,11 +13,17 @@ use jiff::tz::TimeZone;
 use super::i18n::Locale;
 use super::text::escape_mrkdwn;
 
-/// The recipient's time zone, and whether it is theirs: an unknown or empty IANA name gives UTC and `false`.
-pub fn resolve_time_zone(name: &str) -> (TimeZone, bool) {
+include!(concat!(env!("OUT_DIR"), "/zones.rs"));
+
+/// The recipient's time zone, as it places the instant `at`, and whether it is theirs: an unknown or empty IANA name
+/// (matched as `jiff` does, ignoring ASCII case) gives UTC and `false`.
+pub fn resolve_time_zone(name: &str, at: Timestamp) -> (TimeZone, bool) {
     let name = name.trim();
     if name.is_empty() {
         return (TimeZone::UTC, false);
+    }
+    if let Some(rule) = rule_at(name, at) {
+        return (rule, true);
     }
     match TimeZone::get(name) {
         Ok(tz) if !tz.is_unknown() => (tz, true),
@@ -23,12 +31,29 @@ pub fn resolve_time_zone(name: &str) -> (TimeZone, bool) {
     }
 }
 
+/// Zone `name`'s POSIX rule, when it alone gives the local time at `at`: on or after the zone's last transition
+/// (RFC 8536, 3.3), where the database's own answer is that rule's.
+fn rule_at(name: &str, at: Timestamp) -> Option<TimeZone> {
+    let lower = |zone: &str| {
+        zone.bytes()
+            .cmp(name.bytes().map(|b| b.to_ascii_lowercase()))
+    };
+    let found = ZONE_RULES
+        .binary_search_by(|(zone, _, _)| lower(zone))
+        .ok()?;
+    let (_, last_transition, rule) = ZONE_RULES[found];
+    if at.as_second() < last_transition {
+        return None;
+    }
+    TimeZone::posix(rule).ok()
+}
+
 /// The instant `unix` as local date and time in `time_zone`, written with `locale`'s `date.pattern`. When the time
 /// zone is unknown the time is UTC's and " UTC" follows. Plain text, not escaped. `None` when the instant is out of
 /// the supported range (years -9999 to 9999).
 pub fn format_local(unix: i64, time_zone: &str, locale: &Locale) -> Option<String> {
     let timestamp = Timestamp::from_second(unix).ok()?;
-    let (tz, known) = resolve_time_zone(time_zone);
+    let (tz, known) = resolve_time_zone(time_zone, timestamp);
     let local = timestamp.to_zoned(tz);
 
     let hour = local.hour();
@@ -205,7 +230,7 @@ mod tests {
             "../../etc/passwd",
             "Europe/Paris\0",
         ] {
-            let (_, known) = resolve_time_zone(tz);
+            let (_, known) = resolve_time_zone(tz, Timestamp::from_second(DEC_1_0800_UTC).unwrap());
             assert!(!known, "{tz:?}");
             assert_eq!(
                 format_local(DEC_1_0800_UTC, tz, english()).unwrap(),
@@ -224,6 +249,73 @@ mod tests {
         assert_eq!(
             format_local(DEC_1_0800_UTC, "Etc/UTC", english()).unwrap(),
             "Tue, Dec 1, 2026 at 8:00 AM"
+        );
+    }
+
+    /// Every zone with a rule in the build-time table places instants as the whole database does, from its last
+    /// transition on: at, and a second before and after, each of its own transitions up to 2060, and every ten days,
+    /// one hour and seven minutes (every hour of the day, in turn) from 2020.
+    #[test]
+    fn zone_rules_agree_with_the_database() {
+        assert!(ZONE_RULES.len() > 300, "{} zones", ZONE_RULES.len());
+        assert!(ZONE_RULES.windows(2).all(|w| w[0].0 < w[1].0));
+        let end = Timestamp::from_second(2_840_140_800).unwrap(); // 2060-01-01
+        let mut checked = 0;
+        for &(name, last_transition, _) in ZONE_RULES {
+            assert_eq!(name, name.to_ascii_lowercase());
+            let database = TimeZone::get(name).unwrap();
+            let start = Timestamp::from_second(last_transition.max(1_577_836_800)).unwrap();
+            let mut instants: Vec<Timestamp> =
+                vec![Timestamp::from_second(last_transition).unwrap()];
+            for transition in database
+                .following(start)
+                .take_while(|t| t.timestamp() < end)
+            {
+                let at = transition.timestamp().as_second();
+                instants.extend([at - 1, at, at + 1].map(|s| Timestamp::from_second(s).unwrap()));
+            }
+            let mut at = start;
+            while at < end {
+                instants.push(at);
+                at = Timestamp::from_second(at.as_second() + 10 * 86_400 + 3_600 + 7 * 60).unwrap();
+            }
+            for at in instants
+                .into_iter()
+                .filter(|at| at.as_second() >= last_transition)
+            {
+                let rule = rule_at(name, at).expect("a rule from the last transition on");
+                assert_eq!(rule.to_offset(at), database.to_offset(at), "{name} at {at}");
+                checked += 1;
+            }
+        }
+        assert!(checked > 300_000, "{checked} instants");
+    }
+
+    #[test]
+    fn a_rule_is_found_whatever_the_case_and_only_from_the_last_transition() {
+        let now = Timestamp::from_second(DEC_1_0800_UTC).unwrap();
+        for name in [
+            "Europe/Paris",
+            "europe/paris",
+            "EUROPE/PARIS",
+            "America/New_York",
+            "UTC",
+        ] {
+            assert!(rule_at(name, now).is_some(), "{name}");
+        }
+        for name in ["Europe/Pari", "Europe/Paris/", "Mars/Olympus_Mons", ""] {
+            assert!(rule_at(name, now).is_none(), "{name}");
+        }
+        // Paris in 1970 followed rules of its own, which only the database knows.
+        let (_, last_transition, _) = ZONE_RULES
+            .iter()
+            .find(|(zone, _, _)| *zone == "europe/paris")
+            .unwrap();
+        let before = Timestamp::from_second(last_transition - 1).unwrap();
+        assert!(rule_at("Europe/Paris", before).is_none());
+        assert_eq!(
+            format_local(0, "Europe/Paris", english()).unwrap(),
+            "Thu, Jan 1, 1970 at 1:00 AM"
         );
     }
 
