@@ -6,6 +6,8 @@
 //! its write methods; answers are Slack's envelope (`ok`, `error`, …) and HTTP 429 with `Retry-After`. The HTTP types
 //! and the [`Transport`] port are the SDK's (`connector-api`), re-exported here.
 
+use crate::envelope::{self, Head};
+use crate::render::blocks::Block;
 pub use connector_api::{HttpRequest, HttpResponse, Method, Transport, TransportError};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -298,8 +300,8 @@ pub struct PostMessage<'a> {
     pub channel: &'a str,
     /// The fallback text, escaped for mrkdwn and posted with `mrkdwn: false`.
     pub text: &'a str,
-    /// Block Kit blocks (a JSON array).
-    pub blocks: &'a Value,
+    /// Block Kit blocks.
+    pub blocks: &'a [Block],
     /// Sender name override.
     pub username: &'a str,
     /// Sender icon override.
@@ -321,8 +323,8 @@ pub struct UpdateMessage<'a> {
     pub ts: &'a str,
     /// The new fallback text, escaped for mrkdwn.
     pub text: &'a str,
-    /// The new Block Kit blocks (a JSON array), in place of the old ones.
-    pub blocks: &'a Value,
+    /// The new Block Kit blocks, in place of the old ones.
+    pub blocks: &'a [Block],
 }
 
 /// The Slack Web API over a transport.
@@ -634,7 +636,7 @@ struct PostBody<'a> {
     channel: &'a str,
     text: &'a str,
     mrkdwn: bool,
-    blocks: &'a Value,
+    blocks: &'a [Block],
     username: &'a str,
     unfurl_links: bool,
     unfurl_media: bool,
@@ -650,9 +652,14 @@ struct PostBody<'a> {
 /// (with the token in the `Authorization` header); for a message it spares encoding the blocks' JSON once more as a
 /// form field, which makes the body about a third larger.
 fn json_request(method: &str, token: &str, body: &impl Serialize) -> HttpRequest {
-    let body = serde_json::to_vec(body).expect("strings and JSON values serialise");
-    post(method, JSON, Some(token), None, body)
+    // A message's body is a few kilobytes: room for it at once, rather than growing (and copying) it from 128 bytes.
+    let mut bytes = Vec::with_capacity(JSON_BODY_BYTES);
+    serde_json::to_writer(&mut bytes, body).expect("strings and JSON values serialise");
+    post(method, JSON, Some(token), None, bytes)
 }
+
+/// The room a JSON body starts with.
+const JSON_BODY_BYTES: usize = 4096;
 
 /// The content type of a JSON body.
 const JSON: &str = "application/json; charset=utf-8";
@@ -821,17 +828,10 @@ pub fn parse_envelope(response: &HttpResponse) -> Result<Value, SlackError> {
     parse_answer(response)
 }
 
-/// The envelope's own fields.
-#[derive(Deserialize)]
-struct Head {
-    ok: Option<bool>,
-    error: Option<String>,
-    needed: Option<String>,
-}
-
 /// [`parse_envelope`], reading from a successful answer only the fields of `A` (a type that names the few fields a
 /// caller needs): the rest is skipped, never built into a tree of values, which in a `chat.postMessage` answer (the
-/// whole message echoed back) or a page of `users.list` is most of it.
+/// whole message echoed back) or a page of `users.list` is most of it. A successful answer is read in one pass
+/// ([`envelope::read`]); any other is read again for its envelope alone.
 pub fn parse_answer<A: DeserializeOwned>(response: &HttpResponse) -> Result<A, SlackError> {
     if response.status == 429 {
         let retry_after_secs = response
@@ -842,6 +842,9 @@ pub fn parse_answer<A: DeserializeOwned>(response: &HttpResponse) -> Result<A, S
     }
     if response.status != 200 {
         return Err(SlackError::Http(response.status));
+    }
+    if let Ok((Head { ok: Some(true), .. }, answer)) = envelope::read(&response.body) {
+        return Ok(answer);
     }
     let head: Head = serde_json::from_slice(&response.body)
         .map_err(|e| SlackError::BadResponse(format!("not JSON: {e}")))?;

@@ -12,6 +12,7 @@ pub mod api;
 pub mod app_manifest;
 pub mod connector;
 pub mod directory;
+mod envelope;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod going_live;
 pub mod model;

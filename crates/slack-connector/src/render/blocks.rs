@@ -1,6 +1,7 @@
-//! Block Kit building blocks, each within Slack's limits whatever its input.
+//! Block Kit building blocks, each within Slack's limits whatever its input: typed values, serialised once into the
+//! request's JSON body (no intermediate `serde_json::Value` tree to build, copy and free in every instance).
 
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use super::text::{char_len, cut, single_line};
 
@@ -25,60 +26,145 @@ pub const TEXT_MAX: usize = 3000;
 /// A session's description is cut beyond this many characters (M9).
 pub const DESCRIPTION_MAX: usize = 200;
 
+/// A Block Kit block of the kinds the connector sends, serialised as Slack reads it (`type` first).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Block {
+    /// A `header`: one line of plain text.
+    Header {
+        /// The title.
+        text: Text,
+    },
+    /// A `section`: a text, or fields shown in two columns.
+    Section {
+        /// The section's text.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        text: Option<Text>,
+        /// The section's fields.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        fields: Vec<Text>,
+    },
+    /// A `context`: small print.
+    Context {
+        /// Its texts.
+        elements: Vec<Text>,
+    },
+    /// An `image`.
+    Image {
+        /// The image's URL.
+        image_url: String,
+        /// What the image shows, for those who cannot see it.
+        alt_text: String,
+    },
+    /// An `actions` block.
+    Actions {
+        /// Its buttons.
+        elements: Vec<Button>,
+    },
+}
+
+/// A text object of Block Kit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Text {
+    /// Shown as written: no formatting, link, mention or entity; with `emoji` false, `:emoji:` codes as typed.
+    PlainText {
+        /// The text.
+        text: String,
+        /// Whether `:emoji:` codes become emoji.
+        emoji: bool,
+    },
+    /// Slack's markup. With `verbatim`, bare words never become links or mentions; `<!date…>` tokens are still read.
+    Mrkdwn {
+        /// The text, escaped.
+        text: String,
+        /// Whether Slack leaves bare URLs, channel names and user names as they are.
+        verbatim: bool,
+    },
+}
+
+/// A button that opens a link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename = "button")]
+pub struct Button {
+    /// What the app would be told of a click (a link button needs no answer).
+    pub action_id: String,
+    /// The label, plain text.
+    pub text: Text,
+    /// The link.
+    pub url: String,
+    /// `primary` (green) or `danger` (red).
+    pub style: &'static str,
+}
+
 /// A `plain_text` object: Slack shows it as written, with no formatting, link, mention or entity, and (`emoji`
 /// false) `:emoji:` codes as typed. For every text from the LMS.
-pub fn plain_text(text: &str) -> Value {
-    json!({ "type": "plain_text", "text": text, "emoji": false })
+pub fn plain_text(text: impl Into<String>) -> Text {
+    Text::PlainText {
+        text: text.into(),
+        emoji: false,
+    }
 }
 
 /// A `mrkdwn` object for the connector's own words and date tokens. `text` must already be escaped. `verbatim`
 /// stops Slack from turning bare words into links or mentions; the `<!date…>` tokens are still read.
-pub fn mrkdwn(text: &str) -> Value {
-    json!({ "type": "mrkdwn", "text": text, "verbatim": true })
+pub fn mrkdwn(text: impl Into<String>) -> Text {
+    Text::Mrkdwn {
+        text: text.into(),
+        verbatim: true,
+    }
+}
+
+/// A `section` block of one text.
+fn section(text: Text) -> Block {
+    Block::Section {
+        text: Some(text),
+        fields: Vec::new(),
+    }
 }
 
 /// A `header` block for `title`, on one line and cut at a word to 150 characters; `None` when the title is blank
 /// (Slack rejects an empty text).
-pub fn header(title: &str) -> Option<Value> {
+pub fn header(title: &str) -> Option<Block> {
     let title = single_line(title);
-    (!title.is_empty())
-        .then(|| json!({ "type": "header", "text": plain_text(&cut(&title, HEADER_MAX)) }))
+    (!title.is_empty()).then(|| Block::Header {
+        text: plain_text(cut(&title, HEADER_MAX)),
+    })
 }
 
 /// A `section` block of plain text, cut at a word to 3,000 characters; `None` when blank.
-pub fn plain_section(text: &str) -> Option<Value> {
-    (!text.trim().is_empty())
-        .then(|| json!({ "type": "section", "text": plain_text(&cut(text, SECTION_MAX)) }))
+pub fn plain_section(text: &str) -> Option<Block> {
+    (!text.trim().is_empty()).then(|| section(plain_text(cut(text, SECTION_MAX))))
 }
 
 /// A `section` block of the connector's own mrkdwn (`text` already escaped; it may hold date tokens), cut to 3,000
 /// characters; `None` when blank. Never for text from the LMS.
-pub fn mrkdwn_section(text: &str) -> Option<Value> {
-    (!text.trim().is_empty())
-        .then(|| json!({ "type": "section", "text": mrkdwn(&cut(text, SECTION_MAX)) }))
+pub fn mrkdwn_section(text: &str) -> Option<Block> {
+    (!text.trim().is_empty()).then(|| section(mrkdwn(cut(text, SECTION_MAX))))
 }
 
 /// A `context` block of one element, the connector's own mrkdwn (`text` already escaped), cut to 3,000 characters
 /// (Slack's limit for a context element's text); `None` when blank. Never for text from the LMS.
-pub fn context(text: &str) -> Option<Value> {
-    (!text.trim().is_empty())
-        .then(|| json!({ "type": "context", "elements": [mrkdwn(&cut(text, CONTEXT_TEXT_MAX))] }))
+pub fn context(text: &str) -> Option<Block> {
+    (!text.trim().is_empty()).then(|| Block::Context {
+        elements: vec![mrkdwn(cut(text, CONTEXT_TEXT_MAX))],
+    })
 }
 
 /// A `section` block of fields (escaped mrkdwn, each within [`FIELD_MAX`]); `None` when there is none.
-pub fn section_fields(fields: &[String]) -> Option<Value> {
+pub fn section_fields(fields: Vec<String>) -> Option<Block> {
     debug_assert!(fields.len() <= 10 && fields.iter().all(|f| char_len(f) <= FIELD_MAX));
-    let fields: Vec<Value> = fields
-        .iter()
+    let fields: Vec<Text> = fields
+        .into_iter()
         .filter(|f| !f.is_empty())
-        .map(|f| mrkdwn(f))
+        .map(mrkdwn)
         .collect();
-    (!fields.is_empty()).then(|| json!({ "type": "section", "fields": fields }))
+    (!fields.is_empty()).then_some(Block::Section { text: None, fields })
 }
 
 /// An `image` block, when `url` is an image Slack can show (see [`is_supported_image_url`]), described by `alt` (one
 /// line, cut to 2,000 characters here).
-pub fn image(url: &str, alt: &str) -> Option<Value> {
+pub fn image(url: &str, alt: &str) -> Option<Block> {
     if !is_supported_image_url(url) {
         return None;
     }
@@ -88,30 +174,27 @@ pub fn image(url: &str, alt: &str) -> Option<Value> {
     } else {
         alt
     };
-    Some(json!({
-        "type": "image",
-        "image_url": url,
-        "alt_text": cut(&alt, ALT_TEXT_MAX),
-    }))
+    Some(Block::Image {
+        image_url: url.to_string(),
+        alt_text: cut(&alt, ALT_TEXT_MAX).into_owned(),
+    })
 }
 
 /// An `actions` block with one primary button that opens `url`; `None` when the URL is not one Slack accepts
 /// (see [`is_usable_url`]) or the label is blank.
-pub fn link_button(action_id: &str, label: &str, url: &str) -> Option<Value> {
+pub fn link_button(action_id: &str, label: &str, url: &str) -> Option<Block> {
     let label = single_line(label);
     if label.is_empty() || !is_usable_url(url) {
         return None;
     }
-    Some(json!({
-        "type": "actions",
-        "elements": [{
-            "type": "button",
-            "action_id": action_id,
-            "text": plain_text(&cut(&label, BUTTON_TEXT_MAX)),
-            "url": url,
-            "style": "primary",
+    Some(Block::Actions {
+        elements: vec![Button {
+            action_id: action_id.to_string(),
+            text: plain_text(cut(&label, BUTTON_TEXT_MAX)),
+            url: url.to_string(),
+            style: "primary",
         }],
-    }))
+    })
 }
 
 /// Whether `url` can go in a button or an image: `http://` or `https://` (any case) with a host, at most 3,000
@@ -157,6 +240,12 @@ pub fn is_supported_image_url(url: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
+
+    /// A block as Slack reads it.
+    fn json(block: Option<Block>) -> Value {
+        serde_json::to_value(block.expect("a block")).unwrap()
+    }
 
     #[test]
     fn image_formats() {
@@ -216,24 +305,25 @@ mod tests {
     #[test]
     fn header_is_one_line_and_cut() {
         assert_eq!(header(" \n ").as_ref(), None);
-        assert_eq!(header("A\nB").unwrap()["text"]["text"], "A B");
-        let h = header(&"t".repeat(10_000)).unwrap();
+        assert_eq!(json(header("A\nB"))["text"]["text"], "A B");
+        let h = json(header(&"t".repeat(10_000)));
         let text = h["text"]["text"].as_str().unwrap();
         assert_eq!(char_len(text), 150);
         assert!(text.ends_with('…'));
         // Not escaped: plain text shows as written.
         assert_eq!(
-            header("<!channel> & co").unwrap()["text"]["text"],
+            json(header("<!channel> & co"))["text"]["text"],
             "<!channel> & co"
         );
         // Not even emoji codes.
-        assert_eq!(header("x").unwrap()["text"]["emoji"], false);
+        assert_eq!(json(header("x"))["text"]["emoji"], false);
+        assert_eq!(json(header("x"))["type"], "header");
     }
 
     #[test]
     fn a_plain_section_is_cut_at_a_word() {
         assert_eq!(plain_section(" \n\t"), None);
-        let s = plain_section(&"word ".repeat(1000)).unwrap();
+        let s = json(plain_section(&"word ".repeat(1000)));
         let text = s["text"]["text"].as_str().unwrap();
         assert!(
             char_len(text) <= SECTION_MAX && text.ends_with("word…"),
@@ -244,11 +334,16 @@ mod tests {
 
     #[test]
     fn button_label_is_cut_and_bad_urls_give_no_button() {
-        let b = link_button("open_session", &"B".repeat(100), "https://x.io/s").unwrap();
+        let b = json(link_button(
+            "open_session",
+            &"B".repeat(100),
+            "https://x.io/s",
+        ));
         assert_eq!(
             char_len(b["elements"][0]["text"]["text"].as_str().unwrap()),
             75
         );
+        assert_eq!(b["elements"][0]["type"], "button");
         assert!(link_button("open_session", "Open", "").is_none());
         assert!(link_button("open_session", "Open", "javascript:alert(1)").is_none());
         assert!(link_button("open_session", " ", "https://x.io/s").is_none());
@@ -256,10 +351,10 @@ mod tests {
 
     #[test]
     fn alt_text_is_cut_and_never_empty() {
-        let i = image("https://x.io/a.png", &"a".repeat(5000)).unwrap();
+        let i = json(image("https://x.io/a.png", &"a".repeat(5000)));
         assert_eq!(char_len(i["alt_text"].as_str().unwrap()), 2000);
         assert_eq!(
-            image("https://x.io/a.png", " \n").unwrap()["alt_text"],
+            json(image("https://x.io/a.png", " \n"))["alt_text"],
             "image"
         );
         assert!(image("https://x.io/a.svg", "cover").is_none());

@@ -41,12 +41,10 @@ pub mod dates;
 pub mod i18n;
 pub mod text;
 
-use serde_json::Value;
-
 use crate::model::{Notification, NotificationKind, Session, SessionChange, User};
 
 use self::blocks::{
-    ALT_TEXT_MAX, DESCRIPTION_MAX, FIELD_MAX, HEADER_MAX, MAX_BLOCKS, SECTION_MAX, TEXT_MAX,
+    ALT_TEXT_MAX, Block, DESCRIPTION_MAX, FIELD_MAX, HEADER_MAX, MAX_BLOCKS, SECTION_MAX, TEXT_MAX,
 };
 use self::text::{char_len, cut, escape_cut, escaped_len, fill, multi_line, single_line};
 
@@ -70,8 +68,8 @@ pub struct Rendered {
     /// the recipient's language. Escaped for mrkdwn, to be posted with `mrkdwn: false` (Slack then reads its
     /// entities and nothing else); ≤ 3,000 characters, never empty.
     pub text: String,
-    /// The Block Kit blocks: a JSON array of at most 50 blocks.
-    pub blocks: Value,
+    /// The Block Kit blocks: at most 50.
+    pub blocks: Vec<Block>,
 }
 
 /// Which message is rendered: the one posted, or one changed since.
@@ -135,7 +133,7 @@ pub fn changes(before: &Session, after: &Session) -> Vec<&'static str> {
 }
 
 /// The title (header, and the whole title when the header had to cut it).
-fn title_blocks(notification: &Notification, out: &mut Vec<Value>) {
+fn title_blocks(notification: &Notification, out: &mut Vec<Block>) {
     let title = single_line(&notification.title);
     out.extend(blocks::header(&title));
     if char_len(&title) > HEADER_MAX {
@@ -147,7 +145,7 @@ fn title_blocks(notification: &Notification, out: &mut Vec<Value>) {
 /// The message for every version but a reminder's.
 fn compose(notification: &Notification, recipient: &User, version: Version<'_>) -> Rendered {
     let locale = locale_for(&recipient.locale);
-    let mut out: Vec<Value> = Vec::new();
+    let mut out: Vec<Block> = Vec::new();
 
     title_blocks(notification, &mut out);
     match version {
@@ -189,14 +187,14 @@ fn compose(notification: &Notification, recipient: &User, version: Version<'_>) 
 
     Rendered {
         text: escape_cut(&text, TEXT_MAX),
-        blocks: Value::Array(out),
+        blocks: out,
     }
 }
 
 /// A reminder: the title, "Reminder: the session starts {date}", the session's title, its dates and the button.
 fn reminder(notification: &Notification, session: &Session, recipient: &User) -> Rendered {
     let locale = locale_for(&recipient.locale);
-    let mut out: Vec<Value> = Vec::new();
+    let mut out: Vec<Block> = Vec::new();
 
     title_blocks(notification, &mut out);
     if let Some(token) = date_token(session.starts_at, &recipient.time_zone, locale) {
@@ -206,7 +204,7 @@ fn reminder(notification: &Notification, session: &Session, recipient: &User) ->
         )));
     }
     out.extend(blocks::plain_section(&single_line(&session.title)));
-    out.extend(blocks::section_fields(&date_fields(
+    out.extend(blocks::section_fields(date_fields(
         session,
         recipient,
         locale,
@@ -221,7 +219,7 @@ fn reminder(notification: &Notification, session: &Session, recipient: &User) ->
 
     Rendered {
         text: escape_cut(&about, TEXT_MAX),
-        blocks: Value::Array(out),
+        blocks: out,
     }
 }
 
@@ -260,7 +258,7 @@ fn session_blocks(
     recipient: &User,
     locale: &Locale,
     version: Version<'_>,
-    out: &mut Vec<Value>,
+    out: &mut Vec<Block>,
 ) {
     let title = single_line(&session.title);
     out.extend(blocks::plain_section(&session_text(
@@ -284,7 +282,7 @@ fn session_blocks(
         out.extend(blocks::image(url, &alt));
     }
 
-    out.extend(blocks::section_fields(&date_fields(
+    out.extend(blocks::section_fields(date_fields(
         session, recipient, locale, version,
     )));
 
@@ -294,7 +292,7 @@ fn session_blocks(
 }
 
 /// The button that opens the session.
-fn open_button(session: &Session, locale: &Locale) -> Option<Value> {
+fn open_button(session: &Session, locale: &Locale) -> Option<Block> {
     blocks::link_button(
         OPEN_SESSION_ACTION_ID,
         locale.text("button.open_session"),
@@ -437,6 +435,14 @@ fn about_change(
         );
     }
     text
+}
+
+#[cfg(test)]
+impl Rendered {
+    /// The blocks as Slack reads them, for the tests' oracle and expectations.
+    pub(crate) fn blocks_json(&self) -> serde_json::Value {
+        serde_json::to_value(&self.blocks).expect("blocks serialise")
+    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 
 use proptest::prelude::*;
+use serde_json::Value;
 use slack_sim::{Lang, RenderCtx, read_blocks, render_unformatted};
 
 use super::tests::assert_valid;
@@ -175,13 +176,11 @@ fn first_shown(now: Option<Session>) -> impl Strategy<Value = Session> {
 }
 
 /// The blocks of `kind`.
-fn find_all<'a>(r: &'a Rendered, kind: &str) -> Vec<&'a Value> {
-    r.blocks
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|b| b["type"] == kind)
-        .collect()
+fn find_all(r: &Rendered, kind: &str) -> Vec<Value> {
+    match r.blocks_json() {
+        Value::Array(blocks) => blocks.into_iter().filter(|b| b["type"] == kind).collect(),
+        other => panic!("blocks is not an array: {other}"),
+    }
 }
 
 /// Text as a reader compares it: runs of spaces and control characters as one space, no space at either end.
@@ -219,7 +218,7 @@ proptest! {
         assert_valid(&r);
 
         let reader = RenderCtx { tz: zone, lang: Lang::of_locale(locale), now: 0, names: HashMap::new() };
-        let texts = read_blocks(&r.blocks, &reader);
+        let texts = read_blocks(&r.blocks_json(), &reader);
         let mut texts = texts.iter().map(String::as_str);
         // The title: the header (cut at a word if needed), then the whole title when it was cut.
         if !words(&n.title).is_empty() {
@@ -286,13 +285,14 @@ proptest! {
         assert_valid(&r);
         let language = locale_for(locale);
         let reader = RenderCtx { tz: zone, lang: Lang::of_locale(locale), now: 0, names: HashMap::new() };
-        let texts = read_blocks(&r.blocks, &reader);
+        let texts = read_blocks(&r.blocks_json(), &reader);
         if !words(&n.title).is_empty() {
             prop_assert!(shows_as_typed(&texts[0], &n.title), "header {:?} of {:?}", texts[0], n.title);
         }
         // The date fields, and whether each moved.
-        let fields: Vec<String> = find_all(&r, "section")
-            .into_iter()
+        let sections = find_all(&r, "section");
+        let fields: Vec<String> = sections
+            .iter()
             .filter_map(|b| b.get("fields").and_then(Value::as_array))
             .flatten()
             .map(|f| f["text"].as_str().unwrap().to_string())

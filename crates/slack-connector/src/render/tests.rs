@@ -55,12 +55,18 @@ fn user(locale: &str, time_zone: &str) -> User {
     }
 }
 
-fn blocks_of(r: &Rendered) -> &Vec<Value> {
-    r.blocks.as_array().expect("blocks is an array")
+fn blocks_of(r: &Rendered) -> Vec<Value> {
+    match r.blocks_json() {
+        Value::Array(blocks) => blocks,
+        other => panic!("blocks is not an array: {other}"),
+    }
 }
 
-fn find<'a>(r: &'a Rendered, kind: &str) -> Vec<&'a Value> {
-    blocks_of(r).iter().filter(|b| b["type"] == kind).collect()
+fn find(r: &Rendered, kind: &str) -> Vec<Value> {
+    blocks_of(r)
+        .into_iter()
+        .filter(|b| b["type"] == kind)
+        .collect()
 }
 
 /// Every text object of the blocks (headers, section texts and fields, buttons).
@@ -125,8 +131,8 @@ pub(super) fn assert_valid(r: &Rendered) {
     assert!(!r.text.contains(['<', '>']), "{}", r.text);
     assert_eq!(pings(&r.text), Vec::<String>::new());
 
-    let errors = validate_blocks(&r.blocks);
-    assert!(errors.is_empty(), "{errors:?}\n{}", r.blocks);
+    let errors = validate_blocks(&r.blocks_json());
+    assert!(errors.is_empty(), "{errors:?}\n{}", r.blocks_json());
     let blocks = blocks_of(r);
     assert!(!blocks.is_empty() && blocks.len() <= MAX_BLOCKS);
     for block in blocks {
@@ -137,7 +143,7 @@ pub(super) fn assert_valid(r: &Rendered) {
         );
     }
     let mut objects = Vec::new();
-    text_objects(&r.blocks, &mut objects);
+    text_objects(&r.blocks_json(), &mut objects);
     for t in objects {
         let s = t["text"].as_str().unwrap();
         if t["type"] == "mrkdwn" {
@@ -163,7 +169,7 @@ fn reader<'a>(locale: &str, tz: &'a str) -> RenderCtx<'a> {
 
 /// What a member reads in `locale` and `tz`: each text of the message, as the simulated Slack shows it.
 fn read(r: &Rendered, locale: &str, tz: &str) -> Vec<String> {
-    read_blocks(&r.blocks, &reader(locale, tz))
+    read_blocks(&r.blocks_json(), &reader(locale, tz))
 }
 
 #[test]
@@ -219,10 +225,10 @@ fn english_message_in_new_york_exact_json() {
         }
     ]);
     assert_eq!(
-        r.blocks,
+        r.blocks_json(),
         expected,
         "{}",
-        serde_json::to_string_pretty(&r.blocks).unwrap()
+        serde_json::to_string_pretty(&r.blocks_json()).unwrap()
     );
 }
 
@@ -280,10 +286,10 @@ fn french_message_in_paris_exact_json() {
         }
     ]);
     assert_eq!(
-        r.blocks,
+        r.blocks_json(),
         expected,
         "{}",
-        serde_json::to_string_pretty(&r.blocks).unwrap()
+        serde_json::to_string_pretty(&r.blocks_json()).unwrap()
     );
 }
 
@@ -308,7 +314,7 @@ fn a_french_learner_reads_one_language_from_the_title_to_the_alt_text() {
         ]
     );
     // Not one of the connector's English words, anywhere.
-    let everything = format!("{} {}", r.text, r.blocks);
+    let everything = format!("{} {}", r.text, r.blocks_json());
     for english in [
         "Invitation:",
         "Starts",
@@ -324,7 +330,7 @@ fn a_french_learner_reads_one_language_from_the_title_to_the_alt_text() {
         &notification(NotificationKind::SessionAssignment),
         &user("en-GB", "Europe/London"),
     );
-    let everything = format!("{} {}", r.text, r.blocks);
+    let everything = format!("{} {}", r.text, r.blocks_json());
     for french in [
         "Début",
         "Fin",
@@ -406,7 +412,7 @@ fn the_simulated_slack_shows_dates_in_the_readers_language_and_zone() {
 
 fn date_fields(r: &Rendered) -> Vec<String> {
     find(r, "section")
-        .into_iter()
+        .iter()
         .filter_map(|b| b.get("fields"))
         .flat_map(|f| {
             f.as_array()
@@ -518,7 +524,7 @@ fn every_text_from_the_lms_shows_as_typed_and_pings_no_one() {
             "the text"
         );
         // The group name is the sender's, not in the blocks.
-        assert!(!r.blocks.to_string().contains("Acme"));
+        assert!(!r.blocks_json().to_string().contains("Acme"));
     }
 }
 
@@ -546,7 +552,8 @@ fn a_long_title_is_cut_at_a_word_in_the_header_and_kept_whole_below() {
     n.title = title.into();
     let r = render(&n, &user("en", "UTC"));
     assert_valid(&r);
-    let header = find(&r, "header")[0]["text"]["text"].as_str().unwrap();
+    let headers = find(&r, "header");
+    let header = headers[0]["text"]["text"].as_str().unwrap();
     assert_eq!(
         header,
         "You are invited to Onboarding path — December cohort: tools, customers, ways of working, \
@@ -651,7 +658,7 @@ fn cover_of(url: Option<&str>, is_default: bool) -> Option<Value> {
     s.cover_is_default = is_default;
     let r = render(&n, &user("en", "UTC"));
     assert_valid(&r);
-    find(&r, "image").first().map(|b| (*b).clone())
+    find(&r, "image").first().cloned()
 }
 
 #[test]
@@ -722,7 +729,7 @@ fn path_step_with_and_without_session() {
     assert_valid(&r);
     assert_eq!(r.text, "Step 3: before the workshop");
     assert_eq!(
-        r.blocks,
+        r.blocks_json(),
         json!([
             { "type": "header", "text": { "type": "plain_text", "text": "Step 3: before the workshop", "emoji": false } },
             {
@@ -740,10 +747,8 @@ fn path_step_with_and_without_session() {
     let r = render(&n, &user("en", "Europe/Paris"));
     assert_valid(&r);
     assert_eq!(r.text, "Step 3: before the workshop");
-    let types: Vec<&str> = blocks_of(&r)
-        .iter()
-        .map(|b| b["type"].as_str().unwrap())
-        .collect();
+    let blocks = blocks_of(&r);
+    let types: Vec<&str> = blocks.iter().map(|b| b["type"].as_str().unwrap()).collect();
     assert_eq!(
         types,
         [
@@ -763,7 +768,7 @@ fn body_is_only_rendered_for_path_steps() {
     let mut n = notification(NotificationKind::SessionAssignment);
     n.body = Some("ignored".into());
     let r = render(&n, &user("en", "UTC"));
-    assert!(!r.blocks.to_string().contains("ignored"));
+    assert!(!r.blocks_json().to_string().contains("ignored"));
 }
 
 #[test]
@@ -803,7 +808,8 @@ fn huge_input_stays_within_every_limit() {
     let r = render(&n, &user("en", "Europe/Paris"));
     assert_valid(&r);
 
-    let header = find(&r, "header")[0]["text"]["text"].as_str().unwrap();
+    let headers = find(&r, "header");
+    let header = headers[0]["text"]["text"].as_str().unwrap();
     let kept = header.strip_suffix('…').unwrap();
     assert!(
         char_len(header) <= HEADER_MAX && huge_title.starts_with(kept),
@@ -908,10 +914,10 @@ fn an_edited_session_says_what_changed_and_strikes_the_old_dates_through() {
         }
     ]);
     assert_eq!(
-        r.blocks,
+        r.blocks_json(),
         expected,
         "{}",
-        serde_json::to_string_pretty(&r.blocks).unwrap()
+        serde_json::to_string_pretty(&r.blocks_json()).unwrap()
     );
     // What a member reads: the old date (struck through in Slack) then the new one, in the reader's own zone.
     assert_eq!(
@@ -943,7 +949,7 @@ fn a_french_learner_reads_the_update_in_french() {
         "*Début*\n~<!date^1796112000^{date_short_pretty} {time}|mar. 1 déc. 2026 à 09:00>~ → \
          <!date^1796198400^{date_short_pretty} {time}|mer. 2 déc. 2026 à 09:00>"
     );
-    let everything = format!("{} {}", r.text, r.blocks);
+    let everything = format!("{} {}", r.text, r.blocks_json());
     for english in ["updated", "Changes", "title", "Starts", "Open the session"] {
         assert!(!everything.contains(english), "{english} in {everything}");
     }
@@ -971,7 +977,7 @@ fn an_old_date_is_struck_through_only_when_the_dates_changed() {
     );
     let invitation = render(&notification(NotificationKind::SessionAssignment), &u);
     assert_eq!(date_fields(&r), date_fields(&invitation));
-    assert!(!r.blocks.to_string().contains('~'));
+    assert!(!r.blocks_json().to_string().contains('~'));
     // Only the end moved: the start has no marker.
     let mut now = session();
     now.ends_at = END + 1800;
@@ -994,10 +1000,10 @@ fn an_old_date_is_struck_through_only_when_the_dates_changed() {
     // Nothing the message shows changed (say, the time zone of the room): updated, no list, no marker.
     let r = render_now(session());
     assert_eq!(contexts(&r), ["Message updated."]);
-    assert!(!r.blocks.to_string().contains('~'));
+    assert!(!r.blocks_json().to_string().contains('~'));
     let mut with_context = blocks_of(&invitation).clone();
     with_context.insert(1, find(&r, "context")[0].clone());
-    assert_eq!(r.blocks, Value::Array(with_context));
+    assert_eq!(r.blocks_json(), Value::Array(with_context));
 }
 
 #[test]
@@ -1047,10 +1053,10 @@ fn a_cancelled_session_says_so_strikes_its_dates_and_has_no_button() {
         }
     ]);
     assert_eq!(
-        r.blocks,
+        r.blocks_json(),
         expected,
         "{}",
-        serde_json::to_string_pretty(&r.blocks).unwrap()
+        serde_json::to_string_pretty(&r.blocks_json()).unwrap()
     );
 
     let r = render_update(
@@ -1162,13 +1168,13 @@ fn a_reminder_is_short_says_when_the_session_starts_and_opens_it() {
         }
     ]);
     assert_eq!(
-        r.blocks,
+        r.blocks_json(),
         expected,
         "{}",
-        serde_json::to_string_pretty(&r.blocks).unwrap()
+        serde_json::to_string_pretty(&r.blocks_json()).unwrap()
     );
     // No description and no cover: a reminder recalls, the invitation it answers says the rest.
-    assert!(!r.blocks.to_string().contains("basics"));
+    assert!(!r.blocks_json().to_string().contains("basics"));
     assert!(find(&r, "image").is_empty());
 }
 
