@@ -87,6 +87,47 @@ fn cut_measured(s: &str, max_chars: usize, measure: fn(&str) -> usize) -> Cow<'_
         return Cow::Borrowed("");
     };
     // The most whole grapheme clusters that fit…
+    let (end, used) = match fitting_chars(s, budget, measure) {
+        Some(fit) => fit,
+        None => fitting_graphemes(s, budget, measure),
+    };
+    // …back to the last word boundary (Unicode's, UAX #29), unless that drops more than half of them.
+    let word_end = last_word_boundary(s, end);
+    let end = if measure(&s[..word_end]) * 2 >= used {
+        word_end
+    } else {
+        end
+    };
+    Cow::Owned(format!("{}{ELLIPSIS}", without_dangling(&s[..end])))
+}
+
+/// The first grapheme cluster property that is not "each character alone": combining marks start at U+0300.
+const FIRST_JOINING: char = '\u{300}';
+
+/// [`fitting_graphemes`] for text whose grapheme clusters are single characters up to the cut: no character from
+/// U+0300 on (combining marks, joiners, emoji, regional indicators) nor `\r` (`\r\n` is one cluster), up to the
+/// character after the cut included, which would join the last one kept. `None` for other text. Unicode's segmentation
+/// costs a table look-up per character; most text (any Latin script written with precomposed letters) needs none.
+fn fitting_chars(s: &str, budget: usize, measure: fn(&str) -> usize) -> Option<(usize, usize)> {
+    let mut used = 0;
+    let mut end = 0;
+    let mut buffer = [0; 4];
+    for (start, c) in s.char_indices() {
+        if c >= FIRST_JOINING || c == '\r' {
+            return None;
+        }
+        let len = measure(c.encode_utf8(&mut buffer));
+        if used + len > budget {
+            return Some((end, used));
+        }
+        used += len;
+        end = start + c.len_utf8();
+    }
+    Some((end, used))
+}
+
+/// The byte length and measure of the most whole grapheme clusters of `s` that fit in `budget`.
+fn fitting_graphemes(s: &str, budget: usize, measure: fn(&str) -> usize) -> (usize, usize) {
     let mut used = 0;
     let mut end = 0;
     for (start, grapheme) in s.grapheme_indices(true) {
@@ -97,17 +138,26 @@ fn cut_measured(s: &str, max_chars: usize, measure: fn(&str) -> usize) -> Cow<'_
         used += len;
         end = start + grapheme.len();
     }
-    // …back to the last word boundary (Unicode's, UAX #29), unless that drops more than half of them.
-    let word_end = s
+    (end, used)
+}
+
+/// The last word boundary of `s` (UAX #29) at or before the byte `end`, 0 when there is none.
+///
+/// Only the text from the last run of white space before `end` is segmented: a boundary falls before white space that
+/// follows anything else (UAX #29 joins white space only to white space, and to the marks that follow it), and no
+/// rule looks back across it, so the boundaries after it are the same in that text as in the whole.
+fn last_word_boundary(s: &str, end: usize) -> usize {
+    let head = &s[..end];
+    let from = match head.rfind(char::is_whitespace) {
+        Some(space) => head[..space].trim_end_matches(char::is_whitespace).len(),
+        None => 0,
+    };
+    s[from..]
         .split_word_bound_indices()
-        .map(|(start, word)| start + word.len())
+        .map(|(start, word)| from + start + word.len())
         .take_while(|&word_end| word_end <= end)
         .last()
-        .unwrap_or(0);
-    if measure(&s[..word_end]) * 2 >= used {
-        end = word_end;
-    }
-    Cow::Owned(format!("{}{ELLIPSIS}", without_dangling(&s[..end])))
+        .unwrap_or(from)
 }
 
 /// Makes text fit on one line: control characters (newlines, tabs…) become spaces, runs of spaces collapse to one,
@@ -469,5 +519,78 @@ mod tests {
         assert_eq!(share_out(100, &[5, 6]), vec![5, 6]);
         assert_eq!(share_out(0, &[5]), vec![0]);
         assert!(share_out(10, &[]).is_empty());
+    }
+
+    /// Characters that stress both segmentations: words, numbers and their punctuation, white space of several
+    /// kinds, combining marks, joiners, emoji, flags, Hebrew, and line ends.
+    fn tricky_text() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let pieces = prop::sample::select(vec![
+            "a",
+            "Z",
+            "é",
+            "7",
+            ".",
+            ",",
+            ":",
+            ";",
+            "'",
+            "’",
+            "_",
+            "-",
+            " ",
+            "  ",
+            "\t",
+            "\n",
+            "\r",
+            "\r\n",
+            "\u{3000}",
+            "\u{2003}",
+            "\u{85}",
+            "\u{a0}",
+            "\u{301}",
+            "\u{200d}",
+            "\u{200b}",
+            "\u{ad}",
+            "👍",
+            "👍🏽",
+            "👩‍💻",
+            "🇫🇷",
+            "🇫",
+            "א",
+            "\"",
+            "©",
+            "&",
+            "<",
+        ]);
+        prop::collection::vec(pieces, 0..40).prop_map(|p| p.concat())
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 2000, failure_persistence: None, ..Default::default() })]
+
+        /// The windowed search finds the boundary a segmentation of the whole text finds, wherever the cut falls.
+        #[test]
+        fn the_last_word_boundary_is_the_whole_texts(s in tricky_text()) {
+            for (end, _) in s.char_indices().chain([(s.len(), ' ')]) {
+                let whole = s
+                    .split_word_bound_indices()
+                    .map(|(start, word)| start + word.len())
+                    .take_while(|&word_end| word_end <= end)
+                    .last()
+                    .unwrap_or(0);
+                proptest::prop_assert_eq!(last_word_boundary(&s, end), whole, "{:?} at {}", s, end);
+            }
+        }
+
+        /// Where the character path answers, it keeps what the grapheme path keeps, for both measures.
+        #[test]
+        fn fitting_characters_are_fitting_graphemes(s in tricky_text(), budget in 0usize..60) {
+            for measure in [char_len as fn(&str) -> usize, escaped_len] {
+                if let Some(fit) = fitting_chars(&s, budget, measure) {
+                    proptest::prop_assert_eq!(fit, fitting_graphemes(&s, budget, measure), "{:?}", s);
+                }
+            }
+        }
     }
 }
