@@ -948,6 +948,29 @@ impl Db {
             .optional()?)
     }
 
+    /// What a delivery needs of its recipient, in one statement (one read transaction): the user `id` of the
+    /// platform, if any, and whether their notification preference `preference` is on (the default).
+    pub fn recipient(
+        &self,
+        platform_id: &str,
+        id: &str,
+        preference: &str,
+    ) -> Result<(Option<User>, bool)> {
+        Ok(self.read().query_row(
+            "SELECT u.id, u.email, u.display_name, u.locale, u.time_zone, u.role,
+                    (SELECT enabled FROM preferences WHERE platform_id = ?1 AND user_id = ?2 AND kind = ?3)
+             FROM (SELECT 1) AS one LEFT JOIN users u ON u.platform_id = ?1 AND u.id = ?2",
+            [platform_id, id, preference],
+            |r| {
+                let user = match r.get::<_, Option<String>>(0)? {
+                    Some(_) => Some(user_row(r)?),
+                    None => None,
+                };
+                Ok((user, r.get::<_, Option<bool>>(6)?.unwrap_or(true)))
+            },
+        )?)
+    }
+
     /// A page of a platform's users, ordered by id, after `after` (exclusive).
     pub fn users_page(
         &self,
@@ -1191,33 +1214,36 @@ impl ConnectorStore for Db {
         connector: &str,
         entry: Option<(StoredKind, &str)>,
     ) -> Result<StoredBytes> {
+        // One statement, so one read transaction (and on PostgreSQL one round trip) for both figures: this runs
+        // for every write a connector makes.
         let conn = self.read();
-        let total: i64 = conn
-            .prepare_cached(
-                "SELECT bytes FROM connector_usage WHERE platform_id = ?1 AND connector_id = ?2",
-            )?
-            .query_row([platform, connector], |r| r.get(0))
-            .optional()?
-            .unwrap_or(0);
-        let replaced: i64 = match entry {
-            None => 0,
+        let (total, replaced): (Option<i64>, Option<i64>) = match entry {
+            None => (
+                conn.prepare_cached(
+                    "SELECT bytes FROM connector_usage WHERE platform_id = ?1 AND connector_id = ?2",
+                )?
+                .query_row([platform, connector], |r| r.get(0))
+                .optional()?,
+                None,
+            ),
             Some((kind, key)) => {
                 let sql = match kind {
                     StoredKind::Setting => {
-                        "SELECT octet_length(key) + octet_length(value) FROM connector_settings
-                         WHERE platform_id = ?1 AND connector_id = ?2 AND key = ?3"
+                        "SELECT (SELECT bytes FROM connector_usage WHERE platform_id = ?1 AND connector_id = ?2),
+                                (SELECT octet_length(key) + octet_length(value) FROM connector_settings
+                                 WHERE platform_id = ?1 AND connector_id = ?2 AND key = ?3)"
                     }
                     StoredKind::Secret => {
-                        "SELECT octet_length(key) + octet_length(sealed) FROM connector_secrets
-                         WHERE platform_id = ?1 AND connector_id = ?2 AND key = ?3"
+                        "SELECT (SELECT bytes FROM connector_usage WHERE platform_id = ?1 AND connector_id = ?2),
+                                (SELECT octet_length(key) + octet_length(sealed) FROM connector_secrets
+                                 WHERE platform_id = ?1 AND connector_id = ?2 AND key = ?3)"
                     }
                 };
                 conn.prepare_cached(sql)?
-                    .query_row([platform, connector, key], |r| r.get(0))
-                    .optional()?
-                    .unwrap_or(0)
+                    .query_row([platform, connector, key], |r| Ok((r.get(0)?, r.get(1)?)))?
             }
         };
+        let (total, replaced) = (total.unwrap_or(0), replaced.unwrap_or(0));
         Ok(StoredBytes {
             total: total.max(0) as u64,
             entry: replaced.max(0) as u64,
@@ -1388,6 +1414,60 @@ mod tests {
     }
 
     #[test]
+    fn a_recipient_and_their_preference_are_read_together() {
+        let db = memory_db();
+        for id in ["p", "q"] {
+            db.upsert_platform(&super::Platform {
+                id: id.into(),
+                name: id.into(),
+                group_name: id.into(),
+                group_logo_url: None,
+                default_cover_url: None,
+                base_url: format!("https://{id}.example"),
+            })
+            .unwrap();
+        }
+        let ada = super::User {
+            id: "u1".into(),
+            email: "ada@example.com".into(),
+            display_name: "Ada".into(),
+            locale: "fr-FR".into(),
+            time_zone: "Europe/Paris".into(),
+            role: super::Role::Learner,
+        };
+        db.upsert_user("p", &ada).unwrap();
+        let prefer = |user: &str, kind: &str, enabled: bool| {
+            db.conn()
+                .execute(
+                    "INSERT INTO preferences (platform_id, user_id, kind, enabled) VALUES (?1, ?2, ?3, ?4)",
+                    rusqlite::params!["p", user, kind, enabled],
+                )
+                .unwrap();
+        };
+        prefer("u1", "off_kind", false);
+        prefer("u1", "on_kind", true);
+        prefer("gone", "off_kind", false);
+        assert_eq!(
+            db.recipient("p", "u1", "unset_kind").unwrap(),
+            (Some(ada.clone()), true)
+        );
+        assert_eq!(
+            db.recipient("p", "u1", "off_kind").unwrap(),
+            (Some(ada.clone()), false)
+        );
+        assert_eq!(
+            db.recipient("p", "u1", "on_kind").unwrap(),
+            (Some(ada), true)
+        );
+        // Another platform's user is not this one's; a preference left by a user no longer there still reads.
+        assert_eq!(db.recipient("q", "u1", "off_kind").unwrap(), (None, true));
+        assert_eq!(
+            db.recipient("p", "gone", "off_kind").unwrap(),
+            (None, false)
+        );
+    }
+
+    #[test]
     fn settings_written_together_are_stored_and_counted_as_one_would_one_by_one() {
         let db = memory_db();
         db.set_setting("p", "c", "kept", "1").unwrap();
@@ -1426,6 +1506,15 @@ mod tests {
             ("replaced".len() + "a longer value".len()) as u64
         );
         assert_eq!(replaced.besides_entry(), bytes - replaced.entry);
+        // An entry not stored, or of a platform that stores nothing: nothing to replace.
+        let absent = db
+            .stored_bytes("p", "c", Some((StoredKind::Setting, "missing")))
+            .unwrap();
+        assert_eq!((absent.total, absent.entry), (bytes, 0));
+        let nothing = db
+            .stored_bytes("none", "c", Some((StoredKind::Secret, "bot_token")))
+            .unwrap();
+        assert_eq!((nothing.total, nothing.entry), (0, 0));
 
         // Many rows at once: several statements of each kind in one transaction.
         let keys: Vec<String> = (0..150).map(|i| format!("member:{i:03}")).collect();

@@ -1013,7 +1013,10 @@ impl Lms {
                 records.push((delivery_id, refused));
                 continue;
             }
-            if !mandatory && !self.preference(platform_id, &user_id, kind.preference())? {
+            let (user, wanted) = self
+                .db()
+                .recipient(platform_id, &user_id, kind.preference())?;
+            if !mandatory && !wanted {
                 let why = format!(
                     "The learner turned off Slack notifications of this kind ({}).",
                     kind.preference()
@@ -1021,7 +1024,7 @@ impl Lms {
                 records.push((delivery_id, Record::Skipped(OPTED_OUT.into(), why)));
                 continue;
             }
-            let Some(user) = self.db().user(platform_id, &user_id)? else {
+            let Some(user) = user else {
                 records.push((
                     delivery_id,
                     Record::Failed(
