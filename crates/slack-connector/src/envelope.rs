@@ -2,7 +2,7 @@
 //! while the caller's type reads the fields it names, so that a long answer (a `chat.postMessage` answer echoes the
 //! whole message) is scanned once rather than once for the envelope and again for the fields.
 
-use serde::de::value::BorrowedStrDeserializer;
+use serde::de::value::{BorrowedStrDeserializer, StrDeserializer};
 use serde::de::{self, DeserializeOwned, DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde::forward_to_deserialize_any;
 use serde_json::Value;
@@ -110,10 +110,9 @@ impl<'de, S: DeserializeSeed<'de>> Visitor<'de> for KeySeed<'_, S> {
     }
 
     fn visit_str<E: de::Error>(self, key: &str) -> Result<S::Value, E> {
-        // A key with an escape, decoded into the reader's scratch space: `A` gets its own copy.
+        // A key with an escape, decoded into the reader's scratch space.
         *self.noted = Key::of(key);
-        self.seed
-            .deserialize(de::value::StringDeserializer::new(key.to_string()))
+        self.seed.deserialize(StrDeserializer::new(key))
     }
 }
 

@@ -9,7 +9,7 @@ use proptest::prelude::*;
 use serde_json::Value;
 use slack_sim::{Lang, RenderCtx, read_blocks, render_unformatted};
 
-use super::tests::assert_valid;
+use super::tests::{assert_valid, find};
 use super::text::escape_mrkdwn;
 use super::*;
 use crate::model::PlatformGroup;
@@ -175,14 +175,6 @@ fn first_shown(now: Option<Session>) -> impl Strategy<Value = Session> {
         })
 }
 
-/// The blocks of `kind`.
-fn find_all(r: &Rendered, kind: &str) -> Vec<Value> {
-    match r.blocks_json() {
-        Value::Array(blocks) => blocks.into_iter().filter(|b| b["type"] == kind).collect(),
-        other => panic!("blocks is not an array: {other}"),
-    }
-}
-
 /// Text as a reader compares it: runs of spaces and control characters as one space, no space at either end.
 fn words(s: &str) -> String {
     s.split(|c: char| c.is_whitespace() || c.is_control())
@@ -246,7 +238,7 @@ proptest! {
                 let shown = texts.next().unwrap();
                 prop_assert!(shows_as_typed(shown, &s.title), "{shown:?} of {:?}", s.title);
             }
-            prop_assert_eq!(find_all(&r, "actions").len(), usize::from(blocks::is_usable_url(&s.url)));
+            prop_assert_eq!(find(&r, "actions").len(), usize::from(blocks::is_usable_url(&s.url)));
         } else if let Some(s) = &n.session {
             let (title, description) = (words(&s.title), words(&s.description));
             if !title.is_empty() || !description.is_empty() {
@@ -290,18 +282,18 @@ proptest! {
             prop_assert!(shows_as_typed(&texts[0], &n.title), "header {:?} of {:?}", texts[0], n.title);
         }
         // The date fields, and whether each moved.
-        let sections = find_all(&r, "section");
+        let sections = find(&r, "section");
         let fields: Vec<String> = sections
             .iter()
             .filter_map(|b| b.get("fields").and_then(Value::as_array))
             .flatten()
             .map(|f| f["text"].as_str().unwrap().to_string())
             .collect();
-        let contexts = find_all(&r, "context");
+        let contexts = find(&r, "context");
         match change {
             SessionChange::Cancelled => {
-                prop_assert!(find_all(&r, "actions").is_empty(), "a cancelled session has no button");
-                prop_assert!(find_all(&r, "image").is_empty());
+                prop_assert!(find(&r, "actions").is_empty(), "a cancelled session has no button");
+                prop_assert!(find(&r, "image").is_empty());
                 prop_assert!(contexts.is_empty());
                 let notice = language.text("cancel.notice");
                 prop_assert!(texts.iter().any(|t| t == notice), "{texts:?}");
@@ -344,7 +336,7 @@ proptest! {
                 }
                 if n.session.is_some() {
                     prop_assert_eq!(
-                        find_all(&r, "actions").len(),
+                        find(&r, "actions").len(),
                         usize::from(blocks::is_usable_url(&now.url))
                     );
                 }

@@ -62,7 +62,8 @@ fn blocks_of(r: &Rendered) -> Vec<Value> {
     }
 }
 
-fn find(r: &Rendered, kind: &str) -> Vec<Value> {
+/// The blocks of `kind`, as Slack reads them.
+pub(super) fn find(r: &Rendered, kind: &str) -> Vec<Value> {
     blocks_of(r)
         .into_iter()
         .filter(|b| b["type"] == kind)

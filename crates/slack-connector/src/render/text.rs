@@ -101,7 +101,8 @@ fn cut_measured(s: &str, max_chars: usize, measure: fn(&str) -> usize) -> Cow<'_
     Cow::Owned(format!("{}{ELLIPSIS}", without_dangling(&s[..end])))
 }
 
-/// The first grapheme cluster property that is not "each character alone": combining marks start at U+0300.
+/// Below this character, every character is a grapheme cluster of its own but for `\r\n`: combining marks, joiners
+/// and every other character that can join a neighbour start at U+0300.
 const FIRST_JOINING: char = '\u{300}';
 
 /// [`fitting_graphemes`] for text whose grapheme clusters are single characters up to the cut: no character from
