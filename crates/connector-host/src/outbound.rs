@@ -40,6 +40,7 @@ pub use pin::Pin;
 pub use proxy::Proxy;
 pub use tls::{TlsClient, read_pem_certificates};
 
+use crate::scheduling;
 use http::{Method, Uri};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -625,14 +626,19 @@ async fn send(
         .requests
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let first_byte_timeout = config.first_byte_timeout;
-    let (response, sender) = loop {
-        let (mut sender, pooled) = match config.pool.take(&origin) {
-            Some(sender) => (sender, true),
+    let (response, connection) = loop {
+        let (mut connection, pooled) = match config.pool.take(&origin) {
+            Some(connection) => (connection, true),
             None => (connect(config, caller, &origin).await?, false),
         };
-        match tokio::time::timeout(first_byte_timeout, sender.try_send_request(request)).await {
+        match tokio::time::timeout(
+            first_byte_timeout,
+            connection.sender.try_send_request(request),
+        )
+        .await
+        {
             Err(_) => return Err(HttpError::ConnectionReadTimeout),
-            Ok(Ok(response)) => break (response, sender),
+            Ok(Ok(response)) => break (response, connection),
             // A pooled connection the server closed meanwhile, before the request went out: a fresh one.
             Ok(Err(mut e)) if pooled && e.message().is_some() => {
                 request = e.take_message().expect("checked above");
@@ -653,9 +659,9 @@ async fn send(
     let release = move || {
         // Read to the end: the connection can serve the next request once hyper has finished with it.
         tokio::spawn(async move {
-            let mut sender = sender;
-            if sender.ready().await.is_ok() {
-                pool.put(origin, sender);
+            let mut connection = connection;
+            if connection.sender.ready().await.is_ok() {
+                pool.put(origin, connection);
             }
         });
     };
@@ -674,8 +680,15 @@ async fn send(
     Ok((response, Box::new(async { Ok(()) }) as IoFuture))
 }
 
-/// A connection's request side, as the pool keeps it.
+/// A connection's request side.
 type Sender = hyper::client::conn::http1::SendRequest<Capped<WasiBody>>;
+
+/// A connection as the pool keeps it: its request side, and the call thread whose runtime drives it
+/// ([`scheduling::call_thread`]; none when it was opened elsewhere).
+struct Connection {
+    sender: Sender,
+    thread: Option<usize>,
+}
 /// An origin: scheme, host, port.
 type Origin = (String, String, u16);
 
@@ -690,7 +703,7 @@ type Origin = (String, String, u16);
 /// time its requests take, and a request that waits longer than the connect time-out fails
 /// (`ConnectionLimitReached`) and is logged.
 pub struct ConnectionPool {
-    idle: std::sync::Mutex<std::collections::HashMap<Origin, Vec<Sender>>>,
+    idle: std::sync::Mutex<std::collections::HashMap<Origin, Vec<Connection>>>,
     permits: Arc<tokio::sync::Semaphore>,
     max_connections: usize,
     opened: std::sync::atomic::AtomicU64,
@@ -776,27 +789,33 @@ impl ConnectionPool {
         self.requests.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    fn take(&self, origin: &Origin) -> Option<Sender> {
+    /// An idle connection to `origin`, preferably one driven by the calling thread's runtime, so that the request
+    /// and its connection stay on one thread; the most recently used first. Connections the server closed go.
+    fn take(&self, origin: &Origin) -> Option<Connection> {
+        let here = scheduling::call_thread();
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        let senders = idle.get_mut(origin)?;
-        while let Some(sender) = senders.pop() {
-            if sender.is_ready() {
-                return Some(sender);
-            }
-        }
-        None
+        let connections = idle.get_mut(origin)?;
+        connections.retain(|c| c.sender.is_ready());
+        let at = match connections
+            .iter()
+            .rposition(|c| here.is_some() && c.thread == here)
+        {
+            Some(at) => at,
+            None => connections.len().checked_sub(1)?,
+        };
+        Some(connections.remove(at))
     }
 
-    fn put(&self, origin: Origin, sender: Sender) {
+    fn put(&self, origin: Origin, connection: Connection) {
         // Every connection taken: a request may be waiting for one, so this one closes (its permit goes to the
         // first in line) rather than waiting idle for its own origin.
         if self.permits.available_permits() == 0 {
             return;
         }
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        let senders = idle.entry(origin).or_default();
-        if senders.len() < MAX_IDLE_PER_ORIGIN {
-            senders.push(sender);
+        let connections = idle.entry(origin).or_default();
+        if connections.len() < MAX_IDLE_PER_ORIGIN {
+            connections.push(connection);
         }
     }
 }
@@ -807,7 +826,7 @@ async fn connect(
     config: &OutboundConfig,
     caller: &str,
     origin: &Origin,
-) -> Result<Sender, HttpError> {
+) -> Result<Connection, HttpError> {
     let (scheme, host, port) = origin;
     let permit = config.pool.admit(caller, config.connect_timeout).await?;
     let proxy = config
@@ -873,7 +892,10 @@ async fn connect(
         .pool
         .opened
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    Ok(sender)
+    Ok(Connection {
+        sender,
+        thread: scheduling::call_thread(),
+    })
 }
 
 /// A TCP connection to `address` (the first of its addresses that accepts), without Nagle's delay.

@@ -1,9 +1,15 @@
 //! Where connector calls run, and at what CPU priority: the one place that decides how the cores are shared between
 //! calls.
 //!
-//! Every call runs on the host's own call runtime, never on the caller's: the LMS's pages, workers and servers never
-//! run connector code. The call runtime has many more threads than the machine has cores, so that a call that keeps
-//! the CPU busy between its epoch yields leaves threads free for the calls that wait on the network.
+//! Every call runs on the host's own call threads, never on the caller's runtime: the LMS's pages, workers and servers
+//! never run connector code. Each call thread is a runtime of its own (a tokio current-thread runtime, a *shard*), and
+//! a call stays on its shard with everything it starts there: the task of each outgoing request and of each
+//! connection it opens. A request thus goes from the call to the socket and back on one thread, without waking
+//! another (on a virtual machine, waking an idle core costs more than the work it is woken for). A call goes to its
+//! platform's own shard when that one is no busier than the least busy one, so that a platform's calls, one after
+//! another, find their connections where they left them; otherwise to the least busy. There are many more shards
+//! than the machine has cores, so that a call that keeps the CPU busy between its epoch yields seldom shares one
+//! with another call.
 //!
 //! A call that has shown itself heavy moves to a second runtime whose threads run at the operating system's lowest
 //! priority (`SCHED_IDLE` on Linux), where it gets only the CPU no other thread of the machine wants: a well-behaved
@@ -24,17 +30,19 @@ use anyhow::{Context as _, Result, anyhow};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::future::Future;
+use std::hash::{Hash, Hasher};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
-use tokio::runtime::Runtime;
+use tokio::runtime::{Handle, Runtime};
 
-/// Threads of the call runtime per available core, unless `LMS_HARNESS_CALL_THREADS` says how many in all.
+/// Call threads (shards) per available core, unless `LMS_HARNESS_CALL_THREADS` says how many in all.
 const CALL_THREADS_PER_CORE: usize = 8;
 /// Threads of the low-priority runtime per available core.
 const HEAVY_THREADS_PER_CORE: usize = 4;
-/// The environment variable that sizes the call runtime.
+/// The environment variable that says how many call threads (shards) there are.
 pub const CALL_THREADS_ENV: &str = "LMS_HARNESS_CALL_THREADS";
 
 /// How fast a platform's measured call time is forgotten: the time constant of its exponential decay.
@@ -48,9 +56,9 @@ const METERS_KEPT: usize = 1_024;
 /// A boxed call, as it moves from one runtime to the other.
 type Call<R> = Pin<Box<dyn Future<Output = Result<R>> + Send>>;
 
-/// The two runtimes and the platforms' meters (one per process, started on first use).
+/// The call threads, the low-priority runtime and the platforms' meters (one per process, started on first use).
 struct Scheduler {
-    calls: Runtime,
+    shards: Shards,
     heavy: Runtime,
     meters: Mutex<HashMap<String, Arc<Meter>>>,
 }
@@ -73,12 +81,7 @@ fn scheduler() -> Result<&'static Scheduler> {
         .and_then(|v| v.parse::<usize>().ok())
         .filter(|n| *n > 0)
         .unwrap_or_else(|| cores.saturating_mul(CALL_THREADS_PER_CORE));
-    let calls = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(threads)
-        .thread_name("connector-call")
-        .enable_all()
-        .build()
-        .context("starting the connector call runtime")?;
+    let shards = Shards::start(threads)?;
     let heavy = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(cores.saturating_mul(HEAVY_THREADS_PER_CORE))
         .thread_name("connector-heavy")
@@ -87,7 +90,7 @@ fn scheduler() -> Result<&'static Scheduler> {
         .build()
         .context("starting the low-priority connector call runtime")?;
     Ok(SCHEDULER.get_or_init(|| Scheduler {
-        calls,
+        shards,
         heavy,
         meters: Mutex::default(),
     }))
@@ -115,8 +118,8 @@ fn lowest_priority() {
     }
 }
 
-/// Runs `call` for `platform_id` on the call runtime, moving it to the low-priority runtime once it is heavy, and
-/// waits for it from whichever runtime the caller is on.
+/// Runs `call` for `platform_id` on a call thread, moving it to the low-priority runtime once it is heavy, and waits
+/// for it from whichever runtime the caller is on.
 pub(crate) async fn run<R: Send + 'static>(
     platform_id: &str,
     call: impl Future<Output = Result<R>> + Send + 'static,
@@ -133,7 +136,13 @@ pub(crate) async fn run<R: Send + 'static>(
     let moved = if metered.meter.hot(Instant::now()) {
         metered
     } else {
-        match scheduler.calls.spawn(metered).await.map_err(ended)? {
+        let shard = scheduler.shards.for_platform(platform_id);
+        let running = Running::on(shard);
+        let on_shard = async move {
+            let _running = running;
+            metered.await
+        };
+        match shard.handle.spawn(on_shard).await.map_err(ended)? {
             Step::Done(result) => return result,
             Step::Heavy(moved) => moved,
         }
@@ -145,6 +154,95 @@ pub(crate) async fn run<R: Send + 'static>(
     match scheduler.heavy.spawn(moved).await.map_err(ended)? {
         Step::Done(result) => result,
         Step::Heavy(_) => unreachable!("a call on the low-priority runtime stays there"),
+    }
+}
+
+/// One call thread: a current-thread runtime driven by a thread of its own, and how many calls it runs.
+struct Shard {
+    handle: Handle,
+    /// Calls running on the shard (they leave it when they end or move to the low-priority runtime).
+    running: AtomicUsize,
+}
+
+impl Shard {
+    fn start(index: usize) -> Result<Shard> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("starting a connector call thread")?;
+        let handle = runtime.handle().clone();
+        std::thread::Builder::new()
+            .name("connector-call".into())
+            .spawn(move || {
+                CALL_THREAD.set(Some(index));
+                runtime.block_on(std::future::pending::<()>())
+            })
+            .context("starting a connector call thread")?;
+        Ok(Shard {
+            handle,
+            running: AtomicUsize::new(0),
+        })
+    }
+
+    fn running(&self) -> usize {
+        self.running.load(Ordering::Relaxed)
+    }
+}
+
+thread_local! {
+    /// The index of the call thread this is, on a call thread.
+    static CALL_THREAD: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
+}
+
+/// Which call thread the caller runs on (none off the call threads): what runs on it shares its runtime, so a
+/// connection it opened is best used from it again.
+pub(crate) fn call_thread() -> Option<usize> {
+    CALL_THREAD.get()
+}
+
+/// A call counted on its shard until it ends or moves away (the guard travels with the task, which may outlive
+/// its caller's wait).
+struct Running(&'static Shard);
+
+impl Running {
+    fn on(shard: &'static Shard) -> Running {
+        shard.running.fetch_add(1, Ordering::Relaxed);
+        Running(shard)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.running.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// The call threads.
+struct Shards(Vec<Shard>);
+
+impl Shards {
+    /// Starts `threads` call threads (at least one).
+    fn start(threads: usize) -> Result<Shards> {
+        (0..threads.max(1))
+            .map(Shard::start)
+            .collect::<Result<_>>()
+            .map(Shards)
+    }
+
+    /// The shard for a call of `platform_id`: the platform's own when it is no busier than the least busy one, the
+    /// least busy otherwise.
+    fn for_platform(&'static self, platform_id: &str) -> &'static Shard {
+        let own = &self.0[platform_shard(platform_id, self.0.len())];
+        let least = self
+            .0
+            .iter()
+            .min_by_key(|s| s.running())
+            .expect("at least one call thread");
+        if own.running() <= least.running() {
+            own
+        } else {
+            least
+        }
     }
 }
 
@@ -164,6 +262,13 @@ impl Scheduler {
             .or_insert_with(|| Arc::new(Meter::default()))
             .clone()
     }
+}
+
+/// The shard a platform's calls go to when it is free: the same in every run of the process.
+fn platform_shard(platform_id: &str, shards: usize) -> usize {
+    let mut hasher = std::hash::DefaultHasher::new();
+    platform_id.hash(&mut hasher);
+    (hasher.finish() % shards as u64) as usize
 }
 
 /// How much a platform's calls have been running lately, decaying exponentially over [`HEAT_MEMORY`].
@@ -309,6 +414,54 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(light.as_deref(), Some("connector-call"));
+    }
+
+    #[tokio::test]
+    async fn a_call_and_the_tasks_it_starts_share_one_call_thread() {
+        let (call, task, index) = run("test-one-thread", async {
+            let task = tokio::spawn(async { std::thread::current().id() }).await?;
+            Ok((std::thread::current().id(), task, call_thread()))
+        })
+        .await
+        .unwrap();
+        assert_eq!(call, task, "a request's task runs where its call runs");
+        assert!(index.is_some(), "a call runs on a call thread");
+        assert_eq!(
+            call_thread(),
+            None,
+            "the caller's runtime is not a call thread"
+        );
+    }
+
+    #[test]
+    fn a_platform_s_calls_go_to_its_own_thread_unless_another_is_less_busy() {
+        let shards: &'static Shards = Box::leak(Box::new(Shards::start(4).unwrap()));
+        let own = shards.for_platform("p");
+        assert!(
+            std::ptr::eq(own, shards.for_platform("p")),
+            "the same each time"
+        );
+        let busy = Running::on(own);
+        let elsewhere = shards.for_platform("p");
+        assert!(
+            !std::ptr::eq(own, elsewhere),
+            "a free thread rather than a busy one"
+        );
+        let others: Vec<Running> = shards
+            .0
+            .iter()
+            .filter(|s| !std::ptr::eq(*s, own))
+            .map(Running::on)
+            .collect();
+        assert!(
+            std::ptr::eq(own, shards.for_platform("p")),
+            "its own when all are as busy"
+        );
+        drop((busy, others));
+        assert!(
+            shards.0.iter().all(|s| s.running() == 0),
+            "the count goes with the call"
+        );
     }
 
     #[tokio::test]
