@@ -102,6 +102,35 @@ fn stored(s: &Scope, kind: StoredKind, key: &str) -> wasmtime::Result<StoredByte
         .map_err(trap)
 }
 
+/// What the store holds, for a write of `written` bytes to the plain setting `key`, read once between two
+/// hand-overs ([`Scope::usage`]) rather than for every write: the entry the write replaces is taken as empty, which
+/// can only overstate what the call's writes add, as long as the write fits even so. When it does not, the call's
+/// pending writes go to the store first and the exact figures are read, so that a write is refused only when it
+/// would truly pass the quota. A directory of 10,000 members written in one call costs one read per hand-over
+/// instead of one per member.
+fn stored_for_setting(s: &mut Scope, key: &str, written: usize) -> wasmtime::Result<StoredBytes> {
+    let total = match s.usage {
+        Some(total) => total,
+        None => {
+            let total = s
+                .store
+                .stored_bytes(&s.platform_id, &s.connector_id, None)
+                .map_err(trap)?
+                .total;
+            s.usage = Some(total);
+            total
+        }
+    };
+    let at_most = total
+        .saturating_add_signed(s.pending.growth_besides(key))
+        .saturating_add(written as u64);
+    if at_most <= s.settings_quota {
+        return Ok(StoredBytes { total, entry: 0 });
+    }
+    s.store_pending()?;
+    stored(s, StoredKind::Setting, key)
+}
+
 /// Keeps a write of a plain setting until the next hand-over ([`crate::pending`]), or hands the pending writes over
 /// now when they are many. `stored` is what the store holds ([`stored`]).
 fn pend(
@@ -134,7 +163,7 @@ impl settings::Host for StoreState {
             if let Err(e) = check_size(&key, &value) {
                 return Ok(Err(e));
             }
-            let stored = stored(s, StoredKind::Setting, &key)?;
+            let stored = stored_for_setting(s, &key, key.len() + value.len())?;
             if let Err(e) = within_quota(s, StoredKind::Setting, &key, &value, stored)? {
                 return Ok(Err(e));
             }
@@ -149,8 +178,8 @@ impl settings::Host for StoreState {
                 // No such key can be stored.
                 return Ok(());
             }
-            let stored = stored(s, StoredKind::Setting, &key)?;
-            pend(s, key, None, stored)
+            // A removal is never refused: what it frees is counted at the next hand-over, not before.
+            pend(s, key, None, StoredBytes::default())
         })
     }
 
@@ -181,6 +210,7 @@ impl settings::Host for StoreState {
                 return Ok(Err(e));
             }
             s.known = None;
+            s.usage = None;
             s.store
                 .set_secret(&s.platform_id, &s.connector_id, &key, &value)
                 .map_err(trap)?;
@@ -191,6 +221,7 @@ impl settings::Host for StoreState {
     fn remove_secret(&mut self, key: String) -> wasmtime::Result<()> {
         self.scope.host_call(|s| {
             s.known = None;
+            s.usage = None;
             s.store
                 .remove_secret(&s.platform_id, &s.connector_id, &key)
                 .map_err(trap)

@@ -431,14 +431,14 @@ impl Loaded {
             .map_err(anyhow::Error::from)?;
         // Every epoch tick, running wasm yields to the executor, so that the wall-clock limit around the call can
         // fire even during a busy loop; past `THROTTLE_AFTER` of CPU it also pauses for a tick after each tick it
-        // ran, leaving its core to other calls.
+        // ran while other calls run, leaving its core to them (alone, it would leave the core to nobody).
         store.set_epoch_deadline(1);
         let budget = self.limits.cpu_ticks.saturating_mul(FUEL_PER_TICK);
         let full_speed =
             (THROTTLE_AFTER.as_millis() / EPOCH_TICK.as_millis().max(1)) as u64 * FUEL_PER_TICK;
         store.epoch_deadline_callback(move |store| {
             let used = budget.saturating_sub(store.get_fuel().unwrap_or(budget));
-            Ok(if used > full_speed {
+            Ok(if used > full_speed && scheduling::others_running() {
                 UpdateDeadline::YieldCustom(1, Box::pin(tokio::time::sleep(EPOCH_TICK)))
             } else {
                 UpdateDeadline::Yield(1)

@@ -118,6 +118,31 @@ fn lowest_priority() {
     }
 }
 
+/// Calls running on the host, wherever they run.
+static RUNNING: AtomicUsize = AtomicUsize::new(0);
+
+/// Whether other calls than the caller's are running on the host: a heavy call slows down for them, and only then.
+pub(crate) fn others_running() -> bool {
+    RUNNING.load(Ordering::Relaxed) > 1
+}
+
+/// A call counted in [`RUNNING`] while it runs (the guard travels with the call, which may outlive its caller's
+/// wait).
+struct InFlight;
+
+impl InFlight {
+    fn start() -> InFlight {
+        RUNNING.fetch_add(1, Ordering::Relaxed);
+        InFlight
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        RUNNING.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// Runs `call` for `platform_id` on a call thread, moving it to the low-priority runtime once it is heavy, and waits
 /// for it from whichever runtime the caller is on.
 pub(crate) async fn run<R: Send + 'static>(
@@ -126,8 +151,12 @@ pub(crate) async fn run<R: Send + 'static>(
 ) -> Result<R> {
     let scheduler = scheduler()?;
     let meter = scheduler.meter(platform_id);
+    let in_flight = InFlight::start();
     let metered = Metered {
-        call: Some(Box::pin(call)),
+        call: Some(Box::pin(async move {
+            let _in_flight = in_flight;
+            call.await
+        })),
         meter,
         ran: Duration::ZERO,
         may_move: true,

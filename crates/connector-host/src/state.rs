@@ -7,6 +7,7 @@ use crate::outbound::OutboundPolicy;
 use crate::pending::PendingSettings;
 use crate::progress::CallProgress;
 use crate::rates::Buckets;
+use crate::scheduling;
 use crate::store::ConnectorStore;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -108,6 +109,9 @@ pub(crate) struct Scope {
     pub(crate) refused_writes: usize,
     /// Settings written since the last hand-over, not in the store yet.
     pub(crate) pending: PendingSettings,
+    /// The bytes the store held for the connector on the platform when this call first wrote a setting since its
+    /// last hand-over (forgotten at each hand-over and each secret written, read again at the next write).
+    pub(crate) usage: Option<u64>,
     host_time: Duration,
     /// Host time past [`THROTTLE_AFTER`] not yet paused for.
     pause_owed: Duration,
@@ -141,6 +145,7 @@ impl Scope {
             settings_writes,
             refused_writes: 0,
             pending: PendingSettings::default(),
+            usage: None,
             host_time: Duration::ZERO,
             pause_owed: Duration::ZERO,
             host_time_limit: limits.host_time,
@@ -151,6 +156,7 @@ impl Scope {
 
     /// Hands the pending settings writes to the store, in one transaction.
     pub(crate) fn store_pending(&mut self) -> wasmtime::Result<()> {
+        self.usage = None;
         if self.pending.is_empty() {
             return Ok(());
         }
@@ -205,10 +211,14 @@ impl Scope {
         let spent = started.elapsed();
         self.host_time += spent;
         self.check_host_time()?;
-        if self.host_time > THROTTLE_AFTER {
-            // Half speed from here on: this thread is the call's own for now (the call runtime has many), and the
-            // pause leaves its core to other calls. Pauses are taken a millisecond at a time, since a thread cannot
-            // sleep for much less.
+        if self.host_time > THROTTLE_AFTER
+            && scheduling::others_running()
+            && scheduling::call_thread().is_none()
+        {
+            // Half speed from here on while other calls run: the pause leaves the core to them. Only on the
+            // low-priority runtime, where the call is bound to move once past the same threshold: a call thread's
+            // runtime runs other calls too, which a pause there would stop as well. Pauses are taken a millisecond
+            // at a time, since a thread cannot sleep for much less.
             self.pause_owed += spent;
             if self.pause_owed >= Duration::from_millis(1) {
                 std::thread::sleep(std::mem::take(&mut self.pause_owed));
