@@ -88,9 +88,10 @@ impl Default for Limits {
 /// Fuel (about one per wasm instruction) per tick of CPU budget: roughly what 10 ms of wasm execute.
 pub const FUEL_PER_TICK: u64 = 20_000_000;
 
-/// CPU a call may use at full speed, in wasm and in host functions each; past it the call runs at half speed (it
-/// pauses as long as it ran), so that a few heavy calls leave the cores to the others. A delivery of the Slack
-/// connector uses a few milliseconds.
+/// CPU a call may use at full speed, in wasm and in host functions each; past it the call runs at half speed while
+/// other calls run (it pauses as long as it ran), so that a few heavy calls leave the cores to the others, and it
+/// moves to the low-priority runtime ([`crate::scheduling`]). A delivery of the Slack connector uses a few
+/// milliseconds.
 pub const THROTTLE_AFTER: Duration = Duration::from_millis(100);
 
 /// How often the engine's epoch advances.

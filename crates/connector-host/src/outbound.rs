@@ -789,18 +789,17 @@ impl ConnectionPool {
         self.requests.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// An idle connection to `origin`, preferably one driven by the calling thread's runtime, so that the request
-    /// and its connection stay on one thread; the most recently used first. Connections the server closed go.
+    /// An idle connection to `origin`, the most recently used first. On a call thread, only one that thread's
+    /// runtime drives, so that the request and its connection stay on one thread (a connection driven elsewhere,
+    /// such as on the low-priority runtime, would make every request of the call cross threads, and wait for that
+    /// runtime's turn); elsewhere, any. Connections the server closed go.
     fn take(&self, origin: &Origin) -> Option<Connection> {
         let here = scheduling::call_thread();
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         let connections = idle.get_mut(origin)?;
         connections.retain(|c| c.sender.is_ready());
-        let at = match connections
-            .iter()
-            .rposition(|c| here.is_some() && c.thread == here)
-        {
-            Some(at) => at,
+        let at = match here {
+            Some(_) => connections.iter().rposition(|c| c.thread == here)?,
             None => connections.len().checked_sub(1)?,
         };
         Some(connections.remove(at))

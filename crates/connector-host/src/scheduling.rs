@@ -11,8 +11,8 @@
 //! than the machine has cores, so that a call that keeps the CPU busy between its epoch yields seldom shares one
 //! with another call.
 //!
-//! A call that has shown itself heavy moves to a second runtime whose threads run at the operating system's lowest
-//! priority (`SCHED_IDLE` on Linux), where it gets only the CPU no other thread of the machine wants: a well-behaved
+//! A call that has shown itself heavy moves, as soon as another call runs (alone, it takes nothing from anybody), to
+//! a second runtime whose threads run at the operating system's lowest priority (`SCHED_IDLE` on Linux), where it gets only the CPU no other thread of the machine wants: a well-behaved
 //! call of another platform that wakes from the network is scheduled at once instead of waiting for a busy call's
 //! slice to end. A call is heavy once it has been running (the CPU time of its polls: wasm and host functions
 //! together, not what they waited for, such as the disk under a store's write) for more than [`THROTTLE_AFTER`], or
@@ -383,7 +383,9 @@ impl<R> Future for Metered<R> {
                 this.call = None;
                 Poll::Ready(Step::Done(result))
             }
-            Poll::Pending if this.may_move && (hot || this.ran > THROTTLE_AFTER) => {
+            Poll::Pending
+                if this.may_move && (hot || this.ran > THROTTLE_AFTER) && others_running() =>
+            {
                 Poll::Ready(Step::Heavy(Metered {
                     call: this.call.take(),
                     meter: this.meter.clone(),
@@ -422,6 +424,15 @@ mod tests {
 
     #[tokio::test]
     async fn a_heavy_call_finishes_on_the_low_priority_runtime() {
+        // Another call runs meanwhile: a heavy call moves only while others run.
+        let release = Arc::new(tokio::sync::Notify::new());
+        let waiting = tokio::spawn(run("test-heavy-neighbour", {
+            let release = release.clone();
+            async move {
+                release.notified().await;
+                Ok(())
+            }
+        }));
         let on = run("test-heavy", async {
             // Computing, with yields in between, as a busy wasm call does at each epoch tick, until it runs on the
             // low-priority runtime. The meter counts CPU time, which a loaded machine gives out slowly: the loop is
@@ -436,6 +447,8 @@ mod tests {
         })
         .await
         .unwrap();
+        release.notify_one();
+        waiting.await.unwrap().unwrap();
         assert_eq!(on.as_deref(), Some("connector-heavy"));
         let light = run("test-light", async {
             Ok(std::thread::current().name().map(str::to_string))
