@@ -689,6 +689,7 @@ struct Connection {
     sender: Sender,
     thread: Option<usize>,
 }
+
 /// An origin: scheme, host, port.
 type Origin = (String, String, u16);
 
