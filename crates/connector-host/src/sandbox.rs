@@ -96,14 +96,15 @@ fn shorten(text: &str, max: usize) -> String {
 /// A loaded connector component, ready to be called for any platform. Cloning it is cheap (the loaded component is
 /// shared).
 ///
-/// Every call runs on the host's own call runtimes ([`scheduling`]), not on the caller's: the caller's runtime (the
-/// LMS's pages, workers and servers) never runs connector code, and a heavy call runs at the lowest CPU priority.
+/// Every call runs on the host's own call threads ([`scheduling`]), not on the caller's runtime: the caller's runtime
+/// (the LMS's pages, workers and servers) never runs connector code, and a heavy call runs at the lowest CPU priority
+/// while other calls run.
 #[derive(Clone)]
 pub struct Sandbox {
     loaded: Arc<Loaded>,
 }
 
-/// What a loaded connector holds; a [`Sandbox`] shares it with the calls it runs on the call runtime.
+/// What a loaded connector holds; a [`Sandbox`] shares it with the calls it runs on the call threads.
 struct Loaded {
     engine: Engine,
     pre: Pre,
