@@ -717,8 +717,9 @@ impl Default for ConnectionPool {
     }
 }
 
-/// Idle connections kept per origin.
-const MAX_IDLE_PER_ORIGIN: usize = 64;
+/// Idle connections kept per origin: as many as may be open by default, since each call thread keeps its own
+/// (8 in flight on each of 16 call threads on a 2-core machine). The pool's permits bound what is open in all.
+const MAX_IDLE_PER_ORIGIN: usize = DEFAULT_MAX_CONNECTIONS;
 
 impl std::fmt::Debug for ConnectionPool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
