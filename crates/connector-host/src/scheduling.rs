@@ -133,20 +133,20 @@ pub(crate) fn others_running() -> bool {
     RUNNING.load(Ordering::Relaxed) > 1
 }
 
-/// A call counted in [`RUNNING`] while it runs (the guard travels with the call, which may outlive its caller's
-/// wait).
-struct InFlight;
+/// A call counted in a count of running calls ([`RUNNING`], or a shard's) until the guard is dropped: the guard
+/// travels with the call, which may outlive its caller's wait.
+struct Counted(&'static AtomicUsize);
 
-impl InFlight {
-    fn start() -> InFlight {
-        RUNNING.fetch_add(1, Ordering::Relaxed);
-        InFlight
+impl Counted {
+    fn on(count: &'static AtomicUsize) -> Counted {
+        count.fetch_add(1, Ordering::Relaxed);
+        Counted(count)
     }
 }
 
-impl Drop for InFlight {
+impl Drop for Counted {
     fn drop(&mut self) {
-        RUNNING.fetch_sub(1, Ordering::Relaxed);
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -158,7 +158,7 @@ pub(crate) async fn run<R: Send + 'static>(
 ) -> Result<R> {
     let scheduler = scheduler()?;
     let meter = scheduler.meter(platform_id);
-    let in_flight = InFlight::start();
+    let in_flight = Counted::on(&RUNNING);
     let metered = Metered {
         call: Some(Box::pin(async move {
             let _in_flight = in_flight;
@@ -173,7 +173,7 @@ pub(crate) async fn run<R: Send + 'static>(
         metered
     } else {
         let shard = scheduler.shards.for_platform(platform_id);
-        let running = Running::on(shard);
+        let running = Counted::on(&shard.running);
         let on_shard = async move {
             let _running = running;
             metered.await
@@ -234,23 +234,6 @@ thread_local! {
 /// connection it opened is best used from it again.
 pub(crate) fn call_thread() -> Option<usize> {
     CALL_THREAD.get()
-}
-
-/// A call counted on its shard until it ends or moves away (the guard travels with the task, which may outlive
-/// its caller's wait).
-struct Running(&'static Shard);
-
-impl Running {
-    fn on(shard: &'static Shard) -> Running {
-        shard.running.fetch_add(1, Ordering::Relaxed);
-        Running(shard)
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.0.running.fetch_sub(1, Ordering::Relaxed);
-    }
 }
 
 /// The call threads.
@@ -490,17 +473,17 @@ mod tests {
             std::ptr::eq(own, shards.for_platform("p")),
             "the same each time"
         );
-        let busy = Running::on(own);
+        let busy = Counted::on(&own.running);
         let elsewhere = shards.for_platform("p");
         assert!(
             !std::ptr::eq(own, elsewhere),
             "a free thread rather than a busy one"
         );
-        let others: Vec<Running> = shards
+        let others: Vec<Counted> = shards
             .0
             .iter()
             .filter(|s| !std::ptr::eq(*s, own))
-            .map(Running::on)
+            .map(|s| Counted::on(&s.running))
             .collect();
         assert!(
             std::ptr::eq(own, shards.for_platform("p")),
