@@ -13,9 +13,10 @@
 
 use crate::ports::{
     HttpRequest, HttpResponse, Level, Log, Progress, Settings, Transport, TransportError, Users,
+    Window,
 };
 use crate::types::{DeliveryOutcome, User, UserPage};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 /// Settings and secrets in two maps; writes always succeed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -133,14 +134,16 @@ impl Transport for NoTransport {
     }
 }
 
-/// A transport that notes how many requests each [`Transport::send_all`] had in flight together, and has `inner`
-/// answer them.
+/// A transport that notes how many requests each [`Transport::send_all`] had in flight together, and how many a
+/// [`Transport::send_window`] had in flight at each answer, and has `inner` answer them.
 #[derive(Debug, Default)]
 pub struct Waves<T> {
     /// The transport that answers.
     pub inner: T,
     /// The number of requests of each `send_all`, in order.
     pub sizes: Vec<usize>,
+    /// The number of requests in flight when each answer of a `send_window` came, in order.
+    pub in_flight: Vec<usize>,
 }
 
 impl<T> Waves<T> {
@@ -149,6 +152,7 @@ impl<T> Waves<T> {
         Waves {
             inner,
             sizes: Vec::new(),
+            in_flight: Vec::new(),
         }
     }
 }
@@ -163,6 +167,26 @@ impl<T: Transport> Transport for Waves<T> {
     ) -> Vec<Result<HttpResponse, TransportError>> {
         self.sizes.push(requests.len());
         self.inner.send_all(requests)
+    }
+
+    /// Takes requests until `window` are in flight, then has `inner` answer the oldest.
+    fn send_window(&mut self, window: usize, work: &mut dyn Window) {
+        let mut flying = VecDeque::new();
+        loop {
+            while flying.len() < window.max(1) {
+                match work.next() {
+                    Some(request) => flying.push_back(request),
+                    None => break,
+                }
+            }
+            self.in_flight.push(flying.len());
+            let Some((tag, request)) = flying.pop_front() else {
+                self.in_flight.pop();
+                return;
+            };
+            let answer = self.inner.send(request);
+            work.answered(tag, answer);
+        }
     }
 }
 

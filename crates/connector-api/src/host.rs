@@ -10,11 +10,12 @@ use crate::bindings::lms::connector0_1_0::{
 use crate::bindings::lms::connector0_2_0::progress as host_progress;
 use crate::ports::{
     HttpRequest, HttpResponse, Level, Log, Method, Progress, Settings, Transport, TransportError,
-    Users,
+    Users, Window,
 };
 use crate::types::{DeliveryOutcome, User, UserPage};
 use wasip2::http::outgoing_handler;
 use wasip2::http::types::{self as http, ErrorCode, Fields, OutgoingBody, OutgoingRequest, Scheme};
+use wasip2::io::poll::{self, Pollable};
 use wasip2::io::streams::StreamError;
 
 /// The ports of a component: the host's settings, log, wasi:http, directory and progress.
@@ -87,7 +88,8 @@ impl Progress for HostProgress {
 /// destination the host refuses is [`TransportError::Denied`] (also when the refusal shows first as a closed body
 /// stream), a time-out [`TransportError::Timeout`], any other wasi:http error [`TransportError::Connection`]; each
 /// carries the error code as the bindings print it. [`Transport::send_all`] starts every request before it waits
-/// for the first answer, so that they are in flight together.
+/// for the first answer, so that they are in flight together; [`Transport::send_window`] waits for whichever answer
+/// comes first (`wasi:io/poll`) and starts the next request at once.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct WasiHttp;
 
@@ -115,6 +117,48 @@ impl Transport for WasiHttp {
         let started = start(&request);
         meanwhile();
         started.and_then(finish)
+    }
+
+    fn send_window(&mut self, window: usize, work: &mut dyn Window) {
+        let window = window.max(1);
+        // In flight: each request's number, its answer to come, and what tells that the answer came.
+        let mut flying: Vec<(usize, Started, Pollable)> = Vec::with_capacity(window);
+        loop {
+            while flying.len() < window {
+                let Some((tag, request)) = work.next() else {
+                    break;
+                };
+                match start(&request) {
+                    Ok(started) => {
+                        let ready = started.future.subscribe();
+                        flying.push((tag, started, ready));
+                    }
+                    Err(e) => work.answered(tag, Err(e)),
+                }
+            }
+            if flying.is_empty() {
+                return;
+            }
+            let mut ready = {
+                let pollables: Vec<&Pollable> = flying.iter().map(|(_, _, p)| p).collect();
+                poll::poll(&pollables)
+            };
+            // Answered in the order they were sent; removing from the back keeps the earlier indices.
+            ready.sort_unstable();
+            let answered: Vec<(usize, Started)> = ready
+                .into_iter()
+                .rev()
+                .map(|i| {
+                    let (tag, started, ready) = flying.remove(i as usize);
+                    // A pollable goes before the future it watches.
+                    drop(ready);
+                    (tag, started)
+                })
+                .collect();
+            for (tag, started) in answered.into_iter().rev() {
+                work.answered(tag, finish(started));
+            }
+        }
     }
 }
 

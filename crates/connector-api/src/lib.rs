@@ -140,7 +140,7 @@ pub mod host;
 pub use connector::{Connector, Context, Ports, UNSUPPORTED};
 pub use ports::{
     HttpRequest, HttpResponse, Level, Log, Method, Progress, Settings, Transport, TransportError,
-    Unreported, Users,
+    Unreported, Users, Window,
 };
 pub use types::*;
 

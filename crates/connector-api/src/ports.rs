@@ -328,6 +328,30 @@ pub trait Transport {
         meanwhile();
         self.send(request)
     }
+
+    /// Keeps up to `window` of `work`'s requests in flight (at least one) until it has none left: sends what
+    /// [`Window::next`] gives while fewer are in flight, hands each answer to [`Window::answered`] as soon as it
+    /// comes, and asks again. Unlike [`Transport::send_all`], nobody waits for the slowest of a group: the work on
+    /// one answer overlaps the requests still in flight. The default sends one request at a time; wasi:http's keeps
+    /// the window full. As with `send_all`, a caller's `window` stays within what it was configured for.
+    fn send_window(&mut self, window: usize, work: &mut dyn Window) {
+        let _ = window;
+        while let Some((tag, request)) = work.next() {
+            let answer = self.send(request);
+            work.answered(tag, answer);
+        }
+    }
+}
+
+/// Requests sent through [`Transport::send_window`]: each one is given when it may go (often once the answer to
+/// an earlier one is known, such as a post after the conversation's opening) and its answer is handed back.
+pub trait Window {
+    /// The next request to send, with a number to know its answer by; `None` when there is nothing to send until
+    /// an answer comes, or nothing left. Asked again after every answer.
+    fn next(&mut self) -> Option<(usize, HttpRequest)>;
+
+    /// The answer to the request numbered `tag`.
+    fn answered(&mut self, tag: usize, answer: Result<HttpResponse, TransportError>);
 }
 
 impl<T: Transport + ?Sized> Transport for &mut T {
@@ -346,6 +370,9 @@ impl<T: Transport + ?Sized> Transport for &mut T {
         meanwhile: &mut dyn FnMut(),
     ) -> Result<HttpResponse, TransportError> {
         (**self).send_overlapping(request, meanwhile)
+    }
+    fn send_window(&mut self, window: usize, work: &mut dyn Window) {
+        (**self).send_window(window, work)
     }
 }
 

@@ -92,10 +92,11 @@ pub fn link(l: &mut Linker<StoreState>, name: &str) -> wasmtime::Result<bool> {
             S,
             WasiHttp,
         >(l, &(&http_options).into(), S::http)?,
-        // wasi:http's own handler, behind the outbound policy's cap on requests in flight per call. The delivery
-        // progress reported and the settings written so far are handed to the embedder before each request leaves.
+        // wasi:http's own handler, behind the outbound policy's cap on requests in flight per call. The posts
+        // announced so far (with the other reports and the settings written) are handed to the embedder before a
+        // request leaves.
         "wasi:http/outgoing-handler" => {
-            crate::outbound::add_to_linker(l, name, S::hand_over, |s| {
+            crate::outbound::add_to_linker(l, name, S::before_request, |s| {
                 let (in_flight, caller) = (s.hooks.in_flight(), s.hooks.caller());
                 crate::outbound::CappedHandler::new(s.http(), in_flight, caller)
             })?

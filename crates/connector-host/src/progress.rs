@@ -1,11 +1,12 @@
 //! The `progress` import of contract 0.2.0: while it delivers, a connector says when it is about to make the request
 //! that may deliver to a recipient (`posting`) and what became of each recipient (`outcome`). The host checks each
 //! report against the call's recipients at once ([`CallProgress`]), cleans it like any connector output
-//! ([`crate::untrusted`]) and hands the reports to the embedder's [`DeliveryProgress`] together, just before the
-//! connector's next outgoing request starts, and when the call ends (the host functions are in `imports.rs` with the
-//! other imports). A post is thus recorded as announced before its request can leave, and a host killed mid-batch
-//! loses the outcomes of at most the requests in flight, not the batch's; a connector that announces its posts for
-//! several recipients and then sends their requests together costs the embedder one write, not one per report.
+//! ([`crate::untrusted`]) and hands the reports to the embedder's [`DeliveryProgress`] together: just before an
+//! outgoing request starts when posts were announced (or settings written) since the last hand-over, and when the
+//! call ends (the host functions are in `imports.rs` with the other imports). A post is thus recorded as announced before its request
+//! can leave, and a host killed mid-batch loses only the outcomes reported since the connector last announced posts,
+//! not the batch's; a connector that announces its posts a handful at a time costs the embedder a few writes per
+//! handful, not one per report or per request.
 //!
 //! A report is refused (the call traps, and counts towards the health rule) when it names a delivery that is not in
 //! the call, reports a second outcome for one, announces a post after its outcome, or comes from another call than
@@ -18,8 +19,9 @@ use std::sync::Arc;
 /// Posts a call may announce per recipient (a post repeated after a refusal, a conversation reopened).
 pub const POSTINGS_PER_RECIPIENT: u32 = 4;
 
-/// Where a `deliver` call's reports go, a few at a time: those made since the connector's last outgoing request,
-/// just before its next one starts, and the rest when the call ends. The embedder records each handful durably
+/// Where a `deliver` call's reports go, a few at a time: those made since the last hand-over, just before the
+/// connector's next outgoing request starts once it announced posts (or wrote settings), and the rest when the call
+/// ends. The embedder records each handful durably
 /// before returning: the connector's request waits for it (and its CPU time counts against the call), so that the
 /// request starts only once the reports before it are safe. Announced posts come before outcomes.
 pub trait DeliveryProgress: Send + Sync {
@@ -140,6 +142,11 @@ impl CallProgress {
         Ok(())
     }
 
+    /// Whether posts were announced since the last hand-over.
+    pub(crate) fn announced(&self) -> bool {
+        !self.postings.is_empty()
+    }
+
     /// Whether the outcome of `delivery_id` was reported during the call.
     pub(crate) fn reported(&self, delivery_id: &str) -> bool {
         self.recipients.get(delivery_id).is_some_and(|r| r.outcome)
@@ -162,7 +169,7 @@ impl CallProgress {
         Ok(entry)
     }
 
-    /// Checks and keeps an announced post of `delivery_id`, to hand over before the next request.
+    /// Checks and keeps an announced post of `delivery_id`, to hand over before the next request starts.
     pub(crate) fn posting(&mut self, delivery_id: String) -> Result<(), Refused> {
         let entry = self.open_entry(&delivery_id, Refused::PostAfterOutcome)?;
         if entry.postings >= POSTINGS_PER_RECIPIENT {
@@ -173,7 +180,8 @@ impl CallProgress {
         Ok(())
     }
 
-    /// Checks and keeps the outcome of a recipient (cleaned), to hand over before the next request.
+    /// Checks and keeps the outcome of a recipient (cleaned), to hand over with the next announced posts or when the
+    /// call ends.
     pub(crate) fn outcome(&mut self, outcome: wit::DeliveryOutcome) -> Result<(), Refused> {
         let entry = self.open_entry(&outcome.delivery_id, Refused::SecondOutcome)?;
         entry.outcome = true;

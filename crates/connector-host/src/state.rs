@@ -41,8 +41,20 @@ impl StoreState {
         outcomes
     }
 
-    /// Hands what the call did since the last hand-over to the embedder: before each outgoing request starts, and
-    /// when the call ends. First its settings writes ([`crate::pending`]), then its progress reports, so that a
+    /// Before an outgoing request starts: hands over ([`Self::hand_over`]) unless all that is pending is outcomes.
+    /// Settings written and posts announced are stored before the request leaves; outcomes wait for the next
+    /// hand-over (a lost one only leaves its delivery to be checked): a connector that keeps a window of requests in
+    /// flight, announcing its posts a handful at a time, costs the embedder a few writes per handful, not per
+    /// request.
+    pub(crate) fn before_request(&mut self) -> wasmtime::Result<()> {
+        match &self.progress {
+            Some(call) if self.scope.pending.is_empty() && !call.announced() => Ok(()),
+            _ => self.hand_over(),
+        }
+    }
+
+    /// Hands what the call did since the last hand-over to the embedder: before an outgoing request starts
+    /// ([`Self::before_request`]), and when the call ends. First its settings writes ([`crate::pending`]), then its progress reports, so that a
     /// delivery reported done finds the connector's state stored. A host function's work (its CPU time counts
     /// against the call; the embedder's failure is the store's, not the connector's).
     pub(crate) fn hand_over(&mut self) -> wasmtime::Result<()> {

@@ -363,21 +363,6 @@ impl<'t, T: Transport + ?Sized> Slack<'t, T> {
             .map_err(SlackError::Transport)
     }
 
-    /// Calls a method once per parameter list, the calls in flight together ([`Transport::send_all`]): the
-    /// envelope of each successful answer, in the same order.
-    pub fn call_all<A: DeserializeOwned>(
-        &mut self,
-        method: &str,
-        token: &str,
-        params: &[Vec<(&str, &str)>],
-    ) -> Vec<Result<A, SlackError>> {
-        let requests = params
-            .iter()
-            .map(|p| request(method, Some(token), p, None))
-            .collect();
-        self.send_all(requests)
-    }
-
     /// Sends requests together ([`Transport::send_all`]): the fields `A` of each successful answer, in order.
     fn send_all<A: DeserializeOwned>(
         &mut self,
@@ -386,11 +371,7 @@ impl<'t, T: Transport + ?Sized> Slack<'t, T> {
         self.transport
             .send_all(requests)
             .into_iter()
-            .map(|answer| {
-                answer
-                    .map_err(SlackError::Transport)
-                    .and_then(|response| parse_answer(&response))
-            })
+            .map(answer_of)
             .collect()
     }
 
@@ -528,22 +509,7 @@ impl<'t, T: Transport + ?Sized> Slack<'t, T> {
 
     /// `conversations.open`: the app's direct-message conversation with a member (`D…`).
     pub fn open_dm(&mut self, token: &str, user_id: &str) -> Result<String, SlackError> {
-        only(self.open_dms(token, &[user_id]))
-    }
-
-    /// [`Self::open_dm`] for several members at once, the calls in flight together: one result per member, in
-    /// order.
-    pub fn open_dms(&mut self, token: &str, user_ids: &[&str]) -> Vec<Result<String, SlackError>> {
-        let params: Vec<_> = user_ids.iter().map(|id| vec![("users", *id)]).collect();
-        self.call_all::<Opened>("conversations.open", token, &params)
-            .into_iter()
-            .map(|answer| {
-                answer?
-                    .channel
-                    .and_then(|c| c.id)
-                    .ok_or_else(|| missing("channel.id"))
-            })
-            .collect()
+        opened(self.transport.send(open_dm_request(token, user_id)))
     }
 
     /// `chat.postMessage`: posts a message and returns its `ts`.
@@ -552,40 +518,7 @@ impl<'t, T: Transport + ?Sized> Slack<'t, T> {
         token: &str,
         message: &PostMessage<'_>,
     ) -> Result<String, SlackError> {
-        only(self.post_messages(token, std::slice::from_ref(message)))
-    }
-
-    /// [`Self::post_message`] for several messages at once, the calls in flight together: one `ts` or error per
-    /// message, in order.
-    pub fn post_messages(
-        &mut self,
-        token: &str,
-        messages: &[PostMessage<'_>],
-    ) -> Vec<Result<String, SlackError>> {
-        let requests = messages
-            .iter()
-            .map(|m| {
-                let body = PostBody {
-                    channel: m.channel,
-                    text: m.text,
-                    // The text is escaped plain text (`render::Rendered::text`): Slack reads its entities, no
-                    // formatting.
-                    mrkdwn: false,
-                    blocks: m.blocks,
-                    username: m.username,
-                    unfurl_links: false,
-                    unfurl_media: false,
-                    icon_url: m.icon_url,
-                    metadata: m.metadata,
-                    thread_ts: m.thread_ts,
-                };
-                json_request("chat.postMessage", token, &body)
-            })
-            .collect();
-        self.send_all::<MessageWhere>(requests)
-            .into_iter()
-            .map(|answer| answer?.ts.ok_or_else(|| missing("ts")))
-            .collect()
+        posted_ts(self.transport.send(post_request(token, message)))
     }
 
     /// `chat.update`: replaces a message's text and blocks; returns where the message is (Slack's `channel` and
@@ -646,6 +579,60 @@ struct PostBody<'a> {
     metadata: Option<&'a Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     thread_ts: Option<&'a str>,
+}
+
+/// `conversations.open`'s request for the app's direct-message conversation with a member; [`opened`] reads the
+/// answer.
+pub fn open_dm_request(token: &str, user_id: &str) -> HttpRequest {
+    request(
+        "conversations.open",
+        Some(token),
+        &[("users", user_id)],
+        None,
+    )
+}
+
+/// The conversation (`D…`) of a `conversations.open` answer.
+pub fn opened(answer: Result<HttpResponse, TransportError>) -> Result<String, SlackError> {
+    answer_of::<Opened>(answer)?
+        .channel
+        .and_then(|c| c.id)
+        .ok_or_else(|| missing("channel.id"))
+}
+
+/// `chat.postMessage`'s request for a message; [`posted_ts`] reads the answer.
+pub fn post_request(token: &str, m: &PostMessage<'_>) -> HttpRequest {
+    let body = PostBody {
+        channel: m.channel,
+        text: m.text,
+        // The text is escaped plain text (`render::Rendered::text`): Slack reads its entities, no
+        // formatting.
+        mrkdwn: false,
+        blocks: m.blocks,
+        username: m.username,
+        unfurl_links: false,
+        unfurl_media: false,
+        icon_url: m.icon_url,
+        metadata: m.metadata,
+        thread_ts: m.thread_ts,
+    };
+    json_request("chat.postMessage", token, &body)
+}
+
+/// The `ts` of a `chat.postMessage` answer.
+pub fn posted_ts(answer: Result<HttpResponse, TransportError>) -> Result<String, SlackError> {
+    answer_of::<MessageWhere>(answer)?
+        .ts
+        .ok_or_else(|| missing("ts"))
+}
+
+/// The fields `A` of a successful answer.
+fn answer_of<A: DeserializeOwned>(
+    answer: Result<HttpResponse, TransportError>,
+) -> Result<A, SlackError> {
+    answer
+        .map_err(SlackError::Transport)
+        .and_then(|response| parse_answer(&response))
 }
 
 /// The request of a Web API write method with a JSON body and a bot token. Slack takes JSON for its write methods

@@ -3,15 +3,16 @@
 //! (`connector-api`), re-exported here; [`crate::SlackConnector`] exposes this as the SDK's `Connector`.
 
 use crate::api::{
-    ClientCredentials, Member, PostMessage, Rotation, SLACK_API, SLACK_AUTHORIZE, Slack,
-    SlackError, Transport, TransportError, UpdateMessage,
+    self, ClientCredentials, HttpRequest, HttpResponse, Member, PostMessage, Rotation, SLACK_API,
+    SLACK_AUTHORIZE, Slack, SlackError, Transport, TransportError, UpdateMessage,
 };
 use crate::directory::{Directory, Entry, LIST_THRESHOLD};
 use crate::model::{MessageUpdate, Notification, SessionChange};
 use crate::pacing::{self, Clock, Paced, Pacer, SystemClock};
 use crate::render;
-use connector_api::{ConnectorInfo, SettingSpec};
+use connector_api::{ConnectorInfo, SettingSpec, Window};
 use serde_json::{Value, json};
+use std::collections::{HashSet, VecDeque};
 
 /// The scopes the connector asks for, and why:
 /// `chat:write` to post, `chat:write.customize` to post as the platform group, `im:write` to open the app's DM,
@@ -71,6 +72,7 @@ fn failure(context: &str, e: &SlackError) -> Failure {
 }
 
 /// A recipient's delivery stopped before a call that the pacing held back: wait this many milliseconds.
+#[derive(Debug, Clone, Copy)]
 struct HeldBack(u64);
 
 /// The outcome of a recipient whose delivery failed with `e`, or [`HeldBack`] when the pacing held the call back.
@@ -380,9 +382,10 @@ impl<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized> Connector
     /// buckets of [`crate::pacing`]; recipients that do not fit in the batch's time budget come back as
     /// [`pacing::PACED`] failures (rate-limited, no call made) for the host to hand over again after the wait.
     ///
-    /// Recipients are worked on a few at a time ([`pacing::IN_FLIGHT_KEY`]), their calls in flight together. Each one
-    /// is reported to `progress` as it goes: `posting` just before its wave's posts are sent, its outcome once its
-    /// wave is done.
+    /// The batch keeps a window of requests in flight ([`pacing::IN_FLIGHT_KEY`]): a recipient's post goes as soon as
+    /// their DM is known, the next recipient's first request as soon as an answer frees a place. Each recipient is
+    /// reported to `progress` as it goes: `posting` with the next handful (as many as the window) before the first of
+    /// them goes, its outcome as soon as it is known.
     ///
     /// A recipient with `reply_to` (a reminder) is answered in the thread of that message, in that message's
     /// conversation: the learner is not looked up and no conversation is opened.
@@ -430,86 +433,106 @@ impl<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized> Connector
         f(&mut inner)
     }
 
-    /// Delivers to recipients at once: looks each up, opens the DMs not in the cache (those calls in flight
-    /// together), looks for an earlier attempt's message where one may have gone out, then posts every message
-    /// (those calls in flight together, `progress` told of each just before). One result per recipient, in order;
-    /// a recipient whose call the pacing held back is [`HeldBack`].
+    /// Delivers to recipients with up to `in_flight` requests in flight at once
+    /// ([`Transport::send_window`]): first where each message goes ([`Self::destinations`]); then every DM not in
+    /// the cache is opened and every message posted (`progress` told just before), each post sent as soon as its DM
+    /// is known and each outcome reported as soon as Slack answered ([`Deliveries`]); last, the posts to DMs Slack no
+    /// longer has are sent again, alone. One result per recipient, in order; a recipient whose call the pacing held
+    /// back is [`HeldBack`].
     fn deliver_group(
         &mut self,
         token: &str,
         notification: &Notification,
         recipients: &[Recipient],
+        in_flight: usize,
         progress: &mut impl Progress,
     ) -> Vec<Result<Outcome, HeldBack>> {
-        // Once Slack says the token no longer works, nothing more is asked of it.
-        let mut steps: Vec<Step> = Vec::with_capacity(recipients.len());
-        for recipient in recipients {
-            let step = match disconnection(&steps) {
-                Some(failure) => Step::Done(Ok(Outcome::Failed(failure))),
-                None => self.destination(token, recipient),
-            };
-            steps.push(step);
-        }
-        let steps = stop_if_disconnected(self.open_all(token, steps));
-        let steps: Vec<Step> = steps
+        let team = self.team();
+        let stages = self
+            .destinations(token, recipients)
+            .into_iter()
+            .map(Stage::Ahead)
+            .collect();
+        let mut work = Deliveries {
+            token,
+            notification,
+            recipients,
+            team: &team,
+            settings: &mut *self.settings,
+            progress: &mut *progress,
+            stages,
+            ahead: 0,
+            ready: VecDeque::new(),
+            announced: vec![false; recipients.len()],
+            opened: Vec::new(),
+            window: in_flight.max(1),
+            stop: None,
+        };
+        self.transport.send_window(in_flight, &mut work);
+        work.cache_opened();
+        let Deliveries { stages, stop, .. } = work;
+        let disconnected = matches!(&stop, Some(Ok(Outcome::Failed(_))));
+        stages
             .into_iter()
             .zip(recipients)
-            .map(|(step, recipient)| match (step, recipient.earlier_post) {
-                (Step::Post(post), Some(since)) => {
-                    match self.earlier_message(token, &post.channel, recipient, since) {
-                        Some(found) => Step::Done(found),
-                        None => Step::Post(post),
-                    }
+            .map(|(stage, recipient)| match stage {
+                Stage::Ended(outcome) => outcome,
+                Stage::Again(member) if !disconnected => {
+                    let message = Message::of(notification, recipient);
+                    self.post_again(token, notification, recipient, &member, &message, progress)
                 }
-                (step, _) => step,
-            })
-            .collect();
-        let steps = stop_if_disconnected(steps);
-        // Every message rendered, then posted at once.
-        let ready: Vec<Result<(Post, Message), Result<Outcome, HeldBack>>> = steps
-            .into_iter()
-            .zip(recipients)
-            .map(|(step, recipient)| match step {
-                Step::Post(post) => Ok((post, Message::of(notification, recipient))),
-                Step::Done(outcome) => Err(outcome),
-                Step::Open(_) => unreachable!("every DM was opened above"),
-            })
-            .collect();
-        let messages: Vec<PostMessage<'_>> = ready
-            .iter()
-            .zip(recipients)
-            .filter_map(|(ready, recipient)| {
-                let (post, message) = ready.as_ref().ok()?;
-                Some(post_of(notification, recipient, &post.channel, message))
-            })
-            .collect();
-        for (ready, recipient) in ready.iter().zip(recipients) {
-            if ready.is_ok() {
-                progress.posting(&recipient.delivery_id);
-            }
-        }
-        let mut answers = Slack::new(self.transport)
-            .post_messages(token, &messages)
-            .into_iter();
-        ready
-            .into_iter()
-            .zip(recipients)
-            .map(|(ready, recipient)| match ready {
-                Ok((post, message)) => {
-                    let answer = answers.next().expect("one answer per message posted");
-                    self.posted(
-                        token,
-                        notification,
-                        recipient,
-                        post,
-                        &message,
-                        answer,
-                        progress,
-                    )
-                }
-                Err(outcome) => outcome,
+                // Not reached: the window stopped before it.
+                _ => stop.clone().unwrap_or(Err(HeldBack(1))),
             })
             .collect()
+    }
+
+    /// Where each recipient's message goes, one recipient after the other ([`Self::destination`]); a recipient with
+    /// an earlier attempt has its DM opened (if not in the cache) and looked in for that attempt's message first
+    /// ([`Self::earlier_message`]). Once a call was held back or the token no longer works, the recipients after it
+    /// are not looked at: they end as that one did.
+    fn destinations(&mut self, token: &str, recipients: &[Recipient]) -> Vec<Step> {
+        let mut steps = Vec::with_capacity(recipients.len());
+        let mut stop: Option<Result<Outcome, HeldBack>> = None;
+        for recipient in recipients {
+            let step = match &stop {
+                Some(outcome) => Step::Done(outcome.clone()),
+                None => {
+                    let step = self.destination(token, recipient);
+                    match recipient.earlier_post {
+                        Some(since) => self.unless_sent(token, recipient, step, since),
+                        None => step,
+                    }
+                }
+            };
+            if let Step::Done(outcome) = &step
+                && ends_the_batch(outcome)
+            {
+                stop = Some(outcome.clone());
+            }
+            steps.push(step);
+        }
+        steps
+    }
+
+    /// `step` for a recipient whose earlier attempt (announced at `since`) may have posted: its DM opened if it
+    /// is not in the cache, then looked in for that attempt's message ([`Self::earlier_message`]); done when found.
+    fn unless_sent(&mut self, token: &str, recipient: &Recipient, step: Step, since: i64) -> Step {
+        let post = match step {
+            Step::Open(member) => match self.dm_for(token, &member) {
+                Ok(channel) => Post {
+                    channel,
+                    member: Some(member),
+                },
+                Err(e) => return Step::Done(failed("Opening the app's conversation failed", e)),
+            },
+            Step::Post(post) => post,
+            done @ Step::Done(_) => return done,
+        };
+        match self.earlier_message(token, &post.channel, recipient, since) {
+            Some(found) => Step::Done(found),
+            None => Step::Post(post),
+        }
     }
 
     /// Where `recipient`'s message goes: a reply in the thread, in the conversation given; else the member's DM,
@@ -534,77 +557,6 @@ impl<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized> Connector
                 member: Some(member),
             }),
             None => Step::Open(member),
-        }
-    }
-
-    /// Opens the DM of every step that needs one (the calls in flight together) and caches it: no step is left
-    /// to open.
-    fn open_all(&mut self, token: &str, steps: Vec<Step>) -> Vec<Step> {
-        let ids: Vec<&str> = steps
-            .iter()
-            .filter_map(|step| match step {
-                Step::Open(member) => Some(member.id.as_str()),
-                _ => None,
-            })
-            .collect();
-        if ids.is_empty() {
-            return steps;
-        }
-        let mut opened = Slack::new(self.transport).open_dms(token, &ids).into_iter();
-        steps
-            .into_iter()
-            .map(|step| {
-                let Step::Open(member) = step else {
-                    return step;
-                };
-                match opened.next().expect("one answer per conversation opened") {
-                    Ok(channel) => {
-                        let key = self.cache_key(keys::DM_PREFIX, &member.id);
-                        let _ = self.settings.set(&key, &channel);
-                        Step::Post(Post {
-                            channel,
-                            member: Some(member),
-                        })
-                    }
-                    Err(e) => Step::Done(failed("Opening the app's conversation failed", e)),
-                }
-            })
-            .collect()
-    }
-
-    /// The outcome of a post Slack answered. A cached DM that no longer exists (nothing was posted) is opened
-    /// again and posted to once more, alone.
-    #[allow(clippy::too_many_arguments)]
-    fn posted(
-        &mut self,
-        token: &str,
-        notification: &Notification,
-        recipient: &Recipient,
-        post: Post,
-        message: &Message,
-        answer: Result<String, SlackError>,
-        progress: &mut impl Progress,
-    ) -> Result<Outcome, HeldBack> {
-        let e = match answer {
-            Ok(ts) => {
-                return Ok(Outcome::Sent(Sent {
-                    conversation: post.channel,
-                    message_id: ts,
-                    already_sent: false,
-                }));
-            }
-            Err(e) => e,
-        };
-        match post.member.filter(|_| is_channel_not_found(&e)) {
-            Some(member) => {
-                self.post_again(token, notification, recipient, &member, message, progress)
-            }
-            // A reply's conversation is the one given: a conversation that is gone stays gone.
-            None if recipient.reply_to.is_some() => failed(
-                "Posting the reply in the thread of the message it answers failed",
-                e,
-            ),
-            None => failed("Posting the message failed", e),
         }
     }
 
@@ -925,7 +877,7 @@ impl<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized> Connector
 
     /// Cache keys are per workspace, so that connecting another workspace never reuses the old one's ids.
     fn cache_key(&self, prefix: &str, id: &str) -> String {
-        format!("{prefix}{}:{id}", self.team())
+        cache_key(&self.team(), prefix, id)
     }
 
     fn save(&mut self, key: &str, value: &str) -> Result<(), ConnectorError> {
@@ -950,13 +902,16 @@ impl<S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized, C: Clock>
             // A listing held back only means lookups; they are paced on their own.
             self.refresh_directory_if_worth_it(token, recipients);
         }
+        // One wave of the whole batch: its requests are kept in flight by a window ([`Self::deliver_group`]).
         self.batch(
             token,
             recipients,
+            recipients.len(),
             |r| &r.delivery_id,
             progress,
             |c, token, recipients, progress| {
-                c.deliver_group(token, notification, recipients, progress)
+                let in_flight = c.transport.pacer.in_flight();
+                c.deliver_group(token, notification, recipients, in_flight, progress)
             },
         )
     }
@@ -970,9 +925,11 @@ impl<S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized, C: Clock>
         progress: &mut impl Progress,
     ) -> Vec<(String, Outcome)> {
         let token = self.active_token();
+        let in_flight = self.transport.pacer.in_flight();
         self.batch(
             token,
             messages,
+            in_flight,
             |m| &m.recipient.delivery_id,
             progress,
             |c, token, messages, progress| {
@@ -1002,24 +959,35 @@ impl<S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized, C: Clock>
         }
     }
 
-    /// The loop of a batch over a paced transport: `wave` on the items a few at a time (as many as the pacing lets
-    /// be in flight at once, `token` given), each item's outcome reported to `progress` as soon as its wave is done;
-    /// stops calling Slack once a call was held back, the batch's budget is spent or the token no longer works, and
-    /// saves the buckets after every wave. Without a token every item is skipped as inactive. Items refused because
+    /// The loop of a batch over a paced transport: `wave` on the items `wave_size` at a time (`token` given), each
+    /// item's outcome reported to `progress` as soon as its wave is done unless the wave reported it itself; stops
+    /// calling Slack once a call was held back, the batch's budget is spent or the token no longer works, and saves
+    /// the buckets after every wave. Without a token every item is skipped as inactive. Items refused because
     /// the token expired get one more try with the token renewed, when it rotates, so that no delivery is lost to
     /// the renewal.
+    #[allow(clippy::too_many_arguments)]
     fn batch<I: Clone, R: Progress>(
         &mut self,
         mut token: Option<String>,
         items: &[I],
+        wave_size: usize,
         delivery_id: impl Fn(&I) -> &str,
         progress: &mut R,
-        mut wave: impl FnMut(&mut Self, &str, &[I], &mut R) -> Vec<Result<Outcome, HeldBack>>,
+        mut wave: impl FnMut(
+            &mut Self,
+            &str,
+            &[I],
+            &mut Reported<'_, R>,
+        ) -> Vec<Result<Outcome, HeldBack>>,
     ) -> Vec<(String, Outcome)> {
         let mut outcomes = Vec::with_capacity(items.len());
         let mut broken: Option<Failure> = None;
         let mut deferred: Option<u64> = None;
-        for chunk in items.chunks(self.transport.pacer.in_flight()) {
+        let mut progress = Reported {
+            inner: progress,
+            ids: HashSet::new(),
+        };
+        for chunk in items.chunks(wave_size.max(1)) {
             if deferred.is_none() && token.is_some() && broken.is_none() && !outcomes.is_empty() {
                 let now = self.transport.clock.now_ms();
                 if self.transport.pacer.budget_left(now) <= 0.0 {
@@ -1040,7 +1008,7 @@ impl<S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized, C: Clock>
                     .collect(),
                 (_, _, Some(ms)) => chunk.iter().map(|_| paced(ms)).collect(),
                 (Some(current), None, None) => {
-                    let mut attempts = wave(self, &current, chunk, progress);
+                    let mut attempts = wave(self, &current, chunk, &mut progress);
                     let expired: Vec<usize> = (0..attempts.len())
                         .filter(|&i| token_expired(&attempts[i]))
                         .collect();
@@ -1048,9 +1016,10 @@ impl<S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized, C: Clock>
                         && let Some(renewed) = self.renew()
                     {
                         let again: Vec<I> = expired.iter().map(|&i| chunk[i].clone()).collect();
-                        for (i, attempt) in expired
-                            .into_iter()
-                            .zip(wave(self, &renewed, &again, progress))
+                        for (i, attempt) in
+                            expired
+                                .into_iter()
+                                .zip(wave(self, &renewed, &again, &mut progress))
                         {
                             attempts[i] = attempt;
                         }
@@ -1068,10 +1037,12 @@ impl<S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized, C: Clock>
                                 }
                             };
                             // Known now: the host records it before the next wave's calls.
-                            progress.outcome(&DeliveryOutcome {
-                                delivery_id: delivery_id(item).to_string(),
-                                outcome: outcome.clone(),
-                            });
+                            if !progress.ids.contains(delivery_id(item)) {
+                                progress.outcome(&DeliveryOutcome {
+                                    delivery_id: delivery_id(item).to_string(),
+                                    outcome: outcome.clone(),
+                                });
+                            }
                             outcome
                         })
                         .collect()
@@ -1101,6 +1072,23 @@ impl<S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized, C: Clock>
     }
 }
 
+/// A batch's [`Progress`], noting whose outcome a wave reported, so that the batch reports every other one once.
+struct Reported<'p, R: Progress> {
+    inner: &'p mut R,
+    /// The deliveries whose outcome was reported.
+    ids: HashSet<String>,
+}
+
+impl<R: Progress> Progress for Reported<'_, R> {
+    fn posting(&mut self, delivery_id: &str) {
+        self.inner.posting(delivery_id);
+    }
+    fn outcome(&mut self, outcome: &DeliveryOutcome) {
+        self.ids.insert(outcome.delivery_id.clone());
+        self.inner.outcome(outcome);
+    }
+}
+
 /// A recipient of a wave whose message is ready to post.
 struct Post {
     /// The conversation to post in.
@@ -1121,28 +1109,234 @@ enum Step {
     Post(Post),
 }
 
-/// The failure of the first step that found the token no longer works, if any.
-fn disconnection(steps: &[Step]) -> Option<Failure> {
-    steps.iter().find_map(|step| match step {
-        Step::Done(Ok(Outcome::Failed(f))) if f.kind == FailureKind::Disconnected => {
-            Some(f.clone())
-        }
-        _ => None,
-    })
+/// The cache key of `id` under `prefix` in workspace `team`.
+fn cache_key(team: &str, prefix: &str, id: &str) -> String {
+    format!("{prefix}{team}:{id}")
 }
 
-/// The steps, every one not done yet failing as the first that found the token no longer works, if one did.
-fn stop_if_disconnected(steps: Vec<Step>) -> Vec<Step> {
-    let Some(failure) = disconnection(&steps) else {
-        return steps;
+/// Whether `outcome` stops the batch: a call the pacing held back, or a token Slack no longer takes.
+fn ends_the_batch(outcome: &Result<Outcome, HeldBack>) -> bool {
+    match outcome {
+        Err(HeldBack(_)) => true,
+        Ok(Outcome::Failed(f)) => f.kind == FailureKind::Disconnected,
+        Ok(_) => false,
+    }
+}
+
+/// Where a recipient of [`Deliveries`] stands.
+enum Stage {
+    /// Not reached yet: where its message goes.
+    Ahead(Step),
+    /// Its DM being opened.
+    Opening(Member),
+    /// Its post waiting to be sent, or in flight.
+    Posting(Post),
+    /// Slack no longer has its cached DM (nothing was posted): to open again and post once more, alone.
+    Again(Member),
+    /// Its outcome.
+    Ended(Result<Outcome, HeldBack>),
+}
+
+/// The opens and posts of a delivery, sent through [`Transport::send_window`]: the recipients are reached in order,
+/// a post goes as soon as its DM is known (before any recipient not reached yet), and each outcome is reported to
+/// `progress` as soon as it is known (but for an expired token's, which the batch tries again). Posts are announced
+/// a window's worth at a time, when the first of them is reached ([`Deliveries::announce_from`]), and the DMs opened
+/// meanwhile are cached then: the host stores each handful in a few writes before the next request leaves, instead
+/// of a write per request. Request `2 i` is recipient `i`'s open, `2 i + 1` its post.
+struct Deliveries<'w, S: Settings + ?Sized, P: Progress> {
+    token: &'w str,
+    notification: &'w Notification,
+    recipients: &'w [Recipient],
+    /// The workspace, for the DM cache's keys.
+    team: &'w str,
+    settings: &'w mut S,
+    progress: &'w mut P,
+    /// Each recipient's stage.
+    stages: Vec<Stage>,
+    /// The first recipient not reached yet.
+    ahead: usize,
+    /// The recipients whose post is waiting to be sent.
+    ready: VecDeque<usize>,
+    /// Whose post was announced.
+    announced: Vec<bool>,
+    /// The DMs opened and not cached yet: each cache key and conversation.
+    opened: Vec<(String, String)>,
+    /// How many posts are announced together: the requests in flight at once.
+    window: usize,
+    /// Once set (a call held back, or the token no longer works), no recipient is reached any more: how those not
+    /// reached end.
+    stop: Option<Result<Outcome, HeldBack>>,
+}
+
+impl<S: Settings + ?Sized, P: Progress> Deliveries<'_, S, P> {
+    /// Recipient `i`'s post.
+    fn post(&mut self, i: usize) -> Option<(usize, HttpRequest)> {
+        self.announce_from(i);
+        let Stage::Posting(post) = &self.stages[i] else {
+            return None;
+        };
+        let recipient = &self.recipients[i];
+        let message = Message::of(self.notification, recipient);
+        let request = api::post_request(
+            self.token,
+            &post_of(self.notification, recipient, &post.channel, &message),
+        );
+        Some((2 * i + 1, request))
+    }
+
+    /// Unless recipient `i`'s post was announced: caches the DMs opened, and announces `i`'s post with those of the
+    /// recipients after it that are to post, a window's worth in all.
+    fn announce_from(&mut self, i: usize) {
+        if self.announced[i] {
+            return;
+        }
+        self.cache_opened();
+        let mut announced = 0;
+        for j in i..self.stages.len() {
+            if announced == self.window {
+                break;
+            }
+            let to_post = matches!(
+                self.stages[j],
+                Stage::Ahead(Step::Open(_) | Step::Post(_)) | Stage::Opening(_) | Stage::Posting(_)
+            );
+            if to_post && !self.announced[j] {
+                self.announced[j] = true;
+                self.progress.posting(&self.recipients[j].delivery_id);
+                announced += 1;
+            }
+        }
+    }
+
+    /// Caches the DMs opened since the last time.
+    fn cache_opened(&mut self) {
+        for (key, channel) in std::mem::take(&mut self.opened) {
+            let _ = self.settings.set(&key, &channel);
+        }
+    }
+
+    /// Ends recipient `i` with `outcome`: reported, and the window stopped if it ends the batch (a disconnection
+    /// also ends the posts waiting to be sent).
+    fn end(&mut self, i: usize, outcome: Result<Outcome, HeldBack>) {
+        if ends_the_batch(&outcome) {
+            let disconnected = outcome.is_ok();
+            if disconnected || self.stop.is_none() {
+                self.stop = Some(outcome.clone());
+            }
+            if disconnected {
+                for waiting in std::mem::take(&mut self.ready) {
+                    self.report(waiting, &outcome);
+                    self.stages[waiting] = Stage::Ended(outcome.clone());
+                }
+            }
+        }
+        self.report(i, &outcome);
+        self.stages[i] = Stage::Ended(outcome);
+    }
+
+    /// Tells `progress` of recipient `i`'s outcome, but for an expired token's.
+    fn report(&mut self, i: usize, outcome: &Result<Outcome, HeldBack>) {
+        if token_expired(outcome) {
+            return;
+        }
+        let outcome = match outcome {
+            Ok(outcome) => outcome.clone(),
+            Err(HeldBack(ms)) => paced(*ms),
+        };
+        self.progress.outcome(&DeliveryOutcome {
+            delivery_id: self.recipients[i].delivery_id.clone(),
+            outcome,
+        });
+    }
+}
+
+impl<S: Settings + ?Sized, P: Progress> Window for Deliveries<'_, S, P> {
+    fn next(&mut self) -> Option<(usize, HttpRequest)> {
+        if let Some(i) = self.ready.pop_front() {
+            return self.post(i);
+        }
+        while self.stop.is_none() && self.ahead < self.stages.len() {
+            let i = self.ahead;
+            self.ahead += 1;
+            let step = match std::mem::replace(&mut self.stages[i], Stage::Ended(Err(HeldBack(1))))
+            {
+                Stage::Ahead(step) => step,
+                other => {
+                    self.stages[i] = other;
+                    continue;
+                }
+            };
+            match step {
+                Step::Done(outcome) => self.end(i, outcome),
+                Step::Open(member) => {
+                    let request = api::open_dm_request(self.token, &member.id);
+                    self.stages[i] = Stage::Opening(member);
+                    self.announce_from(i);
+                    return Some((2 * i, request));
+                }
+                Step::Post(post) => {
+                    self.stages[i] = Stage::Posting(post);
+                    return self.post(i);
+                }
+            }
+        }
+        None
+    }
+
+    fn answered(&mut self, tag: usize, answer: Result<HttpResponse, TransportError>) {
+        let i = tag / 2;
+        match std::mem::replace(&mut self.stages[i], Stage::Ended(Err(HeldBack(1)))) {
+            Stage::Opening(member) => match api::opened(answer) {
+                Ok(channel) => {
+                    let key = cache_key(self.team, keys::DM_PREFIX, &member.id);
+                    self.opened.push((key, channel.clone()));
+                    self.stages[i] = Stage::Posting(Post {
+                        channel,
+                        member: Some(member),
+                    });
+                    self.ready.push_back(i);
+                }
+                Err(e) => self.end(i, failed("Opening the app's conversation failed", e)),
+            },
+            Stage::Posting(post) => {
+                match posted(&self.recipients[i], post, api::posted_ts(answer)) {
+                    Posted::Again(member) => self.stages[i] = Stage::Again(member),
+                    Posted::Ended(outcome) => self.end(i, outcome),
+                }
+            }
+            other => self.stages[i] = other,
+        }
+    }
+}
+
+/// What became of a post Slack answered.
+enum Posted {
+    Ended(Result<Outcome, HeldBack>),
+    /// Slack no longer has the cached DM of this member (nothing was posted): open it again and post once more.
+    Again(Member),
+}
+
+/// The outcome of `recipient`'s post to `post` that Slack answered with `answer`.
+fn posted(recipient: &Recipient, post: Post, answer: Result<String, SlackError>) -> Posted {
+    let e = match answer {
+        Ok(ts) => {
+            return Posted::Ended(Ok(Outcome::Sent(Sent {
+                conversation: post.channel,
+                message_id: ts,
+                already_sent: false,
+            })));
+        }
+        Err(e) => e,
     };
-    steps
-        .into_iter()
-        .map(|step| match step {
-            Step::Done(outcome) => Step::Done(outcome),
-            Step::Open(_) | Step::Post(_) => Step::Done(Ok(Outcome::Failed(failure.clone()))),
-        })
-        .collect()
+    match post.member.filter(|_| is_channel_not_found(&e)) {
+        Some(member) => Posted::Again(member),
+        // A reply's conversation is the one given: a conversation that is gone stays gone.
+        None if recipient.reply_to.is_some() => Posted::Ended(failed(
+            "Posting the reply in the thread of the message it answers failed",
+            e,
+        )),
+        None => Posted::Ended(failed("Posting the message failed", e)),
+    }
 }
 
 /// A recipient's message: rendered for them, and the metadata that marks it with its delivery (to find it again).
@@ -1631,7 +1825,7 @@ mod tests {
     }
 
     #[test]
-    fn recipients_are_worked_on_a_few_at_a_time_their_calls_in_flight_together() {
+    fn recipients_keep_a_window_of_calls_in_flight_each_post_going_once_its_dm_is_known() {
         let (mut s, mut l) = (active(), MemoryLog::default());
         s.set(pacing::IN_FLIGHT_KEY, "2").unwrap();
         for (id, dm) in [("a", "Da"), ("b", "Db"), ("c", "Dc")] {
@@ -1643,13 +1837,13 @@ mod tests {
             }
         }
         let posted = |i: usize| json!({"ok": true, "channel": "D", "ts": format!("{i}.0001")});
+        // Answered oldest first, two in flight: a's post and b's open go; a's answer lets c's post go; b's DM known,
+        // its post goes before anyone else's.
         let mut t = Waves::new(
             Script::default()
-                // The first wave: b's DM opened (a's is cached), then both posts together.
-                .answer(200, json!({"ok": true, "channel": {"id": "Db"}}))
                 .answer(200, posted(1))
+                .answer(200, json!({"ok": true, "channel": {"id": "Db"}}))
                 .answer(200, posted(2))
-                // The second wave: c alone, its DM cached.
                 .answer(200, posted(3)),
         );
         let mut progress = MemoryProgress::default();
@@ -1666,19 +1860,16 @@ mod tests {
         assert_eq!(
             t.inner.methods(),
             [
-                "conversations.open",
                 "chat.postMessage",
+                "conversations.open",
                 "chat.postMessage",
                 "chat.postMessage"
             ]
         );
-        assert_eq!(
-            t.sizes,
-            [1, 2, 1],
-            "the open, the wave's two posts, c's post"
-        );
-        let channels: Vec<_> = (1..4).map(|i| t.inner.form(i)["channel"].clone()).collect();
-        assert_eq!(channels, ["Da", "Db", "Dc"]);
+        assert_eq!(t.in_flight, [2, 2, 2, 1], "the window stays full");
+        assert!(t.sizes.is_empty(), "no call waits for another's answer");
+        let channels: Vec<_> = [0, 2, 3].map(|i| t.inner.form(i)["channel"].clone()).into();
+        assert_eq!(channels, ["Da", "Dc", "Db"]);
         assert_eq!(
             s.get(&format!("{}T1:Ub", keys::DM_PREFIX)).as_deref(),
             Some("Db")
@@ -1693,19 +1884,24 @@ mod tests {
                 }),
             })
         };
-        // Every post of a wave is announced before the wave is sent; its outcomes are reported before the next wave.
+        // Posts are announced two at a time (a window's worth) before the first of them goes; each outcome is
+        // reported once, as soon as it is known.
         assert_eq!(
             progress.reports,
             [
                 Report::Posting("d-a".into()),
                 Report::Posting("d-b".into()),
                 outcome("d-a", "1.0001"),
-                outcome("d-b", "2.0001"),
                 Report::Posting("d-c".into()),
-                outcome("d-c", "3.0001"),
+                outcome("d-c", "2.0001"),
+                outcome("d-b", "3.0001"),
             ]
         );
-        assert_eq!(outcomes.len(), 3);
+        let sent: Vec<_> = outcomes
+            .iter()
+            .map(|(id, o)| (id.as_str(), matches!(o, Outcome::Sent(_))))
+            .collect();
+        assert_eq!(sent, [("d-a", true), ("d-b", true), ("d-c", true)]);
     }
 
     #[test]
@@ -1825,7 +2021,11 @@ mod tests {
             .answer(
                 200,
                 json!({"ok": true, "members": page2, "response_metadata": {"next_cursor": ""}}),
-            );
+            )
+            // The deactivated member and the bot are not in the map: each gets one lookup, which finds no one
+            // reachable. Where every message goes is known before the first DM is opened.
+            .answer(200, json!({"ok": true, "user": {"id": "U11", "deleted": true, "profile": {"email": "l11@x.io"}}}))
+            .answer(200, json!({"ok": false, "error": "users_not_found"}));
         for i in 0..11 {
             t = t
                 .answer(200, json!({"ok": true, "channel": {"id": format!("D{i}")}}))
@@ -1834,10 +2034,6 @@ mod tests {
                     json!({"ok": true, "channel": format!("D{i}"), "ts": format!("{i}.0001")}),
                 );
         }
-        // The deactivated member and the bot are not in the map: each gets one lookup, which finds no one reachable.
-        t = t
-            .answer(200, json!({"ok": true, "user": {"id": "U11", "deleted": true, "profile": {"email": "l11@x.io"}}}))
-            .answer(200, json!({"ok": false, "error": "users_not_found"}));
         let recipients: Vec<_> = (0..13)
             .map(|i| recipient(&format!("r{i}"), &format!("l{i}@x.io")))
             .collect();

@@ -27,14 +27,15 @@
 //! learners' DMs.
 //!
 //! Calls to different conversations may be in flight together: the `requests_in_flight` setting (8 by default, as
-//! many as the host's default grant lets one call have) is how many recipients a batch works on at once, each wave's
-//! calls sent together ([`Paced::send_all`]) once each has its tokens. It must not exceed the grants'
-//! `max_requests_in_flight`, past which the host stops the call; 1 sends one call at a time.
+//! many as the host's default grant lets one call have) is how many requests a batch keeps in flight at once, each
+//! sent once it has its tokens ([`Paced::send_window`], or [`Paced::send_all`] for a group sent together). It must not
+//! exceed the grants' `max_requests_in_flight`, past which the host stops the call; 1 sends one call at a time.
 
 use crate::api::{HttpRequest, HttpResponse, SLACK_API, Transport, TransportError};
 use connector_api::Settings;
+use connector_api::Window;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 /// The settings key of the persisted buckets.
 pub const STATE_KEY: &str = "pacing.state";
@@ -432,17 +433,24 @@ impl<'t, T: Transport + ?Sized, C: Clock> Paced<'t, T, C> {
         }
     }
 
-    /// Waits for a permit within the budget; `Err(wait_ms)` when it does not fit.
-    fn permit(&mut self, keys: &[String]) -> Result<(), f64> {
-        loop {
-            let now = self.clock.now_ms();
-            match self.pacer.acquire(keys, now) {
-                Permit::Go => return Ok(()),
-                Permit::Wait(ms) if ms <= self.pacer.budget_left(now) => self.clock.sleep_ms(ms),
-                Permit::Wait(ms) => return Err(ms),
-            }
-        }
+    /// The transport underneath, and the pacing that goes with it.
+    fn split(&mut self) -> (&mut T, Gate<'_, C>) {
+        (
+            &mut *self.inner,
+            Gate {
+                pacer: &mut self.pacer,
+                clock: &mut self.clock,
+                refusals: &mut self.refusals,
+            },
+        )
     }
+}
+
+/// A [`Paced`] transport's buckets, clock and count of 429s, borrowed apart from the transport underneath.
+struct Gate<'g, C: Clock> {
+    pacer: &'g mut Pacer,
+    clock: &'g mut C,
+    refusals: &'g mut u32,
 }
 
 /// The error of a call held back for `wait_ms`: not sent, to be tried again after the wait (whole ms, at least 1).
@@ -458,7 +466,19 @@ enum Answered {
     Repeat,
 }
 
-impl<T: Transport + ?Sized, C: Clock> Paced<'_, T, C> {
+impl<C: Clock> Gate<'_, C> {
+    /// Waits for a permit within the budget; `Err(wait_ms)` when it does not fit.
+    fn permit(&mut self, keys: &[String]) -> Result<(), f64> {
+        loop {
+            let now = self.clock.now_ms();
+            match self.pacer.acquire(keys, now) {
+                Permit::Go => return Ok(()),
+                Permit::Wait(ms) if ms <= self.pacer.budget_left(now) => self.clock.sleep_ms(ms),
+                Permit::Wait(ms) => return Err(ms),
+            }
+        }
+    }
+
     /// Reads Slack's answer to a call of the buckets `keys`: a 429 records its `Retry-After` on them, and is to be
     /// repeated when that fits the budget and the call was repeated fewer than [`MAX_429_REPEATS`] times.
     fn answered(
@@ -471,7 +491,7 @@ impl<T: Transport + ?Sized, C: Clock> Paced<'_, T, C> {
             Ok(response) if response.status == 429 => response,
             other => return Answered::Done(other),
         };
-        self.refusals += 1;
+        *self.refusals += 1;
         let secs: f64 = response
             .header("retry-after")
             .and_then(|v| v.trim().parse().ok())
@@ -487,8 +507,9 @@ impl<T: Transport + ?Sized, C: Clock> Paced<'_, T, C> {
     }
 
     /// Slack's first answer to a call of the buckets `keys` sent once: a 429 repeats the call alone ([`Self::send_paced`]).
-    fn settle(
+    fn settle<T: Transport + ?Sized>(
         &mut self,
+        inner: &mut T,
         request: HttpRequest,
         keys: &[String],
         answer: Result<HttpResponse, TransportError>,
@@ -496,13 +517,14 @@ impl<T: Transport + ?Sized, C: Clock> Paced<'_, T, C> {
         let mut repeats = 0;
         match self.answered(keys, answer, &mut repeats) {
             Answered::Done(answer) => answer,
-            Answered::Repeat => self.send_paced(request, keys, repeats),
+            Answered::Repeat => self.send_paced(inner, request, keys, repeats),
         }
     }
 
     /// Sends one call of the buckets `keys` until Slack answers it other than 429 or it may not be repeated.
-    fn send_paced(
+    fn send_paced<T: Transport + ?Sized>(
         &mut self,
+        inner: &mut T,
         request: HttpRequest,
         keys: &[String],
         mut repeats: u32,
@@ -511,7 +533,7 @@ impl<T: Transport + ?Sized, C: Clock> Paced<'_, T, C> {
             if let Err(wait) = self.permit(keys) {
                 return Err(held_back(wait));
             }
-            let answer = self.inner.send(request.clone());
+            let answer = inner.send(request.clone());
             match self.answered(keys, answer, &mut repeats) {
                 Answered::Done(answer) => return answer,
                 Answered::Repeat => {}
@@ -520,10 +542,63 @@ impl<T: Transport + ?Sized, C: Clock> Paced<'_, T, C> {
     }
 }
 
+/// A [`Window`] paced: each request takes its tokens before it goes (waiting within the budget, else answered at
+/// once as held back), and a 429 is sent again once its wait is over, as [`Gate::send_paced`] does. Once something
+/// went and the batch's budget is spent, every other request is held back 1 ms: the next call sends it at once.
+struct PacedWindow<'w, 'g, C: Clock> {
+    gate: Gate<'g, C>,
+    work: &'w mut dyn Window,
+    /// The requests in flight by number: each request (to repeat after a 429), its buckets and its repeats so far.
+    flying: HashMap<usize, (HttpRequest, Vec<String>, u32)>,
+    /// Requests refused with a 429, to send again.
+    again: VecDeque<(usize, HttpRequest, Vec<String>, u32)>,
+    /// Whether a request went.
+    sent: bool,
+}
+
+impl<C: Clock> Window for PacedWindow<'_, '_, C> {
+    fn next(&mut self) -> Option<(usize, HttpRequest)> {
+        loop {
+            let (tag, request, keys, repeats) = match self.again.pop_front() {
+                Some(again) => again,
+                None => {
+                    let (tag, request) = self.work.next()?;
+                    let keys = keys_of(&request);
+                    (tag, request, keys, 0)
+                }
+            };
+            let spent = self.sent && self.gate.pacer.budget_left(self.gate.clock.now_ms()) <= 0.0;
+            match if spent {
+                Err(1.0)
+            } else {
+                self.gate.permit(&keys)
+            } {
+                Err(wait) => self.work.answered(tag, Err(held_back(wait))),
+                Ok(()) => {
+                    self.sent = true;
+                    self.flying.insert(tag, (request.clone(), keys, repeats));
+                    return Some((tag, request));
+                }
+            }
+        }
+    }
+
+    fn answered(&mut self, tag: usize, answer: Result<HttpResponse, TransportError>) {
+        let Some((request, keys, mut repeats)) = self.flying.remove(&tag) else {
+            return self.work.answered(tag, answer);
+        };
+        match self.gate.answered(&keys, answer, &mut repeats) {
+            Answered::Done(answer) => self.work.answered(tag, answer),
+            Answered::Repeat => self.again.push_back((tag, request, keys, repeats)),
+        }
+    }
+}
+
 impl<T: Transport + ?Sized, C: Clock> Transport for Paced<'_, T, C> {
     fn send(&mut self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
         let keys = keys_of(&request);
-        self.send_paced(request, &keys, 0)
+        let (inner, mut gate) = self.split();
+        gate.send_paced(inner, request, &keys, 0)
     }
 
     /// Takes each call's tokens in turn (waiting within the budget, or holding the call back), sends together the
@@ -532,11 +607,12 @@ impl<T: Transport + ?Sized, C: Clock> Transport for Paced<'_, T, C> {
         &mut self,
         requests: Vec<HttpRequest>,
     ) -> Vec<Result<HttpResponse, TransportError>> {
+        let (inner, mut gate) = self.split();
         let permitted: Vec<(HttpRequest, Vec<String>, Result<(), f64>)> = requests
             .into_iter()
             .map(|request| {
                 let keys = keys_of(&request);
-                let permit = self.permit(&keys);
+                let permit = gate.permit(&keys);
                 (request, keys, permit)
             })
             .collect();
@@ -545,7 +621,7 @@ impl<T: Transport + ?Sized, C: Clock> Transport for Paced<'_, T, C> {
             .filter(|(_, _, permit)| permit.is_ok())
             .map(|(request, _, _)| request.clone())
             .collect();
-        let mut answers = self.inner.send_all(going).into_iter();
+        let mut answers = inner.send_all(going).into_iter();
         permitted
             .into_iter()
             .map(|(request, keys, permit)| {
@@ -553,7 +629,7 @@ impl<T: Transport + ?Sized, C: Clock> Transport for Paced<'_, T, C> {
                     return Err(held_back(wait));
                 }
                 let answer = answers.next().expect("one answer per request sent");
-                self.settle(request, &keys, answer)
+                gate.settle(inner, request, &keys, answer)
             })
             .collect()
     }
@@ -566,12 +642,28 @@ impl<T: Transport + ?Sized, C: Clock> Transport for Paced<'_, T, C> {
         meanwhile: &mut dyn FnMut(),
     ) -> Result<HttpResponse, TransportError> {
         let keys = keys_of(&request);
-        if let Err(wait) = self.permit(&keys) {
+        let (inner, mut gate) = self.split();
+        if let Err(wait) = gate.permit(&keys) {
             meanwhile();
             return Err(held_back(wait));
         }
-        let answer = self.inner.send_overlapping(request.clone(), meanwhile);
-        self.settle(request, &keys, answer)
+        let answer = inner.send_overlapping(request.clone(), meanwhile);
+        gate.settle(inner, request, &keys, answer)
+    }
+
+    /// Keeps `window` requests in flight, each paced as in [`PacedWindow`].
+    fn send_window(&mut self, window: usize, work: &mut dyn Window) {
+        let (inner, gate) = self.split();
+        inner.send_window(
+            window,
+            &mut PacedWindow {
+                gate,
+                work,
+                flying: HashMap::new(),
+                again: VecDeque::new(),
+                sent: false,
+            },
+        );
     }
 }
 
@@ -584,17 +676,24 @@ mod tests {
     struct Fake {
         now: f64,
         slept: f64,
+        /// How far the time moves each time it is read.
+        tick: f64,
     }
 
     impl Fake {
         /// A clock at `now` ms that has not slept.
         fn at(now: f64) -> Self {
-            Fake { now, slept: 0.0 }
+            Fake {
+                now,
+                slept: 0.0,
+                tick: 0.0,
+            }
         }
     }
 
     impl Clock for Fake {
         fn now_ms(&mut self) -> f64 {
+            self.now += self.tick;
             self.now
         }
         fn sleep_ms(&mut self, ms: f64) {
@@ -903,6 +1002,85 @@ mod tests {
         assert_eq!(answers[..3], ["200", "200", "200"]);
         assert!(answers[3].starts_with("Deferred"), "{answers:?}");
         assert_eq!((waves, calls), (vec![3], 3));
+    }
+
+    /// Requests given in order through a window; each answer noted by number, as a status or an error.
+    struct Given {
+        requests: VecDeque<(usize, HttpRequest)>,
+        answers: BTreeMap<usize, String>,
+    }
+
+    impl Given {
+        fn posts(channels: &[&str]) -> Self {
+            Given {
+                requests: channels
+                    .iter()
+                    .map(|c| call("chat.postMessage", c))
+                    .enumerate()
+                    .collect(),
+                answers: BTreeMap::new(),
+            }
+        }
+    }
+
+    impl Window for Given {
+        fn next(&mut self) -> Option<(usize, HttpRequest)> {
+            self.requests.pop_front()
+        }
+        fn answered(&mut self, tag: usize, answer: Result<HttpResponse, TransportError>) {
+            let answer = match answer {
+                Ok(r) => r.status.to_string(),
+                Err(e) => format!("{e:?}"),
+            };
+            assert!(self.answers.insert(tag, answer).is_none(), "answered once");
+        }
+    }
+
+    #[test]
+    fn a_window_paces_each_call_as_it_goes_and_repeats_a_429_when_its_wait_is_over() {
+        let window = |budget_ms: &str, refuse: u32, tick: f64, channels: &[&str]| {
+            let mut s = MemorySettings::default();
+            s.set(BUDGET_KEY, budget_ms).unwrap();
+            let mut inner = Waves::new(Echo {
+                refuse,
+                ..Echo::default()
+            });
+            let clock = Fake {
+                tick,
+                ..Fake::at(0.0)
+            };
+            let mut t = Paced::new(&mut inner, Pacer::load(&s, 0.0), clock);
+            let mut work = Given::posts(channels);
+            t.send_window(2, &mut work);
+            let (refusals, slept) = (t.refusals, t.clock.slept);
+            let answers: Vec<String> = work.answers.into_values().collect();
+            (
+                answers,
+                inner.in_flight,
+                inner.inner.calls.len(),
+                refusals,
+                slept,
+            )
+        };
+        // Two in flight. Slack refuses the first post to D1 (429, Retry-After 1 s): sent again once the wait is
+        // over, while D2's is in flight; the second post to D1 waits for its conversation's token (about 1 s).
+        let (answers, in_flight, calls, refusals, slept) =
+            window("3000", 1, 0.0, &["D1", "D2", "D1"]);
+        assert_eq!(answers, ["200", "200", "200"]);
+        assert_eq!(in_flight, [2, 2, 2, 1]);
+        assert_eq!((calls, refusals), (4, 1));
+        assert!((2000.0..2100.0).contains(&slept), "{slept}");
+        // With a 1.5 s budget, a third post to D1 would wait past it: answered at once as held back, never sent.
+        let (answers, _, calls, _, _) = window("1500", 0, 0.0, &["D1", "D2", "D1", "D1"]);
+        assert_eq!(answers[..3], ["200", "200", "200"]);
+        assert!(answers[3].starts_with("Deferred"), "{answers:?}");
+        assert_eq!(calls, 3);
+        // Slow answers spend the budget (the clock moves 600 ms each time it is read): once it is spent, what has
+        // not gone is held back 1 ms, to be sent at once by the next call.
+        let (answers, _, calls, _, _) = window("2000", 0, 600.0, &["D1", "D2", "D3", "D4"]);
+        let held = "Deferred { retry_after_ms: 1 }";
+        assert_eq!(answers, ["200", "200", held, held]);
+        assert_eq!(calls, 2);
     }
 
     #[test]
