@@ -376,12 +376,13 @@ impl<T: Transport + ?Sized> Transport for &mut T {
     }
 }
 
-/// Tells the host how a delivery is going, while it goes (contract 0.2.0's `progress` import): the host records each
-/// report at once, so that when it is killed mid-batch only the delivery whose request was in flight is left unsure.
+/// Tells the host how a delivery is going, while it goes (contract 0.2.0's `progress` import): the host records the
+/// posts announced before their first request leaves, with the outcomes reported since, so that when it is killed
+/// mid-batch only the deliveries announced and not yet recorded are left unsure.
 ///
-/// A connector calls [`Progress::posting`] just before every request that may deliver to a recipient (the post
-/// itself, not the look-ups before it), and [`Progress::outcome`] once it knows what became of a recipient it
-/// worked on. Recipients it does not report come back in the list `deliver` returns, as in version 0.1.0.
+/// A connector calls [`Progress::posting`] before every request that may deliver to a recipient (the post itself,
+/// not the look-ups before it; a few recipients may be announced together, before the first of their requests), and
+/// [`Progress::outcome`] once it knows what became of a recipient it worked on. Recipients it does not report come back in the list `deliver` returns, as in version 0.1.0.
 pub trait Progress {
     /// About to make the request that may deliver `delivery_id`.
     fn posting(&mut self, delivery_id: &str);
