@@ -1905,6 +1905,69 @@ mod tests {
     }
 
     #[test]
+    fn a_cached_dm_slack_no_longer_has_is_opened_again_and_posted_to_once_more() {
+        let (mut s, mut l) = (active(), MemoryLog::default());
+        for (id, dm) in [("a", "Dgone"), ("b", "Db")] {
+            let mapped = format!("U{id} {NOW}");
+            s.set(&format!("{}T1:{id}@x.io", keys::MEMBER_PREFIX), &mapped)
+                .unwrap();
+            s.set(&format!("{}T1:U{id}", keys::DM_PREFIX), dm).unwrap();
+        }
+        let mut t = Script::default()
+            // a's post to a conversation Slack no longer has: nothing was posted.
+            .answer(200, json!({"ok": false, "error": "channel_not_found"}))
+            .answer(200, json!({"ok": true, "channel": "Db", "ts": "2.0001"}))
+            // After the window: a's DM opened again, and the post sent once more.
+            .answer(200, json!({"ok": true, "channel": {"id": "Dnew"}}))
+            .answer(200, json!({"ok": true, "channel": "Dnew", "ts": "3.0001"}));
+        let mut progress = MemoryProgress::default();
+        let mut c = Connector::new(&mut s, &mut l, &mut t, NOW);
+        let outcomes = c.deliver(
+            &notification(),
+            &[recipient("a", "a@x.io"), recipient("b", "b@x.io")],
+            &mut progress,
+        );
+        assert_eq!(
+            t.methods(),
+            [
+                "chat.postMessage",
+                "chat.postMessage",
+                "conversations.open",
+                "chat.postMessage"
+            ]
+        );
+        assert_eq!(
+            (t.form(0)["channel"].as_str(), t.form(3)["channel"].as_str()),
+            ("Dgone", "Dnew")
+        );
+        let sent: Vec<_> = outcomes
+            .iter()
+            .map(|(id, o)| match o {
+                Outcome::Sent(sent) => (
+                    id.as_str(),
+                    sent.conversation.as_str(),
+                    sent.message_id.as_str(),
+                ),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(sent, [("d-a", "Dnew", "3.0001"), ("d-b", "Db", "2.0001")]);
+        assert_eq!(
+            s.get(&format!("{}T1:Ua", keys::DM_PREFIX)).as_deref(),
+            Some("Dnew")
+        );
+        // a's post is announced again before it is sent again; each outcome is reported once.
+        let count = |wanted: &Report| progress.reports.iter().filter(|r| *r == wanted).count();
+        assert_eq!(count(&Report::Posting("d-a".into())), 2);
+        let outcomes_reported = progress
+            .reports
+            .iter()
+            .filter(|r| matches!(r, Report::Outcome(_)))
+            .count();
+        assert_eq!(outcomes_reported, 2);
+    }
+
+    #[test]
     fn a_revoked_token_disconnects_and_stops_the_batch() {
         let (mut s, mut l) = (active(), MemoryLog::default());
         let mut t = Script::default().answer(200, json!({"ok": false, "error": "token_revoked"}));
