@@ -179,9 +179,11 @@ impl<T: Transport> Transport for Waves<T> {
                     None => break,
                 }
             }
+            if flying.is_empty() {
+                return;
+            }
             self.in_flight.push(flying.len());
             let Some((tag, request)) = flying.pop_front() else {
-                self.in_flight.pop();
                 return;
             };
             let answer = self.inner.send(request);

@@ -435,9 +435,9 @@ impl<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized> Connector
 
     /// Delivers to recipients with up to `in_flight` requests in flight at once
     /// ([`Transport::send_window`]): first where each message goes ([`Self::destinations`]); then every DM not in
-    /// the cache is opened and every message posted (`progress` told just before), each post sent as soon as its DM
-    /// is known and each outcome reported as soon as Slack answered ([`Deliveries`]); last, the posts to DMs Slack no
-    /// longer has are sent again, alone. One result per recipient, in order; a recipient whose call the pacing held
+    /// the cache is opened and every message posted (announced to `progress` a handful at a time), each post sent as
+    /// soon as its DM is known and each outcome reported as soon as Slack answered ([`Deliveries`]); last, the posts
+    /// to DMs Slack no longer has are sent again, alone. One result per recipient, in order; a recipient whose call the pacing held
     /// back is [`HeldBack`].
     fn deliver_group(
         &mut self,
@@ -1089,7 +1089,7 @@ impl<R: Progress> Progress for Reported<'_, R> {
     }
 }
 
-/// A recipient of a wave whose message is ready to post.
+/// A recipient of a delivery whose message is ready to post.
 struct Post {
     /// The conversation to post in.
     channel: String,
@@ -1098,7 +1098,7 @@ struct Post {
     member: Option<Member>,
 }
 
-/// Where a recipient of a wave stands before its post.
+/// Where a recipient of a delivery stands before its post.
 enum Step {
     /// Its outcome is known without a post (no account, a failed call, an earlier message found), or a call was held
     /// back.
@@ -1169,6 +1169,11 @@ struct Deliveries<'w, S: Settings + ?Sized, P: Progress> {
 }
 
 impl<S: Settings + ?Sized, P: Progress> Deliveries<'_, S, P> {
+    /// Recipient `i`'s stage, taken out to be replaced.
+    fn take(&mut self, i: usize) -> Stage {
+        std::mem::replace(&mut self.stages[i], Stage::Ended(Err(HeldBack(1))))
+    }
+
     /// Recipient `i`'s post.
     fn post(&mut self, i: usize) -> Option<(usize, HttpRequest)> {
         self.announce_from(i);
@@ -1258,8 +1263,7 @@ impl<S: Settings + ?Sized, P: Progress> Window for Deliveries<'_, S, P> {
         while self.stop.is_none() && self.ahead < self.stages.len() {
             let i = self.ahead;
             self.ahead += 1;
-            let step = match std::mem::replace(&mut self.stages[i], Stage::Ended(Err(HeldBack(1))))
-            {
+            let step = match self.take(i) {
                 Stage::Ahead(step) => step,
                 other => {
                     self.stages[i] = other;
@@ -1285,7 +1289,7 @@ impl<S: Settings + ?Sized, P: Progress> Window for Deliveries<'_, S, P> {
 
     fn answered(&mut self, tag: usize, answer: Result<HttpResponse, TransportError>) {
         let i = tag / 2;
-        match std::mem::replace(&mut self.stages[i], Stage::Ended(Err(HeldBack(1)))) {
+        match self.take(i) {
             Stage::Opening(member) => match api::opened(answer) {
                 Ok(channel) => {
                     let key = cache_key(self.team, keys::DM_PREFIX, &member.id);
