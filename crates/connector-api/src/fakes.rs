@@ -179,13 +179,10 @@ impl<T: Transport> Transport for Waves<T> {
                     None => break,
                 }
             }
-            if flying.is_empty() {
-                return;
-            }
-            self.in_flight.push(flying.len());
             let Some((tag, request)) = flying.pop_front() else {
                 return;
             };
+            self.in_flight.push(flying.len() + 1);
             let answer = self.inner.send(request);
             work.answered(tag, answer);
         }

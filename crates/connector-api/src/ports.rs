@@ -382,7 +382,8 @@ impl<T: Transport + ?Sized> Transport for &mut T {
 ///
 /// A connector calls [`Progress::posting`] before every request that may deliver to a recipient (the post itself,
 /// not the look-ups before it; a few recipients may be announced together, before the first of their requests), and
-/// [`Progress::outcome`] once it knows what became of a recipient it worked on. Recipients it does not report come back in the list `deliver` returns, as in version 0.1.0.
+/// [`Progress::outcome`] once it knows what became of a recipient it worked on. Recipients it does not report come
+/// back in the list `deliver` returns, as in version 0.1.0.
 pub trait Progress {
     /// About to make the request that may deliver `delivery_id`.
     fn posting(&mut self, delivery_id: &str);

@@ -55,8 +55,8 @@ impl StoreState {
 
     /// Hands what the call did since the last hand-over to the embedder: before an outgoing request starts
     /// ([`Self::before_request`]), and when the call ends. First its settings writes ([`crate::pending`]), then its
-    /// progress reports, so that a delivery reported done finds the connector's state stored. A host function's work (its CPU time counts
-    /// against the call; the embedder's failure is the store's, not the connector's).
+    /// progress reports, so that a delivery reported done finds the connector's state stored. A host function's work
+    /// (its CPU time counts against the call; the embedder's failure is the store's, not the connector's).
     pub(crate) fn hand_over(&mut self) -> wasmtime::Result<()> {
         if self.scope.pending.is_empty() && self.progress.is_none() {
             return Ok(());

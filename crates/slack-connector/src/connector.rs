@@ -437,8 +437,8 @@ impl<'a, S: Settings + ?Sized, L: Log + ?Sized, T: Transport + ?Sized> Connector
     /// ([`Transport::send_window`]): first where each message goes ([`Self::destinations`]); then every DM not in
     /// the cache is opened and every message posted (announced to `progress` a handful at a time), each post sent as
     /// soon as its DM is known and each outcome reported as soon as Slack answered ([`Deliveries`]); last, the posts
-    /// to DMs Slack no longer has are sent again, alone. One result per recipient, in order; a recipient whose call the pacing held
-    /// back is [`HeldBack`].
+    /// to DMs Slack no longer has are sent again, alone. One result per recipient, in order; a recipient whose call
+    /// the pacing held back is [`HeldBack`].
     fn deliver_group(
         &mut self,
         token: &str,
