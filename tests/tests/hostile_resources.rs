@@ -439,11 +439,13 @@ async fn measure_host_memory_under_resource_attacks() {
     }
 }
 
-/// The LMS's store, with a database that answers setting reads slowly, or fails them.
+/// The LMS's store, with a database that answers setting reads slowly, or fails them; it counts the reads of
+/// secrets.
 struct Struggling {
     db: Db,
     wait: Duration,
     broken: std::sync::atomic::AtomicBool,
+    secret_reads: std::sync::atomic::AtomicUsize,
 }
 
 impl ConnectorStore for Struggling {
@@ -467,9 +469,6 @@ impl ConnectorStore for Struggling {
     ) -> anyhow::Result<()> {
         self.db.write_settings(platform, connector, writes)
     }
-    fn secret(&self, platform: &str, connector: &str, key: &str) -> anyhow::Result<Option<String>> {
-        self.db.secret(platform, connector, key)
-    }
     fn set_secret(
         &self,
         platform: &str,
@@ -490,8 +489,10 @@ impl ConnectorStore for Struggling {
     ) -> anyhow::Result<connector_host::store::StoredBytes> {
         self.db.stored_bytes(platform, connector, entry)
     }
-    fn secret_values(&self, platform: &str, connector: &str) -> anyhow::Result<Vec<String>> {
-        self.db.secret_values(platform, connector)
+    fn secrets(&self, platform: &str, connector: &str) -> anyhow::Result<Vec<(String, String)>> {
+        self.secret_reads
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.db.secrets(platform, connector)
     }
     fn user(
         &self,
@@ -545,6 +546,7 @@ async fn a_slow_or_failing_store_is_not_held_against_the_connector() {
         db: world.db.clone(),
         wait: Duration::from_millis(100),
         broken: Default::default(),
+        secret_reads: Default::default(),
     });
     let limits = Limits {
         host_time: Duration::from_millis(300),
@@ -601,4 +603,41 @@ async fn a_slow_or_failing_store_is_not_held_against_the_connector() {
         attack(&sandbox, "p1", "storm settings 1").await,
         Ok("storm:done".to_string())
     );
+}
+
+/// A call reads the connector's secrets from the store once, however many log lines it blanks them out of: each read
+/// unseals every secret, and the result the call returns is cleaned with the same ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_reads_the_connector_s_secrets_once() {
+    let world = World::new("resources-secret-reads");
+    world
+        .db
+        .set_secret("p1", CONNECTOR, "token", "xoxb-a-token-of-its-own")
+        .unwrap();
+    let store = Arc::new(Struggling {
+        db: world.db.clone(),
+        wait: Duration::ZERO,
+        broken: Default::default(),
+        secret_reads: Default::default(),
+    });
+    let mut grants = default_grants();
+    grants.connector = CONNECTOR.to_string();
+    let mut policy = Policy::new(CONNECTOR, grants, None).unwrap();
+    policy.outbound = OutboundConfig::new(vec![]);
+    let sandbox = Sandbox::new(&world.engine, HOSTILE_RESOURCES, store.clone(), policy).unwrap();
+    let reads = || {
+        store
+            .secret_reads
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
+    assert_eq!(
+        attack(&sandbox, "p1", "storm log 20").await,
+        Ok("storm:done".to_string())
+    );
+    assert_eq!(reads(), 1, "20 log lines and the result: one read");
+    assert_eq!(
+        attack(&sandbox, "p1", "storm log 20").await,
+        Ok("storm:done".to_string())
+    );
+    assert_eq!(reads(), 2, "the next call reads them again");
 }

@@ -2,7 +2,6 @@
 //! who may act, activation and its failures, restricted workspaces, deactivation and reactivation, removal from
 //! Slack's side by signed events, and a token revoked under a delivery.
 
-use connector_host::ConnectorStore;
 use e2e_tests::World;
 use lms::integration::{CallbackRefused, Tile};
 use lms::outbox::DeliveryStatus;

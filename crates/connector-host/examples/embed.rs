@@ -76,13 +76,6 @@ impl ConnectorStore for MemoryStore {
         Ok(())
     }
 
-    fn secret(&self, platform: &str, connector: &str, key: &str) -> Result<Option<String>> {
-        let values = self.values.lock().unwrap();
-        Ok(values
-            .get(&Self::key(platform, connector, key, true))
-            .cloned())
-    }
-
     fn set_secret(&self, platform: &str, connector: &str, key: &str, value: &str) -> Result<()> {
         let mut values = self.values.lock().unwrap();
         values.insert(Self::key(platform, connector, key, true), value.into());
@@ -116,12 +109,12 @@ impl ConnectorStore for MemoryStore {
         Ok(stored)
     }
 
-    fn secret_values(&self, platform: &str, connector: &str) -> Result<Vec<String>> {
+    fn secrets(&self, platform: &str, connector: &str) -> Result<Vec<(String, String)>> {
         let values = self.values.lock().unwrap();
         Ok(values
             .iter()
             .filter(|((p, c, _, secret), _)| *secret && p == platform && c == connector)
-            .map(|(_, v)| v.clone())
+            .map(|((_, _, key, _), value)| (key.clone(), value.clone()))
             .collect())
     }
 

@@ -189,9 +189,7 @@ impl settings::Host for StoreState {
                 tracing::warn!(target: "sandbox", platform = %s.platform_id, connector = %s.connector_id, key, "refused to read an undeclared secret");
                 return Ok(None);
             }
-            s.store
-                .secret(&s.platform_id, &s.connector_id, &key)
-                .map_err(trap)
+            Ok(s.known_secrets()?.get(&key).map(str::to_string))
         })
     }
 
@@ -287,7 +285,7 @@ impl log::Host for StoreState {
             let mut message = message;
             cut(&mut message, MAX_LOG_LINE);
             let rules = s.rules.clone();
-            let message = redact(&message, s.known_secrets(), &rules.prefixes);
+            let message = redact(&message, s.known_secrets()?.values(), &rules.prefixes);
             s.charge_log_bytes(message.len())?;
             tracing::info!(target: "connector", platform = %s.platform_id, connector = %s.connector_id, level = level.as_str(), "{message}");
             s.store
@@ -325,11 +323,10 @@ impl progress::Host for StoreState {
             .ok_or(Refused::NotDelivering)
             .map_err(refused)?;
         self.scope.host_call(|scope| {
-            let prefixes = scope.rules.prefixes.clone();
-            let secrets = scope.known_secrets().to_vec();
+            let rules = scope.rules.clone();
             outcome.clean(&Cleaner {
-                secrets: &secrets,
-                prefixes: &prefixes,
+                secrets: scope.known_secrets()?.values(),
+                prefixes: &rules.prefixes,
             });
             Ok(())
         })?;

@@ -23,7 +23,7 @@ use crate::progress::{CallProgress, DeliveryProgress};
 use crate::rates::{self, Buckets};
 use crate::redact::redact;
 use crate::scheduling;
-use crate::state::{Scope, SecretRules, StoreState};
+use crate::state::{KnownSecrets, Scope, SecretRules, StoreState};
 use crate::store::{ConnectorStore, Disabled, LogLevel, StoreFailed};
 use crate::surface::Surface;
 use crate::untrusted::{Cleaner, Untrusted};
@@ -60,8 +60,18 @@ fn pooling(instances: u32) -> PoolingAllocationConfig {
         .max_tables_per_component(8)
         .max_memory_size(MAX_POOLED_MEMORY)
         .linear_memory_keep_resident(KEPT_RESIDENT)
+        // Not `pagemap_scan`: it would reset only the pages an instance wrote (a call's store drop went from 6.6% to
+        // 1.8% of the call thread's samples), but in wasmtime 48 a written page the kernel swapped out is neither
+        // reset nor decommitted, so the next instance in the slot (another platform's call) could read it
+        // (bytecodealliance/wasmtime#14357, open).
         .table_keep_resident(64 << 10);
     pool
+}
+
+/// What a call returned, with the connector's secrets on the platform if the call read them.
+struct Returned<R> {
+    value: R,
+    secrets: Option<KnownSecrets>,
 }
 
 /// Whose fault a failed call is: only the connector's failures count towards disabling it.
@@ -514,7 +524,7 @@ impl Loaded {
         platform_id: &str,
         what: &str,
         call: impl AsyncFnOnce(&mut Store<StoreState>, &Instance) -> wasmtime::Result<R>,
-    ) -> Result<R> {
+    ) -> Result<Returned<R>> {
         if let Some(disabled) = self.store.disabled(platform_id, &self.connector_id)? {
             bail!(
                 "the connector `{}` is disabled on platform {platform_id} ({}); an admin must re-enable it",
@@ -557,6 +567,9 @@ impl Loaded {
                 );
             }
             let refused = scope.refused_writes;
+            // The secrets the call read, if it did: what it returns is cleaned with them, not a second read.
+            let secrets = store.data_mut().scope.known.take();
+            let result = result.map(|value| Returned { value, secrets });
             Ok::<_, anyhow::Error>(result.map(|value| (value, refused)).map_err(|e| {
                 let fault = match e.downcast_ref::<StoreFailed>() {
                     Some(_) => Fault::Host,
@@ -656,21 +669,28 @@ impl Loaded {
         }
     }
 
-    /// The secret values of this connector on `platform_id`, to keep them out of errors and logs.
+    /// The secret values of this connector on `platform_id`, to keep them out of errors and logs (none when the
+    /// store cannot say: the message is about to report a failure already).
     fn known_secrets(&self, platform_id: &str) -> Vec<String> {
         self.store
-            .secret_values(platform_id, &self.connector_id)
+            .secrets(platform_id, &self.connector_id)
+            .map(|pairs| pairs.into_iter().map(|(_, value)| value).collect())
             .unwrap_or_default()
     }
 
-    /// Cuts and blanks the secrets out of what a call on `platform_id` returned ([`untrusted`]).
-    fn cleaned<T: Untrusted>(&self, platform_id: &str, mut value: T) -> T {
-        let secrets = self.known_secrets(platform_id);
+    /// Cuts and blanks the secrets out of what a call on `platform_id` returned ([`untrusted`]), with the secrets
+    /// the call read, or else those the store has now.
+    fn cleaned<T: Untrusted>(&self, platform_id: &str, returned: Returned<T>) -> Result<T> {
+        let Returned { mut value, secrets } = returned;
+        let secrets = match secrets {
+            Some(known) => known,
+            None => KnownSecrets::from(self.store.secrets(platform_id, &self.connector_id)?),
+        };
         value.clean(&Cleaner {
-            secrets: &secrets,
+            secrets: secrets.values(),
             prefixes: &self.secrets.prefixes,
         });
-        value
+        Ok(value)
     }
 }
 
@@ -694,6 +714,7 @@ impl Sandbox {
                     on_connector!(i, |c| c.call_describe(s).await)
                 })
                 .await
+                .map(|returned| returned.value)
         })
         .await
     }
@@ -716,7 +737,7 @@ impl Sandbox {
                     on_connector!(i, |c| c.call_start_activation(s, &request).await)
                 })
                 .await?;
-            Ok(loaded.cleaned(&platform, value))
+            loaded.cleaned(&platform, value)
         })
         .await
     }
@@ -735,7 +756,7 @@ impl Sandbox {
                     on_connector!(i, |c| c.call_complete_activation(s, &query).await)
                 })
                 .await?;
-            Ok(loaded.cleaned(&platform, value))
+            loaded.cleaned(&platform, value)
         })
         .await
     }
@@ -749,7 +770,7 @@ impl Sandbox {
                     on_connector!(i, |c| c.call_deactivate(s).await)
                 })
                 .await?;
-            Ok(loaded.cleaned(&platform, value))
+            loaded.cleaned(&platform, value)
         })
         .await
     }
@@ -807,7 +828,7 @@ impl Sandbox {
                     Ok(s.data_mut().unreported(outcomes))
                 })
                 .await?;
-            Ok(loaded.cleaned(&platform, value))
+            loaded.cleaned(&platform, value)
         })
         .await
     }
@@ -861,7 +882,7 @@ impl Sandbox {
                     Ok(s.data_mut().unreported(outcomes))
                 })
                 .await?;
-            Ok(loaded.cleaned(&platform, value))
+            loaded.cleaned(&platform, value)
         })
         .await
     }
@@ -895,7 +916,7 @@ impl Sandbox {
                     on_connector!(i, |c| c.call_status(s).await)
                 })
                 .await?;
-            Ok(loaded.cleaned(&platform, value))
+            loaded.cleaned(&platform, value)
         })
         .await
     }
@@ -917,7 +938,7 @@ impl Sandbox {
                     on_connector!(i, |c| c.call_handle_inbound(s, &request).await)
                 })
                 .await?;
-            Ok(loaded.cleaned(&platform, value))
+            loaded.cleaned(&platform, value)
         })
         .await
     }

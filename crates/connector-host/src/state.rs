@@ -8,7 +8,7 @@ use crate::pending::PendingSettings;
 use crate::progress::CallProgress;
 use crate::rates::Buckets;
 use crate::scheduling;
-use crate::store::ConnectorStore;
+use crate::store::{ConnectorStore, StoreFailed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use wasmtime::component::ResourceTable;
@@ -111,8 +111,9 @@ pub(crate) struct Scope {
     pub(crate) log_bytes_left: usize,
     log_bytes_limit: usize,
     pub(crate) rules: Arc<SecretRules>,
-    /// The secret values, read when the first log line is written, forgotten when a secret changes.
-    pub(crate) known: Option<Vec<String>>,
+    /// The connector's secrets on the platform, read once when first needed (a read, a log line, a report, the
+    /// call's result), forgotten when the connector changes one.
+    pub(crate) known: Option<KnownSecrets>,
     /// Bytes of settings and secrets the connector may keep on this platform.
     pub(crate) settings_quota: u64,
     /// How fast the connector may write settings and secrets, per platform, across calls.
@@ -190,15 +191,21 @@ impl Scope {
             .is_none_or(|keys| keys.iter().any(|k| k == key))
     }
 
-    pub(crate) fn known_secrets(&mut self) -> &[String] {
+    /// The connector's secrets on the platform, read from the store on first use in the call.
+    pub(crate) fn known_secrets(&mut self) -> wasmtime::Result<&KnownSecrets> {
         if self.known.is_none() {
-            self.known = Some(
-                self.store
-                    .secret_values(&self.platform_id, &self.connector_id)
-                    .unwrap_or_default(),
-            );
+            let pairs = self
+                .store
+                .secrets(&self.platform_id, &self.connector_id)
+                .map_err(|error| {
+                    wasmtime::Error::new(StoreFailed {
+                        doing: "the LMS could not read the connector's secrets",
+                        error,
+                    })
+                })?;
+            self.known = Some(KnownSecrets::from(pairs));
         }
-        self.known.as_deref().unwrap_or_default()
+        Ok(self.known.get_or_insert_default())
     }
 
     /// Runs the body of one host function, counting the CPU it uses against the call: a call already past its
@@ -269,5 +276,32 @@ impl Scope {
     /// CPU time the call spent inside host functions.
     pub fn host_time(&self) -> Duration {
         self.host_time
+    }
+}
+
+/// A connector's secrets on one platform as one call knows them: keys, and their values in the same order.
+#[derive(Debug, Default)]
+pub(crate) struct KnownSecrets {
+    keys: Vec<String>,
+    values: Vec<String>,
+}
+
+impl From<Vec<(String, String)>> for KnownSecrets {
+    fn from(pairs: Vec<(String, String)>) -> Self {
+        let (keys, values) = pairs.into_iter().unzip();
+        KnownSecrets { keys, values }
+    }
+}
+
+impl KnownSecrets {
+    /// The value of `key`, if the connector has it.
+    pub(crate) fn get(&self, key: &str) -> Option<&str> {
+        let at = self.keys.iter().position(|k| k == key)?;
+        Some(&self.values[at])
+    }
+
+    /// Every value, to blank them out of what the connector writes or returns.
+    pub(crate) fn values(&self) -> &[String] {
+        &self.values
     }
 }

@@ -117,9 +117,7 @@ pub trait ConnectorStore: Send + Sync + 'static {
     fn set_setting(&self, platform: &str, connector: &str, key: &str, value: &str) -> Result<()> {
         self.write_settings(platform, connector, &[(key, Some(value))])
     }
-    /// A secret of `connector` on `platform` (stored encrypted by the LMS).
-    fn secret(&self, platform: &str, connector: &str, key: &str) -> Result<Option<String>>;
-    /// Writes a secret.
+    /// Writes a secret (the LMS stores it encrypted).
     fn set_secret(&self, platform: &str, connector: &str, key: &str, value: &str) -> Result<()>;
     /// Removes a secret; removing a missing key is not an error.
     fn remove_secret(&self, platform: &str, connector: &str, key: &str) -> Result<()>;
@@ -133,9 +131,10 @@ pub trait ConnectorStore: Send + Sync + 'static {
         connector: &str,
         entry: Option<(StoredKind, &str)>,
     ) -> Result<StoredBytes>;
-    /// Every secret value of `connector` on `platform`, so that the host can blank them out of what the connector
-    /// writes to its log and its errors.
-    fn secret_values(&self, platform: &str, connector: &str) -> Result<Vec<String>>;
+    /// Every secret of `connector` on `platform`, key and value, unsealed. The host reads them at most once per call
+    /// (and again after the connector changes one): it answers the connector's reads from them and blanks their
+    /// values out of what the connector writes to its log, reports and returns.
+    fn secrets(&self, platform: &str, connector: &str) -> Result<Vec<(String, String)>>;
     /// A user of `platform` by id.
     fn user(&self, platform: &str, id: &str) -> Result<Option<DirectoryUser>>;
     /// Up to `limit` users of `platform` whose id sorts after `after` (from the first when `None`), in id order.

@@ -11,7 +11,6 @@ use bytes::Bytes;
 use connector_api::{HttpRequest, HttpResponse, Transport, TransportError};
 use connector_host::Policy;
 use connector_host::outbound::OutboundPolicy;
-use connector_host::store::ConnectorStore;
 use slack_connector::going_live;
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -1101,6 +1101,24 @@ impl Db {
         }
         Ok(())
     }
+
+    /// A secret of a connector on a platform, unsealed.
+    pub fn secret(&self, platform: &str, connector: &str, key: &str) -> Result<Option<String>> {
+        let sealed: Option<Vec<u8>> = self
+            .read()
+            .query_row(
+                "SELECT sealed FROM connector_secrets WHERE platform_id = ?1 AND connector_id = ?2 AND key = ?3",
+                [platform, connector, key],
+                |r| r.get(0),
+            )
+            .optional()?;
+        sealed
+            .map(|s| {
+                self.secrets
+                    .open(&secret_context(platform, connector, key), &s)
+            })
+            .transpose()
+    }
 }
 
 /// The host reads and writes the connector's state through the LMS's database.
@@ -1165,24 +1183,6 @@ impl ConnectorStore for Db {
             .execute(params.as_slice())?;
         }
         Ok(tx.commit()?)
-    }
-
-    /// A secret of a connector on a platform, unsealed.
-    fn secret(&self, platform: &str, connector: &str, key: &str) -> Result<Option<String>> {
-        let sealed: Option<Vec<u8>> = self
-            .read()
-            .query_row(
-                "SELECT sealed FROM connector_secrets WHERE platform_id = ?1 AND connector_id = ?2 AND key = ?3",
-                [platform, connector, key],
-                |r| r.get(0),
-            )
-            .optional()?;
-        sealed
-            .map(|s| {
-                self.secrets
-                    .open(&secret_context(platform, connector, key), &s)
-            })
-            .transpose()
     }
 
     /// Writes a secret, sealed.
@@ -1250,22 +1250,25 @@ impl ConnectorStore for Db {
         })
     }
 
-    fn secret_values(&self, platform: &str, connector: &str) -> Result<Vec<String>> {
-        let keys: Vec<String> = {
+    /// Every secret in one read, each unsealed.
+    fn secrets(&self, platform: &str, connector: &str) -> Result<Vec<(String, String)>> {
+        let sealed: Vec<(String, Vec<u8>)> = {
             let conn = self.read();
             let mut stmt = conn.prepare_cached(
-                "SELECT key FROM connector_secrets WHERE platform_id = ?1 AND connector_id = ?2",
+                "SELECT key, sealed FROM connector_secrets WHERE platform_id = ?1 AND connector_id = ?2",
             )?;
-            stmt.query_map([platform, connector], |r| r.get(0))?
+            stmt.query_map([platform, connector], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<rusqlite::Result<_>>()?
         };
-        let mut values = Vec::with_capacity(keys.len());
-        for key in keys {
-            if let Some(value) = self.secret(platform, connector, &key)? {
-                values.push(value);
-            }
-        }
-        Ok(values)
+        sealed
+            .into_iter()
+            .map(|(key, sealed)| {
+                let value = self
+                    .secrets
+                    .open(&secret_context(platform, connector, &key), &sealed)?;
+                Ok((key, value))
+            })
+            .collect()
     }
 
     fn user(&self, platform: &str, id: &str) -> Result<Option<DirectoryUser>> {

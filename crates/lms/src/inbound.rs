@@ -15,7 +15,6 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use connector_host::ConnectorStore;
 use connector_host::inbound::SignedRequests;
 use connector_host::wit;
 use sha2::{Digest, Sha256};
