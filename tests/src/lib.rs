@@ -18,12 +18,23 @@ pub fn load_unmanifested(
     outbound: OutboundConfig,
     limits: Limits,
 ) -> Result<Sandbox> {
+    let policy = unmanifested_policy(connector_id, outbound, limits)?;
+    Sandbox::new(engine, component, Arc::new(db.clone()), policy)
+}
+
+/// The policy [`load_unmanifested`] loads a component with: the default grants under `connector_id`, no manifest,
+/// `outbound` and `limits`; for a test that gives the sandbox a store of its own.
+pub fn unmanifested_policy(
+    connector_id: &str,
+    outbound: OutboundConfig,
+    limits: Limits,
+) -> Result<Policy> {
     let mut grants = default_grants();
     grants.connector = connector_id.to_string();
     let mut policy = Policy::new(connector_id, grants, None)?;
     policy.outbound = outbound;
     policy.limits = limits;
-    Sandbox::new(engine, component, Arc::new(db.clone()), policy)
+    Ok(policy)
 }
 
 /// The default grant of Slack's Web API (`https://slack.com/api/`), with `https://slack.com` routed to a stand-in on

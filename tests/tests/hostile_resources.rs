@@ -553,11 +553,8 @@ async fn a_slow_or_failing_store_is_not_held_against_the_connector() {
         failures_before_disable: 3,
         ..Limits::default()
     };
-    let mut grants = default_grants();
-    grants.connector = CONNECTOR.to_string();
-    let mut policy = Policy::new(CONNECTOR, grants, None).unwrap();
-    policy.outbound = OutboundConfig::new(vec![]);
-    policy.limits = limits;
+    let policy =
+        e2e_tests::unmanifested_policy(CONNECTOR, OutboundConfig::new(vec![]), limits).unwrap();
     let sandbox = Sandbox::new(&world.engine, HOSTILE_RESOURCES, store.clone(), policy).unwrap();
 
     // Ten reads of 100 ms each: a second of waiting, far past 300 ms, yet hardly any CPU.
@@ -620,10 +617,9 @@ async fn a_call_reads_the_connector_s_secrets_once() {
         broken: Default::default(),
         secret_reads: Default::default(),
     });
-    let mut grants = default_grants();
-    grants.connector = CONNECTOR.to_string();
-    let mut policy = Policy::new(CONNECTOR, grants, None).unwrap();
-    policy.outbound = OutboundConfig::new(vec![]);
+    let policy =
+        e2e_tests::unmanifested_policy(CONNECTOR, OutboundConfig::new(vec![]), Limits::default())
+            .unwrap();
     let sandbox = Sandbox::new(&world.engine, HOSTILE_RESOURCES, store.clone(), policy).unwrap();
     let reads = || {
         store

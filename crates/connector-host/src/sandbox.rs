@@ -569,8 +569,8 @@ impl Loaded {
             let refused = scope.refused_writes;
             // The secrets the call read, if it did: what it returns is cleaned with them, not a second read.
             let secrets = store.data_mut().scope.known.take();
-            let result = result.map(|value| Returned { value, secrets });
-            Ok::<_, anyhow::Error>(result.map(|value| (value, refused)).map_err(|e| {
+            let result = result.map(|value| (Returned { value, secrets }, refused));
+            Ok::<_, anyhow::Error>(result.map_err(|e| {
                 let fault = match e.downcast_ref::<StoreFailed>() {
                     Some(_) => Fault::Host,
                     None => Fault::Connector,
